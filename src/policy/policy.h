@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Turning profiles, policy groups, flags and environment into a struct sandbox_spec.
+ * The one code path shared by run, shell, wrap, why, policy show, and learn --profile.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/diag.h"
+#include "policy/spec.h"
+
+/* One filesystem grant as given on the command line or in NONO_* variables. */
+struct input_grant {
+	const char *path;  /* as typed: relative, ~, $VARS allowed */
+	unsigned access;   /* enum fs_access */
+	bool is_file;
+	enum origin_kind kind; /* ORIGIN_CLI or ORIGIN_ENV */
+	const char *flag;  /* "--allow", "--read-file", "NONO_ALLOW", ... */
+};
+
+struct input_unix_grant {
+	const char *path;
+	unsigned flags; /* enum unix_grant_flags */
+	const char *flag;
+};
+
+/* Everything the CLI learnt from flags and NONO_* environment, already merged by precedence. */
+struct policy_input {
+	const char *profile; /* name (built-in or ~/.config/nono/profiles/NAME.json) or a path */
+	const char *workdir; /* NULL: current directory */
+	bool allow_cwd;      /* grant the workdir at the profile's workdir.access (default read) */
+
+	struct input_grant *grants;
+	size_t n_grants;
+	char **bypass; /* --bypass-protection paths, as typed */
+
+	int block_net; /* -1 unset, 0, 1 */
+	int allow_net; /* -1 unset, 0, 1: force unrestricted network */
+	uint16_t *open_ports;
+	size_t n_open_ports;
+	uint16_t *listen_ports;
+	size_t n_listen_ports;
+	struct input_unix_grant *unix_grants;
+	size_t n_unix_grants;
+
+	const char *network_profile;
+	char **allow_domains;
+	char **credentials;
+	char **allow_endpoints; /* SERVICE:METHOD:PATH */
+	const char *upstream_proxy;
+	char **upstream_bypass;
+	uint16_t proxy_port;
+
+	char **allow_commands;
+	char **block_commands;
+	char **env_credentials;           /* keyring names, or "op://...=VAR" */
+	char **env_credential_map;        /* pairs: REF, VAR, REF, VAR, ... */
+
+	bool allow_gpu;
+	int capability_elevation; /* -1 unset */
+};
+
+/*
+ * Resolve: load the profile chain (extends), expand $HOME $WORKDIR $TMPDIR $UID and ~,
+ * apply groups and policy patches, add the input's grants, canonicalise every path.
+ * On a user-fixable error returns -errno and fills *d with file:line:column or flag.
+ * Warnings (a missing optional path, a deprecated flag) go to *ret_warnings if non-NULL.
+ */
+int policy_resolve(const struct policy_input *in, struct sandbox_spec **ret, char ***ret_warnings,
+		   struct diag *d);

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Kernel enforcement of a struct sandbox_spec: Landlock, seccomp, mount masks in a
+ * private user+mount namespace, capability drop, no_new_privs.
+ *
+ * Calling sequence (supervised `nono run`):
+ *   sandbox_probe()                      once, in the parent
+ *   sandbox_prepare(spec, &features, ..) in the parent: opens every rule path,
+ *                                        builds the BPF program, decides on masks;
+ *                                        all allocation happens here
+ *   fork()
+ *   sandbox_child_exec(plan, ...)        in the child: async-signal-safe only;
+ *                                        never returns
+ *   parent: sandbox_read_exec_error()    0 when execve succeeded
+ * `nono wrap` calls sandbox_child_exec() in its own process, without fork.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/diag.h"
+#include "base/macro.h"
+#include "policy/spec.h"
+
+struct sandbox_features {
+	int landlock_abi;     /* 0: Landlock unavailable */
+	bool seccomp;         /* seccomp filter mode available */
+	bool seccomp_notify;  /* SECCOMP_RET_USER_NOTIF + ADDFD */
+	bool userns;          /* unprivileged user namespaces work for this user */
+	bool is_root;         /* euid 0 (mount namespace without a user namespace) */
+};
+
+/* Fill *ret from the running kernel. Never fails: missing features read as 0/false. */
+void sandbox_probe(struct sandbox_features *ret);
+
+/* The rights the given ABI handles, for --dry-run -v and `setup`. */
+uint64_t sandbox_landlock_fs_rights(int abi);
+
+struct sandbox_plan;
+
+enum sandbox_plan_flags {
+	SANDBOX_NETNS = 1 << 0, /* private network namespace with loopback only (proxy mode) */
+};
+
+/*
+ * Build everything the child needs. Errors a user can fix (a path the kernel
+ * cannot protect, a feature the spec needs but the kernel lacks) fill *d.
+ * Warnings for explicit downgrades are appended to *ret_warnings (strv, may be NULL).
+ */
+int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
+		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d);
+struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox_plan *, sandbox_plan_free);
+
+/* True when the plan needs mount masks (a grant covers a protected path). */
+bool sandbox_plan_uses_masks(const struct sandbox_plan *p);
+
+/*
+ * Steps reported through err_fd when the child fails before execve. The parent turns
+ * {step, errno} into one message.
+ */
+enum sandbox_step {
+	STEP_NONE = 0,
+	STEP_PDEATHSIG,
+	STEP_USERNS,
+	STEP_MOUNTNS,
+	STEP_MASK,
+	STEP_NETNS,
+	STEP_CAPS,
+	STEP_NO_NEW_PRIVS,
+	STEP_LANDLOCK,
+	STEP_SECCOMP,
+	STEP_CHDIR,
+	STEP_EXEC,
+	_STEP_MAX,
+};
+
+struct sandbox_exec_error {
+	int step; /* enum sandbox_step */
+	int err;  /* positive errno */
+	int index; /* which mask/rule failed, or -1 */
+};
+
+const char *sandbox_step_to_string(enum sandbox_step s);
+
+/*
+ * Apply the plan to the calling process and execve(path, argv, envp). Async-signal-safe.
+ * On failure writes a struct sandbox_exec_error to err_fd (if >= 0) and _exit(127).
+ * err_fd must be O_CLOEXEC so a successful execve closes it. cwd may be NULL.
+ */
+_noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *path,
+				   char *const argv[], char *const envp[], const char *cwd,
+				   int err_fd);
+
+/*
+ * Read the child's report from the parent's end of the pipe. Returns 0 when the pipe
+ * closed without data (execve succeeded), 1 with *ret filled when the child failed.
+ */
+int sandbox_read_exec_error(int fd, struct sandbox_exec_error *ret);
+
+/*
+ * Remove variables that change how programs load code (LD_*, BASH_ENV, ENV,
+ * NODE_OPTIONS, PYTHONSTARTUP, PERL5OPT, ...). Returns a new strv.
+ */
+int sandbox_clean_environ(char *const *envp, char ***ret);
