@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The command table and option tables: one source for parsing, --help, shell
+ * completions and man pages.
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdbool.h>
+
+/* Exit codes (spec: Exit Codes). The child's own status is passed through otherwise. */
+enum {
+	EXIT_NONO_OK = 0,
+	EXIT_NONO_ERROR = 1,
+};
+
+struct cli_option {
+	const char *name;  /* long name without "--" */
+	int short_name;    /* 0 when none */
+	int has_arg;       /* no_argument / required_argument */
+	int id;            /* value getopt returns */
+	const char *arg;   /* argument placeholder for help, e.g. "DIR" */
+	const char *help;  /* one line */
+	const char *env;   /* NONO_* variable that sets it, or NULL */
+	bool hidden;       /* deprecated aliases: parsed, not listed */
+};
+
+struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *synopsis;
+	const char *summary;
+	const struct cli_option *options; /* NULL-name terminated */
+};
+
+extern const struct cli_command cli_commands[];
+const struct cli_command *cli_find_command(const char *name);
+
+/* Build getopt tables from an option table. Returns a heap array; *optstring heap too. */
+int cli_getopt_tables(const struct cli_option *opts, struct option **ret_long, char **ret_short);
+void cli_print_help(const struct cli_command *c, FILE *out);
+/* True when the long option NAME exists in opts and takes a value. */
+bool cli_option_needs_value(const struct cli_option *opts, const char *name);
+
+/* Global options (before the verb). */
+extern bool arg_silent;
+extern const char *arg_theme;
+
+int cmd_run(int argc, char **argv);
+int cmd_shell(int argc, char **argv);
+int cmd_wrap(int argc, char **argv);

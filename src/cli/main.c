@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nono: global options, the command table, dispatch. Nothing else lives here.
+ */
+#include <getopt.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+#include "cli/cli.h"
+#include "cli/run-options.h"
+
+#ifndef NONO_VERSION
+#define NONO_VERSION "0.0.0"
+#endif
+
+bool arg_silent;
+const char *arg_theme;
+
+/* clang-format off */
+const struct cli_command cli_commands[] = {
+	{"run", cmd_run, "nono run [OPTIONS] -- COMMAND [ARGS...]",
+	 "Run a command inside the sandbox, supervised by nono.", run_options},
+	{"shell", cmd_shell, "nono shell [OPTIONS]",
+	 "Start an interactive shell inside the sandbox.", shell_options},
+	{"wrap", cmd_wrap, "nono wrap [OPTIONS] -- COMMAND [ARGS...]",
+	 "Apply the sandbox and exec the command in place: no nono process stays behind.",
+	 wrap_options},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */
+
+const struct cli_command *cli_find_command(const char *name)
+{
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		if (streq(c->name, name))
+			return c;
+	return NULL;
+}
+
+static void usage(FILE *out)
+{
+	(void)fprintf(out, "nono %s: capability-based sandbox for AI agents and any command\n\n"
+			   "Usage: nono [-s] [--theme NAME] COMMAND [OPTIONS]\n\nCommands:\n",
+		      NONO_VERSION);
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		(void)fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	(void)fprintf(out, "\nGlobal options:\n"
+			   "  -s, --silent        no nono output, only the command's\n"
+			   "      --theme NAME    colour theme [env: NONO_THEME]\n"
+			   "  -h, --help          show this help\n"
+			   "  -V, --version       show the version\n"
+			   "\nRun 'nono COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"silent", no_argument, NULL, 's'},
+		{"theme", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+shV", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			arg_silent = true;
+			break;
+		case 't':
+			arg_theme = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_NONO_OK;
+		case 'V':
+			(void)printf("nono %s\n", NONO_VERSION);
+			return EXIT_NONO_OK;
+		default:
+			log_error("unknown global option '%s' (see 'nono --help')", argv[optind - 1]);
+			return EXIT_NONO_ERROR;
+		}
+	}
+	if (arg_silent)
+		log_set_level(LOG_LEVEL_SILENT);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_NONO_ERROR;
+	}
+	const char *verb = argv[optind];
+	const struct cli_command *cmd = cli_find_command(verb);
+	if (!cmd) {
+		log_error("unknown command '%s' (see 'nono --help')", verb);
+		return EXIT_NONO_ERROR;
+	}
+	/* The command sees argv starting at its own name, as getopt expects. */
+	return cmd->fn(argc - optind, argv + optind);
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "supervisor/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/macro.h"
+
+/* Signals the supervisor takes over while the child runs. */
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+int exit_code_from_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_exec_error *ret_err)
+{
+	_cleanup_close_ int err_r = -EBADF, err_w = -EBADF, sfd = -EBADF, pidfd = -EBADF;
+	sigset_t mask, old;
+	int pipefd[2];
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	err_r = pipefd[0];
+	err_w = pipefd[1];
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
+		return -errno;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		int r = -errno;
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		return r;
+	}
+
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		return r;
+	}
+	if (pid == 0) {
+		/* Child: async-signal-safe only from here on. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		sandbox_child_exec(o->plan, o->path, o->argv, o->envp, o->cwd, err_w);
+	}
+
+	err_w = safe_close(err_w);
+	if (o->after_fork)
+		o->after_fork(o->userdata, pid);
+
+	struct sandbox_exec_error e = {STEP_NONE, 0, -1};
+	int rr = sandbox_read_exec_error(err_r, &e);
+
+	pidfd = pidfd_open_(pid);
+	int status = 0;
+	for (;;) {
+		if (pidfd >= 0) {
+			struct pollfd p[2] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+			if (poll(p, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (p[1].revents & POLLIN)
+				break;
+		} else {
+			struct pollfd p = {sfd, POLLIN, 0};
+			(void)poll(&p, 1, 200);
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				goto reaped;
+		}
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			/*
+			 * A signal the terminal generated (si_pid 0) already reached the
+			 * child, which shares our process group; forward only the ones sent
+			 * to us by another process.
+			 */
+			if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT ||
+			     si.ssi_signo == SIGWINCH) &&
+			    si.ssi_pid == 0)
+				continue;
+			(void)kill(pid, (int)si.ssi_signo);
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+reaped:
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+
+	if (rr > 0) {
+		*ret_err = e;
+		*ret_exit = 1;
+		return 0;
+	}
+	ret_err->step = STEP_NONE;
+	*ret_exit = exit_code_from_status(status);
+	return 0;
+}

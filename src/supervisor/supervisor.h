@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The supervised parent of `nono run` / `nono shell`: forks the sandboxed child,
+ * forwards signals to it, reports sandbox set-up failures, and returns the child's
+ * status as an exit code (the child's code, or 128+signal).
+ */
+
+#include <stdbool.h>
+
+#include "sandbox/sandbox.h"
+
+struct supervise_opts {
+	const struct sandbox_plan *plan;
+	const char *path;   /* resolved executable */
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;    /* NULL: inherit */
+	/* Called in the parent after fork, before waiting (e.g. to close fds). May be NULL. */
+	void (*after_fork)(void *userdata, int child_pid);
+	void *userdata;
+};
+
+/*
+ * Run the child to completion. Returns 0 and sets *ret_exit to the exit code to use,
+ * or a negative errno when the supervisor itself failed. When the child failed before
+ * execve, returns 0 with *ret_exit = 1 and *ret_err filled (step != STEP_NONE).
+ */
+int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_exec_error *ret_err);
+
+/* The exit code for a wait(2) status: the child's code, or 128+signal. */
+int exit_code_from_status(int status);
