@@ -6,7 +6,12 @@
 MESON ?= meson
 WERROR ?= false
 
-.PHONY: all check asan asan-check fuzz bench clean deps
+# First-time set-up on Debian 12: install build and test dependencies (as root), then build.
+setup:
+	@if [ "$$(id -u)" -eq 0 ]; then tools/install-deps.sh; else sudo tools/install-deps.sh; fi
+	$(MAKE) all
+
+.PHONY: setup all check asan asan-check fuzz bench clean deps
 
 all: build/build.ninja
 	ninja -C build

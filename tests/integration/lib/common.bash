@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared set-up for the integration suites. Every test gets a tree that BOTH root and
+# uid 65534 may read and write by file mode, so a refusal can only come from the
+# kernel sandbox (CI runs as root: "permission denied" from DAC would prove nothing).
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+: "${NONO:?NONO must point at the nono binary (tests/run-checks.sh sets it)}"
+: "${NONO_PROBES:?NONO_PROBES must point at the probe directory}"
+
+NOBODY=65534
+
+common_setup() {
+	T=$(mktemp -d /tmp/nono-it.XXXXXX)
+	chmod 755 "$T"
+	# Private copies: the build tree may sit under a directory uid 65534 cannot enter.
+	mkdir -p "$T/bin"
+	cp "$NONO" "$T/bin/nono"
+	cp "$NONO_PROBES"/probe-* "$T/bin/" 2>/dev/null || true
+	chmod 755 "$T/bin" "$T/bin"/*
+	N="$T/bin/nono"
+	P="$T/bin"
+
+	# A home with the secrets the deny groups protect.
+	H="$T/home"
+	mkdir -p "$H/.ssh" "$H/.aws" "$H/project/src" "$H/.config"
+	echo "SECRET-SSH-KEY" >"$H/.ssh/id_rsa"
+	echo "SECRET-AWS" >"$H/.aws/credentials"
+	echo "SECRET-HISTORY" >"$H/.bash_history"
+	echo "hello" >"$H/project/src/main.c"
+	echo "outside" >"$T/outside.txt"
+	mkdir -p "$T/data"
+	echo "data" >"$T/data/file.txt"
+	echo "sibling" >"$T/data/sibling.txt"
+	chown -R "$NOBODY:$NOBODY" "$H" "$T/data" "$T/outside.txt"
+	chmod -R u+rwX,go+rX "$H" "$T/data"
+	chmod 666 "$T/outside.txt" "$T/data"/*.txt
+	chmod 777 "$T/data"
+}
+
+common_teardown() {
+	[ -n "${T:-}" ] && rm -rf "$T"
+}
+
+# nono_as root|user ARGS...: run nono with the test HOME, as root or as uid 65534.
+nono_as() {
+	local who=$1
+	shift
+	if [ "$who" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
+			env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" "$@"
+	else
+		env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" "$@"
+	fi
+}
+
+# Run a probe inside the sandbox with the probes directory readable.
+sandboxed() {
+	local who=$1
+	shift
+	nono_as "$who" run --read "$P" "$@"
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Deny groups hold inside granted trees (mount masks, DESIGN.md), as root and as uid 65534.
+
+load lib/common
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+check_ssh_masked() {
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.ssh/id_rsa"
+	refute_output --partial "SECRET-SSH-KEY"
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.aws/credentials"
+	refute_output --partial "SECRET-AWS"
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.bash_history"
+	refute_output --partial "SECRET-HISTORY"
+	# The rest of the granted tree still works.
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/project/src/main.c"
+	assert_success
+	assert_output --partial "hello"
+}
+@test "--allow ~ does not expose ~/.ssh, ~/.aws or shell history (root)" { check_ssh_masked root; }
+@test "--allow ~ does not expose ~/.ssh, ~/.aws or shell history (user)" { check_ssh_masked user; }
+
+check_mask_readonly() {
+	run sandboxed "$1" --allow "$H" -- "$P/probe-open" "$H/.ssh/id_rsa" w
+	assert_failure
+	run sandboxed "$1" --allow "$H" -- "$P/probe-open" "$H/.ssh/authorized_keys" c
+	assert_failure
+	# Nothing reached the real directory.
+	[ ! -e "$H/.ssh/authorized_keys" ]
+	grep -q SECRET-SSH-KEY "$H/.ssh/id_rsa"
+}
+@test "masks are read-only: no key can be planted in ~/.ssh (root)" { check_mask_readonly root; }
+@test "masks are read-only: no key can be planted in ~/.ssh (user)" { check_mask_readonly user; }
+
+@test "cat of a protected key under --allow ~ prints nothing secret" {
+	run nono_as user run --allow "$H" -- cat "$H/.ssh/id_rsa"
+	refute_output --partial "SECRET-SSH-KEY"
+}
+
+@test "a sandboxed process cannot unmount a mask" {
+	run sandboxed root --allow "$H" -- /bin/sh -c "umount '$H/.ssh' 2>/dev/null; cat '$H/.ssh/id_rsa'"
+	refute_output --partial "SECRET-SSH-KEY"
+}
+
+@test "--bypass-protection with a matching grant lifts one mask, with a warning" {
+	run sandboxed user --allow "$H" --bypass-protection "$H/.ssh" -- "$P/probe-read-print" "$H/.ssh/id_rsa"
+	assert_success
+	assert_output --partial "SECRET-SSH-KEY"
+	assert_output --partial "warning"
+	# Other masks stay.
+	run sandboxed user --allow "$H" --bypass-protection "$H/.ssh" -- "$P/probe-read-print" "$H/.aws/credentials"
+	refute_output --partial "SECRET-AWS"
+}
+
+@test "--bypass-protection without a matching grant is an error" {
+	run sandboxed root --bypass-protection "$H/.ssh" -- true
+	assert_failure 1
+	assert_output --partial ".ssh"
+}
+
+@test "a protected path outside every grant stays unreadable" {
+	run sandboxed user --allow "$H/project" -- "$P/probe-open" "$H/.ssh/id_rsa" r
+	assert_failure 13
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# nono run: filesystem grants, enforced by Landlock, as root and as uid 65534.
+# Probe exit codes: 0 allowed, 13 EACCES, 1 EPERM, 30 EROFS, 2 ENOENT (tests/probes).
+
+load lib/common
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+check_read_grant() {
+	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/file.txt" r
+	assert_success
+	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/file.txt" w
+	assert_failure 13
+	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/new.txt" c
+	assert_failure 13
+}
+@test "read grant allows reading and refuses writing (root)" { check_read_grant root; }
+@test "read grant allows reading and refuses writing (user)" { check_read_grant user; }
+
+check_allow_grant() {
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/file.txt" w
+	assert_success
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/new.txt" c
+	assert_success
+	[ -e "$T/data/new.txt" ]
+}
+@test "allow grant permits read, write and create (root)" { check_allow_grant root; }
+@test "allow grant permits read, write and create (user)" { check_allow_grant user; }
+
+check_outside() {
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/outside.txt" r
+	assert_failure 13
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/outside.txt" w
+	assert_failure 13
+}
+@test "paths outside every grant are refused (root)" { check_outside root; }
+@test "paths outside every grant are refused (user)" { check_outside user; }
+
+check_write_only() {
+	run sandboxed "$1" --write "$T/data" -- "$P/probe-open" "$T/data/file.txt" w
+	assert_success
+	run sandboxed "$1" --write "$T/data" -- "$P/probe-open" "$T/data/file.txt" r
+	assert_failure 13
+}
+@test "write-only grant refuses reading (root)" { check_write_only root; }
+@test "write-only grant refuses reading (user)" { check_write_only user; }
+
+check_file_grant() {
+	run sandboxed "$1" --read-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/file.txt" r
+	assert_success
+	run sandboxed "$1" --read-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/sibling.txt" r
+	assert_failure 13
+	run sandboxed "$1" --read-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/file.txt" w
+	assert_failure 13
+	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/file.txt" w
+	assert_success
+	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/new.txt" c
+	assert_failure 13
+}
+@test "file grants do not widen to their directory (root)" { check_file_grant root; }
+@test "file grants do not widen to their directory (user)" { check_file_grant user; }
+
+check_symlink_escape() {
+	ln -s "$T/outside.txt" "$T/data/link"
+	ln -s "$T" "$T/data/dirlink"
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/link" r
+	assert_failure 13
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/dirlink/outside.txt" r
+	assert_failure 13
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/../outside.txt" r
+	assert_failure 13
+}
+@test "symlinks and .. cannot escape a granted tree (root)" { check_symlink_escape root; }
+@test "symlinks and .. cannot escape a granted tree (user)" { check_symlink_escape user; }
+
+@test "a grant given through a symlink is canonicalised to its target" {
+	ln -s "$T/data" "$T/alias"
+	run sandboxed root --read "$T/alias" --dry-run -- true
+	assert_success
+	assert_output --partial "[r-] $T/data"
+	refute_output --partial "$T/alias"
+}
+
+@test "relative grants resolve against the current directory" {
+	cd "$T"
+	run sandboxed root --read ./data -- "$P/probe-open" "$T/data/file.txt" r
+	assert_success
+}
+
+@test "a grant of a missing path is an error naming the flag and the path" {
+	run sandboxed root --read "$T/nope" -- true
+	assert_failure 1
+	assert_output --partial "$T/nope"
+	assert_output --partial "--read"
+}
+
+@test "--allow-cwd grants the working directory read-only by default" {
+	cd "$T/data"
+	run sandboxed root --allow-cwd -- "$P/probe-open" "$T/data/file.txt" r
+	assert_success
+	run sandboxed root --allow-cwd -- "$P/probe-open" "$T/data/file.txt" w
+	assert_failure 13
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Profiles: every built-in one starts a shell; user profiles; bad profiles are named errors.
+
+load lib/common
+
+setup() { common_setup; mkdir -p "$H/.config/nono/profiles"; }
+teardown() { common_teardown; }
+
+BUILTIN="default claude-code codex opencode python-dev node-dev go-dev rust-dev openclaw swival"
+
+@test "every built-in profile starts sh -c true" {
+	cd "$H/project"
+	for p in $BUILTIN; do
+		run nono_as user run --profile "$p" --allow-cwd -- /bin/sh -c true
+		[ "$status" -eq 0 ] || { echo "profile $p: $output"; false; }
+	done
+}
+
+@test "every built-in profile keeps ~/.ssh unreadable even with the cwd granted" {
+	cd "$H"
+	for p in $BUILTIN; do
+		run nono_as user run --profile "$p" --allow-cwd -- /bin/sh -c "cat '$H/.ssh/id_rsa'"
+		[[ "$output" != *SECRET-SSH-KEY* ]] || { echo "profile $p leaked"; false; }
+	done
+}
+
+@test "a user profile in ~/.config/nono/profiles is found by name" {
+	cat >"$H/.config/nono/profiles/mine.json" <<JSON
+{"extends": "default", "meta": {"name": "mine"}, "filesystem": {"read": ["$T/data"]}}
+JSON
+	chown -R $NOBODY "$H/.config"
+	run nono_as user run --profile mine --read "$P" -- "$P/probe-open" "$T/data/file.txt" r
+	assert_success
+	run nono_as user run --profile mine --read "$P" -- "$P/probe-open" "$T/data/file.txt" w
+	assert_failure 13
+}
+
+@test "a profile given as a path works, with \$HOME and ~ expanded" {
+	cat >"$T/p.json" <<'JSON'
+{"meta": {"name": "p"}, "filesystem": {"allow": ["$HOME/project"], "read_file": ["~/.config/x"]}}
+JSON
+	echo x >"$H/.config/x"
+	run nono_as root run --profile "$T/p.json" --dry-run -- true
+	assert_success
+	assert_output --partial "[rw] $H/project"
+	assert_output --partial "[r-] $H/.config/x"
+}
+
+@test "an unknown key is an error with file:line:column" {
+	printf '{\n  "meta": {"name": "bad"},\n  "filesytem": {}\n}\n' >"$T/bad.json"
+	run nono_as root run --profile "$T/bad.json" -- true
+	assert_failure 1
+	assert_output --partial "$T/bad.json:3:"
+	assert_output --partial "filesytem"
+}
+
+@test "a wrong type is an error with file:line:column" {
+	printf '{\n  "filesystem": {\n    "allow": "/tmp"\n  }\n}\n' >"$T/bad.json"
+	run nono_as root run --profile "$T/bad.json" -- true
+	assert_failure 1
+	assert_output --partial "$T/bad.json:3:"
+}
+
+@test "a duplicate key is an error with file:line:column" {
+	printf '{\n  "meta": {"name": "a"},\n  "meta": {"name": "b"}\n}\n' >"$T/bad.json"
+	run nono_as root run --profile "$T/bad.json" -- true
+	assert_failure 1
+	assert_output --partial "$T/bad.json:3:"
+}
+
+@test "malformed JSON is an error with file:line:column" {
+	printf '{\n  "meta": {"name": "a",}\n}\n' >"$T/bad.json"
+	run nono_as root run --profile "$T/bad.json" -- true
+	assert_failure 1
+	assert_output --partial "$T/bad.json:2:"
+}
+
+@test "an extends cycle is an error naming the chain" {
+	echo '{"extends": "b"}' >"$H/.config/nono/profiles/a.json"
+	echo '{"extends": "a"}' >"$H/.config/nono/profiles/b.json"
+	run nono_as root run --profile a -- true
+	assert_failure 1
+	assert_output --partial "cycle"
+}
+
+@test "an unknown profile is an error" {
+	run nono_as root run --profile no-such-profile -- true
+	assert_failure 1
+	assert_output --partial "no-such-profile"
+}
+
+@test "an unknown variable in a profile path is an error naming it" {
+	echo '{"filesystem": {"read": ["$NOPE/x"]}}' >"$T/bad.json"
+	run nono_as root run --profile "$T/bad.json" -- true
+	assert_failure 1
+	assert_output --partial "NOPE"
+}
+
+@test "excluding a required group is refused" {
+	echo '{"extends": "default", "policy": {"exclude_groups": ["deny_credentials"]}}' >"$T/bad.json"
+	run nono_as root run --profile "$T/bad.json" -- true
+	assert_failure 1
+	assert_output --partial "deny_credentials"
+}
+
+@test "NONO_PROFILE selects a profile; --profile overrides it" {
+	run env NONO_PROFILE=no-such-profile HOME="$H" "$N" run --dry-run -- true
+	assert_failure 1
+	run env NONO_PROFILE=no-such-profile HOME="$H" "$N" run --profile default --dry-run -- true
+	assert_success
+}
