@@ -42,6 +42,7 @@ fuzz: build-fuzz/build.ninja
 	tests/fuzz/run-fuzzers.sh build-fuzz $${FUZZ_SECONDS:-30}
 
 bench: all
+	@command -v bwrap >/dev/null || { echo "bench peers missing: run sudo tools/install-deps.sh --bench"; exit 1; }
 	bench/run-all.sh build
 
 deps:

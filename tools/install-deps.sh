@@ -1,14 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Install what nono needs to build, test and benchmark on Debian 12. Run as root.
+# Install what nono needs to build and test on Debian 12. Run as root.
+#   --bench   also the peers the benchmarks compare against (bubblewrap, firejail,
+#             tinyproxy, hyperfine)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+pkgs="build-essential pkg-config meson ninja-build python3 git ca-certificates
+	libjansson-dev libssl-dev libseccomp-dev libcap-dev libc-ares-dev libhttp-parser-dev
+	libcmocka-dev bats bats-assert bats-support clang libclang-rt-14-dev
+	curl strace util-linux iproute2 procps openssl"
+# The real-agent tests need node and npm; keep a newer Node.js the machine already has.
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs bubblewrap firejail tinyproxy hyperfine"
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
-	build-essential pkg-config meson ninja-build python3 git ca-certificates \
-	libjansson-dev libssl-dev libseccomp-dev libcap-dev libc-ares-dev libhttp-parser-dev \
-	libcmocka-dev bats bats-assert bats-support \
-	clang libclang-rt-14-dev \
-	curl strace util-linux iproute2 procps openssl \
-	bubblewrap firejail tinyproxy hyperfine \
-	nodejs npm
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $pkgs
