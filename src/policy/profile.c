@@ -883,6 +883,7 @@ static void profile_array_free(struct profile **chain, size_t n)
 int profile_load_merged(const char *name, struct profile **ret, struct diag *d)
 {
 	_cleanup_(policy_groups_freep) struct policy_groups *groups = NULL;
+	_cleanup_profile_ struct profile *acc = NULL;
 	struct profile *chain[PROFILE_MAX_DEPTH] = {0};
 	size_t n = 0;
 	int r = policy_groups_load(&groups, d);
@@ -929,7 +930,7 @@ int profile_load_merged(const char *name, struct profile **ret, struct diag *d)
 		chain[n++] = parent;
 	}
 
-	_cleanup_profile_ struct profile *acc = profile_new();
+	acc = profile_new();
 	if (!acc) {
 		r = -ENOMEM;
 		goto out;
