@@ -997,6 +997,7 @@ static int cmp_info(const void *a, const void *b)
 
 int profile_list(struct profile_info **ret, size_t *ret_n)
 {
+	_cleanup_free_ char *dir = NULL;
 	struct profile_info *list = NULL;
 	size_t n = 0, n_builtin;
 	int r = 0;
@@ -1022,7 +1023,6 @@ int profile_list(struct profile_info **ret, size_t *ret_n)
 	qsort(list, n, sizeof(*list), cmp_info);
 	n_builtin = n;
 
-	_cleanup_free_ char *dir = NULL;
 	if (profile_user_dir(&dir) >= 0) {
 		DIR *dh = opendir(dir);
 		struct dirent *de;
