@@ -8,7 +8,7 @@ const struct embedded_file *embedded_find(const char *name)
 	if (!name)
 		return NULL;
 	EMBEDDED_FOREACH(f)
-		if (strcmp(f->name, name) == 0)
-			return f;
+	if (strcmp(f->name, name) == 0)
+		return f;
 	return NULL;
 }

@@ -173,7 +173,10 @@ int expand_path(const char *s, const struct expand_vars *v, char **ret, char **r
 		const char *name, *msg;
 		size_t namelen, len;
 		if (parse_ref(p, &name, &namelen, &len, &msg) < 0) {
-			size_t badlen = 1 + strspn(p + 1, "{}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
+			size_t badlen =
+			    1 +
+			    strspn(p + 1, "{}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+					  "0123456789");
 			r = set_bad(ret_bad, p, badlen);
 			r = r < 0 ? r : -EINVAL;
 			goto fail;

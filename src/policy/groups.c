@@ -16,12 +16,12 @@ static const struct {
 	unsigned access;
 	bool is_file;
 } fs_lists[_FS_LIST_MAX] = {
-	[FS_LIST_ALLOW] = {"allow", FS_RW, false},
-	[FS_LIST_READ] = {"read", FS_READ, false},
-	[FS_LIST_WRITE] = {"write", FS_WRITE, false},
-	[FS_LIST_ALLOW_FILE] = {"allow_file", FS_RW, true},
-	[FS_LIST_READ_FILE] = {"read_file", FS_READ, true},
-	[FS_LIST_WRITE_FILE] = {"write_file", FS_WRITE, true},
+    [FS_LIST_ALLOW] = {"allow", FS_RW, false},
+    [FS_LIST_READ] = {"read", FS_READ, false},
+    [FS_LIST_WRITE] = {"write", FS_WRITE, false},
+    [FS_LIST_ALLOW_FILE] = {"allow_file", FS_RW, true},
+    [FS_LIST_READ_FILE] = {"read_file", FS_READ, true},
+    [FS_LIST_WRITE_FILE] = {"write_file", FS_WRITE, true},
 };
 
 const char *fs_list_key(enum fs_list l)
@@ -42,9 +42,9 @@ bool fs_list_is_file(enum fs_list l)
 const char *platform_to_string(enum platform p)
 {
 	static const char *const table[_PLATFORM_MAX] = {
-		[PLATFORM_ALL] = "all",
-		[PLATFORM_LINUX] = "linux",
-		[PLATFORM_MACOS] = "macos",
+	    [PLATFORM_ALL] = "all",
+	    [PLATFORM_LINUX] = "linux",
+	    [PLATFORM_MACOS] = "macos",
 	};
 	return (unsigned)p < _PLATFORM_MAX ? table[p] : NULL;
 }
@@ -106,7 +106,8 @@ static int parse_denies(struct jctx *c, json_t *obj, const char *pointer, struct
 	g->denies = calloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*g->denies));
 	if (!g->denies)
 		return -ENOMEM;
-	json_array_foreach (arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		char idx[24];
 		_cleanup_free_ char *path = NULL, *category = NULL;
 		(void)snprintf(idx, sizeof(idx), "%zu", i);
@@ -128,8 +129,8 @@ static int parse_denies(struct jctx *c, json_t *obj, const char *pointer, struct
 			if (r < 0)
 				return r;
 			if (!path)
-				return jctx_error(c, -EINVAL, ep, false, "deny entry '%s' has no 'path'",
-						  ep + 1);
+				return jctx_error(c, -EINVAL, ep, false,
+						  "deny entry '%s' has no 'path'", ep + 1);
 		} else {
 			return jctx_error(c, -EINVAL, ep, false,
 					  "'%s' must be a path or {\"path\", \"category\"}, not %s",
@@ -153,17 +154,17 @@ static int parse_denies(struct jctx *c, json_t *obj, const char *pointer, struct
 
 static int parse_group(struct jctx *c, const char *name, json_t *obj, struct policy_group *g)
 {
-	static const char *const keys[] = {"description", "platform", "required", "deny",
-					   "allow", "read", "write", "allow_file", "read_file",
-					   "write_file", "commands", NULL};
+	static const char *const keys[] = {"description", "platform",	"required", "deny",
+					   "allow",	  "read",	"write",    "allow_file",
+					   "read_file",	  "write_file", "commands", NULL};
 	char p[512];
 	_cleanup_free_ char *platform = NULL;
 	int required = 0, r;
 
 	jptr(p, sizeof(p), "/groups", name);
 	if (!json_is_object(obj))
-		return jctx_error(c, -EINVAL, p, false, "group '%s' must be an object, not %s", name,
-				  json_type_name(obj));
+		return jctx_error(c, -EINVAL, p, false, "group '%s' must be an object, not %s",
+				  name, json_type_name(obj));
 	r = jctx_check_keys(c, obj, p, keys);
 	if (r < 0)
 		return r;
@@ -189,7 +190,8 @@ static int parse_group(struct jctx *c, const char *name, json_t *obj, struct pol
 		if (!found) {
 			char pp[512];
 			return jctx_error(c, -EINVAL, jptr(pp, sizeof(pp), p, "platform"), false,
-					  "unknown platform '%s'; use linux, macos or all", platform);
+					  "unknown platform '%s'; use linux, macos or all",
+					  platform);
 		}
 	}
 	r = jctx_get_bool(c, obj, p, "required", &required);
@@ -207,8 +209,8 @@ static int parse_group(struct jctx *c, const char *name, json_t *obj, struct pol
 	return parse_denies(c, obj, p, g);
 }
 
-int policy_groups_parse(const char *text, size_t len, const char *file,
-			struct policy_groups **ret, struct diag *d)
+int policy_groups_parse(const char *text, size_t len, const char *file, struct policy_groups **ret,
+			struct diag *d)
 {
 	static const char *const keys[] = {"version", "groups", NULL};
 	struct jctx c = {file, text, len, d};
@@ -244,7 +246,8 @@ int policy_groups_parse(const char *text, size_t len, const char *file,
 			r = -ENOMEM;
 			goto out;
 		}
-		json_object_foreach (groups, name, v) {
+		json_object_foreach(groups, name, v)
+		{
 			/* count first, so a failure still frees the partly parsed group */
 			r = parse_group(&c, name, v, &g->groups[g->n++]);
 			if (r < 0)

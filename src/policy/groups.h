@@ -35,7 +35,7 @@ unsigned fs_list_access(enum fs_list l);
 bool fs_list_is_file(enum fs_list l);
 
 struct group_deny {
-	char *path;     /* unexpanded, e.g. "~/.ssh" */
+	char *path;	/* unexpanded, e.g. "~/.ssh" */
 	char *category; /* e.g. "SSH keys and config" (the group description when not given) */
 };
 
@@ -43,7 +43,7 @@ struct policy_group {
 	char *name;
 	char *description;
 	enum platform platform;
-	bool required; /* may not be removed by policy.exclude_groups */
+	bool required;		 /* may not be removed by policy.exclude_groups */
 	char **fs[_FS_LIST_MAX]; /* unexpanded paths */
 	struct group_deny *denies;
 	size_t n_denies;
@@ -60,8 +60,8 @@ const char *platform_to_string(enum platform p);
 bool policy_group_applies(const struct policy_group *g);
 
 /* Parse a policy.json text. file names it in diagnostics. */
-int policy_groups_parse(const char *text, size_t len, const char *file,
-			struct policy_groups **ret, struct diag *d);
+int policy_groups_parse(const char *text, size_t len, const char *file, struct policy_groups **ret,
+			struct diag *d);
 /* The embedded policy.json. */
 int policy_groups_load(struct policy_groups **ret, struct diag *d);
 const struct policy_group *policy_groups_find(const struct policy_groups *g, const char *name);

@@ -119,12 +119,26 @@ static int read_string(struct cursor *c, char *buf, size_t cap, size_t *ret_n)
 			uint32_t cp;
 			adv(c);
 			switch (e) {
-			case '"': case '\\': case '/': cp = (uint32_t)e; break;
-			case 'b': cp = '\b'; break;
-			case 'f': cp = '\f'; break;
-			case 'n': cp = '\n'; break;
-			case 'r': cp = '\r'; break;
-			case 't': cp = '\t'; break;
+			case '"':
+			case '\\':
+			case '/':
+				cp = (uint32_t)e;
+				break;
+			case 'b':
+				cp = '\b';
+				break;
+			case 'f':
+				cp = '\f';
+				break;
+			case 'n':
+				cp = '\n';
+				break;
+			case 'r':
+				cp = '\r';
+				break;
+			case 't':
+				cp = '\t';
+				break;
 			case 'u':
 				if (hex4(c, &cp) < 0)
 					return -EINVAL;

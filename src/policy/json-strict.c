@@ -32,14 +32,21 @@ const char *jptr(char *buf, size_t n, const char *pointer, const char *key)
 const char *json_type_name(const json_t *j)
 {
 	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
 	}
 	return "unknown";
 }
@@ -68,8 +75,8 @@ int jctx_load(struct jctx *c, json_t **ret)
 		return -EINVAL;
 	}
 	if (!json_is_object(j)) {
-		int r = jctx_error(c, -EINVAL, "", false, "expected a JSON object at the top, not %s",
-				   json_type_name(j));
+		int r = jctx_error(c, -EINVAL, "", false,
+				   "expected a JSON object at the top, not %s", json_type_name(j));
 		json_decref(j);
 		return r;
 	}
@@ -86,7 +93,8 @@ int jctx_check_keys(struct jctx *c, json_t *obj, const char *pointer, const char
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach (obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		bool ok = false;
 		for (const char *const *a = allowed; *a; a++)
 			if (streq(*a, key))
@@ -98,8 +106,8 @@ int jctx_check_keys(struct jctx *c, json_t *obj, const char *pointer, const char
 			(void)strbuf_addf(&sb, "%s%s", a == allowed ? "" : ", ", *a);
 		char p[JPTR_MAX];
 		int r = jctx_error(c, -EINVAL, jptr(p, sizeof(p), pointer, key), true,
-				   "unknown key '%s' in %s; expected one of: %s", key, where(pointer),
-				   sb.buf ? sb.buf : "(none)");
+				   "unknown key '%s' in %s; expected one of: %s", key,
+				   where(pointer), sb.buf ? sb.buf : "(none)");
 		strbuf_release(&sb);
 		return r;
 	}
@@ -166,7 +174,8 @@ int jctx_get_strv(struct jctx *c, json_t *obj, const char *pointer, const char *
 	jptr(p, sizeof(p), pointer, key);
 	if (!json_is_array(v))
 		return wrong_type(c, p, "an array of strings", v);
-	json_array_foreach (v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		char idx[24];
 		(void)snprintf(idx, sizeof(idx), "%zu", i);
 		jptr(ep, sizeof(ep), p, idx);
@@ -180,8 +189,8 @@ int jctx_get_strv(struct jctx *c, json_t *obj, const char *pointer, const char *
 			size_t off;
 			const char *msg;
 			if (expand_check(s, &off, &msg) < 0)
-				return jctx_error(c, -EINVAL, ep, false, "bad path '%s' in '%s': %s",
-						  s, p + 1, msg);
+				return jctx_error(c, -EINVAL, ep, false,
+						  "bad path '%s' in '%s': %s", s, p + 1, msg);
 		}
 		int r = strv_extend_unique(ret, s);
 		if (r < 0)
@@ -196,8 +205,9 @@ static int port_of(struct jctx *c, const char *p, json_t *e, uint16_t *ret)
 		return wrong_type(c, p, "a port number", e);
 	json_int_t v = json_integer_value(e);
 	if (v < 1 || v > 65535)
-		return jctx_error(c, -ERANGE, p, false, "port '%lld' in '%s' is out of range; use 1..65535",
-				  (long long)v, p + 1);
+		return jctx_error(c, -ERANGE, p, false,
+				  "port '%lld' in '%s' is out of range; use 1..65535", (long long)v,
+				  p + 1);
 	*ret = (uint16_t)v;
 	return 0;
 }
@@ -213,7 +223,8 @@ int jctx_get_ports(struct jctx *c, json_t *obj, const char *pointer, const char 
 	jptr(p, sizeof(p), pointer, key);
 	if (!json_is_array(v))
 		return wrong_type(c, p, "an array of port numbers", v);
-	json_array_foreach (v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		char idx[24];
 		uint16_t port;
 		(void)snprintf(idx, sizeof(idx), "%zu", i);

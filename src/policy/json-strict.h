@@ -26,7 +26,7 @@ int jctx_load(struct jctx *c, json_t **ret);
 
 /* Fill c->d for the value (or key) at pointer; returns err. */
 int jctx_error(struct jctx *c, int err, const char *pointer, bool at_key, const char *fmt, ...)
-	_printf_(5, 6);
+    _printf_(5, 6);
 
 /* Every key of obj (at pointer) must be in allowed (NULL-terminated). */
 int jctx_check_keys(struct jctx *c, json_t *obj, const char *pointer, const char *const *allowed);
@@ -40,8 +40,7 @@ const char *json_type_name(const json_t *j);
  */
 int jctx_get_object(struct jctx *c, json_t *obj, const char *pointer, const char *key,
 		    json_t **ret);
-int jctx_get_string(struct jctx *c, json_t *obj, const char *pointer, const char *key,
-		    char **ret);
+int jctx_get_string(struct jctx *c, json_t *obj, const char *pointer, const char *key, char **ret);
 int jctx_get_bool(struct jctx *c, json_t *obj, const char *pointer, const char *key, int *ret);
 /* Array of strings, appended (deduplicated) to *ret. With paths, each is expand_check()ed. */
 int jctx_get_strv(struct jctx *c, json_t *obj, const char *pointer, const char *key, bool paths,

@@ -90,10 +90,14 @@ static struct profile *profile_new(void)
 const char *workdir_access_to_string(unsigned access)
 {
 	switch (access & FS_RW) {
-	case FS_READ: return "read";
-	case FS_WRITE: return "write";
-	case FS_RW: return "readwrite";
-	default: return "none";
+	case FS_READ:
+		return "read";
+	case FS_WRITE:
+		return "write";
+	case FS_RW:
+		return "readwrite";
+	default:
+		return "none";
 	}
 }
 
@@ -147,7 +151,8 @@ static int parse_endpoint_rules(struct jctx *c, json_t *obj, const char *cp,
 	cred->rules = calloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*cred->rules));
 	if (!cred->rules)
 		return -ENOMEM;
-	json_array_foreach (arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		char idx[24];
 		(void)snprintf(idx, sizeof(idx), "%zu", i);
 		jptr(ep, sizeof(ep), p, idx);
@@ -167,7 +172,8 @@ static int parse_endpoint_rules(struct jctx *c, json_t *obj, const char *cp,
 			return r;
 		if (!rule->method || !rule->path)
 			return jctx_error(c, -EINVAL, ep, false,
-					  "endpoint rule '%s' needs both 'method' and 'path'", ep + 1);
+					  "endpoint rule '%s' needs both 'method' and 'path'",
+					  ep + 1);
 		if (!valid_method(rule->method)) {
 			char mp[JP];
 			return jctx_error(c, -EINVAL, jptr(mp, sizeof(mp), ep, "method"), false,
@@ -185,8 +191,13 @@ static int parse_endpoint_rules(struct jctx *c, json_t *obj, const char *cp,
 
 static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile *p)
 {
-	static const char *const keys[] = {"upstream", "credential_key", "inject_header",
-					   "credential_format", "env_var", "endpoint_rules", NULL};
+	static const char *const keys[] = {"upstream",
+					   "credential_key",
+					   "inject_header",
+					   "credential_format",
+					   "env_var",
+					   "endpoint_rules",
+					   NULL};
 	json_t *obj = NULL, *v;
 	const char *name;
 	int r = jctx_get_object(c, net, "/network", "custom_credentials", &obj);
@@ -196,13 +207,15 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 				       sizeof(*p->custom_credentials));
 	if (!p->custom_credentials)
 		return -ENOMEM;
-	json_object_foreach (obj, name, v) {
+	json_object_foreach(obj, name, v)
+	{
 		char cp[JP], fp[JP];
 		jptr(cp, sizeof(cp), "/network/custom_credentials", name);
 		if (!valid_service_name(name))
-			return jctx_error(c, -EINVAL, cp, true,
-					  "bad credential service name '%s'; use letters, digits, '-' and '_'",
-					  name);
+			return jctx_error(
+			    c, -EINVAL, cp, true,
+			    "bad credential service name '%s'; use letters, digits, '-' and '_'",
+			    name);
 		if (!json_is_object(v))
 			return jctx_error(c, -EINVAL, cp, false, "'%s' must be an object, not %s",
 					  cp + 1, json_type_name(v));
@@ -216,17 +229,19 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 		if ((r = jctx_get_string(c, v, cp, "upstream", &cred->upstream)) < 0 ||
 		    (r = jctx_get_string(c, v, cp, "credential_key", &cred->credential_key)) < 0 ||
 		    (r = jctx_get_string(c, v, cp, "inject_header", &cred->inject_header)) < 0 ||
-		    (r = jctx_get_string(c, v, cp, "credential_format", &cred->credential_format)) < 0 ||
+		    (r = jctx_get_string(c, v, cp, "credential_format", &cred->credential_format)) <
+			0 ||
 		    (r = jctx_get_string(c, v, cp, "env_var", &cred->env_var)) < 0)
 			return r;
 		if (!cred->upstream)
 			return jctx_error(c, -EINVAL, cp, false,
-					  "custom credential '%s' has no 'upstream'; add \"upstream\": \"https://...\"",
+					  "custom credential '%s' has no 'upstream'; add "
+					  "\"upstream\": \"https://...\"",
 					  name);
 		if (!startswith(cred->upstream, "https://") || !cred->upstream[8])
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "upstream"), false,
-					  "upstream '%s' of '%s' must be an https:// URL", cred->upstream,
-					  name);
+					  "upstream '%s' of '%s' must be an https:// URL",
+					  cred->upstream, name);
 		if (!cred->credential_key)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'credential_key'", name);
@@ -281,18 +296,21 @@ static int parse_env_credentials(struct jctx *c, json_t *root, struct profile *p
 	if (!v)
 		return 0;
 	if (json_is_object(v)) {
-		json_object_foreach (v, key, e) {
+		json_object_foreach(v, key, e)
+		{
 			jptr(ep, sizeof(ep), "/env_credentials", key);
 			if (!json_is_string(e))
-				return jctx_error(c, -EINVAL, ep, false,
-						  "'%s' must be an environment variable name, not %s",
-						  ep + 1, json_type_name(e));
+				return jctx_error(
+				    c, -EINVAL, ep, false,
+				    "'%s' must be an environment variable name, not %s", ep + 1,
+				    json_type_name(e));
 			if (!valid_env_name(json_string_value(e)))
 				return jctx_error(c, -EINVAL, ep, false,
 						  "bad environment variable name '%s'",
 						  json_string_value(e));
 			if (!key[0])
-				return jctx_error(c, -EINVAL, ep, true, "empty credential reference");
+				return jctx_error(c, -EINVAL, ep, true,
+						  "empty credential reference");
 			r = add_env_pair(&p->env_credentials, key, json_string_value(e));
 			if (r < 0)
 				return r;
@@ -300,10 +318,12 @@ static int parse_env_credentials(struct jctx *c, json_t *root, struct profile *p
 		return 0;
 	}
 	if (!json_is_array(v))
-		return jctx_error(c, -EINVAL, "/env_credentials", false,
-				  "'env_credentials' must be an object {REF: VAR} or an array, not %s",
-				  json_type_name(v));
-	json_array_foreach (v, i, e) {
+		return jctx_error(
+		    c, -EINVAL, "/env_credentials", false,
+		    "'env_credentials' must be an object {REF: VAR} or an array, not %s",
+		    json_type_name(v));
+	json_array_foreach(v, i, e)
+	{
 		char idx[24];
 		(void)snprintf(idx, sizeof(idx), "%zu", i);
 		jptr(ep, sizeof(ep), "/env_credentials", idx);
@@ -340,18 +360,22 @@ static int check_group_names(struct jctx *c, const struct policy_groups *groups,
 			     const char *pointer, char **names, bool excluding)
 {
 	size_t i = 0;
-	STRV_FOREACH (n, names) {
+	STRV_FOREACH(n, names)
+	{
 		char ep[JP], idx[24];
 		(void)snprintf(idx, sizeof(idx), "%zu", i++);
 		jptr(ep, sizeof(ep), pointer, idx);
 		const struct policy_group *g = policy_groups_find(groups, *n);
 		if (!g)
 			return jctx_error(c, -EINVAL, ep, false,
-					  "unknown policy group '%s'; see 'nono policy groups'", *n);
-		if (excluding && g->required)
-			return jctx_error(c, -EPERM, ep, false,
-					  "group '%s' is required and cannot be excluded; use --bypass-protection PATH with a matching grant to open one path",
+					  "unknown policy group '%s'; see 'nono policy groups'",
 					  *n);
+		if (excluding && g->required)
+			return jctx_error(
+			    c, -EPERM, ep, false,
+			    "group '%s' is required and cannot be excluded; use "
+			    "--bypass-protection PATH with a matching grant to open one path",
+			    *n);
 	}
 	return 0;
 }
@@ -359,20 +383,34 @@ static int check_group_names(struct jctx *c, const struct policy_groups *groups,
 static int parse_sections(struct jctx *c, json_t *root, const struct policy_groups *groups,
 			  struct profile *p)
 {
-	static const char *const top[] = {"extends", "meta", "security", "workdir", "filesystem",
-					  "policy", "network", "commands", "env_credentials", NULL};
+	static const char *const top[] = {"extends",	     "meta",   "security", "workdir",
+					  "filesystem",	     "policy", "network",  "commands",
+					  "env_credentials", NULL};
 	static const char *const meta_keys[] = {"name", "version", "description", "author", NULL};
-	static const char *const sec_keys[] = {"groups", "capability_elevation", "allow_gpu",
-					       "best_effort", "wsl2_proxy_policy", NULL};
+	static const char *const sec_keys[] = {"groups",      "capability_elevation", "allow_gpu",
+					       "best_effort", "wsl2_proxy_policy",    NULL};
 	static const char *const wd_keys[] = {"access", NULL};
-	static const char *const fs_keys[] = {"allow", "read", "write", "allow_file", "read_file",
-					      "write_file", "suppress_save_prompt", NULL};
+	static const char *const fs_keys[] = {"allow",
+					      "read",
+					      "write",
+					      "allow_file",
+					      "read_file",
+					      "write_file",
+					      "suppress_save_prompt",
+					      NULL};
 	static const char *const pol_keys[] = {"exclude_groups", "add_deny_access", "override_deny",
 					       NULL};
-	static const char *const net_keys[] = {"block", "network_profile", "allow_domain",
-					       "credentials", "custom_credentials", "upstream_proxy",
-					       "upstream_bypass", "open_port", "listen_port",
-					       "proxy_port", NULL};
+	static const char *const net_keys[] = {"block",
+					       "network_profile",
+					       "allow_domain",
+					       "credentials",
+					       "custom_credentials",
+					       "upstream_proxy",
+					       "upstream_bypass",
+					       "open_port",
+					       "listen_port",
+					       "proxy_port",
+					       NULL};
 	static const char *const cmd_keys[] = {"allow", "block", NULL};
 	json_t *o;
 	int r;
@@ -411,8 +449,8 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 		    (r = jctx_get_string(c, o, "/security", "wsl2_proxy_policy",
 					 &p->wsl2_proxy_policy)) < 0)
 			return r;
-		if (groups && (r = check_group_names(c, groups, "/security/groups", p->groups,
-						     false)) < 0)
+		if (groups &&
+		    (r = check_group_names(c, groups, "/security/groups", p->groups, false)) < 0)
 			return r;
 	}
 
@@ -428,15 +466,18 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 			static const struct {
 				const char *s;
 				int v;
-			} acc[] = {{"none", 0}, {"read", FS_READ}, {"write", FS_WRITE},
+			} acc[] = {{"none", 0},
+				   {"read", FS_READ},
+				   {"write", FS_WRITE},
 				   {"readwrite", FS_RW}};
 			for (size_t i = 0; i < ARRAY_SIZE(acc); i++)
 				if (streq(access, acc[i].s))
 					p->workdir_access = acc[i].v;
 			if (p->workdir_access < 0)
-				return jctx_error(c, -EINVAL, "/workdir/access", false,
-						  "bad workdir access '%s'; use read, write, readwrite or none",
-						  access);
+				return jctx_error(
+				    c, -EINVAL, "/workdir/access", false,
+				    "bad workdir access '%s'; use read, write, readwrite or none",
+				    access);
 		}
 	}
 
@@ -447,7 +488,8 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 		if ((r = jctx_check_keys(c, o, "/filesystem", fs_keys)) < 0)
 			return r;
 		for (unsigned l = 0; l < _FS_LIST_MAX; l++)
-			if ((r = jctx_get_strv(c, o, "/filesystem", fs_list_key(l), true, &p->fs[l])) < 0)
+			if ((r = jctx_get_strv(c, o, "/filesystem", fs_list_key(l), true,
+					       &p->fs[l])) < 0)
 				return r;
 		if ((r = jctx_get_strv(c, o, "/filesystem", "suppress_save_prompt", true,
 				       &p->suppress_save_prompt)) < 0)
@@ -463,7 +505,8 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 				       &p->exclude_groups)) < 0 ||
 		    (r = jctx_get_strv(c, o, "/policy", "add_deny_access", true,
 				       &p->add_deny_access)) < 0 ||
-		    (r = jctx_get_strv(c, o, "/policy", "override_deny", true, &p->override_deny)) < 0)
+		    (r = jctx_get_strv(c, o, "/policy", "override_deny", true, &p->override_deny)) <
+			0)
 			return r;
 		if (groups && (r = check_group_names(c, groups, "/policy/exclude_groups",
 						     p->exclude_groups, true)) < 0)
@@ -476,10 +519,14 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 	if (o) {
 		if ((r = jctx_check_keys(c, o, "/network", net_keys)) < 0 ||
 		    (r = jctx_get_bool(c, o, "/network", "block", &p->net_block)) < 0 ||
-		    (r = jctx_get_string(c, o, "/network", "network_profile", &p->network_profile)) < 0 ||
-		    (r = jctx_get_strv(c, o, "/network", "allow_domain", false, &p->allow_domain)) < 0 ||
-		    (r = jctx_get_strv(c, o, "/network", "credentials", false, &p->credentials)) < 0 ||
-		    (r = jctx_get_string(c, o, "/network", "upstream_proxy", &p->upstream_proxy)) < 0 ||
+		    (r = jctx_get_string(c, o, "/network", "network_profile",
+					 &p->network_profile)) < 0 ||
+		    (r = jctx_get_strv(c, o, "/network", "allow_domain", false, &p->allow_domain)) <
+			0 ||
+		    (r = jctx_get_strv(c, o, "/network", "credentials", false, &p->credentials)) <
+			0 ||
+		    (r = jctx_get_string(c, o, "/network", "upstream_proxy", &p->upstream_proxy)) <
+			0 ||
 		    (r = jctx_get_strv(c, o, "/network", "upstream_bypass", false,
 				       &p->upstream_bypass)) < 0 ||
 		    (r = jctx_get_ports(c, o, "/network", "open_port", &p->open_ports,
@@ -499,7 +546,8 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 		return r;
 	if (o) {
 		if ((r = jctx_check_keys(c, o, "/commands", cmd_keys)) < 0 ||
-		    (r = jctx_get_strv(c, o, "/commands", "allow", false, &p->commands_allow)) < 0 ||
+		    (r = jctx_get_strv(c, o, "/commands", "allow", false, &p->commands_allow)) <
+			0 ||
 		    (r = jctx_get_strv(c, o, "/commands", "block", false, &p->commands_block)) < 0)
 			return r;
 	}
@@ -616,7 +664,8 @@ static int read_bounded(const char *path, char **ret, size_t *ret_len, struct di
 			break;
 		if (sb.len + (size_t)n > PROFILE_MAX_SIZE || strbuf_add(&sb, buf, (size_t)n) < 0) {
 			strbuf_release(&sb);
-			diag_set(d, path, 0, 0, "profile is larger than %d bytes; split it with 'extends'",
+			diag_set(d, path, 0, 0,
+				 "profile is larger than %d bytes; split it with 'extends'",
 				 PROFILE_MAX_SIZE);
 			return -EFBIG;
 		}
@@ -734,7 +783,8 @@ int profile_load(const char *name, struct profile **ret, struct diag *d)
 
 static int strv_append_unique(char ***dst, char *const *src)
 {
-	STRV_FOREACH (s, src) {
+	STRV_FOREACH(s, src)
+	{
 		int r = strv_extend_unique(dst, *s);
 		if (r < 0)
 			return r;
@@ -774,7 +824,8 @@ static int replace_str(char **dst, const char *src)
 static int credential_copy(struct profile_credential *dst, const struct profile_credential *src)
 {
 	*dst = (struct profile_credential){0};
-	if (replace_str(&dst->name, src->name) < 0 || replace_str(&dst->upstream, src->upstream) < 0 ||
+	if (replace_str(&dst->name, src->name) < 0 ||
+	    replace_str(&dst->upstream, src->upstream) < 0 ||
 	    replace_str(&dst->credential_key, src->credential_key) < 0 ||
 	    replace_str(&dst->inject_header, src->inject_header) < 0 ||
 	    replace_str(&dst->credential_format, src->credential_format) < 0 ||
@@ -861,9 +912,8 @@ static int profile_apply(struct profile *acc, const struct profile *child)
 			acc->custom_credentials[k] = copy;
 			continue;
 		}
-		struct profile_credential *np = reallocarray(acc->custom_credentials,
-							     acc->n_custom_credentials + 1,
-							     sizeof(*np));
+		struct profile_credential *np = reallocarray(
+		    acc->custom_credentials, acc->n_custom_credentials + 1, sizeof(*np));
 		if (!np) {
 			credential_done(&copy);
 			return -ENOMEM;
@@ -898,7 +948,8 @@ int profile_load_merged(const char *name, struct profile **ret, struct diag *d)
 		struct jctx c = {child->file, child->text, child->text_len, d};
 		if (n >= PROFILE_MAX_DEPTH) {
 			r = jctx_error(&c, -ELOOP, "/extends", false,
-				       "profile inheritance is deeper than %d levels at '%s'; flatten the chain",
+				       "profile inheritance is deeper than %d levels at '%s'; "
+				       "flatten the chain",
 				       PROFILE_MAX_DEPTH, child->extends);
 			goto out;
 		}
@@ -908,7 +959,8 @@ int profile_load_merged(const char *name, struct profile **ret, struct diag *d)
 		if (r < 0) {
 			if (r == -ENOENT && !inner.file[0])
 				(void)jctx_error(&c, r, "/extends", false,
-						 "profile '%s' extends '%s', which is not found; see 'nono policy profiles'",
+						 "profile '%s' extends '%s', which is not found; "
+						 "see 'nono policy profiles'",
 						 strempty(child->name), child->extends);
 			else
 				*d = inner;
@@ -918,11 +970,13 @@ int profile_load_merged(const char *name, struct profile **ret, struct diag *d)
 			if (streq(chain[i]->file, parent->file)) {
 				struct strbuf sb = STRBUF_INIT;
 				for (size_t k = 0; k < n; k++)
-					(void)strbuf_addf(&sb, "'%s' -> ", strempty(chain[k]->name));
+					(void)strbuf_addf(&sb, "'%s' -> ",
+							  strempty(chain[k]->name));
 				(void)strbuf_addf(&sb, "'%s'", strempty(parent->name));
-				r = jctx_error(&c, -ELOOP, "/extends", false,
-					       "profile inheritance cycle: %s; remove one 'extends'",
-					       sb.buf ? sb.buf : "");
+				r = jctx_error(
+				    &c, -ELOOP, "/extends", false,
+				    "profile inheritance cycle: %s; remove one 'extends'",
+				    sb.buf ? sb.buf : "");
 				strbuf_release(&sb);
 				profile_free(parent);
 				goto out;
@@ -992,7 +1046,8 @@ static int info_add(struct profile_info **list, size_t *n, const char *name, con
 
 static int cmp_info(const void *a, const void *b)
 {
-	return strcmp(((const struct profile_info *)a)->name, ((const struct profile_info *)b)->name);
+	return strcmp(((const struct profile_info *)a)->name,
+		      ((const struct profile_info *)b)->name);
 }
 
 int profile_list(struct profile_info **ret, size_t *ret_n)
@@ -1002,7 +1057,8 @@ int profile_list(struct profile_info **ret, size_t *ret_n)
 	size_t n = 0, n_builtin;
 	int r = 0;
 
-	EMBEDDED_FOREACH(f) {
+	EMBEDDED_FOREACH(f)
+	{
 		const char *rest = startswith(f->name, "profiles/");
 		if (!rest || strlen(rest) <= 5)
 			continue;

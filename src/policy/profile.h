@@ -20,7 +20,7 @@
 #include "policy/groups.h"
 
 #define PROFILE_MAX_SIZE  (1024 * 1024) /* bytes per profile file */
-#define PROFILE_MAX_DEPTH 16            /* extends chain length */
+#define PROFILE_MAX_DEPTH 16		/* extends chain length */
 
 struct profile_endpoint {
 	char *method;
@@ -39,10 +39,10 @@ struct profile_credential {
 };
 
 struct profile {
-	char *name;     /* meta.name, else the name it was looked up by */
-	char *file;     /* path it was read from, or "builtin:NAME" */
+	char *name; /* meta.name, else the name it was looked up by */
+	char *file; /* path it was read from, or "builtin:NAME" */
 	bool builtin;
-	char *text;     /* the source (NUL-terminated), kept for line:column diagnostics */
+	char *text; /* the source (NUL-terminated), kept for line:column diagnostics */
 	size_t text_len;
 
 	char *extends;
@@ -50,8 +50,8 @@ struct profile {
 
 	char **groups;
 	int capability_elevation; /* -1 unset */
-	int allow_gpu;            /* -1 unset */
-	int best_effort;          /* -1 unset */
+	int allow_gpu;		  /* -1 unset */
+	int best_effort;	  /* -1 unset */
 	char *wsl2_proxy_policy;  /* accepted for compatibility, unused on Linux */
 
 	int workdir_access; /* -1 unset, else enum fs_access bits (0: none) */
@@ -116,10 +116,10 @@ int profile_user_dir(char **ret);
 struct profile_info {
 	char *name;
 	char *description; /* "" when the file has none or does not parse */
-	char *file;        /* path, or "builtin:NAME" */
+	char *file;	   /* path, or "builtin:NAME" */
 	bool builtin;
 	bool overrides_builtin; /* a user profile with a built-in's name */
-	bool valid;             /* false: the user file did not parse */
+	bool valid;		/* false: the user file did not parse */
 };
 
 /* Built-in profiles, then user profiles, each sorted by name. */

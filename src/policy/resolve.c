@@ -66,7 +66,8 @@ static int add_grant(struct builder *b, char *path, unsigned access, bool is_fil
 	}
 	s->grants = ng;
 	struct fs_grant *g = &ng[s->n_grants];
-	*g = (struct fs_grant){.path = path, .access = access, .is_file = is_file, .exists = exists};
+	*g =
+	    (struct fs_grant){.path = path, .access = access, .is_file = is_file, .exists = exists};
 	s->n_grants++;
 	return set_origin(&g->origin, kind, origin);
 }
@@ -113,7 +114,8 @@ static int data_path(struct builder *b, const char *raw, const char *file, const
 		return r;
 	r = path_canonicalize(expanded, b->vars.workdir, ret, ret_exists);
 	if (r < 0)
-		diag_set(b->d, file, 0, 0, "cannot resolve %s path '%s': %s", what, raw, strerror(-r));
+		diag_set(b->d, file, 0, 0, "cannot resolve %s path '%s': %s", what, raw,
+			 strerror(-r));
 	return r;
 }
 
@@ -121,7 +123,8 @@ static int apply_fs_lists(struct builder *b, char **const lists[_FS_LIST_MAX], c
 			  enum origin_kind kind, const char *origin)
 {
 	for (unsigned l = 0; l < _FS_LIST_MAX; l++)
-		STRV_FOREACH (raw, lists[l]) {
+		STRV_FOREACH(raw, lists[l])
+		{
 			char *path;
 			bool exists;
 			int r = data_path(b, *raw, file, fs_list_key(l), &path, &exists);
@@ -138,19 +141,21 @@ static int apply_fs_lists(struct builder *b, char **const lists[_FS_LIST_MAX], c
 static int apply_groups(struct builder *b, const struct policy_groups *groups)
 {
 	const struct profile *p = b->p;
-	STRV_FOREACH (x, p->exclude_groups) {
+	STRV_FOREACH(x, p->exclude_groups)
+	{
 		const struct policy_group *g = policy_groups_find(groups, *x);
 		if (g && g->required) {
 			diag_set(b->d, p->file, 0, 0,
-				 "group '%s' is required and cannot be excluded; use --bypass-protection PATH with a matching grant",
+				 "group '%s' is required and cannot be excluded; use "
+				 "--bypass-protection PATH with a matching grant",
 				 *x);
 			return -EPERM;
 		}
 	}
 	for (size_t i = 0; i < groups->n; i++) {
 		const struct policy_group *g = &groups->groups[i];
-		if (!strv_contains(p->groups, g->name) || strv_contains(p->exclude_groups, g->name) ||
-		    !policy_group_applies(g))
+		if (!strv_contains(p->groups, g->name) ||
+		    strv_contains(p->exclude_groups, g->name) || !policy_group_applies(g))
 			continue;
 		int r = apply_fs_lists(b, g->fs, "builtin:policy.json", ORIGIN_GROUP, g->name);
 		if (r < 0)
@@ -166,9 +171,9 @@ static int apply_groups(struct builder *b, const struct policy_groups *groups)
 			if (r < 0)
 				return r;
 		}
-		STRV_FOREACH (c, g->commands)
-			if ((r = strv_extend_unique(&b->s->blocked_commands, *c)) < 0)
-				return r;
+		STRV_FOREACH(c, g->commands)
+		if ((r = strv_extend_unique(&b->s->blocked_commands, *c)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -179,7 +184,8 @@ static int cli_path(struct builder *b, const char *raw, const char *flag, char *
 	_cleanup_free_ char *expanded = NULL, *bad = NULL;
 	int r = expand_path(raw, &b->vars, &expanded, &bad);
 	if (r == -EINVAL || r == -ENOENT) {
-		diag_set(b->d, flag, 0, 0, "cannot expand '%s': %s '%s'; use $HOME, $WORKDIR, $TMPDIR, $UID or ~",
+		diag_set(b->d, flag, 0, 0,
+			 "cannot expand '%s': %s '%s'; use $HOME, $WORKDIR, $TMPDIR, $UID or ~",
 			 raw, r == -EINVAL ? "unknown variable" : "no value for", strempty(bad));
 		return r;
 	}
@@ -217,15 +223,20 @@ static int apply_input_grants(struct builder *b, const struct policy_input *in)
 			return r;
 		if (!exists) {
 			if (!(is_file && (g->access & FS_WRITE) && parent_is_dir(path))) {
-				diag_set(b->d, flag, 0, 0, "path '%s' does not exist; create it first or fix the path",
-					 g->path);
+				diag_set(
+				    b->d, flag, 0, 0,
+				    "path '%s' does not exist; create it first or fix the path",
+				    g->path);
 				return -ENOENT;
 			}
-			warn(b, "%s '%s' does not exist yet; the grant applies once it is created before the sandbox starts",
+			warn(b,
+			     "%s '%s' does not exist yet; the grant applies once it is created "
+			     "before the sandbox starts",
 			     flag, g->path);
 		} else if (stat(path, &st) == 0) {
 			if (is_file && S_ISDIR(st.st_mode)) {
-				diag_set(b->d, flag, 0, 0, "'%s' is a directory; use the directory form of %s",
+				diag_set(b->d, flag, 0, 0,
+					 "'%s' is a directory; use the directory form of %s",
 					 g->path, flag);
 				return -EISDIR;
 			}
@@ -254,7 +265,8 @@ static int apply_unix_grants(struct builder *b, const struct policy_input *in)
 		if (r < 0)
 			return r;
 		if (!exists && !(bind && !dir && parent_is_dir(path))) {
-			diag_set(b->d, flag, 0, 0, "path '%s' does not exist; create it first or fix the path",
+			diag_set(b->d, flag, 0, 0,
+				 "path '%s' does not exist; create it first or fix the path",
 				 u->path);
 			return -ENOENT;
 		}
@@ -269,12 +281,14 @@ static int apply_unix_grants(struct builder *b, const struct policy_input *in)
 				return -ENOMEM;
 			char *slash = strrchr(parent, '/');
 			*(slash == parent ? slash + 1 : slash) = 0;
-			r = add_grant(b, TAKE_PTR(parent), FS_RW, false, true, ORIGIN_IMPLIED, flag);
+			r = add_grant(b, TAKE_PTR(parent), FS_RW, false, true, ORIGIN_IMPLIED,
+				      flag);
 		} else if (dir) {
 			char *copy = strdup(path);
 			if (!copy)
 				return -ENOMEM;
-			r = add_grant(b, copy, bind ? FS_RW : FS_READ, false, true, ORIGIN_IMPLIED, flag);
+			r = add_grant(b, copy, bind ? FS_RW : FS_READ, false, true, ORIGIN_IMPLIED,
+				      flag);
 		} else {
 			char *copy = strdup(path);
 			if (!copy)
@@ -283,7 +297,8 @@ static int apply_unix_grants(struct builder *b, const struct policy_input *in)
 		}
 		if (r < 0)
 			return r;
-		struct unix_grant *ng = reallocarray(s->unix_grants, s->n_unix_grants + 1, sizeof(*ng));
+		struct unix_grant *ng =
+		    reallocarray(s->unix_grants, s->n_unix_grants + 1, sizeof(*ng));
 		if (!ng)
 			return -ENOMEM;
 		s->unix_grants = ng;
@@ -319,11 +334,13 @@ static int apply_bypass(struct builder *b, const char *raw, const char *flag, bo
 	if (!covered_by_grant(b->s, path)) {
 		if (from_profile)
 			diag_set(b->d, b->p->file, 0, 0,
-				 "override_deny '%s' needs a matching grant; add it to filesystem.allow, read, write or a *_file list",
+				 "override_deny '%s' needs a matching grant; add it to "
+				 "filesystem.allow, read, write or a *_file list",
 				 raw);
 		else
 			diag_set(b->d, flag, 0, 0,
-				 "%s '%s' needs a matching grant (--allow, --read, --write or a --*-file flag)",
+				 "%s '%s' needs a matching grant (--allow, --read, --write or a "
+				 "--*-file flag)",
 				 flag, raw);
 		return -EPERM;
 	}
@@ -362,14 +379,14 @@ static int ports_union(uint16_t **dst, size_t *n, const uint16_t *a, size_t na)
 static const struct {
 	const char *name, *upstream, *key, *header, *format, *env, *base;
 } presets[] = {
-	{"openai", "https://api.openai.com", "openai_api_key", "Authorization", "Bearer {}",
-	 "OPENAI_API_KEY", "OPENAI_BASE_URL"},
-	{"anthropic", "https://api.anthropic.com", "anthropic_api_key", "x-api-key", "{}",
-	 "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
-	{"gemini", "https://generativelanguage.googleapis.com", "gemini_api_key", "x-goog-api-key",
-	 "{}", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
-	{"google-ai", "https://generativelanguage.googleapis.com", "google_api_key",
-	 "x-goog-api-key", "{}", "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
+    {"openai", "https://api.openai.com", "openai_api_key", "Authorization", "Bearer {}",
+     "OPENAI_API_KEY", "OPENAI_BASE_URL"},
+    {"anthropic", "https://api.anthropic.com", "anthropic_api_key", "x-api-key", "{}",
+     "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
+    {"gemini", "https://generativelanguage.googleapis.com", "gemini_api_key", "x-goog-api-key",
+     "{}", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
+    {"google-ai", "https://generativelanguage.googleapis.com", "google_api_key", "x-goog-api-key",
+     "{}", "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
 };
 
 static int upper_var(const char *name, const char *suffix, char **ret)
@@ -408,7 +425,8 @@ static int add_credential(struct builder *b, const char *name, const char *flag)
 		if (streq(b->p->custom_credentials[i].name, name))
 			pc = &b->p->custom_credentials[i];
 	if (pc) {
-		if (dup_or(&c.name, name, NULL) < 0 || dup_or(&c.upstream, pc->upstream, NULL) < 0 ||
+		if (dup_or(&c.name, name, NULL) < 0 ||
+		    dup_or(&c.upstream, pc->upstream, NULL) < 0 ||
 		    dup_or(&c.credential_key, pc->credential_key, NULL) < 0 ||
 		    dup_or(&c.inject_header, pc->inject_header, "Authorization") < 0 ||
 		    dup_or(&c.format, pc->credential_format, "Bearer {}") < 0)
@@ -425,11 +443,13 @@ static int add_credential(struct builder *b, const char *name, const char *flag)
 				break;
 		if (i == ARRAY_SIZE(presets)) {
 			diag_set(b->d, flag, 0, 0,
-				 "unknown credential service '%s'; use openai, anthropic, gemini, google-ai or define it in network.custom_credentials",
+				 "unknown credential service '%s'; use openai, anthropic, gemini, "
+				 "google-ai or define it in network.custom_credentials",
 				 name);
 			return -ENOENT;
 		}
-		if (dup_or(&c.name, name, NULL) < 0 || dup_or(&c.upstream, presets[i].upstream, NULL) < 0 ||
+		if (dup_or(&c.name, name, NULL) < 0 ||
+		    dup_or(&c.upstream, presets[i].upstream, NULL) < 0 ||
 		    dup_or(&c.credential_key, presets[i].key, NULL) < 0 ||
 		    dup_or(&c.inject_header, presets[i].header, NULL) < 0 ||
 		    dup_or(&c.format, presets[i].format, NULL) < 0 ||
@@ -437,7 +457,8 @@ static int add_credential(struct builder *b, const char *name, const char *flag)
 		    dup_or(&c.base_url_var, presets[i].base, NULL) < 0)
 			goto fail;
 	}
-	struct credential_spec *nc = reallocarray(px->credentials, px->n_credentials + 1, sizeof(*nc));
+	struct credential_spec *nc =
+	    reallocarray(px->credentials, px->n_credentials + 1, sizeof(*nc));
 	if (!nc)
 		goto fail;
 	px->credentials = nc;
@@ -454,7 +475,8 @@ fail:
 	return r;
 }
 
-static int add_endpoint(struct builder *b, const char *service, const char *method, const char *path)
+static int add_endpoint(struct builder *b, const char *service, const char *method,
+			const char *path)
 {
 	struct proxy_spec *px = &b->s->proxy;
 	struct endpoint_rule *ne = reallocarray(px->endpoints, px->n_endpoints + 1, sizeof(*ne));
@@ -481,17 +503,20 @@ static int apply_network(struct builder *b, const struct policy_input *in)
 	struct proxy_spec *px = &s->proxy;
 	bool cli_proxy = in->network_profile || strv_length(in->allow_domains) ||
 			 strv_length(in->credentials) || in->upstream_proxy;
-	bool prof_proxy = p->network_profile || p->allow_domain || p->credentials || p->upstream_proxy;
+	bool prof_proxy =
+	    p->network_profile || p->allow_domain || p->credentials || p->upstream_proxy;
 	int r;
 
 	if (in->block_net == 1 && in->allow_net == 1) {
-		diag_set(b->d, "--block-net", 0, 0, "--block-net and --allow-net conflict; pick one");
+		diag_set(b->d, "--block-net", 0, 0,
+			 "--block-net and --allow-net conflict; pick one");
 		return -EINVAL;
 	}
 	if ((in->block_net == 1 || in->allow_net == 1) && cli_proxy) {
 		const char *flag = in->block_net == 1 ? "--block-net" : "--allow-net";
 		diag_set(b->d, flag, 0, 0,
-			 "%s conflicts with --network-profile, --allow-domain, --credential and --upstream-proxy; drop one",
+			 "%s conflicts with --network-profile, --allow-domain, --credential and "
+			 "--upstream-proxy; drop one",
 			 flag);
 		return -EINVAL;
 	}
@@ -504,22 +529,27 @@ static int apply_network(struct builder *b, const struct policy_input *in)
 	else if (in->block_net != 0 && p->net_block == 1) {
 		s->net = NET_BLOCK;
 		if (prof_proxy)
-			warn(b, "profile '%s' sets network.block, so its network_profile, allow_domain and credentials are unused",
+			warn(b,
+			     "profile '%s' sets network.block, so its network_profile, "
+			     "allow_domain and credentials are unused",
 			     strempty(p->name));
 	} else if (prof_proxy)
 		s->net = NET_PROXY;
 	else
 		s->net = NET_ALLOW;
 
-	if ((r = ports_union(&s->open_ports, &s->n_open_ports, p->open_ports, p->n_open_ports)) < 0 ||
-	    (r = ports_union(&s->open_ports, &s->n_open_ports, in->open_ports, in->n_open_ports)) < 0 ||
+	if ((r = ports_union(&s->open_ports, &s->n_open_ports, p->open_ports, p->n_open_ports)) <
+		0 ||
+	    (r = ports_union(&s->open_ports, &s->n_open_ports, in->open_ports, in->n_open_ports)) <
+		0 ||
 	    (r = ports_union(&s->listen_ports, &s->n_listen_ports, p->listen_ports,
 			     p->n_listen_ports)) < 0 ||
 	    (r = ports_union(&s->listen_ports, &s->n_listen_ports, in->listen_ports,
 			     in->n_listen_ports)) < 0)
 		return r;
 	if (s->n_listen_ports && s->net != NET_PROXY)
-		warn(b, "--listen-port only has effect in proxy mode (--network-profile or --allow-domain)");
+		warn(b, "--listen-port only has effect in proxy mode (--network-profile or "
+			"--allow-domain)");
 
 	if (s->net != NET_PROXY)
 		return 0;
@@ -530,32 +560,36 @@ static int apply_network(struct builder *b, const struct policy_input *in)
 	const char *up = in->upstream_proxy ? in->upstream_proxy : p->upstream_proxy;
 	if (up && !(px->upstream_proxy = strdup(up)))
 		return -ENOMEM;
-	px->port = in->proxy_port ? in->proxy_port : p->proxy_port > 0 ? (uint16_t)p->proxy_port : 0;
+	px->port = in->proxy_port      ? in->proxy_port
+		   : p->proxy_port > 0 ? (uint16_t)p->proxy_port
+				       : 0;
 	char **const domain_lists[] = {p->allow_domain, in->allow_domains};
 	char **const bypass_lists[] = {p->upstream_bypass, in->upstream_bypass};
 	for (size_t k = 0; k < 2; k++) {
-		STRV_FOREACH (x, domain_lists[k])
-			if ((r = strv_extend_unique(&px->allow_domains, *x)) < 0)
-				return r;
-		STRV_FOREACH (x, bypass_lists[k])
-			if ((r = strv_extend_unique(&px->upstream_bypass, *x)) < 0)
-				return r;
+		STRV_FOREACH(x, domain_lists[k])
+		if ((r = strv_extend_unique(&px->allow_domains, *x)) < 0)
+			return r;
+		STRV_FOREACH(x, bypass_lists[k])
+		if ((r = strv_extend_unique(&px->upstream_bypass, *x)) < 0)
+			return r;
 	}
-	STRV_FOREACH (x, p->credentials)
-		if ((r = add_credential(b, *x, p->file)) < 0)
-			return r;
-	STRV_FOREACH (x, in->credentials)
-		if ((r = add_credential(b, *x, "--credential")) < 0)
-			return r;
+	STRV_FOREACH(x, p->credentials)
+	if ((r = add_credential(b, *x, p->file)) < 0)
+		return r;
+	STRV_FOREACH(x, in->credentials)
+	if ((r = add_credential(b, *x, "--credential")) < 0)
+		return r;
 	for (size_t i = 0; i < p->n_custom_credentials; i++) {
 		const struct profile_credential *pc = &p->custom_credentials[i];
 		if (!credential_enabled(px, pc->name))
 			continue;
 		for (size_t k = 0; k < pc->n_rules; k++)
-			if ((r = add_endpoint(b, pc->name, pc->rules[k].method, pc->rules[k].path)) < 0)
+			if ((r = add_endpoint(b, pc->name, pc->rules[k].method,
+					      pc->rules[k].path)) < 0)
 				return r;
 	}
-	STRV_FOREACH (x, in->allow_endpoints) {
+	STRV_FOREACH(x, in->allow_endpoints)
+	{
 		const char *c1 = strchr(*x, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c1 || !c2 || c1 == *x || c2 == c1 + 1 || c2[1] != '/') {
 			diag_set(b->d, "--allow-endpoint", 0, 0,
@@ -568,7 +602,8 @@ static int apply_network(struct builder *b, const struct policy_input *in)
 			return -ENOMEM;
 		if (!credential_enabled(px, service)) {
 			diag_set(b->d, "--allow-endpoint", 0, 0,
-				 "endpoint rule '%s' names service '%s', which is not enabled; add --credential %s",
+				 "endpoint rule '%s' names service '%s', which is not enabled; add "
+				 "--credential %s",
 				 *x, service, service);
 			return -EINVAL;
 		}
@@ -589,8 +624,8 @@ static int add_env_credential(struct sandbox_spec *s, const char *ref, const cha
 			s->env_credentials[i].ref = nref;
 			return 0;
 		}
-	struct env_credential *ne = reallocarray(s->env_credentials, s->n_env_credentials + 1,
-						 sizeof(*ne));
+	struct env_credential *ne =
+	    reallocarray(s->env_credentials, s->n_env_credentials + 1, sizeof(*ne));
 	if (!ne)
 		return -ENOMEM;
 	s->env_credentials = ne;
@@ -605,11 +640,13 @@ static int apply_env_credentials(struct builder *b, const struct policy_input *i
 	for (char **q = b->p->env_credentials; q && q[0] && q[1]; q += 2)
 		if ((r = add_env_credential(b->s, q[0], q[1])) < 0)
 			return r;
-	STRV_FOREACH (x, in->env_credentials) {
+	STRV_FOREACH(x, in->env_credentials)
+	{
 		_cleanup_strv_free_ char **items = NULL;
 		if ((r = strv_split(*x, ",", &items)) < 0)
 			return r;
-		STRV_FOREACH (item, items) {
+		STRV_FOREACH(item, items)
+		{
 			const char *eq = strrchr(*item, '=');
 			_cleanup_free_ char *ref = NULL, *var = NULL;
 			if (eq) {
@@ -633,8 +670,10 @@ static int apply_env_credentials(struct builder *b, const struct policy_input *i
 	}
 	for (char **q = in->env_credential_map; q && q[0]; q += 2) {
 		if (!q[1]) {
-			diag_set(b->d, "--env-credential-map", 0, 0,
-				 "'%s' has no destination variable; use --env-credential-map REF VAR", q[0]);
+			diag_set(
+			    b->d, "--env-credential-map", 0, 0,
+			    "'%s' has no destination variable; use --env-credential-map REF VAR",
+			    q[0]);
 			return -EINVAL;
 		}
 		if ((r = add_env_credential(b->s, q[0], q[1])) < 0)
@@ -656,7 +695,8 @@ static int resolve(struct builder *b, const struct policy_input *in)
 		return r;
 	if ((r = apply_fs_lists(b, p->fs, p->file, ORIGIN_PROFILE, p->name)) < 0)
 		return r;
-	STRV_FOREACH (raw, p->add_deny_access) {
+	STRV_FOREACH(raw, p->add_deny_access)
+	{
 		char *path, cat[256];
 		bool exists;
 		if ((r = data_path(b, *raw, p->file, "add_deny_access", &path, &exists)) < 0)
@@ -671,10 +711,13 @@ static int resolve(struct builder *b, const struct policy_input *in)
 			char *wd = strdup(s->workdir);
 			if (!wd)
 				return -ENOMEM;
-			if ((r = add_grant(b, wd, access, false, true, ORIGIN_WORKDIR, "--allow-cwd")) < 0)
+			if ((r = add_grant(b, wd, access, false, true, ORIGIN_WORKDIR,
+					   "--allow-cwd")) < 0)
 				return r;
 		} else {
-			warn(b, "profile '%s' sets workdir.access to none, so --allow-cwd grants nothing",
+			warn(b,
+			     "profile '%s' sets workdir.access to none, so --allow-cwd grants "
+			     "nothing",
 			     strempty(p->name));
 		}
 	}
@@ -682,24 +725,24 @@ static int resolve(struct builder *b, const struct policy_input *in)
 		return r;
 	if ((r = apply_unix_grants(b, in)) < 0)
 		return r;
-	STRV_FOREACH (x, p->override_deny)
-		if ((r = apply_bypass(b, *x, "override_deny", true)) < 0)
-			return r;
-	STRV_FOREACH (x, in->bypass)
-		if ((r = apply_bypass(b, *x, "--bypass-protection", false)) < 0)
-			return r;
+	STRV_FOREACH(x, p->override_deny)
+	if ((r = apply_bypass(b, *x, "override_deny", true)) < 0)
+		return r;
+	STRV_FOREACH(x, in->bypass)
+	if ((r = apply_bypass(b, *x, "--bypass-protection", false)) < 0)
+		return r;
 	if ((r = apply_network(b, in)) < 0)
 		return r;
 
 	char **const block_lists[] = {p->commands_block, in->block_commands};
 	char **const allow_lists[] = {p->commands_allow, in->allow_commands};
 	for (size_t k = 0; k < 2; k++) {
-		STRV_FOREACH (x, block_lists[k])
-			if ((r = strv_extend_unique(&s->blocked_commands, *x)) < 0)
-				return r;
-		STRV_FOREACH (x, allow_lists[k])
-			if ((r = strv_extend_unique(&s->allowed_commands, *x)) < 0)
-				return r;
+		STRV_FOREACH(x, block_lists[k])
+		if ((r = strv_extend_unique(&s->blocked_commands, *x)) < 0)
+			return r;
+		STRV_FOREACH(x, allow_lists[k])
+		if ((r = strv_extend_unique(&s->allowed_commands, *x)) < 0)
+			return r;
 	}
 	/* allowed commands leave the block list */
 	size_t w = 0;
@@ -740,7 +783,8 @@ int policy_resolve(const struct policy_input *in, struct sandbox_spec **ret, cha
 		cwd = getcwd(NULL, 0);
 		if (!cwd) {
 			r = -errno;
-			diag_set(d, NULL, 0, 0, "cannot determine the current directory: %s", strerror(-r));
+			diag_set(d, NULL, 0, 0, "cannot determine the current directory: %s",
+				 strerror(-r));
 			return r;
 		}
 	}

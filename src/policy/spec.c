@@ -79,9 +79,9 @@ void sandbox_spec_freep(struct sandbox_spec **s)
 const char *net_mode_to_string(enum net_mode m)
 {
 	static const char *const table[_NET_MODE_MAX] = {
-		[NET_ALLOW] = "allow",
-		[NET_BLOCK] = "block",
-		[NET_PROXY] = "proxy",
+	    [NET_ALLOW] = "allow",
+	    [NET_BLOCK] = "block",
+	    [NET_PROXY] = "proxy",
 	};
 	if ((unsigned)m >= _NET_MODE_MAX)
 		return NULL;
@@ -91,12 +91,8 @@ const char *net_mode_to_string(enum net_mode m)
 const char *origin_kind_to_string(enum origin_kind k)
 {
 	static const char *const table[_ORIGIN_KIND_MAX] = {
-		[ORIGIN_CLI] = "cli",
-		[ORIGIN_ENV] = "env",
-		[ORIGIN_PROFILE] = "profile",
-		[ORIGIN_GROUP] = "group",
-		[ORIGIN_WORKDIR] = "workdir",
-		[ORIGIN_IMPLIED] = "implied",
+	    [ORIGIN_CLI] = "cli",     [ORIGIN_ENV] = "env",	    [ORIGIN_PROFILE] = "profile",
+	    [ORIGIN_GROUP] = "group", [ORIGIN_WORKDIR] = "workdir", [ORIGIN_IMPLIED] = "implied",
 	};
 	if ((unsigned)k >= _ORIGIN_KIND_MAX)
 		return NULL;

@@ -18,8 +18,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct policy_groups *groups;
 	static const char *const pointers[] = {
-		"", "/meta", "/meta/name", "/filesystem/read/0", "/network/custom_credentials/x",
-		"/network/open_port/1", "/a~1b/~0", "/0", "bad",
+	    "",
+	    "/meta",
+	    "/meta/name",
+	    "/filesystem/read/0",
+	    "/network/custom_credentials/x",
+	    "/network/open_port/1",
+	    "/a~1b/~0",
+	    "/0",
+	    "bad",
 	};
 	struct diag d = {0};
 	char buf[2048];
@@ -40,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t i = 0; i < sizeof(pointers) / sizeof(pointers[0]); i++) {
 		int line = 0, column = 0;
-		if (json_locate((const char *)data, size, pointers[i], i & 1, &line, &column) == 0 &&
+		if (json_locate((const char *)data, size, pointers[i], i & 1, &line, &column) ==
+			0 &&
 		    (line < 1 || column < 1))
 			__builtin_trap();
 	}

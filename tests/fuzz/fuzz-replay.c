@@ -90,7 +90,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		int r = collect(argv[i], &files);
 		if (r < 0) {
-			fprintf(stderr, "fuzz-replay: cannot read '%s': %s\n", argv[i], strerror(-r));
+			fprintf(stderr, "fuzz-replay: cannot read '%s': %s\n", argv[i],
+				strerror(-r));
 			return 1;
 		}
 	}

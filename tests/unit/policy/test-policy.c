@@ -163,7 +163,7 @@ static void test_embedded(void **state)
 	(void)state;
 	size_t n = 0;
 	EMBEDDED_FOREACH(f)
-		n++;
+	n++;
 	assert_true(n >= 11);
 	const struct embedded_file *f = embedded_find("profiles/default.json");
 	assert_non_null(f);
@@ -235,7 +235,8 @@ static void test_locate(void **state)
 	assert_int_equal(json_locate(text, strlen(text), "/a/1/b~0~1c", true, &line, &col), 0);
 	assert_int_equal(col, 13);
 	/* escaped key matches its decoded form; columns count characters, not bytes */
-	assert_int_equal(json_locate(text, strlen(text), "/\xc3\xa9t\xc3\xa9", false, &line, &col), 0);
+	assert_int_equal(json_locate(text, strlen(text), "/\xc3\xa9t\xc3\xa9", false, &line, &col),
+			 0);
 	assert_int_equal(line, 3);
 	assert_int_equal(col, 20);
 	assert_int_equal(json_locate(text, strlen(text), "/n", true, &line, &col), 0);
@@ -253,21 +254,25 @@ static void test_parse_good(void **state)
 {
 	(void)state;
 	static const char text[] =
-		"{\"extends\": \"default\",\n"
-		" \"meta\": {\"name\": \"my-agent\", \"version\": \"1.0.0\", \"description\": \"d\"},\n"
-		" \"security\": {\"groups\": [\"python_runtime\"], \"allow_gpu\": true},\n"
-		" \"workdir\": {\"access\": \"readwrite\"},\n"
-		" \"filesystem\": {\"allow\": [\"~/.local/share/my-agent\"], \"read\": [\"$HOME/.cfg\"],\n"
-		"                \"write_file\": [\"${TMPDIR}/x\"]},\n"
-		" \"policy\": {\"exclude_groups\": [\"deny_shell_configs\"], \"override_deny\": [\"~/.bashrc\"]},\n"
-		" \"network\": {\"network_profile\": \"developer\", \"allow_domain\": [\"a.example\"],\n"
-		"   \"open_port\": [3000, 3000], \"proxy_port\": 19999,\n"
-		"   \"custom_credentials\": {\"gitlab\": {\"upstream\": \"https://gitlab.example.com\",\n"
-		"     \"credential_key\": \"gitlab_token\",\n"
-		"     \"endpoint_rules\": [{\"method\": \"GET\", \"path\": \"/api/v4/**\"}]}}},\n"
-		" \"commands\": {\"allow\": [\"rm\"]},\n"
-		" \"env_credentials\": {\"openai_api_key\": \"OPENAI_API_KEY\"}\n"
-		"}";
+	    "{\"extends\": \"default\",\n"
+	    " \"meta\": {\"name\": \"my-agent\", \"version\": \"1.0.0\", \"description\": \"d\"},\n"
+	    " \"security\": {\"groups\": [\"python_runtime\"], \"allow_gpu\": true},\n"
+	    " \"workdir\": {\"access\": \"readwrite\"},\n"
+	    " \"filesystem\": {\"allow\": [\"~/.local/share/my-agent\"], \"read\": "
+	    "[\"$HOME/.cfg\"],\n"
+	    "                \"write_file\": [\"${TMPDIR}/x\"]},\n"
+	    " \"policy\": {\"exclude_groups\": [\"deny_shell_configs\"], \"override_deny\": "
+	    "[\"~/.bashrc\"]},\n"
+	    " \"network\": {\"network_profile\": \"developer\", \"allow_domain\": "
+	    "[\"a.example\"],\n"
+	    "   \"open_port\": [3000, 3000], \"proxy_port\": 19999,\n"
+	    "   \"custom_credentials\": {\"gitlab\": {\"upstream\": "
+	    "\"https://gitlab.example.com\",\n"
+	    "     \"credential_key\": \"gitlab_token\",\n"
+	    "     \"endpoint_rules\": [{\"method\": \"GET\", \"path\": \"/api/v4/**\"}]}}},\n"
+	    " \"commands\": {\"allow\": [\"rm\"]},\n"
+	    " \"env_credentials\": {\"openai_api_key\": \"OPENAI_API_KEY\"}\n"
+	    "}";
 	_cleanup_profile_ struct profile *p = NULL;
 	struct diag d = {0};
 	assert_int_equal(parse_text(text, &p, &d), 0);
@@ -286,9 +291,8 @@ static void test_parse_good(void **state)
 
 	/* list form of env_credentials */
 	_cleanup_profile_ struct profile *q = NULL;
-	assert_int_equal(parse_text("{\"env_credentials\": [\"openai_api_key\", \"op://v/i=TOK\"]}", &q,
-				    &d),
-			 0);
+	assert_int_equal(
+	    parse_text("{\"env_credentials\": [\"openai_api_key\", \"op://v/i=TOK\"]}", &q, &d), 0);
 	assert_string_equal(q->env_credentials[1], "OPENAI_API_KEY");
 	assert_string_equal(q->env_credentials[2], "op://v/i");
 	assert_string_equal(q->env_credentials[3], "TOK");
@@ -298,14 +302,17 @@ static void test_parse_good(void **state)
 static void test_parse_errors(void **state)
 {
 	(void)state;
-	expect_parse_error("{\n  \"meta\": {\"name\": \"x\"},\n  \"filesystem\": {\n    \"alow\": [\"/tmp\"]\n  }\n}",
+	expect_parse_error("{\n  \"meta\": {\"name\": \"x\"},\n  \"filesystem\": {\n    \"alow\": "
+			   "[\"/tmp\"]\n  }\n}",
 			   4, 5, "unknown key 'alow' in filesystem; expected one of: allow, read");
 	expect_parse_error("{\"network\": {\n  \"block\": \"yes\"}}", 2, 12,
 			   "'network/block' must be true or false, not a string");
 	expect_parse_error("{\"filesystem\": {\"read\": [\"/a\",\n 7]}}", 2, 2,
 			   "'filesystem/read/1' must be a string, not an integer");
-	expect_parse_error("{\"filesystem\": []}", 1, 16, "'filesystem' must be an object, not an array");
-	expect_parse_error("{\"meta\": {\"name\": \"a\"},\n \"meta\": {}}", 2, 7, "duplicate object key");
+	expect_parse_error("{\"filesystem\": []}", 1, 16,
+			   "'filesystem' must be an object, not an array");
+	expect_parse_error("{\"meta\": {\"name\": \"a\"},\n \"meta\": {}}", 2, 7,
+			   "duplicate object key");
 	expect_parse_error("{\"meta\": {\"name\": \"a\",}}", 1, 23, "invalid JSON");
 	expect_parse_error("[1]", 1, 1, "expected a JSON object at the top, not an array");
 	expect_parse_error("{\"bogus\": 1}", 1, 2, "unknown key 'bogus' in the top level");
@@ -315,16 +322,22 @@ static void test_parse_errors(void **state)
 			   "group 'deny_credentials' is required and cannot be excluded");
 	expect_parse_error("{\"filesystem\": {\"read\": [\n  \"$HOME/ok\", \"$FOO/x\"]}}", 2, 15,
 			   "bad path '$FOO/x' in 'filesystem/read': unknown variable");
-	expect_parse_error("{\"filesystem\": {\"read\": [\"~bob/x\"]}}", 1, 26, "'~user' is not supported");
-	expect_parse_error("{\"workdir\": {\"access\": \"all\"}}", 1, 24, "bad workdir access 'all'");
+	expect_parse_error("{\"filesystem\": {\"read\": [\"~bob/x\"]}}", 1, 26,
+			   "'~user' is not supported");
+	expect_parse_error("{\"workdir\": {\"access\": \"all\"}}", 1, 24,
+			   "bad workdir access 'all'");
 	expect_parse_error("{\"network\": {\"open_port\": [0]}}", 1, 28, "port '0'");
-	expect_parse_error("{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"http://a\", "
-			   "\"credential_key\": \"k\"}}}}",
-			   1, 55, "must be an https:// URL");
-	expect_parse_error("{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"https://a\", "
-			   "\"credential_key\": \"k\", \"endpoint_rules\": [{\"method\": \"get\", \"path\": \"/\"}]}}}}",
-			   1, 121, "bad HTTP method 'get'");
-	expect_parse_error("{\"env_credentials\": 3}", 1, 21, "must be an object {REF: VAR} or an array");
+	expect_parse_error(
+	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"http://a\", "
+	    "\"credential_key\": \"k\"}}}}",
+	    1, 55, "must be an https:// URL");
+	expect_parse_error(
+	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"https://a\", "
+	    "\"credential_key\": \"k\", \"endpoint_rules\": [{\"method\": \"get\", \"path\": "
+	    "\"/\"}]}}}}",
+	    1, 121, "bad HTTP method 'get'");
+	expect_parse_error("{\"env_credentials\": 3}", 1, 21,
+			   "must be an object {REF: VAR} or an array");
 	expect_parse_error("{\"extends\": \"\"}", 1, 13, "'extends' must not be empty");
 }
 
@@ -354,10 +367,13 @@ static void test_parse_size_bound(void **state)
 static void test_extends_chain(void **state)
 {
 	(void)state;
-	user_profile("base", "{\"extends\": \"default\", \"filesystem\": {\"read\": [\"/a\"]},"
-			     " \"network\": {\"block\": true}, \"workdir\": {\"access\": \"write\"}}");
-	user_profile("leaf", "{\"extends\": \"base\", \"meta\": {\"name\": \"leaf\"},"
-			     " \"filesystem\": {\"read\": [\"/b\", \"/a\"]}, \"network\": {\"block\": false}}");
+	user_profile("base",
+		     "{\"extends\": \"default\", \"filesystem\": {\"read\": [\"/a\"]},"
+		     " \"network\": {\"block\": true}, \"workdir\": {\"access\": \"write\"}}");
+	user_profile(
+	    "leaf",
+	    "{\"extends\": \"base\", \"meta\": {\"name\": \"leaf\"},"
+	    " \"filesystem\": {\"read\": [\"/b\", \"/a\"]}, \"network\": {\"block\": false}}");
 	_cleanup_profile_ struct profile *p = NULL;
 	struct diag d = {0};
 	assert_int_equal(profile_load_merged("leaf", &p, &d), 0);
@@ -425,7 +441,8 @@ static void test_user_overrides_builtin(void **state)
 {
 	(void)state;
 	user_profile("codex", "{\"meta\": {\"name\": \"codex\", \"description\": \"mine\"}}");
-	user_profile("default", "{\"extends\": \"default\", \"filesystem\": {\"read\": [\"/mine\"]}}");
+	user_profile("default",
+		     "{\"extends\": \"default\", \"filesystem\": {\"read\": [\"/mine\"]}}");
 	_cleanup_profile_ struct profile *p = NULL, *q = NULL;
 	struct diag d = {0};
 	assert_int_equal(profile_load_merged("codex", &p, &d), 0);
@@ -460,13 +477,13 @@ static void test_expand(void **state)
 	setenv("TMPDIR", "/var/tmp", 1);
 	assert_int_equal(expand_vars_init(&v, "/w"), 0);
 	static const char *const cases[][2] = {
-		{"~", "HOME"},
-		{"~/x", "HOME/x"},
-		{"$HOME/.a", "HOME/.a"},
-		{"${HOME}x", "HOMEx"},
-		{"$WORKDIR/src", "/w/src"},
-		{"$TMPDIR/t-$UID", "/var/tmp/t-UID"},
-		{"/plain/~x", "/plain/~x"},
+	    {"~", "HOME"},
+	    {"~/x", "HOME/x"},
+	    {"$HOME/.a", "HOME/.a"},
+	    {"${HOME}x", "HOMEx"},
+	    {"$WORKDIR/src", "/w/src"},
+	    {"$TMPDIR/t-$UID", "/var/tmp/t-UID"},
+	    {"/plain/~x", "/plain/~x"},
 	};
 	char uid[24];
 	(void)snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
@@ -565,7 +582,8 @@ static void test_resolve_builtin_profiles(void **state)
 {
 	(void)state;
 	size_t n = 0;
-	EMBEDDED_FOREACH(f) {
+	EMBEDDED_FOREACH(f)
+	{
 		const char *rest = startswith(f->name, "profiles/");
 		if (!rest)
 			continue;
@@ -614,9 +632,9 @@ static void test_resolve_cli_paths(void **state)
 	assert_int_equal(symlink("sub/dir", "link"), 0);
 	write_file("sub/file.txt", "x");
 	struct input_grant grants[] = {
-		{"link", FS_READ, false, ORIGIN_CLI, "--read"},
-		{"./sub/file.txt", FS_RW, false, ORIGIN_CLI, "--allow"},
-		{"$WORKDIR/sub/new.log", FS_WRITE, true, ORIGIN_ENV, "NONO_WRITE_FILE"},
+	    {"link", FS_READ, false, ORIGIN_CLI, "--read"},
+	    {"./sub/file.txt", FS_RW, false, ORIGIN_CLI, "--allow"},
+	    {"$WORKDIR/sub/new.log", FS_WRITE, true, ORIGIN_ENV, "NONO_WRITE_FILE"},
 	};
 	struct policy_input in = input_default();
 	in.grants = grants;
@@ -650,8 +668,9 @@ static void test_resolve_cli_paths(void **state)
 	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
 	char buf[2048];
 	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -ENOENT);
-	assert_string_equal(diag_format(&d, buf, sizeof(buf)),
-			    "--read: path './nope' does not exist; create it first or fix the path");
+	assert_string_equal(
+	    diag_format(&d, buf, sizeof(buf)),
+	    "--read: path './nope' does not exist; create it first or fix the path");
 	struct input_grant isdir[] = {{"sub", FS_READ, true, ORIGIN_CLI, "--read-file"}};
 	in.grants = isdir;
 	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -EISDIR);
@@ -677,9 +696,10 @@ static void test_resolve_bypass(void **state)
 	struct diag d = {0};
 	char buf[2048];
 	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EPERM);
-	assert_string_equal(diag_format(&d, buf, sizeof(buf)),
-			    "--bypass-protection: --bypass-protection '~/.aws' needs a matching grant "
-			    "(--allow, --read, --write or a --*-file flag)");
+	assert_string_equal(
+	    diag_format(&d, buf, sizeof(buf)),
+	    "--bypass-protection: --bypass-protection '~/.aws' needs a matching grant "
+	    "(--allow, --read, --write or a --*-file flag)");
 
 	struct input_grant grants[] = {{"~/.aws", FS_READ, false, ORIGIN_CLI, "--read"}};
 	in.grants = grants;
@@ -694,14 +714,16 @@ static void test_resolve_bypass(void **state)
 	assert_non_null(strstr(warnings[0], "bypassed by --bypass-protection"));
 
 	/* the profile form: override_deny needs a grant in the profile */
-	user_profile("od", "{\"extends\": \"default\", \"policy\": {\"override_deny\": [\"~/.bashrc\"]}}");
+	user_profile(
+	    "od", "{\"extends\": \"default\", \"policy\": {\"override_deny\": [\"~/.bashrc\"]}}");
 	struct policy_input in2 = input_default();
 	in2.profile = "od";
 	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
 	assert_int_equal(policy_resolve(&in2, &s2, NULL, &d), -EPERM);
 	assert_non_null(strstr(d.msg, "override_deny '~/.bashrc' needs a matching grant"));
-	user_profile("od", "{\"extends\": \"default\", \"policy\": {\"override_deny\": [\"~/.bashrc\"]},"
-			   " \"filesystem\": {\"read_file\": [\"~/.bashrc\"]}}");
+	user_profile("od",
+		     "{\"extends\": \"default\", \"policy\": {\"override_deny\": [\"~/.bashrc\"]},"
+		     " \"filesystem\": {\"read_file\": [\"~/.bashrc\"]}}");
 	assert_int_equal(policy_resolve(&in2, &s2, NULL, &d), 0);
 	char rc[512];
 	(void)snprintf(rc, sizeof(rc), "%s/.bashrc", home);
@@ -711,9 +733,11 @@ static void test_resolve_bypass(void **state)
 static void test_resolve_exclude_and_deny(void **state)
 {
 	(void)state;
-	user_profile("ex", "{\"extends\": \"default\", \"policy\": {\"exclude_groups\": [\"deny_shell_configs\","
-			   " \"dangerous_commands\"], \"add_deny_access\": [\"$WORKDIR/secret\"]},"
-			   " \"commands\": {\"block\": [\"curl\"]}}");
+	user_profile(
+	    "ex",
+	    "{\"extends\": \"default\", \"policy\": {\"exclude_groups\": [\"deny_shell_configs\","
+	    " \"dangerous_commands\"], \"add_deny_access\": [\"$WORKDIR/secret\"]},"
+	    " \"commands\": {\"block\": [\"curl\"]}}");
 	struct policy_input in = input_default();
 	in.profile = "ex";
 	char *allow_cmd[] = {(char *)"apt", NULL};
@@ -782,9 +806,11 @@ static void test_resolve_network(void **state)
 	assert_non_null(strstr(d.msg, "names service 'openai', which is not enabled"));
 
 	/* profile: custom credential with endpoint rules; block from a profile */
-	user_profile("gl", "{\"network\": {\"credentials\": [\"gitlab\"], \"custom_credentials\": {\"gitlab\":"
-			   " {\"upstream\": \"https://gitlab.example.com\", \"credential_key\": \"gitlab_token\","
-			   " \"endpoint_rules\": [{\"method\": \"GET\", \"path\": \"/api/**\"}]}}}}");
+	user_profile(
+	    "gl",
+	    "{\"network\": {\"credentials\": [\"gitlab\"], \"custom_credentials\": {\"gitlab\":"
+	    " {\"upstream\": \"https://gitlab.example.com\", \"credential_key\": \"gitlab_token\","
+	    " \"endpoint_rules\": [{\"method\": \"GET\", \"path\": \"/api/**\"}]}}}}");
 	in = input_default();
 	in.profile = "gl";
 	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
@@ -809,8 +835,8 @@ static void test_resolve_unix_and_env(void **state)
 	(void)state;
 	mkdirs("sockdir");
 	struct input_unix_grant ug[] = {
-		{"./sockdir/app.sock", UNIX_BIND, "--allow-unix-socket-bind"},
-		{"sockdir", UNIX_DIR, "--allow-unix-socket-dir"},
+	    {"./sockdir/app.sock", UNIX_BIND, "--allow-unix-socket-bind"},
+	    {"sockdir", UNIX_DIR, "--allow-unix-socket-dir"},
 	};
 	struct policy_input in = input_default();
 	in.unix_grants = ug;
@@ -840,7 +866,8 @@ static void test_resolve_unix_and_env(void **state)
 	assert_string_equal(s->env_credentials[2].env_var, "GH_TOKEN");
 	assert_true(s->capability_elevation);
 
-	struct input_unix_grant missing[] = {{"./nodir/x.sock", UNIX_CONNECT, "--allow-unix-socket"}};
+	struct input_unix_grant missing[] = {
+	    {"./nodir/x.sock", UNIX_CONNECT, "--allow-unix-socket"}};
 	in.unix_grants = missing;
 	in.n_unix_grants = 1;
 	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
@@ -871,25 +898,25 @@ static void test_resolve_profile_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_groups_bad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_size_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_extends_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_extends_cycle_depth, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_user_overrides_builtin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_default, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_builtin_profiles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_cli_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_bypass, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_exclude_and_deny, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_network, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_unix_and_env, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_profile_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups_bad, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_size_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extends_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extends_cycle_depth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_overrides_builtin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_default, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_builtin_profiles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_cli_paths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_bypass, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_exclude_and_deny, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_unix_and_env, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_profile_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
