@@ -55,8 +55,17 @@ static int add_grant(struct builder *b, char *path, unsigned access, bool is_fil
 	struct sandbox_spec *s = b->s;
 	for (size_t i = 0; i < s->n_grants; i++)
 		if (s->grants[i].is_file == is_file && streq(s->grants[i].path, path)) {
-			s->grants[i].access |= access;
+			struct fs_grant *g = &s->grants[i];
+			g->access |= access;
 			free(path);
+			/* an explicit grant of a path a group already grants is still explicit
+			 * (it may back a --bypass-protection, and `why` should name it) */
+			bool weak =
+			    g->origin.kind == ORIGIN_GROUP || g->origin.kind == ORIGIN_IMPLIED;
+			if (weak && kind != ORIGIN_GROUP && kind != ORIGIN_IMPLIED) {
+				free(g->origin.name);
+				return set_origin(&g->origin, kind, origin);
+			}
 			return 0;
 		}
 	struct fs_grant *ng = reallocarray(s->grants, s->n_grants + 1, sizeof(*ng));
@@ -347,6 +356,14 @@ static int apply_bypass(struct builder *b, const char *raw, const char *flag, bo
 	bool any = false;
 	for (size_t i = 0; i < b->s->n_denies; i++) {
 		struct fs_deny *x = &b->s->denies[i];
+		if (!x->bypassed && !streq(x->path, path) && path_is_beneath(path, x->path)) {
+			/* a mask cannot be lifted for one path inside it: that would be a no-op */
+			diag_set(b->d, from_profile ? b->p->file : flag, 0, 0,
+				 "cannot bypass '%s' alone: it lies inside protected '%s' (%s); "
+				 "bypass '%s' instead",
+				 raw, x->path, x->group, x->path);
+			return -EPERM;
+		}
 		if (!path_is_beneath(x->path, path))
 			continue;
 		any = true;
@@ -765,6 +782,11 @@ static int resolve(struct builder *b, const struct policy_input *in)
 	s->scope_signal = true;
 	s->scope_abstract_unix = true;
 	return 0;
+}
+
+void policy_input_init(struct policy_input *in)
+{
+	*in = (struct policy_input){.block_net = -1, .allow_net = -1, .capability_elevation = -1};
 }
 
 int policy_resolve(const struct policy_input *in, struct sandbox_spec **ret, char ***ret_warnings,

@@ -97,7 +97,9 @@ static int teardown(void **state)
 
 static struct policy_input input_default(void)
 {
-	return (struct policy_input){.block_net = -1, .allow_net = -1, .capability_elevation = -1};
+	struct policy_input in;
+	policy_input_init(&in);
+	return in;
 }
 
 static bool has_grant(const struct sandbox_spec *s, const char *path)
@@ -712,6 +714,31 @@ static void test_resolve_bypass(void **state)
 	(void)snprintf(ssh, sizeof(ssh), "%s/.ssh", home);
 	assert_false(find_deny(s, ssh)->bypassed);
 	assert_non_null(strstr(warnings[0], "bypassed by --bypass-protection"));
+
+	/* a path inside a protected directory cannot be bypassed alone */
+	char *inner[] = {(char *)"~/.aws/config", NULL};
+	in.bypass = inner;
+	_cleanup_spec_ struct sandbox_spec *s3 = NULL;
+	assert_int_equal(policy_resolve(&in, &s3, NULL, &d), -EPERM);
+	assert_non_null(strstr(d.msg, "inside protected"));
+
+	/* an explicit grant of a path a group also grants can back a bypass */
+	char cargo[512];
+	(void)snprintf(cargo, sizeof(cargo), "%s/.cargo", home);
+	mkdirs(cargo);
+	user_profile("rs", "{\"extends\": \"rust-dev\"}");
+	struct input_grant cg[] = {{"~/.cargo", FS_READ, false, ORIGIN_CLI, "--read"}};
+	char *cb[] = {(char *)"~/.cargo/credentials.toml", NULL};
+	struct policy_input in3 = input_default();
+	in3.profile = "rs";
+	in3.grants = cg;
+	in3.n_grants = 1;
+	in3.bypass = cb;
+	assert_int_equal(policy_resolve(&in3, &s3, NULL, &d), 0);
+	assert_int_equal(find_grant(s3, cargo)->origin.kind, ORIGIN_CLI);
+	assert_int_equal(find_grant(s3, cargo)->access, FS_RW);
+	(void)snprintf(cargo, sizeof(cargo), "%s/.cargo/credentials.toml", home);
+	assert_true(find_deny(s3, cargo)->bypassed);
 
 	/* the profile form: override_deny needs a grant in the profile */
 	user_profile(
