@@ -722,6 +722,14 @@ static int resolve(struct builder *b, const struct policy_input *in)
 		if ((r = add_deny(b, path, "add_deny_access", cat, exists)) < 0)
 			return r;
 	}
+	STRV_FOREACH(raw, p->suppress_save_prompt)
+	{
+		_cleanup_free_ char *path = NULL;
+		if ((r = data_path(b, *raw, p->file, "suppress_save_prompt", &path, NULL)) < 0)
+			return r;
+		if ((r = strv_extend_unique(&s->suppress_save_prompt, path)) < 0)
+			return r;
+	}
 	if (in->allow_cwd) {
 		unsigned access = p->workdir_access >= 0 ? (unsigned)p->workdir_access : FS_READ;
 		if (access) {

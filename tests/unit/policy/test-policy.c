@@ -764,7 +764,8 @@ static void test_resolve_exclude_and_deny(void **state)
 	    "ex",
 	    "{\"extends\": \"default\", \"policy\": {\"exclude_groups\": [\"deny_shell_configs\","
 	    " \"dangerous_commands\"], \"add_deny_access\": [\"$WORKDIR/secret\"]},"
-	    " \"commands\": {\"block\": [\"curl\"]}}");
+	    " \"commands\": {\"block\": [\"curl\"]},"
+	    " \"filesystem\": {\"suppress_save_prompt\": [\"~/.copilot/settings.json\"]}}");
 	struct policy_input in = input_default();
 	in.profile = "ex";
 	char *allow_cmd[] = {(char *)"apt", NULL};
@@ -784,6 +785,9 @@ static void test_resolve_exclude_and_deny(void **state)
 	assert_true(strv_contains(s->blocked_commands, "curl"));
 	assert_true(strv_contains(s->blocked_commands, "apt-get"));
 	assert_true(strv_contains(s->allowed_commands, "apt"));
+	char sp[512];
+	(void)snprintf(sp, sizeof(sp), "%s/.copilot/settings.json", home);
+	assert_true(strv_contains(s->suppress_save_prompt, sp));
 }
 
 static void test_resolve_network(void **state)
