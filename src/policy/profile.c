@@ -720,7 +720,14 @@ static int lookup_and_parse(const char *name, const struct profile *from,
 		r = read_bounded(path, &text, &len, d);
 		if (r < 0)
 			return r;
-		return profile_parse(text, len, path, NULL, groups, ret, d);
+		/* without meta.name, a path profile is called by its file name */
+		const char *fname = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		size_t fl = strlen(fname);
+		_cleanup_free_ char *stem =
+		    strndup(fname, fl > 5 && streq(fname + fl - 5, ".json") ? fl - 5 : fl);
+		if (!stem)
+			return -ENOMEM;
+		return profile_parse(text, len, path, stem, groups, ret, d);
 	}
 
 	if (!valid_profile_name(name)) {

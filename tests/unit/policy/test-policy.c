@@ -397,6 +397,7 @@ static void test_extends_chain(void **state)
 	_cleanup_profile_ struct profile *q = NULL;
 	assert_int_equal(profile_load_merged("p1.json", &q, &d), 0);
 	assert_string_equal(q->fs[FS_LIST_ALLOW][0], "/x");
+	assert_string_equal(q->name, "p1");
 
 	_cleanup_profile_ struct profile *r = NULL;
 	user_profile("orphan", "{\n\"extends\": \"missing-one\"}");
