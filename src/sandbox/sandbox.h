@@ -54,6 +54,16 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox_plan *, sandbox_plan_free);
 
+/*
+ * Proxy mode: also allow TCP connect to the proxy's port (call before fork, once the
+ * port is known when spec->proxy.port was 0). No-op when Landlock does not restrict
+ * TCP for this plan. Returns 0 or -errno.
+ */
+int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port);
+
+/* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
+int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
+
 /* True when the plan needs mount masks (a grant covers a protected path). */
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p);
 
