@@ -112,9 +112,9 @@ static int make_mask_source(int *ret_err)
 	(void)close(fs);
 	if (mnt < 0)
 		return -1;
-	if (mkdirat(mnt, "d", 0555) < 0)
+	if (mkdirat(mnt, "d", 0755) < 0)
 		goto fail;
-	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
 	(void)close(fd);
