@@ -116,6 +116,8 @@ static int probe_main(int argc, char **argv)
 	}
 	if (argc == 1 && streq(argv[0], "unshare-user"))
 		return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
+	if (argc == 1 && streq(argv[0], "unshare-mount"))
+		return unshare(CLONE_NEWNS) < 0 ? errno : 0;
 	if (argc == 1 && streq(argv[0], "clone3")) {
 		struct clone_args ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
 		long r = syscall(SYS_clone3, &ca, sizeof(ca));
@@ -139,6 +141,7 @@ struct tspec {
 	struct fs_grant g[16];
 	struct fs_deny dn[8];
 	uint16_t open_ports[4];
+	unsigned flags; /* enum sandbox_plan_flags */
 	char paths[32][320];
 	size_t n_paths;
 };
@@ -203,7 +206,7 @@ static int run_probe_as(struct tspec *t, const struct sandbox_features *f, const
 	size_t n = 2;
 	pid_t pid;
 
-	r = sandbox_prepare(&t->s, f, 0, &p, &warnings, &d);
+	r = sandbox_prepare(&t->s, f, t->flags, &p, &warnings, &d);
 	if (r < 0 && in_helper) {
 		fprintf(stderr, "sandbox_prepare: %s: %s\n", strerror(-r), d.msg);
 		_exit(95);
@@ -514,6 +517,25 @@ static void test_net_allow_control(void **state)
 	assert_int_equal(PROBE(&t, "socket", "2", "2", "0"), 0);
 }
 
+/* Private network namespace: only a loopback that is up; the host's listener is gone. */
+static void test_netns(void **state)
+{
+	struct tspec t;
+	uint16_t port;
+	char ps[8];
+	_cleanup_close_ int l = -EBADF;
+	(void)state;
+	if (!F.is_root && !F.userns)
+		skip();
+	l = listener(&port);
+	snprintf(ps, sizeof(ps), "%u", port);
+	tspec_init(&t);
+	assert_int_equal(PROBE(&t, "connect", ps), 0);
+	t.flags = SANDBOX_NETNS;
+	/* ECONNREFUSED (not ENETUNREACH): lo is up, nothing listens there */
+	assert_int_equal(PROBE(&t, "connect", ps), ECONNREFUSED);
+}
+
 static void test_net_needs_abi4(void **state)
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
@@ -623,6 +645,9 @@ static void test_masks_unprivileged(void **state)
 		/* every capability of the namespace is gone: no nested user namespace either */
 		if (run_probe_as(&t, &f, (const char *const[]){ "unshare-user", NULL }) != EPERM)
 			_exit(6);
+		/* CLONE_NEWNS is not filtered: only the dropped namespace caps refuse it */
+		if (run_probe_as(&t, &f, (const char *const[]){ "unshare-mount", NULL }) != EPERM)
+			_exit(7);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -668,6 +693,8 @@ static void test_seccomp_defense(void **state)
 	assert_int_equal(PROBE(&t, "unshare-user"), EPERM);
 	assert_int_equal(PROBE(&t, "clone3"), ENOSYS);
 	assert_int_equal(PROBE(&t, "keyctl"), EPERM);
+	/* not a seccomp rule: fails because CAP_SYS_ADMIN is gone (root) or never held */
+	assert_int_equal(PROBE(&t, "unshare-mount"), EPERM);
 }
 
 static void test_scope_signal(void **state)
@@ -783,6 +810,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_open_port),
 		cmocka_unit_test(test_proxy_port),
 		cmocka_unit_test(test_net_allow_control),
+		cmocka_unit_test(test_netns),
 		cmocka_unit_test(test_net_needs_abi4),
 		cmocka_unit_test(test_masks),
 		cmocka_unit_test(test_masks_unprivileged),
