@@ -25,21 +25,21 @@
 
 /* ABI 1 */
 #define LL_CREATE_RULESET_VERSION (1U << 0)
-#define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_PATH_BENEATH	  1
 
-#define LL_FS_EXECUTE     (1ULL << 0)
+#define LL_FS_EXECUTE	  (1ULL << 0)
 #define LL_FS_WRITE_FILE  (1ULL << 1)
-#define LL_FS_READ_FILE   (1ULL << 2)
-#define LL_FS_READ_DIR    (1ULL << 3)
+#define LL_FS_READ_FILE	  (1ULL << 2)
+#define LL_FS_READ_DIR	  (1ULL << 3)
 #define LL_FS_REMOVE_DIR  (1ULL << 4)
 #define LL_FS_REMOVE_FILE (1ULL << 5)
-#define LL_FS_MAKE_CHAR   (1ULL << 6)
-#define LL_FS_MAKE_DIR    (1ULL << 7)
-#define LL_FS_MAKE_REG    (1ULL << 8)
-#define LL_FS_MAKE_SOCK   (1ULL << 9)
-#define LL_FS_MAKE_FIFO   (1ULL << 10)
+#define LL_FS_MAKE_CHAR	  (1ULL << 6)
+#define LL_FS_MAKE_DIR	  (1ULL << 7)
+#define LL_FS_MAKE_REG	  (1ULL << 8)
+#define LL_FS_MAKE_SOCK	  (1ULL << 9)
+#define LL_FS_MAKE_FIFO	  (1ULL << 10)
 #define LL_FS_MAKE_BLOCK  (1ULL << 11)
-#define LL_FS_MAKE_SYM    (1ULL << 12)
+#define LL_FS_MAKE_SYM	  (1ULL << 12)
 /* ABI 2 */
 #define LL_FS_REFER (1ULL << 13)
 /* ABI 3 */
@@ -48,17 +48,17 @@
 #define LL_FS_IOCTL_DEV (1ULL << 15)
 
 /* ABI 4: TCP port rules. */
-#define LL_RULE_NET_PORT        2
-#define LL_NET_BIND_TCP    (1ULL << 0)
+#define LL_RULE_NET_PORT   2
+#define LL_NET_BIND_TCP	   (1ULL << 0)
 #define LL_NET_CONNECT_TCP (1ULL << 1)
 
 /* ABI 6: scopes. */
 #define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
-#define LL_SCOPE_SIGNAL               (1ULL << 1)
+#define LL_SCOPE_SIGNAL		      (1ULL << 1)
 
 /* ABI 7: audit logging control for landlock_restrict_self(). */
-#define LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF (1U << 0)
-#define LL_RESTRICT_SELF_LOG_NEW_EXEC_ON   (1U << 1)
+#define LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF  (1U << 0)
+#define LL_RESTRICT_SELF_LOG_NEW_EXEC_ON    (1U << 1)
 #define LL_RESTRICT_SELF_LOG_SUBDOMAINS_OFF (1U << 2)
 
 /* Rights that apply to a non-directory; the kernel refuses others on a file rule. */
@@ -72,7 +72,7 @@
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
+	uint64_t scoped;	     /* ABI 6 */
 };
 
 struct ll_path_beneath_attr {

@@ -36,9 +36,9 @@ uint64_t sandbox_landlock_fs_rights(int abi)
 
 	if (abi <= 0)
 		return 0;
-	r = LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_READ_DIR |
-	    LL_FS_REMOVE_DIR | LL_FS_REMOVE_FILE | LL_FS_MAKE_CHAR | LL_FS_MAKE_DIR |
-	    LL_FS_MAKE_REG | LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO | LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM;
+	r = LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_READ_DIR | LL_FS_REMOVE_DIR |
+	    LL_FS_REMOVE_FILE | LL_FS_MAKE_CHAR | LL_FS_MAKE_DIR | LL_FS_MAKE_REG |
+	    LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO | LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM;
 	if (abi >= 2)
 		r |= LL_FS_REFER;
 	if (abi >= 3)
@@ -50,7 +50,7 @@ uint64_t sandbox_landlock_fs_rights(int abi)
 
 static int add_port_rule(int fd, uint64_t access, uint16_t port)
 {
-	struct ll_net_port_attr a = { .allowed_access = access, .port = port };
+	struct ll_net_port_attr a = {.allowed_access = access, .port = port};
 
 	return RET_NERRNO(ll_add_rule(fd, LL_RULE_NET_PORT, &a, 0));
 }
@@ -86,7 +86,7 @@ static int downgrade(const struct sandbox_spec *spec, char ***warnings, struct d
 int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		   const struct sandbox_features *f, char ***warnings, struct diag *d)
 {
-	struct ll_ruleset_attr attr = { 0 };
+	struct ll_ruleset_attr attr = {0};
 	int abi = f->landlock_abi > LL_ABI_KNOWN ? LL_ABI_KNOWN : f->landlock_abi;
 	bool want_net = spec->net == NET_BLOCK || spec->net == NET_PROXY;
 	bool want_scope = spec->scope_signal || spec->scope_abstract_unix;
@@ -119,7 +119,8 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 			if (spec->scope_abstract_unix)
 				attr.scoped |= LL_SCOPE_ABSTRACT_UNIX_SOCKET;
 		} else {
-			r = downgrade(spec, warnings, d, "signal / abstract unix socket scoping", 6, abi);
+			r = downgrade(spec, warnings, d, "signal / abstract unix socket scoping", 6,
+				      abi);
 			if (r < 0)
 				return r;
 		}
@@ -134,13 +135,14 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	fd = ll_create_ruleset(&attr, ll_ruleset_attr_size(abi), 0);
 	if (fd < 0) {
 		r = -errno;
-		diag_set(d, "landlock", 0, 0, "creating the Landlock ruleset failed: %s", strerror(-r));
+		diag_set(d, "landlock", 0, 0, "creating the Landlock ruleset failed: %s",
+			 strerror(-r));
 		return r;
 	}
 
 	for (size_t i = 0; i < spec->n_grants; i++) {
 		const struct fs_grant *g = &spec->grants[i];
-		struct ll_path_beneath_attr pb = { 0 };
+		struct ll_path_beneath_attr pb = {0};
 		_cleanup_close_ int pfd = -EBADF;
 		struct stat st;
 		uint64_t access = 0;
@@ -158,7 +160,8 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		pfd = open(g->path, O_PATH | O_CLOEXEC);
 		if (pfd < 0) {
 			if (errno == ENOENT)
-				continue; /* vanished since resolution: skipped like any missing path */
+				continue; /* vanished since resolution: skipped like any missing
+					     path */
 			r = -errno;
 			diag_set(d, g->path, 0, 0, "opening grant '%s' failed: %s", g->path,
 				 strerror(-r));
@@ -188,7 +191,8 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 
 	if (p->net_handled) {
 		for (size_t i = 0; i < spec->n_open_ports; i++) {
-			r = add_port_rule(fd, LL_NET_CONNECT_TCP | LL_NET_BIND_TCP, spec->open_ports[i]);
+			r = add_port_rule(fd, LL_NET_CONNECT_TCP | LL_NET_BIND_TCP,
+					  spec->open_ports[i]);
 			if (r < 0) {
 				diag_set(d, "--open-port", 0, 0,
 					 "adding Landlock rule for port %u failed: %s",
@@ -209,9 +213,10 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 			if (spec->proxy.port != 0) {
 				r = add_port_rule(fd, LL_NET_CONNECT_TCP, spec->proxy.port);
 				if (r < 0) {
-					diag_set(d, "proxy", 0, 0,
-						 "adding Landlock rule for proxy port %u failed: %s",
-						 spec->proxy.port, strerror(-r));
+					diag_set(
+					    d, "proxy", 0, 0,
+					    "adding Landlock rule for proxy port %u failed: %s",
+					    spec->proxy.port, strerror(-r));
 					return r;
 				}
 			}

@@ -36,7 +36,7 @@
 
 _noreturn_ static void fail(int err_fd, int step, int err, int index)
 {
-	struct sandbox_exec_error e = { .step = step, .err = err > 0 ? err : EIO, .index = index };
+	struct sandbox_exec_error e = {.step = step, .err = err > 0 ? err : EIO, .index = index};
 
 	if (err_fd >= 0) {
 		const char *b = (const char *)&e;
@@ -93,8 +93,8 @@ static int enter_userns(const struct sandbox_plan *p, int *ret_err)
 /* An empty read-only tmpfs holding "d" (empty dir) and "f" (empty file). */
 static int make_mask_source(int *ret_err)
 {
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-					     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
 	int fs, mnt, fd;
 
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -141,8 +141,8 @@ static void apply_masks(const struct sandbox_plan *p, int err_fd)
 	for (size_t i = 0; i < p->n_masks; i++) {
 		const struct sandbox_mask *m = &p->masks[i];
 		struct open_how how = {
-			.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (m->is_dir ? O_DIRECTORY : 0),
-			.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (m->is_dir ? O_DIRECTORY : 0),
+		    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 		};
 		struct stat st;
 		int target, clone;
@@ -191,7 +191,7 @@ static void loopback_up(int err_fd)
 
 static void drop_caps(const struct sandbox_plan *p, int err_fd)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 
 	for (int c = 0; c <= p->cap_last && c < 64; c++) {
@@ -220,7 +220,8 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			fail(err_fd, STEP_PDEATHSIG, errno, -1);
 		if (getppid() != p->parent_pid)
-			fail(err_fd, STEP_PDEATHSIG, ESRCH, -1); /* parent died before the signal was armed */
+			fail(err_fd, STEP_PDEATHSIG, ESRCH,
+			     -1); /* parent died before the signal was armed */
 	}
 
 	if (p->use_userns) {
@@ -228,7 +229,8 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		if (enter_userns(p, &err) < 0)
 			fail(err_fd, STEP_USERNS, err, -1);
 	} else if (p->use_mountns || (p->flags & SANDBOX_NETNS)) {
-		int fl = (p->use_mountns ? CLONE_NEWNS : 0) | ((p->flags & SANDBOX_NETNS) ? CLONE_NEWNET : 0);
+		int fl = (p->use_mountns ? CLONE_NEWNS : 0) |
+			 ((p->flags & SANDBOX_NETNS) ? CLONE_NEWNET : 0);
 		if (unshare(fl) < 0)
 			fail(err_fd, p->use_mountns ? STEP_MOUNTNS : STEP_NETNS, errno, -1);
 	}
@@ -246,7 +248,7 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		fail(err_fd, STEP_LANDLOCK, errno, -1);
 
 	if (p->filter) {
-		struct sock_fprog prog = { .len = p->filter_len, .filter = p->filter };
+		struct sock_fprog prog = {.len = p->filter_len, .filter = p->filter};
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 			fail(err_fd, STEP_SECCOMP, errno, -1);
 	}

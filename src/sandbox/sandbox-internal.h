@@ -18,7 +18,7 @@ struct sandbox_mask {
 };
 
 struct sandbox_plan {
-	unsigned flags; /* enum sandbox_plan_flags */
+	unsigned flags;	  /* enum sandbox_plan_flags */
 	pid_t parent_pid; /* the process that built the plan */
 	bool is_root;
 
@@ -41,8 +41,8 @@ struct sandbox_plan {
 	char gid_map[64];
 
 	/* Capabilities */
-	int cap_last;             /* highest capability number the kernel knows */
-	uint64_t bset_drop;       /* capabilities to drop from the bounding set */
+	int cap_last;			       /* highest capability number the kernel knows */
+	uint64_t bset_drop;		       /* capabilities to drop from the bounding set */
 	struct __user_cap_data_struct caps[2]; /* target effective/permitted/inheritable */
 };
 
@@ -53,6 +53,7 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 
 /* seccomp.c */
 /* Build the filter; on success the program (malloc'd) and its length are returned. */
-int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret, unsigned short *ret_len);
+int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
+		  unsigned short *ret_len);
 /* Render the same filter as PFC text to fd (for tests and --dry-run -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);

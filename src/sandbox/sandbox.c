@@ -45,10 +45,11 @@ void sandbox_probe(struct sandbox_features *ret)
 {
 	uint32_t action = SECCOMP_RET_USER_NOTIF;
 
-	*ret = (struct sandbox_features){ 0 };
+	*ret = (struct sandbox_features){0};
 	ret->landlock_abi = sandbox_landlock_abi();
-	ret->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 &&
-		       syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &(uint32_t){ SECCOMP_RET_ERRNO }) == 0;
+	ret->seccomp =
+	    prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 &&
+	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &(uint32_t){SECCOMP_RET_ERRNO}) == 0;
 	ret->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
 	ret->is_root = geteuid() == 0;
 	ret->userns = probe_userns();
@@ -57,18 +58,18 @@ void sandbox_probe(struct sandbox_features *ret)
 const char *sandbox_step_to_string(enum sandbox_step s)
 {
 	static const char *const names[_STEP_MAX] = {
-		[STEP_NONE] = "none",
-		[STEP_PDEATHSIG] = "parent-death signal",
-		[STEP_USERNS] = "user namespace",
-		[STEP_MOUNTNS] = "mount namespace",
-		[STEP_MASK] = "mount mask",
-		[STEP_NETNS] = "network namespace",
-		[STEP_CAPS] = "capability drop",
-		[STEP_NO_NEW_PRIVS] = "no_new_privs",
-		[STEP_LANDLOCK] = "landlock",
-		[STEP_SECCOMP] = "seccomp",
-		[STEP_CHDIR] = "chdir",
-		[STEP_EXEC] = "execve",
+	    [STEP_NONE] = "none",
+	    [STEP_PDEATHSIG] = "parent-death signal",
+	    [STEP_USERNS] = "user namespace",
+	    [STEP_MOUNTNS] = "mount namespace",
+	    [STEP_MASK] = "mount mask",
+	    [STEP_NETNS] = "network namespace",
+	    [STEP_CAPS] = "capability drop",
+	    [STEP_NO_NEW_PRIVS] = "no_new_privs",
+	    [STEP_LANDLOCK] = "landlock",
+	    [STEP_SECCOMP] = "seccomp",
+	    [STEP_CHDIR] = "chdir",
+	    [STEP_EXEC] = "execve",
 	};
 	if ((int)s < 0 || s >= _STEP_MAX)
 		return "unknown";
@@ -121,23 +122,27 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 			continue;
 		if (lstat(dn->path, &st) < 0) {
 			if (errno == ENOENT)
-				continue; /* nothing there to protect (yet): the agent may only create its own */
+				continue; /* nothing there to protect (yet): the agent may only
+					     create its own */
 			int r = -errno;
 			diag_set(d, dn->path, 0, 0, "cannot inspect protected path '%s': %s",
 				 dn->path, strerror(-r));
 			return r;
 		}
 		if (!f->is_root && !f->userns) {
-			diag_set(d, g->path, 0, 0,
-				 "grant '%s' covers protected path '%s' (%s), and user namespaces are "
-				 "unavailable to mask it; narrow the grant or use --bypass-protection",
-				 g->path, dn->path, strempty(dn->category));
+			diag_set(
+			    d, g->path, 0, 0,
+			    "grant '%s' covers protected path '%s' (%s), and user namespaces are "
+			    "unavailable to mask it; narrow the grant or use --bypass-protection",
+			    g->path, dn->path, strempty(dn->category));
 			return -EPERM;
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-			diag_set(d, dn->path, 0, 0,
-				 "protected path '%s' is neither a directory nor a regular file and "
-				 "cannot be masked inside grant '%s'", dn->path, g->path);
+			diag_set(
+			    d, dn->path, 0, 0,
+			    "protected path '%s' is neither a directory nor a regular file and "
+			    "cannot be masked inside grant '%s'",
+			    dn->path, g->path);
 			return -EINVAL;
 		}
 
@@ -146,8 +151,8 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 			return -ENOMEM;
 		p->masks = n;
 		n = &p->masks[p->n_masks];
-		*n = (struct sandbox_mask){ .is_dir = S_ISDIR(st.st_mode), .dev = st.st_dev,
-					    .ino = st.st_ino };
+		*n = (struct sandbox_mask){
+		    .is_dir = S_ISDIR(st.st_mode), .dev = st.st_dev, .ino = st.st_ino};
 		n->path = strdup(dn->path);
 		if (!n->path)
 			return -ENOMEM;
@@ -158,7 +163,7 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 
 static int read_cap_last(void)
 {
-	char buf[32] = { 0 };
+	char buf[32] = {0};
 	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	long v;
@@ -190,34 +195,52 @@ static int read_cap_last(void)
  * LINUX_IMMUTABLE, SETFCAP, SYSLOG, CHECKPOINT_RESTORE, SYS_CHROOT).
  */
 static const int root_drop[] = {
-	CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH,
-	CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_BOOT, CAP_MKNOD, CAP_SYS_CHROOT, CAP_LINUX_IMMUTABLE,
-	CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_SYS_TIME, CAP_AUDIT_WRITE, CAP_AUDIT_CONTROL,
-	CAP_SETFCAP, CAP_SYSLOG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND, CAP_SYS_RESOURCE,
-	CAP_SYS_PACCT, CAP_SYS_TTY_CONFIG,
+    CAP_SYS_ADMIN,
+    CAP_SYS_MODULE,
+    CAP_SYS_RAWIO,
+    CAP_SYS_PTRACE,
+    CAP_DAC_READ_SEARCH,
+    CAP_NET_ADMIN,
+    CAP_NET_RAW,
+    CAP_SYS_BOOT,
+    CAP_MKNOD,
+    CAP_SYS_CHROOT,
+    CAP_LINUX_IMMUTABLE,
+    CAP_MAC_ADMIN,
+    CAP_MAC_OVERRIDE,
+    CAP_SYS_TIME,
+    CAP_AUDIT_WRITE,
+    CAP_AUDIT_CONTROL,
+    CAP_SETFCAP,
+    CAP_SYSLOG,
+    CAP_WAKE_ALARM,
+    CAP_BLOCK_SUSPEND,
+    CAP_SYS_RESOURCE,
+    CAP_SYS_PACCT,
+    CAP_SYS_TTY_CONFIG,
 #ifdef CAP_AUDIT_READ
-	CAP_AUDIT_READ,
+    CAP_AUDIT_READ,
 #endif
 #ifdef CAP_PERFMON
-	CAP_PERFMON,
+    CAP_PERFMON,
 #else
-	38,
+    38,
 #endif
 #ifdef CAP_BPF
-	CAP_BPF,
+    CAP_BPF,
 #else
-	39,
+    39,
 #endif
 #ifdef CAP_CHECKPOINT_RESTORE
-	CAP_CHECKPOINT_RESTORE,
+    CAP_CHECKPOINT_RESTORE,
 #else
-	40,
+    40,
 #endif
 };
 
 static int plan_caps(struct sandbox_plan *p)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 
 	p->cap_last = read_cap_last();
 	memset(p->caps, 0, sizeof(p->caps));
@@ -271,7 +294,8 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 		}
 	} else if (!spec->best_effort) {
 		diag_set(d, "seccomp", 0, 0,
-			 "the kernel has no seccomp filter mode; it is required unless best_effort is set");
+			 "the kernel has no seccomp filter mode; it is required unless best_effort "
+			 "is set");
 		return -EOPNOTSUPP;
 	} else if (ret_warnings) {
 		r = strv_extend(ret_warnings, "seccomp unavailable: syscall filter not applied");
@@ -300,8 +324,10 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 			return -EOPNOTSUPP;
 		}
 	}
-	snprintf(p->uid_map, sizeof(p->uid_map), "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
-	snprintf(p->gid_map, sizeof(p->gid_map), "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
+	snprintf(p->uid_map, sizeof(p->uid_map), "%u %u 1\n", (unsigned)getuid(),
+		 (unsigned)getuid());
+	snprintf(p->gid_map, sizeof(p->gid_map), "%u %u 1\n", (unsigned)getgid(),
+		 (unsigned)getgid());
 
 	r = plan_caps(p);
 	if (r < 0) {
@@ -346,16 +372,16 @@ int sandbox_read_exec_error(int fd, struct sandbox_exec_error *ret)
  * stripping them breaks ordinary project setups.
  */
 static const char *const env_strip_exact[] = {
-	"BASH_ENV", "ENV", "NODE_OPTIONS", "PYTHONSTARTUP", "PERL5OPT", "PERL5DB", "RUBYOPT",
-	"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "GCONV_PATH", "LOCPATH",
-	"GLIBC_TUNABLES", "HOSTALIASES", "NLSPATH", "PYTHONBREAKPOINT",
-	NULL,
+    "BASH_ENV",		"ENV",	   "NODE_OPTIONS",	"PYTHONSTARTUP", "PERL5OPT",
+    "PERL5DB",		"RUBYOPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+    "GCONV_PATH",	"LOCPATH", "GLIBC_TUNABLES",	"HOSTALIASES",	 "NLSPATH",
+    "PYTHONBREAKPOINT", NULL,
 };
 static const char *const env_strip_prefix[] = {
-	"LD_",        /* dynamic loader: preload, audit, library path, ... */
-	"MALLOC_",    /* glibc malloc debugging hooks (MALLOC_CHECK_, MALLOC_TRACE) */
-	"BASH_FUNC_", /* exported bash functions run as code in every bash child */
-	NULL,
+    "LD_",	  /* dynamic loader: preload, audit, library path, ... */
+    "MALLOC_",	  /* glibc malloc debugging hooks (MALLOC_CHECK_, MALLOC_TRACE) */
+    "BASH_FUNC_", /* exported bash functions run as code in every bash child */
+    NULL,
 };
 
 static bool env_stripped(const char *kv)
@@ -382,7 +408,8 @@ int sandbox_clean_environ(char *const *envp, char ***ret)
 	out = calloc(1, sizeof(char *));
 	if (!out)
 		return -ENOMEM;
-	STRV_FOREACH(e, envp) {
+	STRV_FOREACH(e, envp)
+	{
 		if (env_stripped(*e))
 			continue;
 		r = strv_extend(&out, *e);

@@ -65,29 +65,57 @@ static int deny(scmp_filter_ctx c, const char *name)
 }
 
 static const char *const denied_syscalls[] = {
-	/* kernel keyring: shared across the user, holds other sessions' secrets */
-	"keyctl", "add_key", "request_key",
-	/* kernel attack surface / tracing of others */
-	"bpf", "perf_event_open", "userfaultfd", "lookup_dcookie", "syslog",
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-	/* mount family: the masks must stay; Landlock also forbids these once restricted */
-	"mount", "umount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen",
-	"fsmount", "fsconfig", "fspick", "mount_setattr",
-	/* namespaces of others */
-	"setns",
-	/* file handles resolve without a path, so they would bypass path masks */
-	"open_by_handle_at", "name_to_handle_at",
-	/* host administration */
-	"swapon", "swapoff", "reboot", "acct", "quotactl", "quotactl_fd", "uselib",
-	NULL,
+    /* kernel keyring: shared across the user, holds other sessions' secrets */
+    "keyctl",
+    "add_key",
+    "request_key",
+    /* kernel attack surface / tracing of others */
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "lookup_dcookie",
+    "syslog",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    /* mount family: the masks must stay; Landlock also forbids these once restricted */
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "mount_setattr",
+    /* namespaces of others */
+    "setns",
+    /* file handles resolve without a path, so they would bypass path masks */
+    "open_by_handle_at",
+    "name_to_handle_at",
+    /* host administration */
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "uselib",
+    NULL,
 };
 
 /* io_uring requests are not seen by seccomp; ENOSYS so runtimes fall back to syscalls. */
 static const char *const enosys_syscalls[] = {
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	/* clone3 passes flags in memory: ENOSYS makes glibc fall back to clone(2) */
-	"clone3",
-	NULL,
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    /* clone3 passes flags in memory: ENOSYS makes glibc fall back to clone(2) */
+    "clone3",
+    NULL,
 };
 
 static int add_base_rules(scmp_filter_ctx c)
@@ -102,16 +130,17 @@ static int add_base_rules(scmp_filter_ctx c)
 			return r;
 
 	/* Terminal injection: push characters into the controlling terminal's input. */
-	const unsigned long tioc[] = { TIOCSTI, TIOCLINUX };
+	const unsigned long tioc[] = {TIOCSTI, TIOCLINUX};
 	for (size_t i = 0; i < ARRAY_SIZE(tioc); i++) {
-		struct scmp_arg_cmp a[] = { SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, tioc[i]) };
+		struct scmp_arg_cmp a[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, tioc[i])};
 		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, a)) < 0)
 			return r;
 	}
 
 	/* No new user namespace from inside (it would regain every capability there). */
 	{
-		struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER) };
+		struct scmp_arg_cmp a[] = {
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)};
 		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "unshare", 1, a)) < 0)
 			return r;
 		/* clone(2) flags: first argument on every arch we build for (not s390). */
@@ -124,9 +153,9 @@ static int add_base_rules(scmp_filter_ctx c)
 	 * exec. ADDR_NO_RANDOMIZE stays (gdb uses it). A side effect: the query form
 	 * personality(0xffffffff) has every bit set and is refused too.
 	 */
-	const unsigned long pers[] = { READ_IMPLIES_EXEC, MMAP_PAGE_ZERO };
+	const unsigned long pers[] = {READ_IMPLIES_EXEC, MMAP_PAGE_ZERO};
 	for (size_t i = 0; i < ARRAY_SIZE(pers); i++) {
-		struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, pers[i], pers[i]) };
+		struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, pers[i], pers[i])};
 		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "personality", 1, a)) < 0)
 			return r;
 	}
@@ -135,20 +164,20 @@ static int add_base_rules(scmp_filter_ctx c)
 
 static int add_net_rules(scmp_filter_ctx c)
 {
-	const int inet[] = { AF_INET, AF_INET6 };
+	const int inet[] = {AF_INET, AF_INET6};
 	int r;
 
 	/* Families 0..63 except the four we keep. */
 	for (int fam = 0; fam < 64; fam++) {
 		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK)
 			continue;
-		struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)fam) };
+		struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)fam)};
 		if ((r = rule(c, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, a)) < 0)
 			return r;
 	}
 	/* Any family >= 64: some bit 6..31 set. */
 	for (int b = 6; b < 32; b++) {
-		struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, 1ULL << b, 1ULL << b) };
+		struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, 1ULL << b, 1ULL << b)};
 		if ((r = rule(c, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, a)) < 0)
 			return r;
 	}
@@ -159,8 +188,8 @@ static int add_net_rules(scmp_filter_ctx c)
 			if (t == SOCK_STREAM)
 				continue;
 			struct scmp_arg_cmp a[] = {
-				SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
-				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)t),
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)t),
 			};
 			if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 2, a)) < 0)
 				return r;
@@ -173,17 +202,17 @@ static int add_net_rules(scmp_filter_ctx c)
 			if (b == 1 || b == 2)
 				continue;
 			struct scmp_arg_cmp a[] = {
-				SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
-				SCMP_A2(SCMP_CMP_MASKED_EQ, 1ULL << b, 1ULL << b),
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, 1ULL << b, 1ULL << b),
 			};
 			if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 2, a)) < 0)
 				return r;
 		}
-		const uint64_t bad[] = { 2, 4 };
+		const uint64_t bad[] = {2, 4};
 		for (size_t j = 0; j < ARRAY_SIZE(bad); j++) {
 			struct scmp_arg_cmp a[] = {
-				SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
-				SCMP_A2(SCMP_CMP_MASKED_EQ, 0x6, bad[j]),
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, 0x6, bad[j]),
 			};
 			if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 2, a)) < 0)
 				return r;
@@ -211,7 +240,7 @@ static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
 	if (r < 0)
 		return r;
 
-	/* Every arch this CPU can run natively, so a 32-bit binary gets the same rules. */
+		/* Every arch this CPU can run natively, so a 32-bit binary gets the same rules. */
 #if defined(__x86_64__)
 	r = seccomp_arch_add(c, SCMP_ARCH_X86);
 	if (r < 0 && r != -EEXIST)
@@ -240,7 +269,8 @@ static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
 	return 0;
 }
 
-int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret, unsigned short *ret_len)
+int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
+		  unsigned short *ret_len)
 {
 	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
 	_cleanup_close_ int fd = -EBADF;

@@ -17,25 +17,44 @@
 static inline const char *probe_errno_name(int e)
 {
 	switch (e) {
-	case 0: return "OK";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EIO: return "EIO";
-	case EACCES: return "EACCES";
-	case EINVAL: return "EINVAL";
-	case ENOTTY: return "ENOTTY";
-	case ENOSPC: return "ENOSPC";
-	case EROFS: return "EROFS";
-	case ENOSYS: return "ENOSYS";
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EADDRINUSE: return "EADDRINUSE";
-	default: return "OTHER";
+	case 0:
+		return "OK";
+	case EPERM:
+		return "EPERM";
+	case ENOENT:
+		return "ENOENT";
+	case ESRCH:
+		return "ESRCH";
+	case EIO:
+		return "EIO";
+	case EACCES:
+		return "EACCES";
+	case EINVAL:
+		return "EINVAL";
+	case ENOTTY:
+		return "ENOTTY";
+	case ENOSPC:
+		return "ENOSPC";
+	case EROFS:
+		return "EROFS";
+	case ENOSYS:
+		return "ENOSYS";
+	case EPROTONOSUPPORT:
+		return "EPROTONOSUPPORT";
+	case ESOCKTNOSUPPORT:
+		return "ESOCKTNOSUPPORT";
+	case EAFNOSUPPORT:
+		return "EAFNOSUPPORT";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EADDRINUSE:
+		return "EADDRINUSE";
+	default:
+		return "OTHER";
 	}
 }
 

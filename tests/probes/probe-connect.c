@@ -14,9 +14,9 @@
 
 int main(int argc, char **argv)
 {
-	static const int extra[] = { EAFNOSUPPORT, EPROTONOSUPPORT, ECONNREFUSED, ENETUNREACH,
-				     ETIMEDOUT, 0 };
-	struct sockaddr_storage ss = { 0 };
+	static const int extra[] = {EAFNOSUPPORT, EPROTONOSUPPORT, ECONNREFUSED,
+				    ENETUNREACH,  ETIMEDOUT,	   0};
+	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	bool udp = argc == 4 && strcmp(argv[3], "udp") == 0;
 	char *end;

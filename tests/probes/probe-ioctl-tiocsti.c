@@ -14,7 +14,7 @@
 
 int main(void)
 {
-	static const int extra[] = { EIO, ENOTTY, 0 };
+	static const int extra[] = {EIO, ENOTTY, 0};
 	char c = 'x';
 	int m, s;
 

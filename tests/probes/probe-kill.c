@@ -9,7 +9,7 @@
 
 int main(int argc, char **argv)
 {
-	static const int extra[] = { ESRCH, 0 };
+	static const int extra[] = {ESRCH, 0};
 	long pid, sig = 0;
 	char *end;
 

@@ -12,7 +12,7 @@
 
 int main(int argc, char **argv)
 {
-	static const int extra[] = { EISDIR, 0 };
+	static const int extra[] = {EISDIR, 0};
 	int fd;
 
 	if (argc != 3 || (strcmp(argv[2], "r") != 0 && strcmp(argv[2], "w") != 0)) {

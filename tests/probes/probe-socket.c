@@ -13,7 +13,10 @@
 
 #include "probe-common.h"
 
-struct name { const char *n; int v; };
+struct name {
+	const char *n;
+	int v;
+};
 
 static int lookup(const struct name *t, const char *s, int *ret)
 {
@@ -32,20 +35,27 @@ static int lookup(const struct name *t, const char *s, int *ret)
 
 int main(int argc, char **argv)
 {
-	static const int extra[] = { EAFNOSUPPORT, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EINVAL, 0 };
-	static const struct name fams[] = { { "inet", AF_INET }, { "inet6", AF_INET6 },
-					    { "unix", AF_UNIX }, { "netlink", AF_NETLINK },
-					    { "packet", AF_PACKET }, { "vsock", AF_VSOCK }, { 0 } };
-	static const struct name types[] = { { "stream", SOCK_STREAM }, { "dgram", SOCK_DGRAM },
-					     { "raw", SOCK_RAW }, { "seqpacket", SOCK_SEQPACKET },
-					     { 0 } };
-	static const struct name protos[] = { { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP },
-					      { "sctp", IPPROTO_SCTP }, { "mptcp", 262 },
-					      { "icmp", IPPROTO_ICMP }, { 0 } };
+	static const int extra[] = {EAFNOSUPPORT, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EINVAL, 0};
+	static const struct name fams[] = {{"inet", AF_INET},
+					   {"inet6", AF_INET6},
+					   {"unix", AF_UNIX},
+					   {"netlink", AF_NETLINK},
+					   {"packet", AF_PACKET},
+					   {"vsock", AF_VSOCK},
+					   {0}};
+	static const struct name types[] = {{"stream", SOCK_STREAM},
+					    {"dgram", SOCK_DGRAM},
+					    {"raw", SOCK_RAW},
+					    {"seqpacket", SOCK_SEQPACKET},
+					    {0}};
+	static const struct name protos[] = {{"tcp", IPPROTO_TCP},   {"udp", IPPROTO_UDP},
+					     {"sctp", IPPROTO_SCTP}, {"mptcp", 262},
+					     {"icmp", IPPROTO_ICMP}, {0}};
 	int fam, type, proto = 0, s;
 
 	if (argc < 3 || argc > 4 || lookup(fams, argv[1], &fam) < 0 ||
-	    lookup(types, argv[2], &type) < 0 || (argc == 4 && lookup(protos, argv[3], &proto) < 0)) {
+	    lookup(types, argv[2], &type) < 0 ||
+	    (argc == 4 && lookup(protos, argv[3], &proto) < 0)) {
 		fprintf(stderr, "usage: probe-socket FAMILY TYPE [PROTO]\n");
 		return 64;
 	}

@@ -10,7 +10,7 @@
 
 int main(int argc, char **argv)
 {
-	static const int extra[] = { EINVAL, ENOSPC, 0 };
+	static const int extra[] = {EINVAL, ENOSPC, 0};
 	int fl = CLONE_NEWUSER;
 
 	if (argc == 2 && strcmp(argv[1], "net") == 0)

@@ -73,13 +73,14 @@ static int probe_read(const char *path)
 
 static int probe_inet(bool do_bind, const char *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	a.sin_port = htons((uint16_t)strtoul(port, NULL, 10));
 	if (s < 0)
 		return errno;
-	if ((do_bind ? bind(s, (struct sockaddr *)&a, sizeof(a)) : connect(s, (struct sockaddr *)&a, sizeof(a))) < 0)
+	if ((do_bind ? bind(s, (struct sockaddr *)&a, sizeof(a))
+		     : connect(s, (struct sockaddr *)&a, sizeof(a))) < 0)
 		return errno;
 	return 0;
 }
@@ -88,8 +89,8 @@ static int probe_main(int argc, char **argv)
 {
 	if (argc >= 2 && streq(argv[0], "open")) {
 		int fd = argc >= 3 && streq(argv[2], "w")
-				 ? open(argv[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644)
-				 : open(argv[1], O_RDONLY | O_CLOEXEC);
+			     ? open(argv[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644)
+			     : open(argv[1], O_RDONLY | O_CLOEXEC);
 		return fd < 0 ? errno : 0;
 	}
 	if (argc == 2 && streq(argv[0], "read"))
@@ -119,7 +120,7 @@ static int probe_main(int argc, char **argv)
 	if (argc == 1 && streq(argv[0], "unshare-mount"))
 		return unshare(CLONE_NEWNS) < 0 ? errno : 0;
 	if (argc == 1 && streq(argv[0], "clone3")) {
-		struct clone_args ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+		struct clone_args ca = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
 		long r = syscall(SYS_clone3, &ca, sizeof(ca));
 		if (r == 0)
 			_exit(0);
@@ -167,8 +168,8 @@ static void add_grant(struct tspec *t, const char *rel, unsigned access, bool is
 {
 	struct fs_grant *g = &t->g[t->s.n_grants++];
 	char *p = tpath(t, rel);
-	*g = (struct fs_grant){ .path = p, .access = access, .is_file = is_file,
-				.exists = access_ok(p) };
+	*g = (struct fs_grant){
+	    .path = p, .access = access, .is_file = is_file, .exists = access_ok(p)};
 	t->s.grants = t->g;
 }
 
@@ -178,8 +179,12 @@ static void add_deny(struct tspec *t, const char *rel, bool bypassed)
 	char *p = tpath(t, rel);
 	struct stat st;
 	bool ex = stat(p, &st) == 0;
-	*d = (struct fs_deny){ .path = p, .group = (char *)"deny_test", .category = (char *)"test secrets",
-			       .exists = ex, .is_dir = ex && S_ISDIR(st.st_mode), .bypassed = bypassed };
+	*d = (struct fs_deny){.path = p,
+			      .group = (char *)"deny_test",
+			      .category = (char *)"test secrets",
+			      .exists = ex,
+			      .is_dir = ex && S_ISDIR(st.st_mode),
+			      .bypassed = bypassed};
 	t->s.denies = t->dn;
 }
 
@@ -199,9 +204,9 @@ static int run_probe_as(struct tspec *t, const struct sandbox_features *f, const
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
 	_cleanup_strv_free_ char **warnings = NULL;
-	struct sandbox_exec_error e = { 0 };
-	struct diag d = { 0 };
-	char *argv[16] = { exe, (char *)"--probe" };
+	struct sandbox_exec_error e = {0};
+	struct diag d = {0};
+	char *argv[16] = {exe, (char *)"--probe"};
 	int fds[2], status, r;
 	size_t n = 2;
 	pid_t pid;
@@ -246,7 +251,7 @@ static int run_probe(struct tspec *t, const char *const *args)
 	return run_probe_as(t, &F, args);
 }
 
-#define PROBE(t, ...) run_probe((t), (const char *const[]){ __VA_ARGS__, NULL })
+#define PROBE(t, ...) run_probe((t), (const char *const[]){__VA_ARGS__, NULL})
 
 static void need_landlock(int abi)
 {
@@ -332,7 +337,7 @@ static int teardown(void **state)
 
 static int listener(uint16_t *ret_port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -401,10 +406,10 @@ static void test_missing_grant_skipped(void **state)
 static void test_exec_error_reported(void **state)
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
-	struct sandbox_exec_error e = { 0 };
-	struct diag d = { 0 };
+	struct sandbox_exec_error e = {0};
+	struct diag d = {0};
 	struct tspec t;
-	char *argv[] = { (char *)"x", NULL };
+	char *argv[] = {(char *)"x", NULL};
 	int fds[2], status;
 	pid_t pid;
 	(void)state;
@@ -458,8 +463,8 @@ static void test_block_net(void **state)
 	assert_int_equal(PROBE(&t, "socket", "0x100000002", "2", "0"), EPERM);
 	assert_int_equal(PROBE(&t, "socket", "2", "0x100000002", "0"), EPERM);
 	/* other families */
-	assert_int_equal(PROBE(&t, "socket", "17", "3", "0"), EAFNOSUPPORT);  /* AF_PACKET */
-	assert_int_equal(PROBE(&t, "socket", "40", "1", "0"), EAFNOSUPPORT);  /* AF_VSOCK */
+	assert_int_equal(PROBE(&t, "socket", "17", "3", "0"), EAFNOSUPPORT); /* AF_PACKET */
+	assert_int_equal(PROBE(&t, "socket", "40", "1", "0"), EAFNOSUPPORT); /* AF_VSOCK */
 	assert_int_equal(PROBE(&t, "socket", "1000", "1", "0"), EAFNOSUPPORT);
 	/* local IPC and netlink stay */
 	assert_int_equal(PROBE(&t, "socket", "1", "2", "0"), 0);
@@ -491,7 +496,7 @@ static void test_open_port(void **state)
 static void test_proxy_port(void **state)
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct tspec t;
 	(void)state;
 	need_landlock(4);
@@ -541,7 +546,7 @@ static void test_net_needs_abi4(void **state)
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
 	_cleanup_strv_free_ char **w = NULL;
 	struct sandbox_features f = F;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct tspec t;
 	(void)state;
 	need_landlock(3);
@@ -565,7 +570,7 @@ static void mask_spec(struct tspec *t)
 	add_grant(t, "home", FS_RW, false);
 	add_deny(t, "home/.ssh", false);
 	add_deny(t, "home/.netrc", false);
-	add_deny(t, "home/.aws", true); /* --bypass-protection */
+	add_deny(t, "home/.aws", true);	   /* --bypass-protection */
 	add_deny(t, "home/.gnupg", false); /* missing: nothing to mask */
 	add_grant(t, "home2/.ssh/known_hosts", FS_READ, true);
 	add_deny(t, "home2/.ssh", false); /* a grant inside a protected dir: the deny wins */
@@ -587,7 +592,7 @@ static void check_masks(struct tspec *t)
 static void test_masks(void **state)
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct tspec t;
 	(void)state;
 	need_landlock(1);
@@ -632,21 +637,30 @@ static void test_masks_unprivileged(void **state)
 		if (f.is_root || !f.userns)
 			_exit(91);
 		mask_spec(&t);
-		if (run_probe_as(&t, &f, (const char *const[]){ "read", tpath(&t, "home/.ssh"), NULL }) != 0)
+		if (run_probe_as(&t, &f,
+				 (const char *const[]){"read", tpath(&t, "home/.ssh"), NULL}) != 0)
 			_exit(1);
-		if (run_probe_as(&t, &f, (const char *const[]){ "read", tpath(&t, "home/.ssh/id_ed25519"), NULL }) != ENOENT)
+		if (run_probe_as(&t, &f,
+				 (const char *const[]){"read", tpath(&t, "home/.ssh/id_ed25519"),
+						       NULL}) != ENOENT)
 			_exit(2);
-		if (run_probe_as(&t, &f, (const char *const[]){ "open", tpath(&t, "home/.netrc"), "w", NULL }) != EROFS)
+		if (run_probe_as(&t, &f,
+				 (const char *const[]){"open", tpath(&t, "home/.netrc"), "w",
+						       NULL}) != EROFS)
 			_exit(3);
-		if (run_probe_as(&t, &f, (const char *const[]){ "read", tpath(&t, "home/.aws/credentials"), NULL }) != PROBE_NONEMPTY)
+		if (run_probe_as(&t, &f,
+				 (const char *const[]){"read", tpath(&t, "home/.aws/credentials"),
+						       NULL}) != PROBE_NONEMPTY)
 			_exit(4);
-		if (run_probe_as(&t, &f, (const char *const[]){ "open", tpath(&t, "home/y.txt"), "w", NULL }) != 0)
+		if (run_probe_as(
+			&t, &f,
+			(const char *const[]){"open", tpath(&t, "home/y.txt"), "w", NULL}) != 0)
 			_exit(5);
 		/* every capability of the namespace is gone: no nested user namespace either */
-		if (run_probe_as(&t, &f, (const char *const[]){ "unshare-user", NULL }) != EPERM)
+		if (run_probe_as(&t, &f, (const char *const[]){"unshare-user", NULL}) != EPERM)
 			_exit(6);
 		/* CLONE_NEWNS is not filtered: only the dropped namespace caps refuse it */
-		if (run_probe_as(&t, &f, (const char *const[]){ "unshare-mount", NULL }) != EPERM)
+		if (run_probe_as(&t, &f, (const char *const[]){"unshare-mount", NULL}) != EPERM)
 			_exit(7);
 		_exit(0);
 	}
@@ -661,7 +675,7 @@ static void test_masks_refused_without_userns(void **state)
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
 	struct sandbox_features f = F;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct tspec t;
 	(void)state;
 	f.is_root = false;
@@ -728,14 +742,35 @@ static char *pfc_text(const struct sandbox_spec *s)
 static void test_seccomp_golden(void **state)
 {
 	static const char *const always[] = {
-		"\"keyctl\"", "\"add_key\"", "\"request_key\"", "\"bpf\"", "\"perf_event_open\"",
-		"\"kexec_load\"", "\"mount\"", "\"move_mount\"", "\"open_tree\"", "\"fsopen\"",
-		"\"setns\"", "\"open_by_handle_at\"", "\"init_module\"", "\"userfaultfd\"",
-		"\"io_uring_setup\"", "\"clone3\"", "\"unshare\"", "\"ioctl\"", "\"personality\"",
-		"ERRNO(1)", "ERRNO(38)", "== 21522" /* TIOCSTI */, "== 21532" /* TIOCLINUX */,
-		"0x10000000" /* CLONE_NEWUSER */, "arch x86_64 (", "arch x86 (", "arch x32 (",
+	    "\"keyctl\"",
+	    "\"add_key\"",
+	    "\"request_key\"",
+	    "\"bpf\"",
+	    "\"perf_event_open\"",
+	    "\"kexec_load\"",
+	    "\"mount\"",
+	    "\"move_mount\"",
+	    "\"open_tree\"",
+	    "\"fsopen\"",
+	    "\"setns\"",
+	    "\"open_by_handle_at\"",
+	    "\"init_module\"",
+	    "\"userfaultfd\"",
+	    "\"io_uring_setup\"",
+	    "\"clone3\"",
+	    "\"unshare\"",
+	    "\"ioctl\"",
+	    "\"personality\"",
+	    "ERRNO(1)",
+	    "ERRNO(38)",
+	    "== 21522" /* TIOCSTI */,
+	    "== 21532" /* TIOCLINUX */,
+	    "0x10000000" /* CLONE_NEWUSER */,
+	    "arch x86_64 (",
+	    "arch x86 (",
+	    "arch x32 (",
 	};
-	struct sandbox_spec s = { 0 };
+	struct sandbox_spec s = {0};
 	(void)state;
 
 	_cleanup_free_ char *allow = pfc_text(&s);
@@ -777,10 +812,18 @@ static void test_step_names(void **state)
 
 static void test_clean_environ(void **state)
 {
-	char *in[] = { (char *)"PATH=/usr/bin", (char *)"LD_PRELOAD=/x.so", (char *)"LD_LIBRARY_PATH=/y",
-		       (char *)"BASH_ENV=/z", (char *)"NODE_OPTIONS=--require x", (char *)"PYTHONPATH=/p",
-		       (char *)"ENV=/e", (char *)"ENVIRONMENT=prod", (char *)"BASH_FUNC_f%%=() { :; }",
-		       (char *)"GLIBC_TUNABLES=x", (char *)"HOME=/root", NULL };
+	char *in[] = {(char *)"PATH=/usr/bin",
+		      (char *)"LD_PRELOAD=/x.so",
+		      (char *)"LD_LIBRARY_PATH=/y",
+		      (char *)"BASH_ENV=/z",
+		      (char *)"NODE_OPTIONS=--require x",
+		      (char *)"PYTHONPATH=/p",
+		      (char *)"ENV=/e",
+		      (char *)"ENVIRONMENT=prod",
+		      (char *)"BASH_FUNC_f%%=() { :; }",
+		      (char *)"GLIBC_TUNABLES=x",
+		      (char *)"HOME=/root",
+		      NULL};
 	_cleanup_strv_free_ char **out = NULL;
 	(void)state;
 	assert_int_equal(sandbox_clean_environ(in, &out), 0);
@@ -797,26 +840,26 @@ int main(int argc, char **argv)
 		return probe_main(argc - 2, argv + 2);
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fs_rights),
-		cmocka_unit_test(test_step_names),
-		cmocka_unit_test(test_clean_environ),
-		cmocka_unit_test(test_seccomp_golden),
-		cmocka_unit_test(test_read_grant),
-		cmocka_unit_test(test_write_grant),
-		cmocka_unit_test(test_file_grant_does_not_widen),
-		cmocka_unit_test(test_missing_grant_skipped),
-		cmocka_unit_test(test_exec_error_reported),
-		cmocka_unit_test(test_block_net),
-		cmocka_unit_test(test_open_port),
-		cmocka_unit_test(test_proxy_port),
-		cmocka_unit_test(test_net_allow_control),
-		cmocka_unit_test(test_netns),
-		cmocka_unit_test(test_net_needs_abi4),
-		cmocka_unit_test(test_masks),
-		cmocka_unit_test(test_masks_unprivileged),
-		cmocka_unit_test(test_masks_refused_without_userns),
-		cmocka_unit_test(test_seccomp_defense),
-		cmocka_unit_test(test_scope_signal),
+	    cmocka_unit_test(test_fs_rights),
+	    cmocka_unit_test(test_step_names),
+	    cmocka_unit_test(test_clean_environ),
+	    cmocka_unit_test(test_seccomp_golden),
+	    cmocka_unit_test(test_read_grant),
+	    cmocka_unit_test(test_write_grant),
+	    cmocka_unit_test(test_file_grant_does_not_widen),
+	    cmocka_unit_test(test_missing_grant_skipped),
+	    cmocka_unit_test(test_exec_error_reported),
+	    cmocka_unit_test(test_block_net),
+	    cmocka_unit_test(test_open_port),
+	    cmocka_unit_test(test_proxy_port),
+	    cmocka_unit_test(test_net_allow_control),
+	    cmocka_unit_test(test_netns),
+	    cmocka_unit_test(test_net_needs_abi4),
+	    cmocka_unit_test(test_masks),
+	    cmocka_unit_test(test_masks_unprivileged),
+	    cmocka_unit_test(test_masks_refused_without_userns),
+	    cmocka_unit_test(test_seccomp_defense),
+	    cmocka_unit_test(test_scope_signal),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
