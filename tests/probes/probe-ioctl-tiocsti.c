@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * probe-ioctl-tiocsti
- *   Opens a fresh pseudo-terminal pair and tries to push one byte into its input with
- *   ioctl(TIOCSTI) (so no real terminal is touched).
+ *   Opens a fresh pseudo-terminal pair, makes it the controlling terminal of a new
+ *   session and pushes one byte into its input with ioctl(TIOCSTI). On its own
+ *   controlling terminal the kernel allows this (dev.tty.legacy_tiocsti=1) or answers
+ *   EIO (=0), so EPERM means a seccomp refusal. No real terminal is touched.
  * Exit: 0 injected, 1 EPERM (seccomp), 5 EIO (kernel dev.tty.legacy_tiocsti=0),
  *       25 ENOTTY, 2 ENOENT / 13 EACCES (no pty available), 99 other.
  */
@@ -14,15 +16,19 @@
 
 int main(void)
 {
-	static const int extra[] = {EIO, ENOTTY, 0};
+	static const int extra[] = { EIO, ENOTTY, 0 };
 	char c = 'x';
 	int m, s;
 
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
 		return probe_exit(errno, extra);
-	s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (setsid() < 0)
+		return probe_exit(errno, extra);
+	s = open(ptsname(m), O_RDWR | O_CLOEXEC);
 	if (s < 0)
+		return probe_exit(errno, extra);
+	if (ioctl(s, TIOCSCTTY, 0) < 0)
 		return probe_exit(errno, extra);
 	if (ioctl(s, TIOCSTI, &c) < 0)
 		return probe_exit(errno, extra);

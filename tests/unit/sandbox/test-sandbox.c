@@ -106,14 +106,23 @@ static int probe_main(int argc, char **argv)
 		return s < 0 ? errno : 0;
 	}
 	if (argc == 1 && streq(argv[0], "tiocsti")) {
+		/*
+		 * Inject into our own controlling terminal: the kernel then allows it
+		 * (legacy_tiocsti=1) or says EIO (=0), and refuses foreign terminals with
+		 * EPERM. So EPERM here can only come from seccomp.
+		 */
 		char c = 'x';
 		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
 			return errno;
-		int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (s < 0)
+		if (setsid() < 0)
 			return errno;
-		return ioctl(s, TIOCSTI, &c) < 0 ? errno : 0;
+		int sl = open(ptsname(m), O_RDWR | O_CLOEXEC);
+		if (sl < 0)
+			return errno;
+		if (ioctl(sl, TIOCSCTTY, 0) < 0)
+			return errno;
+		return ioctl(sl, TIOCSTI, &c) < 0 ? errno : 0;
 	}
 	if (argc == 1 && streq(argv[0], "unshare-user"))
 		return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
@@ -711,6 +720,22 @@ static void test_seccomp_defense(void **state)
 	assert_int_equal(PROBE(&t, "unshare-mount"), EPERM);
 }
 
+/* Control for the seccomp cases: the same probes without a filter are not refused. */
+static void test_seccomp_control(void **state)
+{
+	struct sandbox_features f = F;
+	struct tspec t;
+	int r;
+	(void)state;
+	f.seccomp = false;
+	tspec_init(&t);
+	t.s.best_effort = true;
+	r = run_probe_as(&t, &f, (const char *const[]){"tiocsti", NULL});
+	assert_true(r == 0 || r == EIO);
+	assert_int_equal(run_probe_as(&t, &f, (const char *const[]){"clone3", NULL}) == ENOSYS,
+			 false);
+}
+
 static void test_scope_signal(void **state)
 {
 	struct tspec t;
@@ -859,6 +884,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_masks_unprivileged),
 	    cmocka_unit_test(test_masks_refused_without_userns),
 	    cmocka_unit_test(test_seccomp_defense),
+	    cmocka_unit_test(test_seccomp_control),
 	    cmocka_unit_test(test_scope_signal),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
