@@ -223,8 +223,13 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		}
 	}
 
-	/* ABI 7: keep audit logging of denials for the sandboxed program (the default). */
-	p->restrict_flags = 0;
+	/*
+	 * ABI 7 audit logging: the kernel documentation asks sandbox launchers to turn off
+	 * logging for their own remaining steps (SAME_EXEC_OFF) and leaves logging after
+	 * execve off by default; we keep it off, since agents probe denied paths all the
+	 * time and would flood the audit log.
+	 */
+	p->restrict_flags = abi >= 7 ? LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF : 0;
 	p->ruleset_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -18,6 +18,11 @@
  *     fail closed);
  *   - AF_NETLINK stays (getaddrinfo, ip addr): changing routes needs CAP_NET_ADMIN,
  *     which the child does not hold.
+ *
+ * Deliberately allowed: ptrace(2) and process_vm_*(2). Debuggers and test runners
+ * need them on their own children, and Landlock already refuses tracing any process
+ * outside the sandbox's domain (and, with the root capability drop, CAP_SYS_PTRACE
+ * is gone too).
  */
 
 #include <errno.h>
