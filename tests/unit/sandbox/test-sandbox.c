@@ -516,6 +516,38 @@ static void test_proxy_port(void **state)
 	assert_int_equal(sandbox_plan_set_proxy_port(p, 0), -EINVAL);
 }
 
+/* Proxy mode: connect only to the proxy (and open ports), bind only the listen ports. */
+static void test_proxy_mode(void **state)
+{
+	struct tspec t;
+	uint16_t proxy, other, lport;
+	char sp[8], so[8], sl[8];
+	uint16_t listen_ports[1];
+	_cleanup_close_ int l1 = -EBADF, l2 = -EBADF, l3 = -EBADF;
+	(void)state;
+	need_landlock(4);
+	l1 = listener(&proxy);
+	l2 = listener(&other);
+	l3 = listener(&lport); /* reserve a free port number, then release it */
+	l3 = safe_close(l3);
+	snprintf(sp, sizeof(sp), "%u", proxy);
+	snprintf(so, sizeof(so), "%u", other);
+	snprintf(sl, sizeof(sl), "%u", lport);
+
+	tspec_init(&t);
+	t.s.net = NET_PROXY;
+	t.s.proxy.port = proxy;
+	listen_ports[0] = lport;
+	t.s.listen_ports = listen_ports;
+	t.s.n_listen_ports = 1;
+	assert_int_equal(PROBE(&t, "connect", sp), 0);
+	assert_int_equal(PROBE(&t, "connect", so), EACCES);
+	assert_int_equal(PROBE(&t, "bind", sl), 0);
+	assert_int_equal(PROBE(&t, "bind", so), EACCES);
+	assert_int_equal(PROBE(&t, "connect", sl), EACCES); /* bind-only */
+	assert_int_equal(PROBE(&t, "socket", "2", "2", "0"), EPERM);
+}
+
 static void test_net_allow_control(void **state)
 {
 	struct tspec t;
@@ -877,6 +909,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_block_net),
 	    cmocka_unit_test(test_open_port),
 	    cmocka_unit_test(test_proxy_port),
+	    cmocka_unit_test(test_proxy_mode),
 	    cmocka_unit_test(test_net_allow_control),
 	    cmocka_unit_test(test_netns),
 	    cmocka_unit_test(test_net_needs_abi4),
