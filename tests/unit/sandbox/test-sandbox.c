@@ -422,6 +422,7 @@ static void test_exec_error_reported(void **state)
 	int fds[2], status;
 	pid_t pid;
 	(void)state;
+	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 
 	tspec_init(&t);
 	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
@@ -555,6 +556,7 @@ static void test_net_allow_control(void **state)
 	char ps[8];
 	_cleanup_close_ int l = -EBADF;
 	(void)state;
+	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	l = listener(&port);
 	snprintf(ps, sizeof(ps), "%u", port);
 	tspec_init(&t);
@@ -571,6 +573,7 @@ static void test_netns(void **state)
 	char ps[8];
 	_cleanup_close_ int l = -EBADF;
 	(void)state;
+	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	if (!F.is_root && !F.userns)
 		skip();
 	l = listener(&port);
@@ -719,6 +722,7 @@ static void test_masks_refused_without_userns(void **state)
 	struct diag d = {0};
 	struct tspec t;
 	(void)state;
+	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	f.is_root = false;
 	f.userns = false;
 	mask_spec(&t);
@@ -741,6 +745,7 @@ static void test_seccomp_defense(void **state)
 {
 	struct tspec t;
 	(void)state;
+	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	if (!F.seccomp)
 		skip();
 	tspec_init(&t);
@@ -759,6 +764,7 @@ static void test_seccomp_control(void **state)
 	struct tspec t;
 	int r;
 	(void)state;
+	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	f.seccomp = false;
 	tspec_init(&t);
 	t.s.best_effort = true;
