@@ -154,13 +154,25 @@ static int add_base_rules(scmp_filter_ctx c)
 	}
 
 	/*
-	 * personality(2): refuse the flags that weaken memory protection of the next
-	 * exec. ADDR_NO_RANDOMIZE stays (gdb uses it). A side effect: the query form
-	 * personality(0xffffffff) has every bit set and is refused too.
+	 * personality(2): refuse the flags that weaken memory protection of the next exec
+	 * (READ_IMPLIES_EXEC, MMAP_PAGE_ZERO) while keeping the query form
+	 * personality(0xffffffff) and ADDR_NO_RANDOMIZE, which gdb uses. Each rule may
+	 * test the argument once, so:
+	 *   - bit 31 set and any other bit clear: refused (no real persona sets bit 31;
+	 *     only the all-ones query survives);
+	 *   - FLAG set and bit 31 clear: refused.
+	 * Together: FLAG is refused in every value except the query.
 	 */
-	const unsigned long pers[] = {READ_IMPLIES_EXEC, MMAP_PAGE_ZERO};
+	for (int b = 0; b < 31; b++) {
+		struct scmp_arg_cmp a[] = {
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, (1ULL << 31) | (1ULL << b), 1ULL << 31)};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "personality", 1, a)) < 0)
+			return r;
+	}
+	const uint64_t pers[] = {READ_IMPLIES_EXEC, MMAP_PAGE_ZERO};
 	for (size_t i = 0; i < ARRAY_SIZE(pers); i++) {
-		struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, pers[i], pers[i])};
+		struct scmp_arg_cmp a[] = {
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, pers[i] | (1ULL << 31), pers[i])};
 		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "personality", 1, a)) < 0)
 			return r;
 	}

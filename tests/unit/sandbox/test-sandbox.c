@@ -151,6 +151,10 @@ static int probe_main(int argc, char **argv)
 			return errno;
 		return ioctl(sl, TIOCSTI, &c) < 0 ? errno : 0;
 	}
+	if (argc == 2 && streq(argv[0], "personality")) {
+		long r = syscall(SYS_personality, strtoul(argv[1], NULL, 0));
+		return r < 0 ? errno : 0;
+	}
 	if (argc == 1 && streq(argv[0], "unshare-user"))
 		return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
 	if (argc == 1 && streq(argv[0], "unshare-mount"))
@@ -780,6 +784,13 @@ static void test_seccomp_defense(void **state)
 	assert_int_equal(PROBE(&t, "unshare-user"), EPERM);
 	assert_int_equal(PROBE(&t, "clone3"), ENOSYS);
 	assert_int_equal(PROBE(&t, "thread"), 0);
+	assert_int_equal(PROBE(&t, "personality", "0xffffffff"), 0); /* query */
+	assert_int_equal(PROBE(&t, "personality", "0x40000"), 0);    /* ADDR_NO_RANDOMIZE */
+	assert_int_equal(PROBE(&t, "personality", "0x0"), 0);
+	assert_int_equal(PROBE(&t, "personality", "0x400000"), EPERM); /* READ_IMPLIES_EXEC */
+	assert_int_equal(PROBE(&t, "personality", "0x100000"), EPERM); /* MMAP_PAGE_ZERO */
+	assert_int_equal(PROBE(&t, "personality", "0x80400000"), EPERM);
+	assert_int_equal(PROBE(&t, "personality", "0x100400000"), EPERM); /* upper half ignored */
 	assert_int_equal(PROBE(&t, "fork"), 0);
 	assert_int_equal(PROBE(&t, "keyctl"), EPERM);
 	/* not a seccomp rule: fails because CAP_SYS_ADMIN is gone (root) or never held */
