@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <pthread.h>
@@ -154,6 +155,18 @@ static int probe_main(int argc, char **argv)
 	if (argc == 2 && streq(argv[0], "personality")) {
 		long r = syscall(SYS_personality, strtoul(argv[1], NULL, 0));
 		return r < 0 ? errno : 0;
+	}
+	if (argc == 2 && streq(argv[0], "abstract")) {
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		size_t n = strlen(argv[1]);
+		int u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (u < 0 || n + 1 > sizeof(a.sun_path))
+			return u < 0 ? errno : PROBE_USAGE;
+		memcpy(a.sun_path + 1, argv[1], n); /* leading NUL: abstract name */
+		return connect(u, (struct sockaddr *)&a,
+			       offsetof(struct sockaddr_un, sun_path) + 1 + n) < 0
+			   ? errno
+			   : 0;
 	}
 	if (argc == 1 && streq(argv[0], "unshare-user"))
 		return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
@@ -827,6 +840,28 @@ static void test_scope_signal(void **state)
 	assert_int_equal(PROBE(&t, "kill", ps), EPERM);
 }
 
+static void test_scope_abstract_unix(void **state)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	_cleanup_close_ int l = -EBADF;
+	char name[64];
+	struct tspec t;
+	size_t n;
+	(void)state;
+	need_landlock(6);
+	n = (size_t)snprintf(name, sizeof(name), "nono-test-%d", (int)getpid());
+	memcpy(a.sun_path + 1, name, n);
+	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(l >= 0);
+	assert_int_equal(
+	    bind(l, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 1 + n), 0);
+	assert_int_equal(listen(l, 4), 0);
+	tspec_init(&t);
+	assert_int_equal(PROBE(&t, "abstract", name), 0);
+	t.s.scope_abstract_unix = true;
+	assert_int_equal(PROBE(&t, "abstract", name), EPERM);
+}
+
 static char *pfc_text(const struct sandbox_spec *s)
 {
 	_cleanup_close_ int fd = memfd_create("pfc", MFD_CLOEXEC);
@@ -965,6 +1000,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_seccomp_defense),
 	    cmocka_unit_test(test_seccomp_control),
 	    cmocka_unit_test(test_scope_signal),
+	    cmocka_unit_test(test_scope_abstract_unix),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
