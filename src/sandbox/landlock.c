@@ -230,6 +230,8 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	 * time and would flood the audit log.
 	 */
 	p->restrict_flags = abi >= 7 ? LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF : 0;
+	p->handled_fs = attr.handled_access_fs;
+	p->scoped = attr.scoped;
 	p->ruleset_fd = TAKE_FD(fd);
 	return 0;
 }

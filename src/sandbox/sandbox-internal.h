@@ -27,6 +27,8 @@ struct sandbox_plan {
 	int ruleset_fd; /* -1: no Landlock (best effort) */
 	uint32_t restrict_flags;
 	bool net_handled; /* ruleset handles TCP bind/connect */
+	uint64_t handled_fs;
+	uint64_t scoped; /* LL_SCOPE_* enforced */
 
 	/* seccomp */
 	struct sock_filter *filter;

@@ -16,6 +16,7 @@
 #include "base/parse.h"
 #include "base/path.h"
 #include "base/strv.h"
+#include "sandbox/landlock-compat.h"
 #include "sandbox/sandbox-internal.h"
 
 #ifndef SECCOMP_GET_ACTION_AVAIL
@@ -92,6 +93,29 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p)
 {
 	return p && p->n_masks > 0;
+}
+
+void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret)
+{
+	*ret = (struct sandbox_plan_info){0};
+	if (!p)
+		return;
+	ret->landlock_abi = p->ruleset_fd >= 0 ? p->landlock_abi : 0;
+	ret->handled_fs = p->ruleset_fd >= 0 ? p->handled_fs : 0;
+	ret->net_tcp_restricted = p->net_handled;
+	ret->scope_signal = !!(p->scoped & LL_SCOPE_SIGNAL);
+	ret->scope_abstract_unix = !!(p->scoped & LL_SCOPE_ABSTRACT_UNIX_SOCKET);
+	ret->seccomp = p->filter != NULL;
+	ret->seccomp_insns = p->filter_len;
+	ret->userns = p->use_userns;
+	ret->mountns = p->use_mountns;
+	ret->netns = !!(p->flags & SANDBOX_NETNS);
+	ret->n_masks = p->n_masks;
+}
+
+const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i)
+{
+	return p && i < p->n_masks ? p->masks[i].path : NULL;
 }
 
 /* A deny path is masked when a grant reaches it: the grant covers it or lies inside it. */

@@ -64,6 +64,22 @@ int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port);
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
 
+/* What a plan enforces, for --dry-run -v, `why --scope` and `setup`. */
+struct sandbox_plan_info {
+	int landlock_abi;         /* ABI the ruleset targets; 0: no Landlock (best effort) */
+	uint64_t handled_fs;      /* Landlock fs rights the ruleset handles */
+	bool net_tcp_restricted;  /* Landlock handles TCP bind/connect */
+	bool scope_signal;        /* enforced, not merely requested */
+	bool scope_abstract_unix;
+	bool seccomp;             /* a filter is loaded */
+	unsigned seccomp_insns;   /* its length in BPF instructions */
+	bool userns, mountns, netns;
+	size_t n_masks;           /* protected paths masked; see sandbox_plan_mask_path() */
+};
+void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret);
+/* The i-th masked path (i < n_masks) or NULL; owned by the plan. */
+const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i);
+
 /* True when the plan needs mount masks (a grant covers a protected path). */
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p);
 

@@ -559,6 +559,13 @@ static void test_proxy_port(void **state)
 	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
 	assert_int_equal(sandbox_plan_set_proxy_port(p, 3128), 0);
 	assert_int_equal(sandbox_plan_set_proxy_port(p, 0), -EINVAL);
+	struct sandbox_plan_info info;
+	sandbox_plan_get_info(p, &info);
+	assert_true(info.net_tcp_restricted);
+	assert_int_equal(info.landlock_abi, F.landlock_abi > 7 ? 7 : F.landlock_abi);
+	assert_int_equal(info.handled_fs, sandbox_landlock_fs_rights(info.landlock_abi));
+	assert_false(info.scope_signal);
+	assert_int_equal(info.n_masks, 0);
 }
 
 /* Proxy mode: connect only to the proxy (and open ports), bind only the listen ports. */
@@ -689,6 +696,14 @@ static void test_masks(void **state)
 	mask_spec(&t);
 	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
 	assert_true(sandbox_plan_uses_masks(p));
+	struct sandbox_plan_info info;
+	sandbox_plan_get_info(p, &info);
+	assert_int_equal(info.n_masks, 3); /* .ssh, .netrc, home2/.ssh; not .aws, .gnupg */
+	assert_string_equal(sandbox_plan_mask_path(p, 0), tpath(&t, "home/.ssh"));
+	assert_null(sandbox_plan_mask_path(p, 3));
+	assert_true(info.mountns);
+	assert_int_equal(info.userns, !F.is_root);
+	assert_true(info.seccomp && info.seccomp_insns > 0);
 	check_masks(&t);
 	/* the masks live only in the child's namespace */
 	char buf[4];
