@@ -18,6 +18,8 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -189,6 +191,43 @@ static void loopback_up(int err_fd)
 	(void)close(s);
 }
 
+/* Listener inside the namespace, passed out with SCM_RIGHTS (index 1 in errors). */
+static void send_listener(const struct sandbox_plan *p, int err_fd)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(p->listener_port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte = 'L';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+	int one = 1, s;
+
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail(err_fd, STEP_NETNS, errno, 1);
+	(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 128) < 0)
+		fail(err_fd, STEP_NETNS, errno, 1);
+	memset(u.buf, 0, sizeof(u.buf));
+	c = &u.h; /* CMSG_FIRSTHDR(&msg), which cannot be NULL here */
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &s, sizeof(int));
+	while (sendmsg(p->listener_unix_fd, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			fail(err_fd, STEP_NETNS, errno, 1);
+	(void)close(s);
+}
+
 static void drop_caps(const struct sandbox_plan *p, int err_fd)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -236,8 +275,11 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 	}
 	if (p->use_mountns)
 		apply_masks(p, err_fd);
-	if (p->flags & SANDBOX_NETNS)
+	if (p->flags & SANDBOX_NETNS) {
 		loopback_up(err_fd);
+		if (p->listener_unix_fd >= 0)
+			send_listener(p, err_fd);
+	}
 
 	drop_caps(p, err_fd);
 

@@ -42,6 +42,10 @@ struct sandbox_plan {
 	char uid_map[64];
 	char gid_map[64];
 
+	/* SANDBOX_NETNS: listener made inside the namespace, handed out over this socket */
+	int listener_unix_fd; /* -1: none */
+	uint16_t listener_port;
+
 	/* Capabilities */
 	int cap_last;			       /* highest capability number the kernel knows */
 	uint64_t bset_drop;		       /* capabilities to drop from the bounding set */

@@ -113,6 +113,20 @@ void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_inf
 	ret->n_masks = p->n_masks;
 }
 
+int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_t port)
+{
+	int r;
+
+	if (!p || !(p->flags & SANDBOX_NETNS) || unix_fd < 0 || port == 0)
+		return -EINVAL;
+	r = sandbox_plan_set_proxy_port(p, port);
+	if (r < 0)
+		return r;
+	p->listener_unix_fd = unix_fd;
+	p->listener_port = port;
+	return 0;
+}
+
 const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i)
 {
 	return p && i < p->n_masks ? p->masks[i].path : NULL;
@@ -305,6 +319,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	if (!p)
 		return -ENOMEM;
 	p->ruleset_fd = -1;
+	p->listener_unix_fd = -1;
 	p->flags = flags;
 	p->is_root = f->is_root;
 	p->parent_pid = getpid();

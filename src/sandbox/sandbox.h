@@ -61,6 +61,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox_plan *, sandbox_plan_free);
  */
 int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port);
 
+/*
+ * SANDBOX_NETNS: have the child, once inside its network namespace (loopback up,
+ * before dropping privileges), create a TCP listener on 127.0.0.1:port there and send
+ * it over the AF_UNIX socket unix_fd (SCM_RIGHTS, one byte of data) to whoever holds
+ * the other end: this is how the supervisor's proxy gets a listener the child can
+ * reach. port must be non-zero; it is also allowed for connect in Landlock (as
+ * sandbox_plan_set_proxy_port()). unix_fd must stay open until the child has run;
+ * it should be O_CLOEXEC. Returns 0, -EINVAL (no SANDBOX_NETNS, bad port or fd).
+ */
+int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_t port);
+
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
 

@@ -636,6 +636,65 @@ static void test_netns(void **state)
 	assert_int_equal(PROBE(&t, "connect", ps), ECONNREFUSED);
 }
 
+/* The proxy listener is made inside the child's namespace and handed to us. */
+static void test_netns_listener(void **state)
+{
+	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+	struct sandbox_exec_error e = {0};
+	struct diag d = {0};
+	struct tspec t;
+	char *argv[] = {exe, (char *)"--probe", (char *)"connect", (char *)"3128", NULL};
+	char byte = 0;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	int sp[2], fds[2], status, lfd = -1;
+	pid_t pid;
+	(void)state;
+	need_landlock(4);
+	if (!F.is_root && !F.userns)
+		skip();
+	tspec_init(&t);
+	t.s.net = NET_PROXY;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
+	assert_int_equal(sandbox_plan_set_netns_listener(p, sp[1], 3128), -EINVAL); /* no NETNS */
+	p = sandbox_plan_free(p);
+	assert_int_equal(sandbox_prepare(&t.s, &F, SANDBOX_NETNS, &p, NULL, &d), 0);
+	assert_int_equal(sandbox_plan_set_netns_listener(p, sp[1], 3128), 0);
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		sandbox_child_exec(p, exe, argv, environ, "/", fds[1]);
+	}
+	close(fds[1]);
+	close(sp[1]);
+	assert_int_equal(recvmsg(sp[0], &msg, MSG_CMSG_CLOEXEC), 1);
+	assert_true(msg.msg_controllen >= CMSG_LEN(sizeof(int)));
+	struct cmsghdr *c = &u.h; /* the first (only) header */
+	assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+	memcpy(&lfd, CMSG_DATA(c), sizeof(int));
+	assert_int_equal(sandbox_read_exec_error(fds[0], &e), 0);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* the probe's connect to 3128 inside the namespace reached our listener */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	assert_true(conn >= 0);
+	close(conn);
+	close(lfd);
+	close(sp[0]);
+}
+
 static void test_net_needs_abi4(void **state)
 {
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
@@ -1008,6 +1067,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_proxy_mode),
 	    cmocka_unit_test(test_net_allow_control),
 	    cmocka_unit_test(test_netns),
+	    cmocka_unit_test(test_netns_listener),
 	    cmocka_unit_test(test_net_needs_abi4),
 	    cmocka_unit_test(test_masks),
 	    cmocka_unit_test(test_masks_unprivileged),
