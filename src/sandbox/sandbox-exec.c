@@ -258,9 +258,9 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 	if (self != p->parent_pid) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			fail(err_fd, STEP_PDEATHSIG, errno, -1);
+		/* The parent died before the signal was armed: nobody would reap us. */
 		if (getppid() != p->parent_pid)
-			fail(err_fd, STEP_PDEATHSIG, ESRCH,
-			     -1); /* parent died before the signal was armed */
+			fail(err_fd, STEP_PDEATHSIG, ESRCH, -1);
 	}
 
 	if (p->use_userns) {
