@@ -694,7 +694,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	r = resolve_command(cmdv[0], &exe);
 	if (r < 0) {
 		log_error("command '%s' %s", cmdv[0],
-			  r == -ENOENT ? "not found in PATH" : strerror(-r));
+			  r != -ENOENT      ? strerror(-r)
+			  : strchr(cmdv[0], '/') ? "does not exist"
+						 : "not found in PATH");
 		goto out;
 	}
 	if (check_command(spec, exe) < 0)
@@ -715,7 +717,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 
 	if (mode == MODE_WRAP) {
 		/* No parent stays behind: apply in place and exec. Fds above 2 are closed. */
-		sandbox_child_exec(plan, exe, cmdv, env, cwd, -1);
+		sandbox_child_exec(plan, exe, cmdv, env, cwd, SANDBOX_ERR_STDERR);
 	}
 
 	struct supervise_opts so = {

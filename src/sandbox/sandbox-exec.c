@@ -36,10 +36,27 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+static const char *exec_path = "the command";
+
 _noreturn_ static void fail(int err_fd, int step, int err, int index)
 {
+	const char *path = exec_path;
 	struct sandbox_exec_error e = {.step = step, .err = err > 0 ? err : EIO, .index = index};
 
+	if (err_fd == SANDBOX_ERR_STDERR) {
+		/* In place (nono wrap): no parent to report to, so say it ourselves. */
+		char msg[512];
+		int n = step == STEP_EXEC
+				? snprintf(msg, sizeof(msg),
+					   "nono: error: cannot execute '%s' inside the sandbox: %s\n",
+					   path, strerror(e.err))
+				: snprintf(msg, sizeof(msg),
+					   "nono: error: sandbox set-up failed at %s: %s\n",
+					   sandbox_step_to_string(step), strerror(e.err));
+		if (n > 0)
+			(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+		_exit(1);
+	}
 	if (err_fd >= 0) {
 		const char *b = (const char *)&e;
 		size_t done = 0;
@@ -306,5 +323,6 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		fail(err_fd, STEP_CHDIR, errno, -1);
 
 	execve(path, argv, envp);
+	exec_path = path;
 	fail(err_fd, STEP_EXEC, errno, -1);
 }

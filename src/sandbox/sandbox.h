@@ -127,6 +127,9 @@ const char *sandbox_step_to_string(enum sandbox_step s);
  * On failure writes a struct sandbox_exec_error to err_fd (if >= 0) and _exit(127).
  * err_fd must be O_CLOEXEC so a successful execve closes it. cwd may be NULL.
  */
+/* err_fd for in-place use (nono wrap): failures are printed to stderr and exit 1. */
+#define SANDBOX_ERR_STDERR (-2)
+
 _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *path,
 				   char *const argv[], char *const envp[], const char *cwd,
 				   int err_fd);
