@@ -106,8 +106,6 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *ret)
 	size_t k = http_parser_execute(&p, &settings, buf, head_len);
 	if (c.err)
 		return c.err;
-	if (HTTP_PARSER_ERRNO(&p) == HPE_INVALID_METHOD)
-		return -501;
 	if (HTTP_PARSER_ERRNO(&p) != HPE_OK || !c.done || !ret->target.p)
 		return -400;
 	(void)k;

@@ -40,8 +40,8 @@ struct http1_head {
  * Parse a request head at the start of buf[0..len).
  * Returns 1 with *ret filled when a complete head is there, 0 when more bytes are
  * needed (and len is still under HTTP1_MAX_HEAD), or a negative HTTP status:
- * -400 malformed, -414 target too long, -431 head or header count too large,
- * -501 a method the proxy does not speak.
+ * -400 malformed (unknown methods included), -414 target too long, -431 head or
+ * header count too large.
  */
 int http1_parse_head(const char *buf, size_t len, struct http1_head *ret);
 
