@@ -358,7 +358,7 @@ enum filter_verdict filter_check(const struct filter *f, const char *host, const
 
 	if (host_normalize(host, norm, sizeof(norm), &is_ip) < 0)
 		return FILTER_DENY_BAD_HOST;
-	if (host_is_denied_name(norm))
+	if (!is_ip && host_is_denied_name(norm))
 		return FILTER_DENY_HOST;
 	if (is_ip) {
 		struct sockaddr_storage ss = {};
