@@ -587,6 +587,45 @@ static int check_command(const struct sandbox_spec *s, const char *path)
 	return -EPERM;
 }
 
+/*
+ * A profile's own state directories (e.g. ~/.claude) must exist before the sandbox is
+ * applied: Landlock attaches rules to existing inodes, so a grant on a missing directory
+ * is skipped and the agent could not create it. Create the missing write-granted
+ * directories a profile names itself (not the broad runtime groups such as ~/.nvm),
+ * under $HOME only, mode 0700, as the invoking user.
+ */
+static int create_profile_state_dirs(struct sandbox_spec *s)
+{
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *real_home = NULL;
+	if (!home || home[0] != '/' || !(real_home = realpath(home, NULL)))
+		return 0;
+	for (size_t i = 0; i < s->n_grants; i++) {
+		struct fs_grant *g = &s->grants[i];
+		if (g->exists || g->is_file || !(g->access & FS_WRITE) ||
+		    g->origin.kind != ORIGIN_PROFILE || streq(g->path, real_home) ||
+		    !path_is_beneath(g->path, real_home))
+			continue;
+		/* mkdir -p from the first missing component down. */
+		for (char *p = g->path + strlen(real_home) + 1;; p++) {
+			if (*p != '/' && *p != 0)
+				continue;
+			char saved = *p;
+			*p = 0;
+			int r = mkdir(g->path, 0700);
+			*p = saved;
+			if (r < 0 && errno != EEXIST)
+				return log_error_errno(-errno, "cannot create '%s' for profile '%s'",
+						       g->path, strempty(s->profile_name));
+			if (!saved)
+				break;
+		}
+		log_info("created '%s' for profile '%s'", g->path, strempty(s->profile_name));
+		g->exists = true;
+	}
+	return 0;
+}
+
 static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
 {
 	if (e->step == STEP_EXEC)
@@ -717,6 +756,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 	if (check_command(spec, exe) < 0)
+		goto out;
+	if (create_profile_state_dirs(spec) < 0)
 		goto out;
 
 	if (spec->net == NET_PROXY) {
