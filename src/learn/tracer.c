@@ -542,6 +542,18 @@ static int on_seccomp(struct tracer *t, pid_t tid)
 	/* An O_PATH fd grants nothing: no need to see the outcome. */
 	if (is_open_kind(k) && (flags & O_PATH))
 		return PTRACE_CONT;
+	/*
+	 * Directory listings (find, tar, ls -R) are the bulk of opens in a tree walk.
+	 * Record them at entry and skip the exit stop: that halves the stops of a walk.
+	 * One that failed because the directory does not exist is dropped at the end
+	 * with the other nonexistent read-only paths.
+	 */
+	if (is_open_kind(k) && (flags & O_DIRECTORY) && !(open_access(flags) & LEARN_WRITE)) {
+		bool at = k == SC_OPENAT || k == SC_OPENAT2;
+		record_raw_at(t, tid, at ? (int)a[0] : AT_FDCWD, at ? a[1] : a[0],
+			      open_access(flags), true, 0, false);
+		return PTRACE_CONT;
+	}
 	struct pending *p = pending_get(t, tid, true);
 	if (!p)
 		return PTRACE_CONT;
@@ -992,24 +1004,110 @@ static int endpoints_take(struct endpoint_list *l, struct learn_endpoint **ret, 
 	return 0;
 }
 
+/*
+ * Canonicalising every recorded path with realpath() costs a readlink per component;
+ * on a tree walk that is most of our overhead. Paths share parents, so canonical
+ * parents are cached and each path costs one lstat() of its last component; only a
+ * symlink there falls back to a full path_canonicalize().
+ */
+struct canon_cache {
+	struct path_table keys; /* lexical directory */
+	char **values;          /* its canonical form, same index; NULL: does not exist */
+	size_t alloc;
+};
+
+static void canon_cache_done(struct canon_cache *c)
+{
+	for (size_t i = 0; i < c->keys.n; i++)
+		free(c->values[i]);
+	free(c->values);
+	path_table_done(&c->keys);
+}
+
+static int canon_fast(struct canon_cache *c, const char *lexical, char **ret, bool *ret_exists,
+		      unsigned depth)
+{
+	if (streq(lexical, "/") || depth > PATH_MAX / 2) {
+		*ret_exists = true;
+		return (*ret = strdup("/")) ? 0 : -ENOMEM;
+	}
+	const char *slash = strrchr(lexical, '/');
+	_cleanup_free_ char *parent = strndup(lexical, slash == lexical ? 1 : (size_t)(slash - lexical));
+	if (!parent)
+		return -ENOMEM;
+	_cleanup_free_ char *cparent = NULL;
+	bool pexists;
+	long i = path_table_find(&c->keys, parent);
+	if (i >= 0) {
+		pexists = c->values[i] != NULL;
+		if (pexists && !(cparent = strdup(c->values[i])))
+			return -ENOMEM;
+	} else {
+		int r = canon_fast(c, parent, &cparent, &pexists, depth + 1);
+		if (r < 0)
+			return r;
+		if (c->keys.n == c->alloc) {
+			size_t na = c->alloc ? c->alloc * 2 : 256;
+			char **nv = realloc(c->values, na * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			c->values = nv;
+			c->alloc = na;
+		}
+		char *v = pexists ? strdup(cparent) : NULL;
+		if (pexists && !v)
+			return -ENOMEM;
+		r = path_table_add(&c->keys, parent, 0, true, 0);
+		if (r < 0) {
+			free(v);
+			return r;
+		}
+		c->values[c->keys.n - 1] = v;
+	}
+	if (!pexists) /* beneath something missing: only the lexical form is known */
+		return path_canonicalize(lexical, "/", ret, ret_exists);
+	_cleanup_free_ char *joined = NULL;
+	int r = path_join(cparent, slash + 1, &joined);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (lstat(joined, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -errno;
+		*ret_exists = false;
+	} else if (S_ISLNK(st.st_mode)) {
+		return path_canonicalize(joined, "/", ret, ret_exists);
+	} else {
+		*ret_exists = true;
+	}
+	*ret = TAKE_PTR(joined);
+	return 0;
+}
+
 static int tracer_finish(struct tracer *t, const struct learn_options *opts,
 			 struct learn_result **ret)
 {
 	/* Canonicalise the lexical paths once each, merging into the canonical table. */
+	struct canon_cache cache = {0};
 	for (size_t i = 0; i < t->raw.n; i++) {
 		struct learn_path *p = &t->raw.items[i];
 		_cleanup_free_ char *c = NULL;
 		bool exists = false;
-		if (path_canonicalize(p->path, "/", &c, &exists) < 0)
+		if (canon_fast(&cache, p->path, &c, &exists, 0) < 0)
 			continue;
-		if ((p->access & LEARN_EXEC) && !exists)
+		/* Exec candidates and listings of directories that are not there needed nothing. */
+		if (!(p->access & LEARN_WRITE) && !exists)
 			continue;
 		int r = record_path(&t->paths, c, p->access, p->is_dir, p->err);
-		if (r < 0)
+		if (r < 0) {
+			canon_cache_done(&cache);
 			return r;
-		struct learn_path *q = &t->paths.items[path_table_find(&t->paths, c)];
-		q->count += p->count - 1;
+		}
+		long qi = path_table_find(&t->paths, c);
+		if (qi >= 0) /* record_path() may have renamed it (/proc/PID -> /proc) */
+			t->paths.items[qi].count += p->count - 1;
 	}
+	canon_cache_done(&cache);
 	for (size_t i = 0; i < t->paths.n; i++) {
 		struct learn_path *p = &t->paths.items[i];
 		struct stat st;
