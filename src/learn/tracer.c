@@ -153,6 +153,7 @@ struct tracer {
 	size_t n_tracees, alloc_tracees;
 
 	pid_t root;
+	struct timespec start; /* CLOCK_REALTIME before fork: files born after it were created */
 	int exit_status;
 	uint64_t n_stops;
 	int err; /* first internal failure (-ENOMEM, -E2BIG): tracing goes on, result fails */
@@ -825,6 +826,7 @@ static void *watcher_main(void *arg)
 {
 	struct tracer *t = arg;
 	uint64_t start = now_ms(), kill_at = 0;
+	unsigned tty_signals = 0;
 	while (!atomic_load(&t->done)) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		siginfo_t info;
@@ -832,10 +834,16 @@ static void *watcher_main(void *arg)
 		uint64_t now = now_ms();
 		if (sig > 0) {
 			atomic_store(&t->interrupted, true);
-			/* Terminal signals already reached the child: it shares our group. */
-			if (info.si_code != SI_KERNEL)
+			/*
+			 * A terminal signal already reached the child (it shares our process
+			 * group) and an interactive program may handle it and go on: only a
+			 * third one makes us end the tree. A signal sent to us alone is
+			 * forwarded, and the tree is killed if it is still there 2 s later.
+			 */
+			bool from_tty = info.si_code == SI_KERNEL;
+			if (!from_tty)
 				tracees_signal(t, sig);
-			if (!kill_at)
+			if (!kill_at && (!from_tty || ++tty_signals >= 3))
 				kill_at = now + 2000;
 		}
 		if (t->timeout_sec && !atomic_load(&t->timed_out) &&
@@ -1108,12 +1116,53 @@ static int tracer_finish(struct tracer *t, const struct learn_options *opts,
 			t->paths.items[qi].count += p->count - 1;
 	}
 	canon_cache_done(&cache);
-	for (size_t i = 0; i < t->paths.n; i++) {
+	size_t n_before = t->paths.n;
+	for (size_t i = 0; i < n_before; i++) {
 		struct learn_path *p = &t->paths.items[i];
-		struct stat st;
-		if (!p->is_dir && stat(p->path, &st) == 0 && S_ISDIR(st.st_mode))
+		struct statx stx;
+		bool exists = statx(AT_FDCWD, p->path, 0, STATX_TYPE | STATX_BTIME, &stx) == 0;
+		if (exists && S_ISDIR(stx.stx_mode)) {
 			p->is_dir = true;
+			continue;
+		}
+		if (p->is_dir || !(p->access & LEARN_WRITE))
+			continue;
+		/*
+		 * A file the command created (born during the run, or gone by now) will not
+		 * exist when the sandbox starts next time, and a file rule for a missing path
+		 * is skipped: what it needs is its directory, with the same access.
+		 */
+		bool created = !exists ||
+			       ((stx.stx_mask & STATX_BTIME) &&
+				(stx.stx_btime.tv_sec > t->start.tv_sec ||
+				 (stx.stx_btime.tv_sec == t->start.tv_sec &&
+				  stx.stx_btime.tv_nsec >= (uint32_t)t->start.tv_nsec)));
+		if (!created)
+			continue;
+		_cleanup_free_ char *dir = strdup(p->path);
+		if (!dir)
+			return -ENOMEM;
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			dir[1] = 0;
+		else if (slash)
+			*slash = 0;
+		unsigned access = p->access;
+		int err = p->err;
+		p->access = 0; /* dropped below; p may move when the table grows */
+		int r = path_table_add(&t->paths, dir, access, true, err);
+		if (r < 0)
+			return r;
 	}
+	/* Drop the entries moved to their directory. */
+	size_t o = 0;
+	for (size_t i = 0; i < t->paths.n; i++) {
+		if (t->paths.items[i].access)
+			t->paths.items[o++] = t->paths.items[i];
+		else
+			free(t->paths.items[i].path);
+	}
+	t->paths.n = o; /* the hash slots are stale from here on: no more lookups */
 	for (size_t i = 0; i < t->outbound.n; i++) {
 		const char *name = dns_map_lookup(&t->dns, t->outbound.items[i].addr);
 		if (name && !(t->outbound.items[i].hostname = strdup(name)))
@@ -1174,6 +1223,7 @@ int learn_trace(const struct learn_options *opts, struct learn_result **ret)
 	_cleanup_close_ int err_rd = errpipe[0], err_wr = errpipe[1];
 
 	struct tracer t = {.root = -1, .timeout_sec = opts->timeout_sec};
+	(void)clock_gettime(CLOCK_REALTIME, &t.start);
 	pthread_mutex_init(&t.lock, NULL);
 	sigemptyset(&t.sigs);
 	sigaddset(&t.sigs, SIGINT);
