@@ -402,7 +402,7 @@ static void test_unprivileged(void **state)
 		/* Changing uid cleared "dumpable", which would make our child unattachable. */
 		if (prctl(PR_SET_DUMPABLE, 1) < 0)
 			_exit(10);
-		char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"cat /etc/hostname", NULL};
+		char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"cat /etc/hostname >/dev/null", NULL};
 		struct learn_options o = {.argv = argv, .no_rdns = true};
 		struct learn_result *r = NULL;
 		if (learn_trace(&o, &r) < 0)
