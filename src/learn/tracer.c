@@ -884,6 +884,15 @@ static void handle_stop(struct tracer *t, pid_t pid, int status)
 		/* A non-leader thread that execs takes over the leader's id. */
 		if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &former) == 0 && (pid_t)former != pid)
 			tracee_remove(t, (pid_t)former);
+		/*
+		 * The kernel opened what really runs: for a script that is the #!
+		 * interpreter, which no traced open shows. (The ELF loader ld.so is opened
+		 * by the kernel too and is not recorded; system defaults grant it.)
+		 */
+		char link[64], exe[PATH_MAX];
+		(void)snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		if (proc_readlink(link, exe, sizeof(exe)) == 0)
+			tracer_fail(t, record_path(&t->paths, exe, LEARN_READ | LEARN_EXEC, false, 0));
 	} else if (ev == 0) {
 		inject = sig; /* signal-delivery stop: pass the signal on */
 	}

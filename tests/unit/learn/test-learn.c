@@ -154,6 +154,27 @@ static void test_create_remove(void **state)
 	rm_rf(d);
 }
 
+static void test_script_interpreter(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *d = make_tmpdir();
+	char script[512];
+	snprintf(script, sizeof(script), "%s/run.sh", d);
+	FILE *fp = fopen(script, "we");
+	assert_non_null(fp);
+	fputs("#!/bin/sh\nexit 7\n", fp);
+	fclose(fp);
+	assert_int_equal(chmod(script, 0755), 0);
+	char *argv[] = {script, NULL};
+	_cleanup_learn_result_ struct learn_result *r = trace(argv, 0);
+	assert_int_equal(r->exit_status, 7);
+	/* The script and the #! interpreter the kernel opened for it. */
+	assert_true(need_path(r, script)->access & LEARN_EXEC);
+	_cleanup_free_ char *sh = realpath("/bin/sh", NULL);
+	assert_true(need_path(r, sh)->access & LEARN_EXEC);
+	rm_rf(d);
+}
+
 static void test_threads_and_forks(void **state)
 {
 	(void)state;
@@ -697,6 +718,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shell_redirect),
 		cmocka_unit_test(test_create_remove),
+		cmocka_unit_test(test_script_interpreter),
 		cmocka_unit_test(test_threads_and_forks),
 		cmocka_unit_test(test_python_reads_file),
 		cmocka_unit_test(test_tcp_connect),
