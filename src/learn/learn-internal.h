@@ -61,7 +61,10 @@ void dns_map_done(struct dns_map *m);
  */
 int dns_decode_answer(const uint8_t *msg, size_t len, struct dns_map *m);
 
-/* Format an AF_INET / AF_INET6 sockaddr to numeric addr and port. -EAFNOSUPPORT else. */
+/*
+ * Format an AF_INET / AF_INET6 sockaddr to numeric addr and port (a v4-mapped IPv6
+ * address as plain IPv4). -EAFNOSUPPORT for other families or a short len.
+ */
 int sockaddr_format(const struct sockaddr *sa, size_t len, char addr[46], uint16_t *port);
 
 /* Report selection: the paths the report shows, each with its class. */

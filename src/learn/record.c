@@ -191,7 +191,12 @@ int sockaddr_format(const struct sockaddr *sa, size_t len, char addr[46], uint16
 	}
 	if (len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		if (!inet_ntop(AF_INET6, &in6->sin6_addr, addr, 46))
+		/* ::ffff:a.b.c.d is an IPv4 peer on a dual-stack socket: name it as such so
+		 * it matches the A record that produced it. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			if (!inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, addr, 46))
+				return -errno;
+		} else if (!inet_ntop(AF_INET6, &in6->sin6_addr, addr, 46))
 			return -errno;
 		*port = ntohs(in6->sin6_port);
 		return 0;

@@ -487,6 +487,23 @@ static void test_dns_decode(void **state)
 	dns_map_done(&m);
 }
 
+static void test_sockaddr_format(void **state)
+{
+	(void)state;
+	char addr[46];
+	uint16_t port = 0;
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(443)};
+	inet_pton(AF_INET6, "::ffff:192.0.2.9", &in6.sin6_addr);
+	assert_int_equal(sockaddr_format((struct sockaddr *)&in6, sizeof(in6), addr, &port), 0);
+	assert_string_equal(addr, "192.0.2.9");
+	assert_int_equal(port, 443);
+	inet_pton(AF_INET6, "2001:db8::9", &in6.sin6_addr);
+	assert_int_equal(sockaddr_format((struct sockaddr *)&in6, sizeof(in6), addr, &port), 0);
+	assert_string_equal(addr, "2001:db8::9");
+	/* A length shorter than the family's sockaddr is refused. */
+	assert_int_equal(sockaddr_format((struct sockaddr *)&in6, 8, addr, &port), -EAFNOSUPPORT);
+}
+
 /* ---- report ---- */
 
 static struct learn_result *fake_result(void)
@@ -731,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_exec_missing),
 		cmocka_unit_test(test_dns_decode),
+		cmocka_unit_test(test_sockaddr_format),
 		cmocka_unit_test(test_report_text),
 		cmocka_unit_test(test_report_all),
 		cmocka_unit_test(test_report_json),
