@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -249,6 +250,29 @@ static void test_tcp_connect(void **state)
 	assert_int_equal(r->outbound[0].port, port);
 	assert_int_equal(r->outbound[0].count, 1);
 	assert_null(r->outbound[0].hostname); /* no DNS seen, --no-rdns */
+}
+
+static void test_tcp_connect_rdns(void **state)
+{
+	(void)state;
+	/* Without DNS traffic the name comes from reverse lookup (here /etc/hosts). */
+	struct sockaddr_in lo = {.sin_family = AF_INET};
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	char want[NI_MAXHOST];
+	if (getnameinfo((struct sockaddr *)&lo, sizeof(lo), want, sizeof(want), NULL, 0,
+			NI_NAMEREQD) != 0)
+		skip();
+	uint16_t port;
+	_cleanup_close_ int s = listen_tcp(&port);
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%u", port);
+	char *argv[] = {(char *)helper(), (char *)"connect", ps, NULL};
+	struct learn_options o = {.argv = argv};
+	_cleanup_learn_result_ struct learn_result *r = NULL;
+	assert_int_equal(learn_trace(&o, &r), 0);
+	assert_int_equal(r->n_outbound, 1);
+	assert_non_null(r->outbound[0].hostname);
+	assert_string_equal(r->outbound[0].hostname, want);
 }
 
 static void test_tcp_listen(void **state)
@@ -504,6 +528,35 @@ static void test_sockaddr_format(void **state)
 	assert_int_equal(sockaddr_format((struct sockaddr *)&in6, 8, addr, &port), -EAFNOSUPPORT);
 }
 
+static void test_dns_decode_mutated(void **state)
+{
+	(void)state;
+	/* Random corruption of a valid answer must never read out of bounds (run under ASan). */
+	static const uint8_t base[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+		3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 7, 4, 'e', 'd', 'g', 'e', 0xc0, 16,
+		0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7,
+	};
+	uint8_t m[sizeof(base)];
+	unsigned seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		memcpy(m, base, sizeof(m));
+		int flips = 1 + (int)(rand_r(&seed) % 4);
+		for (int k = 0; k < flips; k++)
+			m[rand_r(&seed) % sizeof(m)] = (uint8_t)rand_r(&seed);
+		size_t len = (size_t)rand_r(&seed) % (sizeof(m) + 1);
+		/* Copy to an exact-size heap buffer so ASan sees any overread. */
+		uint8_t *h = malloc(len ? len : 1);
+		memcpy(h, m, len);
+		struct dns_map map = {0};
+		int r = dns_decode_answer(h, len, &map);
+		assert_true(r >= 0 || r == -EBADMSG);
+		dns_map_done(&map);
+		free(h);
+	}
+}
+
 /* ---- report ---- */
 
 static struct learn_result *fake_result(void)
@@ -739,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_threads_and_forks),
 		cmocka_unit_test(test_python_reads_file),
 		cmocka_unit_test(test_tcp_connect),
+		cmocka_unit_test(test_tcp_connect_rdns),
 		cmocka_unit_test(test_tcp_listen),
 		cmocka_unit_test(test_unix_socket),
 		cmocka_unit_test(test_dns_names_connection),
@@ -748,6 +802,7 @@ int main(void)
 		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_exec_missing),
 		cmocka_unit_test(test_dns_decode),
+		cmocka_unit_test(test_dns_decode_mutated),
 		cmocka_unit_test(test_sockaddr_format),
 		cmocka_unit_test(test_report_text),
 		cmocka_unit_test(test_report_all),
