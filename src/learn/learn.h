@@ -84,12 +84,20 @@ struct learn_covered {
 };
 
 /*
- * Run opts->argv to completion (or timeout / signal) under the tracer.
- * SIGINT, SIGTERM and SIGHUP are blocked in the calling thread for the duration
- * and forwarded to the traced processes; the tree is killed if we die (EXITKILL)
- * and SIGKILLed 2 s after a forwarded signal if it is still running.
+ * Run opts->argv to completion (or timeout / signal) under the tracer; the command
+ * inherits our stdio, environment, cwd and process group.
+ * SIGINT, SIGTERM and SIGHUP are blocked in the calling thread for the duration and
+ * taken by a watcher thread: one sent to us with kill() is forwarded to the traced
+ * processes and the tree is SIGKILLed 2 s later if still running; terminal-generated
+ * ones already reached the command (same process group), so only the third ends the
+ * tree. The tree is killed if we die (PTRACE_O_EXITKILL). We wait for every traced
+ * process, including daemons the command leaves behind (use timeout_sec for those).
+ * Call it from a single-threaded process with no other children: it waits on any
+ * child (waitpid(-1)) and would reap them. A command that itself uses ptrace (gdb,
+ * strace) cannot attach to its children while traced.
  * Returns 0 and *ret on success (whatever the command's exit status);
- * -ENOENT/-EACCES when argv[0] cannot be executed; other -errno on tracer failure.
+ * -ENOENT/-EACCES when argv[0] cannot be executed; -ENOMEM / -E2BIG (more than
+ * LEARN_MAX_PATHS paths) and other -errno on tracer failure.
  */
 int learn_trace(const struct learn_options *opts, struct learn_result **ret);
 
