@@ -464,6 +464,27 @@ static void test_unprivileged(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static void test_setuid_exec_as_root(void **state)
+{
+	(void)state;
+	/*
+	 * Traced by root, the filter goes in without no_new_privs, so a setuid binary
+	 * still gains its privilege: passwd -S reads /etc/shadow only as root.
+	 */
+	if (geteuid() != 0 || access("/usr/bin/passwd", X_OK) < 0 ||
+	    system("command -v setpriv >/dev/null") != 0)
+		skip();
+	struct stat st;
+	if (stat("/usr/bin/passwd", &st) < 0 || !(st.st_mode & S_ISUID))
+		skip();
+	char *argv[] = {(char *)"setpriv", (char *)"--reuid=65534", (char *)"--regid=65534",
+			(char *)"--clear-groups", (char *)"sh", (char *)"-c",
+			(char *)"/usr/bin/passwd -S nobody >/dev/null", NULL};
+	_cleanup_learn_result_ struct learn_result *r = trace(argv, 10);
+	assert_int_equal(r->exit_status, 0);
+	assert_true(need_path(r, "/usr/bin/passwd")->access & LEARN_EXEC);
+}
+
 static void test_exec_missing(void **state)
 {
 	(void)state;
@@ -800,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_signal_forwarded),
 		cmocka_unit_test(test_unprivileged),
+		cmocka_unit_test(test_setuid_exec_as_root),
 		cmocka_unit_test(test_exec_missing),
 		cmocka_unit_test(test_dns_decode),
 		cmocka_unit_test(test_dns_decode_mutated),
