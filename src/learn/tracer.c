@@ -690,6 +690,11 @@ struct bpf_prog {
 	unsigned short len;
 };
 
+static void bpf_prog_done(struct bpf_prog *p)
+{
+	free(p->insns);
+}
+
 static int filter_build(struct bpf_prog *ret)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -1220,11 +1225,10 @@ int learn_trace(const struct learn_options *opts, struct learn_result **ret)
 	int r = find_executable(opts->argv[0], &exe);
 	if (r < 0)
 		return r;
-	struct bpf_prog prog = {0};
+	_cleanup_(bpf_prog_done) struct bpf_prog prog = {0};
 	r = filter_build(&prog);
 	if (r < 0)
 		return r;
-	_cleanup_free_ struct sock_filter *insns = prog.insns;
 
 	int errpipe[2];
 	if (pipe2(errpipe, O_CLOEXEC) < 0)

@@ -240,6 +240,7 @@ static void test_tcp_connect(void **state)
 	(void)state;
 	uint16_t port;
 	_cleanup_close_ int s = listen_tcp(&port);
+	assert_true(s >= 0);
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%u", port);
 	char *argv[] = {(char *)helper(), (char *)"connect", ps, NULL};
@@ -264,6 +265,7 @@ static void test_tcp_connect_rdns(void **state)
 		skip();
 	uint16_t port;
 	_cleanup_close_ int s = listen_tcp(&port);
+	assert_true(s >= 0);
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%u", port);
 	char *argv[] = {(char *)helper(), (char *)"connect", ps, NULL};
@@ -353,6 +355,7 @@ static void test_dns_names_connection(void **state)
 	assert_int_equal(pthread_create(&th, NULL, dns_server_main, &srv), 0);
 	uint16_t port;
 	_cleanup_close_ int s = listen_tcp(&port);
+	assert_true(s >= 0);
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%u", port);
 	char *argv[] = {(char *)helper(), (char *)"dns", (char *)"127.0.0.77", ps, NULL};
