@@ -51,3 +51,5 @@ extern const char *arg_theme;
 int cmd_run(int argc, char **argv);
 int cmd_shell(int argc, char **argv);
 int cmd_wrap(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
+extern const struct cli_option learn_options[];

@@ -25,6 +25,8 @@ const struct cli_command cli_commands[] = {
 	{"wrap", cmd_wrap, "nono wrap [OPTIONS] -- COMMAND [ARGS...]",
 	 "Apply the sandbox and exec the command in place: no nono process stays behind.",
 	 wrap_options},
+	{"learn", cmd_learn, "nono learn [OPTIONS] -- COMMAND [ARGS...]",
+	 "Trace a command and report the paths and network endpoints it needs.", learn_options},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
