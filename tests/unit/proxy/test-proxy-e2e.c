@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -67,6 +68,7 @@ static void start_proxy(struct proxy_config *cfg, struct running *r)
 	r->pid = fork();
 	assert_true(r->pid >= 0);
 	if (r->pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sp[1]);
 		int k = proxy_run(px, sp[0]);
 		proxy_free(px);
@@ -266,8 +268,10 @@ static void start_servers(struct servers *s)
 	assert_true(e >= 0 && h >= 0);
 	s->pid = fork();
 	assert_true(s->pid >= 0);
-	if (s->pid == 0)
+	if (s->pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		servers_loop(e, h);
+	}
 	close(e);
 	close(h);
 }
@@ -563,6 +567,7 @@ static pid_t start_upstream(uint16_t *ret_port, int log_fd)
 		close(l);
 		return pid;
 	}
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
@@ -571,6 +576,7 @@ static pid_t start_upstream(uint16_t *ret_port, int log_fd)
 			close(c);
 			continue;
 		}
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		char head[4096];
 		size_t n = read_head(c, head, sizeof(head));
 		char *eol = strstr(head, "\r\n");
@@ -723,6 +729,7 @@ _noreturn_ static void netns_child(void)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sp[1]);
 		_exit(proxy_run(px, sp[0]) < 0 ? 2 : 0);
 	}
@@ -776,8 +783,10 @@ static void test_rebinding_netns(void **state)
 		skip();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		netns_child();
+	}
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
