@@ -961,6 +961,28 @@ const char *proxy_token(const struct proxy *px)
 	return px->token;
 }
 
+int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret)
+{
+	static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+	_cleanup_strv_free_ char **l = NULL;
+	char buf[256];
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		(void)snprintf(buf, sizeof(buf), "%s=http://nono:%s@%s:%u", names[i], px->token,
+			       host ? host : "127.0.0.1", port ? port : px->port);
+		if ((r = strv_extend(&l, buf)) < 0)
+			return r;
+	}
+	if ((r = strv_extend(&l, "NO_PROXY=localhost,127.0.0.1,::1")) < 0 ||
+	    (r = strv_extend(&l, "no_proxy=localhost,127.0.0.1,::1")) < 0 ||
+	    (r = strv_extend(&l, "NODE_USE_ENV_PROXY=1")) < 0)
+		return r;
+	explicit_bzero(buf, sizeof(buf));
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
 unsigned proxy_n_conns(const struct proxy *px)
 {
 	return px->n_conns;

@@ -94,5 +94,15 @@ int proxy_fd(const struct proxy *px);
 int proxy_timeout_ms(const struct proxy *px);
 int proxy_dispatch(struct proxy *px);
 
+/*
+ * The environment the child needs to use the proxy, as a new strv of "NAME=value":
+ * HTTP_PROXY, HTTPS_PROXY, http_proxy, https_proxy =
+ * http://nono:<token>@127.0.0.1:<port>, NO_PROXY/no_proxy = localhost,127.0.0.1,::1,
+ * NODE_USE_ENV_PROXY=1. host overrides "127.0.0.1" (e.g. the address the listener
+ * has inside the child's namespace); port 0 means proxy_port(). The token is in
+ * the strings: free them with strv_free after wiping if you care.
+ */
+int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret);
+
 /* Live connections (for tests and the benchmark). */
 unsigned proxy_n_conns(const struct proxy *px);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/strv.h"
 #include "proxy/proxy.h"
 
 struct running {
@@ -513,7 +514,7 @@ static void test_limits(void **state)
 	assert_true(ms >= 250 && ms < 3000);
 	close(fd);
 
-	/* 500 concurrent tunnels. */
+	/* 500 concurrent tunnels (idle tunnels are covered in test_idle_timeout). */
 	enum { N = 500 };
 	static int fds[N];
 	char req[512];
@@ -793,6 +794,31 @@ static void test_rebinding_netns(void **state)
 		fail_msg("netns child failed: status 0x%x", st);
 }
 
+static void test_idle_timeout(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .idle_timeout_ms = 300};
+	struct running r;
+	char line[128], auth[128], buf[64];
+	struct timespec t0, t1;
+	int fd;
+
+	start_proxy(&cfg, &r);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), &fd), 200);
+	send_str(fd, "a");
+	assert_int_equal(read(fd, buf, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 0); /* closed by the proxy, not by us */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 200 && ms < 3000);
+	close(fd);
+	stop_proxy(&r);
+	close(r.log_fd);
+}
+
 static void test_listen_fd_handover(void **state)
 {
 	(void)state;
@@ -810,6 +836,22 @@ static void test_listen_fd_handover(void **state)
 	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), NULL), 200);
 	stop_proxy(&r);
 	close(r.log_fd);
+
+	/* The child's environment. */
+	struct proxy *ep = NULL;
+	struct diag ed = {};
+	struct proxy_config ec = {.allow = allow};
+	char **env = NULL, want[160];
+	assert_int_equal(proxy_new(&ec, &ep, &ed), 0);
+	assert_int_equal(proxy_child_env(ep, NULL, 0, &env), 0);
+	(void)snprintf(want, sizeof(want), "HTTPS_PROXY=http://nono:%s@127.0.0.1:%u", proxy_token(ep),
+		       proxy_port(ep));
+	assert_true(strv_contains(env, want));
+	assert_true(strv_contains(env, "NO_PROXY=localhost,127.0.0.1,::1"));
+	assert_true(strv_contains(env, "NODE_USE_ENV_PROXY=1"));
+	assert_int_equal(strv_length(env), 7);
+	strv_free(env);
+	proxy_free(ep);
 
 	/* Bad configuration is reported with the offending value. */
 	char *bad[] = {(char *)"ok.test", (char *)"https://x/ y:1", NULL};
@@ -834,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_upstream_chain),
 		cmocka_unit_test(test_rebinding_netns),
+		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_listen_fd_handover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
