@@ -21,7 +21,7 @@
 #include "proxy/resolve.h"
 #include "proxy/token.h"
 
-#define PIPE_CAP        (64 * 1024)
+#define PIPE_CAP        (64 * 1024) /* bytes asked of one splice() into a pipe */
 #define DRAIN_MS        1000
 #define DRAIN_MAX_BYTES (64 * 1024)
 
@@ -55,8 +55,11 @@ struct pipe_dir {
 	size_t n;       /* bytes sitting in the pipe */
 	bool eof;       /* src gave EOF or its byte budget is spent */
 	bool shut;      /* shutdown(dst, SHUT_WR) done, or not wanted */
+	bool full;      /* the pipe refused more while holding data */
 	bool limited;   /* plain HTTP request body: at most `limit` more bytes */
 	uint64_t limit;
+	char *pre;      /* owned bytes sent to dst before the pipe's */
+	size_t pre_len, pre_off;
 };
 
 struct conn {
@@ -177,6 +180,7 @@ static void pipe_close(struct pipe_dir *d)
 {
 	d->rd = safe_close(d->rd);
 	d->wr = safe_close(d->wr);
+	d->pre = mfree_(d->pre);
 }
 
 static void listen_resume(struct proxy *px);
@@ -685,34 +689,52 @@ static void on_upstream_reply(struct conn *c)
 	conn_tunnel(c);
 }
 
+/* src has something to give us: not at EOF and the pipe not known to be full. */
+static bool dir_wants_read(const struct pipe_dir *d)
+{
+	return !d->eof && (d->n == 0 || !d->full);
+}
+
+/* dst has to take something: the preamble or pipe contents. */
+static bool dir_wants_write(const struct pipe_dir *d)
+{
+	return d->n > 0 || d->pre_off < d->pre_len;
+}
+
 /* Events each side needs for the current pipe state. */
 static void tunnel_update(struct conn *c)
 {
 	uint32_t ce = 0, se = 0;
 
-	if (!c->c2s.eof && c->c2s.n < PIPE_CAP)
+	if (dir_wants_read(&c->c2s))
 		ce |= EPOLLIN;
-	if (c->s2c.n > 0)
+	if (dir_wants_write(&c->s2c))
 		ce |= EPOLLOUT;
-	if (!c->s2c.eof && c->s2c.n < PIPE_CAP)
+	if (dir_wants_read(&c->s2c))
 		se |= EPOLLIN;
-	if (c->c2s.n > 0)
+	if (dir_wants_write(&c->c2s))
 		se |= EPOLLOUT;
 	if (fd_events(c->px, c->cfd, &c->cev, ce, &c->ctag) < 0 ||
 	    fd_events(c->px, c->sfd, &c->sev, se, &c->stag) < 0)
 		conn_close(c);
 }
 
-/* Move bytes src -> pipe -> dst as far as they go without blocking. <0 on error. */
+/*
+ * Move bytes src -> pipe -> dst as far as they go without blocking; the preamble
+ * (request head, early data) goes to dst first. A pipe holds 16 buffers, not a
+ * byte count, so "full" is learned from EAGAIN while it holds data (an empty pipe
+ * is never full, so that EAGAIN means src is empty) and cleared when it drains.
+ * Returns <0 on a socket error.
+ */
 static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
 {
 	const unsigned fl = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 
-	if (!d->eof && d->n < PIPE_CAP) {
-		size_t want = PIPE_CAP - d->n;
+	if (dir_wants_read(d)) {
+		size_t want = PIPE_CAP;
 		if (d->limited && d->limit < want)
 			want = (size_t)d->limit;
-		ssize_t k = want ? splice(src, NULL, d->wr, NULL, want, fl) : 0;
+		ssize_t k = splice(src, NULL, d->wr, NULL, want, fl);
 		if (k > 0) {
 			d->n += (size_t)k;
 			*progress = true;
@@ -720,13 +742,27 @@ static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
 				d->eof = true;
 		} else if (k == 0)
 			d->eof = true;
-		else if (errno != EAGAIN && errno != EINTR)
+		else if (errno == EAGAIN)
+			d->full = d->n > 0;
+		else if (errno != EINTR)
 			return -errno;
+	}
+	while (d->pre_off < d->pre_len) {
+		ssize_t k = send(dst, d->pre + d->pre_off, d->pre_len - d->pre_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		d->pre_off += (size_t)k;
+		*progress = true;
 	}
 	if (d->n > 0) {
 		ssize_t k = splice(d->rd, NULL, dst, NULL, d->n, fl);
 		if (k > 0) {
 			d->n -= (size_t)k;
+			d->full = false;
 			*progress = true;
 		} else if (k < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
@@ -767,20 +803,6 @@ static int make_pipe(struct pipe_dir *d)
 	return 0;
 }
 
-/* Write an initial chunk (<= PIPE_CAP, pipe empty) into a direction's pipe. */
-static int pipe_preload(struct pipe_dir *d, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(d->wr, p, n);
-		if (k < 0)
-			return -errno;
-		d->n += (size_t)k;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static void conn_tunnel(struct conn *c)
 {
 	if (make_pipe(&c->c2s) < 0 || make_pipe(&c->s2c) < 0) {
@@ -800,13 +822,13 @@ static void conn_tunnel(struct conn *c)
 		c->c2s.eof = c->body_left == 0;
 		c->c2s.shut = true; /* never half-close toward an HTTP server */
 	}
-	if ((c->fwd_len && pipe_preload(&c->c2s, c->fwd, c->fwd_len) < 0) ||
-	    (c->via_upstream && c->is_connect && c->len &&
-	     pipe_preload(&c->s2c, c->buf, c->len) < 0)) {
-		conn_close(c);
-		return;
+	/* The preambles: request head / early client data up, upstream's early bytes down. */
+	c->c2s.pre = TAKE_PTR(c->fwd);
+	c->c2s.pre_len = c->fwd_len;
+	if (c->via_upstream && c->is_connect && c->len) {
+		c->s2c.pre = TAKE_PTR(c->buf);
+		c->s2c.pre_len = c->len;
 	}
-	c->fwd = mfree_(c->fwd);
 	c->buf = mfree_(c->buf);
 	c->len = 0;
 	c->st = CS_TUNNEL;

@@ -333,6 +333,41 @@ static void test_connect_flow(void **state)
 	assert_string_equal(buf, "BYE");
 	close(fd);
 
+	/* 8 MiB up and back while a forked writer and this reader run concurrently:
+	 * exercises pipe-full backpressure in both directions and byte integrity. */
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, auth, &fd), 200);
+	enum { BIG = 8 << 20 };
+	pid_t w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		static char chunk[65536];
+		for (size_t i = 0; i < sizeof(chunk); i++)
+			chunk[i] = (char)(i * 7 + 3);
+		for (size_t off = 0; off < BIG; off += sizeof(chunk))
+			if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) != (ssize_t)sizeof(chunk))
+				_exit(1);
+		(void)shutdown(fd, SHUT_WR);
+		_exit(0);
+	}
+	size_t total = 0;
+	bool same = true;
+	for (;;) {
+		static char in[65536];
+		ssize_t k = read(fd, in, sizeof(in));
+		if (k <= 0)
+			break;
+		for (ssize_t i = 0; i < k && total + (size_t)i < BIG; i++)
+			same = same && in[i] == (char)(((total + (size_t)i) % 65536) * 7 + 3);
+		total += (size_t)k;
+	}
+	int wst;
+	assert_int_equal(waitpid(w, &wst, 0), w);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	assert_int_equal(total, BIG + 3); /* + "BYE" after the half-close */
+	assert_true(same);
+	close(fd);
+
 	/* By name through the static table, with the first address dead. */
 	(void)snprintf(line, sizeof(line), "CONNECT twice.test:%u HTTP/1.1", srv.echo_port);
 	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), &fd), 200);
