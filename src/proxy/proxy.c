@@ -440,11 +440,12 @@ static int build_forward(struct conn *c, const struct http1_head *h, struct span
 		(void)snprintf(auth + l, sizeof(auth) - l, ":%u", c->port);
 	}
 	if (c->via_upstream)
-		r = strbuf_addf(&sb, "%s http://%s%.*s HTTP/1.1\r\n", h->method_str, auth,
-				(int)path.n, path.p);
+		r = strbuf_addf(&sb, "%s http://%s%.*s HTTP/1.%u\r\n", h->method_str, auth,
+				(int)path.n, path.p, h->http_minor ? 1u : 0u);
 	else
-		r = strbuf_addf(&sb, "%s %.*s HTTP/1.1\r\n", h->method_str,
-				(int)(path.n ? path.n : 1), path.n ? path.p : "/");
+		r = strbuf_addf(&sb, "%s %.*s HTTP/1.%u\r\n", h->method_str,
+				(int)(path.n ? path.n : 1), path.n ? path.p : "/",
+				h->http_minor ? 1u : 0u);
 	if (r >= 0)
 		r = strbuf_addf(&sb, "Host: %s\r\n", auth);
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {

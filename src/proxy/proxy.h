@@ -57,7 +57,8 @@ struct proxy_config {
 	unsigned idle_timeout_ms;      /* 0: 10 min without bytes in either direction */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
-	const struct proxy_host_override *hosts_override; /* tests only */
+	/* Tests only; the CLI leaves it NULL. Overridden addresses are still checked. */
+	const struct proxy_host_override *hosts_override;
 	size_t n_hosts_override;
 };
 

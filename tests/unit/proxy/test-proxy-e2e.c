@@ -486,6 +486,16 @@ static void test_plain_http(void **state)
 	assert_non_null(strstr(buf, "X-Keep: yes\r\n"));
 	assert_non_null(strstr(buf, "Connection: close\r\n\r\nBODY"));
 
+	/* An HTTP/1.0 client keeps its version (it could not read a chunked answer). */
+	fd = dial(r.port);
+	(void)snprintf(req, sizeof(req),
+		       "GET http://web.test:%u/allowed/ HTTP/1.0\r\nProxy-Authorization: Bearer %s\r\n\r\n",
+		       srv.http_port, r.token);
+	send_str(fd, req);
+	(void)read_all(fd, buf, sizeof(buf));
+	close(fd);
+	assert_non_null(strstr(buf, "\r\n\r\nGET /allowed/ HTTP/1.0\r\n"));
+
 	/* Path outside the glob, traversal, https absolute form, chunked, origin form. */
 	char auth[128];
 	(void)bearer(&r, auth, sizeof(auth));
