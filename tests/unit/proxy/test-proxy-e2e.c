@@ -864,6 +864,37 @@ static void test_idle_timeout(void **state)
 	close(r.log_fd);
 }
 
+/* A destination that never completes the handshake: a full accept queue drops SYNs. */
+static void test_connect_timeout(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .connect_timeout_ms = 300};
+	struct running r;
+	char line[128], auth[128];
+	uint16_t port;
+	int l = listen_on(htonl(INADDR_LOOPBACK), 0, &port), fill[4];
+
+	assert_true(l >= 0);
+	assert_int_equal(listen(l, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		(void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(50 * 1000);
+	start_proxy(&cfg, &r);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), NULL), 504);
+	stop_proxy(&r);
+	assert_true(log_has(&r, "reason=timeout"));
+	close(r.log_fd);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(l);
+}
+
 static void test_listen_fd_handover(void **state)
 {
 	(void)state;
@@ -922,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_upstream_chain),
 		cmocka_unit_test(test_rebinding_netns),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_connect_timeout),
 		cmocka_unit_test(test_listen_fd_handover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
