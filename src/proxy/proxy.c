@@ -102,6 +102,7 @@ struct proxy {
 	struct resolver *res;
 	struct tag listen_tag, stop_tag;
 	bool listen_paused;
+	uint64_t listen_retry_at; /* also retried when a connection closes */
 
 	struct conn *conns, *dead;
 	unsigned n_conns;
@@ -284,6 +285,9 @@ static void on_accept(struct proxy *px)
 				/* Out of descriptors: stop accepting until a connection closes. */
 				(void)epoll_ctl(px->epfd, EPOLL_CTL_DEL, px->listen_fd, NULL);
 				px->listen_paused = true;
+				px->listen_retry_at = now_ms() + 100;
+				if (px->listen_retry_at < px->next_deadline)
+					px->next_deadline = px->listen_retry_at;
 			}
 			return;
 		}
@@ -901,6 +905,12 @@ static void run_timers(struct proxy *px)
 	if (now < px->next_deadline)
 		return;
 	px->next_deadline = UINT64_MAX;
+	if (px->listen_paused) {
+		if (now >= px->listen_retry_at)
+			listen_resume(px);
+		else
+			px->next_deadline = px->listen_retry_at;
+	}
 	for (struct conn *c = px->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->deadline <= now)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -49,6 +50,17 @@ static void log_to_fd(void *ud, const char *line)
 
 static int g_log_fd;
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* Start a proxy in a child process; cfg->log is filled in here. */
 static void start_proxy(struct proxy_config *cfg, struct running *r)
 {
@@ -71,9 +83,18 @@ static void start_proxy(struct proxy_config *cfg, struct running *r)
 	if (r->pid == 0) {
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sp[1]);
+		int n0 = count_fds();
 		int k = proxy_run(px, sp[0]);
+		/* Let connections whose clients already closed finish, then look for leaks. */
+		for (int i = 0; i < 200 && proxy_n_conns(px) > 0; i++) {
+			(void)proxy_dispatch(px);
+			usleep(10 * 1000);
+		}
+		int n1 = count_fds();
+		if (n1 != n0)
+			fprintf(stderr, "proxy leaked %d fds (%u conns)\n", n1 - n0, proxy_n_conns(px));
 		proxy_free(px);
-		_exit(k < 0 ? 2 : 0);
+		_exit(k < 0 ? 2 : n1 != n0 ? 3 : 0);
 	}
 	close(sp[0]);
 	r->stop_wr = sp[1];
