@@ -916,6 +916,46 @@ static void test_connect_timeout(void **state)
 	close(l);
 }
 
+/* Out of descriptors: the proxy stops accepting, then serves again once they free. */
+static void test_emfile(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct proxy *px = NULL;
+	struct diag d = {};
+	char line[128], auth[128];
+	int sp[2], fds[40];
+
+	assert_int_equal(proxy_new(&cfg, &px, &d), 0);
+	uint16_t port = proxy_port(px);
+	(void)snprintf(auth, sizeof(auth), "Bearer %s", proxy_token(px));
+	assert_int_equal(pipe2(sp, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sp[1]);
+		struct rlimit rl = {.rlim_cur = 32, .rlim_max = 32};
+		_exit(setrlimit(RLIMIT_NOFILE, &rl) < 0 || proxy_run(px, sp[0]) < 0 ? 2 : 0);
+	}
+	close(sp[0]);
+	proxy_free(px);
+	for (int i = 0; i < 40; i++)
+		fds[i] = dial(port);
+	usleep(200 * 1000);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	usleep(300 * 1000);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(port, line, auth, NULL), 200);
+	assert_int_equal(write(sp[1], "x", 1), 1);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(sp[1]);
+}
+
 static void test_listen_fd_handover(void **state)
 {
 	(void)state;
@@ -975,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_rebinding_netns),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_connect_timeout),
+		cmocka_unit_test(test_emfile),
 		cmocka_unit_test(test_listen_fd_handover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
