@@ -21,8 +21,8 @@
 #include "proxy/resolve.h"
 #include "proxy/token.h"
 
-#define PIPE_CAP        (64 * 1024) /* bytes asked of one splice() into a pipe */
-#define DRAIN_MS        1000
+#define PIPE_CAP	(64 * 1024) /* bytes asked of one splice() into a pipe */
+#define DRAIN_MS	1000
 #define DRAIN_MAX_BYTES (64 * 1024)
 
 static inline void *mfree_(void *p)
@@ -41,24 +41,24 @@ struct tag {
 };
 
 enum conn_state {
-	CS_HEAD,           /* reading the request head */
-	CS_RESOLVE,        /* waiting for c-ares */
-	CS_CONNECT,        /* non-blocking connect to addrs[i_addr] */
+	CS_HEAD,	   /* reading the request head */
+	CS_RESOLVE,	   /* waiting for c-ares */
+	CS_CONNECT,	   /* non-blocking connect to addrs[i_addr] */
 	CS_UPSTREAM_REPLY, /* waiting for the upstream proxy's answer to our CONNECT */
-	CS_TUNNEL,         /* splicing */
-	CS_DRAIN,          /* answer sent, reading and dropping until EOF or DRAIN_MS */
+	CS_TUNNEL,	   /* splicing */
+	CS_DRAIN,	   /* answer sent, reading and dropping until EOF or DRAIN_MS */
 };
 
 /* One direction of a tunnel: src -> pipe -> dst. */
 struct pipe_dir {
 	int rd, wr;
-	size_t n;       /* bytes sitting in the pipe */
-	bool eof;       /* src gave EOF or its byte budget is spent */
-	bool shut;      /* shutdown(dst, SHUT_WR) done, or not wanted */
-	bool full;      /* the pipe refused more while holding data */
-	bool limited;   /* plain HTTP request body: at most `limit` more bytes */
+	size_t n;     /* bytes sitting in the pipe */
+	bool eof;     /* src gave EOF or its byte budget is spent */
+	bool shut;    /* shutdown(dst, SHUT_WR) done, or not wanted */
+	bool full;    /* the pipe refused more while holding data */
+	bool limited; /* plain HTTP request body: at most `limit` more bytes */
 	uint64_t limit;
-	char *pre;      /* owned bytes sent to dst before the pipe's */
+	char *pre; /* owned bytes sent to dst before the pipe's */
 	size_t pre_len, pre_off;
 };
 
@@ -281,7 +281,8 @@ static void on_accept(struct proxy *px)
 	for (unsigned i = 0; i < 64; i++) {
 		int fd = accept4(px->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
 				/* Out of descriptors: stop accepting until a connection closes. */
 				(void)epoll_ctl(px->epfd, EPOLL_CTL_DEL, px->listen_fd, NULL);
 				px->listen_paused = true;
@@ -308,7 +309,11 @@ static void on_accept(struct proxy *px)
 			(void)close(fd);
 			continue;
 		}
-		*c = (struct conn){.px = px, .cfd = fd, .sfd = -EBADF, .buf = buf, .st = CS_HEAD,
+		*c = (struct conn){.px = px,
+				   .cfd = fd,
+				   .sfd = -EBADF,
+				   .buf = buf,
+				   .st = CS_HEAD,
 				   .c2s = {.rd = -EBADF, .wr = -EBADF},
 				   .s2c = {.rd = -EBADF, .wr = -EBADF}};
 		c->ctag = (struct tag){TAG_CLIENT, c};
@@ -420,8 +425,13 @@ static void conn_resolve(struct conn *c)
 
 static bool header_dropped(const struct http1_header *h)
 {
-	static const char *const drop[] = {"proxy-authorization", "proxy-connection", "connection",
-					   "keep-alive", "host", "te", "upgrade"};
+	static const char *const drop[] = {"proxy-authorization",
+					   "proxy-connection",
+					   "connection",
+					   "keep-alive",
+					   "host",
+					   "te",
+					   "upgrade"};
 	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
 		if (h->name.n == strlen(drop[i]) && strncasecmp(h->name.p, drop[i], h->name.n) == 0)
 			return true;
@@ -455,8 +465,9 @@ static int build_forward(struct conn *c, const struct http1_head *h, struct span
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
 		if (header_dropped(&h->headers[i]))
 			continue;
-		r = strbuf_addf(&sb, "%.*s: %.*s\r\n", (int)h->headers[i].name.n, h->headers[i].name.p,
-				(int)h->headers[i].value.n, h->headers[i].value.p);
+		r = strbuf_addf(&sb, "%.*s: %.*s\r\n", (int)h->headers[i].name.n,
+				h->headers[i].name.p, (int)h->headers[i].value.n,
+				h->headers[i].value.p);
 	}
 	if (r >= 0)
 		r = strbuf_adds(&sb, "Connection: close\r\n\r\n");
@@ -592,8 +603,9 @@ static void conn_connected(struct conn *c)
 	if (c->via_upstream && c->is_connect) {
 		char req[HOST_NAME_MAX_LEN * 2 + 96];
 		const char *lb = strchr(c->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-		int n = snprintf(req, sizeof(req), "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
-				 lb, c->host, rb, c->port, lb, c->host, rb, c->port);
+		int n = snprintf(req, sizeof(req),
+				 "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n", lb,
+				 c->host, rb, c->port, lb, c->host, rb, c->port);
 		/* A fresh socket's send buffer takes this whole. */
 		if (n <= 0 || send(c->sfd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 			conn_deny(c, 502, "upstream_failed");
@@ -927,7 +939,10 @@ int proxy_timeout_ms(const struct proxy *px)
 	int t = resolver_timeout_ms(px->res);
 	if (px->next_deadline != UINT64_MAX) {
 		uint64_t now = now_ms();
-		int d = px->next_deadline <= now ? 0 : (int)(px->next_deadline - now < 60000 ? px->next_deadline - now : 60000);
+		int d =
+		    px->next_deadline <= now
+			? 0
+			: (int)(px->next_deadline - now < 60000 ? px->next_deadline - now : 60000);
 		if (t < 0 || d < t)
 			t = d;
 	}
@@ -996,7 +1011,8 @@ const char *proxy_token(const struct proxy *px)
 
 int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret)
 {
-	static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+	static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+					    "https_proxy"};
 	_cleanup_strv_free_ char **l = NULL;
 	char buf[256];
 	int r;
@@ -1051,7 +1067,8 @@ void proxy_freep(struct proxy **px)
 
 static int listen_loopback(uint16_t port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -1112,10 +1129,10 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 			 r == -EINVAL ? cfg->upstream_bypass[bad] : "");
 		return r;
 	}
-	if (cfg->upstream_proxy && (r = parse_upstream(cfg->upstream_proxy, &px->up_host,
-						       &px->up_port)) < 0) {
-		diag_set(d, "--upstream-proxy", 0, 0, "invalid upstream proxy '%s', expected host:port",
-			 cfg->upstream_proxy);
+	if (cfg->upstream_proxy &&
+	    (r = parse_upstream(cfg->upstream_proxy, &px->up_host, &px->up_port)) < 0) {
+		diag_set(d, "--upstream-proxy", 0, 0,
+			 "invalid upstream proxy '%s', expected host:port", cfg->upstream_proxy);
 		return r;
 	}
 	if (cfg->n_hosts_override) {
@@ -1141,8 +1158,8 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	if (lfd < 0) {
 		lfd = listen_loopback(cfg->port);
 		if (lfd < 0) {
-			diag_set(d, "--proxy-port", 0, 0, "cannot listen on 127.0.0.1:%u: %s", cfg->port,
-				 strerror(-lfd));
+			diag_set(d, "--proxy-port", 0, 0, "cannot listen on 127.0.0.1:%u: %s",
+				 cfg->port, strerror(-lfd));
 			return lfd;
 		}
 	} else {

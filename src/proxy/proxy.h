@@ -42,19 +42,20 @@ struct proxy_host_override {
 };
 
 struct proxy_config {
-	char *const *allow;            /* host patterns / URL globs (see filter.h); NULL: none */
-	const char *upstream_proxy;    /* "host:port" or NULL */
-	char *const *upstream_bypass;  /* exact names and "*.suffix" */
-	uint16_t port;                 /* 0: OS-assigned; ignored with use_listen_fd */
-	bool use_listen_fd;            /* take over listen_fd (already bound and listening) */
+	char *const *allow;	      /* host patterns / URL globs (see filter.h); NULL: none */
+	const char *upstream_proxy;   /* "host:port" or NULL */
+	char *const *upstream_bypass; /* exact names and "*.suffix" */
+	uint16_t port;		      /* 0: OS-assigned; ignored with use_listen_fd */
+	bool use_listen_fd;	      /* take over listen_fd (already bound and listening) */
 	int listen_fd;
-	bool allow_tokenless;          /* accept requests WITHOUT credentials (private netns only);
-	                                  wrong credentials are always 407 */
-	const char *token;             /* NULL: generate a fresh 256-bit token */
-	unsigned max_conns;            /* 0: 1024; beyond it new clients get 503 */
-	unsigned head_timeout_ms;      /* 0: 10 s to send a complete request head (408) */
-	unsigned connect_timeout_ms;   /* 0: 15 s for resolve + connect + upstream reply (504) */
-	unsigned idle_timeout_ms;      /* 0: 10 min without bytes in either direction */
+	/* Accept requests WITHOUT credentials (listener in the child's private netns only);
+	 * wrong credentials are always 407. */
+	bool allow_tokenless;
+	const char *token;	     /* NULL: generate a fresh 256-bit token */
+	unsigned max_conns;	     /* 0: 1024; beyond it new clients get 503 */
+	unsigned head_timeout_ms;    /* 0: 10 s to send a complete request head (408) */
+	unsigned connect_timeout_ms; /* 0: 15 s for resolve + connect + upstream reply (504) */
+	unsigned idle_timeout_ms;    /* 0: 10 min without bytes in either direction */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
 	/* Tests only; the CLI leaves it NULL. Overridden addresses are still checked. */

@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct sockaddr_storage ss = {};
 			if (inet_pton(AF_INET, norm, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
 				ss.ss_family = AF_INET;
-			else if (inet_pton(AF_INET6, norm, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+			else if (inet_pton(AF_INET6, norm,
+					   &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
 				ss.ss_family = AF_INET6;
 			else
 				__builtin_trap(); /* normalised literal must parse back */

@@ -92,7 +92,8 @@ static void start_proxy(struct proxy_config *cfg, struct running *r)
 		}
 		int n1 = count_fds();
 		if (n1 != n0)
-			fprintf(stderr, "proxy leaked %d fds (%u conns)\n", n1 - n0, proxy_n_conns(px));
+			fprintf(stderr, "proxy leaked %d fds (%u conns)\n", n1 - n0,
+				proxy_n_conns(px));
 		proxy_free(px);
 		_exit(k < 0 ? 2 : n1 != n0 ? 3 : 0);
 	}
@@ -124,7 +125,8 @@ static bool log_has(struct running *r, const char *needle)
 
 static int dial(uint16_t port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
@@ -224,8 +226,8 @@ struct servers {
 
 static int listen_on(uint32_t addr, uint16_t port, uint16_t *ret_port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = addr};
+	struct sockaddr_in sin = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = addr};
 	socklen_t sl = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd < 0)
@@ -267,8 +269,9 @@ _noreturn_ static void servers_loop(int echo_l, int http_l)
 			ssize_t k = read(fd, buf, sizeof(buf));
 			if (http && k > 0) {
 				char hdr[128];
-				int hl = snprintf(hdr, sizeof(hdr),
-						  "HTTP/1.1 200 OK\r\nContent-Length: %zd\r\n\r\n", k);
+				int hl =
+				    snprintf(hdr, sizeof(hdr),
+					     "HTTP/1.1 200 OK\r\nContent-Length: %zd\r\n\r\n", k);
 				(void)!write(fd, hdr, (size_t)hl);
 				(void)!write(fd, buf, (size_t)k);
 				close(fd);
@@ -325,10 +328,10 @@ static int teardown(void **state)
 }
 
 static const struct proxy_host_override hosts[] = {
-	{"web.test", "127.0.0.1"},
-	{"echo.test", "127.0.0.1"},
-	{"twice.test", "::1"}, /* nothing listens on ::1: the proxy must try the next */
-	{"twice.test", "127.0.0.1"},
+    {"web.test", "127.0.0.1"},
+    {"echo.test", "127.0.0.1"},
+    {"twice.test", "::1"}, /* nothing listens on ::1: the proxy must try the next */
+    {"twice.test", "127.0.0.1"},
 };
 
 static void test_connect_flow(void **state)
@@ -336,8 +339,8 @@ static void test_connect_flow(void **state)
 	(void)state;
 	char *allow[] = {(char *)"localhost", (char *)"127.0.0.1", (char *)"echo.test",
 			 (char *)"twice.test", NULL};
-	struct proxy_config cfg = {.allow = allow, .hosts_override = hosts,
-				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct proxy_config cfg = {
+	    .allow = allow, .hosts_override = hosts, .n_hosts_override = ARRAY_SIZE(hosts)};
 	struct running r;
 	char line[256], auth[128], buf[4096];
 	int fd;
@@ -408,9 +411,10 @@ static void test_connect_flow(void **state)
 
 	/* Early data sent with the CONNECT head is delivered after connect. */
 	fd = dial(r.port);
-	(void)snprintf(buf, sizeof(buf),
-		       "CONNECT echo.test:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\nEARLY",
-		       srv.echo_port, r.token);
+	(void)snprintf(
+	    buf, sizeof(buf),
+	    "CONNECT echo.test:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\nEARLY",
+	    srv.echo_port, r.token);
 	send_str(fd, buf);
 	size_t got = 0;
 	while (!strstr(buf, "EARLY") || got < 44) {
@@ -424,8 +428,8 @@ static void test_connect_flow(void **state)
 
 	/* Not allowed, metadata, bad host, missing port. */
 	assert_int_equal(request(r.port, "CONNECT evil.test:443 HTTP/1.1", auth, NULL), 403);
-	assert_int_equal(request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL),
-			 403);
+	assert_int_equal(
+	    request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL), 403);
 	assert_int_equal(request(r.port, "CONNECT 0xa9fea9fe:80 HTTP/1.1", auth, NULL), 403);
 	assert_int_equal(request(r.port, "CONNECT 127.0.0.1 HTTP/1.1", auth, NULL), 400);
 	assert_int_equal(request(r.port, "CONNECT bad_ho$t:1 HTTP/1.1", auth, NULL), 400);
@@ -460,7 +464,11 @@ static void test_auth(void **state)
 	(void)read_head(fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "Proxy-Authenticate: Basic realm=\"nono\""));
 	close(fd);
-	assert_int_equal(request(r.port, line, "Bearer 0000000000000000000000000000000000000000000000000000000000000000", NULL), 407);
+	assert_int_equal(
+	    request(r.port, line,
+		    "Bearer 0000000000000000000000000000000000000000000000000000000000000000",
+		    NULL),
+	    407);
 	assert_int_equal(request(r.port, line, "Basic Zm9vOmJhcg==", NULL), 407);
 	assert_int_equal(request(r.port, line, "Digest x", NULL), 407);
 	stop_proxy(&r);
@@ -481,8 +489,8 @@ static void test_plain_http(void **state)
 {
 	(void)state;
 	char *allow[] = {(char *)"http://web.test/allowed/**", (char *)"echo.test", NULL};
-	struct proxy_config cfg = {.allow = allow, .hosts_override = hosts,
-				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct proxy_config cfg = {
+	    .allow = allow, .hosts_override = hosts, .n_hosts_override = ARRAY_SIZE(hosts)};
 	struct running r;
 	char req[1024], buf[8192];
 	int fd;
@@ -509,9 +517,10 @@ static void test_plain_http(void **state)
 
 	/* An HTTP/1.0 client keeps its version (it could not read a chunked answer). */
 	fd = dial(r.port);
-	(void)snprintf(req, sizeof(req),
-		       "GET http://web.test:%u/allowed/ HTTP/1.0\r\nProxy-Authorization: Bearer %s\r\n\r\n",
-		       srv.http_port, r.token);
+	(void)snprintf(
+	    req, sizeof(req),
+	    "GET http://web.test:%u/allowed/ HTTP/1.0\r\nProxy-Authorization: Bearer %s\r\n\r\n",
+	    srv.http_port, r.token);
 	send_str(fd, req);
 	(void)read_all(fd, buf, sizeof(buf));
 	close(fd);
@@ -528,7 +537,8 @@ static void test_plain_http(void **state)
 	/* CONNECT to a path-restricted host cannot be checked: refused. */
 	(void)snprintf(req, sizeof(req), "CONNECT web.test:%u HTTP/1.1", srv.http_port);
 	assert_int_equal(request(r.port, req, auth, NULL), 403);
-	assert_int_equal(request(r.port, "GET https://web.test/allowed/ HTTP/1.1", auth, NULL), 400);
+	assert_int_equal(request(r.port, "GET https://web.test/allowed/ HTTP/1.1", auth, NULL),
+			 400);
 	assert_int_equal(request(r.port, "GET /allowed/ HTTP/1.1", auth, NULL), 400);
 	fd = dial(r.port);
 	(void)snprintf(req, sizeof(req),
@@ -677,11 +687,14 @@ static void test_upstream_chain(void **state)
 	uint16_t up_port;
 	pid_t up = start_upstream(&up_port, up_log);
 	char upstream[64], auth[128], line[128], buf[256];
-	char *allow[] = {(char *)"*.corp.test", (char *)"echo.test", (char *)"169.254.169.254", NULL};
+	char *allow[] = {(char *)"*.corp.test", (char *)"echo.test", (char *)"169.254.169.254",
+			 NULL};
 	char *bypass[] = {(char *)"echo.test", NULL};
 	(void)snprintf(upstream, sizeof(upstream), "127.0.0.1:%u", up_port);
-	struct proxy_config cfg = {.allow = allow, .upstream_proxy = upstream,
-				   .upstream_bypass = bypass, .hosts_override = hosts,
+	struct proxy_config cfg = {.allow = allow,
+				   .upstream_proxy = upstream,
+				   .upstream_bypass = bypass,
+				   .hosts_override = hosts,
 				   .n_hosts_override = ARRAY_SIZE(hosts)};
 	struct running r;
 	int fd;
@@ -702,8 +715,8 @@ static void test_upstream_chain(void **state)
 	close(fd);
 	/* Metadata is refused before chaining, even when "allowed". */
 	assert_int_equal(request(r.port, "CONNECT 169.254.169.254:80 HTTP/1.1", auth, NULL), 403);
-	assert_int_equal(request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL),
-			 403);
+	assert_int_equal(
+	    request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL), 403);
 	stop_proxy(&r);
 	(void)kill(up, SIGKILL);
 	(void)waitpid(up, NULL, 0);
@@ -725,7 +738,7 @@ static void test_upstream_chain(void **state)
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "netns check failed at line %d: %s\n", __LINE__, #cond);    \
+			fprintf(stderr, "netns check failed at line %d: %s\n", __LINE__, #cond);   \
 			_exit(10);                                                                 \
 		}                                                                                  \
 	} while (0)
@@ -734,7 +747,8 @@ static int netns_request(uint16_t port, const char *line, const char *auth)
 {
 	char req[1024], resp[1024];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct timeval tv = {.tv_sec = 5};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -753,17 +767,22 @@ static int netns_request(uint16_t port, const char *line, const char *auth)
 _noreturn_ static void netns_child(void)
 {
 	static const struct proxy_host_override evil[] = {
-		{"meta.test", "169.254.169.254"},
-		{"meta6.test", "fe80::1"},
-		{"mapped.test", "::ffff:169.254.169.254"},
-		{"mixed.test", "127.0.0.1"}, /* rebinding mix: one bad address refuses all */
-		{"mixed.test", "169.254.169.254"},
+	    {"meta.test", "169.254.169.254"},
+	    {"meta6.test", "fe80::1"},
+	    {"mapped.test", "::ffff:169.254.169.254"},
+	    {"mixed.test", "127.0.0.1"}, /* rebinding mix: one bad address refuses all */
+	    {"mixed.test", "169.254.169.254"},
 	};
-	char *allow[] = {(char *)"meta.test", (char *)"meta6.test", (char *)"mapped.test",
-			 (char *)"mixed.test", (char *)"169.254.169.254", (char *)"2852039166",
-			 (char *)"metadata.google.internal", NULL};
-	struct proxy_config cfg = {.allow = allow, .hosts_override = evil,
-				   .n_hosts_override = ARRAY_SIZE(evil)};
+	char *allow[] = {(char *)"meta.test",
+			 (char *)"meta6.test",
+			 (char *)"mapped.test",
+			 (char *)"mixed.test",
+			 (char *)"169.254.169.254",
+			 (char *)"2852039166",
+			 (char *)"metadata.google.internal",
+			 NULL};
+	struct proxy_config cfg = {
+	    .allow = allow, .hosts_override = evil, .n_hosts_override = ARRAY_SIZE(evil)};
 	struct running r;
 	char auth[128];
 
@@ -773,7 +792,8 @@ _noreturn_ static void netns_child(void)
 	CHECK(trap >= 0);
 	/* The trap is live: a direct connection reaches it. */
 	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(80),
 				  .sin_addr.s_addr = inet_addr("169.254.169.254")};
 	CHECK(connect(probe, (struct sockaddr *)&sin, sizeof(sin)) == 0);
 	int a = accept4(trap, NULL, NULL, SOCK_CLOEXEC);
@@ -803,20 +823,20 @@ _noreturn_ static void netns_child(void)
 	close(sp[0]);
 
 	static const char *const lines[] = {
-		"CONNECT meta.test:80 HTTP/1.1",
-		"CONNECT META.test.:80 HTTP/1.1",
-		"CONNECT meta6.test:80 HTTP/1.1",
-		"CONNECT mapped.test:80 HTTP/1.1",
-		"CONNECT mixed.test:80 HTTP/1.1",
-		"CONNECT 169.254.169.254:80 HTTP/1.1",
-		"CONNECT 2852039166:80 HTTP/1.1",
-		"CONNECT 0251.0376.0251.0376:80 HTTP/1.1",
-		"CONNECT 169.254.43518:80 HTTP/1.1",
-		"CONNECT [::ffff:169.254.169.254]:80 HTTP/1.1",
-		"CONNECT [fe80::1]:80 HTTP/1.1",
-		"CONNECT metadata.google.internal:80 HTTP/1.1",
-		"GET http://meta.test/latest/meta-data/ HTTP/1.1",
-		"GET http://169.254.169.254/latest/meta-data/ HTTP/1.1",
+	    "CONNECT meta.test:80 HTTP/1.1",
+	    "CONNECT META.test.:80 HTTP/1.1",
+	    "CONNECT meta6.test:80 HTTP/1.1",
+	    "CONNECT mapped.test:80 HTTP/1.1",
+	    "CONNECT mixed.test:80 HTTP/1.1",
+	    "CONNECT 169.254.169.254:80 HTTP/1.1",
+	    "CONNECT 2852039166:80 HTTP/1.1",
+	    "CONNECT 0251.0376.0251.0376:80 HTTP/1.1",
+	    "CONNECT 169.254.43518:80 HTTP/1.1",
+	    "CONNECT [::ffff:169.254.169.254]:80 HTTP/1.1",
+	    "CONNECT [fe80::1]:80 HTTP/1.1",
+	    "CONNECT metadata.google.internal:80 HTTP/1.1",
+	    "GET http://meta.test/latest/meta-data/ HTTP/1.1",
+	    "GET http://169.254.169.254/latest/meta-data/ HTTP/1.1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
 		int st = netns_request(r.port, lines[i], auth);
@@ -900,7 +920,8 @@ static void test_connect_timeout(void **state)
 	assert_int_equal(listen(l, 0), 0);
 	for (int i = 0; i < 4; i++) {
 		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons(port),
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		(void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
 	}
@@ -981,8 +1002,8 @@ static void test_listen_fd_handover(void **state)
 	char **env = NULL, want[160];
 	assert_int_equal(proxy_new(&ec, &ep, &ed), 0);
 	assert_int_equal(proxy_child_env(ep, NULL, 0, &env), 0);
-	(void)snprintf(want, sizeof(want), "HTTPS_PROXY=http://nono:%s@127.0.0.1:%u", proxy_token(ep),
-		       proxy_port(ep));
+	(void)snprintf(want, sizeof(want), "HTTPS_PROXY=http://nono:%s@127.0.0.1:%u",
+		       proxy_token(ep), proxy_port(ep));
 	assert_true(strv_contains(env, want));
 	assert_true(strv_contains(env, "NO_PROXY=localhost,127.0.0.1,::1"));
 	assert_true(strv_contains(env, "NODE_USE_ENV_PROXY=1"));
@@ -1007,16 +1028,11 @@ static void test_listen_fd_handover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_flow),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_plain_http),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_upstream_chain),
-		cmocka_unit_test(test_rebinding_netns),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_connect_timeout),
-		cmocka_unit_test(test_emfile),
-		cmocka_unit_test(test_listen_fd_handover),
+	    cmocka_unit_test(test_connect_flow),   cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_plain_http),	   cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_upstream_chain), cmocka_unit_test(test_rebinding_netns),
+	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
+	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
