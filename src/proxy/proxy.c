@@ -1009,7 +1009,7 @@ const char *proxy_token(const struct proxy *px)
 	return px->token;
 }
 
-int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret)
+int proxy_env_for(const char *token, const char *host, uint16_t port, char ***ret)
 {
 	static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
 					    "https_proxy"};
@@ -1018,8 +1018,8 @@ int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, cha
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		(void)snprintf(buf, sizeof(buf), "%s=http://nono:%s@%s:%u", names[i], px->token,
-			       host ? host : "127.0.0.1", port ? port : px->port);
+		(void)snprintf(buf, sizeof(buf), "%s=http://nono:%s@%s:%u", names[i], token,
+			       host ? host : "127.0.0.1", port);
 		if ((r = strv_extend(&l, buf)) < 0)
 			return r;
 	}
@@ -1030,6 +1030,11 @@ int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, cha
 	explicit_bzero(buf, sizeof(buf));
 	*ret = TAKE_PTR(l);
 	return 0;
+}
+
+int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret)
+{
+	return proxy_env_for(px->token, host, port ? port : px->port, ret);
 }
 
 unsigned proxy_n_conns(const struct proxy *px)

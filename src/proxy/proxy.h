@@ -105,6 +105,8 @@ int proxy_dispatch(struct proxy *px);
  * the strings: free them with strv_free after wiping if you care.
  */
 int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret);
+/* The same, for a token and port decided before the proxy exists (namespace mode). */
+int proxy_env_for(const char *token, const char *host, uint16_t port, char ***ret);
 
 /* Live connections (for tests and the benchmark). */
 unsigned proxy_n_conns(const struct proxy *px);

@@ -66,7 +66,7 @@ check_allowlist() {
 	assert_success
 	assert_line --regexp '^HTTPS_PROXY=http://nono:[0-9a-f]{64}@127\.0\.0\.1:[0-9]+$'
 	assert_line --regexp '^http_proxy=http://nono:[0-9a-f]{64}@127\.0\.0\.1:[0-9]+$'
-	assert_line 'NO_PROXY=localhost,127.0.0.1'
+	assert_line 'NO_PROXY=localhost,127.0.0.1,::1'
 	assert_line 'NODE_USE_ENV_PROXY=1'
 }
 
