@@ -567,7 +567,7 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      s->scope_abstract_unix ? "yes" : "no",
 			      f->landlock_abi >= 6 ? "yes" : "no",
 			      s->scope_abstract_unix && f->landlock_abi >= 6 ? "yes" : "no");
-		(void)fprintf(out, "User namespaces: %s\n", f->userns ? "available" : "unavailable");
+		(void)fprintf(out, "User namespaces: %s\n", sandbox_userns_available() ? "available" : "unavailable");
 	}
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)

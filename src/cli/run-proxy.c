@@ -109,7 +109,7 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	 * is not built yet: with such ports the proxy stays on the host and Landlock's
 	 * port rules do the confining, which keeps the ports meaningful.
 	 */
-	rp->netns = (f->userns || f->is_root) && s->n_open_ports == 0 && s->n_listen_ports == 0;
+	rp->netns = (f->is_root || sandbox_userns_available()) && s->n_open_ports == 0 && s->n_listen_ports == 0;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
 		.upstream_proxy = s->proxy.upstream_proxy,

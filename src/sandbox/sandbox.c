@@ -26,7 +26,11 @@
 #define SECCOMP_RET_USER_NOTIF 0x7fc00000U
 #endif
 
-/* Can this user create a user + mount namespace? Tried in a throwaway child. */
+/*
+ * Can this user create a user + mount namespace? Tried once, in a throwaway child, and
+ * only when a launch needs the answer (masks, or the proxy's private network
+ * namespace): a fork per launch is a measurable share of nono's start-up.
+ */
 static bool probe_userns(void)
 {
 	pid_t pid = fork();
@@ -53,7 +57,15 @@ void sandbox_probe(struct sandbox_features *ret)
 	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &(uint32_t){SECCOMP_RET_ERRNO}) == 0;
 	ret->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
 	ret->is_root = geteuid() == 0;
-	ret->userns = probe_userns();
+	ret->userns = false; /* see sandbox_userns_available() */
+}
+
+bool sandbox_userns_available(void)
+{
+	static int cached = -1;
+	if (cached < 0)
+		cached = probe_userns();
+	return cached;
 }
 
 const char *sandbox_step_to_string(enum sandbox_step s)
@@ -167,7 +179,7 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 				 dn->path, strerror(-r));
 			return r;
 		}
-		if (!f->is_root && !f->userns) {
+		if (!f->is_root && !f->userns && !sandbox_userns_available()) {
 			diag_set(
 			    d, g->path, 0, 0,
 			    "grant '%s' covers protected path '%s' (%s), and user namespaces are "
@@ -353,7 +365,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	if (p->n_masks > 0 || (flags & SANDBOX_NETNS)) {
 		if (f->is_root)
 			p->use_mountns = p->n_masks > 0;
-		else if (f->userns) {
+		else if (f->userns || sandbox_userns_available()) {
 			p->use_userns = true;
 			p->use_mountns = p->n_masks > 0;
 		} else {

@@ -28,12 +28,15 @@ struct sandbox_features {
 	int landlock_abi;     /* 0: Landlock unavailable */
 	bool seccomp;         /* seccomp filter mode available */
 	bool seccomp_notify;  /* SECCOMP_RET_USER_NOTIF + ADDFD */
-	bool userns;          /* unprivileged user namespaces work for this user */
+	bool userns;          /* not probed by sandbox_probe(): use sandbox_userns_available() */
 	bool is_root;         /* euid 0 (mount namespace without a user namespace) */
 };
 
 /* Fill *ret from the running kernel. Never fails: missing features read as 0/false. */
 void sandbox_probe(struct sandbox_features *ret);
+
+/* Whether this user can create user namespaces; probed on first use, then cached. */
+bool sandbox_userns_available(void);
 
 /* The rights the given ABI handles, for --dry-run -v and `setup`. */
 uint64_t sandbox_landlock_fs_rights(int abi);
