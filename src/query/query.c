@@ -196,6 +196,9 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 	if (r < 0)
 		return r;
 	r = path_canonicalize(expanded, NULL, &q.subject, NULL);
+	/* Inside a sandbox (--self) a parent may not be searchable: judge the lexical path. */
+	if (r == -EACCES)
+		r = path_absolute(expanded, NULL, &q.subject);
 	if (r < 0)
 		return r;
 
