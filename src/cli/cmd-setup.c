@@ -57,13 +57,13 @@ static const struct {
 	int abi;
 	const char *what;
 } landlock_features[] = {
-	{1, "filesystem access rights (read, write, execute, make, remove)"},
-	{2, "REFER: rename and link across directories"},
-	{3, "TRUNCATE: truncate(2) and O_TRUNC"},
-	{4, "TCP bind/connect port rules (--block-net, --open-port)"},
-	{5, "IOCTL_DEV: ioctl(2) on device files"},
-	{6, "scopes: signals and abstract unix sockets leaving the sandbox"},
-	{7, "audit logging controls for denials"},
+    {1, "filesystem access rights (read, write, execute, make, remove)"},
+    {2, "REFER: rename and link across directories"},
+    {3, "TRUNCATE: truncate(2) and O_TRUNC"},
+    {4, "TCP bind/connect port rules (--block-net, --open-port)"},
+    {5, "IOCTL_DEV: ioctl(2) on device files"},
+    {6, "scopes: signals and abstract unix sockets leaving the sandbox"},
+    {7, "audit logging controls for denials"},
 };
 
 /* Run fn in a forked child; returns its exit status (0: worked) or -errno on fork failure. */
@@ -122,26 +122,26 @@ struct example_profile {
 };
 
 static const struct example_profile examples[] = {
-	{"example-agent.json",
-	 "{\n"
-	 "  \"extends\": \"default\",\n"
-	 "  \"meta\": {\"name\": \"example-agent\", \"version\": \"1.0.0\",\n"
-	 "           \"description\": \"An agent that edits the working directory\"},\n"
-	 "  \"security\": {\"groups\": []},\n"
-	 "  \"workdir\": {\"access\": \"readwrite\"},\n"
-	 "  \"filesystem\": {\"allow\": [], \"read\": [\"~/.gitconfig\"]},\n"
-	 "  \"network\": {\"block\": false}\n"
-	 "}\n"},
-	{"example-offline.json",
-	 "{\n"
-	 "  \"extends\": \"default\",\n"
-	 "  \"meta\": {\"name\": \"example-offline\", \"version\": \"1.0.0\",\n"
-	 "           \"description\": \"Read the working directory, no network\"},\n"
-	 "  \"security\": {\"groups\": []},\n"
-	 "  \"workdir\": {\"access\": \"read\"},\n"
-	 "  \"filesystem\": {\"allow\": [], \"read\": []},\n"
-	 "  \"network\": {\"block\": true}\n"
-	 "}\n"},
+    {"example-agent.json",
+     "{\n"
+     "  \"extends\": \"default\",\n"
+     "  \"meta\": {\"name\": \"example-agent\", \"version\": \"1.0.0\",\n"
+     "           \"description\": \"An agent that edits the working directory\"},\n"
+     "  \"security\": {\"groups\": []},\n"
+     "  \"workdir\": {\"access\": \"readwrite\"},\n"
+     "  \"filesystem\": {\"allow\": [], \"read\": [\"~/.gitconfig\"]},\n"
+     "  \"network\": {\"block\": false}\n"
+     "}\n"},
+    {"example-offline.json",
+     "{\n"
+     "  \"extends\": \"default\",\n"
+     "  \"meta\": {\"name\": \"example-offline\", \"version\": \"1.0.0\",\n"
+     "           \"description\": \"Read the working directory, no network\"},\n"
+     "  \"security\": {\"groups\": []},\n"
+     "  \"workdir\": {\"access\": \"read\"},\n"
+     "  \"filesystem\": {\"allow\": [], \"read\": []},\n"
+     "  \"network\": {\"block\": true}\n"
+     "}\n"},
 };
 
 static int mkdir_parents(const char *path, mode_t mode)
@@ -186,7 +186,7 @@ static int write_profiles(void)
 			return log_error_errno(-ENOMEM, "out of memory");
 		/* O_EXCL|O_NOFOLLOW: an existing file (or a planted symlink) is left alone. */
 		_cleanup_close_ int fd =
-			open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		    open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0 && errno == EEXIST) {
 			(void)printf("  kept     %s (already exists)\n", p);
 			continue;
@@ -213,22 +213,22 @@ static int write_profiles(void)
 static void print_shell_integration(void)
 {
 	(void)fputs(
-		"Shell integration\n"
-		"\n"
-		"Completions (generated from nono's own option tables):\n"
-		"  bash:  echo 'source <(nono __generate bash)' >> ~/.bashrc\n"
-		"  zsh:   nono __generate zsh > \"${fpath[1]}/_nono\"   # then: autoload -U compinit; "
-		"compinit\n"
-		"  fish:  nono __generate fish > ~/.config/fish/completions/nono.fish\n"
-		"\n"
-		"Man pages:\n"
-		"  nono __generate man run > nono-run.1 && man ./nono-run.1\n"
-		"\n"
-		"Aliases (add to your shell's rc file):\n"
-		"  alias nr='nono run --allow-cwd --'          # current directory, nothing else\n"
-		"  alias nro='nono run --allow-cwd --block-net --'  # ... and no network\n"
-		"  alias nwhy='nono why --json'                # ask why something was refused\n",
-		stdout);
+	    "Shell integration\n"
+	    "\n"
+	    "Completions (generated from nono's own option tables):\n"
+	    "  bash:  echo 'source <(nono __generate bash)' >> ~/.bashrc\n"
+	    "  zsh:   nono __generate zsh > \"${fpath[1]}/_nono\"   # then: autoload -U compinit; "
+	    "compinit\n"
+	    "  fish:  nono __generate fish > ~/.config/fish/completions/nono.fish\n"
+	    "\n"
+	    "Man pages:\n"
+	    "  nono __generate man run > nono-run.1 && man ./nono-run.1\n"
+	    "\n"
+	    "Aliases (add to your shell's rc file):\n"
+	    "  alias nr='nono run --allow-cwd --'          # current directory, nothing else\n"
+	    "  alias nro='nono run --allow-cwd --block-net --'  # ... and no network\n"
+	    "  alias nwhy='nono why --json'                # ask why something was refused\n",
+	    stdout);
 }
 
 int cmd_setup(int argc, char **argv)
@@ -293,16 +293,19 @@ int cmd_setup(int argc, char **argv)
 		(void)printf("Landlock:         ABI %d, live restriction test %s\n", f.landlock_abi,
 			     landlock_works ? "passed" : "FAILED");
 	else
-		(void)printf("Landlock:         unavailable (is 'landlock' in the lsm= boot list?)\n");
+		(void)printf(
+		    "Landlock:         unavailable (is 'landlock' in the lsm= boot list?)\n");
 	for (size_t i = 0; i < ARRAY_SIZE(landlock_features); i++)
-		(void)printf("  [%c] ABI %d  %s\n", f.landlock_abi >= landlock_features[i].abi ? 'x' : ' ',
+		(void)printf("  [%c] ABI %d  %s\n",
+			     f.landlock_abi >= landlock_features[i].abi ? 'x' : ' ',
 			     landlock_features[i].abi, landlock_features[i].what);
 	if (verbose > 0 && f.landlock_abi > 0)
 		(void)printf("  filesystem rights handled: 0x%llx\n",
 			     (unsigned long long)sandbox_landlock_fs_rights(f.landlock_abi));
 	(void)printf("seccomp:          filter %s, user notification %s\n", yes_no(f.seccomp),
 		     yes_no(f.seccomp_notify));
-	(void)printf("User namespaces:  %s for this user", userns_self ? "available" : "unavailable");
+	(void)printf("User namespaces:  %s for this user",
+		     userns_self ? "available" : "unavailable");
 	if (userns_unpriv >= 0)
 		(void)printf(", %s for unprivileged users",
 			     userns_unpriv == 0 ? "available" : "unavailable");
@@ -316,8 +319,9 @@ int cmd_setup(int argc, char **argv)
 	size_t degraded = 0;
 	char abi_msg[2][160];
 	if (!userns_self && !f.is_root)
-		lost[degraded++] = "no user namespaces: a grant that covers a protected path (e.g. "
-				   "--allow ~ over ~/.ssh) is refused, because the path cannot be masked";
+		lost[degraded++] =
+		    "no user namespaces: a grant that covers a protected path (e.g. "
+		    "--allow ~ over ~/.ssh) is refused, because the path cannot be masked";
 	if (f.landlock_abi > 0 && f.landlock_abi < 4) {
 		(void)snprintf(abi_msg[0], sizeof(abi_msg[0]),
 			       "Landlock ABI %d < 4: TCP is not restricted by Landlock, so "
@@ -326,15 +330,17 @@ int cmd_setup(int argc, char **argv)
 		lost[degraded++] = abi_msg[0];
 	}
 	if (f.landlock_abi > 0 && f.landlock_abi < 6) {
-		(void)snprintf(abi_msg[1], sizeof(abi_msg[1]),
-			       "Landlock ABI %d < 6: signal and abstract-unix-socket scopes are not "
-			       "enforced",
-			       f.landlock_abi);
+		(void)snprintf(
+		    abi_msg[1], sizeof(abi_msg[1]),
+		    "Landlock ABI %d < 6: signal and abstract-unix-socket scopes are not "
+		    "enforced",
+		    f.landlock_abi);
 		lost[degraded++] = abi_msg[1];
 	}
 	if (f.seccomp && !f.seccomp_notify)
-		lost[degraded++] = "no seccomp user notification: AF_UNIX socket grants and runtime "
-				   "elevation are unavailable";
+		lost[degraded++] =
+		    "no seccomp user notification: AF_UNIX socket grants and runtime "
+		    "elevation are unavailable";
 	(void)printf("\nDegraded:         %s\n", degraded ? "" : "nothing");
 	for (size_t i = 0; i < degraded; i++)
 		(void)printf("  ! %s\n", lost[i]);
@@ -343,12 +349,13 @@ int cmd_setup(int argc, char **argv)
 	bool usable = f.landlock_abi > 0 && landlock_works && f.seccomp;
 	if (!usable)
 		log_error("this system cannot run nono sandboxes: %s",
-			  f.landlock_abi <= 0  ? "Landlock is unavailable"
+			  f.landlock_abi <= 0 ? "Landlock is unavailable"
 			  : !landlock_works   ? "Landlock did not restrict a test process"
 					      : "seccomp filters are unavailable");
 	else
 		(void)printf("Status: nono can sandbox on this system%s.\n",
-			     degraded ? " (with the degradations above)" : ", every feature enforced");
+			     degraded ? " (with the degradations above)"
+				      : ", every feature enforced");
 
 	r = 0;
 	if (profiles) {

@@ -120,9 +120,10 @@ static int parse_why_args(int argc, char **argv, struct why_args *a)
 		case WHY_OP:
 			op_given = true;
 			if (query_op_from_string(optarg, &a->op) < 0) {
-				log_error("invalid operation '%s' for --op: expected read, write or "
-					  "readwrite",
-					  optarg);
+				log_error(
+				    "invalid operation '%s' for --op: expected read, write or "
+				    "readwrite",
+				    optarg);
 				return -EINVAL;
 			}
 			break;
@@ -132,9 +133,10 @@ static int parse_why_args(int argc, char **argv, struct why_args *a)
 		case WHY_PORT:
 			port_given = true;
 			if (parse_port(optarg, &a->port) < 0) {
-				log_error("invalid port '%s' for --port: expected a number from 1 to "
-					  "65535",
-					  optarg);
+				log_error(
+				    "invalid port '%s' for --port: expected a number from 1 to "
+				    "65535",
+				    optarg);
 				return -EINVAL;
 			}
 			break;
@@ -180,21 +182,24 @@ static int parse_why_args(int argc, char **argv, struct why_args *a)
 			break;
 		case WHY_HELP:
 			cli_print_help(cmd, stdout);
-			(void)fputs("\nExactly one of --path, --host, --scope. Exit status 0 whenever an "
-				    "answer is printed,\n\"denied\" included; 1 when no answer could be "
-				    "given.\n",
-				    stdout);
+			(void)fputs(
+			    "\nExactly one of --path, --host, --scope. Exit status 0 whenever an "
+			    "answer is printed,\n\"denied\" included; 1 when no answer could be "
+			    "given.\n",
+			    stdout);
 			return 0;
 		default: {
 			const char *bad = argv[optind - 1];
-			if (optopt > 0 && optopt < 0x100 && optopt != '?' && strchr(shortopts, optopt))
+			if (optopt > 0 && optopt < 0x100 && optopt != '?' &&
+			    strchr(shortopts, optopt))
 				log_error("option '-%c' needs a value", optopt);
 			else if (startswith(bad, "--") && !strchr(bad, '=') &&
 				 cli_option_needs_value(why_options, bad + 2))
 				log_error("option '%s' needs a value", bad);
 			else
-				log_error("unknown option '%s' for 'nono why' (see 'nono why --help')",
-					  bad);
+				log_error(
+				    "unknown option '%s' for 'nono why' (see 'nono why --help')",
+				    bad);
 			return -EINVAL;
 		}
 		}
@@ -222,8 +227,9 @@ static int parse_why_args(int argc, char **argv, struct why_args *a)
 		return -EINVAL;
 	}
 	if (a->self && a->any_context) {
-		log_error("'--self' answers from the sandbox's own capabilities: capability flags "
-			  "(--allow, --read, --profile, --block-net, ...) cannot be combined with it");
+		log_error(
+		    "'--self' answers from the sandbox's own capabilities: capability flags "
+		    "(--allow, --read, --profile, --block-net, ...) cannot be combined with it");
 		return -EINVAL;
 	}
 	if (a->block_net > 0 && a->allow_net > 0) {
@@ -253,9 +259,10 @@ static int apply_environment(struct why_args *a)
 			if (!v || !*v)
 				continue;
 			if (parse_bool(v, &b) < 0) {
-				log_error("invalid value '%s' in %s: expected true, false, yes, no, 1 "
-					  "or 0",
-					  v, names[i]);
+				log_error(
+				    "invalid value '%s' in %s: expected true, false, yes, no, 1 "
+				    "or 0",
+				    v, names[i]);
 				return -EINVAL;
 			}
 			*(i == 0 ? &a->block_net : &a->allow_net) = b;
@@ -286,15 +293,15 @@ static int resolve_context(struct why_args *a, struct sandbox_spec **ret)
 	struct diag d = {{0}};
 	char buf[2048];
 	struct policy_input in = {
-		.profile = a->profile,
-		.workdir = a->workdir,
-		.grants = a->grants,
-		.n_grants = a->n_grants,
-		.block_net = a->block_net,
-		.allow_net = a->allow_net,
-		.network_profile = a->network_profile,
-		.allow_domains = a->allow_domains,
-		.capability_elevation = -1,
+	    .profile = a->profile,
+	    .workdir = a->workdir,
+	    .grants = a->grants,
+	    .n_grants = a->n_grants,
+	    .block_net = a->block_net,
+	    .allow_net = a->allow_net,
+	    .network_profile = a->network_profile,
+	    .allow_domains = a->allow_domains,
+	    .capability_elevation = -1,
 	};
 	int r = policy_resolve(&in, ret, &warnings, &d);
 	if (r < 0) {
@@ -319,8 +326,8 @@ static int read_self(struct sandbox_spec **ret)
 			  SANDBOX_STATE_FD_ENV);
 		break;
 	case -EBADF:
-		log_error("'--self': %s='%s' is not an open file descriptor above 2", SANDBOX_STATE_FD_ENV,
-			  fd);
+		log_error("'--self': %s='%s' is not an open file descriptor above 2",
+			  SANDBOX_STATE_FD_ENV, fd);
 		break;
 	case -EPERM:
 		log_error("'--self': %s='%s' is not a sealed nono state file; refusing to trust it",

@@ -21,16 +21,18 @@ int query_result_to_json(const struct query_result *r, char **ret)
 	int fail = !o;
 
 	/* json_object_set_new steals the value even on failure; a NULL value fails. */
-	fail = fail || json_object_set_new(o, "status", json_string(query_status_to_string(r->status)));
-	fail = fail || json_object_set_new(o, "reason", json_string(query_reason_to_string(r->reason)));
+	fail = fail ||
+	       json_object_set_new(o, "status", json_string(query_status_to_string(r->status)));
+	fail = fail ||
+	       json_object_set_new(o, "reason", json_string(query_reason_to_string(r->reason)));
 	switch (r->kind) {
 	case QUERY_PATH:
 		fail = fail || json_object_set_new(o, "category", str_or_null(r->category));
 		fail = fail || json_object_set_new(o, "group", str_or_null(r->group));
 		fail = fail || json_object_set_new(o, "path", str_or_null(r->subject));
 		fail = fail || json_object_set_new(o, "op", str_or_null(query_op_to_string(r->op)));
-		fail = fail ||
-		       json_object_set_new(o, "granted", str_or_null(query_op_to_string(r->granted)));
+		fail = fail || json_object_set_new(o, "granted",
+						   str_or_null(query_op_to_string(r->granted)));
 		break;
 	case QUERY_HOST:
 		fail = fail || json_object_set_new(o, "category", json_null());
@@ -81,8 +83,8 @@ static int path_explanation(struct strbuf *sb, const struct query_result *r)
 		return strbuf_addf(sb,
 				   "  sensitive path: %s (group %s, protects '%s');\n"
 				   "  protected paths are hidden even inside granted directories\n",
-				   r->category ? r->category : "protected", r->group ? r->group : "?",
-				   r->rule);
+				   r->category ? r->category : "protected",
+				   r->group ? r->group : "?", r->rule);
 	case REASON_PARTIAL:
 		return strbuf_addf(sb, "  only %s is granted, by '%s' (%s)\n",
 				   query_op_to_string(r->granted), r->rule,
@@ -139,13 +141,14 @@ int query_result_to_text(const struct query_result *r, char **ret)
 			e = strbuf_adds(&sb, "\n");
 		break;
 	case QUERY_SCOPE:
-		e = strbuf_addf(&sb, "scope %s: %s\n  requested: %s\n  supported: %s\n  enforced: %s\n",
-				r->subject,
-				r->enforced ? "enforced" : r->requested ? "requested, not enforced"
-									: "not requested",
-				r->requested ? "yes" : "no",
-				r->supported ? "yes" : "no (needs Landlock ABI 6)",
-				r->enforced ? "yes" : "no");
+		e = strbuf_addf(
+		    &sb, "scope %s: %s\n  requested: %s\n  supported: %s\n  enforced: %s\n",
+		    r->subject,
+		    r->enforced	   ? "enforced"
+		    : r->requested ? "requested, not enforced"
+				   : "not requested",
+		    r->requested ? "yes" : "no", r->supported ? "yes" : "no (needs Landlock ABI 6)",
+		    r->enforced ? "yes" : "no");
 		break;
 	default:
 		e = -EINVAL;

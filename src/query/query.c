@@ -13,31 +13,31 @@
 #include "base/strv.h"
 
 static const char *const status_names[_QUERY_STATUS_MAX] = {
-	[QUERY_ALLOWED] = "allowed",
-	[QUERY_DENIED] = "denied",
-	[QUERY_NOT_APPLICABLE] = "not_applicable",
+    [QUERY_ALLOWED] = "allowed",
+    [QUERY_DENIED] = "denied",
+    [QUERY_NOT_APPLICABLE] = "not_applicable",
 };
 
 static const char *const reason_names[_REASON_MAX] = {
-	[REASON_GRANTED] = "granted",
-	[REASON_SENSITIVE_PATH] = "sensitive_path",
-	[REASON_BYPASSED] = "bypassed",
-	[REASON_NOT_GRANTED] = "not_granted",
-	[REASON_PARTIAL] = "partial",
-	[REASON_NETWORK_UNRESTRICTED] = "network_unrestricted",
-	[REASON_NETWORK_BLOCKED] = "network_blocked",
-	[REASON_OPEN_PORT] = "open_port",
-	[REASON_DOMAIN_ALLOWED] = "domain_allowed",
-	[REASON_DOMAIN_NOT_ALLOWED] = "domain_not_allowed",
-	[REASON_METADATA_DENIED] = "metadata_denied",
-	[REASON_SCOPE_ENFORCED] = "scope_enforced",
-	[REASON_SCOPE_NOT_REQUESTED] = "scope_not_requested",
-	[REASON_SCOPE_UNSUPPORTED] = "scope_unsupported",
+    [REASON_GRANTED] = "granted",
+    [REASON_SENSITIVE_PATH] = "sensitive_path",
+    [REASON_BYPASSED] = "bypassed",
+    [REASON_NOT_GRANTED] = "not_granted",
+    [REASON_PARTIAL] = "partial",
+    [REASON_NETWORK_UNRESTRICTED] = "network_unrestricted",
+    [REASON_NETWORK_BLOCKED] = "network_blocked",
+    [REASON_OPEN_PORT] = "open_port",
+    [REASON_DOMAIN_ALLOWED] = "domain_allowed",
+    [REASON_DOMAIN_NOT_ALLOWED] = "domain_not_allowed",
+    [REASON_METADATA_DENIED] = "metadata_denied",
+    [REASON_SCOPE_ENFORCED] = "scope_enforced",
+    [REASON_SCOPE_NOT_REQUESTED] = "scope_not_requested",
+    [REASON_SCOPE_UNSUPPORTED] = "scope_unsupported",
 };
 
 static const char *const scope_names[_SCOPE_MAX] = {
-	[SCOPE_SIGNAL] = "signal",
-	[SCOPE_ABSTRACT_UNIX_SOCKET] = "abstract-unix-socket",
+    [SCOPE_SIGNAL] = "signal",
+    [SCOPE_ABSTRACT_UNIX_SOCKET] = "abstract-unix-socket",
 };
 
 const char *query_status_to_string(enum query_status s)
@@ -225,8 +225,8 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 	if (deny) {
 		q.status = QUERY_DENIED;
 		q.reason = REASON_SENSITIVE_PATH;
-		if (dup_opt(deny->category, &q.category) < 0 || dup_opt(deny->group, &q.group) < 0 ||
-		    dup_opt(deny->path, &q.rule) < 0)
+		if (dup_opt(deny->category, &q.category) < 0 ||
+		    dup_opt(deny->group, &q.group) < 0 || dup_opt(deny->path, &q.rule) < 0)
 			return -ENOMEM;
 		if ((q.granted & op) == op)
 			r = xasprintf(&q.suggestion, "--bypass-protection %s", deny->path);
@@ -264,9 +264,9 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 /* ---- hosts ---- */
 
 struct host_ref {
-	char *scheme; /* lower case, NULL for a bare host */
-	char *host;   /* lower case, no brackets, no trailing dot */
-	char *path;   /* URL path without query or fragment; NULL for a bare host */
+	char *scheme;  /* lower case, NULL for a bare host */
+	char *host;    /* lower case, no brackets, no trailing dot */
+	char *path;    /* URL path without query or fragment; NULL for a bare host */
 	uint16_t port; /* 0 when not given */
 };
 
@@ -299,7 +299,8 @@ static int parse_port_n(const char *s, size_t n, uint16_t *ret)
 	return 0;
 }
 
-/* "host", "host:port", "[v6]", "[v6]:port", "v6", or "scheme://[user@]host[:port][/path][?q][#f]". */
+/* "host", "host:port", "[v6]", "[v6]:port", "v6", or "scheme://[user@]host[:port][/path][?q][#f]".
+ */
 static int host_ref_parse(const char *in, struct host_ref *ret)
 {
 	struct host_ref h = {0};
@@ -438,9 +439,9 @@ bool query_path_glob_matches(const char *glob, const char *path)
 bool query_host_is_metadata(const char *host)
 {
 	static const char *const names[] = {
-		"metadata.google.internal",
-		"metadata.azure.internal",
-		"metadata",
+	    "metadata.google.internal",
+	    "metadata.azure.internal",
+	    "metadata",
 	};
 	unsigned char a[16];
 
@@ -450,7 +451,8 @@ bool query_host_is_metadata(const char *host)
 	if (inet_pton(AF_INET, host, a) == 1)
 		return a[0] == 169 && a[1] == 254; /* link-local, 169.254.169.254 among them */
 	if (inet_pton(AF_INET6, host, a) == 1) {
-		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+							   0, 0, 0, 0, 0xff, 0xff};
 		static const unsigned char aws6[16] = {0xfd, 0x00, 0x0e, 0xc2, [15] = 0x54};
 		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
 			return true; /* fe80::/10 */
@@ -562,8 +564,8 @@ int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uin
 			q.status = QUERY_ALLOWED;
 			q.reason = REASON_DOMAIN_ALLOWED;
 			if (dup_opt(*e, &q.rule) < 0 ||
-			    (s->proxy.network_profile &&
-			     xasprintf(&q.origin, "network profile %s", s->proxy.network_profile) < 0))
+			    (s->proxy.network_profile && xasprintf(&q.origin, "network profile %s",
+								   s->proxy.network_profile) < 0))
 				r = -ENOMEM;
 			break;
 		}
@@ -595,7 +597,7 @@ int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int
 	q.enforced = q.requested && q.supported;
 	/* The question is "may this leave the sandbox": an enforced scope says no. */
 	q.status = q.enforced ? QUERY_DENIED : QUERY_ALLOWED;
-	q.reason = q.enforced     ? REASON_SCOPE_ENFORCED
+	q.reason = q.enforced	 ? REASON_SCOPE_ENFORCED
 		   : q.requested ? REASON_SCOPE_UNSUPPORTED
 				 : REASON_SCOPE_NOT_REQUESTED;
 	if (dup_opt(scope_names[scope], &q.subject) < 0)

@@ -34,20 +34,20 @@ enum query_status {
 };
 
 enum query_reason {
-	REASON_GRANTED = 0,          /* a grant covers the path with every right asked */
-	REASON_SENSITIVE_PATH,       /* a deny group protects it (mask) */
-	REASON_BYPASSED,             /* a deny group covers it but was lifted; a grant allows it */
-	REASON_NOT_GRANTED,          /* no grant covers it */
-	REASON_PARTIAL,              /* grants cover it, but not with every right asked */
+	REASON_GRANTED = 0,	     /* a grant covers the path with every right asked */
+	REASON_SENSITIVE_PATH,	     /* a deny group protects it (mask) */
+	REASON_BYPASSED,	     /* a deny group covers it but was lifted; a grant allows it */
+	REASON_NOT_GRANTED,	     /* no grant covers it */
+	REASON_PARTIAL,		     /* grants cover it, but not with every right asked */
 	REASON_NETWORK_UNRESTRICTED, /* net mode allow */
-	REASON_NETWORK_BLOCKED,      /* --block-net */
-	REASON_OPEN_PORT,            /* localhost and an --open-port */
-	REASON_DOMAIN_ALLOWED,       /* proxy allowlist entry matches */
+	REASON_NETWORK_BLOCKED,	     /* --block-net */
+	REASON_OPEN_PORT,	     /* localhost and an --open-port */
+	REASON_DOMAIN_ALLOWED,	     /* proxy allowlist entry matches */
 	REASON_DOMAIN_NOT_ALLOWED,   /* proxy mode, no entry matches */
-	REASON_METADATA_DENIED,      /* cloud metadata endpoints: always refused by the proxy */
-	REASON_SCOPE_ENFORCED,       /* requested and supported by the kernel */
+	REASON_METADATA_DENIED,	     /* cloud metadata endpoints: always refused by the proxy */
+	REASON_SCOPE_ENFORCED,	     /* requested and supported by the kernel */
 	REASON_SCOPE_NOT_REQUESTED,
-	REASON_SCOPE_UNSUPPORTED,    /* requested, Landlock ABI < 6 */
+	REASON_SCOPE_UNSUPPORTED, /* requested, Landlock ABI < 6 */
 	_REASON_MAX,
 };
 
@@ -61,16 +61,16 @@ struct query_result {
 	enum query_kind kind;
 	enum query_status status;
 	enum query_reason reason;
-	char *subject;     /* canonical path, the host (lower case) or the scope name */
-	char *url_path;    /* host query given as a URL: its path, else NULL */
-	unsigned op;       /* path: enum fs_access asked */
-	unsigned granted;  /* path: union of the rights the covering grants give */
-	uint16_t port;     /* host */
-	char *category;    /* deny category, or NULL */
-	char *group;       /* deny group, or NULL */
-	char *rule;        /* the deciding rule: grant or deny path, allowlist entry, ... */
-	char *origin;      /* where the rule came from: "--allow", "profile claude-code", ... */
-	char *suggestion;  /* a flag that would change the answer, or NULL */
+	char *subject;	  /* canonical path, the host (lower case) or the scope name */
+	char *url_path;	  /* host query given as a URL: its path, else NULL */
+	unsigned op;	  /* path: enum fs_access asked */
+	unsigned granted; /* path: union of the rights the covering grants give */
+	uint16_t port;	  /* host */
+	char *category;	  /* deny category, or NULL */
+	char *group;	  /* deny group, or NULL */
+	char *rule;	  /* the deciding rule: grant or deny path, allowlist entry, ... */
+	char *origin;	  /* where the rule came from: "--allow", "profile claude-code", ... */
+	char *suggestion; /* a flag that would change the answer, or NULL */
 	bool requested, supported, enforced; /* scope */
 };
 

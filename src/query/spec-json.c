@@ -14,24 +14,24 @@
 #include "query/query.h"
 
 #define SPEC_JSON_VERSION 1
-#define SPEC_LIST_MAX 65536
-#define SPEC_STRING_MAX 8192
+#define SPEC_LIST_MAX	  65536
+#define SPEC_STRING_MAX	  8192
 
 static const char *const origin_names[_ORIGIN_KIND_MAX] = {
-	[ORIGIN_CLI] = "cli",         [ORIGIN_ENV] = "env",         [ORIGIN_PROFILE] = "profile",
-	[ORIGIN_GROUP] = "group",     [ORIGIN_WORKDIR] = "workdir", [ORIGIN_IMPLIED] = "implied",
+    [ORIGIN_CLI] = "cli",     [ORIGIN_ENV] = "env",	    [ORIGIN_PROFILE] = "profile",
+    [ORIGIN_GROUP] = "group", [ORIGIN_WORKDIR] = "workdir", [ORIGIN_IMPLIED] = "implied",
 };
 
 static const char *const net_names[_NET_MODE_MAX] = {
-	[NET_ALLOW] = "allow",
-	[NET_BLOCK] = "block",
-	[NET_PROXY] = "proxy",
+    [NET_ALLOW] = "allow",
+    [NET_BLOCK] = "block",
+    [NET_PROXY] = "proxy",
 };
 
 static const char *const access_names[] = {
-	[FS_READ] = "read",
-	[FS_WRITE] = "write",
-	[FS_RW] = "readwrite",
+    [FS_READ] = "read",
+    [FS_WRITE] = "write",
+    [FS_RW] = "readwrite",
 };
 
 /* ---- writing ---- */
@@ -85,7 +85,8 @@ static json_t *ports_json(const uint16_t *p, size_t n)
 static json_t *origin_json(const struct origin *o)
 {
 	json_t *j = json_object();
-	const char *kind = o->kind >= 0 && o->kind < _ORIGIN_KIND_MAX ? origin_names[o->kind] : NULL;
+	const char *kind =
+	    o->kind >= 0 && o->kind < _ORIGIN_KIND_MAX ? origin_names[o->kind] : NULL;
 	if (!kind || put(j, "kind", json_string(kind)) < 0 || put(j, "name", jstr(o->name)) < 0) {
 		json_decref(j);
 		return NULL;
@@ -121,7 +122,8 @@ static json_t *denies_json(const struct sandbox_spec *s)
 	for (size_t i = 0; a && i < s->n_denies; i++) {
 		const struct fs_deny *d = &s->denies[i];
 		json_t *o = json_object();
-		int fail = put(o, "path", jstr(d->path)) < 0 || put(o, "group", jstr(d->group)) < 0 ||
+		int fail = put(o, "path", jstr(d->path)) < 0 ||
+			   put(o, "group", jstr(d->group)) < 0 ||
 			   put(o, "category", jstr(d->category)) < 0 ||
 			   put(o, "exists", json_boolean(d->exists)) < 0 ||
 			   put(o, "is_dir", json_boolean(d->is_dir)) < 0 ||
@@ -161,8 +163,8 @@ static json_t *proxy_json(const struct proxy_spec *p)
 	for (size_t i = 0; eps && i < p->n_endpoints; i++) {
 		const struct endpoint_rule *e = &p->endpoints[i];
 		json_t *j = json_object();
-		if (put(j, "service", jstr(e->service)) < 0 || put(j, "method", jstr(e->method)) < 0 ||
-		    put(j, "path", jstr(e->path)) < 0) {
+		if (put(j, "service", jstr(e->service)) < 0 ||
+		    put(j, "method", jstr(e->method)) < 0 || put(j, "path", jstr(e->path)) < 0) {
 			json_decref(j);
 			json_decref(eps);
 			eps = NULL;
@@ -175,7 +177,8 @@ static json_t *proxy_json(const struct proxy_spec *p)
 	for (size_t i = 0; creds && i < p->n_credentials; i++) {
 		const struct credential_spec *c = &p->credentials[i];
 		json_t *j = json_object();
-		if (put(j, "name", jstr(c->name)) < 0 || put(j, "upstream", jstr(c->upstream)) < 0 ||
+		if (put(j, "name", jstr(c->name)) < 0 ||
+		    put(j, "upstream", jstr(c->upstream)) < 0 ||
 		    put(j, "env_var", jstr(c->env_var)) < 0 ||
 		    put(j, "base_url_var", jstr(c->base_url_var)) < 0) {
 			json_decref(j);
@@ -207,8 +210,8 @@ int spec_to_json(const struct sandbox_spec *s, char **ret)
 	json_t *o = json_object();
 	int fail = put(o, "version", json_integer(SPEC_JSON_VERSION)) < 0 ||
 		   put(o, "profile_name", jstr(s->profile_name)) < 0 ||
-		   put(o, "workdir", jstr(s->workdir)) < 0 || put(o, "grants", grants_json(s)) < 0 ||
-		   put(o, "denies", denies_json(s)) < 0 ||
+		   put(o, "workdir", jstr(s->workdir)) < 0 ||
+		   put(o, "grants", grants_json(s)) < 0 || put(o, "denies", denies_json(s)) < 0 ||
 		   put(o, "net", json_string(net_names[s->net])) < 0 ||
 		   put(o, "open_ports", ports_json(s->open_ports, s->n_open_ports)) < 0 ||
 		   put(o, "listen_ports", ports_json(s->listen_ports, s->n_listen_ports)) < 0 ||
@@ -278,8 +281,7 @@ static int get_bool(const json_t *o, const char *k, bool *ret)
 	return 0;
 }
 
-static int get_int(const json_t *o, const char *k, json_int_t min, json_int_t max,
-		   json_int_t *ret)
+static int get_int(const json_t *o, const char *k, json_int_t min, json_int_t max, json_int_t *ret)
 {
 	const json_t *v = json_object_get(o, k);
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
@@ -354,7 +356,8 @@ static int get_ports(const json_t *o, const char *k, uint16_t **ret, size_t *ret
 	*ret_n = n;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *v = json_array_get(a, i);
-		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535)
 			return -EINVAL;
 		p[i] = (uint16_t)json_integer_value(v);
 	}

@@ -72,11 +72,11 @@ static void add_grant(struct sandbox_spec *s, const char *rel, unsigned access, 
 	s->grants = realloc(s->grants, (s->n_grants + 1) * sizeof(*s->grants));
 	assert_non_null(s->grants);
 	s->grants[s->n_grants++] = (struct fs_grant){
-		.path = at(rel),
-		.access = access,
-		.is_file = is_file,
-		.exists = true,
-		.origin = {kind, name ? strdup(name) : NULL},
+	    .path = at(rel),
+	    .access = access,
+	    .is_file = is_file,
+	    .exists = true,
+	    .origin = {kind, name ? strdup(name) : NULL},
 	};
 }
 
@@ -86,12 +86,12 @@ static void add_deny(struct sandbox_spec *s, const char *rel, const char *group,
 	s->denies = realloc(s->denies, (s->n_denies + 1) * sizeof(*s->denies));
 	assert_non_null(s->denies);
 	s->denies[s->n_denies++] = (struct fs_deny){
-		.path = at(rel),
-		.group = strdup(group),
-		.category = strdup(category),
-		.exists = true,
-		.is_dir = true,
-		.bypassed = bypassed,
+	    .path = at(rel),
+	    .group = strdup(group),
+	    .category = strdup(category),
+	    .exists = true,
+	    .is_dir = true,
+	    .bypassed = bypassed,
 	};
 }
 
@@ -108,7 +108,7 @@ static struct sandbox_spec *fs_spec(void)
 	return s;
 }
 
-#define QUERY_PATH_OK(s, rel, op, q)                                                              \
+#define QUERY_PATH_OK(s, rel, op, q)                                                               \
 	do {                                                                                       \
 		_cleanup_free_ char *_p = at(rel);                                                 \
 		assert_int_equal(policy_query_path(s, _p, op, q), 0);                              \
@@ -280,7 +280,8 @@ static struct sandbox_spec *net_spec(enum net_mode m)
 	s->n_open_ports = 1;
 	assert_int_equal(strv_extend(&s->proxy.allow_domains, "api.openai.com"), 0);
 	assert_int_equal(strv_extend(&s->proxy.allow_domains, "*.github.com"), 0);
-	assert_int_equal(strv_extend(&s->proxy.allow_domains, "https://example.org/repos/*/issues/**"), 0);
+	assert_int_equal(
+	    strv_extend(&s->proxy.allow_domains, "https://example.org/repos/*/issues/**"), 0);
 	assert_int_equal(strv_extend(&s->proxy.allow_domains, "169.254.169.254"), 0);
 	return s;
 }
@@ -479,7 +480,8 @@ static struct sandbox_spec *full_spec(void)
 	s->listen_ports[1] = 3001;
 	s->n_listen_ports = 2;
 	s->unix_grants = calloc(1, sizeof(*s->unix_grants));
-	s->unix_grants[0] = (struct unix_grant){at("home/sock"), UNIX_CONNECT | UNIX_DIR,
+	s->unix_grants[0] = (struct unix_grant){at("home/sock"),
+						UNIX_CONNECT | UNIX_DIR,
 						{ORIGIN_CLI, strdup("--allow-unix-socket-dir")}};
 	s->n_unix_grants = 1;
 	s->scope_signal = true;
@@ -488,15 +490,15 @@ static struct sandbox_spec *full_spec(void)
 	assert_int_equal(strv_extend(&s->proxy.allow_domains, "*.github.com"), 0);
 	s->proxy.credentials = calloc(1, sizeof(*s->proxy.credentials));
 	s->proxy.credentials[0] = (struct credential_spec){
-		.name = strdup("openai"),
-		.upstream = strdup("https://api.openai.com"),
-		.credential_key = strdup("op://vault/openai"),
-		.env_var = strdup("OPENAI_API_KEY"),
+	    .name = strdup("openai"),
+	    .upstream = strdup("https://api.openai.com"),
+	    .credential_key = strdup("op://vault/openai"),
+	    .env_var = strdup("OPENAI_API_KEY"),
 	};
 	s->proxy.n_credentials = 1;
 	s->proxy.endpoints = calloc(1, sizeof(*s->proxy.endpoints));
-	s->proxy.endpoints[0] = (struct endpoint_rule){strdup("openai"), strdup("POST"),
-						      strdup("/v1/**")};
+	s->proxy.endpoints[0] =
+	    (struct endpoint_rule){strdup("openai"), strdup("POST"), strdup("/v1/**")};
 	s->proxy.n_endpoints = 1;
 	s->proxy.port = 9999;
 	s->best_effort = true;
@@ -549,21 +551,21 @@ static void test_spec_json_strict(void **state)
 	_cleanup_free_ char *good = NULL;
 	struct sandbox_spec *out = NULL;
 	static const char *const edits[][2] = {
-		{"\"version\":1", "\"version\":2"},
-		{"\"version\":1,", "\"version\":1,\"extra\":0,"},
-		{"\"version\":1,", "\"version\":1,\"version\":1,"},
-		{"\"best_effort\":true", "\"best_effort\":1"},
-		{"\"net\":\"proxy\"", "\"net\":\"open\""},
-		{"\"access\":\"readwrite\"", "\"access\":\"all\""},
-		{"\"kind\":\"cli\"", "\"kind\":\"CLI\""},
-		{"\"path\":\"/", "\"path\":\""},
-		{"\"listen_ports\":[3000", "\"listen_ports\":[0"},
-		{"\"listen_ports\":[3000", "\"listen_ports\":[65536"},
-		{"\"flags\":5", "\"flags\":64"},
-		{"\"is_file\":false,", ""},
-		{"\"group\":\"deny_credentials\"", "\"group\":\"a\\u0000b\""},
-		{"\"best_effort\":true}", "\"best_effort\":true} x"},
-		{"\"proxy\":{", "\"proxy\":{\"a\":1,"},
+	    {"\"version\":1", "\"version\":2"},
+	    {"\"version\":1,", "\"version\":1,\"extra\":0,"},
+	    {"\"version\":1,", "\"version\":1,\"version\":1,"},
+	    {"\"best_effort\":true", "\"best_effort\":1"},
+	    {"\"net\":\"proxy\"", "\"net\":\"open\""},
+	    {"\"access\":\"readwrite\"", "\"access\":\"all\""},
+	    {"\"kind\":\"cli\"", "\"kind\":\"CLI\""},
+	    {"\"path\":\"/", "\"path\":\""},
+	    {"\"listen_ports\":[3000", "\"listen_ports\":[0"},
+	    {"\"listen_ports\":[3000", "\"listen_ports\":[65536"},
+	    {"\"flags\":5", "\"flags\":64"},
+	    {"\"is_file\":false,", ""},
+	    {"\"group\":\"deny_credentials\"", "\"group\":\"a\\u0000b\""},
+	    {"\"best_effort\":true}", "\"best_effort\":true} x"},
+	    {"\"proxy\":{", "\"proxy\":{\"a\":1,"},
 	};
 
 	assert_int_equal(spec_to_json(s, &good), 0);
@@ -595,7 +597,8 @@ static void test_state_fd(void **state)
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(ftruncate(fd, 0), -1);
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, 0), -1);
-	assert_null(mmap(NULL, 4096, PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED ? NULL : "mapped");
+	assert_null(mmap(NULL, 4096, PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED ? NULL
+										  : "mapped");
 
 	snprintf(num, sizeof(num), "%d", fd);
 	assert_int_equal(sandbox_state_read(num, &back), 0);
@@ -627,19 +630,19 @@ static void test_state_fd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_sensitive),
-		cmocka_unit_test(test_path_granted),
-		cmocka_unit_test(test_path_not_granted_partial),
-		cmocka_unit_test(test_path_file_grant),
-		cmocka_unit_test(test_path_relative_and_home),
-		cmocka_unit_test(test_host_modes),
-		cmocka_unit_test(test_host_proxy),
-		cmocka_unit_test(test_matchers),
-		cmocka_unit_test(test_scope),
-		cmocka_unit_test(test_render),
-		cmocka_unit_test(test_spec_json_roundtrip),
-		cmocka_unit_test(test_spec_json_strict),
-		cmocka_unit_test(test_state_fd),
+	    cmocka_unit_test(test_path_sensitive),
+	    cmocka_unit_test(test_path_granted),
+	    cmocka_unit_test(test_path_not_granted_partial),
+	    cmocka_unit_test(test_path_file_grant),
+	    cmocka_unit_test(test_path_relative_and_home),
+	    cmocka_unit_test(test_host_modes),
+	    cmocka_unit_test(test_host_proxy),
+	    cmocka_unit_test(test_matchers),
+	    cmocka_unit_test(test_scope),
+	    cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_spec_json_roundtrip),
+	    cmocka_unit_test(test_spec_json_strict),
+	    cmocka_unit_test(test_state_fd),
 	};
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
 }
