@@ -25,6 +25,7 @@ static const char *const prefixes[_LOG_LEVEL_MAX] = {
 	[LOG_LEVEL_TRACE] = "trace: ",
 };
 
+static void log_vmsg(enum log_level l, int err, const char *fmt, va_list ap) _printf_(3, 0);
 static void log_vmsg(enum log_level l, int err, const char *fmt, va_list ap)
 {
 	if (l > log_level || log_level == LOG_LEVEL_SILENT)

@@ -606,10 +606,12 @@ static void print_footer(const struct sandbox_spec *s, int code)
 		masked += s->denies[i].exists && !s->denies[i].bypassed;
 	(void)fprintf(stderr,
 		      "\nnono: the command exited with status %d inside the sandbox "
-		      "(%zu grants, network %s, %zu protected paths).\n"
+		      "(%zu grants, network: %s, %zu protected paths).\n"
 		      "nono: if it was refused access, ask: nono why --path PATH --op read|write "
 		      "%s%s; '--dry-run' lists every grant.\n",
-		      code, s->n_grants, net_mode_to_string(s->net), masked,
+		      code, s->n_grants,
+		      s->net == NET_BLOCK ? "blocked" : s->net == NET_PROXY ? "proxy only" : "allowed",
+		      masked,
 		      s->profile_name ? "--profile " : "", strempty(s->profile_name));
 }
 

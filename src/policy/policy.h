@@ -63,6 +63,9 @@ struct policy_input {
 	int capability_elevation; /* -1 unset */
 };
 
+/* Initialise in to "nothing given": all tri-states -1, everything else zero/NULL. */
+void policy_input_init(struct policy_input *in);
+
 /*
  * Resolve: load the profile chain (extends), expand $HOME $WORKDIR $TMPDIR $UID and ~,
  * apply groups and policy patches, add the input's grants, canonicalise every path.

@@ -144,6 +144,10 @@ struct sandbox_spec {
 	bool capability_elevation;
 	/* Profile opted into running with fewer kernel features than it asks for. */
 	bool best_effort;
+
+	/* filesystem.suppress_save_prompt: canonical paths the post-run save prompt skips
+	 * (not grants). Added by policy/; NULL when none. */
+	char **suppress_save_prompt;
 };
 
 /* Frees everything; accepts NULL; returns NULL. */

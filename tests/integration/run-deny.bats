@@ -25,7 +25,7 @@ check_ssh_masked() {
 check_mask_readonly() {
 	run sandboxed "$1" --allow "$H" -- "$P/probe-open" "$H/.ssh/id_rsa" w
 	assert_failure
-	run sandboxed "$1" --allow "$H" -- "$P/probe-open" "$H/.ssh/authorized_keys" c
+	run sandboxed "$1" --allow "$H" -- "$P/probe-open" "$H/.ssh/authorized_keys" w
 	assert_failure
 	# Nothing reached the real directory.
 	[ ! -e "$H/.ssh/authorized_keys" ]

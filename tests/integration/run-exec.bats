@@ -48,9 +48,10 @@ teardown() { common_teardown; }
 	run env LD_PRELOAD=/nonexistent.so BASH_ENV=/tmp/x NODE_OPTIONS=--require=/x KEEP_ME=1 \
 		HOME="$H" "$N" run -- /usr/bin/env
 	assert_success
-	refute_output --partial "LD_PRELOAD"
-	refute_output --partial "BASH_ENV"
-	refute_output --partial "NODE_OPTIONS"
+	refute_line --regexp '^LD_PRELOAD='
+	refute_line --regexp '^BASH_ENV='
+	refute_line --regexp '^NODE_OPTIONS='
+
 	assert_output --partial "KEEP_ME=1"
 }
 

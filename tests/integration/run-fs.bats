@@ -13,7 +13,7 @@ check_read_grant() {
 	assert_success
 	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/file.txt" w
 	assert_failure 13
-	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/new.txt" c
+	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/new.txt" w
 	assert_failure 13
 }
 @test "read grant allows reading and refuses writing (root)" { check_read_grant root; }
@@ -22,7 +22,7 @@ check_read_grant() {
 check_allow_grant() {
 	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/file.txt" w
 	assert_success
-	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/new.txt" c
+	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/data/new.txt" w
 	assert_success
 	[ -e "$T/data/new.txt" ]
 }
@@ -56,7 +56,7 @@ check_file_grant() {
 	assert_failure 13
 	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/file.txt" w
 	assert_success
-	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/new.txt" c
+	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/new.txt" w
 	assert_failure 13
 }
 @test "file grants do not widen to their directory (root)" { check_file_grant root; }

@@ -20,7 +20,8 @@ BUILTIN="default claude-code codex opencode python-dev node-dev go-dev rust-dev 
 @test "every built-in profile keeps ~/.ssh unreadable even with the cwd granted" {
 	cd "$H"
 	for p in $BUILTIN; do
-		run nono_as user run --profile "$p" --allow-cwd -- /bin/sh -c "cat '$H/.ssh/id_rsa'"
+		run nono_as user run --profile "$p" --allow-cwd -- /bin/sh -c "cat '$H/.ssh/id_rsa'; echo ran"
+		[[ "$output" == *ran* ]] || { echo "profile $p did not run: $output"; false; }
 		[[ "$output" != *SECRET-SSH-KEY* ]] || { echo "profile $p leaked"; false; }
 	done
 }

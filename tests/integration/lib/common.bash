@@ -12,7 +12,8 @@ load '/usr/lib/bats/bats-assert/load'
 NOBODY=65534
 
 common_setup() {
-	T=$(mktemp -d /tmp/nono-it.XXXXXX)
+	# Not under /tmp: system_write_linux grants /tmp, /var/tmp and /dev/shm to everyone.
+	T=$(mktemp -d "${NONO_TEST_ROOT:-/var/lib}/nono-it.XXXXXX")
 	chmod 755 "$T"
 	# Private copies: the build tree may sit under a directory uid 65534 cannot enter.
 	mkdir -p "$T/bin"

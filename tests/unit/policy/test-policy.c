@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/macro.h"
+#include "base/path.h"
+#include "base/strv.h"
+#include "policy/embedded.h"
+#include "policy/expand.h"
+#include "policy/groups.h"
+#include "policy/json-locate.h"
+#include "policy/policy.h"
+#include "policy/profile.h"
+#include "policy/spec.h"
+
+/* Every test runs with HOME, TMPDIR and the cwd inside a fresh temp dir. */
+static char tmproot[256];
+static char home[300];
+static char work[300];
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void mkdirs(const char *path)
+{
+	char buf[1024];
+	(void)snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			(void)mkdir(buf, 0755);
+			*p = '/';
+		}
+	(void)mkdir(buf, 0755);
+}
+
+/* Write HOME/.config/nono/profiles/NAME.json */
+static void user_profile(const char *name, const char *text)
+{
+	char path[1024];
+	(void)snprintf(path, sizeof(path), "%s/.config/nono/profiles", home);
+	mkdirs(path);
+	(void)snprintf(path, sizeof(path), "%s/.config/nono/profiles/%s.json", home, name);
+	write_file(path, text);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	(void)snprintf(tmproot, sizeof(tmproot), "/tmp/nono-policy-test.XXXXXX");
+	if (!mkdtemp(tmproot))
+		return -1;
+	/* canonical: /tmp might be a symlink */
+	char *real = realpath(tmproot, NULL);
+	if (!real)
+		return -1;
+	(void)snprintf(tmproot, sizeof(tmproot), "%s", real);
+	free(real);
+	(void)snprintf(home, sizeof(home), "%s/home", tmproot);
+	(void)snprintf(work, sizeof(work), "%s/work", tmproot);
+	mkdirs(home);
+	mkdirs(work);
+	setenv("HOME", home, 1);
+	unsetenv("TMPDIR");
+	return chdir(work);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (chdir("/") < 0)
+		return -1;
+	return nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct policy_input input_default(void)
+{
+	struct policy_input in;
+	policy_input_init(&in);
+	return in;
+}
+
+static bool has_grant(const struct sandbox_spec *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_grants; i++)
+		if (streq(s->grants[i].path, path))
+			return true;
+	return false;
+}
+
+/* The grant for path; fails the test when there is none. */
+static const struct fs_grant *find_grant(const struct sandbox_spec *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_grants; i++)
+		if (streq(s->grants[i].path, path))
+			return &s->grants[i];
+	fail_msg("no grant for '%s'", path);
+	abort();
+}
+
+static bool has_deny(const struct sandbox_spec *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_denies; i++)
+		if (streq(s->denies[i].path, path))
+			return true;
+	return false;
+}
+
+static const struct fs_deny *find_deny(const struct sandbox_spec *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_denies; i++)
+		if (streq(s->denies[i].path, path))
+			return &s->denies[i];
+	fail_msg("no deny for '%s'", path);
+	abort();
+}
+
+static int parse_text(const char *text, struct profile **ret, struct diag *d)
+{
+	_cleanup_(policy_groups_freep) struct policy_groups *g = NULL;
+	assert_int_equal(policy_groups_load(&g, d), 0);
+	return profile_parse(text, strlen(text), "t.json", "t", g, ret, d);
+}
+
+/* Parse text expecting failure at line:column with msg containing what. */
+static void expect_parse_error(const char *text, int line, int column, const char *what)
+{
+	_cleanup_profile_ struct profile *p = NULL;
+	struct diag d = {0};
+	char buf[2048];
+	assert_int_not_equal(parse_text(text, &p, &d), 0);
+	assert_null(p);
+	diag_format(&d, buf, sizeof(buf));
+	if (d.line != line || d.column != column || !strstr(d.msg, what))
+		fail_msg("got \"%s\", want %d:%d with \"%s\"", buf, line, column, what);
+	assert_string_equal(d.file, "t.json");
+}
+
+/* ---- embedded data and groups ---- */
+
+static void test_embedded(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	EMBEDDED_FOREACH(f)
+	n++;
+	assert_true(n >= 11);
+	const struct embedded_file *f = embedded_find("profiles/default.json");
+	assert_non_null(f);
+	assert_int_equal(strlen(f->data), f->size);
+	assert_null(embedded_find("profiles/nope.json"));
+	assert_null(embedded_find(NULL));
+}
+
+static void test_groups(void **state)
+{
+	(void)state;
+	_cleanup_(policy_groups_freep) struct policy_groups *g = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_groups_load(&g, &d), 0);
+	const struct policy_group *cred = policy_groups_find(g, "deny_credentials");
+	assert_non_null(cred);
+	assert_true(cred->required);
+	bool ssh = false;
+	for (size_t i = 0; i < cred->n_denies; i++)
+		ssh = ssh || streq(cred->denies[i].path, "~/.ssh");
+	assert_true(ssh);
+	const struct policy_group *sys = policy_groups_find(g, "system_read_linux");
+	assert_non_null(sys);
+	assert_int_equal(sys->platform, PLATFORM_LINUX);
+	assert_true(strv_contains(sys->fs[FS_LIST_READ], "/usr"));
+	const struct policy_group *mac = policy_groups_find(g, "deny_keychains_macos");
+	assert_non_null(mac);
+	assert_false(policy_group_applies(mac));
+	assert_false(policy_groups_find(g, "deny_shell_configs")->required);
+	const struct policy_group *dc = policy_groups_find(g, "dangerous_commands");
+	assert_true(strv_contains(dc->commands, "rm"));
+}
+
+static void test_groups_bad(void **state)
+{
+	(void)state;
+	struct policy_groups *g = NULL;
+	struct diag d = {0};
+	static const char text[] = "{\"version\": 1, \"groups\": {\n"
+				   "  \"x\": {\"description\": \"d\", \"platform\": \"beos\"}}}";
+	assert_int_equal(policy_groups_parse(text, strlen(text), "p.json", &g, &d), -EINVAL);
+	assert_int_equal(d.line, 2);
+	assert_int_equal(d.column, 41);
+	assert_non_null(strstr(d.msg, "unknown platform 'beos'"));
+	static const char text2[] = "{\"version\": 2}";
+	assert_int_equal(policy_groups_parse(text2, strlen(text2), "p.json", &g, &d), -EINVAL);
+	assert_null(g);
+}
+
+/* ---- locator ---- */
+
+static void test_locate(void **state)
+{
+	(void)state;
+	static const char text[] = "{\n"
+				   "  \"a\": [1, {\"b~/c\": \"x\"}],\n"
+				   "  \"\\u00e9t\\u00e9\": \"\xc3\xa9\xc3\xa9\", \"n\": true\n"
+				   "}";
+	int line, col;
+	assert_int_equal(json_locate(text, strlen(text), "", false, &line, &col), 0);
+	assert_int_equal(line, 1);
+	assert_int_equal(col, 1);
+	assert_int_equal(json_locate(text, strlen(text), "/a", true, &line, &col), 0);
+	assert_int_equal(line, 2);
+	assert_int_equal(col, 3);
+	assert_int_equal(json_locate(text, strlen(text), "/a/1/b~0~1c", false, &line, &col), 0);
+	assert_int_equal(line, 2);
+	assert_int_equal(col, 21);
+	assert_int_equal(json_locate(text, strlen(text), "/a/1/b~0~1c", true, &line, &col), 0);
+	assert_int_equal(col, 13);
+	/* escaped key matches its decoded form; columns count characters, not bytes */
+	assert_int_equal(json_locate(text, strlen(text), "/\xc3\xa9t\xc3\xa9", false, &line, &col),
+			 0);
+	assert_int_equal(line, 3);
+	assert_int_equal(col, 20);
+	assert_int_equal(json_locate(text, strlen(text), "/n", true, &line, &col), 0);
+	assert_int_equal(col, 26);
+	assert_int_equal(json_locate(text, strlen(text), "/missing", false, &line, &col), -ENOENT);
+	assert_int_equal(json_locate(text, strlen(text), "/a/7", false, &line, &col), -ENOENT);
+	assert_int_equal(json_locate(text, strlen(text), "/a/x", false, &line, &col), -ENOENT);
+	assert_int_equal(json_locate("{\"a\": [", 7, "/a/0", false, &line, &col), -EINVAL);
+	assert_int_equal(json_locate(text, strlen(text), "a", false, &line, &col), -EINVAL);
+}
+
+/* ---- parsing ---- */
+
+static void test_parse_good(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "{\"extends\": \"default\",\n"
+	    " \"meta\": {\"name\": \"my-agent\", \"version\": \"1.0.0\", \"description\": \"d\"},\n"
+	    " \"security\": {\"groups\": [\"python_runtime\"], \"allow_gpu\": true},\n"
+	    " \"workdir\": {\"access\": \"readwrite\"},\n"
+	    " \"filesystem\": {\"allow\": [\"~/.local/share/my-agent\"], \"read\": "
+	    "[\"$HOME/.cfg\"],\n"
+	    "                \"write_file\": [\"${TMPDIR}/x\"]},\n"
+	    " \"policy\": {\"exclude_groups\": [\"deny_shell_configs\"], \"override_deny\": "
+	    "[\"~/.bashrc\"]},\n"
+	    " \"network\": {\"network_profile\": \"developer\", \"allow_domain\": "
+	    "[\"a.example\"],\n"
+	    "   \"open_port\": [3000, 3000], \"proxy_port\": 19999,\n"
+	    "   \"custom_credentials\": {\"gitlab\": {\"upstream\": "
+	    "\"https://gitlab.example.com\",\n"
+	    "     \"credential_key\": \"gitlab_token\",\n"
+	    "     \"endpoint_rules\": [{\"method\": \"GET\", \"path\": \"/api/v4/**\"}]}}},\n"
+	    " \"commands\": {\"allow\": [\"rm\"]},\n"
+	    " \"env_credentials\": {\"openai_api_key\": \"OPENAI_API_KEY\"}\n"
+	    "}";
+	_cleanup_profile_ struct profile *p = NULL;
+	struct diag d = {0};
+	assert_int_equal(parse_text(text, &p, &d), 0);
+	assert_string_equal(p->name, "my-agent");
+	assert_string_equal(p->extends, "default");
+	assert_int_equal(p->allow_gpu, 1);
+	assert_int_equal(p->capability_elevation, -1);
+	assert_int_equal(p->workdir_access, FS_RW);
+	assert_string_equal(p->fs[FS_LIST_ALLOW][0], "~/.local/share/my-agent");
+	assert_string_equal(p->fs[FS_LIST_WRITE_FILE][0], "${TMPDIR}/x");
+	assert_int_equal(p->n_open_ports, 1);
+	assert_int_equal(p->proxy_port, 19999);
+	assert_int_equal(p->n_custom_credentials, 1);
+	assert_string_equal(p->custom_credentials[0].rules[0].path, "/api/v4/**");
+	assert_string_equal(p->env_credentials[1], "OPENAI_API_KEY");
+
+	/* list form of env_credentials */
+	_cleanup_profile_ struct profile *q = NULL;
+	assert_int_equal(
+	    parse_text("{\"env_credentials\": [\"openai_api_key\", \"op://v/i=TOK\"]}", &q, &d), 0);
+	assert_string_equal(q->env_credentials[1], "OPENAI_API_KEY");
+	assert_string_equal(q->env_credentials[2], "op://v/i");
+	assert_string_equal(q->env_credentials[3], "TOK");
+	assert_string_equal(q->name, "t");
+}
+
+static void test_parse_errors(void **state)
+{
+	(void)state;
+	expect_parse_error("{\n  \"meta\": {\"name\": \"x\"},\n  \"filesystem\": {\n    \"alow\": "
+			   "[\"/tmp\"]\n  }\n}",
+			   4, 5, "unknown key 'alow' in filesystem; expected one of: allow, read");
+	expect_parse_error("{\"network\": {\n  \"block\": \"yes\"}}", 2, 12,
+			   "'network/block' must be true or false, not a string");
+	expect_parse_error("{\"filesystem\": {\"read\": [\"/a\",\n 7]}}", 2, 2,
+			   "'filesystem/read/1' must be a string, not an integer");
+	expect_parse_error("{\"filesystem\": []}", 1, 16,
+			   "'filesystem' must be an object, not an array");
+	expect_parse_error("{\"meta\": {\"name\": \"a\"},\n \"meta\": {}}", 2, 7,
+			   "duplicate object key");
+	expect_parse_error("{\"meta\": {\"name\": \"a\",}}", 1, 23, "invalid JSON");
+	expect_parse_error("[1]", 1, 1, "expected a JSON object at the top, not an array");
+	expect_parse_error("{\"bogus\": 1}", 1, 2, "unknown key 'bogus' in the top level");
+	expect_parse_error("{\"security\": {\"groups\": [\"deny_credentials\", \"nope\"]}}", 1, 46,
+			   "unknown policy group 'nope'");
+	expect_parse_error("{\"policy\": {\n  \"exclude_groups\": [\"deny_credentials\"]}}", 2, 22,
+			   "group 'deny_credentials' is required and cannot be excluded");
+	expect_parse_error("{\"filesystem\": {\"read\": [\n  \"$HOME/ok\", \"$FOO/x\"]}}", 2, 15,
+			   "bad path '$FOO/x' in 'filesystem/read': unknown variable");
+	expect_parse_error("{\"filesystem\": {\"read\": [\"~bob/x\"]}}", 1, 26,
+			   "'~user' is not supported");
+	expect_parse_error("{\"workdir\": {\"access\": \"all\"}}", 1, 24,
+			   "bad workdir access 'all'");
+	expect_parse_error("{\"network\": {\"open_port\": [0]}}", 1, 28, "port '0'");
+	expect_parse_error(
+	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"http://a\", "
+	    "\"credential_key\": \"k\"}}}}",
+	    1, 55, "must be an https:// URL");
+	expect_parse_error(
+	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"https://a\", "
+	    "\"credential_key\": \"k\", \"endpoint_rules\": [{\"method\": \"get\", \"path\": "
+	    "\"/\"}]}}}}",
+	    1, 121, "bad HTTP method 'get'");
+	expect_parse_error("{\"env_credentials\": 3}", 1, 21,
+			   "must be an object {REF: VAR} or an array");
+	expect_parse_error("{\"extends\": \"\"}", 1, 13, "'extends' must not be empty");
+}
+
+static void test_parse_size_bound(void **state)
+{
+	(void)state;
+	size_t n = PROFILE_MAX_SIZE + 1;
+	_cleanup_free_ char *big = malloc(n + 1);
+	assert_non_null(big);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = 0;
+	struct profile *p = NULL;
+	struct diag d = {0};
+	assert_int_equal(profile_parse(big, n, "big.json", NULL, NULL, &p, &d), -EFBIG);
+	/* and through the file loader */
+	char path[512];
+	(void)snprintf(path, sizeof(path), "%s/big.json", work);
+	write_file(path, big);
+	assert_int_equal(profile_load(path, &p, &d), -EFBIG);
+	assert_non_null(strstr(d.msg, "larger than"));
+}
+
+/* ---- lookup and extends ---- */
+
+static void test_extends_chain(void **state)
+{
+	(void)state;
+	user_profile("base",
+		     "{\"extends\": \"default\", \"filesystem\": {\"read\": [\"/a\"]},"
+		     " \"network\": {\"block\": true}, \"workdir\": {\"access\": \"write\"}}");
+	user_profile(
+	    "leaf",
+	    "{\"extends\": \"base\", \"meta\": {\"name\": \"leaf\"},"
+	    " \"filesystem\": {\"read\": [\"/b\", \"/a\"]}, \"network\": {\"block\": false}}");
+	_cleanup_profile_ struct profile *p = NULL;
+	struct diag d = {0};
+	assert_int_equal(profile_load_merged("leaf", &p, &d), 0);
+	assert_string_equal(p->name, "leaf");
+	assert_int_equal(strv_length(p->fs[FS_LIST_READ]), 2);
+	assert_string_equal(p->fs[FS_LIST_READ][0], "/a");
+	assert_string_equal(p->fs[FS_LIST_READ][1], "/b");
+	assert_int_equal(p->net_block, 0);
+	assert_int_equal(p->workdir_access, FS_WRITE);
+	assert_true(strv_contains(p->groups, "deny_credentials"));
+	assert_false(p->builtin);
+
+	/* a path works too, relative extends is against the file's directory */
+	char path[512];
+	(void)snprintf(path, sizeof(path), "%s/p1.json", work);
+	write_file(path, "{\"extends\": \"./p2.json\"}");
+	(void)snprintf(path, sizeof(path), "%s/p2.json", work);
+	write_file(path, "{\"meta\": {\"name\": \"p2\"}, \"filesystem\": {\"allow\": [\"/x\"]}}");
+	_cleanup_profile_ struct profile *q = NULL;
+	assert_int_equal(profile_load_merged("p1.json", &q, &d), 0);
+	assert_string_equal(q->fs[FS_LIST_ALLOW][0], "/x");
+	assert_string_equal(q->name, "p1");
+
+	_cleanup_profile_ struct profile *r = NULL;
+	user_profile("orphan", "{\n\"extends\": \"missing-one\"}");
+	assert_int_equal(profile_load_merged("orphan", &r, &d), -ENOENT);
+	assert_int_equal(d.line, 2);
+	assert_int_equal(d.column, 12);
+	assert_non_null(strstr(d.msg, "extends 'missing-one', which is not found"));
+	assert_int_equal(profile_load_merged("no-such-profile", &r, &d), -ENOENT);
+	assert_non_null(strstr(d.msg, "profile 'no-such-profile' not found"));
+	assert_int_equal(profile_load_merged("../etc", &r, &d), -ENOENT);
+	assert_int_equal(profile_load_merged("bad name", &r, &d), -EINVAL);
+}
+
+static void test_extends_cycle_depth(void **state)
+{
+	(void)state;
+	user_profile("a", "{\"extends\": \"b\"}");
+	user_profile("b", "{\"extends\": \"c\"}");
+	user_profile("c", "{\"extends\": \"a\"}");
+	_cleanup_profile_ struct profile *p = NULL;
+	struct diag d = {0};
+	assert_int_equal(profile_load_merged("a", &p, &d), -ELOOP);
+	assert_non_null(strstr(d.msg, "cycle: 'a' -> 'b' -> 'c' -> 'a'"));
+	assert_int_equal(d.line, 1);
+	assert_int_equal(d.column, 13);
+
+	/* 17 profiles: d0 extends d1 ... d16 */
+	for (int i = 0; i <= PROFILE_MAX_DEPTH; i++) {
+		char name[16], text[64];
+		(void)snprintf(name, sizeof(name), "d%d", i);
+		if (i < PROFILE_MAX_DEPTH)
+			(void)snprintf(text, sizeof(text), "{\"extends\": \"d%d\"}", i + 1);
+		else
+			(void)snprintf(text, sizeof(text), "{}");
+		user_profile(name, text);
+	}
+	assert_int_equal(profile_load_merged("d0", &p, &d), -ELOOP);
+	assert_non_null(strstr(d.msg, "deeper than 16 levels"));
+	/* 16 is fine */
+	assert_int_equal(profile_load_merged("d1", &p, &d), 0);
+}
+
+static void test_user_overrides_builtin(void **state)
+{
+	(void)state;
+	user_profile("codex", "{\"meta\": {\"name\": \"codex\", \"description\": \"mine\"}}");
+	user_profile("default",
+		     "{\"extends\": \"default\", \"filesystem\": {\"read\": [\"/mine\"]}}");
+	_cleanup_profile_ struct profile *p = NULL, *q = NULL;
+	struct diag d = {0};
+	assert_int_equal(profile_load_merged("codex", &p, &d), 0);
+	assert_string_equal(p->meta_description, "mine");
+	assert_null(p->groups);
+	/* a user profile extending its own name gets the built-in */
+	assert_int_equal(profile_load_merged("default", &q, &d), 0);
+	assert_true(strv_contains(q->groups, "deny_credentials"));
+	assert_true(strv_contains(q->fs[FS_LIST_READ], "/mine"));
+
+	struct profile_info *list = NULL;
+	size_t n = 0;
+	assert_int_equal(profile_list(&list, &n), 0);
+	bool builtin_codex = false, user_codex = false;
+	for (size_t i = 0; i < n; i++) {
+		if (streq(list[i].name, "codex") && list[i].builtin)
+			builtin_codex = streq(list[i].description, "OpenAI Codex CLI agent");
+		if (streq(list[i].name, "codex") && !list[i].builtin)
+			user_codex = list[i].overrides_builtin && list[i].valid;
+	}
+	assert_true(builtin_codex);
+	assert_true(user_codex);
+	profile_info_free(list, n);
+}
+
+/* ---- expansion ---- */
+
+static void test_expand(void **state)
+{
+	(void)state;
+	struct expand_vars v;
+	setenv("TMPDIR", "/var/tmp", 1);
+	assert_int_equal(expand_vars_init(&v, "/w"), 0);
+	static const char *const cases[][2] = {
+	    {"~", "HOME"},
+	    {"~/x", "HOME/x"},
+	    {"$HOME/.a", "HOME/.a"},
+	    {"${HOME}x", "HOMEx"},
+	    {"$WORKDIR/src", "/w/src"},
+	    {"$TMPDIR/t-$UID", "/var/tmp/t-UID"},
+	    {"/plain/~x", "/plain/~x"},
+	};
+	char uid[24];
+	(void)snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *out = NULL;
+		char want[1024] = "";
+		const char *c = cases[i][1];
+		/* substitute HOME / UID placeholders */
+		for (size_t o = 0; *c;) {
+			if (startswith(c, "HOME")) {
+				o += (size_t)snprintf(want + o, sizeof(want) - o, "%s", home);
+				c += 4;
+			} else if (startswith(c, "UID")) {
+				o += (size_t)snprintf(want + o, sizeof(want) - o, "%s", uid);
+				c += 3;
+			} else {
+				want[o++] = *c++;
+				want[o] = 0;
+			}
+		}
+		assert_int_equal(expand_path(cases[i][0], &v, &out, NULL), 0);
+		assert_string_equal(out, want);
+	}
+	_cleanup_free_ char *out = NULL, *bad = NULL, *bad2 = NULL;
+	assert_int_equal(expand_path("$HOME/$FOO/x", &v, &out, &bad), -EINVAL);
+	assert_string_equal(bad, "$FOO");
+	assert_int_equal(expand_path("a$", &v, &out, NULL), -EINVAL);
+	assert_int_equal(expand_path("${HOME", &v, &out, NULL), -EINVAL);
+	assert_int_equal(expand_path("~bob", &v, &out, &bad2), -EINVAL);
+	assert_string_equal(bad2, "~bob");
+	assert_null(out);
+	expand_vars_done(&v);
+
+	unsetenv("TMPDIR");
+	assert_int_equal(expand_vars_init(&v, NULL), 0);
+	assert_string_equal(v.tmpdir, "/tmp");
+	assert_int_equal(expand_path("$WORKDIR", &v, &out, NULL), -ENOENT);
+	expand_vars_done(&v);
+
+	size_t off;
+	const char *msg;
+	assert_int_equal(expand_check("$HOME/${UID}/x", &off, &msg), 0);
+	assert_int_equal(expand_check("/a/$NOPE", &off, &msg), -EINVAL);
+	assert_int_equal(off, 3);
+}
+
+/* ---- resolve ---- */
+
+static void test_resolve_default(void **state)
+{
+	(void)state;
+	char ssh[512];
+	(void)snprintf(ssh, sizeof(ssh), "%s/.ssh", home);
+	mkdirs(ssh);
+	struct policy_input in = input_default();
+	in.allow_cwd = true;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	_cleanup_strv_free_ char **warnings = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, &warnings, &d), 0);
+	assert_null(s->profile_name);
+	assert_string_equal(s->workdir, work);
+	const struct fs_grant *g = find_grant(s, work);
+	assert_non_null(g);
+	assert_int_equal(g->access, FS_READ); /* default workdir access is read-only */
+	assert_int_equal(g->origin.kind, ORIGIN_WORKDIR);
+	g = find_grant(s, "/usr");
+	assert_non_null(g);
+	assert_int_equal(g->origin.kind, ORIGIN_GROUP);
+	assert_string_equal(g->origin.name, "system_read_linux");
+	assert_true(g->exists);
+	const struct fs_deny *x = find_deny(s, ssh);
+	assert_non_null(x);
+	assert_true(x->exists);
+	assert_true(x->is_dir);
+	assert_false(x->bypassed);
+	assert_string_equal(x->group, "deny_credentials");
+	assert_string_equal(x->category, "SSH keys and config");
+	char aws[512];
+	(void)snprintf(aws, sizeof(aws), "%s/.aws", home);
+	x = find_deny(s, aws);
+	assert_non_null(x);
+	assert_false(x->exists);
+	assert_true(strv_contains(s->blocked_commands, "rm"));
+	assert_true(strv_contains(s->blocked_commands, "apt-get"));
+	assert_false(strv_contains(s->blocked_commands, "brew"));
+	assert_int_equal(s->net, NET_ALLOW);
+	assert_true(s->scope_signal);
+	assert_true(s->scope_abstract_unix);
+	assert_string_equal(net_mode_to_string(s->net), "allow");
+	assert_string_equal(origin_kind_to_string(ORIGIN_IMPLIED), "implied");
+	assert_null(net_mode_to_string(_NET_MODE_MAX));
+}
+
+static void test_resolve_builtin_profiles(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	EMBEDDED_FOREACH(f)
+	{
+		const char *rest = startswith(f->name, "profiles/");
+		if (!rest)
+			continue;
+		char name[128];
+		(void)snprintf(name, sizeof(name), "%.*s", (int)(strlen(rest) - 5), rest);
+		struct policy_input in = input_default();
+		in.profile = name;
+		in.allow_cwd = true;
+		_cleanup_spec_ struct sandbox_spec *s = NULL;
+		_cleanup_strv_free_ char **warnings = NULL;
+		struct diag d = {0};
+		char buf[2048];
+		if (policy_resolve(&in, &s, &warnings, &d) < 0)
+			fail_msg("profile %s: %s", name, diag_format(&d, buf, sizeof(buf)));
+		assert_string_equal(s->profile_name, name);
+		assert_true(has_grant(s, "/usr"));
+		assert_true(s->n_denies > 20);
+		assert_true(has_grant(s, work));
+		n++;
+	}
+	assert_int_equal(n, 10);
+
+	struct policy_input in = input_default();
+	in.profile = "claude-code";
+	in.allow_cwd = true;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(find_grant(s, work)->access, FS_RW);
+	assert_int_equal(s->net, NET_PROXY);
+	assert_string_equal(s->proxy.network_profile, "claude-code");
+	char claude[512];
+	(void)snprintf(claude, sizeof(claude), "%s/.claude.json", home);
+	const struct fs_grant *g = find_grant(s, claude);
+	assert_non_null(g);
+	assert_true(g->is_file);
+	assert_false(g->exists);
+	assert_int_equal(g->origin.kind, ORIGIN_PROFILE);
+	assert_string_equal(g->origin.name, "claude-code");
+}
+
+static void test_resolve_cli_paths(void **state)
+{
+	(void)state;
+	mkdirs("sub/dir");
+	assert_int_equal(symlink("sub/dir", "link"), 0);
+	write_file("sub/file.txt", "x");
+	struct input_grant grants[] = {
+	    {"link", FS_READ, false, ORIGIN_CLI, "--read"},
+	    {"./sub/file.txt", FS_RW, false, ORIGIN_CLI, "--allow"},
+	    {"$WORKDIR/sub/new.log", FS_WRITE, true, ORIGIN_ENV, "NONO_WRITE_FILE"},
+	};
+	struct policy_input in = input_default();
+	in.grants = grants;
+	in.n_grants = ARRAY_SIZE(grants);
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	_cleanup_strv_free_ char **warnings = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, &warnings, &d), 0);
+	char want[512];
+	(void)snprintf(want, sizeof(want), "%s/sub/dir", work);
+	const struct fs_grant *g = find_grant(s, want);
+	assert_non_null(g);
+	assert_string_equal(g->origin.name, "--read");
+	assert_false(g->is_file);
+	(void)snprintf(want, sizeof(want), "%s/sub/file.txt", work);
+	g = find_grant(s, want);
+	assert_non_null(g);
+	assert_true(g->is_file); /* a directory flag on a file grants just the file */
+	(void)snprintf(want, sizeof(want), "%s/sub/new.log", work);
+	g = find_grant(s, want);
+	assert_non_null(g);
+	assert_false(g->exists);
+	assert_int_equal(g->origin.kind, ORIGIN_ENV);
+	assert_non_null(warnings);
+	assert_non_null(strstr(warnings[0], "does not exist yet"));
+
+	/* a missing path is an error naming the flag and the path */
+	struct input_grant missing[] = {{"./nope", FS_READ, false, ORIGIN_CLI, "--read"}};
+	in.grants = missing;
+	in.n_grants = 1;
+	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
+	char buf[2048];
+	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -ENOENT);
+	assert_string_equal(
+	    diag_format(&d, buf, sizeof(buf)),
+	    "--read: path './nope' does not exist; create it first or fix the path");
+	struct input_grant isdir[] = {{"sub", FS_READ, true, ORIGIN_CLI, "--read-file"}};
+	in.grants = isdir;
+	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -EISDIR);
+	struct input_grant badvar[] = {{"$NOPE/x", FS_READ, false, ORIGIN_CLI, "--read"}};
+	in.grants = badvar;
+	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "unknown variable '$NOPE'"));
+	assert_string_equal(d.file, "--read");
+	assert_null(s2);
+}
+
+static void test_resolve_bypass(void **state)
+{
+	(void)state;
+	char aws[512];
+	(void)snprintf(aws, sizeof(aws), "%s/.aws", home);
+	mkdirs(aws);
+	char *bypass[] = {(char *)"~/.aws", NULL};
+	struct policy_input in = input_default();
+	in.bypass = bypass;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	_cleanup_strv_free_ char **warnings = NULL;
+	struct diag d = {0};
+	char buf[2048];
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EPERM);
+	assert_string_equal(
+	    diag_format(&d, buf, sizeof(buf)),
+	    "--bypass-protection: --bypass-protection '~/.aws' needs a matching grant "
+	    "(--allow, --read, --write or a --*-file flag)");
+
+	struct input_grant grants[] = {{"~/.aws", FS_READ, false, ORIGIN_CLI, "--read"}};
+	in.grants = grants;
+	in.n_grants = 1;
+	assert_int_equal(policy_resolve(&in, &s, &warnings, &d), 0);
+	const struct fs_deny *x = find_deny(s, aws);
+	assert_non_null(x);
+	assert_true(x->bypassed);
+	char ssh[512];
+	(void)snprintf(ssh, sizeof(ssh), "%s/.ssh", home);
+	assert_false(find_deny(s, ssh)->bypassed);
+	assert_non_null(strstr(warnings[0], "bypassed by --bypass-protection"));
+
+	/* a path inside a protected directory cannot be bypassed alone */
+	char *inner[] = {(char *)"~/.aws/config", NULL};
+	in.bypass = inner;
+	_cleanup_spec_ struct sandbox_spec *s3 = NULL;
+	assert_int_equal(policy_resolve(&in, &s3, NULL, &d), -EPERM);
+	assert_non_null(strstr(d.msg, "inside protected"));
+
+	/* an explicit grant of a path a group also grants can back a bypass */
+	char cargo[512];
+	(void)snprintf(cargo, sizeof(cargo), "%s/.cargo", home);
+	mkdirs(cargo);
+	user_profile("rs", "{\"extends\": \"rust-dev\"}");
+	struct input_grant cg[] = {{"~/.cargo", FS_READ, false, ORIGIN_CLI, "--read"}};
+	char *cb[] = {(char *)"~/.cargo/credentials.toml", NULL};
+	struct policy_input in3 = input_default();
+	in3.profile = "rs";
+	in3.grants = cg;
+	in3.n_grants = 1;
+	in3.bypass = cb;
+	assert_int_equal(policy_resolve(&in3, &s3, NULL, &d), 0);
+	assert_int_equal(find_grant(s3, cargo)->origin.kind, ORIGIN_CLI);
+	assert_int_equal(find_grant(s3, cargo)->access, FS_RW);
+	(void)snprintf(cargo, sizeof(cargo), "%s/.cargo/credentials.toml", home);
+	assert_true(find_deny(s3, cargo)->bypassed);
+
+	/* the profile form: override_deny needs a grant in the profile */
+	user_profile(
+	    "od", "{\"extends\": \"default\", \"policy\": {\"override_deny\": [\"~/.bashrc\"]}}");
+	struct policy_input in2 = input_default();
+	in2.profile = "od";
+	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
+	assert_int_equal(policy_resolve(&in2, &s2, NULL, &d), -EPERM);
+	assert_non_null(strstr(d.msg, "override_deny '~/.bashrc' needs a matching grant"));
+	user_profile("od",
+		     "{\"extends\": \"default\", \"policy\": {\"override_deny\": [\"~/.bashrc\"]},"
+		     " \"filesystem\": {\"read_file\": [\"~/.bashrc\"]}}");
+	assert_int_equal(policy_resolve(&in2, &s2, NULL, &d), 0);
+	char rc[512];
+	(void)snprintf(rc, sizeof(rc), "%s/.bashrc", home);
+	assert_true(find_deny(s2, rc)->bypassed);
+}
+
+static void test_resolve_exclude_and_deny(void **state)
+{
+	(void)state;
+	user_profile(
+	    "ex",
+	    "{\"extends\": \"default\", \"policy\": {\"exclude_groups\": [\"deny_shell_configs\","
+	    " \"dangerous_commands\"], \"add_deny_access\": [\"$WORKDIR/secret\"]},"
+	    " \"commands\": {\"block\": [\"curl\"]},"
+	    " \"filesystem\": {\"suppress_save_prompt\": [\"~/.copilot/settings.json\"]}}");
+	struct policy_input in = input_default();
+	in.profile = "ex";
+	char *allow_cmd[] = {(char *)"apt", NULL};
+	in.allow_commands = allow_cmd;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	char rc[512];
+	(void)snprintf(rc, sizeof(rc), "%s/.bashrc", home);
+	assert_false(has_deny(s, rc));
+	(void)snprintf(rc, sizeof(rc), "%s/secret", work);
+	const struct fs_deny *x = find_deny(s, rc);
+	assert_non_null(x);
+	assert_string_equal(x->group, "add_deny_access");
+	assert_false(strv_contains(s->blocked_commands, "rm"));
+	assert_false(strv_contains(s->blocked_commands, "apt"));
+	assert_true(strv_contains(s->blocked_commands, "curl"));
+	assert_true(strv_contains(s->blocked_commands, "apt-get"));
+	assert_true(strv_contains(s->allowed_commands, "apt"));
+	char sp[512];
+	(void)snprintf(sp, sizeof(sp), "%s/.copilot/settings.json", home);
+	assert_true(strv_contains(s->suppress_save_prompt, sp));
+}
+
+static void test_resolve_network(void **state)
+{
+	(void)state;
+	struct policy_input in = input_default();
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	in.block_net = 1;
+	in.allow_net = 1;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "conflict"));
+
+	in = input_default();
+	char *domains[] = {(char *)"api.example.com", NULL};
+	char *creds[] = {(char *)"openai", NULL};
+	char *eps[] = {(char *)"openai:POST:/v1/chat/completions", NULL};
+	in.allow_domains = domains;
+	in.credentials = creds;
+	in.allow_endpoints = eps;
+	in.proxy_port = 19999;
+	uint16_t open[] = {3000};
+	in.open_ports = open;
+	in.n_open_ports = 1;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->net, NET_PROXY);
+	assert_string_equal(s->proxy.allow_domains[0], "api.example.com");
+	assert_int_equal(s->proxy.n_credentials, 1);
+	assert_string_equal(s->proxy.credentials[0].env_var, "OPENAI_API_KEY");
+	assert_string_equal(s->proxy.credentials[0].base_url_var, "OPENAI_BASE_URL");
+	assert_int_equal(s->proxy.n_endpoints, 1);
+	assert_string_equal(s->proxy.endpoints[0].method, "POST");
+	assert_string_equal(s->proxy.endpoints[0].path, "/v1/chat/completions");
+	assert_int_equal(s->proxy.port, 19999);
+	assert_int_equal(s->n_open_ports, 1);
+	s = sandbox_spec_free(s);
+
+	in.block_net = 1;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	in.block_net = -1;
+	char *bad_creds[] = {(char *)"nosuch", NULL};
+	in.credentials = bad_creds;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -ENOENT);
+	assert_non_null(strstr(d.msg, "unknown credential service 'nosuch'"));
+	in.credentials = NULL;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "names service 'openai', which is not enabled"));
+
+	/* profile: custom credential with endpoint rules; block from a profile */
+	user_profile(
+	    "gl",
+	    "{\"network\": {\"credentials\": [\"gitlab\"], \"custom_credentials\": {\"gitlab\":"
+	    " {\"upstream\": \"https://gitlab.example.com\", \"credential_key\": \"gitlab_token\","
+	    " \"endpoint_rules\": [{\"method\": \"GET\", \"path\": \"/api/**\"}]}}}}");
+	in = input_default();
+	in.profile = "gl";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->net, NET_PROXY);
+	assert_string_equal(s->proxy.credentials[0].env_var, "GITLAB_API_KEY");
+	assert_string_equal(s->proxy.credentials[0].inject_header, "Authorization");
+	assert_string_equal(s->proxy.endpoints[0].service, "gitlab");
+	s = sandbox_spec_free(s);
+	in.allow_net = 1;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->net, NET_ALLOW);
+	s = sandbox_spec_free(s);
+	user_profile("blk", "{\"network\": {\"block\": true}}");
+	in = input_default();
+	in.profile = "blk";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->net, NET_BLOCK);
+}
+
+static void test_resolve_unix_and_env(void **state)
+{
+	(void)state;
+	mkdirs("sockdir");
+	struct input_unix_grant ug[] = {
+	    {"./sockdir/app.sock", UNIX_BIND, "--allow-unix-socket-bind"},
+	    {"sockdir", UNIX_DIR, "--allow-unix-socket-dir"},
+	};
+	struct policy_input in = input_default();
+	in.unix_grants = ug;
+	in.n_unix_grants = ARRAY_SIZE(ug);
+	char *envc[] = {(char *)"openai_api_key,op://a/b=TOKEN", NULL};
+	char *envmap[] = {(char *)"env://GITHUB_TOKEN", (char *)"GH_TOKEN", NULL};
+	in.env_credentials = envc;
+	in.env_credential_map = envmap;
+	in.capability_elevation = 1;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->n_unix_grants, 2);
+	char want[512];
+	(void)snprintf(want, sizeof(want), "%s/sockdir/app.sock", work);
+	assert_string_equal(s->unix_grants[0].path, want);
+	assert_int_equal(s->unix_grants[0].flags, UNIX_BIND | UNIX_CONNECT);
+	(void)snprintf(want, sizeof(want), "%s/sockdir", work);
+	const struct fs_grant *g = find_grant(s, want);
+	assert_non_null(g);
+	assert_int_equal(g->origin.kind, ORIGIN_IMPLIED);
+	assert_int_equal(g->access, FS_RW);
+	assert_int_equal(s->n_env_credentials, 3);
+	assert_string_equal(s->env_credentials[0].env_var, "OPENAI_API_KEY");
+	assert_string_equal(s->env_credentials[1].ref, "op://a/b");
+	assert_string_equal(s->env_credentials[1].env_var, "TOKEN");
+	assert_string_equal(s->env_credentials[2].env_var, "GH_TOKEN");
+	assert_true(s->capability_elevation);
+
+	struct input_unix_grant missing[] = {
+	    {"./nodir/x.sock", UNIX_CONNECT, "--allow-unix-socket"}};
+	in.unix_grants = missing;
+	in.n_unix_grants = 1;
+	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
+	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -ENOENT);
+	assert_string_equal(d.file, "--allow-unix-socket");
+}
+
+static void test_resolve_profile_errors(void **state)
+{
+	(void)state;
+	struct policy_input in = input_default();
+	in.profile = "nope";
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -ENOENT);
+	user_profile("broken", "{\n  \"filesystem\": {\"read\": 1}}");
+	in.profile = "broken";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	assert_int_equal(d.line, 2);
+	assert_int_equal(d.column, 26);
+	assert_non_null(strstr(d.file, "broken.json"));
+	in.profile = NULL;
+	in.workdir = "/nonexistent/dir";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -ENOENT);
+	assert_null(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups_bad, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_size_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extends_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extends_cycle_depth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_overrides_builtin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_default, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_builtin_profiles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_cli_paths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_bypass, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_exclude_and_deny, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_unix_and_env, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_profile_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
