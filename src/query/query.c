@@ -394,35 +394,54 @@ bool query_host_matches(const char *pattern, const char *host)
 	return strlen(host) == pl && strncasecmp(pattern, host, pl) == 0;
 }
 
+/*
+ * Wildcard matching without recursion: on a mismatch, only the most recent star is
+ * widened by one. Linear in practice and never exponential, whatever the pattern
+ * ("*****" or "**" / "**" / ...), since a profile or flag can hold any pattern.
+ */
+
 /* One segment: '*' matches any run of characters. */
 static bool segment_matches(const char *g, const char *p)
 {
-	if (!*g)
-		return !*p;
-	if (*g == '*') {
-		for (;; p++) {
-			if (segment_matches(g + 1, p))
-				return true;
-			if (!*p)
-				return false;
-		}
+	const char *star = NULL, *resume = NULL;
+	while (*p) {
+		if (*g == '*') {
+			star = g++;
+			resume = p;
+		} else if (*g == *p) {
+			g++;
+			p++;
+		} else if (star) {
+			g = star + 1;
+			p = ++resume;
+		} else
+			return false;
 	}
-	return *p && *g == *p && segment_matches(g + 1, p + 1);
+	while (*g == '*')
+		g++;
+	return !*g;
 }
 
+/* Segments: "**" matches any run of whole segments (zero included). */
 static bool segments_match(char *const *g, char *const *p)
 {
-	if (!*g)
-		return !*p;
-	if (streq(*g, "**")) {
-		for (;; p++) {
-			if (segments_match(g + 1, p))
-				return true;
-			if (!*p)
-				return false;
-		}
+	char *const *star = NULL, *const *resume = NULL;
+	while (*p) {
+		if (*g && streq(*g, "**")) {
+			star = g++;
+			resume = p;
+		} else if (*g && segment_matches(*g, *p)) {
+			g++;
+			p++;
+		} else if (star) {
+			g = star + 1;
+			p = ++resume;
+		} else
+			return false;
 	}
-	return *p && segment_matches(*g, *p) && segments_match(g + 1, p + 1);
+	while (*g && streq(*g, "**"))
+		g++;
+	return !*g;
 }
 
 bool query_path_glob_matches(const char *glob, const char *path)

@@ -391,6 +391,17 @@ static void test_matchers(void **state)
 	assert_false(query_path_glob_matches("/v1/chat*", "/v1/models"));
 	assert_false(query_path_glob_matches("/a", "/a/b"));
 	assert_true(query_path_glob_matches("/**", "/"));
+	assert_true(query_path_glob_matches("/a/**/b/**/c", "/a/x/b/y/b/z/c"));
+	assert_false(query_path_glob_matches("/a/**/b/**/c", "/a/x/c/b"));
+	assert_true(query_path_glob_matches("/x*y*z", "/xaybz"));
+	assert_false(query_path_glob_matches("/x*y*z", "/xaybza"));
+	/* Patterns that make backtracking matchers exponential finish at once. */
+	assert_false(query_path_glob_matches(
+	    "/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/x",
+	    "/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/y"));
+	assert_false(query_path_glob_matches(
+	    "/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+	    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 
 	assert_true(query_host_is_metadata("169.254.169.254"));
 	assert_false(query_host_is_metadata("169.255.0.1"));
