@@ -19,7 +19,7 @@ for cmd in run shell wrap why setup; do
 	"$nono" __generate man "$cmd" >"$tmp/man" || { echo "generate man $cmd failed"; fail=1; continue; }
 	# man writes '-' as '\-'; undo that to compare with --help.
 	sed 's/\\-/-/g' "$tmp/man" >"$tmp/man.txt"
-	opts=$("$nono" "$cmd" --help | grep -oE '^  (-[a-zA-Z], )?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+')
+	opts=$("$nono" "$cmd" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+')
 	[ -n "$opts" ] || { echo "no options found in 'nono $cmd --help'"; fail=1; }
 	for o in $opts; do
 		grep -qF -- "$o" "$tmp/bash" || { echo "bash completion lacks '$o' ($cmd)"; fail=1; }
