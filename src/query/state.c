@@ -43,6 +43,17 @@ int sandbox_state_publish(const struct sandbox_spec *s, int *ret_fd)
 	}
 	if (fcntl(fd, F_ADD_SEALS, STATE_SEALS) < 0)
 		return -errno;
+	/*
+	 * Hand out a read-only description: the seals already forbid every change, this
+	 * keeps even the access mode honest. Without /proc the sealed fd itself will do.
+	 */
+	char proc[64];
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int ro = open(proc, O_RDONLY | O_CLOEXEC);
+	if (ro >= 0) {
+		safe_close(fd);
+		fd = ro;
+	}
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -603,9 +603,21 @@ static void test_state_fd(void **state)
 
 	assert_int_equal(sandbox_state_publish(s, &fd), 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	assert_int_equal(fcntl(fd, F_GET_SEALS),
+			 F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
 	/* Readable, not changeable: every write path is sealed. */
 	assert_int_equal(write(fd, "x", 1), -1);
-	assert_int_equal(errno, EPERM);
+	assert_int_equal(errno, EBADF);
+	/* Reopening it read-write through /proc gains nothing: the seals hold. */
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	_cleanup_close_ int rw = open(proc, O_RDWR | O_CLOEXEC);
+	if (rw >= 0) {
+		assert_int_equal(write(rw, "x", 1), -1);
+		assert_int_equal(errno, EPERM);
+		assert_int_equal(ftruncate(rw, 0), -1);
+	}
 	assert_int_equal(ftruncate(fd, 0), -1);
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, 0), -1);
 	assert_null(mmap(NULL, 4096, PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED ? NULL
