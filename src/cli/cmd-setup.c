@@ -210,6 +210,30 @@ static int write_profiles(void)
 	return failed ? -EIO : 0;
 }
 
+/* Which binary runs, and whether `nono` on PATH is this one (not an older copy). */
+static void print_installation(void)
+{
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL), *found = NULL;
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *dirs = path ? strdup(path) : NULL;
+	char *save = NULL;
+
+	for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = NULL;
+		if (*d != '/' || path_join(d, "nono", &p) < 0 || access(p, X_OK) < 0)
+			continue;
+		found = realpath(p, NULL);
+	}
+	(void)printf("Binary:           %s", self ? self : "(unknown)");
+	if (!found)
+		(void)printf(" (no 'nono' on PATH)\n");
+	else if (self && streq(found, self))
+		(void)printf(" (the 'nono' on PATH)\n");
+	else
+		(void)printf(" (PATH finds another: %s)\n", found);
+}
+
 static void print_shell_integration(void)
 {
 	(void)fputs(
@@ -289,6 +313,7 @@ int cmd_setup(int argc, char **argv)
 	if (uname(&u) == 0)
 		(void)printf("Kernel:           %s %s (%s)\n", u.sysname, u.release, u.machine);
 	(void)printf("Running as root:  %s\n", yes_no(f.is_root));
+	print_installation();
 	if (f.landlock_abi > 0)
 		(void)printf("Landlock:         ABI %d, live restriction test %s\n", f.landlock_abi,
 			     landlock_works ? "passed" : "FAILED");
