@@ -15,7 +15,7 @@ fail=0
 bash -n "$tmp/bash" || { echo "bash completion does not parse"; fail=1; }
 if command -v zsh >/dev/null; then zsh -n "$tmp/zsh" || { echo "zsh completion does not parse"; fail=1; }; fi
 if command -v fish >/dev/null; then fish -n "$tmp/fish" || { echo "fish completion does not parse"; fail=1; }; fi
-for cmd in run shell wrap why setup; do
+for cmd in run shell wrap why learn setup; do
 	"$nono" __generate man "$cmd" >"$tmp/man" || { echo "generate man $cmd failed"; fail=1; continue; }
 	# man writes '-' as '\-'; undo that to compare with --help.
 	sed 's/\\-/-/g' "$tmp/man" >"$tmp/man.txt"

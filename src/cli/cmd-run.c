@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "base/path.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-proxy.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
 #include "sandbox/sandbox.h"
@@ -585,6 +587,45 @@ static int check_command(const struct sandbox_spec *s, const char *path)
 	return -EPERM;
 }
 
+/*
+ * A profile's own state directories (e.g. ~/.claude) must exist before the sandbox is
+ * applied: Landlock attaches rules to existing inodes, so a grant on a missing directory
+ * is skipped and the agent could not create it. Create the missing write-granted
+ * directories a profile names itself (not the broad runtime groups such as ~/.nvm),
+ * under $HOME only, mode 0700, as the invoking user.
+ */
+static int create_profile_state_dirs(struct sandbox_spec *s)
+{
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *real_home = NULL;
+	if (!home || home[0] != '/' || !(real_home = realpath(home, NULL)))
+		return 0;
+	for (size_t i = 0; i < s->n_grants; i++) {
+		struct fs_grant *g = &s->grants[i];
+		if (g->exists || g->is_file || !(g->access & FS_WRITE) ||
+		    g->origin.kind != ORIGIN_PROFILE || streq(g->path, real_home) ||
+		    !path_is_beneath(g->path, real_home))
+			continue;
+		/* mkdir -p from the first missing component down. */
+		for (char *p = g->path + strlen(real_home) + 1;; p++) {
+			if (*p != '/' && *p != 0)
+				continue;
+			char saved = *p;
+			*p = 0;
+			int r = mkdir(g->path, 0700);
+			*p = saved;
+			if (r < 0 && errno != EEXIST)
+				return log_error_errno(-errno, "cannot create '%s' for profile '%s'",
+						       g->path, strempty(s->profile_name));
+			if (!saved)
+				break;
+		}
+		log_info("created '%s' for profile '%s'", g->path, strempty(s->profile_name));
+		g->exists = true;
+	}
+	return 0;
+}
+
 static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
 {
 	if (e->step == STEP_EXEC)
@@ -615,6 +656,24 @@ static void print_footer(const struct sandbox_spec *s, int code)
 		      s->profile_name ? "--profile " : "", strempty(s->profile_name));
 }
 
+struct proxy_hook {
+	struct run_proxy *rp;
+	int error; /* negative errno when the proxy could not start */
+	struct diag d;
+};
+
+/* In the supervisor right after fork: namespace mode takes the child's listener over. */
+static void after_fork_proxy(void *userdata, int child_pid)
+{
+	struct proxy_hook *h = userdata;
+	int r = run_proxy_receive_listener(h->rp, &h->d);
+	if (r < 0 && r != -EPIPE) {
+		/* Fail closed: a child whose proxy is missing must not run on. */
+		h->error = r;
+		(void)kill(child_pid, SIGKILL);
+	}
+}
+
 static int run_common(enum run_mode mode, const char *verb, int argc, char **argv)
 {
 	const struct cli_command *cmd = cli_find_command(verb);
@@ -625,6 +684,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
 	struct policy_input in;
 	struct sandbox_features f;
+	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
+	struct proxy_hook hook = {.rp = &rp};
 	struct diag d = {{0}};
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
@@ -685,37 +746,59 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		ret = EXIT_NONO_OK;
 		goto out;
 	}
-	if (spec->net == NET_PROXY && mode != MODE_WRAP) {
-		log_error("proxy mode (--network-profile, --allow-domain, --credential, "
-			  "--upstream-proxy) is not available in this build yet");
-		goto out;
-	}
 
 	r = resolve_command(cmdv[0], &exe);
 	if (r < 0) {
 		log_error("command '%s' %s", cmdv[0],
-			  r == -ENOENT ? "not found in PATH" : strerror(-r));
+			  r != -ENOENT      ? strerror(-r)
+			  : strchr(cmdv[0], '/') ? "does not exist"
+						 : "not found in PATH");
 		goto out;
 	}
 	if (check_command(spec, exe) < 0)
 		goto out;
+	if (create_profile_state_dirs(spec) < 0)
+		goto out;
 
-	r = sandbox_prepare(spec, &f, 0, &plan, &warnings, &d);
+	if (spec->net == NET_PROXY) {
+		r = run_proxy_prepare(&rp, spec, &f, &d);
+		if (r < 0) {
+			log_error("cannot start the network proxy: %s",
+				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			goto out;
+		}
+		log_info("network proxy on 127.0.0.1:%u (%s)", rp.port,
+			 rp.netns ? "inside a private network namespace"
+				  : "host loopback, Landlock port rules");
+	}
+
+	r = sandbox_prepare(spec, &f, rp.netns ? SANDBOX_NETNS : 0, &plan, &warnings, &d);
 	if (r < 0) {
 		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 		goto out;
 	}
 	STRV_FOREACH(w, warnings)
 	log_warning("%s", *w);
+	if (spec->net == NET_PROXY) {
+		r = sandbox_plan_set_proxy_port(plan, rp.port);
+		if (r >= 0 && rp.netns)
+			r = sandbox_plan_set_netns_listener(plan, rp.sock[1], rp.port);
+		if (r < 0) {
+			log_error_errno(r, "cannot confine the child to the proxy port");
+			goto out;
+		}
+	}
 
 	r = sandbox_clean_environ(environ, &env);
 	if (r < 0)
+		goto oom;
+	if (spec->net == NET_PROXY && run_proxy_environ(&rp, &env) < 0)
 		goto oom;
 	cwd = getcwd(NULL, 0);
 
 	if (mode == MODE_WRAP) {
 		/* No parent stays behind: apply in place and exec. Fds above 2 are closed. */
-		sandbox_child_exec(plan, exe, cmdv, env, cwd, -1);
+		sandbox_child_exec(plan, exe, cmdv, env, cwd, SANDBOX_ERR_STDERR);
 	}
 
 	struct supervise_opts so = {
@@ -724,12 +807,19 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		.argv = cmdv,
 		.envp = env,
 		.cwd = cwd,
+		.after_fork = rp.netns ? after_fork_proxy : NULL,
+		.userdata = &hook,
 	};
 	struct sandbox_exec_error e = {0};
 	int code = 0;
 	r = supervise_run(&so, &code, &e);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
+		goto out;
+	}
+	if (hook.error < 0) {
+		log_error("cannot start the network proxy: %s",
+			  hook.d.msg[0] ? diag_format(&hook.d, buf, sizeof(buf)) : strerror(-hook.error));
 		goto out;
 	}
 	if (e.step != STEP_NONE) {
@@ -743,6 +833,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_proxy_release(&rp);
 	run_args_release(&a);
 	return ret;
 }

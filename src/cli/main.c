@@ -27,6 +27,8 @@ const struct cli_command cli_commands[] = {
 	 wrap_options},
 	{"why", cmd_why, "nono why (--path PATH [--op read|write|readwrite] | --host HOST|URL [--port PORT] | --scope SCOPE) [--json] [--self] [CONTEXT OPTIONS]",
 	 "Explain whether a path, host or scope would be allowed or denied, and why.", why_options},
+	{"learn", cmd_learn, "nono learn [OPTIONS] -- COMMAND [ARGS...]",
+	 "Trace a command and report the paths and network endpoints it needs.", learn_options},
 	{"setup", cmd_setup, "nono setup [--check-only] [--profiles] [--shell-integration] [-v]",
 	 "Check what this system lets nono enforce; write example profiles, show shell integration.",
 	 setup_options},

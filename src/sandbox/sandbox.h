@@ -54,6 +54,43 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox_plan *, sandbox_plan_free);
 
+/*
+ * Proxy mode: also allow TCP connect to the proxy's port (call before fork, once the
+ * port is known when spec->proxy.port was 0). No-op when Landlock does not restrict
+ * TCP for this plan. Returns 0 or -errno.
+ */
+int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port);
+
+/*
+ * SANDBOX_NETNS: have the child, once inside its network namespace (loopback up,
+ * before dropping privileges), create a TCP listener on 127.0.0.1:port there and send
+ * it over the AF_UNIX socket unix_fd (SCM_RIGHTS, one byte of data) to whoever holds
+ * the other end: this is how the supervisor's proxy gets a listener the child can
+ * reach. port must be non-zero; it is also allowed for connect in Landlock (as
+ * sandbox_plan_set_proxy_port()). unix_fd must stay open until the child has run;
+ * it should be O_CLOEXEC. Returns 0, -EINVAL (no SANDBOX_NETNS, bad port or fd).
+ */
+int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_t port);
+
+/* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
+int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
+
+/* What a plan enforces, for --dry-run -v, `why --scope` and `setup`. */
+struct sandbox_plan_info {
+	int landlock_abi;         /* ABI the ruleset targets; 0: no Landlock (best effort) */
+	uint64_t handled_fs;      /* Landlock fs rights the ruleset handles */
+	bool net_tcp_restricted;  /* Landlock handles TCP bind/connect */
+	bool scope_signal;        /* enforced, not merely requested */
+	bool scope_abstract_unix;
+	bool seccomp;             /* a filter is loaded */
+	unsigned seccomp_insns;   /* its length in BPF instructions */
+	bool userns, mountns, netns;
+	size_t n_masks;           /* protected paths masked; see sandbox_plan_mask_path() */
+};
+void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret);
+/* The i-th masked path (i < n_masks) or NULL; owned by the plan. */
+const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i);
+
 /* True when the plan needs mount masks (a grant covers a protected path). */
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p);
 
@@ -90,6 +127,9 @@ const char *sandbox_step_to_string(enum sandbox_step s);
  * On failure writes a struct sandbox_exec_error to err_fd (if >= 0) and _exit(127).
  * err_fd must be O_CLOEXEC so a successful execve closes it. cwd may be NULL.
  */
+/* err_fd for in-place use (nono wrap): failures are printed to stderr and exit 1. */
+#define SANDBOX_ERR_STDERR (-2)
+
 _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *path,
 				   char *const argv[], char *const envp[], const char *cwd,
 				   int err_fd);

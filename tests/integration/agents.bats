@@ -55,7 +55,7 @@ refute_denied() {
 	run agent claude-code claude -p hello
 	refute_denied
 	assert_output --partial "Not logged in"
-	[ -e "$H/.claude.json" ] || [ -d "$H/.claude" ]
+	[ -d "$H/.claude" ]
 }
 
 @test "codex --version under the codex profile" {

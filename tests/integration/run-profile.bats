@@ -7,7 +7,7 @@ load lib/common
 setup() { common_setup; mkdir -p "$H/.config/nono/profiles"; }
 teardown() { common_teardown; }
 
-BUILTIN="default claude-code codex opencode python-dev node-dev go-dev rust-dev openclaw swival"
+BUILTIN="default claude-code codex opencode gemini python-dev node-dev go-dev rust-dev openclaw swival"
 
 @test "every built-in profile starts sh -c true" {
 	cd "$H/project"

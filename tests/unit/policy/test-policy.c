@@ -607,7 +607,7 @@ static void test_resolve_builtin_profiles(void **state)
 		assert_true(has_grant(s, work));
 		n++;
 	}
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11); /* the ten of the spec plus gemini */
 
 	struct policy_input in = input_default();
 	in.profile = "claude-code";

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Proxy mode for `nono run`: start the filtering proxy in its own unsandboxed process
+ * and point the child at it.
+ *
+ * Two placements (DESIGN.md, Network):
+ *  - namespace mode (user namespaces work, or root): the child gets a private network
+ *    namespace with only loopback. It creates the proxy's listening socket inside that
+ *    namespace before it drops privileges and hands it to us over SCM_RIGHTS; the proxy
+ *    accepts there and connects upstream from the host namespace. Nothing but the proxy
+ *    is reachable, on any address or port.
+ *  - Landlock mode (fallback): the proxy listens on the host's 127.0.0.1 and Landlock
+ *    lets the child connect to that port only.
+ */
+#include "cli/run-proxy.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/strbuf.h"
+#include "base/strv.h"
+#include "policy/embedded.h"
+#include "proxy/netpolicy.h"
+#include "proxy/token.h"
+
+/* How long the child has to hand over the listener (it is the child's first act). */
+#define LISTENER_HANDOFF_MS 10000
+
+static void proxy_log(void *ud, const char *line)
+{
+	(void)ud;
+	log_debug("proxy: %s", line);
+}
+
+/* Host patterns: the network profile's groups, then --allow-domain and the profile's. */
+static int collect_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d)
+{
+	_cleanup_strv_free_ char **hosts = NULL;
+	int r;
+
+	if (s->proxy.network_profile) {
+		const struct embedded_file *f = embedded_find("network-policy.json");
+		_cleanup_net_policy_ struct net_policy *np = NULL;
+		_cleanup_strv_free_ char **creds = NULL;
+		if (!f) {
+			diag_set(d, NULL, 0, 0, "network-policy.json is not embedded in this build");
+			return -ENOENT;
+		}
+		r = net_policy_parse(f->data, f->size, "network-policy.json", &np, d);
+		if (r < 0)
+			return r;
+		r = net_policy_resolve(np, s->proxy.network_profile, &hosts, &creds);
+		if (r == -ENOENT) {
+			_cleanup_strv_free_ char **names = NULL;
+			struct strbuf sb = STRBUF_INIT;
+			(void)net_policy_profile_names(np, &names);
+			STRV_FOREACH(n, names)
+			(void)strbuf_addf(&sb, "%s%s", n == names ? "" : ", ", *n);
+			diag_set(d, "--network-profile", 0, 0,
+				 "unknown network profile '%s' (available: %s)",
+				 s->proxy.network_profile, sb.buf ? sb.buf : "none");
+			strbuf_release(&sb);
+			return r;
+		}
+		if (r < 0)
+			return r;
+	}
+	STRV_FOREACH(h, s->proxy.allow_domains)
+	if (strv_extend_unique(&hosts, *h) < 0)
+		return -ENOMEM;
+	if (!hosts && !(hosts = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	*ret = TAKE_PTR(hosts);
+	return 0;
+}
+
+static uint16_t random_port(void)
+{
+	uint16_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint16_t)getpid(); /* only a port number: predictability costs nothing */
+	/* Any port is free in a brand-new namespace; stay clear of the well-known range. */
+	return (uint16_t)(20000 + v % 40000);
+}
+
+int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
+		      const struct sandbox_features *f, struct diag *d)
+{
+	int r;
+
+	*rp = (struct run_proxy){.pid = -1, .sock = {-EBADF, -EBADF}};
+	r = collect_allowlist(s, &rp->allow, d);
+	if (r < 0)
+		return r;
+	r = token_generate(rp->token, sizeof(rp->token));
+	if (r < 0)
+		return r;
+
+	/*
+	 * Forwarding --open-port/--listen-port between the host and the child's namespace
+	 * is not built yet: with such ports the proxy stays on the host and Landlock's
+	 * port rules do the confining, which keeps the ports meaningful.
+	 */
+	rp->netns = (f->userns || f->is_root) && s->n_open_ports == 0 && s->n_listen_ports == 0;
+	rp->cfg = (struct proxy_config){
+		.allow = rp->allow,
+		.upstream_proxy = s->proxy.upstream_proxy,
+		.upstream_bypass = s->proxy.upstream_bypass,
+		.port = s->proxy.port,
+		.token = rp->token,
+		.allow_tokenless = rp->netns,
+		.log = proxy_log,
+	};
+
+	if (rp->netns) {
+		rp->port = s->proxy.port ? s->proxy.port : random_port();
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		rp->sock[0] = sv[0];
+		rp->sock[1] = sv[1];
+		return 0;
+	}
+
+	/* Landlock mode: listen on the host now so the port is known before the fork. */
+	_cleanup_proxy_ struct proxy *px = NULL;
+	r = proxy_new(&rp->cfg, &px, d);
+	if (r < 0)
+		return r;
+	rp->port = proxy_port(px);
+	return run_proxy_start(rp, &px);
+}
+
+static void unblock_all_signals(void)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+int run_proxy_start(struct run_proxy *rp, struct proxy **px)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* The proxy process: dies with the supervisor, serves until killed. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		unblock_all_signals();
+		(void)signal(SIGINT, SIG_IGN); /* Ctrl-C is for the agent; we stop when it does */
+		_exit(proxy_run(*px, -1) < 0 ? 1 : 0);
+	}
+	rp->pid = pid;
+	*px = proxy_free(*px); /* the process has its own copy */
+	return 0;
+}
+
+int run_proxy_receive_listener(struct run_proxy *rp, struct diag *d)
+{
+	char byte;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct pollfd p = {rp->sock[0], POLLIN, 0};
+
+	rp->sock[1] = safe_close(rp->sock[1]);
+	int n = poll(&p, 1, LISTENER_HANDOFF_MS);
+	if (n <= 0) {
+		diag_set(d, NULL, 0, 0, "the sandboxed child did not hand over the proxy listener");
+		return n < 0 ? -errno : -ETIMEDOUT;
+	}
+	ssize_t got = recvmsg(rp->sock[0], &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *c = got > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+		/* EOF: the child failed before the hand-off and reports why on its own pipe. */
+		return -EPIPE;
+	}
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	rp->sock[0] = safe_close(rp->sock[0]);
+
+	rp->cfg.use_listen_fd = true;
+	rp->cfg.listen_fd = fd;
+	_cleanup_proxy_ struct proxy *px = NULL;
+	int r = proxy_new(&rp->cfg, &px, d); /* takes fd over, also on failure */
+	if (r < 0)
+		return r;
+	return run_proxy_start(rp, &px);
+}
+
+int run_proxy_environ(const struct run_proxy *rp, char ***env)
+{
+	char url[128];
+	static const char *const proxy_vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+						 "https_proxy"};
+	static const char *const plain[] = {
+		"NO_PROXY=localhost,127.0.0.1", "no_proxy=localhost,127.0.0.1",
+		"NODE_USE_ENV_PROXY=1"};
+
+	(void)snprintf(url, sizeof(url), "http://nono:%s@127.0.0.1:%u", rp->token, rp->port);
+	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++) {
+		char buf[192];
+		(void)snprintf(buf, sizeof(buf), "%s=%s", proxy_vars[i], url);
+		if (env_set(env, buf) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
+		if (env_set(env, plain[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+int env_set(char ***env, const char *assignment)
+{
+	size_t k = strcspn(assignment, "=");
+	for (char **e = *env; e && *e; e++)
+		if (strncmp(*e, assignment, k) == 0 && (*e)[k] == '=') {
+			char *c = strdup(assignment);
+			if (!c)
+				return -ENOMEM;
+			free(*e);
+			*e = c;
+			return 0;
+		}
+	return strv_extend(env, assignment);
+}
+
+void run_proxy_release(struct run_proxy *rp)
+{
+	if (rp->pid > 0) {
+		(void)kill(rp->pid, SIGKILL);
+		while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		rp->pid = -1;
+	}
+	rp->sock[0] = safe_close(rp->sock[0]);
+	rp->sock[1] = safe_close(rp->sock[1]);
+	rp->allow = strv_free(rp->allow);
+	explicit_bzero(rp->token, sizeof(rp->token));
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy/spec.h"
+#include "proxy/proxy.h"
+#include "sandbox/sandbox.h"
+
+struct run_proxy {
+	bool netns;         /* the proxy listener lives in the child's network namespace */
+	pid_t pid;          /* the proxy process, -1 before it starts */
+	uint16_t port;      /* the port the child connects to */
+	char token[65];     /* 256-bit session token, hex */
+	int sock[2];        /* namespace mode: [0] ours, [1] the child's end of the hand-off */
+	char **allow;       /* compiled allowlist, owned */
+	struct proxy_config cfg;
+};
+
+/*
+ * Decide the placement, build the allowlist from the network profile and the domain
+ * grants, generate the token. In Landlock mode the proxy starts here; in namespace
+ * mode it starts in run_proxy_receive_listener() once the child hands the listener over.
+ */
+int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
+		      const struct sandbox_features *f, struct diag *d);
+/* Fork the proxy process serving *px; *px is freed in the caller either way. */
+int run_proxy_start(struct run_proxy *rp, struct proxy **px);
+/* Namespace mode, in the parent after fork: receive the listener and start the proxy. */
+int run_proxy_receive_listener(struct run_proxy *rp, struct diag *d);
+/* HTTP(S)_PROXY (both cases) with the token, NO_PROXY for loopback, NODE_USE_ENV_PROXY. */
+int run_proxy_environ(const struct run_proxy *rp, char ***env);
+/* Stop the proxy process, close everything, wipe the token. */
+void run_proxy_release(struct run_proxy *rp);
+
+/* Set or replace NAME=VALUE in an environment strv. */
+int env_set(char ***env, const char *assignment);

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "proxy/http1.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <limits.h>
+#include <string.h>
+
+#include "base/macro.h"
+#include "base/parse.h"
+
+struct ctx {
+	struct http1_head *h;
+	bool in_value;
+	int err; /* negative status */
+	bool done;
+};
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+	struct ctx *c = p->data;
+	if (c->h->target.p)
+		c->h->target.n += n; /* contiguous buffer: continuation */
+	else
+		c->h->target = (struct span){at, n};
+	if (c->h->target.n > HTTP1_MAX_TARGET) {
+		c->err = -414;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_field(http_parser *p, const char *at, size_t n)
+{
+	struct ctx *c = p->data;
+	struct http1_head *h = c->h;
+
+	if (!c->in_value && h->n_headers > 0 && h->headers[h->n_headers - 1].value.p == NULL) {
+		h->headers[h->n_headers - 1].name.n += n;
+		return 0;
+	}
+	if (h->n_headers >= HTTP1_MAX_HEADERS) {
+		c->err = -431;
+		return 1;
+	}
+	h->headers[h->n_headers++] = (struct http1_header){.name = {at, n}};
+	c->in_value = false;
+	return 0;
+}
+
+static int on_value(http_parser *p, const char *at, size_t n)
+{
+	struct ctx *c = p->data;
+
+	if (c->h->n_headers == 0)
+		return 1;
+	struct http1_header *hd = &c->h->headers[c->h->n_headers - 1];
+	if (hd->value.p)
+		hd->value.n += n;
+	else
+		hd->value = (struct span){at, n};
+	c->in_value = true;
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct ctx *c = p->data;
+	c->done = true;
+	c->h->has_content_length = p->content_length != ULLONG_MAX;
+	if (c->h->has_content_length)
+		c->h->content_length = p->content_length;
+	c->h->chunked = (p->flags & F_CHUNKED) != 0;
+	return 0;
+}
+
+static void *find_end(const char *buf, size_t len)
+{
+	return memmem(buf, len, "\r\n\r\n", 4);
+}
+
+int http1_parse_head(const char *buf, size_t len, struct http1_head *ret)
+{
+	static const http_parser_settings settings = {
+		.on_url = on_url,
+		.on_header_field = on_field,
+		.on_header_value = on_value,
+		.on_headers_complete = on_headers_complete,
+	};
+	const char *end = find_end(buf, len < HTTP1_MAX_HEAD ? len : HTTP1_MAX_HEAD);
+	http_parser p;
+	struct ctx c = {.h = ret};
+
+	if (!end)
+		return len >= HTTP1_MAX_HEAD ? -431 : 0;
+	size_t head_len = (size_t)(end - buf) + 4;
+
+	memset(ret, 0, offsetof(struct http1_head, headers));
+	ret->n_headers = 0;
+	ret->has_content_length = false;
+	ret->chunked = false;
+	ret->content_length = 0;
+
+	http_parser_init(&p, HTTP_REQUEST);
+	p.data = &c;
+	size_t k = http_parser_execute(&p, &settings, buf, head_len);
+	if (c.err)
+		return c.err;
+	if (HTTP_PARSER_ERRNO(&p) != HPE_OK || !c.done || !ret->target.p)
+		return -400;
+	(void)k;
+	/* Every header name must be non-empty; values are spans without the CRLF. */
+	for (size_t i = 0; i < ret->n_headers; i++)
+		if (ret->headers[i].name.n == 0 || !ret->headers[i].value.p)
+			return -400;
+	ret->method = p.method;
+	ret->method_str = http_method_str(p.method);
+	ret->http_major = p.http_major;
+	ret->http_minor = p.http_minor;
+	ret->head_len = head_len;
+	return 1;
+}
+
+struct span http1_header_get(const struct http1_head *h, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < h->n_headers; i++)
+		if (h->headers[i].name.n == nl && strncasecmp(h->headers[i].name.p, name, nl) == 0)
+			return h->headers[i].value;
+	return (struct span){NULL, 0};
+}
+
+bool http1_is_connect(const struct http1_head *h)
+{
+	return h->method == HTTP_CONNECT;
+}
+
+static int split_host_port(const char *s, size_t n, char *host, size_t hn, uint16_t *port,
+			   bool port_required)
+{
+	char pbuf[8];
+	size_t hl;
+	const char *colon;
+
+	if (n == 0)
+		return -EINVAL;
+	if (s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb)
+			return -EINVAL;
+		hl = (size_t)(rb - s) - 1;
+		if (hl + 1 > hn || hl == 0)
+			return -EINVAL;
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		colon = rb + 1 < s + n ? rb + 1 : NULL;
+		if (colon && *colon != ':')
+			return -EINVAL;
+	} else {
+		colon = memchr(s, ':', n);
+		hl = colon ? (size_t)(colon - s) : n;
+		if (hl == 0 || hl + 1 > hn)
+			return -EINVAL;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+	}
+	if (memchr(host, '\0', hl))
+		return -EINVAL;
+	if (!colon) {
+		if (port_required)
+			return -EINVAL;
+		*port = 80;
+		return 0;
+	}
+	size_t pl = (size_t)(s + n - colon - 1);
+	if (pl == 0 || pl >= sizeof(pbuf))
+		return -EINVAL;
+	memcpy(pbuf, colon + 1, pl);
+	pbuf[pl] = '\0';
+	return parse_port(pbuf, port);
+}
+
+int http1_parse_authority(struct span t, char *host, size_t n, uint16_t *ret_port)
+{
+	return split_host_port(t.p, t.n, host, n, ret_port, true);
+}
+
+int http1_parse_absolute(struct span t, char *host, size_t n, uint16_t *ret_port,
+			 struct span *ret_path)
+{
+	static const char pre[] = "http://";
+	const size_t pl = sizeof(pre) - 1;
+
+	if (t.n <= pl || strncasecmp(t.p, pre, pl) != 0)
+		return -EINVAL;
+	const char *a = t.p + pl, *e = t.p + t.n;
+	const char *slash = a;
+	while (slash < e && *slash != '/' && *slash != '?' && *slash != '#')
+		slash++;
+	if (memchr(a, '@', (size_t)(slash - a)))
+		return -EINVAL;
+	int r = split_host_port(a, (size_t)(slash - a), host, n, ret_port, false);
+	if (r < 0)
+		return r;
+	if (slash < e && *slash != '/')
+		return -EINVAL; /* "http://host?x": refuse rather than invent a path */
+	*ret_path = (struct span){slash, (size_t)(e - slash)};
+	return 0;
+}
+
+const char *http1_reason(int status)
+{
+	switch (status) {
+	case 200: return "Connection established";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Landlock ruleset construction. Everything happens in the parent: the ruleset fd
+ * (O_CLOEXEC from the kernel) is created and filled here, the child only calls
+ * landlock_restrict_self() on it.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "base/strv.h"
+#include "sandbox/landlock-compat.h"
+#include "sandbox/sandbox-internal.h"
+
+#define LL_READ_RIGHTS (LL_FS_READ_FILE | LL_FS_READ_DIR | LL_FS_EXECUTE)
+#define LL_WRITE_RIGHTS                                                                            \
+	(LL_FS_WRITE_FILE | LL_FS_REMOVE_DIR | LL_FS_REMOVE_FILE | LL_FS_MAKE_CHAR |               \
+	 LL_FS_MAKE_DIR | LL_FS_MAKE_REG | LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO | LL_FS_MAKE_BLOCK |  \
+	 LL_FS_MAKE_SYM | LL_FS_REFER | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+
+/* The newest ABI we know; a newer kernel is treated as this one. */
+#define LL_ABI_KNOWN 7
+
+int sandbox_landlock_abi(void)
+{
+	int abi = ll_create_ruleset(NULL, 0, LL_CREATE_RULESET_VERSION);
+	if (abi < 0)
+		return 0;
+	return abi > LL_ABI_KNOWN ? LL_ABI_KNOWN : abi;
+}
+
+uint64_t sandbox_landlock_fs_rights(int abi)
+{
+	uint64_t r;
+
+	if (abi <= 0)
+		return 0;
+	r = LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_READ_DIR | LL_FS_REMOVE_DIR |
+	    LL_FS_REMOVE_FILE | LL_FS_MAKE_CHAR | LL_FS_MAKE_DIR | LL_FS_MAKE_REG |
+	    LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO | LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM;
+	if (abi >= 2)
+		r |= LL_FS_REFER;
+	if (abi >= 3)
+		r |= LL_FS_TRUNCATE;
+	if (abi >= 5)
+		r |= LL_FS_IOCTL_DEV;
+	return r;
+}
+
+static int add_port_rule(int fd, uint64_t access, uint16_t port)
+{
+	struct ll_net_port_attr a = {.allowed_access = access, .port = port};
+
+	return RET_NERRNO(ll_add_rule(fd, LL_RULE_NET_PORT, &a, 0));
+}
+
+int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port)
+{
+	if (!p || port == 0)
+		return -EINVAL;
+	if (p->ruleset_fd < 0 || !p->net_handled)
+		return 0; /* nothing to open: TCP is not restricted by Landlock */
+	return add_port_rule(p->ruleset_fd, LL_NET_CONNECT_TCP, port);
+}
+
+/* Fail closed unless the profile opted into best effort; then record a warning. */
+static int downgrade(const struct sandbox_spec *spec, char ***warnings, struct diag *d,
+		     const char *what, int need, int have)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s needs Landlock ABI %d, the kernel has %d", what, need, have);
+	if (!spec->best_effort) {
+		diag_set(d, "landlock", 0, 0, "%s; upgrade the kernel or set best_effort", buf);
+		return -EOPNOTSUPP;
+	}
+	if (warnings) {
+		int r = strv_extend(warnings, buf);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
+		   const struct sandbox_features *f, char ***warnings, struct diag *d)
+{
+	struct ll_ruleset_attr attr = {0};
+	int abi = f->landlock_abi > LL_ABI_KNOWN ? LL_ABI_KNOWN : f->landlock_abi;
+	bool want_net = spec->net == NET_BLOCK || spec->net == NET_PROXY;
+	bool want_scope = spec->scope_signal || spec->scope_abstract_unix;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	p->ruleset_fd = -1;
+	p->landlock_abi = abi;
+
+	if (abi < 1) {
+		r = downgrade(spec, warnings, d, "file system restriction", 1, 0);
+		return r;
+	}
+
+	attr.handled_access_fs = sandbox_landlock_fs_rights(abi);
+	if (want_net) {
+		if (abi >= 4) {
+			attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+			p->net_handled = true;
+		} else {
+			r = downgrade(spec, warnings, d, "blocking TCP connect/bind", 4, abi);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (want_scope) {
+		if (abi >= 6) {
+			if (spec->scope_signal)
+				attr.scoped |= LL_SCOPE_SIGNAL;
+			if (spec->scope_abstract_unix)
+				attr.scoped |= LL_SCOPE_ABSTRACT_UNIX_SOCKET;
+		} else {
+			r = downgrade(spec, warnings, d, "signal / abstract unix socket scoping", 6,
+				      abi);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (abi < 3 && warnings) {
+		/* Not requested by the spec but a real gap: report it. */
+		r = strv_extend(warnings, "Landlock ABI < 3: truncate(2) is not restricted");
+		if (r < 0)
+			return r;
+	}
+
+	fd = ll_create_ruleset(&attr, ll_ruleset_attr_size(abi), 0);
+	if (fd < 0) {
+		r = -errno;
+		diag_set(d, "landlock", 0, 0, "creating the Landlock ruleset failed: %s",
+			 strerror(-r));
+		return r;
+	}
+
+	for (size_t i = 0; i < spec->n_grants; i++) {
+		const struct fs_grant *g = &spec->grants[i];
+		struct ll_path_beneath_attr pb = {0};
+		_cleanup_close_ int pfd = -EBADF;
+		struct stat st;
+		uint64_t access = 0;
+
+		if (!g->exists || !g->path)
+			continue;
+		if (g->access & FS_READ)
+			access |= LL_READ_RIGHTS;
+		if (g->access & FS_WRITE)
+			access |= LL_WRITE_RIGHTS;
+		access &= attr.handled_access_fs;
+		if (access == 0)
+			continue;
+
+		pfd = open(g->path, O_PATH | O_CLOEXEC);
+		if (pfd < 0) {
+			if (errno == ENOENT)
+				continue; /* vanished since resolution: skipped like any missing
+					     path */
+			r = -errno;
+			diag_set(d, g->path, 0, 0, "opening grant '%s' failed: %s", g->path,
+				 strerror(-r));
+			return r;
+		}
+		if (fstat(pfd, &st) < 0) {
+			r = -errno;
+			diag_set(d, g->path, 0, 0, "stat of grant '%s' failed: %s", g->path,
+				 strerror(-r));
+			return r;
+		}
+		/* A file grant (or any non-directory) never widens to its directory. */
+		if (g->is_file || !S_ISDIR(st.st_mode))
+			access &= LL_FS_FILE_RIGHTS;
+		if (access == 0)
+			continue;
+
+		pb.allowed_access = access;
+		pb.parent_fd = pfd;
+		if (ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
+			r = -errno;
+			diag_set(d, g->path, 0, 0, "adding Landlock rule for '%s' failed: %s",
+				 g->path, strerror(-r));
+			return r;
+		}
+	}
+
+	if (p->net_handled) {
+		for (size_t i = 0; i < spec->n_open_ports; i++) {
+			r = add_port_rule(fd, LL_NET_CONNECT_TCP | LL_NET_BIND_TCP,
+					  spec->open_ports[i]);
+			if (r < 0) {
+				diag_set(d, "--open-port", 0, 0,
+					 "adding Landlock rule for port %u failed: %s",
+					 spec->open_ports[i], strerror(-r));
+				return r;
+			}
+		}
+		if (spec->net == NET_PROXY) {
+			for (size_t i = 0; i < spec->n_listen_ports; i++) {
+				r = add_port_rule(fd, LL_NET_BIND_TCP, spec->listen_ports[i]);
+				if (r < 0) {
+					diag_set(d, "--listen-port", 0, 0,
+						 "adding Landlock rule for port %u failed: %s",
+						 spec->listen_ports[i], strerror(-r));
+					return r;
+				}
+			}
+			if (spec->proxy.port != 0) {
+				r = add_port_rule(fd, LL_NET_CONNECT_TCP, spec->proxy.port);
+				if (r < 0) {
+					diag_set(
+					    d, "proxy", 0, 0,
+					    "adding Landlock rule for proxy port %u failed: %s",
+					    spec->proxy.port, strerror(-r));
+					return r;
+				}
+			}
+		}
+	}
+
+	/*
+	 * ABI 7 audit logging: the kernel documentation asks sandbox launchers to turn off
+	 * logging for their own remaining steps (SAME_EXEC_OFF) and leaves logging after
+	 * execve off by default; we keep it off, since agents probe denied paths all the
+	 * time and would flood the audit log.
+	 */
+	p->restrict_flags = abi >= 7 ? LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF : 0;
+	p->handled_fs = attr.handled_access_fs;
+	p->scoped = attr.scoped;
+	p->ruleset_fd = TAKE_FD(fd);
+	return 0;
+}

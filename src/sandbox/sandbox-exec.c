@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Child side: apply a prepared plan and execve. Runs between fork() and execve() in
+ * a possibly multithreaded parent's child, so only async-signal-safe calls: raw
+ * syscalls, open/read/write/close, no malloc, no stdio, no locale. Every failure is
+ * reported as {step, errno, index} on err_fd, then _exit(127).
+ *
+ * Order matters:
+ *   pdeathsig -> user ns (+ identity maps) -> mount ns -> masks -> net ns + lo ->
+ *   capabilities -> no_new_privs -> Landlock -> seccomp -> CLOEXEC sweep -> chdir -> exec
+ * Masks need namespace caps, so they come before the drop; Landlock and seccomp come
+ * last so they also bind everything above and forbid undoing the masks.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "sandbox/landlock-compat.h"
+#include "sandbox/sandbox-internal.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const char *exec_path = "the command";
+
+_noreturn_ static void fail(int err_fd, int step, int err, int index)
+{
+	const char *path = exec_path;
+	struct sandbox_exec_error e = {.step = step, .err = err > 0 ? err : EIO, .index = index};
+
+	if (err_fd == SANDBOX_ERR_STDERR) {
+		/* In place (nono wrap): no parent to report to, so say it ourselves. */
+		char msg[512];
+		int n = step == STEP_EXEC
+				? snprintf(msg, sizeof(msg),
+					   "nono: error: cannot execute '%s' inside the sandbox: %s\n",
+					   path, strerror(e.err))
+				: snprintf(msg, sizeof(msg),
+					   "nono: error: sandbox set-up failed at %s: %s\n",
+					   sandbox_step_to_string(step), strerror(e.err));
+		if (n > 0)
+			(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+		_exit(1);
+	}
+	if (err_fd >= 0) {
+		const char *b = (const char *)&e;
+		size_t done = 0;
+		while (done < sizeof(e)) {
+			ssize_t n = write(err_fd, b + done, sizeof(e) - done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			done += n;
+		}
+	}
+	_exit(127);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(s);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+	(void)close(fd);
+	return err;
+}
+
+static int enter_userns(const struct sandbox_plan *p, int *ret_err)
+{
+	int fl = CLONE_NEWUSER;
+	int r;
+
+	if (p->use_mountns)
+		fl |= CLONE_NEWNS;
+	if (p->flags & SANDBOX_NETNS)
+		fl |= CLONE_NEWNET;
+	if (unshare(fl) < 0)
+		return *ret_err = errno, -1;
+	/* setgroups must be denied before an unprivileged gid_map write. */
+	r = write_file("/proc/self/setgroups", "deny");
+	if (r == 0)
+		r = write_file("/proc/self/uid_map", p->uid_map);
+	if (r == 0)
+		r = write_file("/proc/self/gid_map", p->gid_map);
+	if (r < 0)
+		return *ret_err = -r, -1;
+	return 0;
+}
+
+/* An empty read-only tmpfs holding "d" (empty dir) and "f" (empty file). */
+static int make_mask_source(int *ret_err)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+	int fs, mnt, fd;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return *ret_err = errno, -1;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "8", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		*ret_err = errno;
+		(void)close(fs);
+		return -1;
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	*ret_err = errno;
+	(void)close(fs);
+	if (mnt < 0)
+		return -1;
+	if (mkdirat(mnt, "d", 0755) < 0)
+		goto fail;
+	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	(void)close(fd);
+	/* Clones made with open_tree() below inherit these mount flags. */
+	if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		goto fail;
+	return mnt;
+fail:
+	*ret_err = errno;
+	(void)close(mnt);
+	return -1;
+}
+
+static void apply_masks(const struct sandbox_plan *p, int err_fd)
+{
+	int src, err = 0;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail(err_fd, STEP_MOUNTNS, errno, -1);
+	src = make_mask_source(&err);
+	if (src < 0)
+		fail(err_fd, STEP_MASK, err, -1);
+
+	for (size_t i = 0; i < p->n_masks; i++) {
+		const struct sandbox_mask *m = &p->masks[i];
+		struct open_how how = {
+		    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (m->is_dir ? O_DIRECTORY : 0),
+		    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		struct stat st;
+		int target, clone;
+
+		/* Resolve without symlinks and check it is still the object we planned for. */
+		target = (int)syscall(SYS_openat2, AT_FDCWD, m->path, &how, sizeof(how));
+		if (target < 0) {
+			if (errno == ENOENT)
+				continue; /* removed since prepare: nothing left to protect */
+			fail(err_fd, STEP_MASK, errno, (int)i);
+		}
+		if (fstat(target, &st) < 0)
+			fail(err_fd, STEP_MASK, errno, (int)i);
+		if (st.st_dev != m->dev || st.st_ino != m->ino)
+			fail(err_fd, STEP_MASK, ESTALE, (int)i);
+
+		clone = open_tree(src, m->is_dir ? "d" : "f", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (clone < 0)
+			fail(err_fd, STEP_MASK, errno, (int)i);
+		if (move_mount(clone, "", target, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			fail(err_fd, STEP_MASK, errno, (int)i);
+		(void)close(clone);
+		(void)close(target);
+	}
+	(void)close(src);
+}
+
+static void loopback_up(int err_fd)
+{
+	struct ifreq ifr;
+	int s;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail(err_fd, STEP_NETNS, errno, -1);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		fail(err_fd, STEP_NETNS, errno, -1);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		fail(err_fd, STEP_NETNS, errno, -1);
+	(void)close(s);
+}
+
+/* Listener inside the namespace, passed out with SCM_RIGHTS (index 1 in errors). */
+static void send_listener(const struct sandbox_plan *p, int err_fd)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(p->listener_port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte = 'L';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+	int one = 1, s;
+
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail(err_fd, STEP_NETNS, errno, 1);
+	(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 128) < 0)
+		fail(err_fd, STEP_NETNS, errno, 1);
+	memset(u.buf, 0, sizeof(u.buf));
+	c = &u.h; /* CMSG_FIRSTHDR(&msg), which cannot be NULL here */
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &s, sizeof(int));
+	while (sendmsg(p->listener_unix_fd, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			fail(err_fd, STEP_NETNS, errno, 1);
+	(void)close(s);
+}
+
+static void drop_caps(const struct sandbox_plan *p, int err_fd)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+
+	for (int c = 0; c <= p->cap_last && c < 64; c++) {
+		if (!(p->bset_drop & (1ULL << c)))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			fail(err_fd, STEP_CAPS, errno, c);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		fail(err_fd, STEP_CAPS, errno, -1);
+	memcpy(data, p->caps, sizeof(data));
+	if (syscall(SYS_capset, &h, data) < 0)
+		fail(err_fd, STEP_CAPS, errno, -1);
+}
+
+void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *const argv[],
+			char *const envp[], const char *cwd, int err_fd)
+{
+	pid_t self = getpid();
+
+	if (!p || !path || !argv)
+		fail(err_fd, STEP_NONE, EINVAL, -1);
+
+	/* Forked child of the planning process: die with it. `nono wrap` runs in place. */
+	if (self != p->parent_pid) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			fail(err_fd, STEP_PDEATHSIG, errno, -1);
+		/* The parent died before the signal was armed: nobody would reap us. */
+		if (getppid() != p->parent_pid)
+			fail(err_fd, STEP_PDEATHSIG, ESRCH, -1);
+	}
+
+	if (p->use_userns) {
+		int err = 0;
+		if (enter_userns(p, &err) < 0)
+			fail(err_fd, STEP_USERNS, err, -1);
+	} else if (p->use_mountns || (p->flags & SANDBOX_NETNS)) {
+		int fl = (p->use_mountns ? CLONE_NEWNS : 0) |
+			 ((p->flags & SANDBOX_NETNS) ? CLONE_NEWNET : 0);
+		if (unshare(fl) < 0)
+			fail(err_fd, p->use_mountns ? STEP_MOUNTNS : STEP_NETNS, errno, -1);
+	}
+	if (p->use_mountns)
+		apply_masks(p, err_fd);
+	if (p->flags & SANDBOX_NETNS) {
+		loopback_up(err_fd);
+		if (p->listener_unix_fd >= 0)
+			send_listener(p, err_fd);
+	}
+
+	drop_caps(p, err_fd);
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(err_fd, STEP_NO_NEW_PRIVS, errno, -1);
+
+	if (p->ruleset_fd >= 0 && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
+		fail(err_fd, STEP_LANDLOCK, errno, -1);
+
+	if (p->filter) {
+		struct sock_fprog prog = {.len = p->filter_len, .filter = p->filter};
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+			fail(err_fd, STEP_SECCOMP, errno, -1);
+	}
+
+	/* Only 0, 1, 2 survive execve; err_fd is already O_CLOEXEC. */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		/* Old kernel: mark one by one up to a sane bound. */
+		for (int fd = 3; fd < 65536; fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+
+	if (cwd && chdir(cwd) < 0)
+		fail(err_fd, STEP_CHDIR, errno, -1);
+
+	execve(path, argv, envp);
+	exec_path = path;
+	fail(err_fd, STEP_EXEC, errno, -1);
+}

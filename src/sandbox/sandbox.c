@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parent side: feature probe, plan construction (all allocation and every decision),
+ * the child's error report, environment cleaning.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "base/parse.h"
+#include "base/path.h"
+#include "base/strv.h"
+#include "sandbox/landlock-compat.h"
+#include "sandbox/sandbox-internal.h"
+
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
+#ifndef SECCOMP_RET_USER_NOTIF
+#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
+#endif
+
+/* Can this user create a user + mount namespace? Tried in a throwaway child. */
+static bool probe_userns(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return false;
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? 1 : 0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void sandbox_probe(struct sandbox_features *ret)
+{
+	uint32_t action = SECCOMP_RET_USER_NOTIF;
+
+	*ret = (struct sandbox_features){0};
+	ret->landlock_abi = sandbox_landlock_abi();
+	ret->seccomp =
+	    prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 &&
+	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &(uint32_t){SECCOMP_RET_ERRNO}) == 0;
+	ret->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+	ret->is_root = geteuid() == 0;
+	ret->userns = probe_userns();
+}
+
+const char *sandbox_step_to_string(enum sandbox_step s)
+{
+	static const char *const names[_STEP_MAX] = {
+	    [STEP_NONE] = "none",
+	    [STEP_PDEATHSIG] = "parent-death signal",
+	    [STEP_USERNS] = "user namespace",
+	    [STEP_MOUNTNS] = "mount namespace",
+	    [STEP_MASK] = "mount mask",
+	    [STEP_NETNS] = "network namespace",
+	    [STEP_CAPS] = "capability drop",
+	    [STEP_NO_NEW_PRIVS] = "no_new_privs",
+	    [STEP_LANDLOCK] = "landlock",
+	    [STEP_SECCOMP] = "seccomp",
+	    [STEP_CHDIR] = "chdir",
+	    [STEP_EXEC] = "execve",
+	};
+	if ((int)s < 0 || s >= _STEP_MAX)
+		return "unknown";
+	return names[s];
+}
+
+struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
+{
+	if (!p)
+		return NULL;
+	safe_close(p->ruleset_fd);
+	free(p->filter);
+	for (size_t i = 0; i < p->n_masks; i++)
+		free(p->masks[i].path);
+	free(p->masks);
+	free(p);
+	return NULL;
+}
+
+bool sandbox_plan_uses_masks(const struct sandbox_plan *p)
+{
+	return p && p->n_masks > 0;
+}
+
+void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret)
+{
+	*ret = (struct sandbox_plan_info){0};
+	if (!p)
+		return;
+	ret->landlock_abi = p->ruleset_fd >= 0 ? p->landlock_abi : 0;
+	ret->handled_fs = p->ruleset_fd >= 0 ? p->handled_fs : 0;
+	ret->net_tcp_restricted = p->net_handled;
+	ret->scope_signal = !!(p->scoped & LL_SCOPE_SIGNAL);
+	ret->scope_abstract_unix = !!(p->scoped & LL_SCOPE_ABSTRACT_UNIX_SOCKET);
+	ret->seccomp = p->filter != NULL;
+	ret->seccomp_insns = p->filter_len;
+	ret->userns = p->use_userns;
+	ret->mountns = p->use_mountns;
+	ret->netns = !!(p->flags & SANDBOX_NETNS);
+	ret->n_masks = p->n_masks;
+}
+
+int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_t port)
+{
+	int r;
+
+	if (!p || !(p->flags & SANDBOX_NETNS) || unix_fd < 0 || port == 0)
+		return -EINVAL;
+	r = sandbox_plan_set_proxy_port(p, port);
+	if (r < 0)
+		return r;
+	p->listener_unix_fd = unix_fd;
+	p->listener_port = port;
+	return 0;
+}
+
+const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i)
+{
+	return p && i < p->n_masks ? p->masks[i].path : NULL;
+}
+
+/* A deny path is masked when a grant reaches it: the grant covers it or lies inside it. */
+static const struct fs_grant *grant_reaching(const struct sandbox_spec *spec, const char *deny)
+{
+	for (size_t i = 0; i < spec->n_grants; i++) {
+		const struct fs_grant *g = &spec->grants[i];
+		if (!g->exists || !g->path || g->access == 0)
+			continue;
+		if (path_is_beneath(deny, g->path) || path_is_beneath(g->path, deny))
+			return g;
+	}
+	return NULL;
+}
+
+static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
+		      const struct sandbox_features *f, struct diag *d)
+{
+	for (size_t i = 0; i < spec->n_denies; i++) {
+		const struct fs_deny *dn = &spec->denies[i];
+		const struct fs_grant *g;
+		struct stat st;
+
+		if (!dn->path || dn->bypassed)
+			continue;
+		g = grant_reaching(spec, dn->path);
+		if (!g)
+			continue;
+		if (lstat(dn->path, &st) < 0) {
+			if (errno == ENOENT)
+				continue; /* nothing there to protect (yet): the agent may only
+					     create its own */
+			int r = -errno;
+			diag_set(d, dn->path, 0, 0, "cannot inspect protected path '%s': %s",
+				 dn->path, strerror(-r));
+			return r;
+		}
+		if (!f->is_root && !f->userns) {
+			diag_set(
+			    d, g->path, 0, 0,
+			    "grant '%s' covers protected path '%s' (%s), and user namespaces are "
+			    "unavailable to mask it; narrow the grant or use --bypass-protection",
+			    g->path, dn->path, strempty(dn->category));
+			return -EPERM;
+		}
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+			diag_set(
+			    d, dn->path, 0, 0,
+			    "protected path '%s' is neither a directory nor a regular file and "
+			    "cannot be masked inside grant '%s'",
+			    dn->path, g->path);
+			return -EINVAL;
+		}
+
+		struct sandbox_mask *n = reallocarray(p->masks, p->n_masks + 1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->masks = n;
+		n = &p->masks[p->n_masks];
+		*n = (struct sandbox_mask){
+		    .is_dir = S_ISDIR(st.st_mode), .dev = st.st_dev, .ino = st.st_ino};
+		n->path = strdup(dn->path);
+		if (!n->path)
+			return -ENOMEM;
+		p->n_masks++;
+	}
+	return 0;
+}
+
+static int read_cap_last(void)
+{
+	char buf[32] = {0};
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	long v;
+	char *end;
+
+	if (fd < 0)
+		return CAP_LAST_CAP;
+	n = read(fd, buf, sizeof(buf) - 1);
+	safe_close(fd);
+	if (n <= 0)
+		return CAP_LAST_CAP;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || v < 0 || v > 63)
+		return CAP_LAST_CAP;
+	return (int)v;
+}
+
+/*
+ * Capabilities root gives up. Root keeps the DAC family (DAC_OVERRIDE, CHOWN, FOWNER,
+ * FSETID), SETUID/SETGID, KILL, NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
+ * "sudo nono run" users expect root's file semantics, and inside the sandbox Landlock
+ * (not DAC) decides which paths are reachable. What goes is everything that reaches
+ * past Landlock, seccomp or the mount masks (SYS_ADMIN, DAC_READ_SEARCH for
+ * open_by_handle_at, SYS_PTRACE, NET_ADMIN/RAW), changes the kernel or the machine
+ * (SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME, BPF, PERFMON, MKNOD, SYS_RESOURCE
+ * for rlimits and reserved space, SYS_PACCT, SYS_TTY_CONFIG, WAKE_ALARM,
+ * BLOCK_SUSPEND), or undoes security labels and audit (MAC_*, AUDIT_*,
+ * LINUX_IMMUTABLE, SETFCAP, SYSLOG, CHECKPOINT_RESTORE, SYS_CHROOT).
+ */
+static const int root_drop[] = {
+    CAP_SYS_ADMIN,
+    CAP_SYS_MODULE,
+    CAP_SYS_RAWIO,
+    CAP_SYS_PTRACE,
+    CAP_DAC_READ_SEARCH,
+    CAP_NET_ADMIN,
+    CAP_NET_RAW,
+    CAP_SYS_BOOT,
+    CAP_MKNOD,
+    CAP_SYS_CHROOT,
+    CAP_LINUX_IMMUTABLE,
+    CAP_MAC_ADMIN,
+    CAP_MAC_OVERRIDE,
+    CAP_SYS_TIME,
+    CAP_AUDIT_WRITE,
+    CAP_AUDIT_CONTROL,
+    CAP_SETFCAP,
+    CAP_SYSLOG,
+    CAP_WAKE_ALARM,
+    CAP_BLOCK_SUSPEND,
+    CAP_SYS_RESOURCE,
+    CAP_SYS_PACCT,
+    CAP_SYS_TTY_CONFIG,
+#ifdef CAP_AUDIT_READ
+    CAP_AUDIT_READ,
+#endif
+#ifdef CAP_PERFMON
+    CAP_PERFMON,
+#else
+    38,
+#endif
+#ifdef CAP_BPF
+    CAP_BPF,
+#else
+    39,
+#endif
+#ifdef CAP_CHECKPOINT_RESTORE
+    CAP_CHECKPOINT_RESTORE,
+#else
+    40,
+#endif
+};
+
+static int plan_caps(struct sandbox_plan *p)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+
+	p->cap_last = read_cap_last();
+	memset(p->caps, 0, sizeof(p->caps));
+	if (!p->is_root) {
+		/* In a user namespace we hold every cap there: drop them all. Otherwise we
+		 * have none to drop from the bounding set (and lack CAP_SETPCAP to try). */
+		p->bset_drop = p->use_userns ? ~0ULL : 0;
+		return 0;
+	}
+
+	if (syscall(SYS_capget, &h, p->caps) < 0)
+		return -errno;
+	p->bset_drop = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(root_drop); i++) {
+		int c = root_drop[i];
+		if (c > p->cap_last)
+			continue;
+		p->bset_drop |= 1ULL << c;
+		p->caps[c / 32].effective &= ~(1U << (c % 32));
+		p->caps[c / 32].permitted &= ~(1U << (c % 32));
+		p->caps[c / 32].inheritable &= ~(1U << (c % 32));
+	}
+	return 0;
+}
+
+int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
+		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d)
+{
+	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+	int r;
+
+	if (!spec || !f || !ret || !d)
+		return -EINVAL;
+	if (flags & ~(unsigned)SANDBOX_NETNS)
+		return -EINVAL;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->ruleset_fd = -1;
+	p->listener_unix_fd = -1;
+	p->flags = flags;
+	p->is_root = f->is_root;
+	p->parent_pid = getpid();
+
+	if (f->seccomp) {
+		r = seccomp_build(spec, &p->filter, &p->filter_len);
+		if (r < 0) {
+			diag_set(d, "seccomp", 0, 0, "building the seccomp filter failed: %s",
+				 strerror(-r));
+			return r;
+		}
+	} else if (!spec->best_effort) {
+		diag_set(d, "seccomp", 0, 0,
+			 "the kernel has no seccomp filter mode; it is required unless best_effort "
+			 "is set");
+		return -EOPNOTSUPP;
+	} else if (ret_warnings) {
+		r = strv_extend(ret_warnings, "seccomp unavailable: syscall filter not applied");
+		if (r < 0)
+			return r;
+	}
+
+	r = landlock_build(p, spec, f, ret_warnings, d);
+	if (r < 0)
+		return r;
+
+	r = plan_masks(p, spec, f, d);
+	if (r < 0)
+		return r;
+
+	if (p->n_masks > 0 || (flags & SANDBOX_NETNS)) {
+		if (f->is_root)
+			p->use_mountns = p->n_masks > 0;
+		else if (f->userns) {
+			p->use_userns = true;
+			p->use_mountns = p->n_masks > 0;
+		} else {
+			diag_set(d, "network", 0, 0,
+				 "a private network namespace needs user namespaces, which are "
+				 "unavailable for this user");
+			return -EOPNOTSUPP;
+		}
+	}
+	snprintf(p->uid_map, sizeof(p->uid_map), "%u %u 1\n", (unsigned)getuid(),
+		 (unsigned)getuid());
+	snprintf(p->gid_map, sizeof(p->gid_map), "%u %u 1\n", (unsigned)getgid(),
+		 (unsigned)getgid());
+
+	r = plan_caps(p);
+	if (r < 0) {
+		diag_set(d, "capabilities", 0, 0, "reading capabilities failed: %s", strerror(-r));
+		return r;
+	}
+
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+int sandbox_read_exec_error(int fd, struct sandbox_exec_error *ret)
+{
+	struct sandbox_exec_error e;
+	size_t done = 0;
+
+	while (done < sizeof(e)) {
+		ssize_t n = read(fd, (char *)&e + done, sizeof(e) - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	if (done == 0)
+		return 0;
+	if (done != sizeof(e))
+		return -EIO;
+	*ret = e;
+	return 1;
+}
+
+/*
+ * Variables that make a program load or run code it was not asked to run. The list
+ * follows glibc's own AT_SECURE list (LD_*, GCONV_PATH, LOCPATH, MALLOC_*,
+ * GLIBC_TUNABLES, HOSTALIASES, RES_OPTIONS is harmless and kept) plus the start-up
+ * hooks of common interpreters. Search paths a developer sets on purpose (PYTHONPATH,
+ * NODE_PATH, PERL5LIB, RUBYLIB, CLASSPATH) stay: they name code the user chose, and
+ * stripping them breaks ordinary project setups.
+ */
+static const char *const env_strip_exact[] = {
+    "BASH_ENV",		"ENV",	   "NODE_OPTIONS",	"PYTHONSTARTUP", "PERL5OPT",
+    "PERL5DB",		"RUBYOPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+    "GCONV_PATH",	"LOCPATH", "GLIBC_TUNABLES",	"HOSTALIASES",	 "NLSPATH",
+    "PYTHONBREAKPOINT", NULL,
+};
+static const char *const env_strip_prefix[] = {
+    "LD_",	  /* dynamic loader: preload, audit, library path, ... */
+    "MALLOC_",	  /* glibc malloc debugging hooks (MALLOC_CHECK_, MALLOC_TRACE) */
+    "BASH_FUNC_", /* exported bash functions run as code in every bash child */
+    NULL,
+};
+
+static bool env_stripped(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t len = eq ? (size_t)(eq - kv) : strlen(kv);
+
+	for (const char *const *s = env_strip_prefix; *s; s++)
+		if (startswith(kv, *s))
+			return true;
+	for (const char *const *s = env_strip_exact; *s; s++)
+		if (strlen(*s) == len && strncmp(kv, *s, len) == 0)
+			return true;
+	return false;
+}
+
+int sandbox_clean_environ(char *const *envp, char ***ret)
+{
+	_cleanup_strv_free_ char **out = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	out = calloc(1, sizeof(char *));
+	if (!out)
+		return -ENOMEM;
+	STRV_FOREACH(e, envp)
+	{
+		if (env_stripped(*e))
+			continue;
+		r = strv_extend(&out, *e);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(out);
+	return 0;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Defense-in-depth seccomp filter, built with libseccomp in the parent and exported
+ * as classic BPF, so the child only has to call prctl(PR_SET_SECCOMP).
+ *
+ * Default action ALLOW; listed syscalls fail with EPERM (or ENOSYS where callers are
+ * expected to fall back). Every argument compared is an int or unsigned int in the
+ * kernel, so comparisons mask the low 32 bits: a caller cannot dodge a rule by
+ * setting the upper half of a register the kernel ignores.
+ *
+ * Network modes (block, proxy): Landlock owns TCP ports; seccomp makes sure TCP is the
+ * only inet protocol a socket can speak:
+ *   - socket(): only AF_UNIX, AF_INET, AF_INET6, AF_NETLINK families;
+ *   - AF_INET/AF_INET6: type (low 4 bits) must be SOCK_STREAM, protocol 0 or
+ *     IPPROTO_TCP (which also refuses MPTCP and SCTP-over-stream);
+ *   - on i386, socketcall(2) multiplexes socket() behind a pointer seccomp cannot read,
+ *     so it is refused outright in these modes (i386 binaries lose networking there:
+ *     fail closed);
+ *   - AF_NETLINK stays (getaddrinfo, ip addr): changing routes needs CAP_NET_ADMIN,
+ *     which the child does not hold.
+ *
+ * Deliberately allowed: ptrace(2) and process_vm_*(2). Debuggers and test runners
+ * need them on their own children, and Landlock already refuses tracing any process
+ * outside the sandbox's domain (and, with the root capability drop, CAP_SYS_PTRACE
+ * is gone too).
+ */
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+
+#include "sandbox/sandbox-internal.h"
+
+#ifndef TIOCLINUX
+#define TIOCLINUX 0x541C
+#endif
+
+#define LOW32 0xffffffffULL
+
+static void ctx_releasep(scmp_filter_ctx *c)
+{
+	if (*c)
+		seccomp_release(*c);
+}
+
+/* Add a rule; a syscall unknown to libseccomp or to an arch is not an error. */
+static int rule(scmp_filter_ctx c, uint32_t action, const char *name, unsigned n,
+		const struct scmp_arg_cmp *args)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+	int r;
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0;
+	r = seccomp_rule_add_array(c, action, nr, n, args);
+	if (r == -EDOM || r == -EOPNOTSUPP)
+		return 0;
+	return r;
+}
+
+static int deny(scmp_filter_ctx c, const char *name)
+{
+	return rule(c, SCMP_ACT_ERRNO(EPERM), name, 0, NULL);
+}
+
+static const char *const denied_syscalls[] = {
+    /* kernel keyring: shared across the user, holds other sessions' secrets */
+    "keyctl",
+    "add_key",
+    "request_key",
+    /* kernel attack surface / tracing of others */
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "lookup_dcookie",
+    "syslog",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    /* mount family: the masks must stay; Landlock also forbids these once restricted */
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "mount_setattr",
+    /* namespaces of others */
+    "setns",
+    /* file handles resolve without a path, so they would bypass path masks */
+    "open_by_handle_at",
+    "name_to_handle_at",
+    /* host administration */
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "uselib",
+    NULL,
+};
+
+/* io_uring requests are not seen by seccomp; ENOSYS so runtimes fall back to syscalls. */
+static const char *const enosys_syscalls[] = {
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    /* clone3 passes flags in memory: ENOSYS makes glibc fall back to clone(2) */
+    "clone3",
+    NULL,
+};
+
+static int add_base_rules(scmp_filter_ctx c)
+{
+	int r;
+
+	for (const char *const *s = denied_syscalls; *s; s++)
+		if ((r = deny(c, *s)) < 0)
+			return r;
+	for (const char *const *s = enosys_syscalls; *s; s++)
+		if ((r = rule(c, SCMP_ACT_ERRNO(ENOSYS), *s, 0, NULL)) < 0)
+			return r;
+
+	/* Terminal injection: push characters into the controlling terminal's input. */
+	const unsigned long tioc[] = {TIOCSTI, TIOCLINUX};
+	for (size_t i = 0; i < ARRAY_SIZE(tioc); i++) {
+		struct scmp_arg_cmp a[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, tioc[i])};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, a)) < 0)
+			return r;
+	}
+
+	/* No new user namespace from inside (it would regain every capability there). */
+	{
+		struct scmp_arg_cmp a[] = {
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "unshare", 1, a)) < 0)
+			return r;
+		/* clone(2) flags: first argument on every arch we build for (not s390). */
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "clone", 1, a)) < 0)
+			return r;
+	}
+
+	/*
+	 * personality(2): refuse the flags that weaken memory protection of the next exec
+	 * (READ_IMPLIES_EXEC, MMAP_PAGE_ZERO) while keeping the query form
+	 * personality(0xffffffff) and ADDR_NO_RANDOMIZE, which gdb uses. Each rule may
+	 * test the argument once, so:
+	 *   - bit 31 set and any other bit clear: refused (no real persona sets bit 31;
+	 *     only the all-ones query survives);
+	 *   - FLAG set and bit 31 clear: refused.
+	 * Together: FLAG is refused in every value except the query.
+	 */
+	for (int b = 0; b < 31; b++) {
+		struct scmp_arg_cmp a[] = {
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, (1ULL << 31) | (1ULL << b), 1ULL << 31)};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "personality", 1, a)) < 0)
+			return r;
+	}
+	const uint64_t pers[] = {READ_IMPLIES_EXEC, MMAP_PAGE_ZERO};
+	for (size_t i = 0; i < ARRAY_SIZE(pers); i++) {
+		struct scmp_arg_cmp a[] = {
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, pers[i] | (1ULL << 31), pers[i])};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "personality", 1, a)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int add_net_rules(scmp_filter_ctx c)
+{
+	const int inet[] = {AF_INET, AF_INET6};
+	int r;
+
+	/* Families 0..63 except the four we keep. */
+	for (int fam = 0; fam < 64; fam++) {
+		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK)
+			continue;
+		struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)fam)};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, a)) < 0)
+			return r;
+	}
+	/* Any family >= 64: some bit 6..31 set. */
+	for (int b = 6; b < 32; b++) {
+		struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, 1ULL << b, 1ULL << b)};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, a)) < 0)
+			return r;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(inet); i++) {
+		/* type & SOCK_TYPE_MASK (0xf) must be SOCK_STREAM. */
+		for (int t = 0; t < 16; t++) {
+			if (t == SOCK_STREAM)
+				continue;
+			struct scmp_arg_cmp a[] = {
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)t),
+			};
+			if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 2, a)) < 0)
+				return r;
+		}
+		/*
+		 * protocol must be 0 or IPPROTO_TCP (6 = 0b110): refuse any bit outside
+		 * {1, 2} in the low 32 bits, then the two remaining values 2 and 4.
+		 */
+		for (int b = 0; b < 32; b++) {
+			if (b == 1 || b == 2)
+				continue;
+			struct scmp_arg_cmp a[] = {
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, 1ULL << b, 1ULL << b),
+			};
+			if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 2, a)) < 0)
+				return r;
+		}
+		const uint64_t bad[] = {2, 4};
+		for (size_t j = 0; j < ARRAY_SIZE(bad); j++) {
+			struct scmp_arg_cmp a[] = {
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, (uint64_t)inet[i]),
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, 0x6, bad[j]),
+			};
+			if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 2, a)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The multiplexer only exists on some arches (i386 here); elsewhere this is a no-op. */
+static int add_socketcall_rule(scmp_filter_ctx c)
+{
+	return rule(c, SCMP_ACT_ERRNO(EPERM), "socketcall", 0, NULL);
+}
+
+static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	int r;
+
+	c = seccomp_init(SCMP_ACT_ALLOW);
+	if (!c)
+		return -ENOMEM;
+	/* We set no_new_privs ourselves, at the step we choose. */
+	r = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0);
+	if (r < 0)
+		return r;
+
+		/* Every arch this CPU can run natively, so a 32-bit binary gets the same rules. */
+#if defined(__x86_64__)
+	r = seccomp_arch_add(c, SCMP_ARCH_X86);
+	if (r < 0 && r != -EEXIST)
+		return r;
+	r = seccomp_arch_add(c, SCMP_ARCH_X32);
+	if (r < 0 && r != -EEXIST)
+		return r;
+#elif defined(__aarch64__)
+	r = seccomp_arch_add(c, SCMP_ARCH_ARM);
+	if (r < 0 && r != -EEXIST)
+		return r;
+#endif
+
+	r = add_base_rules(c);
+	if (r < 0)
+		return r;
+	if (spec->net == NET_BLOCK || spec->net == NET_PROXY) {
+		r = add_net_rules(c);
+		if (r < 0)
+			return r;
+		r = add_socketcall_rule(c);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
+		  unsigned short *ret_len)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ struct sock_filter *buf = NULL;
+	struct stat st;
+	size_t done = 0;
+	int r;
+
+	r = build_ctx(spec, &c);
+	if (r < 0)
+		return r;
+
+	fd = memfd_create("nono-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = seccomp_export_bpf(c, fd);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return -E2BIG;
+
+	buf = malloc(st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = pread(fd, (char *)buf + done, st.st_size - done, done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += n;
+	}
+	*ret_len = st.st_size / sizeof(struct sock_filter);
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	int r;
+
+	r = build_ctx(spec, &c);
+	if (r < 0)
+		return r;
+	return seccomp_export_pfc(c, fd);
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/macro.h"
+#include "base/strbuf.h"
+#include "proxy/http1.h"
+
+static int parse(const char *s, struct http1_head *h)
+{
+	return http1_parse_head(s, strlen(s), h);
+}
+
+static void test_connect(void **state)
+{
+	(void)state;
+	struct http1_head h;
+	const char *req = "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n"
+			  "Proxy-Authorization: Bearer x\r\n\r\n\x16\x03\x01";
+	assert_int_equal(parse(req, &h), 1);
+	assert_true(http1_is_connect(&h));
+	assert_int_equal(h.head_len, strlen(req) - 3);
+	assert_int_equal(h.n_headers, 2);
+	struct span v = http1_header_get(&h, "proxy-AUTHORIZATION");
+	assert_int_equal(v.n, 8);
+	assert_memory_equal(v.p, "Bearer x", 8);
+	assert_null(http1_header_get(&h, "Cookie").p);
+
+	char host[256];
+	uint16_t port;
+	assert_int_equal(http1_parse_authority(h.target, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "api.openai.com");
+	assert_int_equal(port, 443);
+
+	static const char *const bad[] = {"host", "host:", ":443", "host:0", "host:65536",
+					  "host:44x", "[::1]", "[::1]x:1", "[]:1", "host:1:2"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct span s = {bad[i], strlen(bad[i])};
+		if (http1_parse_authority(s, host, sizeof(host), &port) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	struct span s6 = {"[fe80::1]:80", 12};
+	assert_int_equal(http1_parse_authority(s6, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "fe80::1");
+	assert_int_equal(port, 80);
+}
+
+static void test_absolute(void **state)
+{
+	(void)state;
+	struct http1_head h;
+	char host[256];
+	uint16_t port;
+	struct span path;
+
+	assert_int_equal(parse("GET http://Example.com:8080/a/b?c=d HTTP/1.1\r\nHost: x\r\n"
+			       "Content-Length: 5\r\n\r\n", &h), 1);
+	assert_false(http1_is_connect(&h));
+	assert_true(h.has_content_length);
+	assert_int_equal(h.content_length, 5);
+	assert_int_equal(http1_parse_absolute(h.target, host, sizeof(host), &port, &path), 0);
+	assert_string_equal(host, "Example.com");
+	assert_int_equal(port, 8080);
+	assert_int_equal(path.n, 8);
+	assert_memory_equal(path.p, "/a/b?c=d", 8);
+
+	struct span t = {"http://h", 8};
+	assert_int_equal(http1_parse_absolute(t, host, sizeof(host), &port, &path), 0);
+	assert_int_equal(port, 80);
+	assert_int_equal(path.n, 0);
+	static const char *const bad[] = {"/relative", "https://h/", "http://u@h/", "http://",
+					  "http://:80/", "http://h?x", "ftp://h/"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct span s = {bad[i], strlen(bad[i])};
+		if (http1_parse_absolute(s, host, sizeof(host), &port, &path) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+}
+
+static void test_incomplete_and_malformed(void **state)
+{
+	(void)state;
+	struct http1_head h;
+	assert_int_equal(parse("CONNECT a:1 HTTP/1.1\r\nHost: a", &h), 0);
+	assert_int_equal(parse("", &h), 0);
+	assert_true(parse("GARBAGE\r\n\r\n", &h) < 0);
+	assert_int_equal(parse("GET\r\n\r\n", &h), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nNo colon\r\n\r\n", &h), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h),
+			 -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+			       "Content-Length: 2\r\n\r\n", &h), -400);
+	assert_int_equal(parse("GET http://a/\x01 HTTP/1.1\r\n\r\n", &h), -400);
+	assert_int_equal(parse("BREW / HTTP/1.1\r\n\r\n", &h) < 0, 1);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 1);
+	assert_true(h.chunked);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	struct http1_head h;
+	struct strbuf sb = STRBUF_INIT;
+
+	/* Exactly 100 headers pass, 101 are 431. */
+	assert_int_equal(strbuf_adds(&sb, "CONNECT a:1 HTTP/1.1\r\n"), 0);
+	for (int i = 0; i < HTTP1_MAX_HEADERS; i++)
+		assert_int_equal(strbuf_addf(&sb, "X-%d: v\r\n", i), 0);
+	assert_int_equal(strbuf_adds(&sb, "\r\n"), 0);
+	assert_int_equal(http1_parse_head(sb.buf, sb.len, &h), 1);
+	assert_int_equal(h.n_headers, HTTP1_MAX_HEADERS);
+	sb.len -= 2;
+	assert_int_equal(strbuf_adds(&sb, "X-last: v\r\n\r\n"), 0);
+	assert_int_equal(http1_parse_head(sb.buf, sb.len, &h), -431);
+	strbuf_release(&sb);
+
+	/* A head that does not end within 16 KiB is 431, even if the end comes later. */
+	char *big = malloc(HTTP1_MAX_HEAD + 64);
+	assert_non_null(big);
+	int k = snprintf(big, 64, "GET http://a/ HTTP/1.1\r\nX: ");
+	memset(big + k, 'a', HTTP1_MAX_HEAD + 64 - (size_t)k);
+	assert_int_equal(http1_parse_head(big, HTTP1_MAX_HEAD - 1, &h), 0);
+	assert_int_equal(http1_parse_head(big, HTTP1_MAX_HEAD, &h), -431);
+	memcpy(big + HTTP1_MAX_HEAD + 10, "\r\n\r\n", 4);
+	assert_int_equal(http1_parse_head(big, HTTP1_MAX_HEAD + 14, &h), -431);
+
+	/* Target longer than 8 KiB is 414. */
+	k = snprintf(big, 64, "GET http://a/");
+	memset(big + k, 'b', HTTP1_MAX_TARGET);
+	k += HTTP1_MAX_TARGET;
+	k += snprintf(big + k, 64, " HTTP/1.1\r\n\r\n");
+	assert_int_equal(http1_parse_head(big, (size_t)k, &h), -414);
+	free(big);
+	assert_string_equal(http1_reason(407), "Proxy Authentication Required");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_absolute),
+		cmocka_unit_test(test_incomplete_and_malformed),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

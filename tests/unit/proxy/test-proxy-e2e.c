@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * End-to-end proxy tests over loopback and inside test-made network namespaces only:
+ * nothing here sends a packet off the machine. The proxy runs in a forked process
+ * (as the supervisor will run it); its decision lines go to a shared memfd.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/macro.h"
+#include "proxy/proxy.h"
+
+struct running {
+	pid_t pid;
+	int stop_wr;
+	int log_fd;
+	uint16_t port;
+	char token[65];
+};
+
+static void log_to_fd(void *ud, const char *line)
+{
+	int fd = *(int *)ud;
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	(void)!write(fd, buf, (size_t)n);
+}
+
+static int g_log_fd;
+
+/* Start a proxy in a child process; cfg->log is filled in here. */
+static void start_proxy(struct proxy_config *cfg, struct running *r)
+{
+	struct proxy *px = NULL;
+	struct diag d = {};
+	int sp[2];
+
+	r->log_fd = memfd_create("proxy-log", MFD_CLOEXEC);
+	assert_true(r->log_fd >= 0);
+	g_log_fd = r->log_fd;
+	cfg->log = log_to_fd;
+	cfg->log_ud = &g_log_fd;
+	if (proxy_new(cfg, &px, &d) < 0)
+		fail_msg("proxy_new: %s", d.msg);
+	r->port = proxy_port(px);
+	memcpy(r->token, proxy_token(px), 65);
+	assert_int_equal(pipe2(sp, O_CLOEXEC), 0);
+	r->pid = fork();
+	assert_true(r->pid >= 0);
+	if (r->pid == 0) {
+		close(sp[1]);
+		int k = proxy_run(px, sp[0]);
+		proxy_free(px);
+		_exit(k < 0 ? 2 : 0);
+	}
+	close(sp[0]);
+	r->stop_wr = sp[1];
+	proxy_free(px); /* the parent's copy; the child owns the running one */
+}
+
+/* Stop the proxy; asserts it exited cleanly (no crash). */
+static void stop_proxy(struct running *r)
+{
+	int st;
+	assert_int_equal(write(r->stop_wr, "x", 1), 1);
+	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("proxy process died: status 0x%x", st);
+	close(r->stop_wr);
+}
+
+static bool log_has(struct running *r, const char *needle)
+{
+	char buf[65536];
+	ssize_t n = pread(r->log_fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+static int dial(uint16_t port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct timeval tv = {.tv_sec = 5};
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		fail_msg("connect 127.0.0.1:%u: %m", port);
+	return fd;
+}
+
+static void send_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+		assert_true(k > 0);
+		s += k;
+		n -= (size_t)k;
+	}
+}
+
+static void send_str(int fd, const char *s)
+{
+	send_all(fd, s, strlen(s));
+}
+
+/* Read until the buffer holds a full response head (or EOF); returns bytes read. */
+static size_t read_head(int fd, char *buf, size_t n)
+{
+	size_t len = 0;
+	while (len + 1 < n) {
+		ssize_t k = read(fd, buf + len, n - 1 - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		buf[len] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			break;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* Read everything until EOF (bounded by the receive timeout). */
+static size_t read_all(int fd, char *buf, size_t n)
+{
+	size_t len = 0;
+	for (;;) {
+		ssize_t k = read(fd, buf + len, n - 1 - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+static int status_of(const char *resp)
+{
+	unsigned s = 0;
+	if (sscanf(resp, "HTTP/1.1 %3u", &s) != 1)
+		return -1;
+	return (int)s;
+}
+
+/* Send one request head with the token (or auth header given) and return the status. */
+static int request(uint16_t port, const char *line, const char *auth, int *ret_fd)
+{
+	char req[2048], resp[4096];
+	int fd = dial(port);
+	(void)snprintf(req, sizeof(req), "%s\r\nHost: x\r\n%s%s%s\r\n", line,
+		       auth ? "Proxy-Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+	send_str(fd, req);
+	(void)read_head(fd, resp, sizeof(resp));
+	int st = status_of(resp);
+	if (ret_fd)
+		*ret_fd = fd;
+	else
+		close(fd);
+	return st;
+}
+
+static char *bearer(const struct running *r, char *buf, size_t n)
+{
+	(void)snprintf(buf, n, "Bearer %s", r->token);
+	return buf;
+}
+
+/*
+ * Test servers in a child process: an echo server (on EOF it answers "BYE" and
+ * closes: checks half-close), and an HTTP server that returns the request head it
+ * got as its body, then closes.
+ */
+struct servers {
+	pid_t pid;
+	uint16_t echo_port, http_port;
+};
+
+static int listen_on(uint32_t addr, uint16_t port, uint16_t *ret_port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = addr};
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1024) < 0)
+		return -1;
+	(void)getsockname(fd, (struct sockaddr *)&sin, &sl);
+	if (ret_port)
+		*ret_port = ntohs(sin.sin_port);
+	return fd;
+}
+
+_noreturn_ static void servers_loop(int echo_l, int http_l)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	ev.data.u64 = (uint64_t)echo_l;
+	(void)epoll_ctl(ep, EPOLL_CTL_ADD, echo_l, &ev);
+	ev.data.u64 = (uint64_t)http_l;
+	(void)epoll_ctl(ep, EPOLL_CTL_ADD, http_l, &ev);
+	for (;;) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(ep, evs, 64, -1);
+		for (int i = 0; i < n; i++) {
+			int fd = (int)(evs[i].data.u64 & 0xffffffff);
+			bool http = (evs[i].data.u64 >> 32) != 0;
+			if (fd == echo_l || fd == http_l) {
+				int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+				if (c < 0)
+					continue;
+				struct epoll_event cev = {.events = EPOLLIN};
+				cev.data.u64 = (uint64_t)c | ((uint64_t)(fd == http_l) << 32);
+				(void)epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+				continue;
+			}
+			char buf[16384];
+			ssize_t k = read(fd, buf, sizeof(buf));
+			if (http && k > 0) {
+				char hdr[128];
+				int hl = snprintf(hdr, sizeof(hdr),
+						  "HTTP/1.1 200 OK\r\nContent-Length: %zd\r\n\r\n", k);
+				(void)!write(fd, hdr, (size_t)hl);
+				(void)!write(fd, buf, (size_t)k);
+				close(fd);
+			} else if (k > 0)
+				(void)!write(fd, buf, (size_t)k);
+			else {
+				if (k == 0 && !http)
+					(void)!write(fd, "BYE", 3);
+				close(fd);
+			}
+		}
+	}
+}
+
+static void start_servers(struct servers *s)
+{
+	int e = listen_on(htonl(INADDR_LOOPBACK), 0, &s->echo_port);
+	int h = listen_on(htonl(INADDR_LOOPBACK), 0, &s->http_port);
+	assert_true(e >= 0 && h >= 0);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0)
+		servers_loop(e, h);
+	close(e);
+	close(h);
+}
+
+static void stop_servers(struct servers *s)
+{
+	(void)kill(s->pid, SIGKILL);
+	(void)waitpid(s->pid, NULL, 0);
+}
+
+static struct servers srv;
+
+static int setup(void **state)
+{
+	(void)state;
+	struct rlimit rl;
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	start_servers(&srv);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	stop_servers(&srv);
+	return 0;
+}
+
+static const struct proxy_host_override hosts[] = {
+	{"web.test", "127.0.0.1"},
+	{"echo.test", "127.0.0.1"},
+	{"twice.test", "::1"}, /* nothing listens on ::1: the proxy must try the next */
+	{"twice.test", "127.0.0.1"},
+};
+
+static void test_connect_flow(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"localhost", (char *)"127.0.0.1", (char *)"echo.test",
+			 (char *)"twice.test", NULL};
+	struct proxy_config cfg = {.allow = allow, .hosts_override = hosts,
+				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct running r;
+	char line[256], auth[128], buf[4096];
+	int fd;
+
+	start_proxy(&cfg, &r);
+	/* Allowed by literal: 200, bytes both ways, half-close reaches the server. */
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), &fd), 200);
+	send_str(fd, "hello through the tunnel");
+	assert_int_equal(read(fd, buf, sizeof(buf)), 24);
+	assert_memory_equal(buf, "hello through the tunnel", 24);
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	assert_int_equal(read_all(fd, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "BYE");
+	close(fd);
+
+	/* By name through the static table, with the first address dead. */
+	(void)snprintf(line, sizeof(line), "CONNECT twice.test:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), &fd), 200);
+	send_str(fd, "x");
+	assert_int_equal(read(fd, buf, 1), 1);
+	close(fd);
+
+	/* "localhost" through c-ares (/etc/hosts), Basic auth with any user. */
+	(void)snprintf(line, sizeof(line), "CONNECT LocalHost.:%u HTTP/1.1", srv.echo_port);
+	char up[128], b64[256] = "Basic ";
+	(void)snprintf(up, sizeof(up), "whoever:%s", r.token);
+	EVP_EncodeBlock((unsigned char *)b64 + 6, (unsigned char *)up, (int)strlen(up));
+	assert_int_equal(request(r.port, line, b64, &fd), 200);
+	send_str(fd, "y");
+	assert_int_equal(read(fd, buf, 1), 1);
+	close(fd);
+
+	/* Early data sent with the CONNECT head is delivered after connect. */
+	fd = dial(r.port);
+	(void)snprintf(buf, sizeof(buf),
+		       "CONNECT echo.test:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\nEARLY",
+		       srv.echo_port, r.token);
+	send_str(fd, buf);
+	size_t got = 0;
+	while (!strstr(buf, "EARLY") || got < 44) {
+		ssize_t k = read(fd, buf + got, sizeof(buf) - 1 - got);
+		assert_true(k > 0);
+		got += (size_t)k;
+		buf[got] = '\0';
+	}
+	assert_non_null(strstr(buf, "200 Connection established\r\n\r\nEARLY"));
+	close(fd);
+
+	/* Not allowed, metadata, bad host, missing port. */
+	assert_int_equal(request(r.port, "CONNECT evil.test:443 HTTP/1.1", auth, NULL), 403);
+	assert_int_equal(request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL),
+			 403);
+	assert_int_equal(request(r.port, "CONNECT 0xa9fea9fe:80 HTTP/1.1", auth, NULL), 403);
+	assert_int_equal(request(r.port, "CONNECT 127.0.0.1 HTTP/1.1", auth, NULL), 400);
+	assert_int_equal(request(r.port, "CONNECT bad_ho$t:1 HTTP/1.1", auth, NULL), 400);
+	/* Allowed but closed port: 502. */
+	assert_int_equal(request(r.port, "CONNECT 127.0.0.1:1 HTTP/1.1", auth, NULL), 502);
+
+	stop_proxy(&r);
+	(void)snprintf(line, sizeof(line), "ALLOW CONNECT 127.0.0.1:%u", srv.echo_port);
+	assert_true(log_has(&r, line));
+	assert_true(log_has(&r, "DENY CONNECT evil.test:443 reason=not_allowed"));
+	assert_true(log_has(&r, "DENY CONNECT metadata.google.internal:80 reason=denied_host"));
+	assert_true(log_has(&r, "DENY CONNECT 0xa9fea9fe:80 reason=denied_cidr"));
+	assert_true(log_has(&r, "reason=connect_failed"));
+	close(r.log_fd);
+}
+
+static void test_auth(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct running r;
+	char line[128], buf[4096];
+	int fd;
+
+	start_proxy(&cfg, &r);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, NULL, &fd), 407);
+	close(fd);
+	fd = dial(r.port);
+	send_str(fd, "CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n");
+	(void)read_head(fd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "Proxy-Authenticate: Basic realm=\"nono\""));
+	close(fd);
+	assert_int_equal(request(r.port, line, "Bearer 0000000000000000000000000000000000000000000000000000000000000000", NULL), 407);
+	assert_int_equal(request(r.port, line, "Basic Zm9vOmJhcg==", NULL), 407);
+	assert_int_equal(request(r.port, line, "Digest x", NULL), 407);
+	stop_proxy(&r);
+	assert_true(log_has(&r, "reason=missing_token"));
+	assert_true(log_has(&r, "reason=bad_token"));
+	close(r.log_fd);
+
+	/* Token-less mode (private netns listener): missing is fine, wrong never is. */
+	cfg.allow_tokenless = true;
+	start_proxy(&cfg, &r);
+	assert_int_equal(request(r.port, line, NULL, NULL), 200);
+	assert_int_equal(request(r.port, line, "Bearer nope", NULL), 407);
+	stop_proxy(&r);
+	close(r.log_fd);
+}
+
+static void test_plain_http(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"http://web.test/allowed/**", (char *)"echo.test", NULL};
+	struct proxy_config cfg = {.allow = allow, .hosts_override = hosts,
+				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct running r;
+	char req[1024], buf[8192];
+	int fd;
+
+	start_proxy(&cfg, &r);
+	fd = dial(r.port);
+	(void)snprintf(req, sizeof(req),
+		       "POST http://web.test:%u/allowed/x?q=1 HTTP/1.1\r\nHost: evil.example\r\n"
+		       "Proxy-Authorization: Bearer %s\r\nConnection: keep-alive\r\n"
+		       "Content-Length: 4\r\nX-Keep: yes\r\n\r\nBODY",
+		       srv.http_port, r.token);
+	send_str(fd, req);
+	(void)read_all(fd, buf, sizeof(buf));
+	close(fd);
+	assert_int_equal(status_of(buf), 200);
+	assert_non_null(strstr(buf, "\r\n\r\nPOST /allowed/x?q=1 HTTP/1.1\r\n"));
+	(void)snprintf(req, sizeof(req), "Host: web.test:%u\r\n", srv.http_port);
+	assert_non_null(strstr(buf, req));
+	assert_null(strstr(buf, "evil.example"));
+	assert_null(strstr(buf, "Proxy-Authorization"));
+	assert_null(strstr(buf, r.token));
+	assert_non_null(strstr(buf, "X-Keep: yes\r\n"));
+	assert_non_null(strstr(buf, "Connection: close\r\n\r\nBODY"));
+
+	/* Path outside the glob, traversal, https absolute form, chunked, origin form. */
+	char auth[128];
+	(void)bearer(&r, auth, sizeof(auth));
+	(void)snprintf(req, sizeof(req), "GET http://web.test:%u/other HTTP/1.1", srv.http_port);
+	assert_int_equal(request(r.port, req, auth, NULL), 403);
+	(void)snprintf(req, sizeof(req), "GET http://web.test:%u/allowed/../other HTTP/1.1",
+		       srv.http_port);
+	assert_int_equal(request(r.port, req, auth, NULL), 403);
+	/* CONNECT to a path-restricted host cannot be checked: refused. */
+	(void)snprintf(req, sizeof(req), "CONNECT web.test:%u HTTP/1.1", srv.http_port);
+	assert_int_equal(request(r.port, req, auth, NULL), 403);
+	assert_int_equal(request(r.port, "GET https://web.test/allowed/ HTTP/1.1", auth, NULL), 400);
+	assert_int_equal(request(r.port, "GET /allowed/ HTTP/1.1", auth, NULL), 400);
+	fd = dial(r.port);
+	(void)snprintf(req, sizeof(req),
+		       "POST http://web.test:%u/allowed/x HTTP/1.1\r\nProxy-Authorization: %s\r\n"
+		       "Transfer-Encoding: chunked\r\n\r\n",
+		       srv.http_port, auth);
+	send_str(fd, req);
+	(void)read_head(fd, buf, sizeof(buf));
+	assert_int_equal(status_of(buf), 501);
+	close(fd);
+	stop_proxy(&r);
+	assert_true(log_has(&r, "reason=path_restricted"));
+	(void)snprintf(req, sizeof(req), "ALLOW POST web.test:%u/allowed/x\n", srv.http_port);
+	assert_true(log_has(&r, req));
+	close(r.log_fd);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .head_timeout_ms = 300, .max_conns = 600};
+	struct running r;
+	char buf[4096];
+	int fd;
+
+	start_proxy(&cfg, &r);
+	/* Oversized head: 431 (the client keeps sending; the answer must still arrive). */
+	fd = dial(r.port);
+	char *big = malloc(20000);
+	assert_non_null(big);
+	int k = snprintf(big, 100, "CONNECT 127.0.0.1:1 HTTP/1.1\r\nX: ");
+	memset(big + k, 'a', 20000 - (size_t)k);
+	send_all(fd, big, 20000);
+	free(big);
+	(void)read_head(fd, buf, sizeof(buf));
+	assert_int_equal(status_of(buf), 431);
+	close(fd);
+
+	/* Slowloris: an unfinished head is answered 408 and closed after the timeout. */
+	struct timespec t0, t1;
+	fd = dial(r.port);
+	send_str(fd, "CONNECT 127.0.0.1:1 HTTP/1.1\r\nX-Slow: ");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)read_all(fd, buf, sizeof(buf));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(status_of(buf), 408);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 250 && ms < 3000);
+	close(fd);
+
+	/* 500 concurrent tunnels. */
+	enum { N = 500 };
+	static int fds[N];
+	char req[512];
+	(void)snprintf(req, sizeof(req),
+		       "CONNECT 127.0.0.1:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\n",
+		       srv.echo_port, r.token);
+	for (int i = 0; i < N; i++) {
+		fds[i] = dial(r.port);
+		send_str(fds[i], req);
+	}
+	for (int i = 0; i < N; i++) {
+		(void)read_head(fds[i], buf, sizeof(buf));
+		if (status_of(buf) != 200)
+			fail_msg("connection %d: %s", i, buf);
+		send_str(fds[i], "p");
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(read(fds[i], buf, 1), 1);
+		close(fds[i]);
+	}
+	stop_proxy(&r);
+	close(r.log_fd);
+
+	/* Connection cap: beyond max_conns new clients get 503. */
+	cfg.max_conns = 3;
+	cfg.head_timeout_ms = 5000;
+	start_proxy(&cfg, &r);
+	int idle[3];
+	for (int i = 0; i < 3; i++)
+		idle[i] = dial(r.port);
+	usleep(100 * 1000);
+	fd = dial(r.port);
+	(void)read_head(fd, buf, sizeof(buf));
+	assert_int_equal(status_of(buf), 503);
+	close(fd);
+	for (int i = 0; i < 3; i++)
+		close(idle[i]);
+	stop_proxy(&r);
+	assert_true(log_has(&r, "reason=too_many_connections"));
+	close(r.log_fd);
+}
+
+/* A tiny upstream proxy: logs the CONNECT line, answers 200, relays to the echo server. */
+static pid_t start_upstream(uint16_t *ret_port, int log_fd)
+{
+	int l = listen_on(htonl(INADDR_LOOPBACK), 0, ret_port);
+	assert_true(l >= 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0) {
+		close(l);
+		return pid;
+	}
+	for (;;) {
+		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		if (fork() != 0) {
+			close(c);
+			continue;
+		}
+		char head[4096];
+		size_t n = read_head(c, head, sizeof(head));
+		char *eol = strstr(head, "\r\n");
+		if (eol) {
+			(void)!write(log_fd, head, (size_t)(eol - head));
+			(void)!write(log_fd, "\n", 1);
+		}
+		(void)n;
+		int s = dial(srv.echo_port);
+		(void)!write(c, "HTTP/1.1 200 OK\r\n\r\n", 19);
+		struct pollfd pf[2] = {{c, POLLIN, 0}, {s, POLLIN, 0}};
+		for (;;) {
+			char buf[4096];
+			if (poll(pf, 2, 5000) <= 0)
+				_exit(0);
+			for (int i = 0; i < 2; i++)
+				if (pf[i].revents) {
+					ssize_t k = read(pf[i].fd, buf, sizeof(buf));
+					if (k <= 0)
+						_exit(0);
+					(void)!write(pf[1 - i].fd, buf, (size_t)k);
+				}
+		}
+	}
+}
+
+static void test_upstream_chain(void **state)
+{
+	(void)state;
+	int up_log = memfd_create("up-log", MFD_CLOEXEC);
+	uint16_t up_port;
+	pid_t up = start_upstream(&up_port, up_log);
+	char upstream[64], auth[128], line[128], buf[256];
+	char *allow[] = {(char *)"*.corp.test", (char *)"echo.test", (char *)"169.254.169.254", NULL};
+	char *bypass[] = {(char *)"echo.test", NULL};
+	(void)snprintf(upstream, sizeof(upstream), "127.0.0.1:%u", up_port);
+	struct proxy_config cfg = {.allow = allow, .upstream_proxy = upstream,
+				   .upstream_bypass = bypass, .hosts_override = hosts,
+				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct running r;
+	int fd;
+
+	start_proxy(&cfg, &r);
+	(void)bearer(&r, auth, sizeof(auth));
+	/* Chained: the name is never resolved here; the upstream sees our CONNECT. */
+	assert_int_equal(request(r.port, "CONNECT git.corp.test:443 HTTP/1.1", auth, &fd), 200);
+	send_str(fd, "via upstream");
+	assert_int_equal(read(fd, buf, 12), 12);
+	assert_memory_equal(buf, "via upstream", 12);
+	close(fd);
+	/* Bypassed: direct. */
+	(void)snprintf(line, sizeof(line), "CONNECT echo.test:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, auth, &fd), 200);
+	send_str(fd, "direct");
+	assert_int_equal(read(fd, buf, 6), 6);
+	close(fd);
+	/* Metadata is refused before chaining, even when "allowed". */
+	assert_int_equal(request(r.port, "CONNECT 169.254.169.254:80 HTTP/1.1", auth, NULL), 403);
+	assert_int_equal(request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL),
+			 403);
+	stop_proxy(&r);
+	(void)kill(up, SIGKILL);
+	(void)waitpid(up, NULL, 0);
+
+	ssize_t n = pread(up_log, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "CONNECT git.corp.test:443 HTTP/1.1\n");
+	close(up_log);
+	close(r.log_fd);
+}
+
+/*
+ * DNS rebinding to link-local: allowed names that resolve to 169.254.169.254 or
+ * fe80::1 must be refused before any connect. Run in a private network namespace
+ * where 169.254.169.254 is a real listener on lo: a fail-open proxy would be caught
+ * by the listener accepting a connection, and nothing can leave the machine.
+ */
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "netns check failed at line %d: %s\n", __LINE__, #cond);    \
+			_exit(10);                                                                 \
+		}                                                                                  \
+	} while (0)
+
+static int netns_request(uint16_t port, const char *line, const char *auth)
+{
+	char req[1024], resp[1024];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 5};
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	int n = snprintf(req, sizeof(req), "%s\r\nProxy-Authorization: %s\r\n\r\n", line, auth);
+	CHECK(write(fd, req, (size_t)n) == n);
+	size_t len = 0;
+	ssize_t k;
+	while (len < sizeof(resp) - 1 && (k = read(fd, resp + len, sizeof(resp) - 1 - len)) > 0)
+		len += (size_t)k;
+	resp[len] = '\0';
+	close(fd);
+	return status_of(resp);
+}
+
+_noreturn_ static void netns_child(void)
+{
+	static const struct proxy_host_override evil[] = {
+		{"meta.test", "169.254.169.254"},
+		{"meta6.test", "fe80::1"},
+		{"mapped.test", "::ffff:169.254.169.254"},
+		{"mixed.test", "127.0.0.1"}, /* rebinding mix: one bad address refuses all */
+		{"mixed.test", "169.254.169.254"},
+	};
+	char *allow[] = {(char *)"meta.test", (char *)"meta6.test", (char *)"mapped.test",
+			 (char *)"mixed.test", (char *)"169.254.169.254", (char *)"2852039166",
+			 (char *)"metadata.google.internal", NULL};
+	struct proxy_config cfg = {.allow = allow, .hosts_override = evil,
+				   .n_hosts_override = ARRAY_SIZE(evil)};
+	struct running r;
+	char auth[128];
+
+	CHECK(unshare(CLONE_NEWNET) == 0);
+	CHECK(system("ip link set lo up && ip addr add 169.254.169.254/32 dev lo") == 0);
+	int trap = listen_on(inet_addr("169.254.169.254"), 80, NULL);
+	CHECK(trap >= 0);
+	/* The trap is live: a direct connection reaches it. */
+	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80),
+				  .sin_addr.s_addr = inet_addr("169.254.169.254")};
+	CHECK(connect(probe, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	int a = accept4(trap, NULL, NULL, SOCK_CLOEXEC);
+	CHECK(a >= 0);
+	close(a);
+	close(probe);
+
+	/* Not start_proxy(): it asserts with cmocka, which must not run in this child. */
+	struct proxy *px = NULL;
+	struct diag d = {};
+	static int lfd;
+	lfd = memfd_create("l", 0);
+	cfg.log = log_to_fd;
+	cfg.log_ud = &lfd;
+	CHECK(proxy_new(&cfg, &px, &d) == 0);
+	r.port = proxy_port(px);
+	(void)snprintf(auth, sizeof(auth), "Bearer %s", proxy_token(px));
+	int sp[2];
+	CHECK(pipe(sp) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(sp[1]);
+		_exit(proxy_run(px, sp[0]) < 0 ? 2 : 0);
+	}
+	close(sp[0]);
+
+	static const char *const lines[] = {
+		"CONNECT meta.test:80 HTTP/1.1",
+		"CONNECT META.test.:80 HTTP/1.1",
+		"CONNECT meta6.test:80 HTTP/1.1",
+		"CONNECT mapped.test:80 HTTP/1.1",
+		"CONNECT mixed.test:80 HTTP/1.1",
+		"CONNECT 169.254.169.254:80 HTTP/1.1",
+		"CONNECT 2852039166:80 HTTP/1.1",
+		"CONNECT 0251.0376.0251.0376:80 HTTP/1.1",
+		"CONNECT 169.254.43518:80 HTTP/1.1",
+		"CONNECT [::ffff:169.254.169.254]:80 HTTP/1.1",
+		"CONNECT [fe80::1]:80 HTTP/1.1",
+		"CONNECT metadata.google.internal:80 HTTP/1.1",
+		"GET http://meta.test/latest/meta-data/ HTTP/1.1",
+		"GET http://169.254.169.254/latest/meta-data/ HTTP/1.1",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		int st = netns_request(r.port, lines[i], auth);
+		if (st != 403) {
+			fprintf(stderr, "'%s' got %d\n", lines[i], st);
+			_exit(11);
+		}
+	}
+	/* Nothing reached the trap. */
+	CHECK(fcntl(trap, F_SETFL, O_NONBLOCK) == 0);
+	CHECK(accept4(trap, NULL, NULL, SOCK_CLOEXEC) < 0 && errno == EAGAIN);
+
+	CHECK(write(sp[1], "x", 1) == 1);
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char logbuf[8192];
+	ssize_t n = pread(lfd, logbuf, sizeof(logbuf) - 1, 0);
+	CHECK(n > 0);
+	logbuf[n] = '\0';
+	CHECK(strstr(logbuf, "DENY CONNECT meta.test:80 reason=denied_cidr"));
+	CHECK(strstr(logbuf, "DENY CONNECT meta6.test:80 reason=denied_cidr"));
+	CHECK(strstr(logbuf, "DENY CONNECT mixed.test:80 reason=denied_cidr"));
+	CHECK(!strstr(logbuf, "ALLOW"));
+	_exit(0);
+}
+
+static void test_rebinding_netns(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		netns_child();
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("netns child failed: status 0x%x", st);
+}
+
+static void test_listen_fd_handover(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	uint16_t port;
+	int l = listen_on(htonl(INADDR_LOOPBACK), 0, &port);
+	assert_true(l >= 0);
+	struct proxy_config cfg = {.allow = allow, .use_listen_fd = true, .listen_fd = l};
+	struct running r;
+	char line[128], auth[128];
+
+	start_proxy(&cfg, &r);
+	assert_int_equal(r.port, port);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), NULL), 200);
+	stop_proxy(&r);
+	close(r.log_fd);
+
+	/* Bad configuration is reported with the offending value. */
+	char *bad[] = {(char *)"ok.test", (char *)"https://x/ y:1", NULL};
+	struct proxy_config bc = {.allow = bad};
+	struct proxy *px = NULL;
+	struct diag d = {};
+	bad[1] = (char *)"*evil";
+	assert_int_equal(proxy_new(&bc, &px, &d), -EINVAL);
+	assert_null(px);
+	assert_non_null(strstr(d.msg, "'*evil'"));
+	struct proxy_config uc = {.upstream_proxy = "squid.corp"};
+	assert_int_equal(proxy_new(&uc, &px, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "squid.corp"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connect_flow),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_plain_http),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_upstream_chain),
+		cmocka_unit_test(test_rebinding_netns),
+		cmocka_unit_test(test_listen_fd_handover),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

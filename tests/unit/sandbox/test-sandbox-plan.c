@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parent-side sandbox code only (plan building, environment cleaning, filter export),
+ * linked against libsandbox as built, so that sanitizer builds check it for leaks and
+ * memory errors. Nothing here restricts the test process.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/macro.h"
+#include "base/strv.h"
+#include "sandbox/sandbox.h"
+
+static struct sandbox_features F;
+
+static void test_prepare_free_variants(void **state)
+{
+	static char home[] = "/tmp";
+	static char etc[] = "/etc/hostname";
+	static char missing[] = "/nonexistent/nono";
+	struct fs_grant g[] = {
+	    {.path = home, .access = FS_RW, .exists = true},
+	    {.path = etc, .access = FS_READ, .is_file = true, .exists = true},
+	    {.path = missing, .access = FS_READ, .exists = false},
+	};
+	uint16_t ports[] = {3000, 5000};
+	const enum net_mode modes[] = {NET_ALLOW, NET_BLOCK, NET_PROXY};
+	(void)state;
+	if (F.landlock_abi < 1)
+		skip();
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+		_cleanup_strv_free_ char **w = NULL;
+		struct sandbox_spec s = {.grants = g,
+					 .n_grants = ARRAY_SIZE(g),
+					 .net = modes[i],
+					 .open_ports = ports,
+					 .n_open_ports = 2,
+					 .listen_ports = ports,
+					 .n_listen_ports = 1,
+					 .scope_signal = true,
+					 .scope_abstract_unix = true};
+		struct diag d = {0};
+		struct sandbox_plan_info info;
+
+		s.proxy.port = modes[i] == NET_PROXY ? 3128 : 0;
+		assert_int_equal(sandbox_prepare(&s, &F, 0, &p, &w, &d), 0);
+		sandbox_plan_get_info(p, &info);
+		assert_int_equal(info.net_tcp_restricted,
+				 modes[i] != NET_ALLOW && F.landlock_abi >= 4);
+		assert_false(sandbox_plan_uses_masks(p));
+	}
+	assert_null(sandbox_plan_free(NULL));
+}
+
+static void test_prepare_errors_do_not_leak(void **state)
+{
+	static char tmp[] = "/tmp";
+	static char deny[] = "/tmp/.nono-plan-test-deny";
+	struct fs_grant g[] = {{.path = tmp, .access = FS_RW, .exists = true}};
+	struct fs_deny dn[] = {{.path = deny, .exists = true, .is_dir = true}};
+	struct sandbox_spec s = {.grants = g, .n_grants = 1, .denies = dn, .n_denies = 1};
+	struct sandbox_features f = F;
+	struct sandbox_plan *p = NULL;
+	struct diag d = {0};
+	(void)state;
+	if (F.landlock_abi < 1)
+		skip();
+
+	(void)rmdir(deny);
+	assert_int_equal(mkdir(deny, 0700), 0);
+	f.userns = false;
+	f.is_root = false;
+	assert_int_equal(sandbox_prepare(&s, &f, 0, &p, NULL, &d), -EPERM);
+	assert_null(p);
+	assert_int_equal(sandbox_prepare(&s, &f, SANDBOX_NETNS, &p, NULL, &d), -EPERM);
+	assert_int_equal(sandbox_prepare(&s, &f, 1U << 7, &p, NULL, &d), -EINVAL);
+	f.landlock_abi = 0;
+	assert_int_equal(sandbox_prepare(&s, &f, 0, &p, NULL, &d), -EOPNOTSUPP);
+	assert_null(p);
+	assert_int_equal(rmdir(deny), 0);
+}
+
+static void test_clean_environ_empty(void **state)
+{
+	_cleanup_strv_free_ char **out = NULL;
+	(void)state;
+	assert_int_equal(sandbox_clean_environ(NULL, &out), 0);
+	assert_non_null(out);
+	assert_int_equal(strv_length(out), 0);
+}
+
+static void test_pfc_export(void **state)
+{
+	struct sandbox_spec s = {.net = NET_PROXY};
+	_cleanup_close_ int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(sandbox_seccomp_export_pfc(&s, fd), 0);
+}
+
+static void test_read_exec_error(void **state)
+{
+	struct sandbox_exec_error in = {.step = STEP_MASK, .err = EROFS, .index = 2}, out;
+	int sp[2];
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(write(sp[1], &in, 5), 5); /* short report: an error, not success */
+	close(sp[1]);
+	assert_int_equal(sandbox_read_exec_error(sp[0], &out), -EIO);
+	close(sp[0]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(write(sp[1], &in, sizeof(in)), (ssize_t)sizeof(in));
+	close(sp[1]);
+	assert_int_equal(sandbox_read_exec_error(sp[0], &out), 1);
+	assert_int_equal(out.step, STEP_MASK);
+	assert_int_equal(out.err, EROFS);
+	assert_int_equal(out.index, 2);
+	close(sp[0]);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	sandbox_probe(&F);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_prepare_free_variants),
+	    cmocka_unit_test(test_prepare_errors_do_not_leak),
+	    cmocka_unit_test(test_clean_environ_empty),
+	    cmocka_unit_test(test_pfc_export),
+	    cmocka_unit_test(test_read_exec_error),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
