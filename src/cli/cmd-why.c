@@ -16,7 +16,9 @@
 #include "base/parse.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "policy/embedded.h"
 #include "policy/policy.h"
+#include "proxy/netpolicy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
 
@@ -340,6 +342,44 @@ static int read_self(struct sandbox_spec **ret)
 	return r;
 }
 
+/*
+ * The proxy allows a network profile's host groups as well as allow_domains (see
+ * run-proxy.c): expand them the same way so host answers match what the proxy does.
+ */
+static int expand_network_profile(struct sandbox_spec *s)
+{
+	_cleanup_net_policy_ struct net_policy *np = NULL;
+	_cleanup_strv_free_ char **hosts = NULL, **creds = NULL;
+	struct diag d = {{0}};
+	char buf[2048];
+	int r;
+
+	if (s->net != NET_PROXY || !s->proxy.network_profile)
+		return 0;
+	const struct embedded_file *f = embedded_find("network-policy.json");
+	if (!f) {
+		log_error("network-policy.json is not embedded in this build");
+		return -ENOENT;
+	}
+	r = net_policy_parse(f->data, f->size, "network-policy.json", &np, &d);
+	if (r >= 0)
+		r = net_policy_resolve(np, s->proxy.network_profile, &hosts, &creds);
+	if (r == -ENOENT) {
+		log_error("unknown network profile '%s'", s->proxy.network_profile);
+		return r;
+	}
+	if (r < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+		return r;
+	}
+	STRV_FOREACH(h, s->proxy.allow_domains)
+	if (strv_extend_unique(&hosts, *h) < 0)
+		return log_error_errno(-ENOMEM, "out of memory");
+	strv_free(s->proxy.allow_domains);
+	s->proxy.allow_domains = TAKE_PTR(hosts);
+	return 0;
+}
+
 int cmd_why(int argc, char **argv)
 {
 	struct why_args a = {0};
@@ -360,6 +400,8 @@ int cmd_why(int argc, char **argv)
 		if (r >= 0)
 			r = resolve_context(&a, &spec);
 	}
+	if (r >= 0 && a.host)
+		r = expand_network_profile(spec);
 	if (r < 0)
 		goto done;
 

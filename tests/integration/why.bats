@@ -130,6 +130,21 @@ print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)' "$
 	[ "$(field host)" = github.com ]
 }
 
+@test "--host follows the proxy allowlist: network profile hosts, --allow-domain, metadata" {
+	why_json root --host api.anthropic.com --profile claude-code
+	assert_success
+	[ "$(field status)" = allowed ]
+	[ "$(field reason)" = domain_allowed ]
+	why_json root --host evil.example --profile claude-code
+	[ "$(field status)" = denied ]
+	[ "$(field reason)" = domain_not_allowed ]
+	[ "$(field suggestion)" = "--allow-domain evil.example" ]
+	why_json root --host http://169.254.169.254/latest/meta-data --profile claude-code
+	[ "$(field reason)" = metadata_denied ]
+	run --separate-stderr env -i PATH=/usr/bin:/bin HOME="$H" NONO_ALLOW_DOMAIN='*.example.org' "$N" why --json --host a.example.org
+	[ "$(field status)" = allowed ]
+}
+
 @test "scope queries report requested, supported and enforced consistently" {
 	for scope in signal abstract-unix-socket; do
 		why_json root --scope "$scope"
