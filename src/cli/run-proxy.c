@@ -200,24 +200,14 @@ int run_proxy_receive_listener(struct run_proxy *rp, struct diag *d)
 
 int run_proxy_environ(const struct run_proxy *rp, char ***env)
 {
-	char url[128];
-	static const char *const proxy_vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-						 "https_proxy"};
-	static const char *const plain[] = {
-		"NO_PROXY=localhost,127.0.0.1", "no_proxy=localhost,127.0.0.1",
-		"NODE_USE_ENV_PROXY=1"};
-
-	(void)snprintf(url, sizeof(url), "http://nono:%s@127.0.0.1:%u", rp->token, rp->port);
-	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++) {
-		char buf[192];
-		(void)snprintf(buf, sizeof(buf), "%s=%s", proxy_vars[i], url);
-		if (env_set(env, buf) < 0)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
-		if (env_set(env, plain[i]) < 0)
-			return -ENOMEM;
-	return 0;
+	_cleanup_strv_free_ char **vars = NULL;
+	int r = proxy_env_for(rp->token, NULL, rp->port, &vars);
+	STRV_FOREACH(v, vars)
+	if (r >= 0)
+		r = env_set(env, *v);
+	STRV_FOREACH(v, vars)
+	explicit_bzero(*v, strlen(*v));
+	return r;
 }
 
 int env_set(char ***env, const char *assignment)

@@ -263,7 +263,8 @@ int report_select(const struct learn_result *r, const struct learn_covered *cove
 		if (rr < 0)
 			goto fail;
 	}
-	qsort(l.e, l.n, sizeof(*l.e), entry_cmp);
+	if (l.n > 0) /* qsort of a NULL base is undefined even for 0 elements */
+		qsort(l.e, l.n, sizeof(*l.e), entry_cmp);
 	for (int round = 0; round < COLLAPSE_ROUNDS; round++) {
 		subsume(&l);
 		rr = collapse_round(&l, home);

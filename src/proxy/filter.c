@@ -15,8 +15,8 @@ static inline void *mfree(void *p)
 }
 
 struct rule {
-	char *host;      /* normalised; for wildcards the suffix without "*." */
-	bool wildcard;   /* "*.suffix" */
+	char *host;    /* normalised; for wildcards the suffix without "*." */
+	bool wildcard; /* "*.suffix" */
 	bool is_ip;
 	char *path_glob; /* NULL: every path */
 };
@@ -27,12 +27,12 @@ struct filter {
 };
 
 static const char *const verdict_table[_FILTER_VERDICT_MAX] = {
-	[FILTER_ALLOW] = "allowed",
-	[FILTER_DENY_NOT_ALLOWED] = "not_allowed",
-	[FILTER_DENY_PATH] = "path_restricted",
-	[FILTER_DENY_HOST] = "denied_host",
-	[FILTER_DENY_CIDR] = "denied_cidr",
-	[FILTER_DENY_BAD_HOST] = "bad_host",
+    [FILTER_ALLOW] = "allowed",
+    [FILTER_DENY_NOT_ALLOWED] = "not_allowed",
+    [FILTER_DENY_PATH] = "path_restricted",
+    [FILTER_DENY_HOST] = "denied_host",
+    [FILTER_DENY_CIDR] = "denied_cidr",
+    [FILTER_DENY_BAD_HOST] = "bad_host",
 };
 
 const char *filter_verdict_to_string(enum filter_verdict v)
@@ -52,7 +52,8 @@ static bool valid_name(const char *s)
 			label = 0;
 			continue;
 		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_'))
 			return false;
 		if (++label > 63)
 			return false;
@@ -108,8 +109,7 @@ int host_normalize(const char *host, char *out, size_t n, bool *ret_is_ip)
 	/* A last label of digits only (or 0x...) that inet_aton refused is garbage, not a name. */
 	const char *last = strrchr(buf, '.');
 	last = last ? last + 1 : buf;
-	if (strspn(last, "0123456789") == strlen(last) ||
-	    (last[0] == '0' && last[1] == 'x'))
+	if (strspn(last, "0123456789") == strlen(last) || (last[0] == '0' && last[1] == 'x'))
 		return -EINVAL;
 
 	memcpy(out, buf, len + 1);
@@ -134,21 +134,23 @@ bool addr_is_denied(const struct sockaddr *sa)
 
 	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* fe80::/10 */
 		return true;
-	if (memcmp(a, zero, 12) == 0) {            /* ::/96: ::, ::1, IPv4-compatible */
+	if (memcmp(a, zero, 12) == 0) { /* ::/96: ::, ::1, IPv4-compatible */
 		if (memcmp(a + 12, "\0\0\0\1", 4) == 0)
 			return false; /* ::1 loopback */
-		return true;      /* :: and ::a.b.c.d (deprecated, never legitimate) */
+		return true;	      /* :: and ::a.b.c.d (deprecated, never legitimate) */
 	}
 	if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff) /* ::ffff:a.b.c.d */
 		return v4_denied(a + 12);
 	if (memcmp(a, zero, 8) == 0 && a[8] == 0xff && a[9] == 0xff && a[10] == 0 && a[11] == 0)
 		return v4_denied(a + 12); /* ::ffff:0:a.b.c.d */
-	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b) /* 64:ff9b::/96, 64:ff9b:1::/48 */
+	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff &&
+	    a[3] == 0x9b) /* 64:ff9b::/96, 64:ff9b:1::/48 */
 		return v4_denied(a + 12);
 	if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 */
 		return v4_denied(a + 2);
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) { /* Teredo: server, ~client */
-		uint8_t client[4] = {(uint8_t)~a[12], (uint8_t)~a[13], (uint8_t)~a[14], (uint8_t)~a[15]};
+		uint8_t client[4] = {(uint8_t)~a[12], (uint8_t)~a[13], (uint8_t)~a[14],
+				     (uint8_t)~a[15]};
 		return v4_denied(a + 4) || v4_denied(client);
 	}
 	return false;
@@ -191,13 +193,14 @@ static bool glob_rec(const char *g, const char *p, unsigned depth)
 		if (gend - g == 2 && g[0] == '*' && g[1] == '*') {
 			const char *rest = *gend ? gend + 1 : gend;
 			/* zero or more segments */
-			for (const char *q = p;; ) {
+			for (const char *q = p;;) {
 				if (glob_rec(rest, q, depth + 1))
 					return true;
 				const char *slash = strchr(q, '/');
 				if (!slash) {
 					if (*rest == '\0')
-						return true; /* "**" at the end swallows the last segment */
+						return true; /* "**" at the end swallows the last
+								segment */
 					return false;
 				}
 				q = slash + 1;

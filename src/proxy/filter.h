@@ -28,10 +28,10 @@
 enum filter_verdict {
 	FILTER_ALLOW = 0,
 	FILTER_DENY_NOT_ALLOWED, /* not in the allowlist */
-	FILTER_DENY_PATH,        /* host allowed only for other paths (or CONNECT to such a host) */
-	FILTER_DENY_HOST,        /* a metadata name */
-	FILTER_DENY_CIDR,        /* an always-denied address */
-	FILTER_DENY_BAD_HOST,    /* not a valid ASCII host name or IP literal */
+	FILTER_DENY_PATH,	 /* host allowed only for other paths (or CONNECT to such a host) */
+	FILTER_DENY_HOST,	 /* a metadata name */
+	FILTER_DENY_CIDR,	 /* an always-denied address */
+	FILTER_DENY_BAD_HOST,	 /* not a valid ASCII host name or IP literal */
 	_FILTER_VERDICT_MAX,
 };
 

@@ -82,10 +82,10 @@ static void *find_end(const char *buf, size_t len)
 int http1_parse_head(const char *buf, size_t len, struct http1_head *ret)
 {
 	static const http_parser_settings settings = {
-		.on_url = on_url,
-		.on_header_field = on_field,
-		.on_header_value = on_value,
-		.on_headers_complete = on_headers_complete,
+	    .on_url = on_url,
+	    .on_header_field = on_field,
+	    .on_header_value = on_value,
+	    .on_headers_complete = on_headers_complete,
 	};
 	const char *end = find_end(buf, len < HTTP1_MAX_HEAD ? len : HTTP1_MAX_HEAD);
 	http_parser p;
@@ -211,18 +211,31 @@ int http1_parse_absolute(struct span t, char *host, size_t n, uint16_t *ret_port
 const char *http1_reason(int status)
 {
 	switch (status) {
-	case 200: return "Connection established";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Error";
+	case 200:
+		return "Connection established";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 407:
+		return "Proxy Authentication Required";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
 	}
 }

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP1_MAX_HEAD    (16 * 1024) /* whole head incl. the blank line -> 431 */
-#define HTTP1_MAX_HEADERS 100         /* -> 431 */
-#define HTTP1_MAX_TARGET  8192        /* -> 414 */
+#define HTTP1_MAX_HEAD	  (16 * 1024) /* whole head incl. the blank line -> 431 */
+#define HTTP1_MAX_HEADERS 100	      /* -> 431 */
+#define HTTP1_MAX_TARGET  8192	      /* -> 414 */
 
 struct span {
 	const char *p;
@@ -24,7 +24,7 @@ struct http1_header {
 };
 
 struct http1_head {
-	unsigned method;       /* enum http_method */
+	unsigned method; /* enum http_method */
 	const char *method_str;
 	struct span target;
 	unsigned http_major, http_minor;
@@ -32,8 +32,8 @@ struct http1_head {
 	size_t n_headers;
 	uint64_t content_length; /* valid when has_content_length */
 	bool has_content_length;
-	bool chunked;           /* Transfer-Encoding present */
-	size_t head_len;        /* bytes of the head, blank line included */
+	bool chunked;	 /* Transfer-Encoding present */
+	size_t head_len; /* bytes of the head, blank line included */
 };
 
 /*

@@ -36,7 +36,8 @@ static int only_keys(json_t *o, const char *const *keys, const char *path, const
 		diag_set(d, name, 0, 0, "%s: expected an object", path);
 		return -EINVAL;
 	}
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		bool ok = false;
 		for (size_t i = 0; keys[i]; i++)
 			ok = ok || streq(k, keys[i]);
@@ -87,11 +88,13 @@ static int validate(json_t *root, const char *name, struct diag *d)
 		diag_set(d, name, 0, 0, "$.groups: expected an object");
 		return -EINVAL;
 	}
-	json_object_foreach(groups, k, v) {
+	json_object_foreach(groups, k, v)
+	{
 		(void)snprintf(path, sizeof(path), "$.groups.%s", k);
 		if ((r = only_keys(v, group_keys, path, name, d)) < 0)
 			return r;
-		json_t *desc = json_object_get(v, "description"), *hosts = json_object_get(v, "hosts");
+		json_t *desc = json_object_get(v, "description"),
+		       *hosts = json_object_get(v, "hosts");
 		if (desc && !json_is_string(desc)) {
 			diag_set(d, name, 0, 0, "%s.description: expected a string", path);
 			return -EINVAL;
@@ -105,14 +108,15 @@ static int validate(json_t *root, const char *name, struct diag *d)
 			return r;
 		size_t i;
 		json_t *h;
-		json_array_foreach(hosts, i, h) {
+		json_array_foreach(hosts, i, h)
+		{
 			struct filter *f = NULL;
 			char *one[] = {(char *)json_string_value(h), NULL};
 			r = filter_new(one, &f, NULL);
 			filter_free(f);
 			if (r < 0) {
-				diag_set(d, name, 0, 0, "%s[%zu]: invalid host pattern '%s'", path, i,
-					 one[0]);
+				diag_set(d, name, 0, 0, "%s[%zu]: invalid host pattern '%s'", path,
+					 i, one[0]);
 				return -EINVAL;
 			}
 		}
@@ -121,7 +125,8 @@ static int validate(json_t *root, const char *name, struct diag *d)
 		diag_set(d, name, 0, 0, "$.profiles: expected an object");
 		return -EINVAL;
 	}
-	json_object_foreach(profiles, k, v) {
+	json_object_foreach(profiles, k, v)
+	{
 		(void)snprintf(path, sizeof(path), "$.profiles.%s", k);
 		if ((r = only_keys(v, profile_keys, path, name, d)) < 0)
 			return r;
@@ -178,7 +183,8 @@ static int add_strings(json_t *a, char ***l)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		int r = strv_extend_unique(l, json_string_value(v));
 		if (r < 0)
 			return r;
@@ -202,7 +208,8 @@ int net_policy_group_hosts(const struct net_policy *p, const char *group, char *
 
 	if (!g)
 		return -ENOENT;
-	if ((r = add_strings(json_object_get(g, "hosts"), &hosts)) < 0 || (r = empty_strv(&hosts)) < 0)
+	if ((r = add_strings(json_object_get(g, "hosts"), &hosts)) < 0 ||
+	    (r = empty_strv(&hosts)) < 0)
 		return r;
 	*ret_hosts = TAKE_PTR(hosts);
 	return 0;
@@ -220,7 +227,8 @@ int net_policy_resolve(const struct net_policy *p, const char *profile, char ***
 
 	if (!prof)
 		return -ENOENT;
-	json_array_foreach(json_object_get(prof, "groups"), i, g) {
+	json_array_foreach(json_object_get(prof, "groups"), i, g)
+	{
 		json_t *grp = json_object_get(groups, json_string_value(g));
 		if ((r = add_strings(json_object_get(grp, "hosts"), &hosts)) < 0)
 			return r;
@@ -247,8 +255,8 @@ int net_policy_profile_names(const struct net_policy *p, char ***ret)
 	json_t *v;
 	int r;
 
-	json_object_foreach(json_object_get(p->root, "profiles"), k, v) if ((r = strv_extend(&l, k)) < 0)
-		return r;
+	json_object_foreach(json_object_get(p->root, "profiles"), k,
+			    v) if ((r = strv_extend(&l, k)) < 0) return r;
 	if ((r = empty_strv(&l)) < 0)
 		return r;
 	qsort(l, strv_length(l), sizeof(char *), cmp_str);

@@ -21,8 +21,8 @@
 #include "proxy/resolve.h"
 #include "proxy/token.h"
 
-#define PIPE_CAP        (64 * 1024)
-#define DRAIN_MS        1000
+#define PIPE_CAP	(64 * 1024) /* bytes asked of one splice() into a pipe */
+#define DRAIN_MS	1000
 #define DRAIN_MAX_BYTES (64 * 1024)
 
 static inline void *mfree_(void *p)
@@ -41,22 +41,25 @@ struct tag {
 };
 
 enum conn_state {
-	CS_HEAD,           /* reading the request head */
-	CS_RESOLVE,        /* waiting for c-ares */
-	CS_CONNECT,        /* non-blocking connect to addrs[i_addr] */
+	CS_HEAD,	   /* reading the request head */
+	CS_RESOLVE,	   /* waiting for c-ares */
+	CS_CONNECT,	   /* non-blocking connect to addrs[i_addr] */
 	CS_UPSTREAM_REPLY, /* waiting for the upstream proxy's answer to our CONNECT */
-	CS_TUNNEL,         /* splicing */
-	CS_DRAIN,          /* answer sent, reading and dropping until EOF or DRAIN_MS */
+	CS_TUNNEL,	   /* splicing */
+	CS_DRAIN,	   /* answer sent, reading and dropping until EOF or DRAIN_MS */
 };
 
 /* One direction of a tunnel: src -> pipe -> dst. */
 struct pipe_dir {
 	int rd, wr;
-	size_t n;       /* bytes sitting in the pipe */
-	bool eof;       /* src gave EOF or its byte budget is spent */
-	bool shut;      /* shutdown(dst, SHUT_WR) done, or not wanted */
-	bool limited;   /* plain HTTP request body: at most `limit` more bytes */
+	size_t n;     /* bytes sitting in the pipe */
+	bool eof;     /* src gave EOF or its byte budget is spent */
+	bool shut;    /* shutdown(dst, SHUT_WR) done, or not wanted */
+	bool full;    /* the pipe refused more while holding data */
+	bool limited; /* plain HTTP request body: at most `limit` more bytes */
 	uint64_t limit;
+	char *pre; /* owned bytes sent to dst before the pipe's */
+	size_t pre_len, pre_off;
 };
 
 struct conn {
@@ -99,6 +102,7 @@ struct proxy {
 	struct resolver *res;
 	struct tag listen_tag, stop_tag;
 	bool listen_paused;
+	uint64_t listen_retry_at; /* also retried when a connection closes */
 
 	struct conn *conns, *dead;
 	unsigned n_conns;
@@ -177,6 +181,7 @@ static void pipe_close(struct pipe_dir *d)
 {
 	d->rd = safe_close(d->rd);
 	d->wr = safe_close(d->wr);
+	d->pre = mfree_(d->pre);
 }
 
 static void listen_resume(struct proxy *px);
@@ -276,10 +281,14 @@ static void on_accept(struct proxy *px)
 	for (unsigned i = 0; i < 64; i++) {
 		int fd = accept4(px->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
 				/* Out of descriptors: stop accepting until a connection closes. */
 				(void)epoll_ctl(px->epfd, EPOLL_CTL_DEL, px->listen_fd, NULL);
 				px->listen_paused = true;
+				px->listen_retry_at = now_ms() + 100;
+				if (px->listen_retry_at < px->next_deadline)
+					px->next_deadline = px->listen_retry_at;
 			}
 			return;
 		}
@@ -300,7 +309,11 @@ static void on_accept(struct proxy *px)
 			(void)close(fd);
 			continue;
 		}
-		*c = (struct conn){.px = px, .cfd = fd, .sfd = -EBADF, .buf = buf, .st = CS_HEAD,
+		*c = (struct conn){.px = px,
+				   .cfd = fd,
+				   .sfd = -EBADF,
+				   .buf = buf,
+				   .st = CS_HEAD,
 				   .c2s = {.rd = -EBADF, .wr = -EBADF},
 				   .s2c = {.rd = -EBADF, .wr = -EBADF}};
 		c->ctag = (struct tag){TAG_CLIENT, c};
@@ -412,8 +425,13 @@ static void conn_resolve(struct conn *c)
 
 static bool header_dropped(const struct http1_header *h)
 {
-	static const char *const drop[] = {"proxy-authorization", "proxy-connection", "connection",
-					   "keep-alive", "host", "te", "upgrade"};
+	static const char *const drop[] = {"proxy-authorization",
+					   "proxy-connection",
+					   "connection",
+					   "keep-alive",
+					   "host",
+					   "te",
+					   "upgrade"};
 	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
 		if (h->name.n == strlen(drop[i]) && strncasecmp(h->name.p, drop[i], h->name.n) == 0)
 			return true;
@@ -436,18 +454,20 @@ static int build_forward(struct conn *c, const struct http1_head *h, struct span
 		(void)snprintf(auth + l, sizeof(auth) - l, ":%u", c->port);
 	}
 	if (c->via_upstream)
-		r = strbuf_addf(&sb, "%s http://%s%.*s HTTP/1.1\r\n", h->method_str, auth,
-				(int)path.n, path.p);
+		r = strbuf_addf(&sb, "%s http://%s%.*s HTTP/1.%u\r\n", h->method_str, auth,
+				(int)path.n, path.p, h->http_minor ? 1u : 0u);
 	else
-		r = strbuf_addf(&sb, "%s %.*s HTTP/1.1\r\n", h->method_str,
-				(int)(path.n ? path.n : 1), path.n ? path.p : "/");
+		r = strbuf_addf(&sb, "%s %.*s HTTP/1.%u\r\n", h->method_str,
+				(int)(path.n ? path.n : 1), path.n ? path.p : "/",
+				h->http_minor ? 1u : 0u);
 	if (r >= 0)
 		r = strbuf_addf(&sb, "Host: %s\r\n", auth);
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
 		if (header_dropped(&h->headers[i]))
 			continue;
-		r = strbuf_addf(&sb, "%.*s: %.*s\r\n", (int)h->headers[i].name.n, h->headers[i].name.p,
-				(int)h->headers[i].value.n, h->headers[i].value.p);
+		r = strbuf_addf(&sb, "%.*s: %.*s\r\n", (int)h->headers[i].name.n,
+				h->headers[i].name.p, (int)h->headers[i].value.n,
+				h->headers[i].value.p);
 	}
 	if (r >= 0)
 		r = strbuf_adds(&sb, "Connection: close\r\n\r\n");
@@ -583,8 +603,9 @@ static void conn_connected(struct conn *c)
 	if (c->via_upstream && c->is_connect) {
 		char req[HOST_NAME_MAX_LEN * 2 + 96];
 		const char *lb = strchr(c->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-		int n = snprintf(req, sizeof(req), "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
-				 lb, c->host, rb, c->port, lb, c->host, rb, c->port);
+		int n = snprintf(req, sizeof(req),
+				 "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n", lb,
+				 c->host, rb, c->port, lb, c->host, rb, c->port);
 		/* A fresh socket's send buffer takes this whole. */
 		if (n <= 0 || send(c->sfd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 			conn_deny(c, 502, "upstream_failed");
@@ -685,34 +706,52 @@ static void on_upstream_reply(struct conn *c)
 	conn_tunnel(c);
 }
 
+/* src has something to give us: not at EOF and the pipe not known to be full. */
+static bool dir_wants_read(const struct pipe_dir *d)
+{
+	return !d->eof && (d->n == 0 || !d->full);
+}
+
+/* dst has to take something: the preamble or pipe contents. */
+static bool dir_wants_write(const struct pipe_dir *d)
+{
+	return d->n > 0 || d->pre_off < d->pre_len;
+}
+
 /* Events each side needs for the current pipe state. */
 static void tunnel_update(struct conn *c)
 {
 	uint32_t ce = 0, se = 0;
 
-	if (!c->c2s.eof && c->c2s.n < PIPE_CAP)
+	if (dir_wants_read(&c->c2s))
 		ce |= EPOLLIN;
-	if (c->s2c.n > 0)
+	if (dir_wants_write(&c->s2c))
 		ce |= EPOLLOUT;
-	if (!c->s2c.eof && c->s2c.n < PIPE_CAP)
+	if (dir_wants_read(&c->s2c))
 		se |= EPOLLIN;
-	if (c->c2s.n > 0)
+	if (dir_wants_write(&c->c2s))
 		se |= EPOLLOUT;
 	if (fd_events(c->px, c->cfd, &c->cev, ce, &c->ctag) < 0 ||
 	    fd_events(c->px, c->sfd, &c->sev, se, &c->stag) < 0)
 		conn_close(c);
 }
 
-/* Move bytes src -> pipe -> dst as far as they go without blocking. <0 on error. */
+/*
+ * Move bytes src -> pipe -> dst as far as they go without blocking; the preamble
+ * (request head, early data) goes to dst first. A pipe holds 16 buffers, not a
+ * byte count, so "full" is learned from EAGAIN while it holds data (an empty pipe
+ * is never full, so that EAGAIN means src is empty) and cleared when it drains.
+ * Returns <0 on a socket error.
+ */
 static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
 {
 	const unsigned fl = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 
-	if (!d->eof && d->n < PIPE_CAP) {
-		size_t want = PIPE_CAP - d->n;
+	if (dir_wants_read(d)) {
+		size_t want = PIPE_CAP;
 		if (d->limited && d->limit < want)
 			want = (size_t)d->limit;
-		ssize_t k = want ? splice(src, NULL, d->wr, NULL, want, fl) : 0;
+		ssize_t k = splice(src, NULL, d->wr, NULL, want, fl);
 		if (k > 0) {
 			d->n += (size_t)k;
 			*progress = true;
@@ -720,13 +759,27 @@ static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
 				d->eof = true;
 		} else if (k == 0)
 			d->eof = true;
-		else if (errno != EAGAIN && errno != EINTR)
+		else if (errno == EAGAIN)
+			d->full = d->n > 0;
+		else if (errno != EINTR)
 			return -errno;
+	}
+	while (d->pre_off < d->pre_len) {
+		ssize_t k = send(dst, d->pre + d->pre_off, d->pre_len - d->pre_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		d->pre_off += (size_t)k;
+		*progress = true;
 	}
 	if (d->n > 0) {
 		ssize_t k = splice(d->rd, NULL, dst, NULL, d->n, fl);
 		if (k > 0) {
 			d->n -= (size_t)k;
+			d->full = false;
 			*progress = true;
 		} else if (k < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
@@ -767,20 +820,6 @@ static int make_pipe(struct pipe_dir *d)
 	return 0;
 }
 
-/* Write an initial chunk (<= PIPE_CAP, pipe empty) into a direction's pipe. */
-static int pipe_preload(struct pipe_dir *d, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(d->wr, p, n);
-		if (k < 0)
-			return -errno;
-		d->n += (size_t)k;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static void conn_tunnel(struct conn *c)
 {
 	if (make_pipe(&c->c2s) < 0 || make_pipe(&c->s2c) < 0) {
@@ -800,13 +839,13 @@ static void conn_tunnel(struct conn *c)
 		c->c2s.eof = c->body_left == 0;
 		c->c2s.shut = true; /* never half-close toward an HTTP server */
 	}
-	if ((c->fwd_len && pipe_preload(&c->c2s, c->fwd, c->fwd_len) < 0) ||
-	    (c->via_upstream && c->is_connect && c->len &&
-	     pipe_preload(&c->s2c, c->buf, c->len) < 0)) {
-		conn_close(c);
-		return;
+	/* The preambles: request head / early client data up, upstream's early bytes down. */
+	c->c2s.pre = TAKE_PTR(c->fwd);
+	c->c2s.pre_len = c->fwd_len;
+	if (c->via_upstream && c->is_connect && c->len) {
+		c->s2c.pre = TAKE_PTR(c->buf);
+		c->s2c.pre_len = c->len;
 	}
-	c->fwd = mfree_(c->fwd);
 	c->buf = mfree_(c->buf);
 	c->len = 0;
 	c->st = CS_TUNNEL;
@@ -878,6 +917,12 @@ static void run_timers(struct proxy *px)
 	if (now < px->next_deadline)
 		return;
 	px->next_deadline = UINT64_MAX;
+	if (px->listen_paused) {
+		if (now >= px->listen_retry_at)
+			listen_resume(px);
+		else
+			px->next_deadline = px->listen_retry_at;
+	}
 	for (struct conn *c = px->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->deadline <= now)
@@ -894,7 +939,10 @@ int proxy_timeout_ms(const struct proxy *px)
 	int t = resolver_timeout_ms(px->res);
 	if (px->next_deadline != UINT64_MAX) {
 		uint64_t now = now_ms();
-		int d = px->next_deadline <= now ? 0 : (int)(px->next_deadline - now < 60000 ? px->next_deadline - now : 60000);
+		int d =
+		    px->next_deadline <= now
+			? 0
+			: (int)(px->next_deadline - now < 60000 ? px->next_deadline - now : 60000);
 		if (t < 0 || d < t)
 			t = d;
 	}
@@ -961,6 +1009,34 @@ const char *proxy_token(const struct proxy *px)
 	return px->token;
 }
 
+int proxy_env_for(const char *token, const char *host, uint16_t port, char ***ret)
+{
+	static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+					    "https_proxy"};
+	_cleanup_strv_free_ char **l = NULL;
+	char buf[256];
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		(void)snprintf(buf, sizeof(buf), "%s=http://nono:%s@%s:%u", names[i], token,
+			       host ? host : "127.0.0.1", port);
+		if ((r = strv_extend(&l, buf)) < 0)
+			return r;
+	}
+	if ((r = strv_extend(&l, "NO_PROXY=localhost,127.0.0.1,::1")) < 0 ||
+	    (r = strv_extend(&l, "no_proxy=localhost,127.0.0.1,::1")) < 0 ||
+	    (r = strv_extend(&l, "NODE_USE_ENV_PROXY=1")) < 0)
+		return r;
+	explicit_bzero(buf, sizeof(buf));
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret)
+{
+	return proxy_env_for(px->token, host, port ? port : px->port, ret);
+}
+
 unsigned proxy_n_conns(const struct proxy *px)
 {
 	return px->n_conns;
@@ -996,7 +1072,8 @@ void proxy_freep(struct proxy **px)
 
 static int listen_loopback(uint16_t port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -1057,10 +1134,10 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 			 r == -EINVAL ? cfg->upstream_bypass[bad] : "");
 		return r;
 	}
-	if (cfg->upstream_proxy && (r = parse_upstream(cfg->upstream_proxy, &px->up_host,
-						       &px->up_port)) < 0) {
-		diag_set(d, "--upstream-proxy", 0, 0, "invalid upstream proxy '%s', expected host:port",
-			 cfg->upstream_proxy);
+	if (cfg->upstream_proxy &&
+	    (r = parse_upstream(cfg->upstream_proxy, &px->up_host, &px->up_port)) < 0) {
+		diag_set(d, "--upstream-proxy", 0, 0,
+			 "invalid upstream proxy '%s', expected host:port", cfg->upstream_proxy);
 		return r;
 	}
 	if (cfg->n_hosts_override) {
@@ -1086,8 +1163,8 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	if (lfd < 0) {
 		lfd = listen_loopback(cfg->port);
 		if (lfd < 0) {
-			diag_set(d, "--proxy-port", 0, 0, "cannot listen on 127.0.0.1:%u: %s", cfg->port,
-				 strerror(-lfd));
+			diag_set(d, "--proxy-port", 0, 0, "cannot listen on 127.0.0.1:%u: %s",
+				 cfg->port, strerror(-lfd));
 			return lfd;
 		}
 	} else {

@@ -42,22 +42,24 @@ struct proxy_host_override {
 };
 
 struct proxy_config {
-	char *const *allow;            /* host patterns / URL globs (see filter.h); NULL: none */
-	const char *upstream_proxy;    /* "host:port" or NULL */
-	char *const *upstream_bypass;  /* exact names and "*.suffix" */
-	uint16_t port;                 /* 0: OS-assigned; ignored with use_listen_fd */
-	bool use_listen_fd;            /* take over listen_fd (already bound and listening) */
+	char *const *allow;	      /* host patterns / URL globs (see filter.h); NULL: none */
+	const char *upstream_proxy;   /* "host:port" or NULL */
+	char *const *upstream_bypass; /* exact names and "*.suffix" */
+	uint16_t port;		      /* 0: OS-assigned; ignored with use_listen_fd */
+	bool use_listen_fd;	      /* take over listen_fd (already bound and listening) */
 	int listen_fd;
-	bool allow_tokenless;          /* accept requests WITHOUT credentials (private netns only);
-	                                  wrong credentials are always 407 */
-	const char *token;             /* NULL: generate a fresh 256-bit token */
-	unsigned max_conns;            /* 0: 1024; beyond it new clients get 503 */
-	unsigned head_timeout_ms;      /* 0: 10 s to send a complete request head (408) */
-	unsigned connect_timeout_ms;   /* 0: 15 s for resolve + connect + upstream reply (504) */
-	unsigned idle_timeout_ms;      /* 0: 10 min without bytes in either direction */
+	/* Accept requests WITHOUT credentials (listener in the child's private netns only);
+	 * wrong credentials are always 407. */
+	bool allow_tokenless;
+	const char *token;	     /* NULL: generate a fresh 256-bit token */
+	unsigned max_conns;	     /* 0: 1024; beyond it new clients get 503 */
+	unsigned head_timeout_ms;    /* 0: 10 s to send a complete request head (408) */
+	unsigned connect_timeout_ms; /* 0: 15 s for resolve + connect + upstream reply (504) */
+	unsigned idle_timeout_ms;    /* 0: 10 min without bytes in either direction */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
-	const struct proxy_host_override *hosts_override; /* tests only */
+	/* Tests only; the CLI leaves it NULL. Overridden addresses are still checked. */
+	const struct proxy_host_override *hosts_override;
 	size_t n_hosts_override;
 };
 
@@ -93,6 +95,18 @@ int proxy_run(struct proxy *px, int stop_fd);
 int proxy_fd(const struct proxy *px);
 int proxy_timeout_ms(const struct proxy *px);
 int proxy_dispatch(struct proxy *px);
+
+/*
+ * The environment the child needs to use the proxy, as a new strv of "NAME=value":
+ * HTTP_PROXY, HTTPS_PROXY, http_proxy, https_proxy =
+ * http://nono:<token>@127.0.0.1:<port>, NO_PROXY/no_proxy = localhost,127.0.0.1,::1,
+ * NODE_USE_ENV_PROXY=1. host overrides "127.0.0.1" (e.g. the address the listener
+ * has inside the child's namespace); port 0 means proxy_port(). The token is in
+ * the strings: free them with strv_free after wiping if you care.
+ */
+int proxy_child_env(const struct proxy *px, const char *host, uint16_t port, char ***ret);
+/* The same, for a token and port decided before the proxy exists (namespace mode). */
+int proxy_env_for(const char *token, const char *host, uint16_t port, char ***ret);
 
 /* Live connections (for tests and the benchmark). */
 unsigned proxy_n_conns(const struct proxy *px);

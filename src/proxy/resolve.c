@@ -83,7 +83,7 @@ int resolver_new(int epfd, int tag_kind, struct resolver **ret)
 	o.lookups = (char *)"fb";
 	k = ares_init_options(&r->ch, &o,
 			      ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
-				      ARES_OPT_TRIES | ARES_OPT_LOOKUPS);
+				  ARES_OPT_TRIES | ARES_OPT_LOOKUPS);
 	if (k != ARES_SUCCESS) {
 		free(r);
 		return k == ARES_ENOMEM ? -ENOMEM : -EIO;
@@ -109,8 +109,10 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 	(void)timeouts;
 
 	if (status == ARES_SUCCESS && ai)
-		for (struct ares_addrinfo_node *nd = ai->nodes; nd && n < RESOLVE_MAX_ADDRS; nd = nd->ai_next) {
-			if (nd->ai_family == AF_INET && nd->ai_addrlen >= sizeof(struct sockaddr_in)) {
+		for (struct ares_addrinfo_node *nd = ai->nodes; nd && n < RESOLVE_MAX_ADDRS;
+		     nd = nd->ai_next) {
+			if (nd->ai_family == AF_INET &&
+			    nd->ai_addrlen >= sizeof(struct sockaddr_in)) {
 				struct sockaddr_in *s = (struct sockaddr_in *)&addrs[n];
 				memset(&addrs[n], 0, sizeof(addrs[n]));
 				memcpy(s, nd->ai_addr, sizeof(*s));
@@ -128,10 +130,10 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 	if (ai)
 		ares_freeaddrinfo(ai);
 	if (!q->cancelled) {
-		int err = status == ARES_SUCCESS ? (n ? 0 : -ENOENT)
+		int err = status == ARES_SUCCESS				 ? (n ? 0 : -ENOENT)
 			  : (status == ARES_ENOTFOUND || status == ARES_ENODATA) ? -ENOENT
-			  : status == ARES_ETIMEOUT ? -ETIMEDOUT
-			  : -EIO;
+			  : status == ARES_ETIMEOUT				 ? -ETIMEDOUT
+										 : -EIO;
 		q->cb(q->ud, err, addrs, err ? 0 : n);
 	}
 	free(q);

@@ -81,7 +81,8 @@ enum token_result token_check(const char *token, const char *value)
 		enum token_result r = TOKEN_BAD;
 		if (colon && !memchr(dec, '\0', (size_t)dl)) {
 			size_t off = (size_t)(colon - (char *)dec) + 1;
-			r = secret_eq(token, (char *)dec + off, (size_t)dl - off) ? TOKEN_OK : TOKEN_BAD;
+			r = secret_eq(token, (char *)dec + off, (size_t)dl - off) ? TOKEN_OK
+										  : TOKEN_BAD;
 		}
 		explicit_bzero(dec, sizeof(dec));
 		return r;

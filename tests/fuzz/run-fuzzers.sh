@@ -7,7 +7,7 @@ build=${1:-build-fuzz}
 seconds=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 for exe in "$build"/tests/fuzz/fuzz-*; do
-	[ -x "$exe" ] || continue
+	[ -f "$exe" ] && [ -x "$exe" ] || continue # skip the meson .p object dirs
 	name=$(basename "$exe"); name=${name#fuzz-}
 	work=$(mktemp -d)
 	cp -r "$here/corpus/$name/." "$work/" 2>/dev/null || true

@@ -14,7 +14,10 @@ setup() {
 	chown -R "$NOBODY:$NOBODY" "$W"
 	chmod -R a+rwX "$W"
 }
-teardown() { common_teardown; }
+teardown() {
+	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
+	common_teardown
+}
 
 # learn_profile CMD...: trace CMD, turn the fragment into $T/learned.json.
 learn_profile() {
@@ -71,8 +74,8 @@ PY
 }
 
 @test "round trip: curl to a local server, with the endpoint reported" {
-	python3 -m http.server 0 --bind 127.0.0.1 --directory "$W/cfg" >"$T/http.log" 2>&1 &
-	local srv=$!
+	python3 -m http.server 0 --bind 127.0.0.1 --directory "$W/cfg" >"$T/http.log" 2>&1 3>&- &
+	SRV=$!
 	local port=""
 	for _ in $(seq 50); do
 		port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n1)
@@ -88,7 +91,6 @@ PY
 	learn_profile "${cmd[@]}"
 	rm -f "$W/out/app.json"
 	run env HOME="$H" "$N" run --profile "$T/learned.json" -- "${cmd[@]}"
-	kill $srv
 	assert_success
 	grep -q demo "$W/out/app.json"
 }

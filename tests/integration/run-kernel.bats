@@ -23,7 +23,7 @@ check_unshare() {
 
 check_block_net() {
 	python3 -c 'import socket,time,sys
-s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]); sys.stdout.flush(); time.sleep(30)' >"$T/port" &
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]); sys.stdout.flush(); time.sleep(30)' >"$T/port" 3>&- &
 	local srv=$!
 	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 	local port; port=$(cat "$T/port")
@@ -45,7 +45,7 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 @test "signals to processes outside the sandbox are refused (scope)" {
 	# The victim runs as the same user, so DAC would allow the signal: only the
 	# Landlock signal scope can refuse it.
-	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups sleep 30 &
+	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups sleep 30 3>&- &
 	local victim=$!
 	run sandboxed user -- "$P/probe-kill" "$victim"
 	kill $victim

@@ -23,12 +23,31 @@ static void test_metadata_always_denied(void **state)
 	(void)state;
 	/* Every spelling of the metadata address, even when explicitly allowed. */
 	static const char *const cidr[] = {
-		"169.254.169.254", "2852039166", "0xa9fea9fe", "0XA9FEA9FE", "0251.0376.0251.0376",
-		"169.254.43518", "169.16689662", "0xa9.0xfe.0xa9.0xfe", "169.254.169.254.",
-		"[::ffff:169.254.169.254]", "::ffff:a9fe:a9fe", "[::169.254.169.254]",
-		"[64:ff9b::169.254.169.254]", "[64:ff9b:1::a9fe:a9fe]", "[2002:a9fe:a9fe::1]",
-		"[::ffff:0:169.254.169.254]", "[fe80::1]", "FE80::1", "[febf:ffff::1]",
-		"169.254.0.1", "0.0.0.0", "0", "[::]", "0x0", "0.1.2.3",
+	    "169.254.169.254",
+	    "2852039166",
+	    "0xa9fea9fe",
+	    "0XA9FEA9FE",
+	    "0251.0376.0251.0376",
+	    "169.254.43518",
+	    "169.16689662",
+	    "0xa9.0xfe.0xa9.0xfe",
+	    "169.254.169.254.",
+	    "[::ffff:169.254.169.254]",
+	    "::ffff:a9fe:a9fe",
+	    "[::169.254.169.254]",
+	    "[64:ff9b::169.254.169.254]",
+	    "[64:ff9b:1::a9fe:a9fe]",
+	    "[2002:a9fe:a9fe::1]",
+	    "[::ffff:0:169.254.169.254]",
+	    "[fe80::1]",
+	    "FE80::1",
+	    "[febf:ffff::1]",
+	    "169.254.0.1",
+	    "0.0.0.0",
+	    "0",
+	    "[::]",
+	    "0x0",
+	    "0.1.2.3",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cidr); i++) {
 		enum filter_verdict v = check1(cidr[i], cidr[i], NULL);
@@ -37,8 +56,10 @@ static void test_metadata_always_denied(void **state)
 		assert_int_not_equal(check1("*.com", cidr[i], "/"), FILTER_ALLOW);
 	}
 	static const char *const names[] = {
-		"metadata.google.internal", "METADATA.Google.Internal.", "metadata.azure.internal",
-		"Metadata.Azure.Internal.",
+	    "metadata.google.internal",
+	    "METADATA.Google.Internal.",
+	    "metadata.azure.internal",
+	    "Metadata.Azure.Internal.",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		assert_int_equal(check1(names[i], names[i], NULL), FILTER_DENY_HOST);
@@ -60,7 +81,8 @@ static bool denied_str(const char *s)
 	if (inet_pton(AF_INET, s, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
 		ss.ss_family = AF_INET;
 	else {
-		assert_int_equal(inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+		assert_int_equal(inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)&ss)->sin6_addr),
+				 1);
 		ss.ss_family = AF_INET6;
 	}
 	return addr_is_denied((struct sockaddr *)&ss);
@@ -70,16 +92,37 @@ static void test_addr_is_denied(void **state)
 {
 	(void)state;
 	static const char *const yes[] = {
-		"169.254.169.254", "169.254.0.0", "169.254.255.255", "0.0.0.0", "0.255.1.1",
-		"fe80::1", "fe80::a9fe:a9fe", "febf::1", "::", "::ffff:169.254.1.1",
-		"::169.254.169.254", "::ffff:0:169.254.169.254", "64:ff9b::a9fe:a9fe",
-		"64:ff9b:1::169.254.169.254", "2002:a9fe:a9fe::", "2001:0:a9fe:a9fe::",
-		"2001:0:808:808::5601:5601", /* Teredo client 169.254.169.254 obfuscated */
+	    "169.254.169.254",
+	    "169.254.0.0",
+	    "169.254.255.255",
+	    "0.0.0.0",
+	    "0.255.1.1",
+	    "fe80::1",
+	    "fe80::a9fe:a9fe",
+	    "febf::1",
+	    "::",
+	    "::ffff:169.254.1.1",
+	    "::169.254.169.254",
+	    "::ffff:0:169.254.169.254",
+	    "64:ff9b::a9fe:a9fe",
+	    "64:ff9b:1::169.254.169.254",
+	    "2002:a9fe:a9fe::",
+	    "2001:0:a9fe:a9fe::",
+	    "2001:0:808:808::5601:5601", /* Teredo client 169.254.169.254 obfuscated */
 	};
 	static const char *const no[] = {
-		"10.1.2.3", "172.16.0.1", "192.168.0.1", "127.0.0.1", "8.8.8.8", "169.253.0.1",
-		"::1", "fec0::1", "2001:db8::1", "::ffff:10.0.0.1", "64:ff9b::808:808",
-		"2002:0808:0808::",
+	    "10.1.2.3",
+	    "172.16.0.1",
+	    "192.168.0.1",
+	    "127.0.0.1",
+	    "8.8.8.8",
+	    "169.253.0.1",
+	    "::1",
+	    "fec0::1",
+	    "2001:db8::1",
+	    "::ffff:10.0.0.1",
+	    "64:ff9b::808:808",
+	    "2002:0808:0808::",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
 		if (!denied_str(yes[i]))
@@ -104,7 +147,8 @@ static void test_host_rules(void **state)
 	/* "*." matches strict subdomains only. */
 	assert_int_equal(check1("*.googleapis.com", "a.googleapis.com", NULL), FILTER_ALLOW);
 	assert_int_equal(check1("*.googleapis.com", "a.b.GOOGLEAPIS.com.", NULL), FILTER_ALLOW);
-	assert_int_equal(check1("*.googleapis.com", "googleapis.com", NULL), FILTER_DENY_NOT_ALLOWED);
+	assert_int_equal(check1("*.googleapis.com", "googleapis.com", NULL),
+			 FILTER_DENY_NOT_ALLOWED);
 	assert_int_equal(check1("*.googleapis.com", "evilgoogleapis.com", NULL),
 			 FILTER_DENY_NOT_ALLOWED);
 	assert_int_equal(check1("*.googleapis.com", ".googleapis.com", NULL), FILTER_DENY_BAD_HOST);
@@ -112,9 +156,25 @@ static void test_host_rules(void **state)
 	assert_int_equal(check1("127.0.0.1", "2130706433", NULL), FILTER_ALLOW);
 	/* Garbage and IDN. */
 	static const char *const bad[] = {
-		"", ".", "..", "a..b", "exa mple.com", "ex\xc3\xa4mple.com", "a/b", "a@b", "a:b",
-		"host.", "-", "1.2.3.4.5", "example.123", "example.0x1", "[fe80::1%eth0]", "[::1",
-		"a.com..", "169.254.169.254 ", "x\ty.com",
+	    "",
+	    ".",
+	    "..",
+	    "a..b",
+	    "exa mple.com",
+	    "ex\xc3\xa4mple.com",
+	    "a/b",
+	    "a@b",
+	    "a:b",
+	    "host.",
+	    "-",
+	    "1.2.3.4.5",
+	    "example.123",
+	    "example.0x1",
+	    "[fe80::1%eth0]",
+	    "[::1",
+	    "a.com..",
+	    "169.254.169.254 ",
+	    "x\ty.com",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		enum filter_verdict v = check1("*.com", bad[i], NULL);
@@ -134,9 +194,18 @@ static void test_bad_patterns(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"", "*", "*github.com", "**.github.com", "ftp://github.com/", "https://",
-		"https://user@github.com/x", "https://github.com:8443/x", "*.1.2.3.4", "git hub.com",
-		"*.", "https://*.",
+	    "",
+	    "*",
+	    "*github.com",
+	    "**.github.com",
+	    "ftp://github.com/",
+	    "https://",
+	    "https://user@github.com/x",
+	    "https://github.com:8443/x",
+	    "*.1.2.3.4",
+	    "git hub.com",
+	    "*.",
+	    "https://*.",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char *pats[] = {(char *)"ok.com", (char *)bad[i], NULL};
@@ -216,13 +285,13 @@ static void test_bypass_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_metadata_always_denied),
-		cmocka_unit_test(test_addr_is_denied),
-		cmocka_unit_test(test_host_rules),
-		cmocka_unit_test(test_bad_patterns),
-		cmocka_unit_test(test_url_globs),
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_bypass_match),
+	    cmocka_unit_test(test_metadata_always_denied),
+	    cmocka_unit_test(test_addr_is_denied),
+	    cmocka_unit_test(test_host_rules),
+	    cmocka_unit_test(test_bad_patterns),
+	    cmocka_unit_test(test_url_globs),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_bypass_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

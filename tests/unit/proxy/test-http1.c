@@ -35,8 +35,8 @@ static void test_connect(void **state)
 	assert_string_equal(host, "api.openai.com");
 	assert_int_equal(port, 443);
 
-	static const char *const bad[] = {"host", "host:", ":443", "host:0", "host:65536",
-					  "host:44x", "[::1]", "[::1]x:1", "[]:1", "host:1:2"};
+	static const char *const bad[] = {"host",     "host:", ":443",	   "host:0", "host:65536",
+					  "host:44x", "[::1]", "[::1]x:1", "[]:1",   "host:1:2"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct span s = {bad[i], strlen(bad[i])};
 		if (http1_parse_authority(s, host, sizeof(host), &port) == 0)
@@ -57,7 +57,9 @@ static void test_absolute(void **state)
 	struct span path;
 
 	assert_int_equal(parse("GET http://Example.com:8080/a/b?c=d HTTP/1.1\r\nHost: x\r\n"
-			       "Content-Length: 5\r\n\r\n", &h), 1);
+			       "Content-Length: 5\r\n\r\n",
+			       &h),
+			 1);
 	assert_false(http1_is_connect(&h));
 	assert_true(h.has_content_length);
 	assert_int_equal(h.content_length, 5);
@@ -71,7 +73,7 @@ static void test_absolute(void **state)
 	assert_int_equal(http1_parse_absolute(t, host, sizeof(host), &port, &path), 0);
 	assert_int_equal(port, 80);
 	assert_int_equal(path.n, 0);
-	static const char *const bad[] = {"/relative", "https://h/", "http://u@h/", "http://",
+	static const char *const bad[] = {"/relative",	 "https://h/", "http://u@h/", "http://",
 					  "http://:80/", "http://h?x", "ftp://h/"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct span s = {bad[i], strlen(bad[i])};
@@ -89,10 +91,12 @@ static void test_incomplete_and_malformed(void **state)
 	assert_true(parse("GARBAGE\r\n\r\n", &h) < 0);
 	assert_int_equal(parse("GET\r\n\r\n", &h), -400);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nNo colon\r\n\r\n", &h), -400);
-	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h),
-			 -400);
+	assert_int_equal(
+	    parse("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h), -400);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-			       "Content-Length: 2\r\n\r\n", &h), -400);
+			       "Content-Length: 2\r\n\r\n",
+			       &h),
+			 -400);
 	assert_int_equal(parse("GET http://a/\x01 HTTP/1.1\r\n\r\n", &h), -400);
 	assert_int_equal(parse("BREW / HTTP/1.1\r\n\r\n", &h) < 0, 1);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 1);
@@ -140,10 +144,10 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect),
-		cmocka_unit_test(test_absolute),
-		cmocka_unit_test(test_incomplete_and_malformed),
-		cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_connect),
+	    cmocka_unit_test(test_absolute),
+	    cmocka_unit_test(test_incomplete_and_malformed),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

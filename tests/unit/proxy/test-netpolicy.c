@@ -49,8 +49,8 @@ static void test_profiles(void **state)
 	_cleanup_net_policy_ struct net_policy *p = load();
 	_cleanup_strv_free_ char **names = NULL;
 	assert_int_equal(net_policy_profile_names(p, &names), 0);
-	static const char *const want[] = {"claude-code", "codex", "developer", "enterprise",
-					   "minimal", "opencode"};
+	static const char *const want[] = {"claude-code", "codex",   "developer",
+					   "enterprise",  "minimal", "opencode"};
 	assert_int_equal(strv_length(names), ARRAY_SIZE(want));
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 		assert_string_equal(names[i], want[i]);
@@ -60,20 +60,20 @@ static void test_profiles(void **state)
 		bool allowed;
 		const char *cred;
 	} cases[] = {
-		{"minimal", "api.anthropic.com", true, NULL},
-		{"minimal", "registry.npmjs.org", false, NULL},
-		{"developer", "pypi.org", true, NULL},
-		{"developer", "raw.githubusercontent.com", true, NULL},
-		{"developer", "fulcio.sigstore.dev", true, NULL},
-		{"developer", "docs.rs", true, NULL},
-		{"developer", "storage.googleapis.com", false, NULL},
-		{"claude-code", "github.com", true, NULL},
-		{"codex", "crates.io", true, "openai"},
-		{"opencode", "api.openai.com", true, "google-ai"},
-		{"enterprise", "storage.googleapis.com", true, NULL},
-		{"enterprise", "x.openai.azure.com", true, NULL},
-		{"enterprise", "us-east-1.bedrock-runtime.amazonaws.com", true, NULL},
-		{"enterprise", "metadata.google.internal", false, NULL},
+	    {"minimal", "api.anthropic.com", true, NULL},
+	    {"minimal", "registry.npmjs.org", false, NULL},
+	    {"developer", "pypi.org", true, NULL},
+	    {"developer", "raw.githubusercontent.com", true, NULL},
+	    {"developer", "fulcio.sigstore.dev", true, NULL},
+	    {"developer", "docs.rs", true, NULL},
+	    {"developer", "storage.googleapis.com", false, NULL},
+	    {"claude-code", "github.com", true, NULL},
+	    {"codex", "crates.io", true, "openai"},
+	    {"opencode", "api.openai.com", true, "google-ai"},
+	    {"enterprise", "storage.googleapis.com", true, NULL},
+	    {"enterprise", "x.openai.azure.com", true, NULL},
+	    {"enterprise", "us-east-1.bedrock-runtime.amazonaws.com", true, NULL},
+	    {"enterprise", "metadata.google.internal", false, NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		_cleanup_strv_free_ char **hosts = NULL, **creds = NULL;
@@ -100,17 +100,17 @@ static void test_strict(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"{",
-		"[]",
-		"{\"groups\":{},\"profiles\":{},\"extra\":1}",
-		"{\"groups\":{}}",
-		"{\"groups\":{\"a\":{\"hosts\":[\"x.com\"],\"bogus\":1}},\"profiles\":{}}",
-		"{\"groups\":{\"a\":{\"hosts\":[\"bad host\"]}},\"profiles\":{}}",
-		"{\"groups\":{\"a\":{\"hosts\":[1]}},\"profiles\":{}}",
-		"{\"groups\":{\"a\":{\"hosts\":[]}},\"profiles\":{\"p\":{\"groups\":[\"b\"]}}}",
-		"{\"groups\":{\"a\":{\"hosts\":[]}},\"profiles\":{\"p\":{\"groups\":[\"a\"],\"x\":1}}}",
-		"{\"groups\":{\"a\":{\"hosts\":[]},\"a\":{\"hosts\":[]}},\"profiles\":{}}",
-		"{\"groups\":{\"a\":{}},\"profiles\":{}}",
+	    "{",
+	    "[]",
+	    "{\"groups\":{},\"profiles\":{},\"extra\":1}",
+	    "{\"groups\":{}}",
+	    "{\"groups\":{\"a\":{\"hosts\":[\"x.com\"],\"bogus\":1}},\"profiles\":{}}",
+	    "{\"groups\":{\"a\":{\"hosts\":[\"bad host\"]}},\"profiles\":{}}",
+	    "{\"groups\":{\"a\":{\"hosts\":[1]}},\"profiles\":{}}",
+	    "{\"groups\":{\"a\":{\"hosts\":[]}},\"profiles\":{\"p\":{\"groups\":[\"b\"]}}}",
+	    "{\"groups\":{\"a\":{\"hosts\":[]}},\"profiles\":{\"p\":{\"groups\":[\"a\"],\"x\":1}}}",
+	    "{\"groups\":{\"a\":{\"hosts\":[]},\"a\":{\"hosts\":[]}},\"profiles\":{}}",
+	    "{\"groups\":{\"a\":{}},\"profiles\":{}}",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct net_policy *p = NULL;
@@ -130,8 +130,8 @@ static void test_strict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profiles),
-		cmocka_unit_test(test_strict),
+	    cmocka_unit_test(test_profiles),
+	    cmocka_unit_test(test_strict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -20,6 +21,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/strv.h"
 #include "proxy/proxy.h"
 
 struct running {
@@ -46,6 +49,17 @@ static void log_to_fd(void *ud, const char *line)
 }
 
 static int g_log_fd;
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
 
 /* Start a proxy in a child process; cfg->log is filled in here. */
 static void start_proxy(struct proxy_config *cfg, struct running *r)
@@ -67,10 +81,21 @@ static void start_proxy(struct proxy_config *cfg, struct running *r)
 	r->pid = fork();
 	assert_true(r->pid >= 0);
 	if (r->pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sp[1]);
+		int n0 = count_fds();
 		int k = proxy_run(px, sp[0]);
+		/* Let connections whose clients already closed finish, then look for leaks. */
+		for (int i = 0; i < 200 && proxy_n_conns(px) > 0; i++) {
+			(void)proxy_dispatch(px);
+			usleep(10 * 1000);
+		}
+		int n1 = count_fds();
+		if (n1 != n0)
+			fprintf(stderr, "proxy leaked %d fds (%u conns)\n", n1 - n0,
+				proxy_n_conns(px));
 		proxy_free(px);
-		_exit(k < 0 ? 2 : 0);
+		_exit(k < 0 ? 2 : n1 != n0 ? 3 : 0);
 	}
 	close(sp[0]);
 	r->stop_wr = sp[1];
@@ -100,7 +125,8 @@ static bool log_has(struct running *r, const char *needle)
 
 static int dial(uint16_t port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
@@ -200,8 +226,8 @@ struct servers {
 
 static int listen_on(uint32_t addr, uint16_t port, uint16_t *ret_port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = addr};
+	struct sockaddr_in sin = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = addr};
 	socklen_t sl = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd < 0)
@@ -243,8 +269,9 @@ _noreturn_ static void servers_loop(int echo_l, int http_l)
 			ssize_t k = read(fd, buf, sizeof(buf));
 			if (http && k > 0) {
 				char hdr[128];
-				int hl = snprintf(hdr, sizeof(hdr),
-						  "HTTP/1.1 200 OK\r\nContent-Length: %zd\r\n\r\n", k);
+				int hl =
+				    snprintf(hdr, sizeof(hdr),
+					     "HTTP/1.1 200 OK\r\nContent-Length: %zd\r\n\r\n", k);
 				(void)!write(fd, hdr, (size_t)hl);
 				(void)!write(fd, buf, (size_t)k);
 				close(fd);
@@ -266,8 +293,10 @@ static void start_servers(struct servers *s)
 	assert_true(e >= 0 && h >= 0);
 	s->pid = fork();
 	assert_true(s->pid >= 0);
-	if (s->pid == 0)
+	if (s->pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		servers_loop(e, h);
+	}
 	close(e);
 	close(h);
 }
@@ -299,10 +328,10 @@ static int teardown(void **state)
 }
 
 static const struct proxy_host_override hosts[] = {
-	{"web.test", "127.0.0.1"},
-	{"echo.test", "127.0.0.1"},
-	{"twice.test", "::1"}, /* nothing listens on ::1: the proxy must try the next */
-	{"twice.test", "127.0.0.1"},
+    {"web.test", "127.0.0.1"},
+    {"echo.test", "127.0.0.1"},
+    {"twice.test", "::1"}, /* nothing listens on ::1: the proxy must try the next */
+    {"twice.test", "127.0.0.1"},
 };
 
 static void test_connect_flow(void **state)
@@ -310,8 +339,8 @@ static void test_connect_flow(void **state)
 	(void)state;
 	char *allow[] = {(char *)"localhost", (char *)"127.0.0.1", (char *)"echo.test",
 			 (char *)"twice.test", NULL};
-	struct proxy_config cfg = {.allow = allow, .hosts_override = hosts,
-				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct proxy_config cfg = {
+	    .allow = allow, .hosts_override = hosts, .n_hosts_override = ARRAY_SIZE(hosts)};
 	struct running r;
 	char line[256], auth[128], buf[4096];
 	int fd;
@@ -326,6 +355,41 @@ static void test_connect_flow(void **state)
 	assert_int_equal(shutdown(fd, SHUT_WR), 0);
 	assert_int_equal(read_all(fd, buf, sizeof(buf)), 3);
 	assert_string_equal(buf, "BYE");
+	close(fd);
+
+	/* 8 MiB up and back while a forked writer and this reader run concurrently:
+	 * exercises pipe-full backpressure in both directions and byte integrity. */
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, auth, &fd), 200);
+	enum { BIG = 8 << 20 };
+	pid_t w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		static char chunk[65536];
+		for (size_t i = 0; i < sizeof(chunk); i++)
+			chunk[i] = (char)(i * 7 + 3);
+		for (size_t off = 0; off < BIG; off += sizeof(chunk))
+			if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) != (ssize_t)sizeof(chunk))
+				_exit(1);
+		(void)shutdown(fd, SHUT_WR);
+		_exit(0);
+	}
+	size_t total = 0;
+	bool same = true;
+	for (;;) {
+		static char in[65536];
+		ssize_t k = read(fd, in, sizeof(in));
+		if (k <= 0)
+			break;
+		for (ssize_t i = 0; i < k && total + (size_t)i < BIG; i++)
+			same = same && in[i] == (char)(((total + (size_t)i) % 65536) * 7 + 3);
+		total += (size_t)k;
+	}
+	int wst;
+	assert_int_equal(waitpid(w, &wst, 0), w);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	assert_int_equal(total, BIG + 3); /* + "BYE" after the half-close */
+	assert_true(same);
 	close(fd);
 
 	/* By name through the static table, with the first address dead. */
@@ -347,9 +411,10 @@ static void test_connect_flow(void **state)
 
 	/* Early data sent with the CONNECT head is delivered after connect. */
 	fd = dial(r.port);
-	(void)snprintf(buf, sizeof(buf),
-		       "CONNECT echo.test:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\nEARLY",
-		       srv.echo_port, r.token);
+	(void)snprintf(
+	    buf, sizeof(buf),
+	    "CONNECT echo.test:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\nEARLY",
+	    srv.echo_port, r.token);
 	send_str(fd, buf);
 	size_t got = 0;
 	while (!strstr(buf, "EARLY") || got < 44) {
@@ -363,8 +428,8 @@ static void test_connect_flow(void **state)
 
 	/* Not allowed, metadata, bad host, missing port. */
 	assert_int_equal(request(r.port, "CONNECT evil.test:443 HTTP/1.1", auth, NULL), 403);
-	assert_int_equal(request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL),
-			 403);
+	assert_int_equal(
+	    request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL), 403);
 	assert_int_equal(request(r.port, "CONNECT 0xa9fea9fe:80 HTTP/1.1", auth, NULL), 403);
 	assert_int_equal(request(r.port, "CONNECT 127.0.0.1 HTTP/1.1", auth, NULL), 400);
 	assert_int_equal(request(r.port, "CONNECT bad_ho$t:1 HTTP/1.1", auth, NULL), 400);
@@ -399,7 +464,11 @@ static void test_auth(void **state)
 	(void)read_head(fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "Proxy-Authenticate: Basic realm=\"nono\""));
 	close(fd);
-	assert_int_equal(request(r.port, line, "Bearer 0000000000000000000000000000000000000000000000000000000000000000", NULL), 407);
+	assert_int_equal(
+	    request(r.port, line,
+		    "Bearer 0000000000000000000000000000000000000000000000000000000000000000",
+		    NULL),
+	    407);
 	assert_int_equal(request(r.port, line, "Basic Zm9vOmJhcg==", NULL), 407);
 	assert_int_equal(request(r.port, line, "Digest x", NULL), 407);
 	stop_proxy(&r);
@@ -420,8 +489,8 @@ static void test_plain_http(void **state)
 {
 	(void)state;
 	char *allow[] = {(char *)"http://web.test/allowed/**", (char *)"echo.test", NULL};
-	struct proxy_config cfg = {.allow = allow, .hosts_override = hosts,
-				   .n_hosts_override = ARRAY_SIZE(hosts)};
+	struct proxy_config cfg = {
+	    .allow = allow, .hosts_override = hosts, .n_hosts_override = ARRAY_SIZE(hosts)};
 	struct running r;
 	char req[1024], buf[8192];
 	int fd;
@@ -446,6 +515,17 @@ static void test_plain_http(void **state)
 	assert_non_null(strstr(buf, "X-Keep: yes\r\n"));
 	assert_non_null(strstr(buf, "Connection: close\r\n\r\nBODY"));
 
+	/* An HTTP/1.0 client keeps its version (it could not read a chunked answer). */
+	fd = dial(r.port);
+	(void)snprintf(
+	    req, sizeof(req),
+	    "GET http://web.test:%u/allowed/ HTTP/1.0\r\nProxy-Authorization: Bearer %s\r\n\r\n",
+	    srv.http_port, r.token);
+	send_str(fd, req);
+	(void)read_all(fd, buf, sizeof(buf));
+	close(fd);
+	assert_non_null(strstr(buf, "\r\n\r\nGET /allowed/ HTTP/1.0\r\n"));
+
 	/* Path outside the glob, traversal, https absolute form, chunked, origin form. */
 	char auth[128];
 	(void)bearer(&r, auth, sizeof(auth));
@@ -457,7 +537,8 @@ static void test_plain_http(void **state)
 	/* CONNECT to a path-restricted host cannot be checked: refused. */
 	(void)snprintf(req, sizeof(req), "CONNECT web.test:%u HTTP/1.1", srv.http_port);
 	assert_int_equal(request(r.port, req, auth, NULL), 403);
-	assert_int_equal(request(r.port, "GET https://web.test/allowed/ HTTP/1.1", auth, NULL), 400);
+	assert_int_equal(request(r.port, "GET https://web.test/allowed/ HTTP/1.1", auth, NULL),
+			 400);
 	assert_int_equal(request(r.port, "GET /allowed/ HTTP/1.1", auth, NULL), 400);
 	fd = dial(r.port);
 	(void)snprintf(req, sizeof(req),
@@ -509,7 +590,7 @@ static void test_limits(void **state)
 	assert_true(ms >= 250 && ms < 3000);
 	close(fd);
 
-	/* 500 concurrent tunnels. */
+	/* 500 concurrent tunnels (idle tunnels are covered in test_idle_timeout). */
 	enum { N = 500 };
 	static int fds[N];
 	char req[512];
@@ -563,6 +644,7 @@ static pid_t start_upstream(uint16_t *ret_port, int log_fd)
 		close(l);
 		return pid;
 	}
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
@@ -571,6 +653,7 @@ static pid_t start_upstream(uint16_t *ret_port, int log_fd)
 			close(c);
 			continue;
 		}
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		char head[4096];
 		size_t n = read_head(c, head, sizeof(head));
 		char *eol = strstr(head, "\r\n");
@@ -604,11 +687,14 @@ static void test_upstream_chain(void **state)
 	uint16_t up_port;
 	pid_t up = start_upstream(&up_port, up_log);
 	char upstream[64], auth[128], line[128], buf[256];
-	char *allow[] = {(char *)"*.corp.test", (char *)"echo.test", (char *)"169.254.169.254", NULL};
+	char *allow[] = {(char *)"*.corp.test", (char *)"echo.test", (char *)"169.254.169.254",
+			 NULL};
 	char *bypass[] = {(char *)"echo.test", NULL};
 	(void)snprintf(upstream, sizeof(upstream), "127.0.0.1:%u", up_port);
-	struct proxy_config cfg = {.allow = allow, .upstream_proxy = upstream,
-				   .upstream_bypass = bypass, .hosts_override = hosts,
+	struct proxy_config cfg = {.allow = allow,
+				   .upstream_proxy = upstream,
+				   .upstream_bypass = bypass,
+				   .hosts_override = hosts,
 				   .n_hosts_override = ARRAY_SIZE(hosts)};
 	struct running r;
 	int fd;
@@ -629,8 +715,8 @@ static void test_upstream_chain(void **state)
 	close(fd);
 	/* Metadata is refused before chaining, even when "allowed". */
 	assert_int_equal(request(r.port, "CONNECT 169.254.169.254:80 HTTP/1.1", auth, NULL), 403);
-	assert_int_equal(request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL),
-			 403);
+	assert_int_equal(
+	    request(r.port, "CONNECT metadata.google.internal:80 HTTP/1.1", auth, NULL), 403);
 	stop_proxy(&r);
 	(void)kill(up, SIGKILL);
 	(void)waitpid(up, NULL, 0);
@@ -652,7 +738,7 @@ static void test_upstream_chain(void **state)
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "netns check failed at line %d: %s\n", __LINE__, #cond);    \
+			fprintf(stderr, "netns check failed at line %d: %s\n", __LINE__, #cond);   \
 			_exit(10);                                                                 \
 		}                                                                                  \
 	} while (0)
@@ -661,7 +747,8 @@ static int netns_request(uint16_t port, const char *line, const char *auth)
 {
 	char req[1024], resp[1024];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct timeval tv = {.tv_sec = 5};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -680,17 +767,22 @@ static int netns_request(uint16_t port, const char *line, const char *auth)
 _noreturn_ static void netns_child(void)
 {
 	static const struct proxy_host_override evil[] = {
-		{"meta.test", "169.254.169.254"},
-		{"meta6.test", "fe80::1"},
-		{"mapped.test", "::ffff:169.254.169.254"},
-		{"mixed.test", "127.0.0.1"}, /* rebinding mix: one bad address refuses all */
-		{"mixed.test", "169.254.169.254"},
+	    {"meta.test", "169.254.169.254"},
+	    {"meta6.test", "fe80::1"},
+	    {"mapped.test", "::ffff:169.254.169.254"},
+	    {"mixed.test", "127.0.0.1"}, /* rebinding mix: one bad address refuses all */
+	    {"mixed.test", "169.254.169.254"},
 	};
-	char *allow[] = {(char *)"meta.test", (char *)"meta6.test", (char *)"mapped.test",
-			 (char *)"mixed.test", (char *)"169.254.169.254", (char *)"2852039166",
-			 (char *)"metadata.google.internal", NULL};
-	struct proxy_config cfg = {.allow = allow, .hosts_override = evil,
-				   .n_hosts_override = ARRAY_SIZE(evil)};
+	char *allow[] = {(char *)"meta.test",
+			 (char *)"meta6.test",
+			 (char *)"mapped.test",
+			 (char *)"mixed.test",
+			 (char *)"169.254.169.254",
+			 (char *)"2852039166",
+			 (char *)"metadata.google.internal",
+			 NULL};
+	struct proxy_config cfg = {
+	    .allow = allow, .hosts_override = evil, .n_hosts_override = ARRAY_SIZE(evil)};
 	struct running r;
 	char auth[128];
 
@@ -700,7 +792,8 @@ _noreturn_ static void netns_child(void)
 	CHECK(trap >= 0);
 	/* The trap is live: a direct connection reaches it. */
 	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(80),
 				  .sin_addr.s_addr = inet_addr("169.254.169.254")};
 	CHECK(connect(probe, (struct sockaddr *)&sin, sizeof(sin)) == 0);
 	int a = accept4(trap, NULL, NULL, SOCK_CLOEXEC);
@@ -723,26 +816,27 @@ _noreturn_ static void netns_child(void)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sp[1]);
 		_exit(proxy_run(px, sp[0]) < 0 ? 2 : 0);
 	}
 	close(sp[0]);
 
 	static const char *const lines[] = {
-		"CONNECT meta.test:80 HTTP/1.1",
-		"CONNECT META.test.:80 HTTP/1.1",
-		"CONNECT meta6.test:80 HTTP/1.1",
-		"CONNECT mapped.test:80 HTTP/1.1",
-		"CONNECT mixed.test:80 HTTP/1.1",
-		"CONNECT 169.254.169.254:80 HTTP/1.1",
-		"CONNECT 2852039166:80 HTTP/1.1",
-		"CONNECT 0251.0376.0251.0376:80 HTTP/1.1",
-		"CONNECT 169.254.43518:80 HTTP/1.1",
-		"CONNECT [::ffff:169.254.169.254]:80 HTTP/1.1",
-		"CONNECT [fe80::1]:80 HTTP/1.1",
-		"CONNECT metadata.google.internal:80 HTTP/1.1",
-		"GET http://meta.test/latest/meta-data/ HTTP/1.1",
-		"GET http://169.254.169.254/latest/meta-data/ HTTP/1.1",
+	    "CONNECT meta.test:80 HTTP/1.1",
+	    "CONNECT META.test.:80 HTTP/1.1",
+	    "CONNECT meta6.test:80 HTTP/1.1",
+	    "CONNECT mapped.test:80 HTTP/1.1",
+	    "CONNECT mixed.test:80 HTTP/1.1",
+	    "CONNECT 169.254.169.254:80 HTTP/1.1",
+	    "CONNECT 2852039166:80 HTTP/1.1",
+	    "CONNECT 0251.0376.0251.0376:80 HTTP/1.1",
+	    "CONNECT 169.254.43518:80 HTTP/1.1",
+	    "CONNECT [::ffff:169.254.169.254]:80 HTTP/1.1",
+	    "CONNECT [fe80::1]:80 HTTP/1.1",
+	    "CONNECT metadata.google.internal:80 HTTP/1.1",
+	    "GET http://meta.test/latest/meta-data/ HTTP/1.1",
+	    "GET http://169.254.169.254/latest/meta-data/ HTTP/1.1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
 		int st = netns_request(r.port, lines[i], auth);
@@ -776,12 +870,111 @@ static void test_rebinding_netns(void **state)
 		skip();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		netns_child();
+	}
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("netns child failed: status 0x%x", st);
+}
+
+static void test_idle_timeout(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .idle_timeout_ms = 300};
+	struct running r;
+	char line[128], auth[128], buf[64];
+	struct timespec t0, t1;
+	int fd;
+
+	start_proxy(&cfg, &r);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), &fd), 200);
+	send_str(fd, "a");
+	assert_int_equal(read(fd, buf, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 0); /* closed by the proxy, not by us */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 200 && ms < 3000);
+	close(fd);
+	stop_proxy(&r);
+	close(r.log_fd);
+}
+
+/* A destination that never completes the handshake: a full accept queue drops SYNs. */
+static void test_connect_timeout(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .connect_timeout_ms = 300};
+	struct running r;
+	char line[128], auth[128];
+	uint16_t port;
+	int l = listen_on(htonl(INADDR_LOOPBACK), 0, &port), fill[4];
+
+	assert_true(l >= 0);
+	assert_int_equal(listen(l, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons(port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		(void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(50 * 1000);
+	start_proxy(&cfg, &r);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", port);
+	assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), NULL), 504);
+	stop_proxy(&r);
+	assert_true(log_has(&r, "reason=timeout"));
+	close(r.log_fd);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(l);
+}
+
+/* Out of descriptors: the proxy stops accepting, then serves again once they free. */
+static void test_emfile(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct proxy *px = NULL;
+	struct diag d = {};
+	char line[128], auth[128];
+	int sp[2], fds[40];
+
+	assert_int_equal(proxy_new(&cfg, &px, &d), 0);
+	uint16_t port = proxy_port(px);
+	(void)snprintf(auth, sizeof(auth), "Bearer %s", proxy_token(px));
+	assert_int_equal(pipe2(sp, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sp[1]);
+		struct rlimit rl = {.rlim_cur = 32, .rlim_max = 32};
+		_exit(setrlimit(RLIMIT_NOFILE, &rl) < 0 || proxy_run(px, sp[0]) < 0 ? 2 : 0);
+	}
+	close(sp[0]);
+	proxy_free(px);
+	for (int i = 0; i < 40; i++)
+		fds[i] = dial(port);
+	usleep(200 * 1000);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	usleep(300 * 1000);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(port, line, auth, NULL), 200);
+	assert_int_equal(write(sp[1], "x", 1), 1);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(sp[1]);
 }
 
 static void test_listen_fd_handover(void **state)
@@ -802,6 +995,22 @@ static void test_listen_fd_handover(void **state)
 	stop_proxy(&r);
 	close(r.log_fd);
 
+	/* The child's environment. */
+	struct proxy *ep = NULL;
+	struct diag ed = {};
+	struct proxy_config ec = {.allow = allow};
+	char **env = NULL, want[160];
+	assert_int_equal(proxy_new(&ec, &ep, &ed), 0);
+	assert_int_equal(proxy_child_env(ep, NULL, 0, &env), 0);
+	(void)snprintf(want, sizeof(want), "HTTPS_PROXY=http://nono:%s@127.0.0.1:%u",
+		       proxy_token(ep), proxy_port(ep));
+	assert_true(strv_contains(env, want));
+	assert_true(strv_contains(env, "NO_PROXY=localhost,127.0.0.1,::1"));
+	assert_true(strv_contains(env, "NODE_USE_ENV_PROXY=1"));
+	assert_int_equal(strv_length(env), 7);
+	strv_free(env);
+	proxy_free(ep);
+
 	/* Bad configuration is reported with the offending value. */
 	char *bad[] = {(char *)"ok.test", (char *)"https://x/ y:1", NULL};
 	struct proxy_config bc = {.allow = bad};
@@ -819,13 +1028,11 @@ static void test_listen_fd_handover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_flow),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_plain_http),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_upstream_chain),
-		cmocka_unit_test(test_rebinding_netns),
-		cmocka_unit_test(test_listen_fd_handover),
+	    cmocka_unit_test(test_connect_flow),   cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_plain_http),	   cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_upstream_chain), cmocka_unit_test(test_rebinding_netns),
+	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
+	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

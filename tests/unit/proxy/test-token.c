@@ -13,7 +13,8 @@
 static void basic(char *out, size_t n, const char *userpass)
 {
 	int k = snprintf(out, n, "Basic ");
-	EVP_EncodeBlock((unsigned char *)out + k, (const unsigned char *)userpass, (int)strlen(userpass));
+	EVP_EncodeBlock((unsigned char *)out + k, (const unsigned char *)userpass,
+			(int)strlen(userpass));
 }
 
 static void test_generate(void **state)
@@ -73,8 +74,8 @@ static void test_check(void **state)
 	basic(hdr, sizeof(hdr), up);
 	assert_int_equal(token_check(tok, hdr), TOKEN_BAD);
 	static const char *const junk[] = {
-		"", "Basic", "Basic ", "Basic !!!!", "Basic abc", "Basic ====", "Digest x",
-		"Bearer", "Bearer ", "Negotiate abc", "Basic bm9ubzo=",
+	    "",		"Basic",  "Basic ",  "Basic !!!!",    "Basic abc",	"Basic ====",
+	    "Digest x", "Bearer", "Bearer ", "Negotiate abc", "Basic bm9ubzo=",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(junk); i++)
 		if (token_check(tok, junk[i]) != TOKEN_BAD)
@@ -90,8 +91,8 @@ static void test_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_generate),
-		cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_generate),
+	    cmocka_unit_test(test_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
