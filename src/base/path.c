@@ -120,7 +120,8 @@ int path_canonicalize(const char *path, const char *base, char **ret, bool *ret_
 		abs[n] = saved;
 		if (prefix) {
 			_cleanup_free_ char *joined = NULL;
-			r = path_join(prefix, abs + n + 1, &joined);
+			/* n == 1: only "/" exists and abs[1] starts the rest (no slash to skip). */
+			r = path_join(prefix, abs + n + (abs[n] == '/'), &joined);
 			if (r < 0)
 				return r;
 			r = path_normalize(joined, ret);

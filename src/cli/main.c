@@ -25,8 +25,15 @@ const struct cli_command cli_commands[] = {
 	{"wrap", cmd_wrap, "nono wrap [OPTIONS] -- COMMAND [ARGS...]",
 	 "Apply the sandbox and exec the command in place: no nono process stays behind.",
 	 wrap_options},
+	{"why", cmd_why, "nono why (--path PATH [--op read|write|readwrite] | --host HOST|URL [--port PORT] | --scope SCOPE) [--json] [--self] [CONTEXT OPTIONS]",
+	 "Explain whether a path, host or scope would be allowed or denied, and why.", why_options},
 	{"learn", cmd_learn, "nono learn [OPTIONS] -- COMMAND [ARGS...]",
 	 "Trace a command and report the paths and network endpoints it needs.", learn_options},
+	{"setup", cmd_setup, "nono setup [--check-only] [--profiles] [--shell-integration] [-v]",
+	 "Check what this system lets nono enforce; write example profiles, show shell integration.",
+	 setup_options},
+	{"__generate", cmd_generate, "nono __generate bash|zsh|fish|man [COMMAND]",
+	 "Print shell completions or a man page generated from the option tables.", NULL},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -45,7 +52,8 @@ static void usage(FILE *out)
 			   "Usage: nono [-s] [--theme NAME] COMMAND [OPTIONS]\n\nCommands:\n",
 		      NONO_VERSION);
 	for (const struct cli_command *c = cli_commands; c->name; c++)
-		(void)fprintf(out, "  %-10s %s\n", c->name, c->summary);
+		if (!startswith(c->name, "__"))
+			(void)fprintf(out, "  %-10s %s\n", c->name, c->summary);
 	(void)fprintf(out, "\nGlobal options:\n"
 			   "  -s, --silent        no nono output, only the command's\n"
 			   "      --theme NAME    colour theme [env: NONO_THEME]\n"

@@ -49,6 +49,11 @@ static void test_path_canonicalize_missing(void **state)
 			 0);
 	assert_false(exists);
 	assert_string_equal(out, "/proc/nonexistent-nono/y");
+
+	/* Only "/" exists: the first component must survive whole. */
+	_cleanup_free_ char *top = NULL;
+	assert_int_equal(path_canonicalize("/nonexistent-nono/x", NULL, &top, &exists), 0);
+	assert_string_equal(top, "/nonexistent-nono/x");
 }
 
 static void test_parse(void **state)

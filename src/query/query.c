@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Path, host and scope queries over a resolved spec (see query.h for the rules).
+ */
+#include "query/query.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+
+#include "base/path.h"
+#include "base/strbuf.h"
+#include "base/strv.h"
+
+static const char *const status_names[_QUERY_STATUS_MAX] = {
+    [QUERY_ALLOWED] = "allowed",
+    [QUERY_DENIED] = "denied",
+    [QUERY_NOT_APPLICABLE] = "not_applicable",
+};
+
+static const char *const reason_names[_REASON_MAX] = {
+    [REASON_GRANTED] = "granted",
+    [REASON_SENSITIVE_PATH] = "sensitive_path",
+    [REASON_BYPASSED] = "bypassed",
+    [REASON_NOT_GRANTED] = "not_granted",
+    [REASON_PARTIAL] = "partial",
+    [REASON_NETWORK_UNRESTRICTED] = "network_unrestricted",
+    [REASON_NETWORK_BLOCKED] = "network_blocked",
+    [REASON_OPEN_PORT] = "open_port",
+    [REASON_DOMAIN_ALLOWED] = "domain_allowed",
+    [REASON_DOMAIN_NOT_ALLOWED] = "domain_not_allowed",
+    [REASON_METADATA_DENIED] = "metadata_denied",
+    [REASON_SCOPE_ENFORCED] = "scope_enforced",
+    [REASON_SCOPE_NOT_REQUESTED] = "scope_not_requested",
+    [REASON_SCOPE_UNSUPPORTED] = "scope_unsupported",
+};
+
+static const char *const scope_names[_SCOPE_MAX] = {
+    [SCOPE_SIGNAL] = "signal",
+    [SCOPE_ABSTRACT_UNIX_SOCKET] = "abstract-unix-socket",
+};
+
+const char *query_status_to_string(enum query_status s)
+{
+	return s >= 0 && s < _QUERY_STATUS_MAX ? status_names[s] : NULL;
+}
+
+const char *query_reason_to_string(enum query_reason r)
+{
+	return r >= 0 && r < _REASON_MAX ? reason_names[r] : NULL;
+}
+
+const char *query_scope_to_string(enum query_scope s)
+{
+	return s >= 0 && s < _SCOPE_MAX ? scope_names[s] : NULL;
+}
+
+int query_scope_from_string(const char *s, enum query_scope *ret)
+{
+	for (int i = 0; i < _SCOPE_MAX; i++)
+		if (streq(s, scope_names[i])) {
+			*ret = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int query_op_from_string(const char *s, unsigned *ret)
+{
+	if (streq(s, "read"))
+		*ret = FS_READ;
+	else if (streq(s, "write"))
+		*ret = FS_WRITE;
+	else if (streq(s, "readwrite") || streq(s, "rw"))
+		*ret = FS_RW;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *query_op_to_string(unsigned op)
+{
+	switch (op) {
+	case FS_READ:
+		return "read";
+	case FS_WRITE:
+		return "write";
+	case FS_RW:
+		return "readwrite";
+	default:
+		return NULL;
+	}
+}
+
+void query_result_release(struct query_result *r)
+{
+	if (!r)
+		return;
+	free(r->subject);
+	free(r->url_path);
+	free(r->category);
+	free(r->group);
+	free(r->rule);
+	free(r->origin);
+	free(r->suggestion);
+	*r = (struct query_result){0};
+}
+
+static int dup_opt(const char *s, char **ret)
+{
+	*ret = NULL;
+	if (!s)
+		return 0;
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int xasprintf(char **ret, const char *fmt, ...) _printf_(2, 3);
+static int xasprintf(char **ret, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		strbuf_release(&sb);
+		return r;
+	}
+	*ret = strbuf_detach(&sb);
+	return 0;
+}
+
+/* "--allow", "profile claude-code", "group deny_credentials", "workdir", ... */
+static int origin_text(const struct origin *o, char **ret)
+{
+	const char *n = o->name;
+	switch (o->kind) {
+	case ORIGIN_CLI:
+	case ORIGIN_ENV:
+		return dup_opt(n ? n : o->kind == ORIGIN_CLI ? "command line" : "environment", ret);
+	case ORIGIN_PROFILE:
+		return n ? xasprintf(ret, "profile %s", n) : dup_opt("profile", ret);
+	case ORIGIN_GROUP:
+		return n ? xasprintf(ret, "group %s", n) : dup_opt("group", ret);
+	case ORIGIN_WORKDIR:
+		return n ? xasprintf(ret, "workdir (%s)", n) : dup_opt("workdir", ret);
+	case ORIGIN_IMPLIED:
+		return n ? xasprintf(ret, "implied by %s", n) : dup_opt("implied", ret);
+	default:
+		return dup_opt(n, ret);
+	}
+}
+
+static const char *grant_flag(unsigned access)
+{
+	return access == FS_READ ? "--read" : access == FS_WRITE ? "--write" : "--allow";
+}
+
+/* "~" and "~/x" against $HOME, the way a shell would have expanded them. */
+static int expand_home(const char *path, char **ret)
+{
+	const char *home = secure_getenv("HOME");
+	if ((streq(path, "~") || startswith(path, "~/")) && home && *home)
+		return path_join(home, path[1] ? path + 2 : "", ret);
+	return dup_opt(path, ret);
+}
+
+static bool deny_covers(const struct fs_deny *d, const char *path)
+{
+	/* A deny that does not exist yet covers whatever might be created beneath it. */
+	if (d->is_dir || !d->exists)
+		return path_is_beneath(path, d->path);
+	return streq(path, d->path);
+}
+
+static bool grant_covers(const struct fs_grant *g, const char *path)
+{
+	if (!g->exists)
+		return false; /* skipped by the sandbox: no rule */
+	return g->is_file ? streq(path, g->path) : path_is_beneath(path, g->path);
+}
+
+int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned op,
+		      struct query_result *ret)
+{
+	_cleanup_query_result_ struct query_result q = {.kind = QUERY_PATH, .op = op};
+	_cleanup_free_ char *expanded = NULL;
+	const struct fs_deny *deny = NULL, *lifted = NULL;
+	const struct fs_grant *best = NULL, *any = NULL;
+	int r;
+
+	if (!s || !path || !*path || !ret || op == 0 || (op & ~(unsigned)FS_RW))
+		return -EINVAL;
+	r = expand_home(path, &expanded);
+	if (r < 0)
+		return r;
+	r = path_canonicalize(expanded, NULL, &q.subject, NULL);
+	/* Inside a sandbox (--self) a parent may not be searchable: judge the lexical path. */
+	if (r == -EACCES)
+		r = path_absolute(expanded, NULL, &q.subject);
+	if (r < 0)
+		return r;
+
+	/* The most specific deny decides the category shown. */
+	for (size_t i = 0; i < s->n_denies; i++) {
+		const struct fs_deny *d = &s->denies[i];
+		if (!d->path || !deny_covers(d, q.subject))
+			continue;
+		const struct fs_deny **slot = d->bypassed ? &lifted : &deny;
+		if (!*slot || strlen(d->path) > strlen((*slot)->path))
+			*slot = d;
+	}
+	for (size_t i = 0; i < s->n_grants; i++) {
+		const struct fs_grant *g = &s->grants[i];
+		if (!g->path || !grant_covers(g, q.subject))
+			continue;
+		q.granted |= g->access & FS_RW;
+		if (!any || strlen(g->path) > strlen(any->path))
+			any = g;
+		if ((g->access & op) && (!best || strlen(g->path) > strlen(best->path)))
+			best = g;
+	}
+
+	if (deny) {
+		q.status = QUERY_DENIED;
+		q.reason = REASON_SENSITIVE_PATH;
+		if (dup_opt(deny->category, &q.category) < 0 ||
+		    dup_opt(deny->group, &q.group) < 0 || dup_opt(deny->path, &q.rule) < 0)
+			return -ENOMEM;
+		if ((q.granted & op) == op)
+			r = xasprintf(&q.suggestion, "--bypass-protection %s", deny->path);
+		else
+			r = xasprintf(&q.suggestion, "%s %s --bypass-protection %s", grant_flag(op),
+				      q.subject, deny->path);
+	} else if ((q.granted & op) == op) {
+		q.status = QUERY_ALLOWED;
+		q.reason = lifted ? REASON_BYPASSED : REASON_GRANTED;
+		if (lifted && (dup_opt(lifted->category, &q.category) < 0 ||
+			       dup_opt(lifted->group, &q.group) < 0))
+			return -ENOMEM;
+		/* With several grants adding up, name the most specific one that gives a right. */
+		if (dup_opt(best->path, &q.rule) < 0)
+			return -ENOMEM;
+		r = origin_text(&best->origin, &q.origin);
+	} else if (q.granted) {
+		q.status = QUERY_DENIED;
+		q.reason = REASON_PARTIAL;
+		if (dup_opt(any->path, &q.rule) < 0 || origin_text(&any->origin, &q.origin) < 0)
+			return -ENOMEM;
+		r = xasprintf(&q.suggestion, "%s %s", grant_flag(op & ~q.granted), q.subject);
+	} else {
+		q.status = QUERY_DENIED;
+		q.reason = REASON_NOT_GRANTED;
+		r = xasprintf(&q.suggestion, "%s %s", grant_flag(op), q.subject);
+	}
+	if (r < 0)
+		return r;
+	*ret = q;
+	q = (struct query_result){0};
+	return 0;
+}
+
+/* ---- hosts ---- */
+
+struct host_ref {
+	char *scheme;  /* lower case, NULL for a bare host */
+	char *host;    /* lower case, no brackets, no trailing dot */
+	char *path;    /* URL path without query or fragment; NULL for a bare host */
+	uint16_t port; /* 0 when not given */
+};
+
+static void host_ref_release(struct host_ref *h)
+{
+	free(h->scheme);
+	free(h->host);
+	free(h->path);
+}
+
+static bool host_char_ok(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' || c == ':' ||
+	       c == '*';
+}
+
+static int parse_port_n(const char *s, size_t n, uint16_t *ret)
+{
+	unsigned long v = 0;
+	if (n == 0 || n > 5)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+/* "host", "host:port", "[v6]", "[v6]:port", "v6", or "scheme://[user@]host[:port][/path][?q][#f]".
+ */
+static int host_ref_parse(const char *in, struct host_ref *ret)
+{
+	struct host_ref h = {0};
+	const char *auth = in, *sep = strstr(in, "://");
+	size_t alen;
+	int r = -EINVAL;
+
+	if (sep) {
+		h.scheme = strndup(in, (size_t)(sep - in));
+		if (!h.scheme)
+			return -ENOMEM;
+		for (char *c = h.scheme; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		auth = sep + 3;
+	}
+	alen = strcspn(auth, sep ? "/?#" : "/");
+	if (!sep && auth[alen])
+		goto fail; /* a bare host has no path */
+	if (sep) {
+		const char *p = auth + alen;
+		size_t plen = strcspn(p, "?#");
+		h.path = plen ? strndup(p, plen) : strdup("/");
+		if (!h.path) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		const char *at = memrchr(auth, '@', alen);
+		if (at) {
+			alen -= (size_t)(at + 1 - auth);
+			auth = at + 1;
+		}
+	}
+	const char *host = auth, *port = NULL;
+	size_t hlen = alen;
+	if (alen && auth[0] == '[') {
+		const char *close = memchr(auth, ']', alen);
+		if (!close)
+			goto fail;
+		host = auth + 1;
+		hlen = (size_t)(close - host);
+		if (close + 1 < auth + alen) {
+			if (close[1] != ':')
+				goto fail;
+			port = close + 2;
+		}
+	} else {
+		const char *colon = memchr(auth, ':', alen);
+		/* More than one colon without brackets: a bare IPv6 address, no port. */
+		if (colon && !memchr(colon + 1, ':', (size_t)(auth + alen - colon - 1))) {
+			hlen = (size_t)(colon - auth);
+			port = colon + 1;
+		}
+	}
+	if (port && parse_port_n(port, (size_t)(auth + alen - port), &h.port) < 0)
+		goto fail;
+	if (hlen && host[hlen - 1] == '.')
+		hlen--;
+	if (hlen == 0 || hlen > 253)
+		goto fail;
+	for (size_t i = 0; i < hlen; i++)
+		if (!host_char_ok(host[i]))
+			goto fail;
+	h.host = strndup(host, hlen);
+	if (!h.host) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (char *c = h.host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	*ret = h;
+	return 0;
+fail:
+	host_ref_release(&h);
+	return r;
+}
+
+bool query_host_matches(const char *pattern, const char *host)
+{
+	if (!pattern || !host)
+		return false;
+	const char *suffix = startswith(pattern, "*.");
+	if (suffix) {
+		/* "*.example.com" matches every subdomain, not example.com itself. */
+		size_t hl = strlen(host), sl = strlen(suffix);
+		return hl > sl + 1 && host[hl - sl - 1] == '.' &&
+		       strcasecmp(host + hl - sl, suffix) == 0;
+	}
+	size_t pl = strlen(pattern);
+	if (pl && pattern[pl - 1] == '.')
+		pl--;
+	return strlen(host) == pl && strncasecmp(pattern, host, pl) == 0;
+}
+
+/*
+ * Wildcard matching without recursion: on a mismatch, only the most recent star is
+ * widened by one. Linear in practice and never exponential, whatever the pattern
+ * ("*****" or "**" / "**" / ...), since a profile or flag can hold any pattern.
+ */
+
+/* One segment: '*' matches any run of characters. */
+static bool segment_matches(const char *g, const char *p)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*p) {
+		if (*g == '*') {
+			star = g++;
+			resume = p;
+		} else if (*g == *p) {
+			g++;
+			p++;
+		} else if (star) {
+			g = star + 1;
+			p = ++resume;
+		} else
+			return false;
+	}
+	while (*g == '*')
+		g++;
+	return !*g;
+}
+
+/* Segments: "**" matches any run of whole segments (zero included). */
+static bool segments_match(char *const *g, char *const *p)
+{
+	char *const *star = NULL, *const *resume = NULL;
+	while (*p) {
+		if (*g && streq(*g, "**")) {
+			star = g++;
+			resume = p;
+		} else if (*g && segment_matches(*g, *p)) {
+			g++;
+			p++;
+		} else if (star) {
+			g = star + 1;
+			p = ++resume;
+		} else
+			return false;
+	}
+	while (*g && streq(*g, "**"))
+		g++;
+	return !*g;
+}
+
+bool query_path_glob_matches(const char *glob, const char *path)
+{
+	_cleanup_strv_free_ char **g = NULL, **p = NULL;
+	if (!glob || !path)
+		return false;
+	/* Fail closed: an allocation failure is "no match". */
+	if (strv_split(glob, "/", &g) < 0 || strv_split(path, "/", &p) < 0)
+		return false;
+	return segments_match(g ? g : (char *[]){NULL}, p ? p : (char *[]){NULL});
+}
+
+bool query_host_is_metadata(const char *host)
+{
+	static const char *const names[] = {
+	    "metadata.google.internal",
+	    "metadata.azure.internal",
+	    "metadata",
+	};
+	unsigned char a[16];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(host, names[i]) == 0)
+			return true;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 169 && a[1] == 254; /* link-local, 169.254.169.254 among them */
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+							   0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char aws6[16] = {0xfd, 0x00, 0x0e, 0xc2, [15] = 0x54};
+		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+			return true; /* fe80::/10 */
+		if (memcmp(a, v4mapped, 12) == 0)
+			return a[12] == 169 && a[13] == 254;
+		return memcmp(a, aws6, 16) == 0; /* fd00:ec2::254 */
+	}
+	return false;
+}
+
+static bool host_is_localhost(const char *host)
+{
+	unsigned char a[16];
+	if (streq(host, "localhost") || streq(host, "ip6-localhost"))
+		return true;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		static const unsigned char lo[16] = {[15] = 1};
+		return memcmp(a, lo, 16) == 0;
+	}
+	return false;
+}
+
+static bool port_listed(const uint16_t *ports, size_t n, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+static uint16_t default_port(const char *scheme)
+{
+	return scheme && (streq(scheme, "http") || streq(scheme, "ws")) ? 80 : 443;
+}
+
+/* One allowlist entry against the query: host pattern, then (URL entries) port and path. */
+static bool allow_entry_matches(const char *entry, const struct host_ref *q, uint16_t port)
+{
+	if (!strstr(entry, "://"))
+		return query_host_matches(entry, q->host);
+
+	struct host_ref e = {0};
+	bool m = false;
+	if (host_ref_parse(entry, &e) < 0)
+		return false; /* an entry we cannot read grants nothing */
+	m = query_host_matches(e.host, q->host);
+	if (m && e.port)
+		m = e.port == port;
+	if (m && q->scheme)
+		m = streq(e.scheme, q->scheme);
+	/* A path glob narrows URL queries; "/" or none is the whole host. */
+	if (m && q->path && e.path && !streq(e.path, "/"))
+		m = query_path_glob_matches(e.path, q->path);
+	host_ref_release(&e);
+	return m;
+}
+
+int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
+		      struct query_result *ret)
+{
+	_cleanup_query_result_ struct query_result q = {.kind = QUERY_HOST};
+	struct host_ref h = {0};
+	int r;
+
+	if (!s || !host_or_url || !ret)
+		return -EINVAL;
+	r = host_ref_parse(host_or_url, &h);
+	if (r < 0)
+		return r;
+	q.port = port ? port : h.port ? h.port : default_port(h.scheme);
+	q.subject = TAKE_PTR(h.host);
+	q.url_path = TAKE_PTR(h.path);
+	h.host = q.subject; /* borrowed for matching below */
+	h.path = q.url_path;
+
+	bool local = host_is_localhost(q.subject);
+	r = 0;
+	switch (s->net) {
+	case NET_ALLOW:
+		q.status = QUERY_ALLOWED;
+		q.reason = REASON_NETWORK_UNRESTRICTED;
+		break;
+	case NET_BLOCK:
+	case NET_PROXY:
+		if (local && port_listed(s->open_ports, s->n_open_ports, q.port)) {
+			q.status = QUERY_ALLOWED;
+			q.reason = REASON_OPEN_PORT;
+			r = xasprintf(&q.rule, "--open-port %u", q.port);
+			break;
+		}
+		q.status = QUERY_DENIED;
+		if (s->net == NET_BLOCK) {
+			q.reason = REASON_NETWORK_BLOCKED;
+			if (local)
+				r = xasprintf(&q.suggestion, "--open-port %u", q.port);
+			else
+				r = dup_opt("--allow-net", &q.suggestion);
+			break;
+		}
+		if (query_host_is_metadata(q.subject)) {
+			q.reason = REASON_METADATA_DENIED;
+			r = dup_opt(q.subject, &q.rule);
+			break;
+		}
+		STRV_FOREACH(e, s->proxy.allow_domains)
+		if (allow_entry_matches(*e, &h, q.port)) {
+			q.status = QUERY_ALLOWED;
+			q.reason = REASON_DOMAIN_ALLOWED;
+			if (dup_opt(*e, &q.rule) < 0 ||
+			    (s->proxy.network_profile && xasprintf(&q.origin, "network profile %s",
+								   s->proxy.network_profile) < 0))
+				r = -ENOMEM;
+			break;
+		}
+		if (q.status == QUERY_DENIED) {
+			q.reason = REASON_DOMAIN_NOT_ALLOWED;
+			r = xasprintf(&q.suggestion, "--allow-domain %s", q.subject);
+		}
+		break;
+	default:
+		r = -EINVAL;
+	}
+	h.host = h.path = NULL;
+	host_ref_release(&h);
+	if (r < 0)
+		return r;
+	*ret = q;
+	q = (struct query_result){0};
+	return 0;
+}
+
+int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int landlock_abi,
+		       struct query_result *ret)
+{
+	struct query_result q = {.kind = QUERY_SCOPE};
+	if (!s || !ret || scope < 0 || scope >= _SCOPE_MAX)
+		return -EINVAL;
+	q.requested = scope == SCOPE_SIGNAL ? s->scope_signal : s->scope_abstract_unix;
+	q.supported = landlock_abi >= 6;
+	q.enforced = q.requested && q.supported;
+	/* The question is "may this leave the sandbox": an enforced scope says no. */
+	q.status = q.enforced ? QUERY_DENIED : QUERY_ALLOWED;
+	q.reason = q.enforced	 ? REASON_SCOPE_ENFORCED
+		   : q.requested ? REASON_SCOPE_UNSUPPORTED
+				 : REASON_SCOPE_NOT_REQUESTED;
+	if (dup_opt(scope_names[scope], &q.subject) < 0)
+		return -ENOMEM;
+	*ret = q;
+	return 0;
+}
