@@ -19,6 +19,7 @@
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
+#include "query/query.h"
 #include "sandbox/sandbox.h"
 #include "supervisor/supervisor.h"
 
@@ -346,7 +347,7 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 					}
 				}
 			}
-			if (optopt && strchr(shortopts, optopt) && optopt != '?')
+			if (optopt > 0 && optopt < 0x100 && strchr(shortopts, optopt) && optopt != '?')
 				log_error("option '-%c' needs a value", optopt);
 			else if (startswith(bad, "--") && strchr(bad, '=') == NULL &&
 				 cli_option_needs_value(cmd->options, bad + 2))
@@ -674,6 +675,22 @@ static void after_fork_proxy(void *userdata, int child_pid)
 	}
 }
 
+/* Replace any inherited NONO_SANDBOX_STATE_FD (a nested run describes the inner sandbox). */
+static int set_state_env(char ***env, int fd)
+{
+	char var[64];
+	size_t k = 0;
+	for (size_t i = 0; (*env)[i]; i++) {
+		if (startswith((*env)[i], SANDBOX_STATE_FD_ENV "="))
+			free((*env)[i]);
+		else
+			(*env)[k++] = (*env)[i];
+	}
+	(*env)[k] = NULL;
+	(void)snprintf(var, sizeof(var), "%s=%d", SANDBOX_STATE_FD_ENV, fd);
+	return strv_extend(env, var);
+}
+
 static int run_common(enum run_mode mode, const char *verb, int argc, char **argv)
 {
 	const struct cli_command *cmd = cli_find_command(verb);
@@ -682,6 +699,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *plan = NULL;
 	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
+	_cleanup_close_ int state_fd = -EBADF;
 	struct policy_input in;
 	struct sandbox_features f;
 	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
@@ -793,6 +811,15 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	if (r < 0)
 		goto oom;
 	if (spec->net == NET_PROXY && run_proxy_environ(&rp, &env) < 0)
+		goto oom;
+	/* why --self: the spec, sealed in a memfd the child inherits at this number. */
+	r = sandbox_state_publish(spec, &state_fd);
+	if (r < 0) {
+		log_error_errno(r, "cannot publish the sandbox state for 'nono why --self'");
+		goto out;
+	}
+	sandbox_plan_keep_fd(plan, state_fd);
+	if (set_state_env(&env, state_fd) < 0)
 		goto oom;
 	cwd = getcwd(NULL, 0);
 

@@ -319,10 +319,18 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 
+	if (p->keep_fd >= 0 && fcntl(p->keep_fd, F_SETFD, 0) < 0)
+		fail(err_fd, STEP_EXEC, errno, -1);
+
 	if (cwd && chdir(cwd) < 0)
 		fail(err_fd, STEP_CHDIR, errno, -1);
 
 	execve(path, argv, envp);
 	exec_path = path;
 	fail(err_fd, STEP_EXEC, errno, -1);
+}
+
+void sandbox_plan_keep_fd(struct sandbox_plan *p, int fd)
+{
+	p->keep_fd = fd;
 }

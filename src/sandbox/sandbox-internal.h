@@ -21,6 +21,7 @@ struct sandbox_plan {
 	unsigned flags;	  /* enum sandbox_plan_flags */
 	pid_t parent_pid; /* the process that built the plan */
 	bool is_root;
+	int keep_fd; /* survives execve (the sealed state fd), -1: none */
 
 	/* Landlock: ruleset fully populated in the parent; child only restricts. */
 	int landlock_abi;

@@ -68,6 +68,12 @@ bool sandbox_userns_available(void)
 	return cached;
 }
 
+/* The caller's answer when it has one (tests force "unavailable"), else the probe. */
+static bool userns_ok(const struct sandbox_features *f)
+{
+	return f->userns_probed ? f->userns : sandbox_userns_available();
+}
+
 const char *sandbox_step_to_string(enum sandbox_step s)
 {
 	static const char *const names[_STEP_MAX] = {
@@ -179,7 +185,7 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 				 dn->path, strerror(-r));
 			return r;
 		}
-		if (!f->is_root && !f->userns && !sandbox_userns_available()) {
+		if (!f->is_root && !userns_ok(f)) {
 			diag_set(
 			    d, g->path, 0, 0,
 			    "grant '%s' covers protected path '%s' (%s), and user namespaces are "
@@ -330,6 +336,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->keep_fd = -1;
 	p->ruleset_fd = -1;
 	p->listener_unix_fd = -1;
 	p->flags = flags;
@@ -365,7 +372,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	if (p->n_masks > 0 || (flags & SANDBOX_NETNS)) {
 		if (f->is_root)
 			p->use_mountns = p->n_masks > 0;
-		else if (f->userns || sandbox_userns_available()) {
+		else if (userns_ok(f)) {
 			p->use_userns = true;
 			p->use_mountns = p->n_masks > 0;
 		} else {

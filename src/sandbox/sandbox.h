@@ -28,7 +28,8 @@ struct sandbox_features {
 	int landlock_abi;     /* 0: Landlock unavailable */
 	bool seccomp;         /* seccomp filter mode available */
 	bool seccomp_notify;  /* SECCOMP_RET_USER_NOTIF + ADDFD */
-	bool userns;          /* not probed by sandbox_probe(): use sandbox_userns_available() */
+	bool userns;          /* meaningful only when userns_probed */
+	bool userns_probed;   /* false after sandbox_probe(): asked lazily when needed */
 	bool is_root;         /* euid 0 (mount namespace without a user namespace) */
 };
 
@@ -96,6 +97,8 @@ const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i);
 
 /* True when the plan needs mount masks (a grant covers a protected path). */
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p);
+/* Let FD survive execve in the child (the CLOEXEC sweep spares it). -1: none. */
+void sandbox_plan_keep_fd(struct sandbox_plan *p, int fd);
 
 /*
  * Steps reported through err_fd when the child fails before execve. The parent turns

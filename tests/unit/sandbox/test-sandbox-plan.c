@@ -79,6 +79,7 @@ static void test_prepare_errors_do_not_leak(void **state)
 	(void)rmdir(deny);
 	assert_int_equal(mkdir(deny, 0700), 0);
 	f.userns = false;
+	f.userns_probed = true;
 	f.is_root = false;
 	assert_int_equal(sandbox_prepare(&s, &f, 0, &p, NULL, &d), -EPERM);
 	assert_null(p);
@@ -133,6 +134,8 @@ static int setup(void **state)
 {
 	(void)state;
 	sandbox_probe(&F);
+	F.userns = sandbox_userns_available();
+	F.userns_probed = true;
 	return 0;
 }
 

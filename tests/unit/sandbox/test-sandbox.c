@@ -373,6 +373,8 @@ static int setup(void **state)
 	mkd("home2/.ssh", 0755);
 	mkfile("home2/.ssh/known_hosts", "host key");
 	sandbox_probe(&F);
+	F.userns = sandbox_userns_available();
+	F.userns_probed = true;
 	return 0;
 }
 
@@ -796,6 +798,8 @@ static void test_masks_unprivileged(void **state)
 		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 			_exit(90);
 		sandbox_probe(&f);
+		f.userns = sandbox_userns_available();
+		f.userns_probed = true;
 		if (f.is_root || !f.userns)
 			_exit(91);
 		mask_spec(&t);
@@ -843,6 +847,7 @@ static void test_masks_refused_without_userns(void **state)
 	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	f.is_root = false;
 	f.userns = false;
+	f.userns_probed = true;
 	mask_spec(&t);
 	assert_int_equal(sandbox_prepare(&t.s, &f, 0, &p, NULL, &d), -EPERM);
 	assert_null(p);
