@@ -758,6 +758,15 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
 				    spec->denies[i].group);
 
+	/* Fail closed: credential injection (reverse proxy, env credentials) is not built yet. */
+	if (spec->proxy.n_credentials > 0 || spec->proxy.n_endpoints > 0 ||
+	    spec->n_env_credentials > 0) {
+		log_error("credential injection (--credential, --allow-endpoint, --env-credential, "
+			  "--env-credential-map, profile network.credentials) is not supported by "
+			  "this build yet");
+		goto out;
+	}
+
 	sandbox_probe(&f);
 	if (a.dry_run) {
 		print_dry_run(spec, &f, cmdv, a.verbose);

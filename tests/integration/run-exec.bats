@@ -141,3 +141,11 @@ teardown() { common_teardown; }
 	assert_output --partial "--allow-unix-socket-subtree-bind"
 	assert_output --partial "--bypass-protection"
 }
+
+@test "credential flags are refused until credential injection exists" {
+	run nono_as root run --credential openai -- true
+	assert_failure 1
+	assert_output --partial "credential injection"
+	run nono_as root run --env-credential-map env://HOME X -- true
+	assert_failure 1
+}
