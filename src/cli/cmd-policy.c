@@ -372,13 +372,15 @@ int policy_run_subcommand(const char *family, const char *sub, const struct poli
 	return -EOPNOTSUPP;
 }
 
-/*
- * Parse "FAMILY SUB [OPTIONS] [ARGS]" against opts. Returns >0 to continue with
- * argv[*ret_first...] as positional arguments, 0 after --help, <0 on error (logged).
- */
 int policy_parse_args(const char *family, const struct cli_option *opts, int argc, char **argv,
-		      struct policy_opts *o, int *ret_first)
+		      struct policy_opts *o, char ***ret_args, int *ret_n)
 {
+	/* The option tables stop at the first non-option ("+"); options may follow the
+	 * subcommand and its arguments, so collect positionals and carry on. */
+	_cleanup_free_ char **pos = calloc(argc + 1, sizeof(char *));
+	int n = 0;
+	if (!pos)
+		return log_error_errno(-ENOMEM, "out of memory");
 	const struct cli_command *cmd = cli_find_command(family);
 	_cleanup_free_ struct option *longopts = NULL;
 	_cleanup_free_ char *shortopts = NULL;
@@ -388,7 +390,19 @@ int policy_parse_args(const char *family, const struct cli_option *opts, int arg
 
 	opterr = 0;
 	optind = 1;
-	for (int c; (c = getopt_long(argc, argv, shortopts, longopts, NULL)) >= 0;) {
+	for (int c;;) {
+		c = getopt_long(argc, argv, shortopts, longopts, NULL);
+		if (c < 0) {
+			if (optind >= argc)
+				break;
+			if (streq(argv[optind - 1], "--")) {
+				while (optind < argc)
+					pos[n++] = argv[optind++];
+				break;
+			}
+			pos[n++] = argv[optind++];
+			continue;
+		}
 		switch (c) {
 		case POLICY_OPT_HELP:
 			cli_print_help(cmd, stdout);
@@ -432,23 +446,25 @@ int policy_parse_args(const char *family, const struct cli_option *opts, int arg
 		}
 		}
 	}
-	*ret_first = optind;
+	*ret_args = TAKE_PTR(pos);
+	*ret_n = n;
 	return 1;
 }
 
 int cmd_policy(int argc, char **argv)
 {
 	struct policy_opts o = {0};
-	int first;
-	int r = policy_parse_args("policy", policy_options, argc, argv, &o, &first);
+	_cleanup_free_ char **args = NULL;
+	int n;
+	int r = policy_parse_args("policy", policy_options, argc, argv, &o, &args, &n);
 	if (r <= 0)
 		return r < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
-	if (first >= argc) {
+	if (n == 0) {
 		cli_print_help(cli_find_command("policy"), stderr);
 		return EXIT_NONO_ERROR;
 	}
-	r = policy_run_subcommand("policy", argv[first], &o, argc - first - 1, argv + first + 1);
+	r = policy_run_subcommand("policy", args[0], &o, n - 1, args + 1);
 	if (r == -EOPNOTSUPP)
-		log_error("unknown policy subcommand '%s'; see 'nono policy --help'", argv[first]);
+		log_error("unknown policy subcommand '%s'; see 'nono policy --help'", args[0]);
 	return r < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
 }

@@ -30,10 +30,11 @@ struct policy_opts {
 	const char *extends, *groups, *description, *output;
 };
 
-/* Parse options for `nono FAMILY`; >0 continue (positionals from *ret_first), 0 after
- * --help, <0 on error (logged). */
+/* Parse options for `nono FAMILY` anywhere among the arguments. >0: continue with the
+ * positionals (subcommand first) in *ret_args (heap array, strings borrowed from argv),
+ * 0 after --help, <0 on error (logged). */
 int policy_parse_args(const char *family, const struct cli_option *opts, int argc, char **argv,
-		      struct policy_opts *o, int *ret_first);
+		      struct policy_opts *o, char ***ret_args, int *ret_n);
 
 /* Run SUB ("groups", "show", ...; "list" for profile, "profiles" for policy) with n
  * positional args. -EOPNOTSUPP (not logged) when SUB is not one of them; other errors

@@ -230,17 +230,18 @@ static int do_init(const struct policy_opts *o, int n, char **args)
 int cmd_profile(int argc, char **argv)
 {
 	struct policy_opts o = {0};
-	int first;
-	int r = policy_parse_args("profile", profile_options, argc, argv, &o, &first);
+	_cleanup_free_ char **pos = NULL;
+	int n;
+	int r = policy_parse_args("profile", profile_options, argc, argv, &o, &pos, &n);
 	if (r <= 0)
 		return r < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
-	if (first >= argc) {
+	if (n == 0) {
 		cli_print_help(cli_find_command("profile"), stderr);
 		return EXIT_NONO_ERROR;
 	}
-	const char *sub = argv[first];
-	int n = argc - first - 1;
-	char **args = argv + first + 1;
+	const char *sub = pos[0];
+	char **args = pos + 1;
+	n--;
 
 	if (streq(sub, "schema") || streq(sub, "guide")) {
 		if (n > 0) {
