@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -147,7 +148,8 @@ static int do_groups(const struct policy_opts *o, int n, char **args)
 			json_print_string(stdout, g->name);
 			printf(", \"platform\": ");
 			json_print_string(stdout, platform_to_string(g->platform));
-			printf(", \"required\": %s, \"description\": ", g->required ? "true" : "false");
+			printf(", \"required\": %s, \"description\": ",
+			       g->required ? "true" : "false");
 			json_print_string(stdout, g->description);
 			printf("}");
 		} else
@@ -266,41 +268,41 @@ static int do_show(const struct policy_opts *o, int n, char **args)
 	return 0;
 }
 
+static int add_line(char ***l, const char *fmt, ...) _printf_(2, 3);
+static int add_line(char ***l, const char *fmt, ...)
+{
+	char *line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	return n < 0 ? -ENOMEM : strv_consume(l, line);
+}
+
 /* The comparable facts of a resolved policy, one line each, origins left out. */
 static int spec_lines(const struct sandbox_spec *s, char ***ret)
 {
-	char **l = NULL;
-	char *line;
+	_cleanup_strv_free_ char **l = NULL;
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < s->n_grants; i++)
-		r = asprintf(&line, "[%s] %s%s", access_tag(s->grants[i].access), s->grants[i].path,
-			     s->grants[i].is_file ? " (file)" : "") < 0
-			    ? -ENOMEM
-			    : strv_consume(&l, line);
+		r = add_line(&l, "[%s] %s%s", access_tag(s->grants[i].access), s->grants[i].path,
+			     s->grants[i].is_file ? " (file)" : "");
 	for (size_t i = 0; r >= 0 && i < s->n_denies; i++)
-		r = asprintf(&line, "protected %s  %s", s->denies[i].path,
-			     strempty(s->denies[i].group)) < 0
-			    ? -ENOMEM
-			    : strv_consume(&l, line);
+		r = add_line(&l, "protected %s  %s", s->denies[i].path,
+			     strempty(s->denies[i].group));
 	if (r >= 0)
-		r = asprintf(&line, "network: %s", net_mode_to_string(s->net)) < 0
-			    ? -ENOMEM
-			    : strv_consume(&l, line);
+		r = add_line(&l, "network: %s", net_mode_to_string(s->net));
 	if (r >= 0 && s->proxy.network_profile)
-		r = asprintf(&line, "network profile: %s", s->proxy.network_profile) < 0
-			    ? -ENOMEM
-			    : strv_consume(&l, line);
+		r = add_line(&l, "network profile: %s", s->proxy.network_profile);
 	for (char **h = s->proxy.allow_domains; r >= 0 && h && *h; h++)
-		r = asprintf(&line, "allow domain: %s", *h) < 0 ? -ENOMEM : strv_consume(&l, line);
+		r = add_line(&l, "allow domain: %s", *h);
 	for (char **c = s->blocked_commands; r >= 0 && c && *c; c++)
-		r = asprintf(&line, "blocked command: %s", *c) < 0 ? -ENOMEM
-								     : strv_consume(&l, line);
-	if (r < 0) {
-		strv_free(l);
+		r = add_line(&l, "blocked command: %s", *c);
+	if (r < 0)
 		return r;
-	}
-	*ret = l;
+	*ret = TAKE_PTR(l);
 	return 0;
 }
 
@@ -357,9 +359,11 @@ static const struct {
 	const char *policy_name, *profile_name;
 	int (*fn)(const struct policy_opts *o, int n, char **args);
 } subcommands[] = {
-	{"groups", "groups", do_groups},       {"profiles", "list", do_profiles},
-	{"show", "show", do_show},	       {"diff", "diff", do_diff},
-	{"validate", "validate", do_validate},
+    {"groups", "groups", do_groups},
+    {"profiles", "list", do_profiles},
+    {"show", "show", do_show},
+    {"diff", "diff", do_diff},
+    {"validate", "validate", do_validate},
 };
 
 int policy_run_subcommand(const char *family, const char *sub, const struct policy_opts *o, int n,
@@ -440,8 +444,9 @@ int policy_parse_args(const char *family, const struct cli_option *opts, int arg
 			    cli_option_needs_value(opts, bad + 2))
 				log_error("option '%s' needs a value", bad);
 			else
-				log_error("unknown option '%s' for 'nono %s' (see 'nono %s --help')",
-					  bad, family, family);
+				log_error(
+				    "unknown option '%s' for 'nono %s' (see 'nono %s --help')", bad,
+				    family, family);
 			return -EINVAL;
 		}
 		}

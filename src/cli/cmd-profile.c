@@ -38,43 +38,43 @@ const struct cli_option profile_options[] = {
 /* Keys per doc/design/policy-format.md and the strict parser in src/policy/profile.c. */
 static const char profile_schema[] =
 #include "cli/profile-schema.inc"
-	;
+    ;
 
 static const char profile_guide[] =
-	"Writing a nono profile\n"
-	"\n"
-	"A profile is a JSON file in ~/.config/nono/profiles/NAME.json (a user profile of a\n"
-	"built-in's name overrides it). Start from a skeleton:\n"
-	"\n"
-	"  nono profile init my-agent --extends default --groups python_runtime\n"
-	"\n"
-	"Sections (unknown keys are errors, reported with file:line:column):\n"
-	"  extends      a profile to build on; lists append, scalars here win\n"
-	"  meta         name, version, description, author\n"
-	"  security     groups (see 'nono policy groups'), allow_gpu, capability_elevation,\n"
-	"               best_effort\n"
-	"  workdir      access: none, read, write or readwrite\n"
-	"  filesystem   allow, read, write (directories, recursive); allow_file, read_file,\n"
-	"               write_file (single files); suppress_save_prompt\n"
-	"  policy       exclude_groups (not required ones), add_deny_access, override_deny\n"
-	"               (the path must also be granted)\n"
-	"  network      block, network_profile, allow_domain, credentials,\n"
-	"               custom_credentials, upstream_proxy, upstream_bypass, open_port,\n"
-	"               listen_port, proxy_port\n"
-	"  commands     allow, block\n"
-	"  env_credentials  keyring names or op:// references mapped to variables\n"
-	"\n"
-	"Paths may use ~, $HOME, $TMPDIR, $UID and $WORKDIR.\n"
-	"\n"
-	"Workflow:\n"
-	"  nono learn -- COMMAND                 discover the paths and hosts it needs\n"
-	"  nono policy show default              see what the base already grants and protects\n"
-	"  $EDITOR ~/.config/nono/profiles/my-agent.json\n"
-	"  nono policy validate ~/.config/nono/profiles/my-agent.json\n"
-	"  nono policy diff default my-agent     review what you added\n"
-	"  nono run --profile my-agent -- COMMAND\n"
-	"\n"
-	"'nono profile schema' prints a JSON Schema for editor validation.\n";
+    "Writing a nono profile\n"
+    "\n"
+    "A profile is a JSON file in ~/.config/nono/profiles/NAME.json (a user profile of a\n"
+    "built-in's name overrides it). Start from a skeleton:\n"
+    "\n"
+    "  nono profile init my-agent --extends default --groups python_runtime\n"
+    "\n"
+    "Sections (unknown keys are errors, reported with file:line:column):\n"
+    "  extends      a profile to build on; lists append, scalars here win\n"
+    "  meta         name, version, description, author\n"
+    "  security     groups (see 'nono policy groups'), allow_gpu, capability_elevation,\n"
+    "               best_effort\n"
+    "  workdir      access: none, read, write or readwrite\n"
+    "  filesystem   allow, read, write (directories, recursive); allow_file, read_file,\n"
+    "               write_file (single files); suppress_save_prompt\n"
+    "  policy       exclude_groups (not required ones), add_deny_access, override_deny\n"
+    "               (the path must also be granted)\n"
+    "  network      block, network_profile, allow_domain, credentials,\n"
+    "               custom_credentials, upstream_proxy, upstream_bypass, open_port,\n"
+    "               listen_port, proxy_port\n"
+    "  commands     allow, block\n"
+    "  env_credentials  keyring names or op:// references mapped to variables\n"
+    "\n"
+    "Paths may use ~, $HOME, $TMPDIR, $UID and $WORKDIR.\n"
+    "\n"
+    "Workflow:\n"
+    "  nono learn -- COMMAND                 discover the paths and hosts it needs\n"
+    "  nono policy show default              see what the base already grants and protects\n"
+    "  $EDITOR ~/.config/nono/profiles/my-agent.json\n"
+    "  nono policy validate ~/.config/nono/profiles/my-agent.json\n"
+    "  nono policy diff default my-agent     review what you added\n"
+    "  nono run --profile my-agent -- COMMAND\n"
+    "\n"
+    "'nono profile schema' prints a JSON Schema for editor validation.\n";
 
 static int add_strv_json(struct strbuf *sb, char *const *l)
 {
@@ -101,25 +101,28 @@ static int build_skeleton(const char *name, const struct policy_opts *o, char *c
 	if (r >= 0 && o->extends)
 		r = strbuf_addf(&sb, "  \"extends\": \"%s\",\n", o->extends);
 	if (r >= 0)
-		r = strbuf_addf(&sb,
-				"  \"meta\": {\n    \"name\": \"%s\",\n    \"version\": \"1.0.0\",\n"
-				"    \"description\": \"%s\"\n  },\n  \"security\": {\n    \"groups\": ",
-				name, strempty(o->description));
+		r = strbuf_addf(
+		    &sb,
+		    "  \"meta\": {\n    \"name\": \"%s\",\n    \"version\": \"1.0.0\",\n"
+		    "    \"description\": \"%s\"\n  },\n  \"security\": {\n    \"groups\": ",
+		    name, strempty(o->description));
 	if (r >= 0)
 		r = add_strv_json(&sb, groups);
 	if (r >= 0)
-		r = strbuf_adds(&sb, "\n  },\n  \"workdir\": {\n    \"access\": \"readwrite\"\n  },\n"
-				     "  \"filesystem\": {\n");
+		r = strbuf_adds(&sb,
+				"\n  },\n  \"workdir\": {\n    \"access\": \"readwrite\"\n  },\n"
+				"  \"filesystem\": {\n");
 	if (r >= 0 && o->full) {
 		for (int l = 0; r >= 0 && l < _FS_LIST_MAX; l++)
 			r = strbuf_addf(&sb, "    \"%s\": []%s\n", fs_list_key(l),
 					l + 1 < _FS_LIST_MAX ? "," : "");
 		if (r >= 0)
-			r = strbuf_adds(&sb, "  },\n  \"policy\": {\n    \"exclude_groups\": [],\n"
-					     "    \"add_deny_access\": [],\n    \"override_deny\": []\n"
-					     "  },\n  \"network\": {\n    \"block\": false,\n"
-					     "    \"allow_domain\": []\n  },\n  \"commands\": {\n"
-					     "    \"allow\": [],\n    \"block\": []\n  }\n}\n");
+			r = strbuf_adds(&sb,
+					"  },\n  \"policy\": {\n    \"exclude_groups\": [],\n"
+					"    \"add_deny_access\": [],\n    \"override_deny\": []\n"
+					"  },\n  \"network\": {\n    \"block\": false,\n"
+					"    \"allow_domain\": []\n  },\n  \"commands\": {\n"
+					"    \"allow\": [],\n    \"block\": []\n  }\n}\n");
 	} else if (r >= 0)
 		r = strbuf_adds(&sb, "    \"allow\": [],\n    \"read\": []\n  }\n}\n");
 	if (r < 0) {
@@ -204,16 +207,17 @@ static int do_init(const struct policy_opts *o, int n, char **args)
 	r = profile_parse(text, strlen(text), path, name, gs, &p, &d);
 	policy_groups_free(gs);
 	if (r < 0) {
-		log_error("generated profile does not parse: %s", diag_format(&d, buf, sizeof(buf)));
+		log_error("generated profile does not parse: %s",
+			  diag_format(&d, buf, sizeof(buf)));
 		return r;
 	}
 	profile_free(p);
 
 	if ((r = mkdir_parents(path)) < 0)
 		return log_error_errno(r, "cannot create the directory for '%s'", path);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-						    (o->force ? O_TRUNC : O_EXCL),
-				      0644);
+	_cleanup_close_ int fd =
+	    open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (o->force ? O_TRUNC : O_EXCL),
+		 0644);
 	if (fd < 0 && errno == EEXIST) {
 		log_error("'%s' already exists; use --force to overwrite it", path);
 		return -EEXIST;
