@@ -54,9 +54,13 @@ int cmd_wrap(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_why(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 /* Hidden (names starting "__" are left out of usage, completions and man pages). */
 int cmd_generate(int argc, char **argv);
 
 extern const struct cli_option learn_options[];
 extern const struct cli_option why_options[];
 extern const struct cli_option setup_options[];
+extern const struct cli_option policy_options[];
+extern const struct cli_option profile_options[];
