@@ -21,7 +21,7 @@
 #include "proxy/resolve.h"
 #include "proxy/token.h"
 
-#define PIPE_CAP	(64 * 1024) /* bytes asked of one splice() into a pipe */
+#define PIPE_CAP	(256 * 1024) /* bytes asked of one splice() into a pipe */
 #define DRAIN_MS	1000
 #define DRAIN_MAX_BYTES (64 * 1024)
 
@@ -817,6 +817,9 @@ static int make_pipe(struct pipe_dir *d)
 		return -errno;
 	d->rd = p[0];
 	d->wr = p[1];
+	/* A larger pipe moves more per wake-up; best effort (pages are only taken when data
+	 * sits in it, and the per-user pipe quota may refuse). */
+	(void)fcntl(p[1], F_SETPIPE_SZ, PIPE_CAP);
 	return 0;
 }
 
