@@ -16,6 +16,7 @@
 #include "base/parse.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-proxy.h"
 #include "policy/embedded.h"
 #include "policy/policy.h"
 #include "proxy/netpolicy.h"
@@ -348,33 +349,17 @@ static int read_self(struct sandbox_spec **ret)
  */
 static int expand_network_profile(struct sandbox_spec *s)
 {
-	_cleanup_net_policy_ struct net_policy *np = NULL;
-	_cleanup_strv_free_ char **hosts = NULL, **creds = NULL;
+	_cleanup_strv_free_ char **hosts = NULL;
 	struct diag d = {{0}};
 	char buf[2048];
-	int r;
 
 	if (s->net != NET_PROXY || !s->proxy.network_profile)
 		return 0;
-	const struct embedded_file *f = embedded_find("network-policy.json");
-	if (!f) {
-		log_error("network-policy.json is not embedded in this build");
-		return -ENOENT;
-	}
-	r = net_policy_parse(f->data, f->size, "network-policy.json", &np, &d);
-	if (r >= 0)
-		r = net_policy_resolve(np, s->proxy.network_profile, &hosts, &creds);
-	if (r == -ENOENT) {
-		log_error("unknown network profile '%s'", s->proxy.network_profile);
-		return r;
-	}
+	int r = run_proxy_allowlist(s, &hosts, &d);
 	if (r < 0) {
 		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 		return r;
 	}
-	STRV_FOREACH(h, s->proxy.allow_domains)
-	if (strv_extend_unique(&hosts, *h) < 0)
-		return log_error_errno(-ENOMEM, "out of memory");
 	strv_free(s->proxy.allow_domains);
 	s->proxy.allow_domains = TAKE_PTR(hosts);
 	return 0;

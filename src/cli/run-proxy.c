@@ -41,7 +41,7 @@ static void proxy_log(void *ud, const char *line)
 }
 
 /* Host patterns: the network profile's groups, then --allow-domain and the profile's. */
-static int collect_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d)
+int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d)
 {
 	_cleanup_strv_free_ char **hosts = NULL;
 	int r;
@@ -97,7 +97,7 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	int r;
 
 	*rp = (struct run_proxy){.pid = -1, .sock = {-EBADF, -EBADF}};
-	r = collect_allowlist(s, &rp->allow, d);
+	r = run_proxy_allowlist(s, &rp->allow, d);
 	if (r < 0)
 		return r;
 	r = token_generate(rp->token, sizeof(rp->token));

@@ -35,5 +35,11 @@ int run_proxy_environ(const struct run_proxy *rp, char ***env);
 /* Stop the proxy process, close everything, wipe the token. */
 void run_proxy_release(struct run_proxy *rp);
 
+/*
+ * The proxy's allowlist for a spec: the network profile's host groups, then the domain
+ * grants. `nono why --host` uses it too, so its answers match what the proxy does.
+ */
+int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d);
+
 /* Set or replace NAME=VALUE in an environment strv. */
 int env_set(char ***env, const char *assignment);
