@@ -39,6 +39,11 @@ try:
         for raw in f:
             t = json.loads(raw)
             seen = count_tap(t['name'], t.get('stdout') or '')
+            # meson 1.0 calls a TAP "not ok N # SKIP" (cmocka's skip) a FAIL: when every
+            # TAP line is ok or skip and the binary exited 0, judge by those instead.
+            if seen and t.get('returncode') == 0 and not any(
+                    x.startswith(t['name'] + ':') for x in failures):
+                continue
             if t['result'] not in ('OK', 'SKIP', 'EXPECTEDFAIL'):
                 if seen == 0 or not any(x.startswith(t['name'] + ':') for x in failures):
                     failed += 1

@@ -153,7 +153,7 @@ struct tracer {
 	size_t n_tracees, alloc_tracees;
 
 	pid_t root;
-	struct timespec start; /* CLOCK_REALTIME before fork: files born after it were created */
+	struct timespec start; /* CLOCK_REALTIME_COARSE before fork: files born after it were created */
 	int exit_status;
 	uint64_t n_stops;
 	int err; /* first internal failure (-ENOMEM, -E2BIG): tracing goes on, result fails */
@@ -1236,7 +1236,13 @@ int learn_trace(const struct learn_options *opts, struct learn_result **ret)
 	_cleanup_close_ int err_rd = errpipe[0], err_wr = errpipe[1];
 
 	struct tracer t = {.root = -1, .timeout_sec = opts->timeout_sec};
-	(void)clock_gettime(CLOCK_REALTIME, &t.start);
+	/*
+	 * File birth times come from the kernel's coarse clock (updated once a tick); a fine
+	 * CLOCK_REALTIME start can lie after the btime of a file created just after it, which
+	 * then looked pre-existing. The coarse clock is never later than any timestamp the
+	 * kernel gives a file created after this point.
+	 */
+	(void)clock_gettime(CLOCK_REALTIME_COARSE, &t.start);
 	pthread_mutex_init(&t.lock, NULL);
 	sigemptyset(&t.sigs);
 	sigaddset(&t.sigs, SIGINT);
