@@ -112,6 +112,8 @@ struct proxy {
 	unsigned max_conns, head_ms, connect_ms, idle_ms;
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
+	void (*event)(void *ud, const struct proxy_event *ev);
+	void *event_ud;
 	struct proxy_host_override *hosts;
 	size_t n_hosts;
 	bool stop;
@@ -148,13 +150,40 @@ _printf_(2, 3) static void plog(struct proxy *px, const char *fmt, ...)
 	px->log(px->log_ud, line);
 }
 
-static void log_decision(struct conn *c, bool allow, const char *reason)
+static void printable(char *s)
 {
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+static void log_decision(struct conn *c, bool allow, const char *reason, int status)
+{
+	struct proxy *px = c->px;
 	if (allow)
-		plog(c->px, "ALLOW %s %s:%u%s", c->method, c->host, c->port, c->logpath);
+		plog(px, "ALLOW %s %s:%u%s", c->method, c->host, c->port, c->logpath);
 	else
-		plog(c->px, "DENY %s %s:%u%s reason=%s", c->method[0] ? c->method : "-",
+		plog(px, "DENY %s %s:%u%s reason=%s", c->method[0] ? c->method : "-",
 		     c->host[0] ? c->host : "-", c->port, c->logpath, reason);
+	if (!px->event)
+		return;
+	char method[sizeof(c->method)], host[sizeof(c->host)], path[sizeof(c->logpath)];
+	(void)snprintf(method, sizeof(method), "%s", c->method[0] ? c->method : "-");
+	(void)snprintf(host, sizeof(host), "%s", c->host[0] ? c->host : "-");
+	(void)snprintf(path, sizeof(path), "%s", c->logpath);
+	printable(method);
+	printable(host);
+	printable(path);
+	struct proxy_event ev = {
+	    .allow = allow,
+	    .method = method,
+	    .host = host,
+	    .port = c->port,
+	    .path = path,
+	    .reason = allow ? NULL : reason,
+	    .status = status,
+	};
+	px->event(px->event_ud, &ev);
 }
 
 /* Register, modify or remove fd so its epoll mask is want (0 removes it). */
@@ -263,7 +292,7 @@ static void conn_respond(struct conn *c, int status, const char *extra, const ch
 
 static void conn_deny(struct conn *c, int status, const char *reason)
 {
-	log_decision(c, false, reason);
+	log_decision(c, false, reason, status);
 	conn_respond(c, status,
 		     status == 407 ? "Proxy-Authenticate: Basic realm=\"nono\"\r\n" : NULL, reason);
 }
@@ -348,7 +377,7 @@ static void conn_addresses(struct conn *c, const struct sockaddr_storage *addrs,
 	memcpy(c->addrs, addrs, n * sizeof(*addrs));
 	c->n_addrs = n;
 	c->i_addr = 0;
-	log_decision(c, true, NULL);
+	log_decision(c, true, NULL, 0);
 	conn_start_connect(c);
 }
 
@@ -1126,6 +1155,8 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 600000;
 	px->log = cfg->log;
 	px->log_ud = cfg->log_ud;
+	px->event = cfg->event;
+	px->event_ud = cfg->event_ud;
 
 	if ((r = filter_new(cfg->allow, &px->allow, &bad)) < 0) {
 		diag_set(d, "--allow-domain", 0, 0, "invalid host pattern '%s'",

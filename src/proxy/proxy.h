@@ -41,6 +41,21 @@ struct proxy_host_override {
 	const char *addr;
 };
 
+/*
+ * One allow/deny decision, for the audit trail. Strings are only valid during the
+ * callback; peer-supplied ones (host, path) are already made printable.
+ */
+struct proxy_event {
+	bool allow;
+	const char *method;  /* "CONNECT", "GET", ...; "-" when the head was unreadable */
+	const char *host;    /* "-" when unknown */
+	uint16_t port;
+	const char *path;    /* origin-form path without the query; "" for CONNECT */
+	const char *service; /* reverse proxy: the credential service; NULL otherwise */
+	const char *reason;  /* deny reason (see above); NULL on allow */
+	int status;	     /* status answered to the client; 0 for an allowed tunnel */
+};
+
 struct proxy_config {
 	char *const *allow;	      /* host patterns / URL globs (see filter.h); NULL: none */
 	const char *upstream_proxy;   /* "host:port" or NULL */
@@ -58,6 +73,9 @@ struct proxy_config {
 	unsigned idle_timeout_ms;    /* 0: 10 min without bytes in either direction */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
+	/* Every decision also as a structured event (audit trail); NULL: none. */
+	void (*event)(void *ud, const struct proxy_event *ev);
+	void *event_ud;
 	/* Tests only; the CLI leaves it NULL. Overridden addresses are still checked. */
 	const struct proxy_host_override *hosts_override;
 	size_t n_hosts_override;
