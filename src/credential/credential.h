@@ -13,12 +13,28 @@
  * Secrets are loaded by the supervisor before the sandbox is applied, live in
  * mlock()ed memory excluded from core dumps, and are wiped by secret_wipe().
  * Nothing here logs a secret; errors name the reference and the source only.
+ *
+ * Every secret is one line of text: NUL, CR and LF inside the value are refused
+ * (it goes into environment variables and HTTP headers), and it is never empty.
+ *
+ * file:// rules: the path must be absolute (or start with ~/ for $HOME); the last
+ * component must not be a symbolic link (an agent that can plant one must not be
+ * able to redirect nono to another file), the file must be a regular file of at most
+ * CREDENTIAL_MAX_SIZE bytes, and not writable by "others" (anyone could swap it).
+ * op:// runs `op read REF` found on PATH, without a shell, stdin and stderr on
+ * /dev/null, stdout bounded to CREDENTIAL_MAX_SIZE, killed after the timeout; its
+ * output never appears in an error.
+ * Keyring: attributes service="nono", account=<name> (items stored by upstream nono
+ * with username=<name> are found too).
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "base/diag.h"
+
+#define CREDENTIAL_MAX_SIZE (64 * 1024)
+#define CREDENTIAL_OP_TIMEOUT_MS 30000
 
 struct secret {
 	char *data; /* NUL-terminated for convenience; len excludes the NUL */
@@ -29,9 +45,22 @@ struct secret {
  * -EOPNOTSUPP (source unavailable in this build or on this OS), other -errno. */
 int credential_load(const char *ref, struct secret *ret, struct diag *d);
 
-/* Zero and free; leaves *s empty. Accepts an empty secret. */
+/* Zero and free; leaves *s empty. Accepts an empty secret. Only for secrets made by
+ * credential_load() or secret_from_buf() (they live in their own mapping). */
 void secret_wipe(struct secret *s);
 #define _cleanup_secret_ __attribute__((cleanup(secret_wipe)))
 
+/* Copy len bytes into protected secret memory (NUL-terminated). -ENOMEM on failure. */
+int secret_from_buf(const void *buf, size_t len, struct secret *ret);
+
 /* True for env://, file://, op://, apple-password:// references. */
 bool credential_ref_is_uri(const char *ref);
+
+/* A portable environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+bool credential_env_name_valid(const char *name);
+
+/* Tests only: the op:// timeout in milliseconds (0 restores the default). */
+void credential_set_op_timeout(unsigned ms);
+
+/* True when this build can read the system keyring (built with libsecret). */
+bool credential_have_keyring(void);
