@@ -16,6 +16,7 @@
 #include "base/path.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-credentials.h"
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
@@ -659,6 +660,8 @@ static void print_footer(const struct sandbox_spec *s, int code)
 
 struct proxy_hook {
 	struct run_proxy *rp;
+	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
+	char **env;
 	int error; /* negative errno when the proxy could not start */
 	struct diag d;
 };
@@ -673,6 +676,15 @@ static void after_fork_proxy(void *userdata, int child_pid)
 		h->error = r;
 		(void)kill(child_pid, SIGKILL);
 	}
+}
+
+/* In the supervisor right after fork: the child has its copy of the credentials. */
+static void after_fork_run(void *userdata, int child_pid)
+{
+	struct proxy_hook *h = userdata;
+	run_env_credentials_wipe(h->spec, h->env);
+	if (h->rp->netns)
+		after_fork_proxy(userdata, child_pid);
 }
 
 /* Replace any inherited NONO_SANDBOX_STATE_FD (a nested run describes the inner sandbox). */
@@ -758,12 +770,10 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
 				    spec->denies[i].group);
 
-	/* Fail closed: credential injection (reverse proxy, env credentials) is not built yet. */
-	if (spec->proxy.n_credentials > 0 || spec->proxy.n_endpoints > 0 ||
-	    spec->n_env_credentials > 0) {
-		log_error("credential injection (--credential, --allow-endpoint, --env-credential, "
-			  "--env-credential-map, profile network.credentials) is not supported by "
-			  "this build yet");
+	/* Fail closed: credential injection through the reverse proxy is not built yet. */
+	if (spec->proxy.n_credentials > 0 || spec->proxy.n_endpoints > 0) {
+		log_error("credential injection (--credential, --allow-endpoint, profile "
+			  "network.credentials) is not supported by this build yet");
 		goto out;
 	}
 
@@ -819,6 +829,12 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	r = sandbox_clean_environ(environ, &env);
 	if (r < 0)
 		goto oom;
+	hook.spec = spec;
+	r = run_env_credentials_load(spec, &env, &d);
+	if (r < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+		goto out;
+	}
 	if (spec->net == NET_PROXY && run_proxy_environ(&rp, &env) < 0)
 		goto oom;
 	/* why --self: the spec, sealed in a memfd the child inherits at this number. */
@@ -843,11 +859,12 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		.argv = cmdv,
 		.envp = env,
 		.cwd = cwd,
-		.after_fork = rp.netns ? after_fork_proxy : NULL,
+		.after_fork = after_fork_run,
 		.userdata = &hook,
 	};
 	struct sandbox_exec_error e = {0};
 	int code = 0;
+	hook.env = env;
 	r = supervise_run(&so, &code, &e);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
@@ -869,6 +886,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_env_credentials_wipe(spec, env);
 	run_proxy_release(&rp);
 	run_args_release(&a);
 	return ret;
