@@ -16,6 +16,7 @@
 #include "base/path.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-audit.h"
 #include "cli/run-credentials.h"
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
@@ -47,6 +48,7 @@ struct run_args {
 	uint16_t proxy_port;
 	int block_net, allow_net, capability_elevation;
 	bool allow_cwd, dry_run, no_diagnostics, allow_gpu, any_allow_flag;
+	bool no_audit, no_audit_integrity;
 	int verbose;
 };
 
@@ -317,7 +319,11 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			/* Fail closed: accepting these silently would promise protection we do not give. */
 			return refuse_unsupported(argv[optind - 1]);
 		case OPT_NO_AUDIT:
+			a->no_audit = true;
+			break;
 		case OPT_NO_AUDIT_INTEGRITY:
+			a->no_audit_integrity = true;
+			break;
 		case OPT_NO_ROLLBACK:
 		case OPT_NO_ROLLBACK_PROMPT:
 		case OPT_ROLLBACK_ALL:
@@ -715,6 +721,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct policy_input in;
 	struct sandbox_features f;
 	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
+	struct audit_log *audit = NULL;
 	struct proxy_hook hook = {.rp = &rp};
 	struct diag d = {{0}};
 	char buf[2048];
@@ -796,6 +803,17 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	if (create_profile_state_dirs(spec) < 0)
 		goto out;
+	/* Before the proxy forks: it appends to the session's event log. */
+	if (mode != MODE_WRAP && !a.no_audit) {
+		r = run_audit_open(spec, cmdv, !a.no_audit_integrity, &audit, &d);
+		if (r < 0) {
+			log_error("cannot record the audit trail: %s",
+				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			goto out;
+		}
+		log_info("audit session %s", audit_session_id(audit));
+		rp.audit = audit;
+	}
 
 	if (spec->net == NET_PROXY) {
 		r = run_proxy_prepare(&rp, spec, &f, &d);
@@ -804,6 +822,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 			goto out;
 		}
+		if (audit)
+			(void)audit_set_proxy_placement(audit, rp.netns ? "network-namespace"
+								       : "host-loopback");
 		log_info("network proxy on 127.0.0.1:%u (%s)", rp.port,
 			 rp.netns ? "inside a private network namespace"
 				  : "host loopback, Landlock port rules");
@@ -888,6 +909,9 @@ oom:
 out:
 	run_env_credentials_wipe(spec, env);
 	run_proxy_release(&rp);
+	/* After the proxy stopped: the chain head is final. */
+	if (audit && audit_close(TAKE_PTR(audit), ret, &d) < 0)
+		log_warning("cannot finish the audit record: %s", diag_format(&d, buf, sizeof(buf)));
 	run_args_release(&a);
 	return ret;
 }

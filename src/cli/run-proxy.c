@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/strbuf.h"
@@ -38,6 +39,22 @@ static void proxy_log(void *ud, const char *line)
 {
 	(void)ud;
 	log_debug("proxy: %s", line);
+}
+
+/* In the proxy process: every allow/deny decision goes to the audit trail. */
+static void proxy_audit_event(void *ud, const struct proxy_event *ev)
+{
+	const struct audit_network_event ae = {
+		.allow = ev->allow,
+		.method = ev->method,
+		.host = ev->host,
+		.port = ev->port,
+		.path = ev->path,
+		.service = ev->service,
+		.reason = ev->reason,
+		.status = ev->status,
+	};
+	(void)audit_append_network(ud, &ae); /* a lost event is counted in the record */
 }
 
 /* Host patterns: the network profile's groups, then --allow-domain and the profile's. */
@@ -96,7 +113,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 {
 	int r;
 
-	*rp = (struct run_proxy){.pid = -1, .sock = {-EBADF, -EBADF}};
+	struct audit_log *audit = rp->audit;
+	*rp = (struct run_proxy){.pid = -1, .sock = {-EBADF, -EBADF}, .audit = audit};
 	r = run_proxy_allowlist(s, &rp->allow, d);
 	if (r < 0)
 		return r;
@@ -118,6 +136,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		.token = rp->token,
 		.allow_tokenless = rp->netns,
 		.log = proxy_log,
+		.event = audit ? proxy_audit_event : NULL,
+		.event_ud = audit,
 	};
 
 	if (rp->netns) {

@@ -9,6 +9,8 @@
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
 
+struct audit_log;
+
 struct run_proxy {
 	bool netns;         /* the proxy listener lives in the child's network namespace */
 	pid_t pid;          /* the proxy process, -1 before it starts */
@@ -17,6 +19,7 @@ struct run_proxy {
 	int sock[2];        /* namespace mode: [0] ours, [1] the child's end of the hand-off */
 	char **allow;       /* compiled allowlist, owned */
 	struct proxy_config cfg;
+	struct audit_log *audit; /* set before prepare: every decision is appended; borrowed */
 };
 
 /*

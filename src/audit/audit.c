@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "audit/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/macro.h"
+#include "base/strbuf.h"
+
+#define SESSION_FILE "session.json"
+#define EVENTS_FILE "audit-events.ndjson"
+#define GENESIS_TAG "nono-audit-genesis"
+
+/* Shared (MAP_SHARED) between the supervisor and processes forked after audit_open. */
+struct audit_chain {
+	pthread_mutex_t lock;
+	uint64_t count;
+	uint64_t lost; /* events that could not be written */
+	char head[65];
+};
+
+struct audit_log {
+	int dir_fd;
+	int events_fd;
+	bool integrity;
+	char id[80];
+	char *dir;
+	json_t *session;
+	struct audit_chain *chain;
+};
+
+static void hex(const unsigned char *md, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* SHA-256 over prefix (plen bytes, may be 0) then data. */
+static int sha256(const void *prefix, size_t plen, const void *data, size_t len,
+		  unsigned char md[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		 (plen == 0 || EVP_DigestUpdate(ctx, prefix, plen)) &&
+		 EVP_DigestUpdate(ctx, data, len) && EVP_DigestFinal_ex(ctx, md, &n);
+	EVP_MD_CTX_free(ctx);
+	return ok && n == 32 ? 0 : -EIO;
+}
+
+static int sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	int r = sha256(NULL, 0, data, len, md);
+	if (r >= 0)
+		hex(md, 32, out);
+	return r;
+}
+
+static int genesis(const char *id, char out[65])
+{
+	unsigned char md[32];
+	int r = sha256(GENESIS_TAG, sizeof(GENESIS_TAG), id, strlen(id), md); /* tag + NUL */
+	if (r >= 0)
+		hex(md, 32, out);
+	return r;
+}
+
+bool audit_session_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 64 || id[0] == '-')
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+			return false;
+	return true;
+}
+
+int audit_root(const char *home, char **ret)
+{
+	if (!home || home[0] != '/')
+		return -EINVAL;
+	return asprintf(ret, "%s/.nono/audit", home) < 0 ? -ENOMEM : 0;
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)gmtime_r(&ts.tv_sec, &tm);
+	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	(void)snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* openat a directory component without following a symlink, creating it 0700. */
+static int open_dir_at(int at, const char *name, bool create, bool must_create)
+{
+	if (create && mkdirat(at, name, 0700) < 0 && (errno != EEXIST || must_create))
+		return -errno;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Write json to dir/name atomically: temp file, fsync, rename, fsync the directory. */
+static int write_json_atomic(int dir_fd, const char *name, json_t *j)
+{
+	char tmp[128];
+	(void)snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		return -ENOMEM;
+	(void)unlinkat(dir_fd, tmp, 0);
+	_cleanup_close_ int fd =
+	    openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+		return -errno;
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
+		return -errno;
+	(void)fsync(dir_fd);
+	return 0;
+}
+
+static int set_str(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new(o, k, v ? json_string(v) : json_null()) < 0 ? -ENOMEM : 0;
+}
+
+static int make_session_json(struct audit_log *a, const struct audit_session_info *info)
+{
+	char start[40];
+	json_t *o = json_object(), *cmd = json_array(), *net = json_object();
+	a->session = o;
+	if (!o || !cmd || !net) {
+		json_decref(cmd);
+		json_decref(net);
+		return -ENOMEM;
+	}
+	now_rfc3339(start, sizeof(start));
+	for (char *const *p = info->argv; p && *p; p++)
+		if (json_array_append_new(cmd, json_string(*p)) < 0) {
+			json_decref(cmd);
+			json_decref(net);
+			return -ENOMEM;
+		}
+	if (set_str(o, "session_id", a->id) < 0 ||
+	    set_str(o, "nono_version", info->nono_version) < 0 ||
+	    set_str(o, "start_time", start) < 0 || set_str(o, "end_time", NULL) < 0 ||
+	    json_object_set_new(o, "exit_status", json_null()) < 0 ||
+	    set_str(o, "profile", info->profile) < 0 || json_object_set_new(o, "command", cmd) < 0 ||
+	    set_str(o, "cwd", info->cwd) < 0 || set_str(net, "mode", info->network_mode) < 0 ||
+	    set_str(net, "proxy_placement", NULL) < 0 ||
+	    json_object_set_new(o, "network", net) < 0 ||
+	    json_object_set_new(o, "redaction",
+				info->redaction_diff ? json_deep_copy(info->redaction_diff)
+						     : json_string("default")) < 0 ||
+	    json_object_set_new(o, "integrity", json_null()) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int random_suffix(char *out)
+{
+	uint32_t v;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		return -EIO;
+	(void)snprintf(out, 9, "%08x", v);
+	return 0;
+}
+
+int audit_open(const char *home, const struct audit_session_info *info, struct audit_log **ret,
+	       struct diag *d)
+{
+	_cleanup_audit_ struct audit_log *a = calloc(1, sizeof(*a));
+	_cleanup_close_ int home_fd = -EBADF, nono_fd = -EBADF, root_fd = -EBADF;
+	char rnd[9], ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	a->dir_fd = a->events_fd = -EBADF;
+	a->integrity = info->integrity;
+	if (!home || home[0] != '/') {
+		diag_set(d, "$HOME", 0, 0,
+			 "cannot record the audit trail: HOME is not an absolute path; set HOME "
+			 "or pass --no-audit");
+		return -EINVAL;
+	}
+	if ((r = random_suffix(rnd)) < 0)
+		return r;
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
+	(void)snprintf(a->id, sizeof(a->id), "%s-%s", ts, rnd);
+	if (asprintf(&a->dir, "%s/.nono/audit/%s", home, a->id) < 0)
+		return -ENOMEM;
+
+	home_fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (home_fd < 0) {
+		r = -errno;
+		diag_set(d, home, 0, 0, "cannot open the home directory for the audit trail: %s",
+			 strerror(-r));
+		return r;
+	}
+	if ((nono_fd = open_dir_at(home_fd, ".nono", true, false)) < 0 ||
+	    (root_fd = open_dir_at(nono_fd, "audit", true, false)) < 0 ||
+	    (a->dir_fd = open_dir_at(root_fd, a->id, true, true)) < 0) {
+		r = nono_fd < 0 ? nono_fd : root_fd < 0 ? root_fd : a->dir_fd;
+		diag_set(d, a->dir, 0, 0,
+			 "cannot create the audit directory: %s%s (or pass --no-audit)",
+			 strerror(-r),
+			 r == -ELOOP || r == -ENOTDIR ? "; a path component is a symbolic link "
+							"or not a directory"
+						      : "");
+		return r;
+	}
+	a->events_fd = openat(a->dir_fd, EVENTS_FILE,
+			      O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (a->events_fd < 0) {
+		r = -errno;
+		diag_set(d, a->dir, 0, 0, "cannot create %s: %s", EVENTS_FILE, strerror(-r));
+		return r;
+	}
+
+	a->chain = mmap(NULL, sizeof(struct audit_chain), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (a->chain == MAP_FAILED) {
+		a->chain = NULL;
+		return -errno;
+	}
+	pthread_mutexattr_t ma;
+	if (pthread_mutexattr_init(&ma) != 0 ||
+	    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&a->chain->lock, &ma) != 0)
+		return -EIO;
+	(void)pthread_mutexattr_destroy(&ma);
+	if ((r = genesis(a->id, a->chain->head)) < 0)
+		return r;
+
+	if ((r = make_session_json(a, info)) < 0)
+		return r;
+	if ((r = write_json_atomic(a->dir_fd, SESSION_FILE, a->session)) < 0) {
+		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
+		return r;
+	}
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+const char *audit_session_id(const struct audit_log *a)
+{
+	return a->id;
+}
+
+const char *audit_session_dir(const struct audit_log *a)
+{
+	return a->dir;
+}
+
+int audit_set_proxy_placement(struct audit_log *a, const char *placement)
+{
+	json_t *net = json_object_get(a->session, "network");
+	return net ? set_str(net, "proxy_placement", placement) : -EINVAL;
+}
+
+static int lock_chain(struct audit_chain *c)
+{
+	int e = pthread_mutex_lock(&c->lock);
+	if (e == EOWNERDEAD) /* an appender died mid-write; the head it left is the truth */
+		e = pthread_mutex_consistent(&c->lock);
+	return -e;
+}
+
+int audit_append_network(struct audit_log *a, const struct audit_network_event *ev)
+{
+	char t[40];
+	int r;
+
+	if (!a || a->events_fd < 0)
+		return -EBADF;
+	now_rfc3339(t, sizeof(t));
+	json_t *o = json_object();
+	if (!o)
+		return -ENOMEM;
+	if (set_str(o, "time", t) < 0 || set_str(o, "type", "network") < 0 ||
+	    json_object_set_new(o, "allow", json_boolean(ev->allow)) < 0 ||
+	    set_str(o, "method", ev->method) < 0 || set_str(o, "host", ev->host) < 0 ||
+	    json_object_set_new(o, "port", json_integer(ev->port)) < 0 ||
+	    set_str(o, "path", ev->path) < 0 || set_str(o, "service", ev->service) < 0 ||
+	    set_str(o, "reason", ev->reason) < 0 ||
+	    json_object_set_new(o, "status", json_integer(ev->status)) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	if ((r = lock_chain(a->chain)) < 0) {
+		json_decref(o);
+		return r;
+	}
+	if (a->integrity && set_str(o, "prev", a->chain->head) < 0)
+		r = -ENOMEM;
+	char *line = r < 0 ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!line)
+		r = -ENOMEM;
+	size_t len = line ? strlen(line) : 0;
+	if (r >= 0 && len + 1 > AUDIT_MAX_LINE)
+		r = -E2BIG;
+	if (r >= 0) {
+		/* One write(2) of the whole line: O_APPEND keeps concurrent lines whole. */
+		line[len] = '\n';
+		ssize_t n = write(a->events_fd, line, len + 1);
+		line[len] = 0;
+		r = n == (ssize_t)(len + 1) ? 0 : n < 0 ? -errno : -EIO;
+	}
+	if (r >= 0) {
+		a->chain->count++;
+		if (a->integrity)
+			r = sha256_hex(line, len, a->chain->head);
+	} else
+		a->chain->lost++;
+	(void)pthread_mutex_unlock(&a->chain->lock);
+	free(line);
+	return r;
+}
+
+struct audit_log *audit_free(struct audit_log *a)
+{
+	if (!a)
+		return NULL;
+	a->dir_fd = safe_close(a->dir_fd);
+	a->events_fd = safe_close(a->events_fd);
+	if (a->chain)
+		(void)munmap(a->chain, sizeof(*a->chain));
+	json_decref(a->session);
+	free(a->dir);
+	free(a);
+	return NULL;
+}
+
+void audit_freep(struct audit_log **a)
+{
+	*a = audit_free(*a);
+}
+
+/* ---- reading back ---- */
+
+struct merkle {
+	unsigned char (*leaves)[32];
+	size_t n, alloc;
+};
+
+static int merkle_add(struct merkle *m, const char *line, size_t len)
+{
+	if (m->n == m->alloc) {
+		size_t na = m->alloc ? m->alloc * 2 : 64;
+		void *p = reallocarray(m->leaves, na, 32);
+		if (!p)
+			return -ENOMEM;
+		m->leaves = p;
+		m->alloc = na;
+	}
+	static const unsigned char zero = 0;
+	return sha256(&zero, 1, line, len, m->leaves[m->n++]);
+}
+
+/* RFC 6962 Merkle tree hash over leaves[lo, hi). */
+static int merkle_root(const struct merkle *m, size_t lo, size_t hi, unsigned char out[32])
+{
+	if (hi - lo == 0)
+		return sha256(NULL, 0, "", 0, out);
+	if (hi - lo == 1) {
+		memcpy(out, m->leaves[lo], 32);
+		return 0;
+	}
+	size_t k = 1;
+	while (k * 2 < hi - lo)
+		k *= 2;
+	unsigned char buf[64];
+	static const unsigned char one = 1;
+	int r = merkle_root(m, lo, lo + k, buf);
+	if (r >= 0)
+		r = merkle_root(m, lo + k, hi, buf + 32);
+	if (r >= 0)
+		r = sha256(&one, 1, buf, 64, out);
+	return r;
+}
+
+/* Walk the events file: count, chain, Merkle leaves. Errors name the line. */
+static int walk_events(int dir_fd, const char *dir, const char *id, bool integrity,
+		       struct audit_verify_result *res, struct diag *d)
+{
+	struct merkle m = {0};
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	unsigned char root[32];
+	int r = 0;
+	char fname[600];
+
+	(void)snprintf(fname, sizeof(fname), "%s/%s", dir, EVENTS_FILE);
+	int fd = openat(dir_fd, EVENTS_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		diag_set(d, fname, 0, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	FILE *f = fdopen(fd, "re");
+	if (!f) {
+		r = -errno;
+		(void)close(fd);
+		return r;
+	}
+	if ((r = genesis(id, res->head)) < 0)
+		goto out;
+	for (int lineno = 1;; lineno++) {
+		ssize_t n = getline(&line, &cap, f);
+		if (n < 0)
+			break;
+		if (n > AUDIT_MAX_LINE) {
+			diag_set(d, fname, lineno, 0, "line longer than %d bytes", AUDIT_MAX_LINE);
+			r = -EBADMSG;
+			goto out;
+		}
+		if (line[n - 1] != '\n') {
+			diag_set(d, fname, lineno, 0, "last line is incomplete (no newline)");
+			r = -EBADMSG;
+			goto out;
+		}
+		size_t len = (size_t)n - 1;
+		json_error_t je;
+		json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+		if (!json_is_object(ev)) {
+			json_decref(ev);
+			diag_set(d, fname, lineno, 0, "not a JSON object");
+			r = -EBADMSG;
+			goto out;
+		}
+		if (integrity) {
+			const char *prev = json_string_value(json_object_get(ev, "prev"));
+			if (!prev || !streq(prev, res->head)) {
+				json_decref(ev);
+				diag_set(d, fname, lineno, 0,
+					 "hash chain broken: this line does not follow the one "
+					 "before it (a line was edited, inserted, removed or "
+					 "reordered)");
+				r = -EBADMSG;
+				goto out;
+			}
+		}
+		json_decref(ev);
+		if ((integrity && (r = sha256_hex(line, len, res->head)) < 0) ||
+		    (r = merkle_add(&m, line, len)) < 0)
+			goto out;
+		res->events++;
+	}
+	if (ferror(f)) {
+		r = -EIO;
+		goto out;
+	}
+	if ((r = merkle_root(&m, 0, m.n, root)) < 0)
+		goto out;
+	hex(root, 32, res->merkle_root);
+out:
+	free(m.leaves);
+	(void)fclose(f);
+	return r;
+}
+
+static int load_session(int dir_fd, const char *dir, json_t **ret, struct diag *d)
+{
+	char fname[600];
+	(void)snprintf(fname, sizeof(fname), "%s/%s", dir, SESSION_FILE);
+	_cleanup_close_ int fd = openat(dir_fd, SESSION_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int r = -errno;
+		diag_set(d, fname, 0, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	json_error_t je;
+	json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		diag_set(d, fname, je.line > 0 ? je.line : 0, je.column > 0 ? je.column : 0,
+			 "not a valid session record: %s", j ? "not an object" : je.text);
+		return -EBADMSG;
+	}
+	*ret = j;
+	return 0;
+}
+
+int audit_close(struct audit_log *a, int exit_status, struct diag *d)
+{
+	struct audit_verify_result res = {0};
+	char end[40];
+	int r;
+
+	now_rfc3339(end, sizeof(end));
+	if (set_str(a->session, "end_time", end) < 0 ||
+	    json_object_set_new(a->session, "exit_status", json_integer(exit_status)) < 0) {
+		audit_free(a);
+		return -ENOMEM;
+	}
+	/* Every appender has stopped: the shared head is final. The Merkle root is
+	 * computed from the file; a file that no longer matches the head is left for
+	 * audit verify to report. */
+	json_t *integ = json_object();
+	if (!integ) {
+		audit_free(a);
+		return -ENOMEM;
+	}
+	struct diag ignored = {{0}};
+	bool consistent = walk_events(a->dir_fd, a->dir, a->id, a->integrity, &res, &ignored) >= 0 &&
+			  res.events == a->chain->count &&
+			  (!a->integrity || streq(res.head, a->chain->head));
+	(void)json_object_set_new(integ, "events", json_integer((json_int_t)a->chain->count));
+	(void)json_object_set_new(integ, "events_lost", json_integer((json_int_t)a->chain->lost));
+	if (a->integrity) {
+		(void)set_str(integ, "algorithm", "sha256-chain+rfc6962-merkle");
+		(void)set_str(integ, "chain_head", a->chain->head);
+		(void)set_str(integ, "merkle_root", consistent ? res.merkle_root : NULL);
+	}
+	(void)json_object_set_new(a->session, "integrity", integ);
+	r = write_json_atomic(a->dir_fd, SESSION_FILE, a->session);
+	if (r < 0)
+		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
+	audit_free(a);
+	return r;
+}
+
+int audit_verify(const char *session_dir, struct audit_verify_result *ret, struct diag *d)
+{
+	struct audit_verify_result res = {0};
+	_cleanup_close_ int dir_fd =
+	    open(session_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	json_t *s = NULL;
+	int r;
+
+	if (dir_fd < 0) {
+		r = -errno;
+		diag_set(d, session_dir, 0, 0, "cannot open the session: %s", strerror(-r));
+		return r;
+	}
+	if ((r = load_session(dir_fd, session_dir, &s, d)) < 0)
+		return r;
+	const char *id = json_string_value(json_object_get(s, "session_id"));
+	const char *base = strrchr(session_dir, '/');
+	base = base ? base + 1 : session_dir;
+	if (!id || !streq(id, base)) {
+		diag_set(d, session_dir, 0, 0,
+			 "session.json names session '%s', not this directory", strempty(id));
+		r = -EBADMSG;
+		goto out;
+	}
+	json_t *integ = json_object_get(s, "integrity");
+	/* Recorded without integrity: only a finished record says so (chain_head absent). */
+	res.finished = json_is_object(integ);
+	res.integrity = !res.finished || json_object_get(integ, "chain_head") != NULL;
+	if ((r = walk_events(dir_fd, session_dir, id, res.integrity, &res, d)) < 0)
+		goto out;
+	if (res.finished) {
+		char fname[600];
+		(void)snprintf(fname, sizeof(fname), "%s/%s", session_dir, SESSION_FILE);
+		json_t *cnt = json_object_get(integ, "events");
+		const char *head = json_string_value(json_object_get(integ, "chain_head"));
+		const char *root = json_string_value(json_object_get(integ, "merkle_root"));
+		if (!json_is_integer(cnt) || (json_int_t)res.events != json_integer_value(cnt)) {
+			diag_set(d, fname, 0, 0,
+				 "the session recorded %lld events, the log holds %zu (lines were "
+				 "removed or added)",
+				 json_is_integer(cnt) ? (long long)json_integer_value(cnt) : -1LL,
+				 res.events);
+			r = -EBADMSG;
+		} else if (res.integrity && (!head || !streq(head, res.head))) {
+			diag_set(d, fname, 0, 0,
+				 "the final chain head does not match the log (its last lines "
+				 "were changed or cut)");
+			r = -EBADMSG;
+		} else if (res.integrity && (!root || !streq(root, res.merkle_root))) {
+			diag_set(d, fname, 0, 0,
+				 "the Merkle root does not match the log%s",
+				 root ? "" : " (none recorded: the log was altered during the session)");
+			r = -EBADMSG;
+		}
+	}
+out:
+	json_decref(s);
+	if (r >= 0)
+		*ret = res;
+	return r;
+}

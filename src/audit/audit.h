@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The audit trail of one supervised session, under $HOME/.nono/audit/<session-id>/
+ * (directories 0700, files 0600, no symlink followed below $HOME):
+ *
+ *   session.json         session id, nono version, start/end time, exit status,
+ *                        profile, redacted command, cwd, network mode and proxy
+ *                        placement, redaction policy diff, integrity summary.
+ *                        Written atomically (temp file, fsync, rename) at start and end.
+ *   audit-events.ndjson  one JSON object per line, appended with O_APPEND:
+ *                        {"time","type":"network","allow","method","host","port",
+ *                         "path","service","reason","status","prev"}
+ *
+ * Tamper evidence (unless integrity is off): "prev" is the SHA-256 (hex) of the
+ * previous line's bytes without its newline; the first line's prev is the genesis
+ * SHA-256("nono-audit-genesis\0" || session id). At the end session.json records the
+ * event count, the chain head (SHA-256 of the last line) and an RFC 6962 Merkle root
+ * over the lines, so editing, reordering, inserting or deleting any line — including
+ * cutting the tail — is detected by audit_verify(). Someone who can rewrite both files
+ * can rewrite the whole chain: that needs a signature (--audit-sign-key, not built).
+ *
+ * The events file and the chain state live in memory shared across fork(), so the
+ * proxy process (forked after audit_open) appends events and the supervisor still
+ * learns the final head. Appenders serialise on a process-shared mutex.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/diag.h"
+
+#define AUDIT_MAX_LINE (64 * 1024)
+
+struct audit_session_info {
+	const char *nono_version;
+	const char *profile;	    /* NULL when none */
+	char *const *argv;	    /* the command, ALREADY redacted */
+	const char *cwd;
+	const char *network_mode;   /* "allowed", "blocked", "proxy" */
+	bool integrity;		    /* hash chain over events (--no-audit-integrity: false) */
+	json_t *redaction_diff;	    /* borrowed; NULL for the default policy */
+};
+
+struct audit_network_event {
+	bool allow;
+	const char *method;
+	const char *host;
+	uint16_t port;
+	const char *path;
+	const char *service; /* NULL: none */
+	const char *reason;  /* NULL on allow */
+	int status;
+};
+
+struct audit_log;
+
+/* Create the session directory under home and write the first session.json. */
+int audit_open(const char *home, const struct audit_session_info *info, struct audit_log **ret,
+	       struct diag *d);
+const char *audit_session_id(const struct audit_log *a);
+const char *audit_session_dir(const struct audit_log *a);
+/* "network-namespace" or "host-loopback"; recorded at the end. */
+int audit_set_proxy_placement(struct audit_log *a, const char *placement);
+
+/* Append one event. Safe from any process that inherited a over fork(). */
+int audit_append_network(struct audit_log *a, const struct audit_network_event *ev);
+
+/*
+ * Record the end (exit status, time, integrity summary) in session.json, atomically.
+ * Call once every other appender has stopped. Frees a.
+ */
+int audit_close(struct audit_log *a, int exit_status, struct diag *d);
+/* Release without writing the end (a forked process's copy, error paths). NULL ok. */
+struct audit_log *audit_free(struct audit_log *a);
+void audit_freep(struct audit_log **a);
+#define _cleanup_audit_ __attribute__((cleanup(audit_freep)))
+
+struct audit_verify_result {
+	size_t events;
+	bool finished;	     /* session.json has the end summary (else the tail is unchecked) */
+	bool integrity;	     /* the session was recorded with the hash chain */
+	char head[65];
+	char merkle_root[65];
+};
+
+/*
+ * Check a session directory: every line's prev, the count, head and Merkle root
+ * against session.json. -EBADMSG (details in d, naming file and line) on tampering.
+ */
+int audit_verify(const char *session_dir, struct audit_verify_result *ret, struct diag *d);
+
+/* The audit root for a home: HOME/.nono/audit (allocated). */
+int audit_root(const char *home, char **ret);
+/* Session ids are [A-Za-z0-9_-]{1,64}: safe as a single path component. */
+bool audit_session_id_valid(const char *id);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli/run-audit.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "audit/redact.h"
+#include "base/macro.h"
+#include "base/strv.h"
+
+#ifndef NONO_VERSION
+#define NONO_VERSION "0.0.0"
+#endif
+
+int run_audit_open(const struct sandbox_spec *s, char *const *cmdv, bool integrity,
+		   struct audit_log **ret, struct diag *d)
+{
+	_cleanup_(redact_policy_freep) struct redact_policy *rp = NULL;
+	_cleanup_strv_free_ char **argv = NULL;
+	_cleanup_free_ char *config = NULL, *cwd = getcwd(NULL, 0);
+	const char *home = getenv("HOME");
+	int r;
+
+	if ((r = redact_policy_new(&rp)) < 0)
+		return r;
+	if (home && home[0] == '/') {
+		if (asprintf(&config, "%s/.config/nono/config.toml", home) < 0)
+			return -ENOMEM;
+		if ((r = redact_policy_load_config(rp, config, d)) < 0)
+			return r;
+	}
+	if ((r = redact_argv(rp, cmdv, &argv)) < 0)
+		return r;
+	json_t *diff = redact_policy_diff(rp);
+	const struct audit_session_info info = {
+		.nono_version = NONO_VERSION,
+		.profile = s->profile_name,
+		.argv = argv,
+		.cwd = cwd,
+		.network_mode = s->net == NET_BLOCK   ? "blocked"
+				: s->net == NET_PROXY ? "proxy"
+						      : "allowed",
+		.integrity = integrity,
+		.redaction_diff = diff,
+	};
+	r = audit_open(home, &info, ret, d);
+	json_decref(diff);
+	return r;
+}
