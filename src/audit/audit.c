@@ -443,12 +443,12 @@ static int walk_events(int dir_fd, const char *dir, const char *id, bool integri
 		if (n < 0)
 			break;
 		if (n > AUDIT_MAX_LINE) {
-			diag_set(d, fname, lineno, 0, "line longer than %d bytes", AUDIT_MAX_LINE);
+			diag_set(d, fname, lineno, 1, "line longer than %d bytes", AUDIT_MAX_LINE);
 			r = -EBADMSG;
 			goto out;
 		}
 		if (line[n - 1] != '\n') {
-			diag_set(d, fname, lineno, 0, "last line is incomplete (no newline)");
+			diag_set(d, fname, lineno, 1, "last line is incomplete (no newline)");
 			r = -EBADMSG;
 			goto out;
 		}
@@ -457,7 +457,7 @@ static int walk_events(int dir_fd, const char *dir, const char *id, bool integri
 		json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 		if (!json_is_object(ev)) {
 			json_decref(ev);
-			diag_set(d, fname, lineno, 0, "not a JSON object");
+			diag_set(d, fname, lineno, 1, "not a JSON object");
 			r = -EBADMSG;
 			goto out;
 		}
@@ -465,7 +465,7 @@ static int walk_events(int dir_fd, const char *dir, const char *id, bool integri
 			const char *prev = json_string_value(json_object_get(ev, "prev"));
 			if (!prev || !streq(prev, res->head)) {
 				json_decref(ev);
-				diag_set(d, fname, lineno, 0,
+				diag_set(d, fname, lineno, 1,
 					 "hash chain broken: this line does not follow the one "
 					 "before it (a line was edited, inserted, removed or "
 					 "reordered)");

@@ -56,6 +56,8 @@ int cmd_why(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+extern const struct cli_option audit_options[];
 /* Hidden (names starting "__" are left out of usage, completions and man pages). */
 int cmd_generate(int argc, char **argv);
 

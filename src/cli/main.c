@@ -37,6 +37,8 @@ const struct cli_command cli_commands[] = {
 	{"profile", cmd_profile, "nono profile init NAME [--extends X] [--groups A,B] [--description D] [--full] [--output PATH] [--force] | list | show NAME | diff A B | validate FILE | groups [NAME] | schema | guide",
 	 "Create, inspect and compare profiles; print the profile schema and authoring guide.",
 	 profile_options},
+	{"audit", cmd_audit, "nono audit list | show SESSION [--json] | verify SESSION",
+	 "List, show and verify the audit trail of past sessions (~/.nono/audit).", audit_options},
 	{"__generate", cmd_generate, "nono __generate bash|zsh|fish|man [COMMAND]",
 	 "Print shell completions or a man page generated from the option tables.", NULL},
 	{NULL, NULL, NULL, NULL, NULL},

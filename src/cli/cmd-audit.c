@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nono audit list | show SESSION [--json] | verify SESSION
+ * Reads ~/.nono/audit/ ($HOME honoured). verify exits 0 when the event log is intact,
+ * 1 when it was tampered with or cannot be checked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/strv.h"
+#include "cli/cli.h"
+
+enum {
+	OPT_A_JSON = 0x100,
+	OPT_A_PUBKEY,
+	OPT_A_HELP = 'h',
+};
+
+/* clang-format off */
+const struct cli_option audit_options[] = {
+	{"json", 0, no_argument, OPT_A_JSON, NULL, "show: print the session record and events as JSON", NULL, false},
+	{"public-key-file", 0, required_argument, OPT_A_PUBKEY, "FILE", "verify: pin the attestation key (not supported yet)", NULL, false},
+	{"help", 'h', no_argument, OPT_A_HELP, NULL, "show this help", NULL, false},
+	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
+};
+/* clang-format on */
+
+static int session_dir(const char *id, char **ret)
+{
+	_cleanup_free_ char *root = NULL;
+	if (!audit_session_id_valid(id)) {
+		log_error("invalid session id '%s' (see 'nono audit list')", id);
+		return -EINVAL;
+	}
+	if (audit_root(getenv("HOME"), &root) < 0) {
+		log_error("HOME is not an absolute path: cannot find the audit trail");
+		return -EINVAL;
+	}
+	if (asprintf(ret, "%s/%s", root, id) < 0)
+		return -ENOMEM;
+	if (access(*ret, F_OK) < 0) {
+		log_error("no audit session '%s' in '%s' (see 'nono audit list')", id, root);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static json_t *load_json(const char *path)
+{
+	json_error_t je;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? NULL : json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+}
+
+static int strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int audit_list(void)
+{
+	_cleanup_free_ char *root = NULL;
+	_cleanup_strv_free_ char **ids = NULL;
+	if (audit_root(getenv("HOME"), &root) < 0) {
+		log_error("HOME is not an absolute path: cannot find the audit trail");
+		return EXIT_NONO_ERROR;
+	}
+	DIR *dir = opendir(root);
+	if (!dir) {
+		if (errno == ENOENT)
+			return EXIT_NONO_OK; /* no sessions yet */
+		log_error_errno(-errno, "cannot read '%s'", root);
+		return EXIT_NONO_ERROR;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (audit_session_id_valid(de->d_name) && strv_extend(&ids, de->d_name) < 0) {
+			closedir(dir);
+			log_error_errno(-ENOMEM, "out of memory");
+			return EXIT_NONO_ERROR;
+		}
+	closedir(dir);
+	if (ids)
+		qsort(ids, strv_length(ids), sizeof(char *), strcmp_p);
+	STRV_FOREACH(id, ids)
+	{
+		_cleanup_free_ char *p = NULL;
+		if (asprintf(&p, "%s/%s/session.json", root, *id) < 0)
+			return EXIT_NONO_ERROR;
+		json_t *s = load_json(p);
+		json_t *st = json_object_get(s, "exit_status");
+		json_t *cmd = json_object_get(s, "command");
+		char status[32];
+		if (json_is_integer(st))
+			(void)snprintf(status, sizeof(status), "exit %lld",
+				       (long long)json_integer_value(st));
+		else
+			(void)snprintf(status, sizeof(status), "%s",
+				       s ? "unfinished" : "unreadable");
+		(void)printf("%s  %s  %-10s", *id,
+			     strempty(json_string_value(json_object_get(s, "start_time"))), status);
+		size_t i;
+		json_t *a;
+		json_array_foreach(cmd, i, a)
+		(void)printf("%s%s", i ? " " : "  ", strempty(json_string_value(a)));
+		(void)putchar('\n');
+		json_decref(s);
+	}
+	return EXIT_NONO_OK;
+}
+
+static int audit_show(const char *id, bool as_json)
+{
+	_cleanup_free_ char *dir = NULL, *sp = NULL, *ep = NULL;
+	if (session_dir(id, &dir) < 0 || asprintf(&sp, "%s/session.json", dir) < 0 ||
+	    asprintf(&ep, "%s/audit-events.ndjson", dir) < 0)
+		return EXIT_NONO_ERROR;
+	json_t *s = load_json(sp);
+	if (!s) {
+		log_error("cannot read '%s'", sp);
+		return EXIT_NONO_ERROR;
+	}
+	json_t *events = json_array();
+	FILE *f = fopen(ep, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (f && (n = getline(&line, &cap, f)) > 0 && n <= AUDIT_MAX_LINE) {
+		json_error_t je;
+		json_t *ev = json_loadb(line, (size_t)n, 0, &je);
+		if (ev)
+			(void)json_array_append_new(events, ev);
+	}
+	if (f)
+		(void)fclose(f);
+	if (as_json) {
+		json_t *o = json_pack("{s:O,s:O}", "session", s, "events", events);
+		char *t = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		if (t)
+			(void)printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	} else {
+		char *t = json_dumps(s, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (t)
+			(void)printf("%s\n", t);
+		free(t);
+		size_t i;
+		json_t *ev;
+		(void)printf("%zu network events:\n", json_array_size(events));
+		json_array_foreach(events, i, ev)
+		{
+			const char *reason = json_string_value(json_object_get(ev, "reason"));
+			(void)printf("  %s %s %s %s:%lld%s%s%s\n",
+				     strempty(json_string_value(json_object_get(ev, "time"))),
+				     json_is_true(json_object_get(ev, "allow")) ? "ALLOW" : "DENY",
+				     strempty(json_string_value(json_object_get(ev, "method"))),
+				     strempty(json_string_value(json_object_get(ev, "host"))),
+				     (long long)json_integer_value(json_object_get(ev, "port")),
+				     strempty(json_string_value(json_object_get(ev, "path"))),
+				     reason ? " reason=" : "", strempty(reason));
+		}
+	}
+	json_decref(s);
+	json_decref(events);
+	return EXIT_NONO_OK;
+}
+
+static int audit_verify_cmd(const char *id)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct audit_verify_result res;
+	struct diag d = {{0}};
+	char buf[2048];
+	if (session_dir(id, &dir) < 0)
+		return EXIT_NONO_ERROR;
+	int r = audit_verify(dir, &res, &d);
+	if (r < 0) {
+		log_error("audit session '%s' FAILED verification: %s", id,
+			  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+		return EXIT_NONO_ERROR;
+	}
+	if (!res.integrity) {
+		(void)printf("session %s: %zu events, recorded without integrity "
+			     "(--no-audit-integrity): nothing to verify\n",
+			     id, res.events);
+		return EXIT_NONO_OK;
+	}
+	(void)printf("session %s: OK, %zu events, chain head %s, Merkle root %s%s\n", id,
+		     res.events, res.head, res.merkle_root,
+		     res.finished ? ""
+				  : " (session not finished: a cut tail cannot be detected yet)");
+	return EXIT_NONO_OK;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	const struct cli_command *cmd = cli_find_command("audit");
+	_cleanup_free_ struct option *lo = NULL;
+	_cleanup_free_ char *so = NULL;
+	bool as_json = false;
+	int c;
+
+	if (cli_getopt_tables(audit_options, &lo, &so) < 0)
+		return EXIT_NONO_ERROR;
+	if (argc < 2) {
+		log_error("'nono audit' needs a subcommand: list, show SESSION or verify SESSION");
+		return EXIT_NONO_ERROR;
+	}
+	/* Options may come anywhere: optind = 0 re-initialises GNU getopt, which then
+	 * moves the subcommand and the session id to the end (no "+" in so + 1). */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, so + 1, lo, NULL)) >= 0) {
+		switch (c) {
+		case OPT_A_JSON:
+			as_json = true;
+			break;
+		case OPT_A_PUBKEY:
+			log_error("'--public-key-file': signed audit attestations are not supported "
+				  "by this build yet");
+			return EXIT_NONO_ERROR;
+		case OPT_A_HELP:
+			cli_print_help(cmd, stdout);
+			return EXIT_NONO_OK;
+		default:
+			log_error("unknown option '%s' for 'nono audit' (see 'nono audit --help')",
+				  argv[optind - 1]);
+			return EXIT_NONO_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		log_error("'nono audit' needs a subcommand: list, show SESSION or verify SESSION");
+		return EXIT_NONO_ERROR;
+	}
+	const char *sub = argv[optind++];
+	int rest = argc - optind;
+	if (streq(sub, "list")) {
+		if (rest != 0) {
+			log_error("'nono audit list' takes no arguments");
+			return EXIT_NONO_ERROR;
+		}
+		return audit_list();
+	}
+	if (streq(sub, "show") || streq(sub, "verify")) {
+		if (rest != 1) {
+			log_error("'nono audit %s' takes one session id (see 'nono audit list')", sub);
+			return EXIT_NONO_ERROR;
+		}
+		return streq(sub, "show") ? audit_show(argv[optind], as_json)
+					  : audit_verify_cmd(argv[optind]);
+	}
+	log_error("unknown audit subcommand '%s': use list, show or verify", sub);
+	return EXIT_NONO_ERROR;
+}
