@@ -168,6 +168,7 @@ static int parse_string(struct parser *ps, char **ret)
 			static const char map[] = "\b\t\n\f\r\"\\";
 			r = strbuf_add(&sb, &map[simple - "btnfr\"\\"], 1);
 		} else if (e == 'u' || e == 'U') {
+			const char *esc = ps->p - 2;
 			int digits = e == 'u' ? 4 : 8;
 			uint32_t cp = 0;
 			for (int i = 0; i < digits; i++, ps->p++) {
@@ -184,13 +185,14 @@ static int parse_string(struct parser *ps, char **ret)
 				cp = cp << 4 | (uint32_t)v;
 			}
 			if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0) {
+				ps->p = esc;
 				r = fail(ps, "escape names no valid character");
 				break;
 			}
 			r = put_utf8(&sb, cp);
 		} else {
-			ps->p--;
-			r = fail(ps, "unknown escape '\\%.1s'", ps->p);
+			ps->p -= 2; /* point at the backslash */
+			r = fail(ps, "unknown escape '\\%.1s'", ps->p + 1);
 			break;
 		}
 		if (r < 0)
