@@ -29,6 +29,9 @@ struct audit_chain {
 
 struct audit_log {
 	int dir_fd;
+	bool give; /* root writing into another user's home: hand what we create to them */
+	uid_t uid;
+	gid_t gid;
 	int events_fd;
 	bool integrity;
 	char id[80];
@@ -107,18 +110,36 @@ static void now_rfc3339(char *buf, size_t n)
 	(void)snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-/* openat a directory component without following a symlink, creating it 0700. */
-static int open_dir_at(int at, const char *name, bool create, bool must_create)
+static int give(const struct audit_log *a, int fd)
 {
-	if (create && mkdirat(at, name, 0700) < 0 && (errno != EEXIST || must_create))
+	return a->give && fchown(fd, a->uid, a->gid) < 0 ? -errno : 0;
+}
+
+/*
+ * openat a directory component without following a symlink, creating it 0700. A
+ * directory we create in another user's home (nono run as root) is given to that user,
+ * so root's sessions do not lock them out of their own ~/.nono.
+ */
+static int open_dir_at(const struct audit_log *a, int at, const char *name, bool must_create)
+{
+	bool made = mkdirat(at, name, 0700) == 0;
+	if (!made && (errno != EEXIST || must_create))
 		return -errno;
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (made && give(a, fd) < 0) {
+		int r = -errno;
+		(void)close(fd);
+		return r;
+	}
+	return fd;
 }
 
 /* Write json to dir/name atomically: temp file, fsync, rename, fsync the directory. */
-static int write_json_atomic(int dir_fd, const char *name, json_t *j)
+static int write_json_atomic(const struct audit_log *a, const char *name, json_t *j)
 {
+	int dir_fd = a->dir_fd;
 	char tmp[128];
 	(void)snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -128,6 +149,8 @@ static int write_json_atomic(int dir_fd, const char *name, json_t *j)
 	_cleanup_close_ int fd =
 	    openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
+		return -errno;
+	if (give(a, fd) < 0)
 		return -errno;
 	size_t len = strlen(text), off = 0;
 	while (off < len) {
@@ -228,9 +251,15 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 			 strerror(-r));
 		return r;
 	}
-	if ((nono_fd = open_dir_at(home_fd, ".nono", true, false)) < 0 ||
-	    (root_fd = open_dir_at(nono_fd, "audit", true, false)) < 0 ||
-	    (a->dir_fd = open_dir_at(root_fd, a->id, true, true)) < 0) {
+	struct stat hst;
+	if (fstat(home_fd, &hst) < 0)
+		return -errno;
+	a->give = geteuid() == 0 && hst.st_uid != 0;
+	a->uid = hst.st_uid;
+	a->gid = hst.st_gid;
+	if ((nono_fd = open_dir_at(a, home_fd, ".nono", false)) < 0 ||
+	    (root_fd = open_dir_at(a, nono_fd, "audit", false)) < 0 ||
+	    (a->dir_fd = open_dir_at(a, root_fd, a->id, true)) < 0) {
 		r = nono_fd < 0 ? nono_fd : root_fd < 0 ? root_fd : a->dir_fd;
 		diag_set(d, a->dir, 0, 0,
 			 "cannot create the audit directory: %s%s (or pass --no-audit)",
@@ -247,6 +276,8 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 		diag_set(d, a->dir, 0, 0, "cannot create %s: %s", EVENTS_FILE, strerror(-r));
 		return r;
 	}
+	if ((r = give(a, a->events_fd)) < 0)
+		return r;
 
 	a->chain = mmap(NULL, sizeof(struct audit_chain), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -266,7 +297,7 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 
 	if ((r = make_session_json(a, info)) < 0)
 		return r;
-	if ((r = write_json_atomic(a->dir_fd, SESSION_FILE, a->session)) < 0) {
+	if ((r = write_json_atomic(a, SESSION_FILE, a->session)) < 0) {
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
 		return r;
 	}
@@ -546,7 +577,7 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 		(void)set_str(integ, "merkle_root", consistent ? res.merkle_root : NULL);
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
-	r = write_json_atomic(a->dir_fd, SESSION_FILE, a->session);
+	r = write_json_atomic(a, SESSION_FILE, a->session);
 	if (r < 0)
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
 	audit_free(a);

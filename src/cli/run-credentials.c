@@ -22,6 +22,23 @@ static bool var_stripped(const char *var)
 	return strv_length(out) == 0;
 }
 
+/* Drop NAME=... from env unless some env credential writes NAME itself. */
+static void env_unset_source(const struct sandbox_spec *s, char **env, const char *name)
+{
+	for (size_t i = 0; i < s->n_env_credentials; i++)
+		if (streq(s->env_credentials[i].env_var, name))
+			return;
+	size_t n = strlen(name), k = 0;
+	for (size_t i = 0; env && env[i]; i++) {
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			free(env[i]);
+		else
+			env[k++] = env[i];
+	}
+	if (env)
+		env[k] = NULL;
+}
+
 int run_env_credentials_load(const struct sandbox_spec *s, char ***env, struct diag *d)
 {
 	for (size_t i = 0; i < s->n_env_credentials; i++) {
@@ -63,6 +80,11 @@ int run_env_credentials_load(const struct sandbox_spec *s, char ***env, struct d
 		if (r < 0)
 			return r;
 	}
+	/* The secret reaches the child under the requested name only: an env:// source
+	 * variable inherited from nono's own environment is removed. */
+	for (size_t i = 0; i < s->n_env_credentials; i++)
+		if (startswith(s->env_credentials[i].ref, "env://"))
+			env_unset_source(s, *env, s->env_credentials[i].ref + strlen("env://"));
 	return 0;
 }
 
