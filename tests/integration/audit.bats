@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# The audit trail through the real binary: session record and modes, network events
+# appended by the proxy process (ALLOW and DENY CONNECT to a loopback server), the
+# hash chain verified and tampering detected, argument redaction with the default
+# policy and [redaction] in config.toml, --no-audit and --no-audit-integrity.
+
+bats_require_minimum_version 1.5.0
+load lib/common
+
+setup() {
+	common_setup
+	mkdir -p "$T/www"
+	echo "hello-from-upstream" >"$T/www/index.html"
+	chmod -R a+rX "$T/www"
+}
+teardown() {
+	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
+	common_teardown
+}
+
+start_http() {
+	python3 -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 3>&- &
+	SRV=$!
+	HTTP_PORT=""
+	for _ in $(seq 100); do
+		HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n1)
+		[ -n "$HTTP_PORT" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# The single session directory in $H/.nono/audit (fails unless exactly one).
+session_dir() {
+	local n
+	n=$(find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -type d | wc -l)
+	[ "$n" -eq 1 ] || { echo "expected one session, found $n" >&2; return 1; }
+	find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -type d
+}
+
+# json FILE EXPR: evaluate a Python expression over the parsed file (bound to j).
+json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+CURL=(curl --noproxy '' -sS --max-time 10)
+
+check_record() {
+	local who=$1
+	start_http
+	run sandboxed "$who" --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	run sandboxed "$who" --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
+	assert_failure
+	# Files belong to the home's owner, also when root ran nono with that HOME.
+	local dirs
+	dirs=$(find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -type d | sort)
+	[ "$(echo "$dirs" | wc -l)" -eq 2 ]
+	for d in "$H/.nono" "$H/.nono/audit" $dirs; do
+		[ "$(stat -c %a "$d")" = 700 ]
+	done
+	for d in $dirs; do
+		for f in session.json audit-events.ndjson; do
+			[ "$(stat -c %a "$d/$f")" = 600 ]
+			[ "$(stat -c %u "$d/$f")" = "$NOBODY" ]
+		done
+		[ "$(json "$d/session.json" 'j["network"]["mode"]')" = proxy ]
+		[ "$(json "$d/session.json" 'j["cwd"]')" != None ]
+		[ "$(json "$d/session.json" 'j["end_time"] is not None')" = True ]
+		run env HOME="$H" "$N" audit verify "$(basename "$d")"
+		assert_success
+		assert_output --partial "OK, 1 events"
+	done
+	first=$(echo "$dirs" | head -n1)
+	second=$(echo "$dirs" | tail -n1)
+	[ "$(json "$first/session.json" 'j["exit_status"]')" = 0 ]
+	[ "$(json "$second/session.json" 'j["exit_status"]')" != 0 ]
+	run cat "$first/audit-events.ndjson"
+	assert_output --regexp '"type":"network","allow":true,"method":"CONNECT","host":"127.0.0.1","port":'"$HTTP_PORT"
+	run cat "$second/audit-events.ndjson"
+	assert_output --regexp '"allow":false,"method":"CONNECT","host":"denied.example","port":'"$HTTP_PORT"',"path":"","service":null,"reason":"not_allowed","status":403'
+}
+@test "session record, modes and ALLOW/DENY CONNECT events (root)" { check_record root; }
+@test "session record, modes and ALLOW/DENY CONNECT events (user)" { check_record user; }
+
+@test "the hash chain verifies; edits, deletions, reordering and a cut tail are detected" {
+	start_http
+	run sandboxed user --allow-domain 127.0.0.1 -- /bin/sh -c \
+		"for h in a.invalid b.invalid 127.0.0.1 c.invalid; do curl --noproxy '' -s -o /dev/null --max-time 10 -p http://\$h:$HTTP_PORT/; done; true"
+	assert_success
+	d=$(session_dir)
+	id=$(basename "$d")
+	ev="$d/audit-events.ndjson"
+	[ "$(wc -l <"$ev")" -eq 4 ]
+	run env HOME="$H" "$N" audit verify "$id"
+	assert_success
+	assert_output --partial "OK, 4 events"
+	cp "$ev" "$T/orig"
+
+	sed -i '2s/b\.invalid/x.invalid/' "$ev"              # edit
+	run env HOME="$H" "$N" audit verify "$id"
+	assert_failure
+	assert_output --partial "audit-events.ndjson:3:1: hash chain broken"
+	cp "$T/orig" "$ev"
+	sed -i '2d' "$ev"                                     # delete
+	run env HOME="$H" "$N" audit verify "$id"
+	assert_failure
+	assert_output --partial "hash chain broken"
+	{ sed -n 2p "$T/orig"; sed -n 1p "$T/orig"; sed -n '3,$p' "$T/orig"; } >"$ev"  # reorder
+	run env HOME="$H" "$N" audit verify "$id"
+	assert_failure
+	head -n 3 "$T/orig" >"$ev"                            # cut the tail
+	run env HOME="$H" "$N" audit verify "$id"
+	assert_failure
+	assert_output --partial "recorded 4 events, the log holds 3"
+	cp "$T/orig" "$ev"
+	run env HOME="$H" "$N" audit verify "$id"
+	assert_success
+	run env HOME="$H" "$N" audit show "$id"
+	assert_success
+	assert_output --partial "DENY CONNECT a.invalid:$HTTP_PORT reason=not_allowed"
+	assert_output --partial "ALLOW CONNECT 127.0.0.1:$HTTP_PORT"
+	run env HOME="$H" "$N" audit list
+	assert_success
+	assert_output --partial "$id"
+	run env HOME="$H" "$N" audit verify ../etc
+	assert_failure
+	assert_output --partial "invalid session id"
+}
+
+@test "arguments are redacted in session.json by default and by [redaction]" {
+	mkdir -p "$H/.config/nono"
+	cat >"$H/.config/nono/config.toml" <<-'EOF'
+		[ui]
+		theme = "latte"
+		[redaction]
+		extra_flags = ["--pat"]  # a custom secret flag
+		extra_headers = ["Private-Token"]
+		extra_query_keys = ["x-custom-sig"]
+	EOF
+	chown -R "$NOBODY:$NOBODY" "$H/.config"
+	run nono_as user run --allow-cwd -- /bin/echo --token TOK-1 --api-key=KEY-2 \
+		"Authorization: Bearer AUTH-3" "https://u:PW-4@h.example/p?key=K-5&q=keep" \
+		--pat PAT-6 "Private-Token: PT-7" "https://h/?x-custom-sig=SIG-8" plain-arg
+	assert_success
+	d=$(session_dir)
+	run json "$d/session.json" '" ".join(j["command"])'
+	assert_output "/bin/echo --token [REDACTED] --api-key=[REDACTED] Authorization: [REDACTED] https://u:[REDACTED]@h.example/p?key=[REDACTED]&q=keep --pat [REDACTED] Private-Token: [REDACTED] https://h/?x-custom-sig=[REDACTED] plain-arg"
+	run grep -rE 'TOK-1|KEY-2|AUTH-3|PW-4|K-5|PAT-6|PT-7|SIG-8' "$H/.nono"
+	assert_failure
+	run json "$d/session.json" 'j["redaction"]["extra_flags"]'
+	assert_output "['--pat']"
+}
+
+@test "a bad config.toml stops the run with file:line:column" {
+	mkdir -p "$H/.config/nono"
+	printf '[redaction]\nextra_flags = ["--pat"]\nextra_flagz = []\n' >"$H/.config/nono/config.toml"
+	run nono_as root run --allow-cwd -- /bin/echo RAN
+	assert_failure
+	refute_output --partial RAN
+	assert_output --partial "config.toml:3:1: [redaction] extra_flagz: unknown key"
+	printf '[redaction]\nextra_flags = "--pat\n' >"$H/.config/nono/config.toml"
+	run nono_as root run --allow-cwd -- /bin/echo RAN
+	assert_failure
+	assert_output --partial "config.toml:2:"
+}
+
+@test "--no-audit records nothing; --no-audit-integrity records without the chain" {
+	run nono_as user run --no-audit --allow-cwd -- /bin/true
+	assert_success
+	[ ! -e "$H/.nono/audit" ] || [ -z "$(ls -A "$H/.nono/audit")" ]
+	start_http
+	run sandboxed user --no-audit-integrity --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	d=$(session_dir)
+	run grep -c '"prev"' "$d/audit-events.ndjson"
+	assert_output 0
+	run env HOME="$H" "$N" audit verify "$(basename "$d")"
+	assert_success
+	assert_output --partial "recorded without integrity"
+}
+
+@test "a planted ~/.nono symlink is not followed" {
+	mkdir -p "$T/elsewhere"
+	ln -s "$T/elsewhere" "$H/.nono"
+	run nono_as root run --allow-cwd -- /bin/echo RAN
+	assert_failure
+	refute_output --partial RAN
+	assert_output --partial "symbolic link"
+	[ -z "$(ls -A "$T/elsewhere")" ]
+}
