@@ -16,8 +16,8 @@
 #include "base/strbuf.h"
 
 #define SESSION_FILE "session.json"
-#define EVENTS_FILE "audit-events.ndjson"
-#define GENESIS_TAG "nono-audit-genesis"
+#define EVENTS_FILE  "audit-events.ndjson"
+#define GENESIS_TAG  "nono-audit-genesis"
 
 /* Shared (MAP_SHARED) between the supervisor and processes forked after audit_open. */
 struct audit_chain {
@@ -195,8 +195,9 @@ static int make_session_json(struct audit_log *a, const struct audit_session_inf
 	    set_str(o, "nono_version", info->nono_version) < 0 ||
 	    set_str(o, "start_time", start) < 0 || set_str(o, "end_time", NULL) < 0 ||
 	    json_object_set_new(o, "exit_status", json_null()) < 0 ||
-	    set_str(o, "profile", info->profile) < 0 || json_object_set_new(o, "command", cmd) < 0 ||
-	    set_str(o, "cwd", info->cwd) < 0 || set_str(net, "mode", info->network_mode) < 0 ||
+	    set_str(o, "profile", info->profile) < 0 ||
+	    json_object_set_new(o, "command", cmd) < 0 || set_str(o, "cwd", info->cwd) < 0 ||
+	    set_str(net, "mode", info->network_mode) < 0 ||
 	    set_str(net, "proxy_placement", NULL) < 0 ||
 	    json_object_set_new(o, "network", net) < 0 ||
 	    json_object_set_new(o, "redaction",
@@ -269,8 +270,9 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 						      : "");
 		return r;
 	}
-	a->events_fd = openat(a->dir_fd, EVENTS_FILE,
-			      O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	a->events_fd =
+	    openat(a->dir_fd, EVENTS_FILE,
+		   O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (a->events_fd < 0) {
 		r = -errno;
 		diag_set(d, a->dir, 0, 0, "cannot create %s: %s", EVENTS_FILE, strerror(-r));
@@ -566,9 +568,9 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 		return -ENOMEM;
 	}
 	struct diag ignored = {{0}};
-	bool consistent = walk_events(a->dir_fd, a->dir, a->id, a->integrity, &res, &ignored) >= 0 &&
-			  res.events == a->chain->count &&
-			  (!a->integrity || streq(res.head, a->chain->head));
+	bool consistent =
+	    walk_events(a->dir_fd, a->dir, a->id, a->integrity, &res, &ignored) >= 0 &&
+	    res.events == a->chain->count && (!a->integrity || streq(res.head, a->chain->head));
 	(void)json_object_set_new(integ, "events", json_integer((json_int_t)a->chain->count));
 	(void)json_object_set_new(integ, "events_lost", json_integer((json_int_t)a->chain->lost));
 	if (a->integrity) {
@@ -633,9 +635,9 @@ int audit_verify(const char *session_dir, struct audit_verify_result *ret, struc
 				 "were changed or cut)");
 			r = -EBADMSG;
 		} else if (res.integrity && (!root || !streq(root, res.merkle_root))) {
-			diag_set(d, fname, 0, 0,
-				 "the Merkle root does not match the log%s",
-				 root ? "" : " (none recorded: the log was altered during the session)");
+			diag_set(d, fname, 0, 0, "the Merkle root does not match the log%s",
+				 root ? ""
+				      : " (none recorded: the log was altered during the session)");
 			r = -EBADMSG;
 		}
 	}

@@ -36,12 +36,12 @@
 
 struct audit_session_info {
 	const char *nono_version;
-	const char *profile;	    /* NULL when none */
-	char *const *argv;	    /* the command, ALREADY redacted */
+	const char *profile; /* NULL when none */
+	char *const *argv;   /* the command, ALREADY redacted */
 	const char *cwd;
-	const char *network_mode;   /* "allowed", "blocked", "proxy" */
-	bool integrity;		    /* hash chain over events (--no-audit-integrity: false) */
-	json_t *redaction_diff;	    /* borrowed; NULL for the default policy */
+	const char *network_mode; /* "allowed", "blocked", "proxy" */
+	bool integrity;		  /* hash chain over events (--no-audit-integrity: false) */
+	json_t *redaction_diff;	  /* borrowed; NULL for the default policy */
 };
 
 struct audit_network_event {
@@ -80,8 +80,8 @@ void audit_freep(struct audit_log **a);
 
 struct audit_verify_result {
 	size_t events;
-	bool finished;	     /* session.json has the end summary (else the tail is unchecked) */
-	bool integrity;	     /* the session was recorded with the hash chain */
+	bool finished;	/* session.json has the end summary (else the tail is unchecked) */
+	bool integrity; /* the session was recorded with the hash chain */
 	char head[65];
 	char merkle_root[65];
 };

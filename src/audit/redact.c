@@ -10,23 +10,24 @@
 #include "base/toml.h"
 
 static const char *const default_flags[] = {
-	"--token",	   "--api-key",	     "--apikey",	"--password", "--passwd",
-	"--secret",	   "--client-secret", "--access-token", "--auth-token", "--bearer",
-	"--private-key", "--auth",	     NULL,
+    "--token",	    "--api-key", "--apikey",	    "--password",
+    "--passwd",	    "--secret",	 "--client-secret", "--access-token",
+    "--auth-token", "--bearer",	 "--private-key",   "--auth",
+    NULL,
 };
 /* A --long-flag, assignment key or query key containing one of these is secret. */
 static const char *const default_words[] = {
-	"token", "secret", "password", "passwd", "apikey", "api-key", "api_key", "credential",
-	"private-key", "private_key", NULL,
+    "token",   "secret",     "password",    "passwd",	   "apikey", "api-key",
+    "api_key", "credential", "private-key", "private_key", NULL,
 };
 static const char *const default_headers[] = {
-	"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key",	     "Cookie",
-	"Set-Cookie",	 "X-Auth-Token",	"X-Nono-Token", "X-Goog-Api-Key", NULL,
+    "Authorization", "Proxy-Authorization", "X-Api-Key",    "Api-Key",	      "Cookie",
+    "Set-Cookie",    "X-Auth-Token",	    "X-Nono-Token", "X-Goog-Api-Key", NULL,
 };
 static const char *const default_query_keys[] = {
-	"key",	   "api_key",	   "apikey", "token", "access_token", "refresh_token",
-	"id_token", "auth",	   "sig",    "signature", "password", "passwd",
-	"secret",  "client_secret", "code",  "state", NULL,
+    "key",	"api_key",	 "apikey", "token",	"access_token", "refresh_token",
+    "id_token", "auth",		 "sig",	   "signature", "password",	"passwd",
+    "secret",	"client_secret", "code",   "state",	NULL,
 };
 
 struct redact_policy {
@@ -106,8 +107,7 @@ static bool secret_key(const struct redact_policy *p, const char *k, size_t n)
 }
 
 /* k=v pairs separated by '&' or ';' in s[0..n): secret values replaced. */
-static int redact_params(const struct redact_policy *p, const char *s, size_t n,
-			 struct strbuf *out)
+static int redact_params(const struct redact_policy *p, const char *s, size_t n, struct strbuf *out)
 {
 	size_t i = 0;
 	int r = 0;
@@ -381,9 +381,9 @@ static int apply_doc(struct redact_policy *p, const struct toml_doc *doc, const 
 	}
 	if (allow) {
 		if (!unsafe)
-			return entry_error(d, file, allow,
-					   "needs 'unsafe_redaction_overrides = true' in [redaction]",
-					   NULL);
+			return entry_error(
+			    d, file, allow,
+			    "needs 'unsafe_redaction_overrides = true' in [redaction]", NULL);
 		STRV_FOREACH(x, allow->arr)
 		{
 			if (!is_default(*x))
@@ -400,8 +400,8 @@ static int apply_doc(struct redact_policy *p, const struct toml_doc *doc, const 
 	return 0;
 }
 
-int redact_policy_load_text(struct redact_policy *p, const char *buf, size_t len,
-			    const char *file, struct diag *d)
+int redact_policy_load_text(struct redact_policy *p, const char *buf, size_t len, const char *file,
+			    struct diag *d)
 {
 	_cleanup_toml_ struct toml_doc *doc = NULL;
 	int r = toml_parse(buf, len, file, &doc, d);

@@ -32,8 +32,8 @@ int redact_policy_new(struct redact_policy **ret);
 /* Merge [redaction] of a config.toml file into p; a missing file is not an error. */
 int redact_policy_load_config(struct redact_policy *p, const char *path, struct diag *d);
 /* Merge [redaction] from a config text (tests, fuzzing). */
-int redact_policy_load_text(struct redact_policy *p, const char *buf, size_t len,
-			    const char *file, struct diag *d);
+int redact_policy_load_text(struct redact_policy *p, const char *buf, size_t len, const char *file,
+			    struct diag *d);
 struct redact_policy *redact_policy_free(struct redact_policy *p);
 void redact_policy_freep(struct redact_policy **p);
 #define _cleanup_redact_policy_ __attribute__((cleanup(redact_policy_freep)))

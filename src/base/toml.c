@@ -173,7 +173,7 @@ static int parse_string(struct parser *ps, char **ret)
 			uint32_t cp = 0;
 			for (int i = 0; i < digits; i++, ps->p++) {
 				char h = at_end(ps) ? 0 : *ps->p;
-				int v = h >= '0' && h <= '9'	 ? h - '0'
+				int v = h >= '0' && h <= '9'   ? h - '0'
 					: h >= 'a' && h <= 'f' ? h - 'a' + 10
 					: h >= 'A' && h <= 'F' ? h - 'A' + 10
 							       : -1;
@@ -324,8 +324,9 @@ static int parse_keyval(struct parser *ps)
 		e.type = TOML_BOOL;
 		ps->p += 5;
 	} else
-		r = fail(ps, "unsupported value for key '%s': use a \"string\", true/false or "
-			     "[\"an\", \"array\"]",
+		r = fail(ps,
+			 "unsupported value for key '%s': use a \"string\", true/false or "
+			 "[\"an\", \"array\"]",
 			 e.key);
 	if (r < 0)
 		goto fail;
@@ -395,11 +396,10 @@ out:
 	return r;
 }
 
-int toml_parse(const char *buf, size_t len, const char *file, struct toml_doc **ret,
-	       struct diag *d)
+int toml_parse(const char *buf, size_t len, const char *file, struct toml_doc **ret, struct diag *d)
 {
-	struct parser ps = {.p = buf, .end = buf + len, .line_start = buf, .line = 1,
-			    .file = file, .d = d};
+	struct parser ps = {
+	    .p = buf, .end = buf + len, .line_start = buf, .line = 1, .file = file, .d = d};
 	_cleanup_toml_ struct toml_doc *doc = calloc(1, sizeof(*doc));
 	int r = 0;
 

@@ -32,9 +32,9 @@ struct toml_entry {
 	char *table; /* "" for the root table; "a.b" for [a.b] */
 	char *key;
 	enum toml_type type;
-	char *str;   /* TOML_STRING */
-	bool b;      /* TOML_BOOL */
-	char **arr;  /* TOML_ARRAY: NULL-terminated, never NULL */
+	char *str;	  /* TOML_STRING */
+	bool b;		  /* TOML_BOOL */
+	char **arr;	  /* TOML_ARRAY: NULL-terminated, never NULL */
 	int line, column; /* of the key */
 };
 

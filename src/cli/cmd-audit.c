@@ -108,8 +108,8 @@ static int audit_list(void)
 			     strempty(json_string_value(json_object_get(s, "start_time"))), status);
 		size_t i;
 		json_t *a;
-		json_array_foreach(cmd, i, a)
-		(void)printf("%s%s", i ? " " : "  ", strempty(json_string_value(a)));
+		json_array_foreach(cmd, i, a)(void)
+		    printf("%s%s", i ? " " : "  ", strempty(json_string_value(a)));
 		(void)putchar('\n');
 		json_decref(s);
 	}
@@ -224,8 +224,9 @@ int cmd_audit(int argc, char **argv)
 			as_json = true;
 			break;
 		case OPT_A_PUBKEY:
-			log_error("'--public-key-file': signed audit attestations are not supported "
-				  "by this build yet");
+			log_error(
+			    "'--public-key-file': signed audit attestations are not supported "
+			    "by this build yet");
 			return EXIT_NONO_ERROR;
 		case OPT_A_HELP:
 			cli_print_help(cmd, stdout);
@@ -251,7 +252,8 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (streq(sub, "show") || streq(sub, "verify")) {
 		if (rest != 1) {
-			log_error("'nono audit %s' takes one session id (see 'nono audit list')", sub);
+			log_error("'nono audit %s' takes one session id (see 'nono audit list')",
+				  sub);
 			return EXIT_NONO_ERROR;
 		}
 		return streq(sub, "show") ? audit_show(argv[optind], as_json)

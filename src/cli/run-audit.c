@@ -33,15 +33,15 @@ int run_audit_open(const struct sandbox_spec *s, char *const *cmdv, bool integri
 		return r;
 	json_t *diff = redact_policy_diff(rp);
 	const struct audit_session_info info = {
-		.nono_version = NONO_VERSION,
-		.profile = s->profile_name,
-		.argv = argv,
-		.cwd = cwd,
-		.network_mode = s->net == NET_BLOCK   ? "blocked"
-				: s->net == NET_PROXY ? "proxy"
-						      : "allowed",
-		.integrity = integrity,
-		.redaction_diff = diff,
+	    .nono_version = NONO_VERSION,
+	    .profile = s->profile_name,
+	    .argv = argv,
+	    .cwd = cwd,
+	    .network_mode = s->net == NET_BLOCK	  ? "blocked"
+			    : s->net == NET_PROXY ? "proxy"
+						  : "allowed",
+	    .integrity = integrity,
+	    .redaction_diff = diff,
 	};
 	r = audit_open(home, &info, ret, d);
 	json_decref(diff);

@@ -12,8 +12,9 @@
 
 /*
  * Load every env credential of s and set VAR=value in *env (replacing an inherited
- * VAR; an env:// source variable itself is removed). Variable names are checked: portable, not a loader or NONO_ variable the
- * sandbox strips or sets itself. Errors name the reference and the flag, never a value.
+ * VAR; an env:// source variable itself is removed). Variable names are checked: portable, not a
+ * loader or NONO_ variable the sandbox strips or sets itself. Errors name the reference and the
+ * flag, never a value.
  */
 int run_env_credentials_load(const struct sandbox_spec *s, char ***env, struct diag *d);
 

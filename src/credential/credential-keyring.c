@@ -42,12 +42,13 @@ static bool session_bus_present(void)
 }
 
 static const SecretSchema nono_schema = {
-	.name = "org.freedesktop.Secret.Generic",
-	.flags = SECRET_SCHEMA_DONT_MATCH_NAME,
-	.attributes = {
-		{"service", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"account", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"username", SECRET_SCHEMA_ATTRIBUTE_STRING},
+    .name = "org.freedesktop.Secret.Generic",
+    .flags = SECRET_SCHEMA_DONT_MATCH_NAME,
+    .attributes =
+	{
+	    {"service", SECRET_SCHEMA_ATTRIBUTE_STRING},
+	    {"account", SECRET_SCHEMA_ATTRIBUTE_STRING},
+	    {"username", SECRET_SCHEMA_ATTRIBUTE_STRING},
 	},
 };
 

@@ -187,9 +187,10 @@ static int load_file(const char *ref, struct secret *ret, struct diag *d)
 		if (!(path = strdup(p)))
 			return -ENOMEM;
 	} else {
-		diag_set(d, NULL, 0, 0,
-			 "credential '%s': the path must be absolute (file:///path or file://~/path)",
-			 ref);
+		diag_set(
+		    d, NULL, 0, 0,
+		    "credential '%s': the path must be absolute (file:///path or file://~/path)",
+		    ref);
 		return -EINVAL;
 	}
 
@@ -215,13 +216,13 @@ static int load_file(const char *ref, struct secret *ret, struct diag *d)
 	}
 	if (st.st_mode & S_IWOTH) {
 		diag_set(d, NULL, 0, 0,
-			 "credential '%s': '%s' is writable by every user; chmod o-w it first",
-			 ref, path);
+			 "credential '%s': '%s' is writable by every user; chmod o-w it first", ref,
+			 path);
 		return -EPERM;
 	}
 	if (st.st_size > CREDENTIAL_MAX_SIZE) {
-		diag_set(d, NULL, 0, 0, "credential '%s': '%s' is larger than %d bytes", ref,
-			 path, CREDENTIAL_MAX_SIZE);
+		diag_set(d, NULL, 0, 0, "credential '%s': '%s' is larger than %d bytes", ref, path,
+			 CREDENTIAL_MAX_SIZE);
 		return -E2BIG;
 	}
 	if (!(s.p = secure_alloc(SCRATCH_SIZE)))
@@ -240,8 +241,8 @@ static int find_in_path(const char *name, char **ret)
 {
 	const char *pathenv = getenv("PATH");
 	_cleanup_strv_free_ char **dirs = NULL;
-	int r = strv_split(pathenv && *pathenv ? pathenv : "/usr/local/bin:/usr/bin:/bin", ":",
-			   &dirs);
+	int r =
+	    strv_split(pathenv && *pathenv ? pathenv : "/usr/local/bin:/usr/bin:/bin", ":", &dirs);
 	if (r < 0)
 		return r;
 	STRV_FOREACH(dir, dirs)
@@ -377,8 +378,9 @@ static int load_op(const char *ref, struct secret *ret, struct diag *d)
 				 "reference right and are you signed in? try 'op read' yourself)",
 				 ref, WEXITSTATUS(status));
 		else
-			diag_set(d, NULL, 0, 0, "credential '%s': 'op read' was killed by signal %d",
-				 ref, WTERMSIG(status));
+			diag_set(d, NULL, 0, 0,
+				 "credential '%s': 'op read' was killed by signal %d", ref,
+				 WTERMSIG(status));
 		return -EIO;
 	}
 	return finish(ref, "the output of 'op read'", s.p, s.len, ret, d);

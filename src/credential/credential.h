@@ -33,7 +33,7 @@
 
 #include "base/diag.h"
 
-#define CREDENTIAL_MAX_SIZE (64 * 1024)
+#define CREDENTIAL_MAX_SIZE	 (64 * 1024)
 #define CREDENTIAL_OP_TIMEOUT_MS 30000
 
 struct secret {

@@ -55,17 +55,17 @@ static void write_all(const char *path, const char *s)
 	fclose(f);
 }
 
-static const struct audit_network_event ev_allow = {true, "CONNECT", "api.example.com", 443, "",
-						     NULL, NULL, 0};
-static const struct audit_network_event ev_deny = {
-	false, "CONNECT", "169.254.169.254", 80, "", NULL, "denied_cidr", 403};
+static const struct audit_network_event ev_allow = {
+    true, "CONNECT", "api.example.com", 443, "", NULL, NULL, 0};
+static const struct audit_network_event ev_deny = {false, "CONNECT", "169.254.169.254", 80,
+						   "",	  NULL,	     "denied_cidr",	403};
 
 /* A finished session with n events, half of them appended by a forked process. */
 static char *make_session(int n, bool integrity)
 {
 	char *const argv[] = {(char *)"agent", (char *)"--token", (char *)"[REDACTED]", NULL};
-	struct audit_session_info info = {"9.9.9", "claude-code", argv, "/work", "proxy",
-					  integrity, NULL};
+	struct audit_session_info info = {"9.9.9", "claude-code", argv, "/work",
+					  "proxy", integrity,	  NULL};
 	struct audit_log *a = NULL;
 	struct diag d = {{0}};
 	assert_int_equal(audit_open(home, &info, &a, &d), 0);
@@ -119,9 +119,9 @@ static void test_record(void **state)
 	assert_string_equal(json_string_value(json_object_get(s, "profile")), "claude-code");
 	assert_int_equal(json_integer_value(json_object_get(s, "exit_status")), 7);
 	assert_non_null(json_string_value(json_object_get(s, "end_time")));
-	assert_string_equal(json_string_value(json_object_get(
-				json_object_get(s, "network"), "proxy_placement")),
-			    "network-namespace");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(s, "network"), "proxy_placement")),
+	    "network-namespace");
 	json_t *integ = json_object_get(s, "integrity");
 	assert_int_equal(json_integer_value(json_object_get(integ, "events")), 6);
 	assert_int_equal(strlen(json_string_value(json_object_get(integ, "merkle_root"))), 64);
@@ -312,10 +312,10 @@ static void test_open_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record),
-		cmocka_unit_test(test_tamper),
-		cmocka_unit_test(test_without_integrity),
-		cmocka_unit_test(test_open_refusals),
+	    cmocka_unit_test(test_record),
+	    cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_without_integrity),
+	    cmocka_unit_test(test_open_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,25 +67,25 @@ static void test_toml_errors(void **state)
 		int line, column;
 		const char *msg;
 	} cases[] = {
-		{"a = 1\n", 1, 5, "unsupported value"},
-		{"a = \"x\"\na = \"y\"\n", 2, 1, "duplicate key"},
-		{"[t]\n[t]\n", 2, 4, "duplicate table"},
-		{"a = \"unterminated\n", 1, 18, "unterminated"},
-		{"a = \"x\" b\n", 1, 9, "after the value"},
-		{"a.b = \"x\"\n", 1, 2, "dotted keys"},
-		{"a = [\"x\" \"y\"]\n", 1, 10, "expected ','"},
-		{"a = [1]\n", 1, 6, "strings only"},
-		{"a = \"\\q\"\n", 1, 6, "unknown escape"},
-		{"a = \"\\u12\"\n", 1, 10, "hex digits"},
-		{"a = \"\\ud800\"\n", 1, 6, "no valid character"},
-		{"a =\n", 1, 4, "missing value"},
-		{"= \"x\"\n", 1, 1, "expected a key"},
-		{"[[arr]]\n", 1, 2, "arrays of tables"},
-		{"a = \"\"\"x\"\"\"\n", 1, 6, "multi-line"},
-		{"a = {}\n", 1, 5, "unsupported value"},
-		{"a = truex\n", 1, 5, "unsupported value"},
-		{"a = [\n\"x\",\n", 3, 1, "unterminated array"},
-		{"a = \"x\ty\x01\"\n", 1, 9, "control character"},
+	    {"a = 1\n", 1, 5, "unsupported value"},
+	    {"a = \"x\"\na = \"y\"\n", 2, 1, "duplicate key"},
+	    {"[t]\n[t]\n", 2, 4, "duplicate table"},
+	    {"a = \"unterminated\n", 1, 18, "unterminated"},
+	    {"a = \"x\" b\n", 1, 9, "after the value"},
+	    {"a.b = \"x\"\n", 1, 2, "dotted keys"},
+	    {"a = [\"x\" \"y\"]\n", 1, 10, "expected ','"},
+	    {"a = [1]\n", 1, 6, "strings only"},
+	    {"a = \"\\q\"\n", 1, 6, "unknown escape"},
+	    {"a = \"\\u12\"\n", 1, 10, "hex digits"},
+	    {"a = \"\\ud800\"\n", 1, 6, "no valid character"},
+	    {"a =\n", 1, 4, "missing value"},
+	    {"= \"x\"\n", 1, 1, "expected a key"},
+	    {"[[arr]]\n", 1, 2, "arrays of tables"},
+	    {"a = \"\"\"x\"\"\"\n", 1, 6, "multi-line"},
+	    {"a = {}\n", 1, 5, "unsupported value"},
+	    {"a = truex\n", 1, 5, "unsupported value"},
+	    {"a = [\n\"x\",\n", 3, 1, "unterminated array"},
+	    {"a = \"x\ty\x01\"\n", 1, 9, "control character"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct diag d;
@@ -119,21 +119,22 @@ static void test_redact_defaults(void **state)
 	static const struct {
 		const char *in, *out;
 	} single[] = {
-		{"Authorization: Bearer sk-123", "Authorization: [REDACTED]"},
-		{"x-api-key:abc", "x-api-key: [REDACTED]"},
-		{"Cookie: a=b", "Cookie: [REDACTED]"},
-		{"Accept: text/html", "Accept: text/html"},
-		{"https://api.example.com/v1?key=K1&q=x&sig=S#access_token=T",
-		 "https://api.example.com/v1?key=[REDACTED]&q=x&sig=[REDACTED]#access_token=[REDACTED]"},
-		{"https://user:pa:ss@host.example/p", "https://user:[REDACTED]@host.example/p"},
-		{"https://user@host.example/p?Token=x", "https://user@host.example/p?Token=[REDACTED]"},
-		{"see http://a/?password=p1 and ftp://u:p2@b/",
-		 "see http://a/?password=[REDACTED] and ftp://u:[REDACTED]@b/"},
-		{"GITHUB_TOKEN=ghp_x", "GITHUB_TOKEN=[REDACTED]"},
-		{"api_key=1&x=2", "api_key=[REDACTED]&x=2"},
-		{"name=value", "name=value"},
-		{"plain", "plain"},
-		{"", ""},
+	    {"Authorization: Bearer sk-123", "Authorization: [REDACTED]"},
+	    {"x-api-key:abc", "x-api-key: [REDACTED]"},
+	    {"Cookie: a=b", "Cookie: [REDACTED]"},
+	    {"Accept: text/html", "Accept: text/html"},
+	    {"https://api.example.com/v1?key=K1&q=x&sig=S#access_token=T",
+	     "https://api.example.com/"
+	     "v1?key=[REDACTED]&q=x&sig=[REDACTED]#access_token=[REDACTED]"},
+	    {"https://user:pa:ss@host.example/p", "https://user:[REDACTED]@host.example/p"},
+	    {"https://user@host.example/p?Token=x", "https://user@host.example/p?Token=[REDACTED]"},
+	    {"see http://a/?password=p1 and ftp://u:p2@b/",
+	     "see http://a/?password=[REDACTED] and ftp://u:[REDACTED]@b/"},
+	    {"GITHUB_TOKEN=ghp_x", "GITHUB_TOKEN=[REDACTED]"},
+	    {"api_key=1&x=2", "api_key=[REDACTED]&x=2"},
+	    {"name=value", "name=value"},
+	    {"plain", "plain"},
+	    {"", ""},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(single); i++) {
 		_cleanup_free_ char *o = NULL;
@@ -141,14 +142,26 @@ static void test_redact_defaults(void **state)
 		assert_string_equal(o, single[i].out);
 	}
 
-	const char *argv[] = {"tool",  "--token",    "T1",	  "--api-key=K2", "--password",
-			      "P3",    "--GitHub-Token", "T4", "--verbose",	  "file",
-			      "-H",    "Authorization: Basic Zm9v", "--secret", NULL};
+	const char *argv[] = {"tool",		"--token",    "T1",
+			      "--api-key=K2",	"--password", "P3",
+			      "--GitHub-Token", "T4",	      "--verbose",
+			      "file",		"-H",	      "Authorization: Basic Zm9v",
+			      "--secret",	NULL};
 	_cleanup_strv_free_ char **out = redact(p, argv);
-	const char *want[] = {"tool",	    "--token",	  "[REDACTED]", "--api-key=[REDACTED]",
-			      "--password", "[REDACTED]", "--GitHub-Token", "[REDACTED]",
-			      "--verbose",  "file",	  "-H",		"Authorization: [REDACTED]",
-			      "--secret",   NULL};
+	const char *want[] = {"tool",
+			      "--token",
+			      "[REDACTED]",
+			      "--api-key=[REDACTED]",
+			      "--password",
+			      "[REDACTED]",
+			      "--GitHub-Token",
+			      "[REDACTED]",
+			      "--verbose",
+			      "file",
+			      "-H",
+			      "Authorization: [REDACTED]",
+			      "--secret",
+			      NULL};
 	for (size_t i = 0; want[i]; i++)
 		assert_string_equal(out[i], want[i]);
 	assert_null(out[13]);
@@ -169,8 +182,12 @@ static void test_redact_config(void **state)
 			  "allow_unredacted_defaults = [\"state\"]\n";
 	assert_int_equal(redact_policy_new(&p), 0);
 	assert_int_equal(redact_policy_load_text(p, cfg, strlen(cfg), "config.toml", &d), 0);
-	const char *argv[] = {"--pat", "P1", "--private-thing=P2", "Private-Token: P3",
-			      "https://h/?x-custom=P4&state=visible", NULL};
+	const char *argv[] = {"--pat",
+			      "P1",
+			      "--private-thing=P2",
+			      "Private-Token: P3",
+			      "https://h/?x-custom=P4&state=visible",
+			      NULL};
 	_cleanup_strv_free_ char **out = redact(p, argv);
 	assert_string_equal(out[1], "[REDACTED]");
 	assert_string_equal(out[2], "--private-thing=[REDACTED]");
@@ -189,25 +206,25 @@ static void test_redact_config(void **state)
 		int line;
 		const char *msg;
 	} bad[] = {
-		{"[redaction]\nextra_flagz = []\n", 2, "unknown key"},
-		{"[redaction]\nextra_flags = \"--x\"\n", 2, "array of strings"},
-		{"[redaction]\nextra_flags = [\"nodash\"]\n", 2, "malformed entry 'nodash'"},
-		{"[redaction]\nextra_headers = [\"Bad Header\"]\n", 2, "malformed"},
-		{"[redaction]\nextra_query_keys = [\"a=b\"]\n", 2, "malformed"},
-		{"[redaction]\nallow_unredacted_defaults = [\"token\"]\n", 2,
-		 "unsafe_redaction_overrides"},
-		{"[redaction]\nunsafe_redaction_overrides = true\n"
-		 "allow_unredacted_defaults = [\"nothing-like-it\"]\n",
-		 3, "not a default"},
-		{"[redaction]\nunsafe_redaction_overrides = \"yes\"\n", 2, "true or false"},
+	    {"[redaction]\nextra_flagz = []\n", 2, "unknown key"},
+	    {"[redaction]\nextra_flags = \"--x\"\n", 2, "array of strings"},
+	    {"[redaction]\nextra_flags = [\"nodash\"]\n", 2, "malformed entry 'nodash'"},
+	    {"[redaction]\nextra_headers = [\"Bad Header\"]\n", 2, "malformed"},
+	    {"[redaction]\nextra_query_keys = [\"a=b\"]\n", 2, "malformed"},
+	    {"[redaction]\nallow_unredacted_defaults = [\"token\"]\n", 2,
+	     "unsafe_redaction_overrides"},
+	    {"[redaction]\nunsafe_redaction_overrides = true\n"
+	     "allow_unredacted_defaults = [\"nothing-like-it\"]\n",
+	     3, "not a default"},
+	    {"[redaction]\nunsafe_redaction_overrides = \"yes\"\n", 2, "true or false"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_(redact_policy_freep) struct redact_policy *q = NULL;
 		assert_int_equal(redact_policy_new(&q), 0);
 		d = (struct diag){{0}};
-		assert_int_equal(redact_policy_load_text(q, bad[i].text, strlen(bad[i].text),
-							 "config.toml", &d),
-				 -EINVAL);
+		assert_int_equal(
+		    redact_policy_load_text(q, bad[i].text, strlen(bad[i].text), "config.toml", &d),
+		    -EINVAL);
 		if (d.line != bad[i].line || !strstr(d.msg, bad[i].msg))
 			fail_msg("case %zu: got %d %s", i, d.line, d.msg);
 	}
@@ -216,10 +233,10 @@ static void test_redact_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_toml_ok),
-		cmocka_unit_test(test_toml_errors),
-		cmocka_unit_test(test_redact_defaults),
-		cmocka_unit_test(test_redact_config),
+	    cmocka_unit_test(test_toml_ok),
+	    cmocka_unit_test(test_toml_errors),
+	    cmocka_unit_test(test_redact_defaults),
+	    cmocka_unit_test(test_redact_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

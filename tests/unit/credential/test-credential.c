@@ -270,7 +270,8 @@ static void test_secret_memory(void **state)
 	uintptr_t a = (uintptr_t)s.data;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			in = a >= lo && a < hi;
 		else if (in && startswith(line, "VmFlags:"))
 			dd = strstr(line, " dd") != NULL;
@@ -284,13 +285,13 @@ static void test_secret_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_file_hostile),
-		cmocka_unit_test(test_op),
-		cmocka_unit_test(test_apple_and_unknown),
-		cmocka_unit_test(test_keyring_without_dbus),
-		cmocka_unit_test(test_secret_memory),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_file_hostile),
+	    cmocka_unit_test(test_op),
+	    cmocka_unit_test(test_apple_and_unknown),
+	    cmocka_unit_test(test_keyring_without_dbus),
+	    cmocka_unit_test(test_secret_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
