@@ -189,3 +189,20 @@ check_record() {
 	assert_output --partial "symbolic link"
 	[ -z "$(ls -A "$T/elsewhere")" ]
 }
+
+@test "events are recorded in both proxy placements, and the placement is named" {
+	start_http
+	run sandboxed user --open-port 9 --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
+	assert_failure
+	d=$(session_dir)
+	[ "$(json "$d/session.json" 'j["network"]["proxy_placement"]')" = host-loopback ]
+	run cat "$d/audit-events.ndjson"
+	assert_output --partial '"host":"denied.example"'
+	rm -rf "$H/.nono/audit"
+	run sandboxed user --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
+	assert_failure
+	d=$(session_dir)
+	[ "$(json "$d/session.json" 'j["network"]["proxy_placement"]')" = network-namespace ]
+	run cat "$d/audit-events.ndjson"
+	assert_output --partial '"host":"denied.example"'
+}
