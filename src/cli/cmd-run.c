@@ -17,7 +17,7 @@
 #include "base/strv.h"
 #include "cli/cli.h"
 #include "cli/run-audit.h"
-#include "cli/run-credentials.h"
+#include "cli/run-env-credentials.h"
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"

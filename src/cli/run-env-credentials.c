@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/run-credentials.h"
+#include "cli/run-env-credentials.h"
 
 #include <errno.h>
 
