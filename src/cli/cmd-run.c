@@ -666,10 +666,10 @@ static void print_footer(const struct sandbox_spec *s, int code)
 
 struct proxy_hook {
 	struct run_proxy *rp;
-	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
-	char **env;
 	int error; /* negative errno when the proxy could not start */
 	struct diag d;
+	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
+	char **env;
 };
 
 /* In the supervisor right after fork: namespace mode takes the child's listener over. */
@@ -907,12 +907,12 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
-	run_env_credentials_wipe(spec, env);
 	run_proxy_release(&rp);
+	run_args_release(&a);
+	run_env_credentials_wipe(spec, env);
 	/* After the proxy stopped: the chain head is final. */
 	if (audit && audit_close(TAKE_PTR(audit), ret, &d) < 0)
 		log_warning("cannot finish the audit record: %s", diag_format(&d, buf, sizeof(buf)));
-	run_args_release(&a);
 	return ret;
 }
 
