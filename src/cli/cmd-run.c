@@ -718,10 +718,10 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
 	_cleanup_close_ int state_fd = -EBADF;
+	struct audit_log *audit = NULL;
 	struct policy_input in;
 	struct sandbox_features f;
 	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
-	struct audit_log *audit = NULL;
 	struct proxy_hook hook = {.rp = &rp};
 	struct diag d = {{0}};
 	char buf[2048];

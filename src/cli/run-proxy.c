@@ -130,14 +130,14 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	rp->netns = (f->is_root || sandbox_userns_available()) && s->n_open_ports == 0 && s->n_listen_ports == 0;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
+		.event = audit ? proxy_audit_event : NULL,
+		.event_ud = audit,
 		.upstream_proxy = s->proxy.upstream_proxy,
 		.upstream_bypass = s->proxy.upstream_bypass,
 		.port = s->proxy.port,
 		.token = rp->token,
 		.allow_tokenless = rp->netns,
 		.log = proxy_log,
-		.event = audit ? proxy_audit_event : NULL,
-		.event_ud = audit,
 	};
 
 	if (rp->netns) {

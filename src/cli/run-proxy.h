@@ -9,8 +9,6 @@
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
 
-struct audit_log;
-
 struct run_proxy {
 	bool netns;         /* the proxy listener lives in the child's network namespace */
 	pid_t pid;          /* the proxy process, -1 before it starts */
