@@ -18,6 +18,7 @@
 #define SESSION_FILE "session.json"
 #define EVENTS_FILE  "audit-events.ndjson"
 #define GENESIS_TAG  "nono-audit-genesis"
+#define EMPTY_MERKLE_ROOT "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* Shared (MAP_SHARED) between the supervisor and processes forked after audit_open. */
 struct audit_chain {
@@ -294,8 +295,8 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 	    pthread_mutex_init(&a->chain->lock, &ma) != 0)
 		return -EIO;
 	(void)pthread_mutexattr_destroy(&ma);
-	if ((r = genesis(a->id, a->chain->head)) < 0)
-		return r;
+	/* head stays "" until the first event: the genesis digest is computed then, by the
+	 * appender, so a run without events never pays for OpenSSL's start-up. */
 
 	if ((r = make_session_json(a, info)) < 0)
 		return r;
@@ -356,7 +357,9 @@ int audit_append_network(struct audit_log *a, const struct audit_network_event *
 		json_decref(o);
 		return r;
 	}
-	if (a->integrity && set_str(o, "prev", a->chain->head) < 0)
+	if (a->integrity && !a->chain->head[0])
+		r = genesis(a->id, a->chain->head);
+	if (r >= 0 && a->integrity && set_str(o, "prev", a->chain->head) < 0)
 		r = -ENOMEM;
 	char *line = r < 0 ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -568,14 +571,22 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 		return -ENOMEM;
 	}
 	struct diag ignored = {{0}};
-	bool consistent =
-	    walk_events(a->dir_fd, a->dir, a->id, a->integrity, &res, &ignored) >= 0 &&
-	    res.events == a->chain->count && (!a->integrity || streq(res.head, a->chain->head));
+	struct stat st;
+	bool consistent;
+	if (a->chain->count == 0 && fstat(a->events_fd, &st) == 0 && st.st_size == 0) {
+		/* No events: nothing to hash (the RFC 6962 root of no leaves is SHA-256("")). */
+		consistent = true;
+		memcpy(res.merkle_root, EMPTY_MERKLE_ROOT, sizeof(res.merkle_root));
+	} else
+		consistent =
+		    walk_events(a->dir_fd, a->dir, a->id, a->integrity, &res, &ignored) >= 0 &&
+		    res.events == a->chain->count &&
+		    (!a->integrity || streq(res.head, a->chain->head));
 	(void)json_object_set_new(integ, "events", json_integer((json_int_t)a->chain->count));
 	(void)json_object_set_new(integ, "events_lost", json_integer((json_int_t)a->chain->lost));
 	if (a->integrity) {
 		(void)set_str(integ, "algorithm", "sha256-chain+rfc6962-merkle");
-		(void)set_str(integ, "chain_head", a->chain->head);
+		(void)set_str(integ, "chain_head", a->chain->count ? a->chain->head : NULL);
 		(void)set_str(integ, "merkle_root", consistent ? res.merkle_root : NULL);
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
@@ -629,7 +640,7 @@ int audit_verify(const char *session_dir, struct audit_verify_result *ret, struc
 				 json_is_integer(cnt) ? (long long)json_integer_value(cnt) : -1LL,
 				 res.events);
 			r = -EBADMSG;
-		} else if (res.integrity && (!head || !streq(head, res.head))) {
+		} else if (res.integrity && res.events > 0 && (!head || !streq(head, res.head))) {
 			diag_set(d, fname, 0, 0,
 				 "the final chain head does not match the log (its last lines "
 				 "were changed or cut)");
