@@ -279,6 +279,23 @@ static void test_without_integrity(void **state)
 	assert_int_equal(res.events, 2);
 }
 
+/* No events: nothing hashed at run time; an added line is still caught. */
+static void test_empty(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = make_session(0, true);
+	struct audit_verify_result res;
+	struct diag d = {{0}};
+	assert_int_equal(audit_verify(dir, &res, &d), 0);
+	assert_int_equal(res.events, 0);
+	assert_string_equal(res.merkle_root,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	char p[700];
+	path_in(p, sizeof(p), dir, "audit-events.ndjson");
+	write_all(p, "{\"type\":\"network\"}\n");
+	assert_int_equal(audit_verify(dir, &res, &d), -EBADMSG);
+}
+
 static void test_open_refusals(void **state)
 {
 	(void)state;
