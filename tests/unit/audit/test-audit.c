@@ -332,6 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_without_integrity),
+	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_open_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
