@@ -144,3 +144,20 @@ check_file_source() {
 	run grep -rl -- "$SECRET" "$H/.nono"
 	assert_failure
 }
+
+@test "a profile's env_credentials are loaded like the flags; the profile is in the audit record" {
+	mkdir -p "$H/.config/nono/profiles"
+	cat >"$H/.config/nono/profiles/withcreds.json" <<-'JSON'
+		{"extends": "default", "meta": {"name": "withcreds"},
+		 "env_credentials": {"env://SRC": "PROFILE_KEY"}}
+	JSON
+	chown -R "$NOBODY:$NOBODY" "$H/.config"
+	run creds_as user SRC="$SECRET" -- run --profile withcreds --allow-cwd -- /bin/sh -c 'echo "[$PROFILE_KEY]"'
+	assert_success
+	assert_output --partial "[$SECRET]"
+	f=$(find "$H/.nono/audit" -name session.json)
+	run python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["profile"])' "$f"
+	assert_output withcreds
+	run grep -rl -- "$SECRET" "$H/.nono"
+	assert_failure
+}
