@@ -15,3 +15,7 @@
  */
 int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d);
 void credential_keyring_free(char *value, size_t len);
+
+/* len + 1 bytes of secret memory (locked, not dumped); free with secret_buf_free(). */
+char *secret_buf_alloc(size_t len);
+void secret_buf_free(char *p, size_t len);

@@ -15,7 +15,18 @@
 #include "credential/credential-internal.h"
 
 #ifdef HAVE_LIBSECRET
+#include <fcntl.h>
 #include <libsecret/secret.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEYRING_TIMEOUT_MS 30000
 
 bool credential_have_keyring(void)
 {
@@ -52,19 +63,11 @@ static const SecretSchema nono_schema = {
 	},
 };
 
-int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
+static int lookup_here(const char *account, gchar **ret, struct diag *d)
 {
 	GError *err = NULL;
 	gchar *v;
 
-	if (!session_bus_present()) {
-		diag_set(d, NULL, 0, 0,
-			 "credential '%s': no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is "
-			 "unset), so the system keyring (Secret Service) cannot be asked; store "
-			 "it in a running keyring or use env://, file:// or op://",
-			 account);
-		return -EOPNOTSUPP;
-	}
 	v = secret_password_lookup_sync(&nono_schema, NULL, &err, "service", "nono", "account",
 					account, NULL);
 	if (!v && !err)
@@ -89,14 +92,150 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 		return -ENOENT;
 	}
 	*ret = v;
-	*ret_len = strlen(v);
+	return 0;
+}
+
+/* What the helper sends back: the result, a message, then len bytes of secret. */
+struct reply {
+	int32_t r;
+	uint32_t len;
+	char msg[sizeof(((struct diag *)0)->msg)];
+};
+
+static int read_full(int fd, void *buf, size_t n, long long deadline)
+{
+	size_t got = 0;
+	while (got < n) {
+		struct timespec ts;
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		long long left = deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		struct pollfd p = {fd, POLLIN, 0};
+		int k = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -ETIMEDOUT;
+		ssize_t m = read(fd, (char *)buf + got, n - got);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m < 0)
+			return -errno;
+		if (m == 0)
+			return -EPIPE;
+		got += (size_t)m;
+	}
+	return 0;
+}
+
+static void write_full(int fd, const void *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t m = write(fd, buf, n);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0)
+			_exit(1);
+		buf = (const char *)buf + m;
+		n -= (size_t)m;
+	}
+}
+
+/*
+ * libsecret runs GLib's D-Bus worker thread, and that thread would stay in the
+ * supervisor, which later forks the sandboxed child and the proxy. The lookup runs in
+ * a short-lived helper process instead, so nono itself stays single-threaded; the
+ * secret comes back over a pipe.
+ */
+int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
+{
+	int pfd[2], r;
+
+	if (!session_bus_present()) {
+		diag_set(d, NULL, 0, 0,
+			 "credential '%s': no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is "
+			 "unset), so the system keyring (Secret Service) cannot be asked; store "
+			 "it in a running keyring or use env://, file:// or op://",
+			 account);
+		return -EOPNOTSUPP;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		struct reply rep = {0};
+		struct diag cd = {{0}};
+		gchar *v = NULL;
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		(void)close(pfd[0]);
+		rep.r = lookup_here(account, &v, &cd);
+		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
+		rep.len = v ? (uint32_t)strlen(v) : 0;
+		if (rep.r >= 0 && rep.len > CREDENTIAL_MAX_SIZE) {
+			rep.r = -E2BIG;
+			rep.len = 0;
+			(void)snprintf(rep.msg, sizeof(rep.msg),
+				       "credential '%s': the keyring item is larger than %d bytes",
+				       account, CREDENTIAL_MAX_SIZE);
+		}
+		write_full(pfd[1], &rep, sizeof(rep));
+		if (rep.r >= 0)
+			write_full(pfd[1], v, rep.len);
+		if (v)
+			secret_password_free(v); /* wipes before freeing */
+		_exit(0);
+	}
+	(void)close(pfd[1]);
+	_cleanup_close_ int rd = pfd[0];
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long deadline =
+	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + KEYRING_TIMEOUT_MS;
+	struct reply rep;
+	char *v = NULL;
+	r = read_full(rd, &rep, sizeof(rep), deadline);
+	if (r >= 0 && rep.r >= 0) {
+		if (rep.len > CREDENTIAL_MAX_SIZE)
+			r = -EPROTO;
+		else if (!(v = secret_buf_alloc(rep.len)))
+			r = -ENOMEM;
+		else {
+			r = read_full(rd, v, rep.len, deadline);
+			v[rep.len] = 0;
+		}
+	}
+	if (r < 0)
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		if (v)
+			secret_buf_free(v, rep.len);
+		diag_set(d, NULL, 0, 0, "credential '%s': the keyring lookup %s", account,
+			 r == -ETIMEDOUT ? "did not finish within 30 s" : "failed");
+		return r;
+	}
+	if (rep.r < 0) {
+		rep.msg[sizeof(rep.msg) - 1] = 0;
+		diag_set(d, NULL, 0, 0, "%s", rep.msg);
+		return rep.r;
+	}
+	*ret = v;
+	*ret_len = rep.len;
 	return 0;
 }
 
 void credential_keyring_free(char *value, size_t len)
 {
-	(void)len;
-	secret_password_free(value); /* wipes before freeing */
+	secret_buf_free(value, len);
 }
 
 #else
@@ -119,7 +258,7 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 
 void credential_keyring_free(char *value, size_t len)
 {
-	(void)erase_and_free(value, len);
+	secret_buf_free(value, len);
 }
 
 #endif

@@ -72,6 +72,16 @@ static void secure_free(void *p, size_t n)
 	(void)munmap(p, n);
 }
 
+char *secret_buf_alloc(size_t len)
+{
+	return secure_alloc(secure_size(len));
+}
+
+void secret_buf_free(char *p, size_t len)
+{
+	secure_free(p, secure_size(len));
+}
+
 void secret_wipe(struct secret *s)
 {
 	if (!s || !s->data)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: Apache-2.0
 # --env-credential / --env-credential-map through the real binary: each source
-# (env://, file://, op:// with a fake 1Password CLI, keyring, apple-password://),
+# (env://, file://, op:// with a fake 1Password CLI, the keyring through a fake Secret
+# Service on a private session bus, apple-password://),
 # the variable rules, errors that name the reference and never the value, and no
 # secret in anything nono writes.
 
@@ -14,7 +15,11 @@ setup() {
 	mkdir -p "$T/opbin"
 	chmod 755 "$T/opbin"
 }
-teardown() { common_teardown; }
+teardown() {
+	[ -n "${KR_PID:-}" ] && kill "$KR_PID" 2>/dev/null
+	[ -n "${DBUS_PID:-}" ] && kill "$DBUS_PID" 2>/dev/null
+	common_teardown
+}
 
 # creds_as root|user ENV... -- NONO-ARGS: nono with extra variables in its environment.
 creds_as() {
@@ -160,4 +165,61 @@ check_file_source() {
 	assert_output withcreds
 	run grep -rl -- "$SECRET" "$H/.nono"
 	assert_failure
+}
+
+# A private session bus with the fake Secret Service (lib/fake-secret-service.py), as WHO.
+start_keyring() {
+	local who=$1
+	shift
+	/usr/bin/python3 -c 'import dbus, gi' 2>/dev/null && command -v dbus-daemon >/dev/null ||
+		skip "python3-dbus, python3-gi or dbus-daemon missing (tools/install-deps.sh)"
+	mkdir -p "$T/kr"
+	cp "$BATS_TEST_DIRNAME/lib/fake-secret-service.py" "$T/kr/"
+	chmod 755 "$T/kr/fake-secret-service.py"
+	local as=()
+	if [ "$who" = user ]; then
+		chown "$NOBODY:$NOBODY" "$T/kr"
+		as=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+	fi
+	BUS="unix:path=$T/kr/bus"
+	"${as[@]}" dbus-daemon --session --address="$BUS" --nofork --nopidfile 3>&- &
+	DBUS_PID=$!
+	for _ in $(seq 100); do [ -S "$T/kr/bus" ] && break; sleep 0.05; done
+	"${as[@]}" env DBUS_SESSION_BUS_ADDRESS="$BUS" /usr/bin/python3 "$T/kr/fake-secret-service.py" "$@" \
+		>"$T/kr/ready" 2>"$T/kr/log" 3>&- &
+	KR_PID=$!
+	for _ in $(seq 100); do grep -q ready "$T/kr/ready" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+
+check_keyring() {
+	start_keyring "$1" "service=nono,account=openai_api_key:$SECRET" "service=nono,username=legacy_key:old-$SECRET"
+	# The lookup runs in a helper process: the supervisor (the child's parent) stays
+	# single-threaded, without GLib's D-Bus thread, for the forks that follow.
+	run creds_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- run --allow-cwd --read /proc \
+		--env-credential openai_api_key,legacy_key -- /bin/sh -c \
+		'echo "[$OPENAI_API_KEY] [$LEGACY_KEY]"; grep Threads /proc/$PPID/status'
+	kill "$KR_PID" "$DBUS_PID" 2>/dev/null || true
+	assert_success
+	assert_output --partial "[$SECRET] [old-$SECRET]"
+	assert_line --regexp '^Threads:[[:space:]]+1$'
+	run cat "$T/kr/log"
+	assert_output --partial "'account'), dbus.String('openai_api_key')"
+	assert_output --partial "'service'), dbus.String('nono')"
+}
+@test "keyring names are read from the Secret Service (service=nono, account=NAME), upper-cased (root)" {
+	check_keyring root
+}
+@test "keyring names are read from the Secret Service (service=nono, account=NAME), upper-cased (user)" {
+	check_keyring user
+}
+
+@test "a keyring name missing from the Secret Service is a clear error naming it" {
+	start_keyring root "service=nono,account=other:$SECRET"
+	run creds_as root DBUS_SESSION_BUS_ADDRESS="$BUS" -- run --allow-cwd --env-credential missing_key -- /bin/echo RAN
+	kill "$KR_PID" "$DBUS_PID" 2>/dev/null || true
+	assert_failure
+	refute_output --partial RAN
+	assert_output --partial "no keyring item with service 'nono' and account 'missing_key'"
+	refute_output --partial "$SECRET"
 }
