@@ -544,6 +544,7 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 	(void)fputc('\n', out);
 	STRV_FOREACH(d, s->proxy.allow_domains)
 	(void)fprintf(out, "  [host] %s\n", *d);
+	run_credentials_describe(s, out);
 
 	bool header = false;
 	for (size_t i = 0; i < s->n_denies; i++) {
@@ -758,12 +759,10 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
 				    spec->denies[i].group);
 
-	/* Fail closed: credential injection (reverse proxy, env credentials) is not built yet. */
-	if (spec->proxy.n_credentials > 0 || spec->proxy.n_endpoints > 0 ||
-	    spec->n_env_credentials > 0) {
-		log_error("credential injection (--credential, --allow-endpoint, --env-credential, "
-			  "--env-credential-map, profile network.credentials) is not supported by "
-			  "this build yet");
+	/* Fail closed: environment credentials are not built yet (the reverse proxy is). */
+	if (spec->n_env_credentials > 0) {
+		log_error("environment credentials (--env-credential, --env-credential-map, "
+			  "profile env_credentials) are not supported by this build yet");
 		goto out;
 	}
 
