@@ -142,10 +142,13 @@ teardown() { common_teardown; }
 	assert_output --partial "--bypass-protection"
 }
 
-@test "credential flags are refused until credential injection exists" {
-	run nono_as root run --credential openai -- true
-	assert_failure 1
-	assert_output --partial "credential injection"
+@test "environment credentials are refused until they exist; --credential needs its key" {
 	run nono_as root run --env-credential-map env://HOME X -- true
 	assert_failure 1
+	assert_output --partial "environment credentials"
+	# --credential is built (reverse.bats); a missing key fails closed, naming the service.
+	run nono_as root run --credential openai -- true
+	assert_failure 1
+	assert_output --partial "service 'openai'"
+	assert_output --partial "openai_api_key"
 }
