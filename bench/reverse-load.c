@@ -118,8 +118,7 @@ int main(int argc, char **argv)
 	} else {
 		const char *base = getenv("LOCAL_BASE_URL"), *key = getenv("LOCAL_KEY");
 		char svc[64];
-		if (!base || !key ||
-		    sscanf(base, "http://%63[^:]:%u/%63s", host, &port, svc) != 3)
+		if (!base || !key || sscanf(base, "http://%63[^:]:%u/%63s", host, &port, svc) != 3)
 			return 64;
 		rl = snprintf(req, sizeof(req),
 			      "GET /%s/v1/models HTTP/1.1\r\nHost: %s:%u\r\nx-api-key: %s\r\n\r\n",

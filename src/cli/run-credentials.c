@@ -8,8 +8,7 @@
 #include "cli/run-proxy.h"
 #include "proxy/token.h"
 
-int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **ret,
-			 struct diag *d)
+int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **ret, struct diag *d)
 {
 	const struct proxy_spec *px = &s->proxy;
 	struct run_credentials *c;
@@ -39,8 +38,7 @@ int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **
 		if (r < 0) {
 			diag_set(d, "--credential", 0, 0,
 				 "cannot load the credential of service '%s' from '%s': %s",
-				 cs->name, cs->credential_key,
-				 cd.msg[0] ? cd.msg : strerror(-r));
+				 cs->name, cs->credential_key, cd.msg[0] ? cd.msg : strerror(-r));
 			goto fail;
 		}
 		r = token_generate(c->phantoms[i], sizeof(c->phantoms[i]));
@@ -144,7 +142,8 @@ void run_credentials_describe(const struct sandbox_spec *s, FILE *out)
 			      "  [credential] %s -> %s (key injected as %s by the proxy; the "
 			      "sandbox gets a phantom token in %s and %s)\n",
 			      c->name, strempty(c->upstream), strempty(c->inject_header),
-			      strempty(c->env_var), c->base_url_var ? c->base_url_var : "no base URL");
+			      strempty(c->env_var),
+			      c->base_url_var ? c->base_url_var : "no base URL");
 	}
 	for (size_t i = 0; i < px->n_endpoints; i++)
 		(void)fprintf(out, "  [endpoint] %s %s %s\n", px->endpoints[i].service,

@@ -25,10 +25,10 @@
 #include "proxy/filter.h"
 #include "proxy/http1.h"
 
-#define IO_BUF	     (64 * 1024)
-#define DRAIN_MS     1000
-#define DRAIN_BYTES  (64 * 1024)
-#define MAX_WORKERS  32
+#define IO_BUF	    (64 * 1024)
+#define DRAIN_MS    1000
+#define DRAIN_BYTES (64 * 1024)
+#define MAX_WORKERS 32
 
 struct upconn {
 	int fd;
@@ -154,8 +154,7 @@ int reverse_parse_upstream(const char *url, struct reverse_upstream *ret)
 	return 0;
 }
 
-int reverse_format(const char *format, const char *key, size_t key_len, char **ret,
-		   size_t *ret_len)
+int reverse_format(const char *format, const char *key, size_t key_len, char **ret, size_t *ret_len)
 {
 	const char *ph = strstr(format, "{}");
 	if (!ph)
@@ -208,9 +207,17 @@ bool reverse_header_dropped(const char *name, size_t nl, const char *value, size
 			    const char *conn_tokens, size_t ctl)
 {
 	static const char *const drop[] = {
-	    "x-nono-token", "authorization", "proxy-authorization", "proxy-connection",
-	    "connection",   "keep-alive",    "te",		     "trailer",
-	    "upgrade",	    "host",	     "expect",
+	    "x-nono-token",
+	    "authorization",
+	    "proxy-authorization",
+	    "proxy-connection",
+	    "connection",
+	    "keep-alive",
+	    "te",
+	    "trailer",
+	    "upgrade",
+	    "host",
+	    "expect",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
 		if (name_is(name, nl, drop[i]))
@@ -453,9 +460,8 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		      struct upconn **ret, int *status, const char **reason)
 {
 	uint64_t deadline = now_ms() + rv->connect_ms;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	char port[8];
 	_cleanup_close_ int fd = -EBADF;
@@ -537,9 +543,9 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 			long vr = u->ssl ? SSL_get_verify_result(u->ssl) : X509_V_OK;
 			if (rv->log && vr != X509_V_OK) {
 				char line[300];
-				(void)snprintf(line, sizeof(line),
-					       "TLS to %s:%u not verified: %s", s->up.host,
-					       s->up.port, X509_verify_cert_error_string(vr));
+				(void)snprintf(line, sizeof(line), "TLS to %s:%u not verified: %s",
+					       s->up.host, s->up.port,
+					       X509_verify_cert_error_string(vr));
 				rv->log(rv->ud, line);
 			}
 			ERR_clear_error();
@@ -604,8 +610,8 @@ static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 			       struct strbuf *sb)
 {
 	struct span conn = http1_header_get(h, "Connection");
-	int r = strbuf_addf(sb, "%s %s%s%.*s HTTP/1.1\r\nHost: %s\r\n", h->method_str,
-			    s->up.base, path, (int)query.n, query.p ? query.p : "", s->authority);
+	int r = strbuf_addf(sb, "%s %s%s%.*s HTTP/1.1\r\nHost: %s\r\n", h->method_str, s->up.base,
+			    path, (int)query.n, query.p ? query.p : "", s->authority);
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
 		const struct http1_header *x = &h->headers[i];
 		if (reverse_header_dropped(x->name.p, x->name.n, x->value.p, x->value.n, s->header,
@@ -845,8 +851,8 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 			reason = "upstream_failed";
 			goto fail;
 		}
-		ssize_t k = up_read(up, scratch + rlen, REVERSE_MAX_RESPONSE_HEAD - rlen,
-				    (int)rv->idle_ms);
+		ssize_t k =
+		    up_read(up, scratch + rlen, REVERSE_MAX_RESPONSE_HEAD - rlen, (int)rv->idle_ms);
 		if (k <= 0) {
 			status = k == -ETIMEDOUT ? 504 : 502;
 			reason = k == -ETIMEDOUT ? "timeout" : "upstream_failed";
@@ -951,7 +957,8 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct reverse *rv = w->rv;
-	char *scratch = malloc(IO_BUF > REVERSE_MAX_RESPONSE_HEAD ? IO_BUF : REVERSE_MAX_RESPONSE_HEAD);
+	char *scratch =
+	    malloc(IO_BUF > REVERSE_MAX_RESPONSE_HEAD ? IO_BUF : REVERSE_MAX_RESPONSE_HEAD);
 
 	for (bool first = true; scratch; first = false) {
 		struct http1_head h;
@@ -1093,10 +1100,11 @@ static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *
 		return -EINVAL;
 	}
 	if (!ps->upstream || reverse_parse_upstream(ps->upstream, &s->up) < 0) {
-		diag_set(d, NULL, 0, 0,
-			 "credential service '%s': invalid upstream '%s' (https://host[:port][/path]; "
-			 "http:// only for loopback)",
-			 ps->name, strempty(ps->upstream));
+		diag_set(
+		    d, NULL, 0, 0,
+		    "credential service '%s': invalid upstream '%s' (https://host[:port][/path]; "
+		    "http:// only for loopback)",
+		    ps->name, strempty(ps->upstream));
 		return -EINVAL;
 	}
 	if (!ps->header || !header_name_ok(ps->header)) {
@@ -1111,7 +1119,8 @@ static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *
 			 ps->name, strempty(ps->format));
 		return -EINVAL;
 	}
-	if (!ps->phantom || strlen(ps->phantom) < 32 || !value_ok(ps->phantom, strlen(ps->phantom))) {
+	if (!ps->phantom || strlen(ps->phantom) < 32 ||
+	    !value_ok(ps->phantom, strlen(ps->phantom))) {
 		diag_set(d, NULL, 0, 0, "credential service '%s': phantom token missing", ps->name);
 		return -EINVAL;
 	}
@@ -1212,8 +1221,8 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 		goto fail;
 	}
 	SSL_CTX_set_verify(rv->ctx, SSL_VERIFY_PEER, NULL);
-	(void)SSL_CTX_set_mode(rv->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	(void)SSL_CTX_set_mode(rv->ctx,
+			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	*ret = rv;
 	return 0;
 fail:

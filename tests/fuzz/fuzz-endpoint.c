@@ -6,7 +6,7 @@
  *    backslash, no "%00", only upper-case hex in escapes, and is never longer than
  *    the input;
  *  - normalising it again changes nothing (the upstream gets what was matched);
- *  - matching terminates (step budget) and "/**" matches every normalised path.
+ *  - matching terminates (step budget) and the glob "/ + **" matches every path.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -246,10 +246,11 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 	}
 	if ((st = strstr(path, "/status/"))) {
 		int code = (int)strtol(st + 8, NULL, 10);
-		n = snprintf(resp, sizeof(resp),
-			     "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\n"
-			     "status\n",
-			     code);
+		n = snprintf(
+		    resp, sizeof(resp),
+		    "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\n"
+		    "status\n",
+		    code);
 	} else {
 		char body[4200];
 		int bl = snprintf(body, sizeof(body), "{\"ok\":true,\"path\":\"%s\"}\n", path);

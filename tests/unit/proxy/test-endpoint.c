@@ -89,9 +89,9 @@ static void test_slashes(void **state)
 static void test_escapes(void **state)
 {
 	(void)state;
-	assert_norm("/%76%31/chat", "/v1/chat");	/* unreserved decoded */
+	assert_norm("/%76%31/chat", "/v1/chat"); /* unreserved decoded */
 	assert_norm("/v1/%7e%5F%2D", "/v1/~_-");
-	assert_norm("/v1/a%20b", "/v1/a%20b");	/* reserved kept, hex upper-cased */
+	assert_norm("/v1/a%20b", "/v1/a%20b"); /* reserved kept, hex upper-cased */
 	assert_norm("/v1/a%3fb", "/v1/a%3Fb");
 	assert_norm("/v1/%c3%a9", "/v1/%C3%A9");
 	assert_refused("/v1/%00");
@@ -174,9 +174,9 @@ static void test_glob_valid(void **state)
 static void test_no_spelling_escapes(void **state)
 {
 	static const char *const spellings[] = {
-	    "/v1/../admin",	"/v1/%2e%2e/admin", "/v1/%2E%2E/admin", "/v1/.%2E/admin",
-	    "//v1/../admin",	"/v1//..//admin",   "/v1/./../admin",   "/v1/x/../../admin",
-	    "/%76%31/../admin",
+	    "/v1/../admin",   "/v1/%2e%2e/admin",  "/v1/%2E%2E/admin",
+	    "/v1/.%2E/admin", "//v1/../admin",	   "/v1//..//admin",
+	    "/v1/./../admin", "/v1/x/../../admin", "/%76%31/../admin",
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(spellings); i++) {
@@ -190,11 +190,11 @@ static void test_no_spelling_escapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plain_paths),	cmocka_unit_test(test_dot_segments),
+	    cmocka_unit_test(test_plain_paths), cmocka_unit_test(test_dot_segments),
 	    cmocka_unit_test(test_above_root),	cmocka_unit_test(test_slashes),
 	    cmocka_unit_test(test_escapes),	cmocka_unit_test(test_out_too_small),
 	    cmocka_unit_test(test_glob),	cmocka_unit_test(test_method),
-	    cmocka_unit_test(test_glob_valid), cmocka_unit_test(test_no_spelling_escapes),
+	    cmocka_unit_test(test_glob_valid),	cmocka_unit_test(test_no_spelling_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,10 +30,10 @@
 #include "proxy/proxy.h"
 #include "proxy/reverse.h"
 
-#define PHANTOM "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define PHANTOM	 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define PHANTOM2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
-#define TOKEN "aaaabbbbccccddddaaaabbbbccccddddaaaabbbbccccddddaaaabbbbccccdddd"
-#define SECRET "sk-test-REAL-KEY-1234"
+#define TOKEN	 "aaaabbbbccccddddaaaabbbbccccddddaaaabbbbccccddddaaaabbbbccccdddd"
+#define SECRET	 "sk-test-REAL-KEY-1234"
 
 /* ---- pure helpers ---- */
 
@@ -136,8 +136,9 @@ static void test_framer(void **state)
 	struct http1_framer f;
 	(void)state;
 	/* A chunked request: the message ends after the last chunk; the rest is next. */
-	static const char req[] = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-				  "3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\n";
+	static const char req[] =
+	    "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\n";
 	http1_framer_init(&f, false, false);
 	ssize_t k = http1_framer_feed(&f, req, sizeof(req) - 1);
 	assert_true(f.complete);
@@ -441,8 +442,7 @@ static void test_refusals_never_reach_upstream(void **state)
 	    /* the right phantom in the wrong slot */
 	    {"GET /svc/v1/models HTTP/1.1\r\nAuthorization: Bearer " PHANTOM "\r\n\r\n", 401},
 	    /* a wrong session token beats a right phantom */
-	    {"GET /svc/v1/models HTTP/1.1\r\nX-Nono-Token: nope\r\nx-api-key: " PHANTOM
-	     "\r\n\r\n",
+	    {"GET /svc/v1/models HTTP/1.1\r\nX-Nono-Token: nope\r\nx-api-key: " PHANTOM "\r\n\r\n",
 	     401},
 	    {"GET /nosuch/v1 HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n", 404},
 	    {"GET /svc/../other/x HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n", 400},
@@ -551,8 +551,8 @@ static void test_worker_limit(void **state)
 	assert_int_equal(read_response(busy, resp, sizeof(resp)), 200);
 	/* busy is kept alive: its worker is taken, the next connection is refused. */
 	assert_int_equal(one_request(r.port,
-				     "GET /svc/b HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n",
-				     resp, sizeof(resp)),
+				     "GET /svc/b HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n", resp,
+				     sizeof(resp)),
 			 503);
 	close(busy);
 	stop(&r);
