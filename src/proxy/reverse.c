@@ -604,11 +604,15 @@ static bool rules_allow(const struct svc *s, const char *method, const char *pat
 	return false;
 }
 
-/* The head the upstream gets. The buffer holds the secret: the caller wipes it. */
+/*
+ * The head the upstream gets, in *ret (exactly sized, so no reallocation leaves a copy
+ * of the secret behind): the caller wipes it with erase_and_free().
+ */
 static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 			       const struct http1_head *h, const char *path, struct span query,
-			       struct strbuf *sb)
+			       char **ret, size_t *ret_len)
 {
+	struct strbuf sbuf = {.max = HTTP1_MAX_HEAD + 4096}, *sb = &sbuf;
 	struct span conn = http1_header_get(h, "Connection");
 	int r = strbuf_addf(sb, "%s %s%s%.*s HTTP/1.1\r\nHost: %s\r\n", h->method_str, s->up.base,
 			    path, (int)query.n, query.p ? query.p : "", s->authority);
@@ -627,20 +631,25 @@ static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 		r = strbuf_addf(sb, "%.*s: %.*s\r\n", (int)x->name.n, x->name.p, (int)x->value.n,
 				x->value.p);
 	}
-	if (r >= 0)
-		r = strbuf_addf(sb, "%s: ", s->header);
-	if (r >= 0)
-		r = strbuf_add(sb, s->inject, s->inject_len);
-	if (r >= 0)
-		r = strbuf_adds(sb, "\r\n\r\n");
-	return r;
-}
-
-static void wipe_release(struct strbuf *sb)
-{
-	if (sb->buf)
-		explicit_bzero(sb->buf, sb->alloc);
+	if (r < 0) {
+		strbuf_release(sb);
+		return r;
+	}
+	size_t hl = strlen(s->header), n = sb->len + hl + 2 + s->inject_len + 4;
+	char *out = malloc(n);
+	if (!out) {
+		strbuf_release(sb);
+		return -ENOMEM;
+	}
+	memcpy(out, sb->buf, sb->len);
+	memcpy(out + sb->len, s->header, hl);
+	memcpy(out + sb->len + hl, ": ", 2);
+	memcpy(out + sb->len + hl + 2, s->inject, s->inject_len);
+	memcpy(out + n - 4, "\r\n\r\n", 4);
 	strbuf_release(sb);
+	*ret = out;
+	*ret_len = n;
+	return 0;
 }
 
 enum outcome { KEEP, CLOSE };
@@ -785,9 +794,9 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		return CLOSE;
 	}
 
-	struct strbuf head = {.max = HTTP1_MAX_HEAD + 4096};
-	if (build_upstream_head(rv, s, h, norm, query, &head) < 0) {
-		wipe_release(&head);
+	char *head = NULL;
+	size_t head_len = 0;
+	if (build_upstream_head(rv, s, h, norm, query, &head, &head_len) < 0) {
 		emit(rv, &ri, false, "bad_request", 431);
 		respond_close(w, 431, "bad_request");
 		return CLOSE;
@@ -805,7 +814,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 			set_up_fd(w, up->fd);
 		else if (up_connect(rv, w, s, &up, &status, &reason) < 0)
 			goto fail;
-		if (up_write(up, head.buf, head.len, (int)rv->idle_ms) == 0)
+		if (up_write(up, head, head_len, (int)rv->idle_ms) == 0)
 			break;
 		/* A pooled connection the upstream had closed: once more on a fresh one. */
 		set_up_fd(w, -EBADF);
@@ -816,7 +825,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 			goto fail;
 		}
 	}
-	wipe_release(&head);
+	head = erase_and_free(head, head_len);
 
 	if (expect.p && expect.n == 12 && strncasecmp(expect.p, "100-continue", 12) == 0 &&
 	    has_body)
@@ -917,7 +926,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	return r >= 0 && !close_client ? KEEP : CLOSE;
 
 fail:
-	wipe_release(&head);
+	head = erase_and_free(head, head_len);
 	set_up_fd(w, -EBADF);
 	upconn_free(up);
 	emit(rv, &ri, false, reason, status);
