@@ -249,6 +249,21 @@ static int teardown_upstream(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Events as the audit trail would receive them (the callback is serialised). */
+static char events[8192];
+static size_t events_len;
+
+static void record_event(void *ud, const struct proxy_event *ev)
+{
+	(void)ud;
+	int n =
+	    snprintf(events + events_len, sizeof(events) - events_len, "%s %s %s %s:%u %s %s %d\n",
+		     ev->allow ? "ALLOW" : "DENY", ev->method, ev->service ? ev->service : "(none)",
+		     ev->host, ev->port, ev->path, ev->reason ? ev->reason : "-", ev->status);
+	if (n > 0 && (size_t)n < sizeof(events) - events_len)
+		events_len += (size_t)n;
+}
+
 struct running {
 	struct proxy *px;
 	pthread_t th;
@@ -294,7 +309,10 @@ static void start(struct running *r, const struct proxy_endpoint *rules, size_t 
 	    .n_services = ARRAY_SIZE(svcs),
 	    .max_workers = max_workers,
 	    .head_timeout_ms = 2000,
+	    .event = record_event,
 	};
+	events_len = 0;
+	events[0] = '\0';
 	if (proxy_new(&cfg, &r->px, &d) < 0)
 		fail_msg("proxy_new: %s", d.msg);
 	r->port = proxy_port(r->px);
@@ -464,6 +482,18 @@ static void test_refusals_never_reach_upstream(void **state)
 				 resp);
 	}
 	assert_string_equal(upstream_log(), "");
+	/* One audit event per decision, with the service and the normalised path. */
+	char want[128];
+	(void)snprintf(want, sizeof(want),
+		       "DENY GET svc 127.0.0.1:%u /v1/admin endpoint_denied 403", upstream_port);
+	assert_non_null(strstr(events, want));
+	(void)snprintf(want, sizeof(want), "DENY GET svc 127.0.0.1:%u /v1/x/%%2e%%2e/admin",
+		       upstream_port);
+	assert_null(strstr(events, want)); /* the normalised form is reported, not the raw one */
+	assert_non_null(strstr(events, "DENY GET svc 127.0.0.1"));
+	assert_non_null(strstr(events, " missing_token 401\n"));
+	assert_non_null(strstr(events, " bad_token 401\n"));
+	assert_non_null(strstr(events, "DENY GET (none) -:0 /nosuch/v1 unknown_service 404\n"));
 	/* And the allowed ones do reach it. */
 	assert_int_equal(one_request(r.port,
 				     "GET /svc/v1//chat HTTP/1.1\r\nx-api-key: " PHANTOM
@@ -471,6 +501,9 @@ static void test_refusals_never_reach_upstream(void **state)
 				     resp, sizeof(resp)),
 			 200);
 	assert_non_null(strstr(upstream_log(), "GET /v1/chat HTTP/1.1"));
+	(void)snprintf(want, sizeof(want), "ALLOW GET svc 127.0.0.1:%u /v1/chat - 200\n",
+		       upstream_port);
+	assert_non_null(strstr(events, want));
 	stop(&r);
 }
 
