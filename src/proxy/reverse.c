@@ -807,6 +807,8 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	struct http1_framer rqf;
 	http1_framer_init(&rqf, false, false);
 
+	bool retried = false, body_done = false, client_keep = false;
+again:
 	for (int attempt = 0;; attempt++) {
 		up = pool_get(rv, (struct svc *)s);
 		reused = up != NULL;
@@ -820,29 +822,34 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		set_up_fd(w, -EBADF);
 		upconn_free(up);
 		up = NULL;
-		if (!reused || attempt > 0) {
+		if (!reused || attempt > 0 || retried) {
 			reason = "upstream_failed";
 			goto fail;
 		}
 	}
-	head = erase_and_free(head, head_len);
 
-	if (expect.p && expect.n == 12 && strncasecmp(expect.p, "100-continue", 12) == 0 &&
-	    has_body)
-		(void)client_write(w->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25, rv->idle_ms);
-	int r = relay_request_body(w, up, h, &rqf, scratch);
-	if (r == -EPIPE) {
-		reason = "upstream_failed";
-		goto fail;
+	int r = 0;
+	if (!body_done) {
+		if (expect.p && expect.n == 12 && strncasecmp(expect.p, "100-continue", 12) == 0 &&
+		    has_body)
+			(void)client_write(w->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25,
+					   rv->idle_ms);
+		r = relay_request_body(w, up, h, &rqf, scratch);
+		if (r == -EPIPE) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+		if (r < 0) {
+			head = erase_and_free(head, head_len);
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			emit(rv, &ri, false, "bad_request", 400);
+			respond_close(w, 400, "bad_request");
+			return CLOSE;
+		}
+		body_done = true;
+		client_keep = http1_framer_keep_alive(&rqf);
 	}
-	if (r < 0) {
-		set_up_fd(w, -EBADF);
-		upconn_free(up);
-		emit(rv, &ri, false, "bad_request", 400);
-		respond_close(w, 400, "bad_request");
-		return CLOSE;
-	}
-	bool client_keep = http1_framer_keep_alive(&rqf);
 
 	/* The response head (1xx interim answers skipped: Expect was answered here). */
 	size_t rlen = 0;
@@ -862,6 +869,15 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		}
 		ssize_t k =
 		    up_read(up, scratch + rlen, REVERSE_MAX_RESPONSE_HEAD - rlen, (int)rv->idle_ms);
+		if (k <= 0 && k != -ETIMEDOUT && rlen == 0 && reused && !has_body && !retried) {
+			/* A pooled connection the upstream closed just as we reused it: a
+			 * bodiless request is safe to send once more on a fresh one. */
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			up = NULL;
+			retried = true;
+			goto again;
+		}
 		if (k <= 0) {
 			status = k == -ETIMEDOUT ? 504 : 502;
 			reason = k == -ETIMEDOUT ? "timeout" : "upstream_failed";
@@ -869,6 +885,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		}
 		rlen += (size_t)k;
 	}
+	head = erase_and_free(head, head_len);
 
 	struct http1_framer rsf;
 	http1_framer_init(&rsf, true, h->method == HTTP_HEAD);

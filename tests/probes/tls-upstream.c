@@ -17,6 +17,7 @@
  *                "data: last-after-timeout" when the gate never came) and ends
  *   .../status/N status N with a short body
  *   .../eof      a body delimited by closing the connection
+ *   .../drop     a 200 with a length, no "Connection: close", then the connection closes
  *   anything     200 application/json {"ok":true,"path":"<path>"}
  * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
  */
@@ -242,6 +243,12 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 		n = snprintf(resp, sizeof(resp),
 			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-eof\n");
 		(void)io_write(c, resp, (size_t)n);
+		return false;
+	}
+	if (plen >= 5 && strcmp(path + plen - 5, "/drop") == 0) {
+		/* Keep-alive as far as the headers say, then hang up (an idle timeout). */
+		static const char d[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ndrop\n";
+		(void)io_write(c, d, sizeof(d) - 1);
 		return false;
 	}
 	if ((st = strstr(path, "/status/"))) {

@@ -538,6 +538,31 @@ static void test_keepalive_and_pool(void **state)
 	stop(&r);
 }
 
+static void test_pool_drops_closed_connections(void **state)
+{
+	struct running r;
+	char resp[8192];
+	(void)state;
+	start(&r, NULL, 0, 0, NULL);
+	/* The upstream hangs up on the pooled connection after answering: the next request
+	 * must not fail on it. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(one_request(r.port,
+					     "GET /svc/drop HTTP/1.1\r\nx-api-key: " PHANTOM
+					     "\r\nConnection: close\r\n\r\n",
+					     resp, sizeof(resp)),
+				 200);
+		if (i == 1)
+			usleep(100 * 1000); /* once with the FIN already there, once racing it */
+		assert_int_equal(one_request(r.port,
+					     "GET /svc/after HTTP/1.1\r\nx-api-key: " PHANTOM
+					     "\r\nConnection: close\r\n\r\n",
+					     resp, sizeof(resp)),
+				 200);
+	}
+	stop(&r);
+}
+
 static void test_streaming(void **state)
 {
 	struct running r;
@@ -624,6 +649,7 @@ int main(void)
 	    cmocka_unit_test(test_injects_key),
 	    cmocka_unit_test(test_refusals_never_reach_upstream),
 	    cmocka_unit_test(test_keepalive_and_pool),
+	    cmocka_unit_test(test_pool_drops_closed_connections),
 	    cmocka_unit_test(test_streaming),
 	    cmocka_unit_test(test_worker_limit),
 	    cmocka_unit_test(test_oversized_head),
