@@ -896,18 +896,30 @@ again:
 	bool eof_body = !rsf.complete && http1_framer_needs_eof(&rsf);
 	bool up_keep = http1_framer_keep_alive(&rsf) && !eof_body;
 	bool close_client = !client_keep || eof_body;
-	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + 64};
+	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + IO_BUF + 64};
 	if (build_client_head(scratch, &rh, close_client, &ch) < 0) {
 		strbuf_release(&ch);
 		reason = "upstream_failed";
 		goto fail;
 	}
 	emit(rv, &ri, true, NULL, (int)rh.status);
-	r = client_write(w->cfd, ch.buf, ch.len, rv->idle_ms);
-	strbuf_release(&ch);
-
-	/* The body, as it arrives. */
+	/* Body bytes that came with the head go out with it: one write, one packet. */
 	size_t off = rh.head_len;
+	r = 0;
+	if (off < rlen && !rsf.complete) {
+		ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
+		if (used < 0 || strbuf_add(&ch, scratch + off, (size_t)used) < 0)
+			r = -EPROTO; /* the head still goes out; the connection then closes */
+		else
+			off += (size_t)used;
+	}
+	if (client_write(w->cfd, ch.buf, ch.len, rv->idle_ms) < 0)
+		r = -EPIPE;
+	strbuf_release(&ch);
+	if (off < rlen && rsf.complete)
+		up_keep = false; /* bytes past the response: not reusable */
+
+	/* The rest of the body, as it arrives. */
 	while (r >= 0 && !rsf.complete) {
 		if (off < rlen) {
 			ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
