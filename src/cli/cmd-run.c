@@ -551,6 +551,7 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 	(void)fputc('\n', out);
 	STRV_FOREACH(d, s->proxy.allow_domains)
 	(void)fprintf(out, "  [host] %s\n", *d);
+	run_credentials_describe(s, out);
 
 	bool header = false;
 	for (size_t i = 0; i < s->n_denies; i++) {
@@ -776,13 +777,6 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		if (spec->denies[i].bypassed)
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
 				    spec->denies[i].group);
-
-	/* Fail closed: credential injection through the reverse proxy is not built yet. */
-	if (spec->proxy.n_credentials > 0 || spec->proxy.n_endpoints > 0) {
-		log_error("credential injection (--credential, --allow-endpoint, profile "
-			  "network.credentials) is not supported by this build yet");
-		goto out;
-	}
 
 	sandbox_probe(&f);
 	if (a.dry_run) {

@@ -432,6 +432,11 @@ int cmd_why(int argc, char **argv)
 	(void)fputs(out, stdout);
 	if (a.json)
 		(void)fputc('\n', stdout);
+	else if (a.host && spec->proxy.n_credentials > 0) {
+		/* Requests to these go through the reverse proxy, with the key added there. */
+		(void)fputs("Credential services (reverse proxy):\n", stdout);
+		run_credentials_describe(spec, stdout);
+	}
 	ret = fflush(stdout) == 0 ? EXIT_NONO_OK : EXIT_NONO_ERROR;
 done:
 	why_args_release(&a);

@@ -121,6 +121,9 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	r = token_generate(rp->token, sizeof(rp->token));
 	if (r < 0)
 		return r;
+	r = run_credentials_load(s, &rp->creds, d);
+	if (r < 0)
+		return r;
 
 	/*
 	 * Forwarding --open-port/--listen-port between the host and the child's namespace
@@ -138,6 +141,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		.token = rp->token,
 		.allow_tokenless = rp->netns,
 		.log = proxy_log,
+		.services = rp->creds ? rp->creds->services : NULL,
+		.n_services = rp->creds ? rp->creds->n : 0,
 	};
 
 	if (rp->netns) {
@@ -181,6 +186,7 @@ int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 	}
 	rp->pid = pid;
 	*px = proxy_free(*px); /* the process has its own copy */
+	run_credentials_wipe_secrets(rp->creds);
 	return 0;
 }
 
@@ -225,6 +231,8 @@ int run_proxy_environ(const struct run_proxy *rp, char ***env)
 	STRV_FOREACH(v, vars)
 	if (r >= 0)
 		r = env_set(env, *v);
+	if (r >= 0)
+		r = run_credentials_environ(rp->creds, rp->port, env);
 	STRV_FOREACH(v, vars)
 	explicit_bzero(*v, strlen(*v));
 	return r;
@@ -256,5 +264,6 @@ void run_proxy_release(struct run_proxy *rp)
 	rp->sock[0] = safe_close(rp->sock[0]);
 	rp->sock[1] = safe_close(rp->sock[1]);
 	rp->allow = strv_free(rp->allow);
+	rp->creds = run_credentials_free(rp->creds);
 	explicit_bzero(rp->token, sizeof(rp->token));
 }

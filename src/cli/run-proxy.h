@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cli/run-credentials.h"
 #include "policy/spec.h"
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
@@ -16,13 +17,15 @@ struct run_proxy {
 	char token[65];     /* 256-bit session token, hex */
 	int sock[2];        /* namespace mode: [0] ours, [1] the child's end of the hand-off */
 	char **allow;       /* compiled allowlist, owned */
+	struct run_credentials *creds; /* reverse-proxy services, owned; NULL: none */
 	struct proxy_config cfg;
 	struct audit_log *audit; /* set before prepare: every decision is appended; borrowed */
 };
 
 /*
  * Decide the placement, build the allowlist from the network profile and the domain
- * grants, generate the token. In Landlock mode the proxy starts here; in namespace
+ * grants, generate the token, load the credentials of the reverse-proxy services
+ * (wiped in this process as soon as the proxy process is forked). In Landlock mode the proxy starts here; in namespace
  * mode it starts in run_proxy_receive_listener() once the child hands the listener over.
  */
 int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,

@@ -112,6 +112,99 @@ static bool valid_env_name(const char *s)
 	return true;
 }
 
+/*
+ * "https://host[:port][/path]"; "http://" only for a loopback host (127.0.0.0/8, [::1],
+ * localhost), for local test upstreams. No userinfo, query or fragment.
+ */
+static bool valid_upstream(const char *url)
+{
+	const char *a = startswith(url, "https://");
+	bool tls = a != NULL;
+	if (!a && !(a = startswith(url, "http://")))
+		return false;
+	size_t al = strcspn(a, "/");
+	char host[256];
+	if (al == 0 || al >= sizeof(host))
+		return false;
+	memcpy(host, a, al);
+	host[al] = '\0';
+	char *port = NULL, *h = host;
+	if (host[0] == '[') {
+		char *rb = strchr(host, ']');
+		if (!rb || rb == host + 1 || (rb[1] && rb[1] != ':'))
+			return false;
+		*rb = '\0';
+		port = rb[1] ? rb + 2 : NULL;
+		h = host + 1;
+		for (const char *p = h; *p; p++)
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+			      (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.'))
+				return false;
+	} else {
+		if ((port = strchr(host, ':')))
+			*port++ = '\0';
+		if (!*h)
+			return false;
+		for (const char *p = h; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+				return false;
+	}
+	if (port) {
+		char *end;
+		long v = strtol(port, &end, 10);
+		if (!*port || *end || v < 1 || v > 65535 || port[0] == '0')
+			return false;
+	}
+	for (const char *p = a + al; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' ||
+		    *p == '#' || *p == '\\' || *p == '@')
+			return false;
+	if (tls)
+		return true;
+	if (strcasecmp(h, "localhost") == 0 || streq(h, "::1"))
+		return true;
+	unsigned o[4];
+	char tail;
+	return sscanf(h, "%3u.%3u.%3u.%3u%c", &o[0], &o[1], &o[2], &o[3], &tail) == 4 &&
+	       o[0] == 127 && o[1] < 256 && o[2] < 256 && o[3] < 256;
+}
+
+/* An HTTP header name (RFC 9110 token). */
+static bool valid_header_name(const char *s)
+{
+	if (!s[0] || strlen(s) > 128)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("!#$%&'*+-.^_`|~", *p)))
+			return false;
+	return true;
+}
+
+static bool has_control(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* An endpoint glob as the proxy matches it: no query, fragment, backslash, dot segments. */
+static bool valid_endpoint_path(const char *g)
+{
+	if (g[0] != '/' || has_control(g) || strpbrk(g, "?# \\"))
+		return false;
+	for (const char *p = g; *p;) {
+		p++;
+		size_t l = strcspn(p, "/");
+		if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += l;
+	}
+	return true;
+}
+
 static bool valid_service_name(const char *s)
 {
 	if (!s[0] || strlen(s) > 64)
@@ -180,10 +273,12 @@ static int parse_endpoint_rules(struct jctx *c, json_t *obj, const char *cp,
 					  "bad HTTP method '%s'; use an upper-case method or '*'",
 					  rule->method);
 		}
-		if (rule->path[0] != '/') {
+		if (!valid_endpoint_path(rule->path)) {
 			char pp[JP];
 			return jctx_error(c, -EINVAL, jptr(pp, sizeof(pp), ep, "path"), false,
-					  "endpoint path '%s' must start with '/'", rule->path);
+					  "bad endpoint path '%s'; it must start with '/' and hold no "
+					  "'?', '#', '\\', spaces or '.'/'..' segments",
+					  rule->path);
 		}
 	}
 	return 0;
@@ -238,19 +333,26 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 					  "custom credential '%s' has no 'upstream'; add "
 					  "\"upstream\": \"https://...\"",
 					  name);
-		if (!startswith(cred->upstream, "https://") || !cred->upstream[8])
+		if (!valid_upstream(cred->upstream))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "upstream"), false,
-					  "upstream '%s' of '%s' must be an https:// URL",
+					  "upstream '%s' of '%s' must be an https://host[:port][/path] "
+					  "URL (http:// only for 127.0.0.1, [::1] or localhost)",
 					  cred->upstream, name);
+		if (cred->inject_header && !valid_header_name(cred->inject_header))
+			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "inject_header"),
+					  false, "bad HTTP header name '%s'", cred->inject_header);
 		if (!cred->credential_key)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'credential_key'", name);
 		if (cred->env_var && !valid_env_name(cred->env_var))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "env_var"), false,
 					  "bad environment variable name '%s'", cred->env_var);
-		if (cred->credential_format && !strstr(cred->credential_format, "{}"))
+		if (cred->credential_format &&
+		    (!strstr(cred->credential_format, "{}") || has_control(cred->credential_format)))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "credential_format"),
-					  false, "credential_format '%s' has no '{}' placeholder",
+					  false,
+					  "credential_format '%s' needs a '{}' placeholder and no control "
+					  "characters",
 					  cred->credential_format);
 		r = parse_endpoint_rules(c, v, cp, cred);
 		if (r < 0)

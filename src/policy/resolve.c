@@ -404,6 +404,12 @@ static const struct {
      "{}", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
     {"google-ai", "https://generativelanguage.googleapis.com", "google_api_key", "x-goog-api-key",
      "{}", "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
+    /* gh reads GH_TOKEN first, then GITHUB_TOKEN; GITHUB_TOKEN is the one Actions, gh
+     * and most GitHub tooling all honour, so the phantom goes there. */
+    {"github", "https://api.github.com", "github_token", "Authorization", "Bearer {}",
+     "GITHUB_TOKEN", "GITHUB_BASE_URL"},
+    {"gitlab", "https://gitlab.com", "gitlab_token", "PRIVATE-TOKEN", "{}", "GITLAB_TOKEN",
+     "GITLAB_BASE_URL"},
 };
 
 static int upper_var(const char *name, const char *suffix, char **ret)
@@ -461,7 +467,7 @@ static int add_credential(struct builder *b, const char *name, const char *flag)
 		if (i == ARRAY_SIZE(presets)) {
 			diag_set(b->d, flag, 0, 0,
 				 "unknown credential service '%s'; use openai, anthropic, gemini, "
-				 "google-ai or define it in network.custom_credentials",
+				 "google-ai, github, gitlab or define it in network.custom_credentials",
 				 name);
 			return -ENOENT;
 		}

@@ -79,7 +79,7 @@ static void *find_end(const char *buf, size_t len)
 	return memmem(buf, len, "\r\n\r\n", 4);
 }
 
-int http1_parse_head(const char *buf, size_t len, struct http1_head *ret)
+static int parse_head(const char *buf, size_t len, struct http1_head *ret, bool response)
 {
 	static const http_parser_settings settings = {
 	    .on_url = on_url,
@@ -101,24 +101,91 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *ret)
 	ret->chunked = false;
 	ret->content_length = 0;
 
-	http_parser_init(&p, HTTP_REQUEST);
+	http_parser_init(&p, response ? HTTP_RESPONSE : HTTP_REQUEST);
 	p.data = &c;
 	size_t k = http_parser_execute(&p, &settings, buf, head_len);
 	if (c.err)
 		return c.err;
-	if (HTTP_PARSER_ERRNO(&p) != HPE_OK || !c.done || !ret->target.p)
+	if (HTTP_PARSER_ERRNO(&p) != HPE_OK || !c.done || (!response && !ret->target.p))
 		return -400;
 	(void)k;
 	/* Every header name must be non-empty; values are spans without the CRLF. */
 	for (size_t i = 0; i < ret->n_headers; i++)
 		if (ret->headers[i].name.n == 0 || !ret->headers[i].value.p)
 			return -400;
-	ret->method = p.method;
-	ret->method_str = http_method_str(p.method);
+	if (response)
+		ret->status = p.status_code;
+	else {
+		ret->method = p.method;
+		ret->method_str = http_method_str(p.method);
+	}
 	ret->http_major = p.http_major;
 	ret->http_minor = p.http_minor;
 	ret->head_len = head_len;
 	return 1;
+}
+
+int http1_parse_head(const char *buf, size_t len, struct http1_head *ret)
+{
+	return parse_head(buf, len, ret, false);
+}
+
+int http1_parse_response_head(const char *buf, size_t len, struct http1_head *ret)
+{
+	return parse_head(buf, len, ret, true);
+}
+
+static int fr_headers_complete(http_parser *p)
+{
+	struct http1_framer *f = p->data;
+	return f->no_body ? 1 : 0; /* 1: the answer to a HEAD request has no body */
+}
+
+static int fr_message_complete(http_parser *p)
+{
+	struct http1_framer *f = p->data;
+	f->complete = true;
+	http_parser_pause(p, 1); /* stop right here: what follows is the next message */
+	return 0;
+}
+
+void http1_framer_init(struct http1_framer *f, bool response, bool head_request)
+{
+	*f = (struct http1_framer){.no_body = response && head_request};
+	http_parser_init(&f->p, response ? HTTP_RESPONSE : HTTP_REQUEST);
+	f->p.data = f;
+}
+
+ssize_t http1_framer_feed(struct http1_framer *f, const char *buf, size_t n)
+{
+	static const http_parser_settings settings = {
+	    .on_headers_complete = fr_headers_complete,
+	    .on_message_complete = fr_message_complete,
+	};
+	if (f->complete)
+		return 0;
+	size_t k = http_parser_execute(&f->p, &settings, buf, n);
+	if (f->complete)
+		return (ssize_t)k;
+	if (HTTP_PARSER_ERRNO(&f->p) != HPE_OK)
+		return -EBADMSG;
+	return (ssize_t)k;
+}
+
+bool http1_framer_needs_eof(const struct http1_framer *f)
+{
+	/* http-parser's own http_message_needs_eof() is not in its public header. */
+	const http_parser *p = &f->p;
+	if (p->type == HTTP_REQUEST || f->no_body || (p->flags & F_CHUNKED))
+		return false;
+	if (p->status_code / 100 == 1 || p->status_code == 204 || p->status_code == 304)
+		return false;
+	return p->content_length == ULLONG_MAX;
+}
+
+bool http1_framer_keep_alive(const struct http1_framer *f)
+{
+	return http_should_keep_alive(&f->p) != 0;
 }
 
 struct span http1_header_get(const struct http1_head *h, const char *name)
@@ -215,6 +282,10 @@ const char *http1_reason(int status)
 		return "Connection established";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
 	case 403:
 		return "Forbidden";
 	case 407:

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <http_parser.h>
 
 #define HTTP1_MAX_HEAD	  (16 * 1024) /* whole head incl. the blank line -> 431 */
 #define HTTP1_MAX_HEADERS 100	      /* -> 431 */
@@ -27,6 +29,7 @@ struct http1_head {
 	unsigned method; /* enum http_method */
 	const char *method_str;
 	struct span target;
+	unsigned status; /* responses only */
 	unsigned http_major, http_minor;
 	struct http1_header headers[HTTP1_MAX_HEADERS];
 	size_t n_headers;
@@ -44,6 +47,32 @@ struct http1_head {
  * header count too large.
  */
 int http1_parse_head(const char *buf, size_t len, struct http1_head *ret);
+
+/* The same for a response head (status in ret->status, no method or target). */
+int http1_parse_response_head(const char *buf, size_t len, struct http1_head *ret);
+
+/*
+ * Where a streamed message ends (Content-Length, chunked, or the connection's EOF),
+ * for relaying it without buffering: feed every byte of the message in order, head
+ * first. Chunk framing and trailers are checked, not rewritten.
+ */
+struct http1_framer {
+	http_parser p;
+	bool complete;
+	bool no_body;
+};
+/* head_request: a response to HEAD has no body whatever its headers say. */
+void http1_framer_init(struct http1_framer *f, bool response, bool head_request);
+/*
+ * Returns how many of buf[0..n) belong to this message (fewer than n only when it
+ * completes inside; then f->complete), or -EBADMSG on a framing error. n == 0 means
+ * EOF, which completes a message delimited by the connection's end.
+ */
+ssize_t http1_framer_feed(struct http1_framer *f, const char *buf, size_t n);
+/* After the head: the body runs until EOF (a response without length or chunking). */
+bool http1_framer_needs_eof(const struct http1_framer *f);
+/* After the head: HTTP/1.1 without "Connection: close" (or 1.0 with keep-alive). */
+bool http1_framer_keep_alive(const struct http1_framer *f);
 
 /* The value of the first header called name (case-insensitive), or NULL span. */
 struct span http1_header_get(const struct http1_head *h, const char *name);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
@@ -19,6 +20,7 @@
 #include "proxy/filter.h"
 #include "proxy/http1.h"
 #include "proxy/resolve.h"
+#include "proxy/reverse.h"
 #include "proxy/token.h"
 
 #define PIPE_CAP	(256 * 1024) /* bytes asked of one splice() into a pipe */
@@ -117,6 +119,9 @@ struct proxy {
 	struct proxy_host_override *hosts;
 	size_t n_hosts;
 	bool stop;
+	/* Reverse proxy workers report through the same callbacks: one at a time. */
+	struct reverse *rv;
+	pthread_mutex_t cb_lock;
 };
 
 static uint64_t now_ms(void)
@@ -147,7 +152,29 @@ _printf_(2, 3) static void plog(struct proxy *px, const char *fmt, ...)
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
+	pthread_mutex_lock(&px->cb_lock);
 	px->log(px->log_ud, line);
+	pthread_mutex_unlock(&px->cb_lock);
+}
+
+static void reverse_log(void *ud, const char *line)
+{
+	struct proxy *px = ud;
+	if (!px->log)
+		return;
+	pthread_mutex_lock(&px->cb_lock);
+	px->log(px->log_ud, line);
+	pthread_mutex_unlock(&px->cb_lock);
+}
+
+static void reverse_event(void *ud, const struct proxy_event *ev)
+{
+	struct proxy *px = ud;
+	if (!px->event)
+		return;
+	pthread_mutex_lock(&px->cb_lock);
+	px->event(px->event_ud, ev);
+	pthread_mutex_unlock(&px->cb_lock);
 }
 
 static void printable(char *s)
@@ -183,7 +210,9 @@ static void log_decision(struct conn *c, bool allow, const char *reason, int sta
 	    .reason = allow ? NULL : reason,
 	    .status = status,
 	};
+	pthread_mutex_lock(&px->cb_lock);
 	px->event(px->event_ud, &ev);
+	pthread_mutex_unlock(&px->cb_lock);
 }
 
 /* Register, modify or remove fd so its epoll mask is want (0 removes it). */
@@ -517,9 +546,29 @@ static int build_forward(struct conn *c, const struct http1_head *h, struct span
 }
 
 /*
+ * An origin-form request ("/service/...") is for the reverse proxy: a worker thread
+ * takes the socket and the bytes read so far (reverse.h). Without services, 400.
+ */
+static void conn_reverse(struct conn *c)
+{
+	struct proxy *px = c->px;
+
+	if (!px->rv) {
+		conn_deny(c, 400, "bad_request");
+		return;
+	}
+	(void)fd_events(px, c->cfd, &c->cev, 0, &c->ctag);
+	if (reverse_handoff(px->rv, c->cfd, c->buf, c->len) < 0) {
+		conn_deny(c, 503, "too_many_connections");
+		return;
+	}
+	c->cfd = -EBADF; /* the worker's now */
+	conn_close(c);
+}
+
+/*
  * A complete head is in c->buf. Order: target syntax (400), credentials (407),
- * destination policy (403), then resolve. Hook for the reverse proxy: an
- * origin-form target ("/service/...") lands in the 400 branch below.
+ * destination policy (403), then resolve. Origin-form targets go to conn_reverse().
  */
 static void conn_request(struct conn *c, const struct http1_head *h)
 {
@@ -531,6 +580,10 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 
 	(void)snprintf(c->method, sizeof(c->method), "%s", h->method_str);
 	c->is_connect = http1_is_connect(h);
+	if (!c->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
+		conn_reverse(c);
+		return;
+	}
 	if (c->is_connect)
 		r = http1_parse_authority(h->target, c->host, sizeof(c->host), &c->port);
 	else {
@@ -1078,6 +1131,7 @@ struct proxy *proxy_free(struct proxy *px)
 {
 	if (!px)
 		return NULL;
+	px->rv = reverse_free(px->rv);
 	while (px->conns)
 		conn_close(px->conns);
 	reap(px);
@@ -1093,6 +1147,7 @@ struct proxy *proxy_free(struct proxy *px)
 	}
 	free(px->hosts);
 	explicit_bzero(px->token, sizeof(px->token));
+	pthread_mutex_destroy(&px->cb_lock);
 	free(px);
 	return NULL;
 }
@@ -1145,6 +1200,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	if (!px)
 		return -ENOMEM;
 	px->epfd = px->listen_fd = -EBADF;
+	pthread_mutex_init(&px->cb_lock, NULL);
 	px->next_deadline = UINT64_MAX;
 	px->listen_tag = (struct tag){TAG_LISTEN, NULL};
 	px->stop_tag = (struct tag){TAG_STOP, NULL};
@@ -1193,6 +1249,22 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 		memcpy(px->token, cfg->token, PROXY_TOKEN_LEN + 1);
 	} else if ((r = token_generate(px->token, sizeof(px->token))) < 0)
 		return r;
+	if (cfg->n_services) {
+		struct reverse_config rc = {
+		    .services = cfg->services,
+		    .n_services = cfg->n_services,
+		    .token = px->token,
+		    .max_workers = cfg->max_workers,
+		    .head_ms = px->head_ms,
+		    .connect_ms = px->connect_ms,
+		    .idle_ms = px->idle_ms,
+		    .event = reverse_event,
+		    .log = reverse_log,
+		    .ud = px,
+		};
+		if ((r = reverse_new(&rc, &px->rv, d)) < 0)
+			return r;
+	}
 
 	if (lfd < 0) {
 		lfd = listen_loopback(cfg->port);

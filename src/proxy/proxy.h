@@ -25,8 +25,10 @@
  *          missing_token bad_request resolve_failed connect_failed upstream_failed
  *          timeout too_many_connections
  *
- * Reverse proxy / credential injection (origin-form "/<service>/...") is a later
- * issue: such requests get 400 today (see conn_request() in proxy.c for the hook).
+ * Reverse proxy / credential injection: an origin-form request "/<service>/..." to
+ * the listener itself is handed, with the bytes read so far, to a worker thread
+ * (reverse.h) that forwards it to the service's upstream with the real key injected.
+ * Without services such requests get 400.
  */
 
 #include <stdbool.h>
@@ -56,6 +58,25 @@ struct proxy_event {
 	int status;	     /* status answered to the client; 0 for an allowed tunnel */
 };
 
+/* An endpoint rule of a reverse-proxy service (see endpoint.h for the glob). */
+struct proxy_endpoint {
+	const char *method; /* "GET", ... or "*" */
+	const char *path;
+};
+
+/* A credential service of the reverse proxy (see reverse.h). */
+struct proxy_service {
+	const char *name;     /* the first path segment: /<name>/... */
+	const char *upstream; /* https://host[:port][/base]; http:// for loopback only */
+	const char *header;   /* the credential slot, e.g. "Authorization" */
+	const char *format;   /* its value, "{}" standing for the key, e.g. "Bearer {}" */
+	const char *phantom;  /* what the child holds in place of the key */
+	const char *secret;   /* the real key; copied (the caller wipes its own copy) */
+	size_t secret_len;
+	const struct proxy_endpoint *rules; /* none: every method and path */
+	size_t n_rules;
+};
+
 struct proxy_config {
 	char *const *allow;	      /* host patterns / URL globs (see filter.h); NULL: none */
 	const char *upstream_proxy;   /* "host:port" or NULL */
@@ -79,6 +100,10 @@ struct proxy_config {
 	/* Tests only; the CLI leaves it NULL. Overridden addresses are still checked. */
 	const struct proxy_host_override *hosts_override;
 	size_t n_hosts_override;
+	/* Reverse proxy services; none: origin-form requests get 400. */
+	const struct proxy_service *services;
+	size_t n_services;
+	unsigned max_workers; /* 0: 32 reverse-proxy connections at once; beyond: 503 */
 };
 
 struct proxy;

@@ -142,8 +142,9 @@ teardown() { common_teardown; }
 	assert_output --partial "--bypass-protection"
 }
 
-@test "credential flags are refused until credential injection exists" {
+@test "--credential without its key fails closed, naming the service and the key" {
 	run nono_as root run --credential openai -- true
 	assert_failure 1
-	assert_output --partial "credential injection"
+	assert_output --partial "service 'openai'"
+	assert_output --partial "openai_api_key"
 }

@@ -332,7 +332,16 @@ static void test_parse_errors(void **state)
 	expect_parse_error(
 	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"http://a\", "
 	    "\"credential_key\": \"k\"}}}}",
-	    1, 55, "must be an https:// URL");
+	    1, 55, "must be an https://host[:port][/path] URL");
+	expect_parse_error(
+	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"https://a\", "
+	    "\"credential_key\": \"k\", \"endpoint_rules\": [{\"method\": \"GET\", \"path\": "
+	    "\"/a/../b\"}]}}}}",
+	    1, 136, "bad endpoint path '/a/../b'");
+	expect_parse_error(
+	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"https://a\", "
+	    "\"credential_key\": \"k\", \"inject_header\": \"a b\"}}}}",
+	    1, 108, "bad HTTP header name 'a b'");
 	expect_parse_error(
 	    "{\"network\": {\"custom_credentials\": {\"x\": {\"upstream\": \"https://a\", "
 	    "\"credential_key\": \"k\", \"endpoint_rules\": [{\"method\": \"get\", \"path\": "

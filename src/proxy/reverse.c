@@ -1,0 +1,1294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "proxy/reverse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/macro.h"
+#include "base/parse.h"
+#include "base/strbuf.h"
+#include "proxy/endpoint.h"
+#include "proxy/filter.h"
+#include "proxy/http1.h"
+
+#define IO_BUF	    (64 * 1024)
+#define DRAIN_MS    1000
+#define DRAIN_BYTES (64 * 1024)
+#define MAX_WORKERS 32
+
+struct upconn {
+	int fd;
+	SSL *ssl; /* NULL: plain HTTP (loopback upstreams only) */
+	uint64_t idle_since;
+};
+
+struct svc {
+	char *name;
+	size_t name_len;
+	struct reverse_upstream up;
+	char authority[300]; /* the Host header */
+	char *header;
+	char *phantom; /* bare phantom, for spotting it in any header */
+	char *slot;    /* the credential header value the child must send */
+	size_t slot_len;
+	char *inject; /* the value the upstream gets: secret */
+	size_t inject_len;
+	struct proxy_endpoint *rules; /* owned copies */
+	size_t n_rules;
+	struct upconn *idle[REVERSE_POOL_MAX];
+	size_t n_idle;
+};
+
+struct worker {
+	struct worker *prev, *next;
+	struct reverse *rv;
+	int cfd;
+	int up_fd; /* the upstream socket in use, for reverse_free to wake; under rv->lock */
+	char *buf; /* client bytes not consumed yet */
+	size_t len;
+};
+
+struct reverse {
+	struct svc *svcs;
+	size_t n_svcs;
+	char token[65];
+	SSL_CTX *ctx;
+	pthread_mutex_t lock;
+	pthread_cond_t idle_cond;
+	struct worker *workers;
+	unsigned n_workers, max_workers;
+	bool stopping;
+	unsigned head_ms, connect_ms, idle_ms;
+	void (*event)(void *ud, const struct proxy_event *ev);
+	void (*log)(void *ud, const char *line);
+	void *ud;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int remaining(uint64_t deadline)
+{
+	uint64_t n = now_ms();
+	return n >= deadline ? 0 : (int)(deadline - n > 600000 ? 600000 : deadline - n);
+}
+
+/* ---- pure helpers ---------------------------------------------------------------- */
+
+static bool is_loopback_host(const char *h, bool is_ip)
+{
+	if (!is_ip)
+		return streq(h, "localhost");
+	struct in_addr a4;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return streq(h, "::1");
+}
+
+int reverse_parse_upstream(const char *url, struct reverse_upstream *ret)
+{
+	struct reverse_upstream u = {0};
+	const char *a;
+	char host[300];
+
+	if ((a = startswith(url, "https://")))
+		u.tls = true;
+	else if (!(a = startswith(url, "http://")))
+		return -EINVAL;
+	size_t al = strcspn(a, "/?#");
+	if (al == 0 || al >= sizeof(host) || memchr(a, '@', al) || a[al] == '?' || a[al] == '#')
+		return -EINVAL;
+	const char *path = a + al;
+	if (strpbrk(path, "?#\\ ") || strlen(path) >= sizeof(u.base))
+		return -EINVAL;
+	memcpy(host, a, al);
+	host[al] = '\0';
+	char *port = NULL;
+	if (host[0] == '[') {
+		char *rb = strchr(host, ']');
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -EINVAL;
+		*rb = '\0';
+		port = rb[1] ? rb + 2 : NULL;
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else if ((port = strchr(host, ':')))
+		*port++ = '\0';
+	if (port) {
+		if (parse_port(port, &u.port) < 0)
+			return -EINVAL;
+	} else
+		u.port = u.tls ? 443 : 80;
+	if (host_normalize(host, u.host, sizeof(u.host), &u.is_ip) < 0)
+		return -EINVAL;
+	if (!u.tls && !is_loopback_host(u.host, u.is_ip))
+		return -EINVAL;
+	/* The base path in normal form, without a trailing slash. */
+	if (*path) {
+		char norm[sizeof(u.base)];
+		if (endpoint_normalize(path, strlen(path), norm, sizeof(norm)) < 0)
+			return -EINVAL;
+		size_t nl = strlen(norm);
+		while (nl > 0 && norm[nl - 1] == '/')
+			norm[--nl] = '\0';
+		memcpy(u.base, norm, nl + 1);
+	}
+	*ret = u;
+	return 0;
+}
+
+int reverse_format(const char *format, const char *key, size_t key_len, char **ret, size_t *ret_len)
+{
+	const char *ph = strstr(format, "{}");
+	if (!ph)
+		return -EINVAL;
+	size_t pre = (size_t)(ph - format), post = strlen(ph + 2);
+	size_t n = pre + key_len + post;
+	char *s = malloc(n + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, format, pre);
+	memcpy(s + pre, key, key_len);
+	memcpy(s + pre + key_len, ph + 2, post + 1);
+	*ret = s;
+	*ret_len = n;
+	return 0;
+}
+
+bool reverse_slot_matches(const char *value, size_t vl, const char *expected, size_t el)
+{
+	/* The length of the expected value is no secret (the format is public). */
+	return value && vl == el && CRYPTO_memcmp(value, expected, el) == 0;
+}
+
+static bool name_is(const char *name, size_t nl, const char *want)
+{
+	return nl == strlen(want) && strncasecmp(name, want, nl) == 0;
+}
+
+/* Is name one of the comma-separated tokens in list? */
+static bool in_token_list(const char *name, size_t nl, const char *list, size_t ll)
+{
+	size_t i = 0;
+	while (i < ll) {
+		while (i < ll && (list[i] == ',' || list[i] == ' ' || list[i] == '\t'))
+			i++;
+		size_t s = i;
+		while (i < ll && list[i] != ',')
+			i++;
+		size_t e = i;
+		while (e > s && (list[e - 1] == ' ' || list[e - 1] == '\t'))
+			e--;
+		if (e - s == nl && strncasecmp(list + s, name, nl) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool reverse_header_dropped(const char *name, size_t nl, const char *value, size_t vl,
+			    const char *cred_header, const char *phantom, const char *token,
+			    const char *conn_tokens, size_t ctl)
+{
+	static const char *const drop[] = {
+	    "x-nono-token",
+	    "authorization",
+	    "proxy-authorization",
+	    "proxy-connection",
+	    "connection",
+	    "keep-alive",
+	    "te",
+	    "trailer",
+	    "upgrade",
+	    "host",
+	    "expect",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
+		if (name_is(name, nl, drop[i]))
+			return true;
+	if (cred_header && name_is(name, nl, cred_header))
+		return true;
+	if (conn_tokens && in_token_list(name, nl, conn_tokens, ctl))
+		return true;
+	if (phantom && *phantom && memmem(value, vl, phantom, strlen(phantom)))
+		return true;
+	if (token && *token && memmem(value, vl, token, strlen(token)))
+		return true;
+	return false;
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+static void copy_trunc(char *dst, size_t n, const char *src, size_t l)
+{
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+struct req_info {
+	char method[24];
+	const struct svc *s;
+	char path[512]; /* normalised path, or the raw one made printable */
+};
+
+static void emit(struct reverse *rv, const struct req_info *ri, bool allow, const char *reason,
+		 int status)
+{
+	char line[1400];
+	const char *host = ri->s ? ri->s->up.host : "-";
+	uint16_t port = ri->s ? ri->s->up.port : 0;
+	const char *svc = ri->s ? ri->s->name : "-";
+
+	if (rv->log) {
+		if (allow)
+			(void)snprintf(line, sizeof(line), "ALLOW %s %s %s:%u%s status=%d",
+				       ri->method, svc, host, port, ri->path, status);
+		else
+			(void)snprintf(line, sizeof(line), "DENY %s %s %s:%u%s reason=%s status=%d",
+				       ri->method, svc, host, port, ri->path, reason, status);
+		printable(line);
+		rv->log(rv->ud, line);
+	}
+	if (rv->event) {
+		struct proxy_event ev = {
+		    .allow = allow,
+		    .method = ri->method,
+		    .host = host,
+		    .port = port,
+		    .path = ri->path,
+		    .service = ri->s ? ri->s->name : NULL,
+		    .reason = allow ? NULL : reason,
+		    .status = status,
+		};
+		rv->event(rv->ud, &ev);
+	}
+}
+
+/* ---- client and upstream I/O with poll() deadlines -------------------------------- */
+
+static int wait_fd(int fd, short ev, int ms)
+{
+	struct pollfd p = {fd, ev, 0};
+	for (;;) {
+		int n = poll(&p, 1, ms);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int client_write(int fd, const char *p, size_t n, unsigned ms)
+{
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno != EAGAIN)
+			return -errno;
+		int r = wait_fd(fd, POLLOUT, (int)ms);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* > 0 bytes, 0 EOF, < 0 error or -ETIMEDOUT. */
+static ssize_t client_read(int fd, char *p, size_t n, int ms)
+{
+	for (;;) {
+		ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
+		if (k >= 0)
+			return k;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int r = wait_fd(fd, POLLIN, ms);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Drive one SSL call: 1 done, 0 clean EOF (reads), < 0 error. */
+static int ssl_wait(SSL *ssl, int fd, int ret, int ms)
+{
+	switch (SSL_get_error(ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return wait_fd(fd, POLLIN, ms) < 0 ? -ETIMEDOUT : 2;
+	case SSL_ERROR_WANT_WRITE:
+		return wait_fd(fd, POLLOUT, ms) < 0 ? -ETIMEDOUT : 2;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		return -EIO;
+	}
+}
+
+static ssize_t up_read(struct upconn *u, char *p, size_t n, int ms)
+{
+	if (!u->ssl)
+		return client_read(u->fd, p, n, ms);
+	for (;;) {
+		size_t got = 0;
+		int ret = SSL_read_ex(u->ssl, p, n, &got);
+		if (ret == 1)
+			return (ssize_t)got;
+		int r = ssl_wait(u->ssl, u->fd, ret, ms);
+		if (r != 2)
+			return r;
+	}
+}
+
+static int up_write(struct upconn *u, const char *p, size_t n, int ms)
+{
+	if (!u->ssl)
+		return client_write(u->fd, p, n, (unsigned)ms);
+	while (n > 0) {
+		size_t put = 0;
+		int ret = SSL_write_ex(u->ssl, p, n, &put);
+		if (ret == 1) {
+			p += put;
+			n -= put;
+			continue;
+		}
+		int r = ssl_wait(u->ssl, u->fd, ret, ms);
+		if (r != 2)
+			return r < 0 ? r : -EPIPE;
+	}
+	return 0;
+}
+
+static void upconn_free(struct upconn *u)
+{
+	if (!u)
+		return;
+	SSL_free(u->ssl);
+	(void)safe_close(u->fd);
+	free(u);
+}
+
+/* An idle pooled connection is usable when nothing (but TLS housekeeping) arrived. */
+static bool upconn_alive(struct upconn *u)
+{
+	char b;
+	if (!u->ssl) {
+		ssize_t k = recv(u->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		return k < 0 && errno == EAGAIN;
+	}
+	size_t got = 0;
+	int ret = SSL_read_ex(u->ssl, &b, 1, &got);
+	if (ret == 1)
+		return false; /* unsolicited data: not a state we reuse */
+	int e = SSL_get_error(u->ssl, ret);
+	ERR_clear_error();
+	return e == SSL_ERROR_WANT_READ;
+}
+
+static void set_up_fd(struct worker *w, int fd)
+{
+	pthread_mutex_lock(&w->rv->lock);
+	w->up_fd = fd;
+	pthread_mutex_unlock(&w->rv->lock);
+}
+
+static struct upconn *pool_get(struct reverse *rv, struct svc *s)
+{
+	struct upconn *u = NULL;
+	pthread_mutex_lock(&rv->lock);
+	while (s->n_idle > 0 && !u) {
+		struct upconn *c = s->idle[--s->n_idle];
+		if (now_ms() - c->idle_since < REVERSE_POOL_IDLE_MS && upconn_alive(c))
+			u = c;
+		else
+			upconn_free(c);
+	}
+	pthread_mutex_unlock(&rv->lock);
+	return u;
+}
+
+static void pool_put(struct reverse *rv, struct svc *s, struct upconn *u)
+{
+	pthread_mutex_lock(&rv->lock);
+	if (!rv->stopping && s->n_idle < REVERSE_POOL_MAX) {
+		u->idle_since = now_ms();
+		s->idle[s->n_idle++] = u;
+		u = NULL;
+	}
+	pthread_mutex_unlock(&rv->lock);
+	upconn_free(u);
+}
+
+/*
+ * Resolve (every address checked), connect to checked addresses only, TLS with
+ * verification. On failure, status and reason say what the client gets.
+ */
+static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
+		      struct upconn **ret, int *status, const char **reason)
+{
+	uint64_t deadline = now_ms() + rv->connect_ms;
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	char port[8];
+	_cleanup_close_ int fd = -EBADF;
+
+	(void)snprintf(port, sizeof(port), "%u", s->up.port);
+	if (s->up.is_ip)
+		hints.ai_flags |= AI_NUMERICHOST;
+	if (getaddrinfo(s->up.host, port, &hints, &ai) != 0 || !ai) {
+		*status = 502;
+		*reason = "resolve_failed";
+		return -ENOENT;
+	}
+	for (struct addrinfo *a = ai; a; a = a->ai_next)
+		if (addr_is_denied(a->ai_addr)) {
+			freeaddrinfo(ai);
+			*status = 403;
+			*reason = "denied_cidr";
+			return -EPERM;
+		}
+	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+		if (addr_is_denied(a->ai_addr))
+			continue; /* checked again right before connect() */
+		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		set_up_fd(w, fd);
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			set_up_fd(w, -EBADF);
+			fd = safe_close(fd);
+			continue;
+		}
+		int err = 0;
+		socklen_t l = sizeof(err);
+		if (wait_fd(fd, POLLOUT, remaining(deadline)) < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err) {
+			set_up_fd(w, -EBADF);
+			fd = safe_close(fd);
+		}
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		*status = remaining(deadline) == 0 ? 504 : 502;
+		*reason = remaining(deadline) == 0 ? "timeout" : "connect_failed";
+		return -ECONNREFUSED;
+	}
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	struct upconn *u = calloc(1, sizeof(*u));
+	if (!u) {
+		set_up_fd(w, -EBADF);
+		*status = 503;
+		*reason = "no_resources";
+		return -ENOMEM;
+	}
+	u->fd = TAKE_FD(fd);
+	if (s->up.tls) {
+		u->ssl = SSL_new(rv->ctx);
+		int ok = u->ssl && SSL_set_fd(u->ssl, u->fd) == 1;
+		if (ok && !s->up.is_ip)
+			ok = SSL_set_tlsext_host_name(u->ssl, s->up.host) == 1 &&
+			     SSL_set1_host(u->ssl, s->up.host) == 1;
+		else if (ok)
+			ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(u->ssl), s->up.host) == 1;
+		int r = -EIO;
+		while (ok) {
+			int cr = SSL_connect(u->ssl);
+			if (cr == 1) {
+				r = 0;
+				break;
+			}
+			r = ssl_wait(u->ssl, u->fd, cr, remaining(deadline));
+			if (r != 2) {
+				r = r == 0 ? -EIO : r;
+				break;
+			}
+		}
+		if (r < 0 || !ok) {
+			long vr = u->ssl ? SSL_get_verify_result(u->ssl) : X509_V_OK;
+			if (rv->log && vr != X509_V_OK) {
+				char line[300];
+				(void)snprintf(line, sizeof(line), "TLS to %s:%u not verified: %s",
+					       s->up.host, s->up.port,
+					       X509_verify_cert_error_string(vr));
+				rv->log(rv->ud, line);
+			}
+			ERR_clear_error();
+			set_up_fd(w, -EBADF);
+			upconn_free(u);
+			*status = r == -ETIMEDOUT ? 504 : 502;
+			*reason = r == -ETIMEDOUT ? "timeout" : "tls_failed";
+			return -EIO;
+		}
+	}
+	*ret = u;
+	return 0;
+}
+
+/* ---- one request ------------------------------------------------------------------ */
+
+/* Answer with a short body and close (after draining what the client still sends). */
+static void respond_close(struct worker *w, int status, const char *why)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg),
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n%s\r\n%s\n",
+			 status, http1_reason(status), strlen(why) + 1,
+			 status == 401 ? "WWW-Authenticate: Bearer realm=\"nono\"\r\n" : "", why);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)client_write(w->cfd, msg, (size_t)n, 2000);
+	(void)shutdown(w->cfd, SHUT_WR);
+	uint64_t deadline = now_ms() + DRAIN_MS;
+	size_t drained = 0;
+	char junk[4096];
+	while (drained < DRAIN_BYTES) {
+		ssize_t k = client_read(w->cfd, junk, sizeof(junk), remaining(deadline));
+		if (k <= 0)
+			break;
+		drained += (size_t)k;
+	}
+}
+
+static const struct svc *find_svc(const struct reverse *rv, const char *p, size_t n)
+{
+	for (size_t i = 0; i < rv->n_svcs; i++)
+		if (rv->svcs[i].name_len == n && memcmp(rv->svcs[i].name, p, n) == 0)
+			return &rv->svcs[i];
+	return NULL;
+}
+
+static bool rules_allow(const struct svc *s, const char *method, const char *path)
+{
+	if (s->n_rules == 0)
+		return true;
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (endpoint_method_match(s->rules[i].method, method) &&
+		    endpoint_glob_match(s->rules[i].path, path))
+			return true;
+	return false;
+}
+
+/*
+ * The head the upstream gets, in *ret (exactly sized, so no reallocation leaves a copy
+ * of the secret behind): the caller wipes it with erase_and_free().
+ */
+static int build_upstream_head(const struct reverse *rv, const struct svc *s,
+			       const struct http1_head *h, const char *path, struct span query,
+			       char **ret, size_t *ret_len)
+{
+	struct strbuf sbuf = {.max = HTTP1_MAX_HEAD + 4096}, *sb = &sbuf;
+	struct span conn = http1_header_get(h, "Connection");
+	int r = strbuf_addf(sb, "%s %s%s%.*s HTTP/1.1\r\nHost: %s\r\n", h->method_str, s->up.base,
+			    path, (int)query.n, query.p ? query.p : "", s->authority);
+	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
+		const struct http1_header *x = &h->headers[i];
+		if (reverse_header_dropped(x->name.p, x->name.n, x->value.p, x->value.n, s->header,
+					   s->phantom, rv->token, conn.p, conn.n))
+			continue;
+		/* Other services' phantoms never travel either. */
+		bool other = false;
+		for (size_t k = 0; k < rv->n_svcs && !other; k++)
+			other = memmem(x->value.p, x->value.n, rv->svcs[k].phantom,
+				       strlen(rv->svcs[k].phantom)) != NULL;
+		if (other)
+			continue;
+		r = strbuf_addf(sb, "%.*s: %.*s\r\n", (int)x->name.n, x->name.p, (int)x->value.n,
+				x->value.p);
+	}
+	if (r < 0) {
+		strbuf_release(sb);
+		return r;
+	}
+	size_t hl = strlen(s->header), n = sb->len + hl + 2 + s->inject_len + 4;
+	char *out = malloc(n);
+	if (!out) {
+		strbuf_release(sb);
+		return -ENOMEM;
+	}
+	memcpy(out, sb->buf, sb->len);
+	memcpy(out + sb->len, s->header, hl);
+	memcpy(out + sb->len + hl, ": ", 2);
+	memcpy(out + sb->len + hl + 2, s->inject, s->inject_len);
+	memcpy(out + n - 4, "\r\n\r\n", 4);
+	strbuf_release(sb);
+	*ret = out;
+	*ret_len = n;
+	return 0;
+}
+
+enum outcome { KEEP, CLOSE };
+
+/*
+ * Relay the request body (already-read bytes in w->buf after the head, then the
+ * client) to u. Bytes past the end of this request stay in w->buf. <0: the client
+ * (-EPROTO framing, or I/O) or the upstream (-EPIPE) failed.
+ */
+static int relay_request_body(struct worker *w, struct upconn *u, const struct http1_head *h,
+			      struct http1_framer *f, char *scratch)
+{
+	struct reverse *rv = w->rv;
+	if (http1_framer_feed(f, w->buf, h->head_len) < 0)
+		return -EPROTO;
+	memmove(w->buf, w->buf + h->head_len, w->len - h->head_len);
+	w->len -= h->head_len;
+	while (!f->complete) {
+		const char *p;
+		size_t n;
+		if (w->len > 0) {
+			p = w->buf;
+			n = w->len;
+		} else {
+			ssize_t k = client_read(w->cfd, scratch, IO_BUF, (int)rv->idle_ms);
+			if (k <= 0)
+				return k == 0 ? -EPROTO : (int)k;
+			p = scratch;
+			n = (size_t)k;
+		}
+		ssize_t used = http1_framer_feed(f, p, n);
+		if (used < 0)
+			return -EPROTO;
+		if (used > 0 && up_write(u, p, (size_t)used, (int)rv->idle_ms) < 0)
+			return -EPIPE;
+		if (p == w->buf) {
+			memmove(w->buf, w->buf + used, w->len - (size_t)used);
+			w->len -= (size_t)used;
+		} else if ((size_t)used < n) {
+			/* The next pipelined request: keep it (w->buf is empty here). */
+			memcpy(w->buf, p + used, n - (size_t)used);
+			w->len = n - (size_t)used;
+		}
+	}
+	return 0;
+}
+
+/* Copy the response head for the client, minus hop-by-hop headers. */
+static int build_client_head(const char *raw, const struct http1_head *rh, bool close_client,
+			     struct strbuf *sb)
+{
+	struct span conn = http1_header_get(rh, "Connection");
+	const char *cr = memchr(raw, '\r', rh->head_len);
+	size_t line = cr ? (size_t)(cr - raw) : 0;
+	int r = strbuf_add(sb, raw, line);
+	if (r >= 0)
+		r = strbuf_adds(sb, "\r\n");
+	for (size_t i = 0; r >= 0 && i < rh->n_headers; i++) {
+		const struct http1_header *x = &rh->headers[i];
+		if (name_is(x->name.p, x->name.n, "connection") ||
+		    name_is(x->name.p, x->name.n, "keep-alive") ||
+		    name_is(x->name.p, x->name.n, "proxy-connection") ||
+		    name_is(x->name.p, x->name.n, "upgrade") ||
+		    (conn.p && in_token_list(x->name.p, x->name.n, conn.p, conn.n)))
+			continue;
+		r = strbuf_addf(sb, "%.*s: %.*s\r\n", (int)x->name.n, x->name.p, (int)x->value.n,
+				x->value.p);
+	}
+	if (r >= 0)
+		r = strbuf_adds(sb, close_client ? "Connection: close\r\n\r\n" : "\r\n");
+	return r;
+}
+
+/*
+ * Serve one request whose head is at the start of w->buf. Returns KEEP when the
+ * client connection can carry another request.
+ */
+static enum outcome serve_one(struct worker *w, const struct http1_head *h, char *scratch)
+{
+	struct reverse *rv = w->rv;
+	struct req_info ri = {0};
+	char norm[HTTP1_MAX_TARGET + 2];
+	struct upconn *up = NULL;
+	int status = 502;
+	const char *reason = "upstream_failed";
+
+	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
+	size_t pl = strcspn(h->target.p, "?");
+	if (pl > h->target.n)
+		pl = h->target.n;
+	copy_trunc(ri.path, sizeof(ri.path), h->target.p, pl);
+	printable(ri.path);
+	struct span query = {h->target.p + pl, h->target.n - pl};
+
+	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/') {
+		emit(rv, &ri, false, "bad_request", 400);
+		respond_close(w, 400, "bad_request");
+		return CLOSE;
+	}
+	/* "/<service>[/rest]": the service segment is compared raw, exactly. */
+	const char *sp = h->target.p + 1;
+	size_t sl = 0;
+	while (sl + 1 < pl && sp[sl] != '/')
+		sl++;
+	const struct svc *s = find_svc(rv, sp, sl);
+	if (!s) {
+		emit(rv, &ri, false, "unknown_service", 404);
+		respond_close(w, 404, "unknown_service");
+		return CLOSE;
+	}
+	ri.s = s;
+
+	/* Credentials: X-Nono-Token (the spec's form) or the phantom in the slot. */
+	struct span xt = http1_header_get(h, "X-Nono-Token");
+	struct span slot = http1_header_get(h, s->header);
+	bool ok;
+	const char *why;
+	if (xt.p) {
+		ok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
+		why = "bad_token";
+	} else {
+		ok = reverse_slot_matches(slot.p, slot.n, s->slot, s->slot_len);
+		why = slot.p ? "bad_token" : "missing_token";
+	}
+	if (!ok) {
+		emit(rv, &ri, false, why, 401);
+		respond_close(w, 401, why);
+		return CLOSE;
+	}
+
+	const char *rest = sp + sl;
+	size_t rl = pl - 1 - sl;
+	if (endpoint_normalize(rest, rl, norm, sizeof(norm)) < 0) {
+		emit(rv, &ri, false, "bad_path", 400);
+		respond_close(w, 400, "bad_path");
+		return CLOSE;
+	}
+	copy_trunc(ri.path, sizeof(ri.path), norm, strlen(norm));
+	if (!rules_allow(s, h->method_str, norm)) {
+		emit(rv, &ri, false, "endpoint_denied", 403);
+		respond_close(w, 403, "endpoint_denied");
+		return CLOSE;
+	}
+
+	char *head = NULL;
+	size_t head_len = 0;
+	if (build_upstream_head(rv, s, h, norm, query, &head, &head_len) < 0) {
+		emit(rv, &ri, false, "bad_request", 431);
+		respond_close(w, 431, "bad_request");
+		return CLOSE;
+	}
+	struct span expect = http1_header_get(h, "Expect");
+	bool has_body = h->chunked || (h->has_content_length && h->content_length > 0);
+	bool reused = false;
+	struct http1_framer rqf;
+	http1_framer_init(&rqf, false, false);
+
+	bool retried = false, body_done = false, client_keep = false;
+again:
+	for (int attempt = 0;; attempt++) {
+		up = pool_get(rv, (struct svc *)s);
+		reused = up != NULL;
+		if (up)
+			set_up_fd(w, up->fd);
+		else if (up_connect(rv, w, s, &up, &status, &reason) < 0)
+			goto fail;
+		if (up_write(up, head, head_len, (int)rv->idle_ms) == 0)
+			break;
+		/* A pooled connection the upstream had closed: once more on a fresh one. */
+		set_up_fd(w, -EBADF);
+		upconn_free(up);
+		up = NULL;
+		if (!reused || attempt > 0 || retried) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+	}
+
+	int r = 0;
+	if (!body_done) {
+		if (expect.p && expect.n == 12 && strncasecmp(expect.p, "100-continue", 12) == 0 &&
+		    has_body)
+			(void)client_write(w->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25,
+					   rv->idle_ms);
+		r = relay_request_body(w, up, h, &rqf, scratch);
+		if (r == -EPIPE) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+		if (r < 0) {
+			head = erase_and_free(head, head_len);
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			emit(rv, &ri, false, "bad_request", 400);
+			respond_close(w, 400, "bad_request");
+			return CLOSE;
+		}
+		body_done = true;
+		client_keep = http1_framer_keep_alive(&rqf);
+	}
+
+	/* The response head (1xx interim answers skipped: Expect was answered here). */
+	size_t rlen = 0;
+	struct http1_head rh;
+	for (;;) {
+		int pr = http1_parse_response_head(scratch, rlen, &rh);
+		if (pr > 0 && rh.status >= 100 && rh.status < 200) {
+			memmove(scratch, scratch + rh.head_len, rlen - rh.head_len);
+			rlen -= rh.head_len;
+			continue;
+		}
+		if (pr > 0)
+			break;
+		if (pr < 0 || rlen >= REVERSE_MAX_RESPONSE_HEAD) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+		ssize_t k =
+		    up_read(up, scratch + rlen, REVERSE_MAX_RESPONSE_HEAD - rlen, (int)rv->idle_ms);
+		if (k <= 0 && k != -ETIMEDOUT && rlen == 0 && reused && !has_body && !retried) {
+			/* A pooled connection the upstream closed just as we reused it: a
+			 * bodiless request is safe to send once more on a fresh one. */
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			up = NULL;
+			retried = true;
+			goto again;
+		}
+		if (k <= 0) {
+			status = k == -ETIMEDOUT ? 504 : 502;
+			reason = k == -ETIMEDOUT ? "timeout" : "upstream_failed";
+			goto fail;
+		}
+		rlen += (size_t)k;
+	}
+	head = erase_and_free(head, head_len);
+
+	struct http1_framer rsf;
+	http1_framer_init(&rsf, true, h->method == HTTP_HEAD);
+	if (http1_framer_feed(&rsf, scratch, rh.head_len) < 0) {
+		reason = "upstream_failed";
+		goto fail;
+	}
+	bool eof_body = !rsf.complete && http1_framer_needs_eof(&rsf);
+	bool up_keep = http1_framer_keep_alive(&rsf) && !eof_body;
+	bool close_client = !client_keep || eof_body;
+	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + IO_BUF + 64};
+	if (build_client_head(scratch, &rh, close_client, &ch) < 0) {
+		strbuf_release(&ch);
+		reason = "upstream_failed";
+		goto fail;
+	}
+	emit(rv, &ri, true, NULL, (int)rh.status);
+	/* Body bytes that came with the head go out with it: one write, one packet. */
+	size_t off = rh.head_len;
+	r = 0;
+	if (off < rlen && !rsf.complete) {
+		ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
+		if (used < 0 || strbuf_add(&ch, scratch + off, (size_t)used) < 0)
+			r = -EPROTO; /* the head still goes out; the connection then closes */
+		else
+			off += (size_t)used;
+	}
+	if (client_write(w->cfd, ch.buf, ch.len, rv->idle_ms) < 0)
+		r = -EPIPE;
+	strbuf_release(&ch);
+	if (off < rlen && rsf.complete)
+		up_keep = false; /* bytes past the response: not reusable */
+
+	/* The rest of the body, as it arrives. */
+	while (r >= 0 && !rsf.complete) {
+		if (off < rlen) {
+			ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
+			if (used < 0) {
+				r = -EPROTO;
+				break;
+			}
+			r = client_write(w->cfd, scratch + off, (size_t)used, rv->idle_ms);
+			off += (size_t)used;
+			if (off < rlen)
+				up_keep = false; /* bytes past the response: not reusable */
+			continue;
+		}
+		ssize_t k = up_read(up, scratch, IO_BUF, (int)rv->idle_ms);
+		if (k == 0) {
+			if (http1_framer_feed(&rsf, scratch, 0) < 0 || !rsf.complete)
+				r = -EPROTO; /* truncated: the client must not take it as whole */
+			up_keep = false;
+			break;
+		}
+		if (k < 0) {
+			r = (int)k;
+			break;
+		}
+		off = 0;
+		rlen = (size_t)k;
+	}
+	set_up_fd(w, -EBADF);
+	if (r >= 0 && up_keep && rsf.complete)
+		pool_put(rv, (struct svc *)s, up);
+	else
+		upconn_free(up);
+	return r >= 0 && !close_client ? KEEP : CLOSE;
+
+fail:
+	head = erase_and_free(head, head_len);
+	set_up_fd(w, -EBADF);
+	upconn_free(up);
+	emit(rv, &ri, false, reason, status);
+	respond_close(w, status, reason);
+	return CLOSE;
+}
+
+/* ---- workers ----------------------------------------------------------------------- */
+
+/* Read until w->buf starts with a complete head: 1, 0 on a quiet close, < 0 status. */
+static int read_head(struct worker *w, struct http1_head *h, bool first)
+{
+	struct reverse *rv = w->rv;
+	uint64_t deadline = now_ms() + (first || w->len ? rv->head_ms : REVERSE_KEEPALIVE_MS);
+
+	for (;;) {
+		int r = http1_parse_head(w->buf, w->len, h);
+		if (r != 0)
+			return r;
+		if (w->len >= HTTP1_MAX_HEAD)
+			return -431;
+		ssize_t k = client_read(w->cfd, w->buf + w->len, HTTP1_MAX_HEAD - w->len,
+					remaining(deadline));
+		if (k == 0 || (k < 0 && w->len == 0))
+			return 0; /* closed, or idle between requests */
+		if (k == -ETIMEDOUT)
+			return -408;
+		if (k < 0)
+			return 0;
+		if (w->len == 0)
+			deadline = now_ms() + rv->head_ms; /* a new request started */
+		w->len += (size_t)k;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct reverse *rv = w->rv;
+	char *scratch =
+	    malloc(IO_BUF > REVERSE_MAX_RESPONSE_HEAD ? IO_BUF : REVERSE_MAX_RESPONSE_HEAD);
+
+	for (bool first = true; scratch; first = false) {
+		struct http1_head h;
+		int r = read_head(w, &h, first);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			struct req_info ri = {.method = "-"};
+			emit(rv, &ri, false, r == -408 ? "timeout" : "bad_request", -r);
+			respond_close(w, -r, r == -408 ? "timeout" : "bad_request");
+			break;
+		}
+		if (serve_one(w, &h, scratch) != KEEP)
+			break;
+	}
+	free(scratch);
+
+	pthread_mutex_lock(&rv->lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		rv->workers = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->cfd = safe_close(w->cfd);
+	rv->n_workers--;
+	pthread_cond_broadcast(&rv->idle_cond);
+	pthread_mutex_unlock(&rv->lock);
+	free(w->buf);
+	free(w);
+	ERR_clear_error();
+	return NULL;
+}
+
+int reverse_handoff(struct reverse *rv, int fd, const char *buf, size_t len)
+{
+	if (len > HTTP1_MAX_HEAD)
+		return -EINVAL;
+	struct worker *w = calloc(1, sizeof(*w));
+	char *b = malloc(IO_BUF);
+	if (!w || !b) {
+		free(w);
+		free(b);
+		return -ENOMEM;
+	}
+	memcpy(b, buf, len);
+	*w = (struct worker){.rv = rv, .cfd = fd, .up_fd = -EBADF, .buf = b, .len = len};
+
+	pthread_mutex_lock(&rv->lock);
+	if (rv->stopping || rv->n_workers >= rv->max_workers) {
+		pthread_mutex_unlock(&rv->lock);
+		free(b);
+		free(w);
+		return -EBUSY;
+	}
+	pthread_attr_t attr;
+	pthread_t th;
+	int r = pthread_attr_init(&attr);
+	if (r == 0) {
+		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		(void)pthread_attr_setstacksize(&attr, 512 * 1024);
+		w->next = rv->workers;
+		if (rv->workers)
+			rv->workers->prev = w;
+		rv->workers = w;
+		rv->n_workers++;
+		r = pthread_create(&th, &attr, worker_main, w);
+		(void)pthread_attr_destroy(&attr);
+		if (r != 0) {
+			rv->workers = w->next;
+			if (w->next)
+				w->next->prev = NULL;
+			rv->n_workers--;
+		}
+	}
+	pthread_mutex_unlock(&rv->lock);
+	if (r != 0) {
+		free(b);
+		free(w);
+		return -r;
+	}
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+unsigned reverse_n_workers(struct reverse *rv)
+{
+	pthread_mutex_lock(&rv->lock);
+	unsigned n = rv->n_workers;
+	pthread_mutex_unlock(&rv->lock);
+	return n;
+}
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+static void svc_done(struct svc *s)
+{
+	free(s->name);
+	free(s->header);
+	free(s->phantom);
+	free(s->slot);
+	s->inject = erase_and_free(s->inject, s->inject_len);
+	for (size_t i = 0; i < s->n_rules; i++) {
+		free((char *)s->rules[i].method);
+		free((char *)s->rules[i].path);
+	}
+	free(s->rules);
+	for (size_t i = 0; i < s->n_idle; i++)
+		upconn_free(s->idle[i]);
+	*s = (struct svc){0};
+}
+
+static bool header_name_ok(const char *n)
+{
+	if (!*n)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("!#$%&'*+-.^_`|~", *p)))
+			return false;
+	return true;
+}
+
+static bool value_ok(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *d)
+{
+	int r;
+
+	if (!ps->name || !*ps->name || strchr(ps->name, '/') || strlen(ps->name) > 64) {
+		diag_set(d, NULL, 0, 0, "invalid credential service name '%s'", strempty(ps->name));
+		return -EINVAL;
+	}
+	if (!ps->upstream || reverse_parse_upstream(ps->upstream, &s->up) < 0) {
+		diag_set(
+		    d, NULL, 0, 0,
+		    "credential service '%s': invalid upstream '%s' (https://host[:port][/path]; "
+		    "http:// only for loopback)",
+		    ps->name, strempty(ps->upstream));
+		return -EINVAL;
+	}
+	if (!ps->header || !header_name_ok(ps->header)) {
+		diag_set(d, NULL, 0, 0, "credential service '%s': invalid header name '%s'",
+			 ps->name, strempty(ps->header));
+		return -EINVAL;
+	}
+	if (!ps->format || !strstr(ps->format, "{}") || !value_ok(ps->format, strlen(ps->format))) {
+		diag_set(d, NULL, 0, 0,
+			 "credential service '%s': credential format '%s' needs one '{}' and no "
+			 "control characters",
+			 ps->name, strempty(ps->format));
+		return -EINVAL;
+	}
+	if (!ps->phantom || strlen(ps->phantom) < 32 ||
+	    !value_ok(ps->phantom, strlen(ps->phantom))) {
+		diag_set(d, NULL, 0, 0, "credential service '%s': phantom token missing", ps->name);
+		return -EINVAL;
+	}
+	if (!ps->secret || ps->secret_len == 0 || !value_ok(ps->secret, ps->secret_len)) {
+		/* Never print the value: it is the secret. */
+		diag_set(d, NULL, 0, 0,
+			 "credential service '%s': the credential is empty or holds control "
+			 "characters (a newline?), which cannot go in an HTTP header",
+			 ps->name);
+		return -EINVAL;
+	}
+	bool v6 = strchr(s->up.host, ':') != NULL;
+	bool dflt = s->up.port == (s->up.tls ? 443 : 80);
+	if (dflt)
+		(void)snprintf(s->authority, sizeof(s->authority), "%s%s%s", v6 ? "[" : "",
+			       s->up.host, v6 ? "]" : "");
+	else
+		(void)snprintf(s->authority, sizeof(s->authority), "%s%s%s:%u", v6 ? "[" : "",
+			       s->up.host, v6 ? "]" : "", s->up.port);
+	s->name = strdup(ps->name);
+	s->name_len = strlen(ps->name);
+	s->header = strdup(ps->header);
+	s->phantom = strdup(ps->phantom);
+	if (!s->name || !s->header || !s->phantom)
+		return -ENOMEM;
+	if ((r = reverse_format(ps->format, ps->phantom, strlen(ps->phantom), &s->slot,
+				&s->slot_len)) < 0 ||
+	    (r = reverse_format(ps->format, ps->secret, ps->secret_len, &s->inject,
+				&s->inject_len)) < 0)
+		return r;
+	if (ps->n_rules) {
+		s->rules = calloc(ps->n_rules, sizeof(*s->rules));
+		if (!s->rules)
+			return -ENOMEM;
+		for (size_t i = 0; i < ps->n_rules; i++, s->n_rules++) {
+			const struct proxy_endpoint *e = &ps->rules[i];
+			if (!e->method || !e->path || !endpoint_glob_valid(e->path)) {
+				diag_set(d, "--allow-endpoint", 0, 0,
+					 "credential service '%s': invalid endpoint path '%s'",
+					 ps->name, e->path ? e->path : "");
+				return -EINVAL;
+			}
+			s->rules[i].method = strdup(e->method);
+			s->rules[i].path = strdup(e->path);
+			if (!s->rules[i].method || !s->rules[i].path) {
+				s->n_rules++;
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct diag *d)
+{
+	struct reverse *rv = calloc(1, sizeof(*rv));
+	int r;
+
+	if (!rv)
+		return -ENOMEM;
+	pthread_mutex_init(&rv->lock, NULL);
+	pthread_cond_init(&rv->idle_cond, NULL);
+	rv->max_workers = cfg->max_workers ? cfg->max_workers : MAX_WORKERS;
+	rv->head_ms = cfg->head_ms ? cfg->head_ms : 10000;
+	rv->connect_ms = cfg->connect_ms ? cfg->connect_ms : 15000;
+	rv->idle_ms = cfg->idle_ms ? cfg->idle_ms : 600000;
+	rv->event = cfg->event;
+	rv->log = cfg->log;
+	rv->ud = cfg->ud;
+	if (!cfg->token || strlen(cfg->token) != 64) {
+		r = -EINVAL;
+		goto fail;
+	}
+	memcpy(rv->token, cfg->token, 65);
+	rv->svcs = calloc(cfg->n_services, sizeof(*rv->svcs));
+	if (!rv->svcs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		for (size_t k = 0; k < i; k++)
+			if (streq(cfg->services[k].name, cfg->services[i].name)) {
+				diag_set(d, NULL, 0, 0, "credential service '%s' is given twice",
+					 cfg->services[i].name);
+				r = -EINVAL;
+				goto fail;
+			}
+		r = svc_init(&rv->svcs[rv->n_svcs++], &cfg->services[i], d);
+		if (r < 0)
+			goto fail;
+	}
+	rv->ctx = SSL_CTX_new(TLS_client_method());
+	if (!rv->ctx || SSL_CTX_set_min_proto_version(rv->ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_default_verify_paths(rv->ctx) != 1) {
+		ERR_clear_error();
+		diag_set(d, NULL, 0, 0, "cannot set up TLS for the credential proxy");
+		r = -EIO;
+		goto fail;
+	}
+	SSL_CTX_set_verify(rv->ctx, SSL_VERIFY_PEER, NULL);
+	(void)SSL_CTX_set_mode(rv->ctx,
+			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	*ret = rv;
+	return 0;
+fail:
+	reverse_free(rv);
+	return r;
+}
+
+struct reverse *reverse_free(struct reverse *rv)
+{
+	if (!rv)
+		return NULL;
+	pthread_mutex_lock(&rv->lock);
+	rv->stopping = true;
+	for (struct worker *w = rv->workers; w; w = w->next) {
+		(void)shutdown(w->cfd, SHUT_RDWR);
+		if (w->up_fd >= 0)
+			(void)shutdown(w->up_fd, SHUT_RDWR);
+	}
+	while (rv->n_workers > 0)
+		pthread_cond_wait(&rv->idle_cond, &rv->lock);
+	pthread_mutex_unlock(&rv->lock);
+	for (size_t i = 0; i < rv->n_svcs; i++)
+		svc_done(&rv->svcs[i]);
+	free(rv->svcs);
+	SSL_CTX_free(rv->ctx);
+	explicit_bzero(rv->token, sizeof(rv->token));
+	pthread_mutex_destroy(&rv->lock);
+	pthread_cond_destroy(&rv->idle_cond);
+	free(rv);
+	return NULL;
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Credential injection through the reverse proxy, end to end through nono run: a local
+# HTTPS upstream (tests/probes/tls-upstream, with a CA made here and trusted through
+# SSL_CERT_FILE in nono's environment) records what it receives. Loopback only.
+
+bats_require_minimum_version 1.5.0
+load lib/common
+
+setup() {
+	common_setup
+	mkdir -p "$T/tls"
+	(
+		cd "$T/tls"
+		printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext.cnf
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout ca.key -out ca.pem -days 2 -subj /CN=nono-test-ca
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout srv.key -out srv.csr -subj /CN=localhost
+		openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-out srv.pem -days 2 -extfile ext.cnf
+	) >/dev/null 2>&1
+	chmod 755 "$T/tls"
+	chmod 644 "$T/tls/ca.pem"
+	"$NONO_PROBES/tls-upstream" --port-file "$T/port" --cert "$T/tls/srv.pem" \
+		--key "$T/tls/srv.key" --log "$T/up.log" --gate "$T/data/gate" 3>&- &
+	UP=$!
+	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+	UPORT=$(cat "$T/port")
+	KEY="sk-nono-test-$RANDOM$RANDOM-real-secret"
+	cat >"$T/prof.json" <<-EOF
+	{
+	  "meta": {"name": "rev"},
+	  "extends": "default",
+	  "network": {
+	    "credentials": ["local"],
+	    "custom_credentials": {
+	      "local": {
+	        "upstream": "https://127.0.0.1:$UPORT",
+	        "credential_key": "env://NONO_TEST_KEY",
+	        "inject_header": "x-api-key",
+	        "credential_format": "{}",
+	        "env_var": "LOCAL_KEY"
+	      },
+	      "bearer": {
+	        "upstream": "https://localhost:$UPORT/base",
+	        "credential_key": "env://NONO_TEST_KEY"
+	      }
+	    }
+	  }
+	}
+	EOF
+	chmod 644 "$T/prof.json"
+}
+
+teardown() {
+	[ -n "${UP:-}" ] && kill "$UP" 2>/dev/null
+	common_teardown
+}
+
+# rev_as root|user ARGS...: nono with the test key in its environment and the test CA
+# trusted; the child runs inside with the probes and $T/data granted.
+rev_as() {
+	local who=$1
+	shift
+	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp SSL_CERT_FILE="$T/tls/ca.pem"
+		NONO_TEST_KEY="$KEY")
+	if [ "$who" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i "${envs[@]}" "$N" "$@"
+	else
+		env -i "${envs[@]}" "$N" "$@"
+	fi
+}
+
+# Run a shell command inside the sandbox under the test profile.
+child() {
+	local who=$1
+	shift
+	rev_as "$who" run --profile "$T/prof.json" --allow "$T/data" "$@"
+}
+
+CURL='curl -sS --max-time 20 --path-as-is'
+
+upstream_requests() { cat "$T/up.log" 2>/dev/null | grep -c '^REQ ' || true; }
+
+check_injection() {
+	run --separate-stderr child "$1" -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models?limit=2\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	# The real key arrived upstream in the service's header, the phantom did not.
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	grep -qF "REQ 1 1 GET /v1/models?limit=2 HTTP/1.1" "$T/up.log"
+	run grep -c 'x-api-key' "$T/up.log"
+	assert_output 1
+}
+@test "the key arrives upstream in the service's header (root)" { check_injection root; }
+@test "the key arrives upstream in the service's header (user)" { check_injection user; }
+
+@test "Authorization-style services get 'Bearer <key>' under the upstream's base path" {
+	run child root --credential bearer -- sh -c "$CURL -H \"Authorization: Bearer \$BEARER_API_KEY\" \"\$BEARER_BASE_URL/x/y\""
+	assert_success
+	assert_output --partial '"path":"/base/x/y"'
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+	grep -qxF "H Host: localhost:$UPORT" "$T/up.log"
+}
+
+check_key_never_in_child() {
+	run child "$1" -v -- sh -c 'env; tr "\0" "\n" </proc/self/environ; echo "phantom=$LOCAL_KEY"'
+	assert_success
+	refute_output --partial "$KEY"
+	refute_output --partial "NONO_TEST_KEY"
+	assert_output --regexp 'phantom=[0-9a-f]{64}'
+	assert_output --partial "LOCAL_BASE_URL=http://127.0.0.1:"
+	# Nor in any file nono or the child wrote.
+	run grep -rlF "$KEY" "$H" "$T/data"
+	assert_failure 1
+}
+@test "the key is not in the child's environment, output or files (root)" { check_key_never_in_child root; }
+@test "the key is not in the child's environment, output or files (user)" { check_key_never_in_child user; }
+
+check_unauthorised() {
+	# No credential, a wrong one, the right phantom in the wrong header, a guessed token.
+	run child "$1" -- sh -c "
+		$CURL -o /dev/null -w '%{http_code}\n' \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -H 'x-api-key: sk-guess' \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -H \"Authorization: Bearer \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -H 'X-Nono-Token: 00' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output "$(printf '401\n401\n401\n401')"
+	assert_equal "$(upstream_requests)" 0
+}
+@test "a wrong or missing phantom gets 401 and never reaches upstream (root)" { check_unauthorised root; }
+@test "a wrong or missing phantom gets 401 and never reaches upstream (user)" { check_unauthorised user; }
+
+@test "the session token in X-Nono-Token is accepted instead of the phantom" {
+	run child root -- sh -c "tok=\${HTTP_PROXY#http://nono:}; tok=\${tok%%@*}; $CURL -H \"X-Nono-Token: \$tok\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	run grep -ci 'x-nono-token' "$T/up.log"
+	assert_output 0
+}
+
+@test "endpoint rules hold against hostile spellings" {
+	run child root --allow-endpoint 'local:GET:/v1/models' --allow-endpoint 'local:POST:/v1/chat/*' -- sh -c "
+		for p in /v1/models //v1//models/ /v1/./models /%76%31/models /v1/x/../models \
+			/v1/../admin /v1/%2e%2e/admin /v1/%2E%2E/%2e%2e/admin /v1%2Fmodels /v1/models%2F.. \
+			/admin /v1/chat/x/../../../admin '/v1/..\\\\admin' /v1/%00 /../x; do
+			printf '%s %s\n' \"\$p\" \"\$($CURL -o /dev/null -w '%{http_code}' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL\$p\")\"
+		done
+		printf 'POST-models %s\n' \"\$($CURL -o /dev/null -w '%{http_code}' -X POST -d x -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\")\"
+		printf 'get-lower %s\n' \"\$($CURL -o /dev/null -w '%{http_code}' -X get -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\")\"
+		printf 'POST-chat %s\n' \"\$($CURL -o /dev/null -w '%{http_code}' -X POST -d x -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/chat/completions\")\""
+	assert_success
+	for ok in '/v1/models 200' '//v1//models/ 200' '/v1/./models 200' '/%76%31/models 200' \
+		'/v1/x/../models 200' 'POST-chat 200'; do
+		assert_line "$ok"
+	done
+	for no in '/v1/../admin 403' '/v1/%2e%2e/admin 403' '/v1/%2E%2E/%2e%2e/admin 400' \
+		'/v1%2Fmodels 403' '/v1/models%2F.. 403' '/admin 403' '/v1/chat/x/../../../admin 403' \
+		'/v1/%00 400' '/../x 400' 'POST-models 403' 'get-lower 400'; do
+		assert_line "$no"
+	done
+	assert_output --regexp "/v1/\.\.\\\\+admin 400"
+	# The upstream saw only the allowed requests, each under the one normalised path.
+	run grep '^REQ ' "$T/up.log"
+	refute_output --partial admin
+	refute_output --partial '%'
+	refute_output --partial '..'
+	assert_equal "$(grep -c '^REQ .* GET /v1/models HTTP/1.1' "$T/up.log")" 4
+	assert_equal "$(grep -c '^REQ .* GET /v1/models/ HTTP/1.1' "$T/up.log")" 1
+	assert_equal "$(grep -c '^REQ .* POST /v1/chat/completions HTTP/1.1' "$T/up.log")" 1
+}
+
+@test "a streamed response reaches the child before the upstream has finished" {
+	# The upstream holds its last event back until the child, having read the first,
+	# creates the gate file; a proxy that buffered would deliver "last-after-timeout".
+	run child root -- sh -c "$CURL -N -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/stream\" |
+		while IFS= read -r line; do
+			case \$line in 'data: first') echo saw-first; : >\"$T/data/gate\" ;; data:*) echo \"\$line\" ;; esac
+		done"
+	assert_success
+	assert_line saw-first
+	assert_line 'data: last'
+	refute_output --partial after-timeout
+}
+
+@test "keep-alive: two requests on one client connection, one pooled upstream connection" {
+	run child root -- sh -c "$CURL -w '%{num_connects}\n' -o /dev/null -o /dev/null -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/a\" \"\$LOCAL_BASE_URL/b\""
+	assert_success
+	assert_output "$(printf '1\n0')"
+	grep -qF 'REQ 1 1 GET /a ' "$T/up.log"
+	grep -qF 'REQ 1 2 GET /b ' "$T/up.log"
+}
+
+@test "request bodies stream up, chunked or with a length" {
+	head -c 300000 /dev/zero >"$T/data/body"
+	chmod 644 "$T/data/body"
+	run child root -- sh -c "
+		$CURL -o /dev/null -H \"x-api-key: \$LOCAL_KEY\" --data-binary @$T/data/body \"\$LOCAL_BASE_URL/up1\"
+		$CURL -o /dev/null -H \"x-api-key: \$LOCAL_KEY\" -H 'Transfer-Encoding: chunked' --data-binary @$T/data/body \"\$LOCAL_BASE_URL/up2\""
+	assert_success
+	assert_equal "$(grep -c '^BODY 300000$' "$T/up.log")" 2
+}
+
+@test "Landlock placement (host loopback) injects too (user)" {
+	# --open-port keeps the proxy on the host's loopback (decisions.md, placement).
+	run --separate-stderr child user -v --open-port 1 -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	[[ "$stderr" == *"host loopback"* ]]
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+}
+
+@test "an upstream whose certificate does not verify gets 502, and no key" {
+	# Without the test CA in SSL_CERT_FILE the system store does not know the server.
+	run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp NONO_TEST_KEY="$KEY" "$N" run \
+		--profile "$T/prof.json" -- sh -c "$CURL -o /dev/null -w '%{http_code}' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_output 502
+	assert_equal "$(upstream_requests)" 0
+}
+
+@test "dry-run and why name the credential services, never the key" {
+	run rev_as root run --dry-run --profile "$T/prof.json" --credential bearer \
+		--allow-endpoint 'bearer:GET:/x/**' -- true
+	assert_success
+	assert_output --partial "[credential] local -> https://127.0.0.1:$UPORT"
+	assert_output --partial "[credential] bearer"
+	assert_output --partial "[endpoint] bearer GET /x/**"
+	refute_output --partial "$KEY"
+	run rev_as root why --host 127.0.0.1 --profile "$T/prof.json"
+	assert_output --partial "[credential] local"
+	refute_output --partial "$KEY"
+}
+
+@test "a missing key fails closed, naming the service and the reference" {
+	run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" run --profile "$T/prof.json" -- true
+	assert_failure 1
+	assert_output --partial "service 'local'"
+	assert_output --partial "env://NONO_TEST_KEY"
+}
+
+@test "custom credentials are validated strictly, with file:line" {
+	for bad in '"upstream": "http://api.example.com", "credential_key": "env://X"' \
+		'"upstream": "https://u@h", "credential_key": "env://X"' \
+		'"upstream": "https://h?x=1", "credential_key": "env://X"' \
+		'"upstream": "https://h:99999", "credential_key": "env://X"' \
+		'"upstream": "https://h", "credential_key": "env://X", "inject_header": "x bad"' \
+		'"upstream": "https://h", "credential_key": "env://X", "credential_format": "Bearer"' \
+		'"upstream": "https://h", "credential_key": "env://X", "endpoint_rules": [{"method": "GET", "path": "/a/../b"}]'; do
+		printf '{"meta": {"name": "bad"}, "extends": "default",\n "network": {"custom_credentials": {"x": {\n  %s}}}}\n' "$bad" >"$T/bad.json"
+		run rev_as root run --profile "$T/bad.json" --credential x -- true
+		assert_failure 1
+		assert_output --regexp "bad.json:3:[0-9]+:"
+	done
+	# Loopback upstreams may be plain HTTP (local test servers).
+	printf '{"meta": {"name": "ok"}, "extends": "default", "network": {"custom_credentials": {"x": {"upstream": "http://127.0.0.1:9", "credential_key": "env://X"}}}}\n' >"$T/ok.json"
+	run rev_as root run --dry-run --profile "$T/ok.json" --credential x -- true
+	assert_success
+	assert_output --partial "[credential] x -> http://127.0.0.1:9"
+}

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tls-upstream: a local HTTPS (or plain HTTP) server standing in for an API upstream
+ * in the reverse-proxy tests and the benchmark. Runs on the host, not in a sandbox.
+ *
+ *   tls-upstream --port-file FILE [--cert PEM --key PEM] [--log FILE] [--gate FILE]
+ *
+ * Listens on 127.0.0.1 (port 0: the kernel picks; written to FILE once listening),
+ * TLS when --cert/--key are given. One forked process per connection, keep-alive.
+ * Each request is appended to --log as one block:
+ *   REQ <conn-id> <n-on-conn> <request line>
+ *   H <header line>            (each header, as received)
+ *   BODY <bytes>
+ * Answers by path:
+ *   .../stream   text/event-stream, chunked: "data: first", then waits until the
+ *                --gate file exists (at most 10 s), then "data: last" (or
+ *                "data: last-after-timeout" when the gate never came) and ends
+ *   .../status/N status N with a short body
+ *   .../eof      a body delimited by closing the connection
+ *   .../drop     a 200 with a length, no "Connection: close", then the connection closes
+ *   anything     200 application/json {"ok":true,"path":"<path>"}
+ * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static SSL_CTX *ctx;
+static const char *log_path, *gate_path;
+
+struct io {
+	int fd;
+	SSL *ssl;
+	char buf[65536];
+	size_t len;
+};
+
+static ssize_t io_read(struct io *c, char *p, size_t n)
+{
+	if (c->ssl) {
+		size_t got = 0;
+		return SSL_read_ex(c->ssl, p, n, &got) == 1 ? (ssize_t)got : 0;
+	}
+	return read(c->fd, p, n);
+}
+
+static int io_write(struct io *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		if (c->ssl) {
+			size_t put = 0;
+			if (SSL_write_ex(c->ssl, p, n, &put) != 1)
+				return -1;
+			p += put;
+			n -= put;
+		} else {
+			ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+			if (k <= 0)
+				return -1;
+			p += k;
+			n -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+/* Make sure buf holds at least want bytes; false on EOF. */
+static bool fill(struct io *c, size_t want)
+{
+	while (c->len < want) {
+		if (c->len == sizeof(c->buf))
+			return false;
+		ssize_t k = io_read(c, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (k <= 0)
+			return false;
+		c->len += (size_t)k;
+	}
+	return true;
+}
+
+static void consume(struct io *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}
+
+static void log_block(const char *s, size_t n)
+{
+	if (!log_path)
+		return;
+	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		(void)!write(fd, s, n);
+		close(fd);
+	}
+}
+
+static bool gate_open(void)
+{
+	struct stat st;
+	return gate_path && stat(gate_path, &st) == 0;
+}
+
+static int send_chunk(struct io *c, const char *data)
+{
+	char hdr[32];
+	int n = snprintf(hdr, sizeof(hdr), "%zx\r\n", strlen(data));
+	return io_write(c, hdr, (size_t)n) < 0 || io_write(c, data, strlen(data)) < 0 ||
+		       io_write(c, "\r\n", 2) < 0
+		   ? -1
+		   : 0;
+}
+
+/* One request; false when the connection is done. */
+static bool serve(struct io *c, unsigned conn_id, unsigned nth)
+{
+	char *end;
+	for (;;) {
+		end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+		if (end)
+			break;
+		if (!fill(c, c->len + 1))
+			return false;
+	}
+	size_t head = (size_t)(end - c->buf) + 4;
+	char logbuf[70000];
+	size_t ll = 0;
+	char path[4096] = "/";
+	long long clen = 0;
+	bool chunked = false, close_after = false;
+
+	/* Request line and headers, logged as they are. */
+	char *line = c->buf, *eol;
+	bool first = true;
+	while ((eol = memmem(line, (size_t)(c->buf + head - line), "\r\n", 2)) && eol > line) {
+		*eol = '\0';
+		if (first) {
+			ll += (size_t)snprintf(logbuf + ll, sizeof(logbuf) - ll, "REQ %u %u %s\n",
+					       conn_id, nth, line);
+			char *sp = strchr(line, ' ');
+			if (sp) {
+				size_t pl = strcspn(sp + 1, " ?");
+				if (pl >= sizeof(path))
+					pl = sizeof(path) - 1;
+				memcpy(path, sp + 1, pl);
+				path[pl] = '\0';
+			}
+			first = false;
+		} else {
+			if (ll < sizeof(logbuf) - 100)
+				ll += (size_t)snprintf(logbuf + ll, sizeof(logbuf) - ll, "H %s\n",
+						       line);
+			if (strncasecmp(line, "content-length:", 15) == 0)
+				clen = strtoll(line + 15, NULL, 10);
+			if (strncasecmp(line, "transfer-encoding:", 18) == 0 &&
+			    strcasestr(line, "chunked"))
+				chunked = true;
+			if (strncasecmp(line, "connection:", 11) == 0 && strcasestr(line, "close"))
+				close_after = true;
+		}
+		line = eol + 2;
+	}
+	consume(c, head);
+
+	/* The body: counted, not kept. */
+	long long got = 0;
+	if (chunked) {
+		for (;;) {
+			char *e;
+			while (!(e = memmem(c->buf, c->len, "\r\n", 2)))
+				if (!fill(c, c->len + 1))
+					return false;
+			long long sz = strtoll(c->buf, NULL, 16);
+			consume(c, (size_t)(e - c->buf) + 2);
+			if (sz == 0) {
+				/* trailers, then the blank line */
+				while (!(e = memmem(c->buf, c->len, "\r\n", 2)))
+					if (!fill(c, c->len + 1))
+						return false;
+				size_t tl = (size_t)(e - c->buf);
+				consume(c, tl + 2);
+				if (tl == 0)
+					break;
+				continue;
+			}
+			while (sz > 0) {
+				if (c->len == 0 && !fill(c, 1))
+					return false;
+				size_t take = c->len < (size_t)sz ? c->len : (size_t)sz;
+				consume(c, take);
+				sz -= (long long)take;
+				got += (long long)take;
+			}
+			if (!fill(c, 2))
+				return false;
+			consume(c, 2);
+		}
+	} else {
+		while (got < clen) {
+			if (c->len == 0 && !fill(c, 1))
+				return false;
+			size_t take = c->len < (size_t)(clen - got) ? c->len : (size_t)(clen - got);
+			consume(c, take);
+			got += (long long)take;
+		}
+	}
+	ll += (size_t)snprintf(logbuf + ll, sizeof(logbuf) - ll, "BODY %lld\n", got);
+	log_block(logbuf, ll);
+
+	char resp[8192];
+	int n;
+	const char *st;
+	size_t plen = strlen(path);
+	if (plen >= 7 && strcmp(path + plen - 7, "/stream") == 0) {
+		static const char h[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+					"Transfer-Encoding: chunked\r\n\r\n";
+		if (io_write(c, h, sizeof(h) - 1) < 0 || send_chunk(c, "data: first\n\n") < 0)
+			return false;
+		bool opened = false;
+		for (int i = 0; i < 200 && !(opened = gate_open()); i++)
+			usleep(50000);
+		if (send_chunk(c, opened ? "data: last\n\n" : "data: last-after-timeout\n\n") < 0 ||
+		    io_write(c, "0\r\n\r\n", 5) < 0)
+			return false;
+		return !close_after;
+	}
+	if (plen >= 4 && strcmp(path + plen - 4, "/eof") == 0) {
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-eof\n");
+		(void)io_write(c, resp, (size_t)n);
+		return false;
+	}
+	if (plen >= 5 && strcmp(path + plen - 5, "/drop") == 0) {
+		/* Keep-alive as far as the headers say, then hang up (an idle timeout). */
+		static const char d[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ndrop\n";
+		(void)io_write(c, d, sizeof(d) - 1);
+		return false;
+	}
+	if ((st = strstr(path, "/status/"))) {
+		int code = (int)strtol(st + 8, NULL, 10);
+		n = snprintf(
+		    resp, sizeof(resp),
+		    "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\n"
+		    "status\n",
+		    code);
+	} else {
+		char body[4200];
+		int bl = snprintf(body, sizeof(body), "{\"ok\":true,\"path\":\"%s\"}\n", path);
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %d\r\n%s\r\n%s",
+			     bl, close_after ? "Connection: close\r\n" : "", body);
+	}
+	if (io_write(c, resp, (size_t)n) < 0)
+		return false;
+	return !close_after;
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *port_file = NULL, *cert = NULL, *key = NULL;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--port-file") == 0)
+			port_file = argv[i + 1];
+		else if (strcmp(argv[i], "--cert") == 0)
+			cert = argv[i + 1];
+		else if (strcmp(argv[i], "--key") == 0)
+			key = argv[i + 1];
+		else if (strcmp(argv[i], "--log") == 0)
+			log_path = argv[i + 1];
+		else if (strcmp(argv[i], "--gate") == 0)
+			gate_path = argv[i + 1];
+		else
+			return 64;
+	}
+	if (!port_file || (!cert) != (!key))
+		return 64;
+	if (cert) {
+		ctx = SSL_CTX_new(TLS_server_method());
+		if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+			ERR_print_errors_fp(stderr);
+			return 1;
+		}
+	}
+	signal(SIGCHLD, SIG_IGN); /* no zombies */
+	signal(SIGTERM, on_term);
+	signal(SIGPIPE, SIG_IGN);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	(void)setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(ls, 512) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sin, &sl) < 0)
+		return 1;
+	char tmp[4200];
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "%u\n", ntohs(sin.sin_port));
+	fclose(f);
+	if (rename(tmp, port_file) < 0)
+		return 1;
+
+	for (unsigned conn_id = 1;; conn_id++) {
+		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		pid_t pid = fork();
+		if (pid != 0) {
+			close(fd);
+			continue;
+		}
+		close(ls);
+		signal(SIGTERM, SIG_DFL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		static struct io c;
+		c.fd = fd;
+		if (ctx) {
+			c.ssl = SSL_new(ctx);
+			if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1 || SSL_accept(c.ssl) != 1)
+				_exit(0);
+		}
+		for (unsigned nth = 1; serve(&c, conn_id, nth); nth++)
+			;
+		if (c.ssl)
+			(void)SSL_shutdown(c.ssl);
+		_exit(0);
+	}
+}
