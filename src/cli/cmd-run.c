@@ -16,6 +16,7 @@
 #include "base/path.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
@@ -659,6 +660,8 @@ static void print_footer(const struct sandbox_spec *s, int code)
 
 struct proxy_hook {
 	struct run_proxy *rp;
+	struct run_portfwd *pf;
+	bool child_userns; /* the child has its own user namespace */
 	int error; /* negative errno when the proxy could not start */
 	struct diag d;
 };
@@ -668,6 +671,8 @@ static void after_fork_proxy(void *userdata, int child_pid)
 {
 	struct proxy_hook *h = userdata;
 	int r = run_proxy_receive_listener(h->rp, &h->d);
+	if (r >= 0)
+		r = run_portfwd_start(h->pf, child_pid, h->child_userns, &h->d);
 	if (r < 0 && r != -EPIPE) {
 		/* Fail closed: a child whose proxy is missing must not run on. */
 		h->error = r;
@@ -703,7 +708,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct policy_input in;
 	struct sandbox_features f;
 	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
-	struct proxy_hook hook = {.rp = &rp};
+	struct run_portfwd pf = RUN_PORTFWD_INIT;
+	struct proxy_hook hook = {.rp = &rp, .pf = &pf};
 	struct diag d = {{0}};
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
@@ -797,6 +803,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		log_info("network proxy on 127.0.0.1:%u (%s)", rp.port,
 			 rp.netns ? "inside a private network namespace"
 				  : "host loopback, Landlock port rules");
+		r = run_portfwd_prepare(&pf, spec, rp.netns, &d);
+		if (r < 0) {
+			log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			goto out;
+		}
 	}
 
 	r = sandbox_prepare(spec, &f, rp.netns ? SANDBOX_NETNS : 0, &plan, &warnings, &d);
@@ -810,6 +821,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		r = sandbox_plan_set_proxy_port(plan, rp.port);
 		if (r >= 0 && rp.netns)
 			r = sandbox_plan_set_netns_listener(plan, rp.sock[1], rp.port);
+		if (r >= 0)
+			r = run_portfwd_plan(&pf, plan);
+		struct sandbox_plan_info info;
+		sandbox_plan_get_info(plan, &info);
+		hook.child_userns = info.userns;
 		if (r < 0) {
 			log_error_errno(r, "cannot confine the child to the proxy port");
 			goto out;
@@ -869,6 +885,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_portfwd_release(&pf);
 	run_proxy_release(&rp);
 	run_args_release(&a);
 	return ret;

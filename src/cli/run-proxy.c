@@ -13,6 +13,7 @@
  *    lets the child connect to that port only.
  */
 #include "cli/run-proxy.h"
+#include "cli/run-portfwd.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -82,6 +83,28 @@ int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *
 	return 0;
 }
 
+enum proxy_placement run_proxy_placement(bool is_root, bool userns, const char **ret_reason)
+{
+	const char *why = is_root  ? "running as root"
+			  : userns ? "user namespaces are available"
+				   : "user namespaces are unavailable for this user";
+	if (ret_reason)
+		*ret_reason = why;
+	return is_root || userns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
+}
+
+const char *proxy_placement_to_string(enum proxy_placement p)
+{
+	return p == PROXY_PLACEMENT_NETNS ? "network-namespace" : "landlock-ports";
+}
+
+const char *proxy_placement_describe(enum proxy_placement p)
+{
+	return p == PROXY_PLACEMENT_NETNS
+		   ? "private network namespace (only the proxy and forwarded ports reachable)"
+		   : "host loopback, Landlock port rules (any address on the proxy port)";
+}
+
 static uint16_t random_port(void)
 {
 	uint16_t v = 0;
@@ -104,12 +127,9 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	if (r < 0)
 		return r;
 
-	/*
-	 * Forwarding --open-port/--listen-port between the host and the child's namespace
-	 * is not built yet: with such ports the proxy stays on the host and Landlock's
-	 * port rules do the confining, which keeps the ports meaningful.
-	 */
-	rp->netns = (f->is_root || sandbox_userns_available()) && s->n_open_ports == 0 && s->n_listen_ports == 0;
+	/* --open-port/--listen-port are forwarded in the namespace placement (run-portfwd.c). */
+	rp->netns = run_proxy_placement(f->is_root, f->is_root || sandbox_userns_available(),
+					NULL) == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
 		.upstream_proxy = s->proxy.upstream_proxy,
@@ -121,7 +141,15 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	};
 
 	if (rp->netns) {
-		rp->port = s->proxy.port ? s->proxy.port : random_port();
+		if (s->proxy.port && run_portfwd_uses_port(s, s->proxy.port)) {
+			diag_set(d, "--proxy-port", 0, 0,
+				 "proxy port %u is also an --open-port or --listen-port",
+				 s->proxy.port);
+			return -EINVAL;
+		}
+		rp->port = s->proxy.port;
+		while (!rp->port || run_portfwd_uses_port(s, rp->port))
+			rp->port = random_port(); /* the namespace is new: only ours are taken */
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
