@@ -362,6 +362,7 @@ static void on_end(struct portfwd *pf, struct end *e, uint32_t events)
 			return;
 		}
 		c->connecting = false;
+		c->deadline = now_ms() + pf->cfg.idle_timeout_ms;
 		relay(pf, c);
 		return;
 	}

@@ -17,6 +17,7 @@
  * Library code: no logging of its own (cfg->log gets one line per event), no exits.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Most listening sockets one forwarder takes (ports x address families). */
