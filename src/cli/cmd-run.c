@@ -570,6 +570,13 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      f->landlock_abi >= 6 ? "yes" : "no",
 			      s->scope_abstract_unix && f->landlock_abi >= 6 ? "yes" : "no");
 		(void)fprintf(out, "User namespaces: %s\n", sandbox_userns_available() ? "available" : "unavailable");
+		if (s->net == NET_PROXY) {
+			const char *why;
+			enum proxy_placement pl = run_proxy_placement(
+			    f->is_root, f->is_root || sandbox_userns_available(), &why);
+			(void)fprintf(out, "Proxy placement: %s (%s)\n", proxy_placement_describe(pl),
+				      why);
+		}
 	}
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)
@@ -803,6 +810,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		log_info("network proxy on 127.0.0.1:%u (%s)", rp.port,
 			 rp.netns ? "inside a private network namespace"
 				  : "host loopback, Landlock port rules");
+		spec->proxy.placement = rp.netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
 		r = run_portfwd_prepare(&pf, spec, rp.netns, &d);
 		if (r < 0) {
 			log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));

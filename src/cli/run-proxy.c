@@ -93,18 +93,6 @@ enum proxy_placement run_proxy_placement(bool is_root, bool userns, const char *
 	return is_root || userns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
 }
 
-const char *proxy_placement_to_string(enum proxy_placement p)
-{
-	return p == PROXY_PLACEMENT_NETNS ? "network-namespace" : "landlock-ports";
-}
-
-const char *proxy_placement_describe(enum proxy_placement p)
-{
-	return p == PROXY_PLACEMENT_NETNS
-		   ? "private network namespace (only the proxy and forwarded ports reachable)"
-		   : "host loopback, Landlock port rules (any address on the proxy port)";
-}
-
 static uint16_t random_port(void)
 {
 	uint16_t v = 0;

@@ -9,22 +9,12 @@
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
 
-/* Where the proxy listens, as seen from the child (DESIGN.md, Network). */
-enum proxy_placement {
-	PROXY_PLACEMENT_NETNS = 0, /* inside the child's private network namespace */
-	PROXY_PLACEMENT_LANDLOCK,  /* host loopback; Landlock port rules confine the child */
-	_PROXY_PLACEMENT_MAX,
-};
-
 /*
  * The one placement decision `nono run`, `why` and `setup` share: the private network
  * namespace whenever the child can have one (root, or user namespaces available),
  * the Landlock-port fallback otherwise. *ret_reason (may be NULL) says why, in words.
  */
 enum proxy_placement run_proxy_placement(bool is_root, bool userns, const char **ret_reason);
-/* "network-namespace" / "landlock-ports" (JSON), and a phrase for people. */
-const char *proxy_placement_to_string(enum proxy_placement p);
-const char *proxy_placement_describe(enum proxy_placement p);
 
 struct run_proxy {
 	bool netns;         /* the proxy listener lives in the child's network namespace */

@@ -174,3 +174,55 @@ check_ipc() {
 		assert_failure
 	done
 }
+
+# ---- which placement is in force: why, setup and run say the same ----
+
+# nono ARGS as uid 65534 inside an outer sandbox whose seccomp filter refuses new user
+# namespaces: the situation of a host without user namespaces.
+no_userns() {
+	sandboxed user --allow-net -- "$N" "$@"
+}
+
+@test "why --host names the proxy placement run uses, and why (root, user, no userns)" {
+	run nono_as root why --json --host example.com --profile claude-code
+	assert_success
+	assert_output --partial '"proxy_placement":"network-namespace","proxy_placement_reason":"running as root"'
+	run nono_as user why --json --host example.com --profile claude-code
+	assert_success
+	assert_output --partial '"proxy_placement":"network-namespace","proxy_placement_reason":"user namespaces are available"'
+	run no_userns why --json --host example.com --profile claude-code
+	assert_success
+	assert_output --partial '"proxy_placement":"landlock-ports","proxy_placement_reason":"user namespaces are unavailable for this user"'
+	run no_userns why --host example.com --profile claude-code
+	assert_output --partial "proxy placement: host loopback with Landlock port rules"
+	# ... and run, in the same situation, does what why said.
+	run no_userns run -v --allow-domain example.com -- true
+	assert_success
+	assert_output --partial "host loopback, Landlock port rules"
+	run no_userns run --allow-domain example.com --dry-run -v -- true
+	assert_output --partial "Proxy placement: host loopback with Landlock port rules"
+	# Outside proxy mode there is no placement to report.
+	run nono_as user why --json --host example.com --block-net
+	assert_output --partial '"proxy_placement":null'
+}
+
+@test "why --self reports the placement the running sandbox got" {
+	run sandboxed user --allow-domain example.com --open-port 9 -- "$N" why --self --json --host example.com
+	assert_success
+	assert_output --partial '"proxy_placement":"network-namespace"'
+	run no_userns run --read "$P" --allow-domain example.com -- "$N" why --self --json --host example.com
+	assert_success
+	assert_output --partial '"proxy_placement":"landlock-ports"'
+}
+
+@test "setup says which proxy placement is in force and reports the fallback as degraded" {
+	run nono_as root setup --check-only
+	assert_success
+	assert_output --partial "Proxy placement:  private network namespace"
+	assert_output --partial "(running as root)"
+	assert_output --partial "for unprivileged users: private network namespace"
+	run no_userns setup --check-only
+	assert_output --partial "Proxy placement:  host loopback with Landlock port rules"
+	assert_output --partial "(user namespaces are unavailable for this user)"
+	assert_output --partial "! proxy mode without a private network namespace"
+}
