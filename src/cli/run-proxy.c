@@ -9,8 +9,11 @@
  *    namespace before it drops privileges and hands it to us over SCM_RIGHTS; the proxy
  *    accepts there and connects upstream from the host namespace. Nothing but the proxy
  *    is reachable, on any address or port.
+ *    --open-port/--listen-port are forwarded between the host and that namespace
+ *    (run-portfwd.c).
  *  - Landlock mode (fallback): the proxy listens on the host's 127.0.0.1 and Landlock
  *    lets the child connect to that port only.
+ * run_proxy_placement() decides; why and setup report the same answer.
  */
 #include "cli/run-proxy.h"
 #include "cli/run-portfwd.h"

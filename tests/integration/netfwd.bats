@@ -131,6 +131,19 @@ check_listen_port() {
 	no_leftovers
 }
 
+@test "forwarded ports are bounded; the proxy port cannot be a forwarded one" {
+	local args=() base
+	base=$(port)
+	for i in $(seq 0 32); do args+=(--open-port "$((base + i))"); done
+	run sandboxed user --allow-domain example.invalid "${args[@]}" -- true
+	assert_failure 1
+	assert_output --partial "too many forwarded ports (33 --open-port and 0 --listen-port): at most 32"
+	run sandboxed user --allow-domain example.invalid --proxy-port "$base" --listen-port "$base" -- true
+	assert_failure 1
+	assert_output --partial "proxy port $base is also an --open-port or --listen-port"
+	no_leftovers
+}
+
 check_ipc() {
 	local p
 	p=$(port)
