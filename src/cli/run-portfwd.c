@@ -92,7 +92,8 @@ int run_portfwd_prepare(struct run_portfwd *pf, const struct sandbox_spec *s, bo
 	 */
 	for (size_t i = 0; i < s->n_open_ports; i++) {
 		uint16_t p = s->open_ports[i];
-		if (listed(pf->host_port, pf->n_host, p) || listed(pf->inside_port, pf->n_inside, p))
+		if (listed(pf->host_port, pf->n_host, p) ||
+		    listed(pf->inside_port, pf->n_inside, p))
 			continue;
 		int fd = host_listener(p);
 		if (fd == -EADDRINUSE || fd == -EACCES) {
@@ -101,9 +102,10 @@ int run_portfwd_prepare(struct run_portfwd *pf, const struct sandbox_spec *s, bo
 			continue;
 		}
 		if (fd < 0) {
-			diag_set(d, "--open-port", 0, 0,
-				 "cannot listen on the host's 127.0.0.1:%u for '--open-port %u': %s",
-				 p, p, strerror(-fd));
+			diag_set(
+			    d, "--open-port", 0, 0,
+			    "cannot listen on the host's 127.0.0.1:%u for '--open-port %u': %s", p,
+			    p, strerror(-fd));
 			return fd;
 		}
 		pf->host_fd[pf->n_host] = fd;
@@ -118,7 +120,7 @@ int run_portfwd_prepare(struct run_portfwd *pf, const struct sandbox_spec *s, bo
 	for (size_t i = 0; i < pf->n_host; i++)
 		log_info("--%s-port %u: host 127.0.0.1:%u is forwarded into the sandbox",
 			 listed(s->listen_ports, s->n_listen_ports, pf->host_port[i]) ? "listen"
-										 : "open",
+										      : "open",
 			 pf->host_port[i], pf->host_port[i]);
 	for (size_t i = 0; i < pf->n_inside; i++)
 		log_info("--open-port %u: the port is taken on the host; the sandbox reaches it "
@@ -143,7 +145,9 @@ static int receive_listeners(struct run_portfwd *pf, int *fds, size_t max)
 	} u;
 	char byte = 0;
 	struct iovec iov = {&byte, 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	struct pollfd p = {pf->sock[0], POLLIN, 0};
 	int n = 0;
@@ -209,7 +213,9 @@ _noreturn_ static void forwarder_main(struct run_portfwd *pf, int pidfd, bool jo
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	(void)sigprocmask(SIG_SETMASK, &term, NULL);
-	(void)signal(SIGINT, SIG_IGN); /* Ctrl-C is for the agent; we stop when it does */
+	/* Ctrl-C and Ctrl-\ are for the agent; we stop when it does */
+	(void)signal(SIGINT, SIG_IGN);
+	(void)signal(SIGQUIT, SIG_IGN);
 	_cleanup_close_ int stop = signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	r = netns_helper_start(pidfd, join_userns, &h);
@@ -247,7 +253,8 @@ int run_portfwd_start(struct run_portfwd *pf, pid_t child, bool join_userns, str
 	if (n == -EPIPE)
 		return n;
 	if (n < 0) {
-		diag_set(d, NULL, 0, 0, "the sandboxed child did not hand over the forwarded ports: %s",
+		diag_set(d, NULL, 0, 0,
+			 "the sandboxed child did not hand over the forwarded ports: %s",
 			 strerror(-n));
 		return n;
 	}
@@ -293,10 +300,9 @@ int run_portfwd_start(struct run_portfwd *pf, pid_t child, bool join_userns, str
 	if (err == ESRCH)
 		return -EPIPE; /* the child is gone already (or failed): nothing to forward to */
 	if (err) {
-		diag_set(d, NULL, 0, 0,
-			 "cannot forward ports into the sandbox's network namespace: %s",
-			 err == ELOOP ? "the child has no network namespace of its own"
-				      : strerror(err));
+		diag_set(
+		    d, NULL, 0, 0, "cannot forward ports into the sandbox's network namespace: %s",
+		    err == ELOOP ? "the child has no network namespace of its own" : strerror(err));
 		return -err;
 	}
 	return 0;

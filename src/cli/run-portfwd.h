@@ -25,9 +25,9 @@
 #include "sandbox/sandbox.h"
 
 struct run_portfwd {
-	bool active;  /* namespace placement with ports to forward */
-	pid_t pid;    /* the forwarder process, -1 before it starts */
-	int sock[2];  /* [0] ours, [1] the child's end of the listener hand-off */
+	bool active; /* namespace placement with ports to forward */
+	pid_t pid;   /* the forwarder process, -1 before it starts */
+	int sock[2]; /* [0] ours, [1] the child's end of the listener hand-off */
 	int host_fd[SANDBOX_MAX_FWD_PORTS]; /* host listeners: forward into the child */
 	uint16_t host_port[SANDBOX_MAX_FWD_PORTS];
 	size_t n_host;
@@ -35,7 +35,10 @@ struct run_portfwd {
 	size_t n_inside;
 };
 
-#define RUN_PORTFWD_INIT {.pid = -1, .sock = {-EBADF, -EBADF}}
+#define RUN_PORTFWD_INIT                                                                           \
+	{                                                                                          \
+		.pid = -1, .sock = { -EBADF, -EBADF }                                              \
+	}
 
 /*
  * Before fork, in the namespace placement (netns true; otherwise a no-op that leaves

@@ -271,8 +271,8 @@ static int start_connect(struct portfwd *pf, struct conn *c)
 	if (r < 0 && errno != EINPROGRESS)
 		return -errno;
 	c->connecting = r < 0;
-	c->deadline = now_ms() + (c->connecting ? pf->cfg.connect_timeout_ms
-						: pf->cfg.idle_timeout_ms);
+	c->deadline =
+	    now_ms() + (c->connecting ? pf->cfg.connect_timeout_ms : pf->cfg.idle_timeout_ms);
 	r = add_end(pf, &c->b, c->connecting ? EPOLLOUT : EPOLLIN);
 	return r;
 }
@@ -449,8 +449,8 @@ int portfwd_add(struct portfwd *pf, int listen_fd, uint16_t port,
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	*l = (struct listener){.tag = {TAG_LISTEN}, .fd = fd, .port = port,
-			       .make_socket = make_socket, .ud = ud};
+	*l = (struct listener){
+	    .tag = {TAG_LISTEN}, .fd = fd, .port = port, .make_socket = make_socket, .ud = ud};
 	/* accept4 must not block: the loop drains the backlog until EAGAIN. */
 	int fl = fcntl(fd, F_GETFL);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->tag};

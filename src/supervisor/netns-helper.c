@@ -58,7 +58,9 @@ static int recv_reply(int sock, bool want_fd)
 	} u;
 	int err = 0, fd = -EBADF;
 	struct iovec iov = {.iov_base = &err, .iov_len = sizeof(err)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	struct pollfd p = {sock, POLLIN, 0};
 	int n;

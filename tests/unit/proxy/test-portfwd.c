@@ -214,7 +214,8 @@ static void test_v6_fallback_and_factory(void **state)
 	g_calls = 0;
 	g_fail_with = 0;
 	assert_int_equal(portfwd_new(NULL, &pf), 0);
-	assert_int_equal(portfwd_add(pf, listener(AF_INET, &fport), sport, counting_socket, &g_calls), 0);
+	assert_int_equal(
+	    portfwd_add(pf, listener(AF_INET, &fport), sport, counting_socket, &g_calls), 0);
 	assert_int_equal(spin_until_exit(pf, echo_client(fport, 1000)), 0);
 	assert_int_equal(g_calls, 2); /* AF_INET refused, then AF_INET6 */
 	portfwd_free(pf);
@@ -236,7 +237,8 @@ static void test_refused_and_failing_factory_reset_client(void **state)
 	g_calls = 0;
 	g_fail_with = EACCES;
 	assert_int_equal(portfwd_new(NULL, &pf), 0);
-	assert_int_equal(portfwd_add(pf, listener(AF_INET, &fport), dead_port(), counting_socket, &g_calls), 0);
+	assert_int_equal(
+	    portfwd_add(pf, listener(AF_INET, &fport), dead_port(), counting_socket, &g_calls), 0);
 	assert_int_equal(spin_until_exit(pf, echo_client(fport, 10)), 10);
 	assert_int_equal(g_calls, 1);
 	spin_ms(pf, 20);
