@@ -119,6 +119,27 @@ check_listen_port() {
 	check_listen_port root 0.0.0.0
 }
 
+@test "forwarder and helper die with a killed supervisor" {
+	local lp
+	lp=$(port)
+	(nono_bg user run --read "$T/www" --allow-domain example.invalid --listen-port "$lp" \
+		-- python3 -m http.server "$lp" --bind 127.0.0.1 --directory "$T/www" >/dev/null 2>&1 3>&-) &
+	PIDS+=($!)
+	local srv=$!
+	run wait_http "$lp"
+	assert_success
+	# Supervisor, proxy, forwarder, helper: all nono; the helper joined the child's namespaces.
+	[ "$(pgrep -c -f "$T/bin/nono")" -ge 4 ]
+	kill -KILL "$srv"
+	wait "$srv" || true
+	no_leftovers
+	for _ in $(seq 50); do pgrep -f "http.server $lp" >/dev/null || break; sleep 0.1; done
+	run pgrep -f "http.server $lp"
+	assert_failure
+	run curl -sS --noproxy '*' --max-time 2 "http://127.0.0.1:$lp/"
+	assert_failure
+}
+
 @test "--listen-port on a port taken on the host is an error naming the flag and port" {
 	local lp
 	lp=$(port)
