@@ -260,3 +260,33 @@ no_userns() {
 	assert_output --partial "(user namespaces are unavailable for this user)"
 	assert_output --partial "! proxy mode without a private network namespace"
 }
+
+@test "--open-port IPC across placements: --block-net server, proxy-mode client and back" {
+	local p
+	p=$(port)
+	(nono_bg user run --block-net --read "$T/www" --open-port "$p" \
+		-- python3 -m http.server "$p" --bind 127.0.0.1 --directory "$T/www" >/dev/null 2>&1 3>&-) &
+	PIDS+=($!)
+	local a=$!
+	run wait_http "$p"
+	assert_success
+	run sandboxed root --allow-domain example.invalid --open-port "$p" -- "${CURL[@]}" "http://127.0.0.1:$p/"
+	assert_success
+	assert_output --partial "hello-from-www"
+	kill -TERM "$a"
+	wait "$a" || true
+
+	p=$((p + 1))
+	(nono_bg root run --read "$T/www" --allow-domain example.invalid --open-port "$p" \
+		-- python3 -m http.server "$p" --bind 127.0.0.1 --directory "$T/www" >/dev/null 2>&1 3>&-) &
+	PIDS+=($!)
+	a=$!
+	run wait_http "$p"
+	assert_success
+	run sandboxed user --block-net --open-port "$p" -- "${CURL[@]}" "http://127.0.0.1:$p/"
+	assert_success
+	assert_output --partial "hello-from-www"
+	kill -TERM "$a"
+	wait "$a" || true
+	no_leftovers
+}
