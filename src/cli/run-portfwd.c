@@ -99,6 +99,10 @@ int run_portfwd_prepare(struct run_portfwd *pf, const struct sandbox_spec *s, bo
 		if (fd == -EADDRINUSE || fd == -EACCES) {
 			/* EACCES: a privileged port we may not bind; a host service may own it. */
 			pf->inside_port[pf->n_inside++] = p;
+			log_info("--open-port %u: %s on the host; the sandbox reaches the host's "
+				 "127.0.0.1:%u through a listener on its own 127.0.0.1:%u",
+				 p, fd == -EADDRINUSE ? "the port is taken" : "we may not bind it",
+				 p, p);
 			continue;
 		}
 		if (fd < 0) {
@@ -122,10 +126,6 @@ int run_portfwd_prepare(struct run_portfwd *pf, const struct sandbox_spec *s, bo
 			 listed(s->listen_ports, s->n_listen_ports, pf->host_port[i]) ? "listen"
 										      : "open",
 			 pf->host_port[i], pf->host_port[i]);
-	for (size_t i = 0; i < pf->n_inside; i++)
-		log_info("--open-port %u: the port is taken on the host; the sandbox reaches it "
-			 "through a listener on its own 127.0.0.1:%u",
-			 pf->inside_port[i], pf->inside_port[i]);
 	return 0;
 }
 
