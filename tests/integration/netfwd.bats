@@ -66,6 +66,7 @@ check_open_port_to_host() {
 	run sandboxed "$1" -v --allow-domain example.invalid --open-port "$hp" -- "${CURL[@]}" "http://127.0.0.1:$hp/"
 	assert_success
 	assert_output --partial "inside a private network namespace"
+	assert_output --partial "--open-port $hp: the port is taken on the host"
 	assert_output --partial "hello-from-www"
 	# Through [::1] too: the listener inside covers both loopback addresses.
 	run sandboxed "$1" --allow-domain example.invalid --open-port "$hp" -- "${CURL[@]}" "http://[::1]:$hp/"
@@ -182,7 +183,9 @@ check_ipc() {
 	assert_success
 	assert_output --partial "hello-from-www"
 	assert_output --partial "inside a private network namespace"
+	assert_output --partial "--open-port $p: the port is taken on the host"
 	grep -q "inside a private network namespace" "$T/a.log"
+	grep -qF -- "--open-port $p: host 127.0.0.1:$p is forwarded into the sandbox" "$T/a.log"
 	# A third sandbox without the port opened does not get through.
 	run sandboxed "$2" --allow-domain example.invalid --open-port "$((p + 1))" -- "${CURL[@]}" --max-time 2 "http://127.0.0.1:$p/"
 	assert_failure
