@@ -573,7 +573,8 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 		if (s->net == NET_PROXY) {
 			const char *why;
 			enum proxy_placement pl = run_proxy_placement(
-			    f->is_root, f->is_root || sandbox_userns_available(), &why);
+			    f->is_root, f->is_root && run_proxy_have_sys_admin(),
+			    !f->is_root && sandbox_userns_available(), &why);
 			(void)fprintf(out, "Proxy placement: %s (%s)\n", proxy_placement_describe(pl),
 				      why);
 		}

@@ -342,10 +342,11 @@ int cmd_setup(int argc, char **argv)
 			     f.is_root ? "; also as uid 65534" : "");
 	/* Proxy mode (--allow-domain, --network-profile, ...): the rule `nono run` follows. */
 	const char *why;
-	enum proxy_placement placement = run_proxy_placement(f.is_root, userns_self, &why);
+	enum proxy_placement placement =
+	    run_proxy_placement(f.is_root, f.is_root && run_proxy_have_sys_admin(), userns_self, &why);
 	(void)printf("Proxy placement:  %s (%s)\n", proxy_placement_describe(placement), why);
 	if (userns_unpriv >= 0) {
-		enum proxy_placement pu = run_proxy_placement(false, userns_unpriv == 0, &why);
+		enum proxy_placement pu = run_proxy_placement(false, false, userns_unpriv == 0, &why);
 		(void)printf("  for unprivileged users: %s (%s)\n", proxy_placement_describe(pu),
 			     why);
 	}

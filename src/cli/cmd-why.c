@@ -395,9 +395,9 @@ int cmd_why(int argc, char **argv)
 	if (!a.self && spec->net == NET_PROXY) {
 		struct sandbox_features f;
 		sandbox_probe(&f);
-		spec->proxy.placement =
-		    run_proxy_placement(f.is_root, f.is_root || sandbox_userns_available(),
-					&placement_reason);
+		spec->proxy.placement = run_proxy_placement(
+		    f.is_root, f.is_root && run_proxy_have_sys_admin(),
+		    !f.is_root && sandbox_userns_available(), &placement_reason);
 	}
 
 	if (a.path) {

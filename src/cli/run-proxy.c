@@ -23,7 +23,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,14 +88,27 @@ int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *
 	return 0;
 }
 
-enum proxy_placement run_proxy_placement(bool is_root, bool userns, const char **ret_reason)
+enum proxy_placement run_proxy_placement(bool is_root, bool sys_admin, bool userns,
+					 const char **ret_reason)
 {
-	const char *why = is_root  ? "running as root"
+	/* Root makes the namespace directly (sandbox_prepare), which takes CAP_SYS_ADMIN. */
+	bool netns = is_root ? sys_admin : userns;
+	const char *why = is_root ? (sys_admin ? "running as root"
+					       : "running as root without CAP_SYS_ADMIN")
 			  : userns ? "user namespaces are available"
 				   : "user namespaces are unavailable for this user";
 	if (ret_reason)
 		*ret_reason = why;
-	return is_root || userns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
+	return netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
+}
+
+bool run_proxy_have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct c[2] = {{0}};
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
 static uint16_t random_port(void)
@@ -119,7 +134,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		return r;
 
 	/* --open-port/--listen-port are forwarded in the namespace placement (run-portfwd.c). */
-	rp->netns = run_proxy_placement(f->is_root, f->is_root || sandbox_userns_available(),
+	rp->netns = run_proxy_placement(f->is_root, f->is_root && run_proxy_have_sys_admin(),
+					!f->is_root && sandbox_userns_available(),
 					NULL) == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,

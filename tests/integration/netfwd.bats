@@ -293,3 +293,19 @@ no_userns() {
 	wait "$a" || true
 	no_leftovers
 }
+
+@test "root without CAP_SYS_ADMIN (a container) gets the Landlock placement, and why says so" {
+	local hp
+	hp=$(port)
+	host_http "$hp"
+	# Inside an outer sandbox root has lost CAP_SYS_ADMIN: no namespace can be made.
+	run sandboxed root --allow-net -- "$N" why --json --host 127.0.0.1 --profile claude-code
+	assert_output --partial '"proxy_placement":"landlock-ports","proxy_placement_reason":"running as root without CAP_SYS_ADMIN"'
+	run sandboxed root --allow-net -- "$N" run -v --read "$P" --allow-domain 127.0.0.1 --open-port "$((hp + 1))" \
+		-- curl --noproxy '' -sS --max-time 5 -p "http://127.0.0.1:$hp/"
+	assert_success
+	assert_output --partial "host loopback, Landlock port rules"
+	assert_output --partial "hello-from-www"
+	run sandboxed root --allow-net -- "$N" setup --check-only
+	assert_output --partial "(running as root without CAP_SYS_ADMIN)"
+}
