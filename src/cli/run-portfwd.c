@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -218,6 +219,21 @@ _noreturn_ static void forwarder_main(struct run_portfwd *pf, int pidfd, bool jo
 	(void)signal(SIGQUIT, SIG_IGN);
 	_cleanup_close_ int stop = signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	/*
+	 * 6 fds per relay (two sockets, two pipes): make room for the connection cap, and
+	 * lower the cap where the hard limit is tight, so accept() never meets EMFILE
+	 * (a pending connection it cannot take would wake the loop forever).
+	 */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		if (nofile.rlim_cur < 4096) {
+			nofile.rlim_cur = nofile.rlim_max < 4096 ? nofile.rlim_max : 4096;
+			(void)setrlimit(RLIMIT_NOFILE, &nofile);
+			(void)getrlimit(RLIMIT_NOFILE, &nofile);
+		}
+		rlim_t room = nofile.rlim_cur > 128 ? (nofile.rlim_cur - 128) / 6 : 1;
+		cfg.max_conns = room < 256 ? (unsigned)room : 256;
+	}
 	r = netns_helper_start(pidfd, join_userns, &h);
 	safe_close(pidfd);
 	if (r >= 0)

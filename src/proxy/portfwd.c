@@ -46,10 +46,10 @@ struct end {
 	uint32_t events; /* registered interest */
 };
 
-/* One direction: bytes read from one end waiting to be written to the other. */
+/* One direction: a pipe holding bytes spliced from one end, not yet into the other. */
 struct pipebuf {
-	char *data;
-	size_t off, len;
+	int fd[2]; /* read, write end; -EBADF before the relay starts */
+	size_t len;
 };
 
 struct conn {
@@ -105,8 +105,8 @@ int portfwd_new(const struct portfwd_config *cfg, struct portfwd **ret)
 		pf->cfg.connect_timeout_ms = 5000;
 	if (!pf->cfg.idle_timeout_ms)
 		pf->cfg.idle_timeout_ms = 10 * 60 * 1000;
-	if (!pf->cfg.buf_size)
-		pf->cfg.buf_size = 64 * 1024;
+	if (!pf->cfg.buf_size || pf->cfg.buf_size > 64 * 1024)
+		pf->cfg.buf_size = 64 * 1024; /* what a pipe holds by default */
 	pf->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (pf->epfd < 0) {
 		int r = -errno;
@@ -145,8 +145,11 @@ static void conn_kill(struct portfwd *pf, struct conn *c, bool reset)
 
 static void conn_free(struct conn *c)
 {
-	free(c->ab.data);
-	free(c->ba.data);
+	struct pipebuf *bufs[2] = {&c->ab, &c->ba};
+	for (size_t i = 0; i < 2; i++) {
+		safe_close(bufs[i]->fd[0]);
+		safe_close(bufs[i]->fd[1]);
+	}
 	free(c);
 }
 
@@ -185,18 +188,19 @@ static int add_end(struct portfwd *pf, struct end *e, uint32_t events)
 }
 
 /*
- * Move bytes from src to dst through b until either would block. End of stream on src
- * becomes a write shutdown on dst once b is drained. Returns 0 or -errno.
+ * Move bytes from src to dst through b (splice: no copy through user space) until
+ * either would block. End of stream on src becomes a write shutdown on dst once b is
+ * drained. Returns 0 or -errno.
  */
 static int pump(struct portfwd *pf, struct end *src, struct end *dst, struct pipebuf *b,
 		bool *moved)
 {
+	const unsigned fl = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 	for (;;) {
 		if (b->len > 0) {
-			ssize_t n = send(dst->fd, b->data + b->off, b->len, MSG_NOSIGNAL);
+			ssize_t n = splice(b->fd[0], NULL, dst->fd, NULL, b->len, fl);
 			if (n < 0)
 				return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-			b->off += (size_t)n;
 			b->len -= (size_t)n;
 			*moved = true;
 			continue;
@@ -208,7 +212,7 @@ static int pump(struct portfwd *pf, struct end *src, struct end *dst, struct pip
 			}
 			return 0;
 		}
-		ssize_t n = recv(src->fd, b->data, pf->cfg.buf_size, 0);
+		ssize_t n = splice(src->fd, NULL, b->fd[1], NULL, pf->cfg.buf_size, fl);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		*moved = true;
@@ -216,7 +220,6 @@ static int pump(struct portfwd *pf, struct end *src, struct end *dst, struct pip
 			src->eof = true;
 			continue;
 		}
-		b->off = 0;
 		b->len = (size_t)n;
 	}
 }
@@ -315,12 +318,17 @@ static void on_accept(struct portfwd *pf, struct listener *l)
 		}
 		struct conn *c = calloc(1, sizeof(*c));
 		if (c) {
-			c->ab.data = malloc(pf->cfg.buf_size);
-			c->ba.data = malloc(pf->cfg.buf_size);
-		}
-		if (!c || !c->ab.data || !c->ba.data) {
-			if (c)
+			c->ab = c->ba = (struct pipebuf){.fd = {-EBADF, -EBADF}};
+			if (pipe2(c->ab.fd, O_NONBLOCK | O_CLOEXEC) < 0 ||
+			    pipe2(c->ba.fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+				logf_(pf, "FORWARD port %u: %s", l->port, strerror(errno));
 				conn_free(c);
+				c = NULL;
+			}
+		}
+		if (!c) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			(void)close(fd);
 			return;
 		}

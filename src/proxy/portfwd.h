@@ -11,8 +11,9 @@
  * rule's port on loopback (127.0.0.1, then [::1] when that is refused) through a socket
  * the rule's factory makes; sockets belong to the network namespace they were created
  * in, so a factory running in another namespace (a helper that joined it) places the
- * outgoing side there. Single-threaded epoll, fixed buffers per direction, half-close
- * passed through, connect and idle timeouts, a cap on live connections.
+ * outgoing side there. Single-threaded epoll, a pipe per direction and splice() (no
+ * copy through user space; 6 fds per relay), half-close passed through, connect and
+ * idle timeouts, a cap on live connections.
  *
  * Library code: no logging of its own (cfg->log gets one line per event), no exits.
  */
@@ -27,7 +28,7 @@ struct portfwd_config {
 	unsigned max_conns;	     /* 0: 256; connections beyond it are reset at once */
 	unsigned connect_timeout_ms; /* 0: 5 s to connect the outgoing side */
 	unsigned idle_timeout_ms;    /* 0: 10 min without a byte in either direction */
-	size_t buf_size;	     /* 0: 64 KiB per direction */
+	size_t buf_size;	     /* 0: 64 KiB (most a pipe takes) per splice() */
 	void (*log)(void *ud, const char *line);
 	void *log_ud;
 };
