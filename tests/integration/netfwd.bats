@@ -36,7 +36,7 @@ wait_http() {
 }
 # No process of this test's nono copy may be left (forwarder, helper, proxy).
 no_leftovers() {
-	for _ in $(seq 50); do
+	for _ in $(seq 150); do
 		pgrep -f "$T/bin/nono" >/dev/null || return 0
 		sleep 0.1
 	done
