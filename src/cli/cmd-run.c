@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/run-audit.h"
 #include "cli/run-env-credentials.h"
+#include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
@@ -577,6 +578,14 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      f->landlock_abi >= 6 ? "yes" : "no",
 			      s->scope_abstract_unix && f->landlock_abi >= 6 ? "yes" : "no");
 		(void)fprintf(out, "User namespaces: %s\n", sandbox_userns_available() ? "available" : "unavailable");
+		if (s->net == NET_PROXY) {
+			const char *why;
+			enum proxy_placement pl = run_proxy_placement(
+			    f->is_root, f->is_root && run_proxy_have_sys_admin(),
+			    !f->is_root && sandbox_userns_available(), &why);
+			(void)fprintf(out, "Proxy placement: %s (%s)\n", proxy_placement_describe(pl),
+				      why);
+		}
 	}
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)
@@ -667,6 +676,8 @@ static void print_footer(const struct sandbox_spec *s, int code)
 
 struct proxy_hook {
 	struct run_proxy *rp;
+	struct run_portfwd *pf;
+	bool child_userns; /* the child has its own user namespace */
 	int error; /* negative errno when the proxy could not start */
 	struct diag d;
 	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
@@ -678,6 +689,8 @@ static void after_fork_proxy(void *userdata, int child_pid)
 {
 	struct proxy_hook *h = userdata;
 	int r = run_proxy_receive_listener(h->rp, &h->d);
+	if (r >= 0)
+		r = run_portfwd_start(h->pf, child_pid, h->child_userns, &h->d);
 	if (r < 0 && r != -EPIPE) {
 		/* Fail closed: a child whose proxy is missing must not run on. */
 		h->error = r;
@@ -723,7 +736,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct policy_input in;
 	struct sandbox_features f;
 	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
-	struct proxy_hook hook = {.rp = &rp};
+	struct run_portfwd pf = RUN_PORTFWD_INIT;
+	struct proxy_hook hook = {.rp = &rp, .pf = &pf};
 	struct diag d = {{0}};
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
@@ -822,6 +836,12 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		log_info("network proxy on 127.0.0.1:%u (%s)", rp.port,
 			 rp.netns ? "inside a private network namespace"
 				  : "host loopback, Landlock port rules");
+		spec->proxy.placement = rp.netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
+		r = run_portfwd_prepare(&pf, spec, rp.netns, &d);
+		if (r < 0) {
+			log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			goto out;
+		}
 	}
 
 	r = sandbox_prepare(spec, &f, rp.netns ? SANDBOX_NETNS : 0, &plan, &warnings, &d);
@@ -835,6 +855,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		r = sandbox_plan_set_proxy_port(plan, rp.port);
 		if (r >= 0 && rp.netns)
 			r = sandbox_plan_set_netns_listener(plan, rp.sock[1], rp.port);
+		if (r >= 0)
+			r = run_portfwd_plan(&pf, plan);
+		struct sandbox_plan_info info;
+		sandbox_plan_get_info(plan, &info);
+		hook.child_userns = info.userns;
 		if (r < 0) {
 			log_error_errno(r, "cannot confine the child to the proxy port");
 			goto out;
@@ -901,6 +926,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_portfwd_release(&pf);
 	run_proxy_release(&rp);
 	run_args_release(&a);
 	run_env_credentials_wipe(spec, env);

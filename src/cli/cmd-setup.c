@@ -26,6 +26,8 @@
 #include "base/macro.h"
 #include "base/path.h"
 #include "cli/cli.h"
+#include "cli/run-proxy.h"
+#include "query/query.h"
 #include "sandbox/sandbox.h"
 
 #ifndef NONO_VERSION
@@ -338,6 +340,16 @@ int cmd_setup(int argc, char **argv)
 	if (verbose > 0)
 		(void)printf("  (probed: unshare(CLONE_NEWUSER|CLONE_NEWNS) in a forked child%s)\n",
 			     f.is_root ? "; also as uid 65534" : "");
+	/* Proxy mode (--allow-domain, --network-profile, ...): the rule `nono run` follows. */
+	const char *why;
+	enum proxy_placement placement =
+	    run_proxy_placement(f.is_root, f.is_root && run_proxy_have_sys_admin(), userns_self, &why);
+	(void)printf("Proxy placement:  %s (%s)\n", proxy_placement_describe(placement), why);
+	if (userns_unpriv >= 0) {
+		enum proxy_placement pu = run_proxy_placement(false, false, userns_unpriv == 0, &why);
+		(void)printf("  for unprivileged users: %s (%s)\n", proxy_placement_describe(pu),
+			     why);
+	}
 
 	/* Degradations: what a user would lose, in their words (stdout: part of the report). */
 	const char *lost[8];
@@ -362,6 +374,10 @@ int cmd_setup(int argc, char **argv)
 		    f.landlock_abi);
 		lost[degraded++] = abi_msg[1];
 	}
+	if (placement == PROXY_PLACEMENT_LANDLOCK)
+		lost[degraded++] =
+		    "proxy mode without a private network namespace: Landlock rules are per "
+		    "port, so the child may reach any address on the proxy port";
 	if (f.seccomp && !f.seccomp_notify)
 		lost[degraded++] =
 		    "no seccomp user notification: AF_UNIX socket grants and runtime "

@@ -389,6 +389,16 @@ int cmd_why(int argc, char **argv)
 		r = expand_network_profile(spec);
 	if (r < 0)
 		goto done;
+	/* Outside a sandbox: the placement `nono run` would choose here, by the same rule.
+	 * With --self the state says what the running sandbox got. */
+	const char *placement_reason = NULL;
+	if (!a.self && spec->net == NET_PROXY) {
+		struct sandbox_features f;
+		sandbox_probe(&f);
+		spec->proxy.placement = run_proxy_placement(
+		    f.is_root, f.is_root && run_proxy_have_sys_admin(),
+		    !f.is_root && sandbox_userns_available(), &placement_reason);
+	}
 
 	if (a.path) {
 		r = policy_query_path(spec, a.path, a.op, &q);
@@ -408,6 +418,7 @@ int cmd_why(int argc, char **argv)
 			log_error_errno(r, "cannot check host '%s'", a.host);
 			goto done;
 		}
+		q.placement_reason = placement_reason;
 	} else {
 		enum query_scope sc;
 		struct sandbox_features f;

@@ -9,17 +9,23 @@
  *    namespace before it drops privileges and hands it to us over SCM_RIGHTS; the proxy
  *    accepts there and connects upstream from the host namespace. Nothing but the proxy
  *    is reachable, on any address or port.
+ *    --open-port/--listen-port are forwarded between the host and that namespace
+ *    (run-portfwd.c).
  *  - Landlock mode (fallback): the proxy listens on the host's 127.0.0.1 and Landlock
  *    lets the child connect to that port only.
+ * run_proxy_placement() decides; why and setup report the same answer.
  */
 #include "cli/run-proxy.h"
+#include "cli/run-portfwd.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +105,29 @@ int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *
 	return 0;
 }
 
+enum proxy_placement run_proxy_placement(bool is_root, bool sys_admin, bool userns,
+					 const char **ret_reason)
+{
+	/* Root makes the namespace directly (sandbox_prepare), which takes CAP_SYS_ADMIN. */
+	bool netns = is_root ? sys_admin : userns;
+	const char *why = is_root ? (sys_admin ? "running as root"
+					       : "running as root without CAP_SYS_ADMIN")
+			  : userns ? "user namespaces are available"
+				   : "user namespaces are unavailable for this user";
+	if (ret_reason)
+		*ret_reason = why;
+	return netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
+}
+
+bool run_proxy_have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct c[2] = {{0}};
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
 static uint16_t random_port(void)
 {
 	uint16_t v = 0;
@@ -125,12 +154,10 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	if (r < 0)
 		return r;
 
-	/*
-	 * Forwarding --open-port/--listen-port between the host and the child's namespace
-	 * is not built yet: with such ports the proxy stays on the host and Landlock's
-	 * port rules do the confining, which keeps the ports meaningful.
-	 */
-	rp->netns = (f->is_root || sandbox_userns_available()) && s->n_open_ports == 0 && s->n_listen_ports == 0;
+	/* --open-port/--listen-port are forwarded in the namespace placement (run-portfwd.c). */
+	rp->netns = run_proxy_placement(f->is_root, f->is_root && run_proxy_have_sys_admin(),
+					!f->is_root && sandbox_userns_available(),
+					NULL) == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
 		.event = audit ? proxy_audit_event : NULL,
@@ -146,7 +173,15 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	};
 
 	if (rp->netns) {
-		rp->port = s->proxy.port ? s->proxy.port : random_port();
+		if (s->proxy.port && run_portfwd_uses_port(s, s->proxy.port)) {
+			diag_set(d, "--proxy-port", 0, 0,
+				 "proxy port %u is also an --open-port or --listen-port",
+				 s->proxy.port);
+			return -EINVAL;
+		}
+		rp->port = s->proxy.port;
+		while (!rp->port || run_portfwd_uses_port(s, rp->port))
+			rp->port = random_port(); /* the namespace is new: only ours are taken */
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;

@@ -10,6 +10,17 @@
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
 
+/*
+ * The one placement decision `nono run`, `why` and `setup` share: the private network
+ * namespace whenever the child can have one (root holding CAP_SYS_ADMIN, or another
+ * user with user namespaces available), the Landlock-port fallback otherwise (e.g. root
+ * in a container without CAP_SYS_ADMIN). *ret_reason (may be NULL) says why, in words.
+ */
+enum proxy_placement run_proxy_placement(bool is_root, bool sys_admin, bool userns,
+					 const char **ret_reason);
+/* Whether this process holds CAP_SYS_ADMIN (effective): root can unshare then. */
+bool run_proxy_have_sys_admin(void);
+
 struct run_proxy {
 	bool netns;         /* the proxy listener lives in the child's network namespace */
 	pid_t pid;          /* the proxy process, -1 before it starts */

@@ -93,6 +93,14 @@ struct credential_spec {
 	char *base_url_var;    /* e.g. OPENAI_BASE_URL */
 };
 
+/* Where the proxy listens, as seen from the child (DESIGN.md, Network). */
+enum proxy_placement {
+	PROXY_PLACEMENT_UNDECIDED = 0, /* not decided: no run (why, --dry-run) */
+	PROXY_PLACEMENT_NETNS,	       /* inside the child's private network namespace */
+	PROXY_PLACEMENT_LANDLOCK,      /* host loopback; Landlock port rules confine the child */
+	_PROXY_PLACEMENT_MAX,
+};
+
 struct proxy_spec {
 	char *network_profile;      /* NULL when none */
 	char **allow_domains;       /* resolved host patterns and URL globs (profile + groups + flags) */
@@ -103,6 +111,7 @@ struct proxy_spec {
 	char *upstream_proxy;       /* host:port or NULL */
 	char **upstream_bypass;
 	uint16_t port;              /* 0: OS-assigned */
+	enum proxy_placement placement; /* set by nono run (run_proxy_placement()) */
 };
 
 /* Environment credentials loaded into the child's environment (--env-credential[-map]). */

@@ -54,6 +54,12 @@ int query_result_to_json(const struct query_result *r, char **ret)
 		fail = fail || json_object_set_new(o, "origin", str_or_null(r->origin));
 		fail = fail || json_object_set_new(o, "suggestion", str_or_null(r->suggestion));
 	}
+	if (r->kind == QUERY_HOST) {
+		fail = fail || json_object_set_new(o, "proxy_placement",
+						   str_or_null(proxy_placement_to_string(r->placement)));
+		fail = fail || json_object_set_new(o, "proxy_placement_reason",
+						   str_or_null(r->placement_reason));
+	}
 	if (!o)
 		return -ENOMEM;
 	/* A value jansson refused is a string that is not UTF-8 (a path can be anything). */
@@ -139,6 +145,11 @@ int query_result_to_text(const struct query_result *r, char **ret)
 					r->origin ? r->origin : "");
 		if (e >= 0)
 			e = strbuf_adds(&sb, "\n");
+		if (e >= 0 && proxy_placement_describe(r->placement))
+			e = strbuf_addf(&sb, "  proxy placement: %s%s%s%s\n",
+					proxy_placement_describe(r->placement),
+					r->placement_reason ? " (" : "", strempty(r->placement_reason),
+					r->placement_reason ? ")" : "");
 		break;
 	case QUERY_SCOPE:
 		e = strbuf_addf(

@@ -78,6 +78,40 @@ int query_op_from_string(const char *s, unsigned *ret)
 	return 0;
 }
 
+static const char *const placement_names[_PROXY_PLACEMENT_MAX] = {
+    [PROXY_PLACEMENT_NETNS] = "network-namespace",
+    [PROXY_PLACEMENT_LANDLOCK] = "landlock-ports",
+};
+
+const char *proxy_placement_to_string(enum proxy_placement p)
+{
+	return (int)p >= 0 && p < _PROXY_PLACEMENT_MAX ? placement_names[p] : NULL;
+}
+
+int proxy_placement_from_string(const char *s, enum proxy_placement *ret)
+{
+	for (int i = 0; s && i < _PROXY_PLACEMENT_MAX; i++)
+		if (placement_names[i] && streq(placement_names[i], s)) {
+			*ret = (enum proxy_placement)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *proxy_placement_describe(enum proxy_placement p)
+{
+	switch (p) {
+	case PROXY_PLACEMENT_NETNS:
+		return "private network namespace: only the proxy and forwarded ports are "
+		       "reachable";
+	case PROXY_PLACEMENT_LANDLOCK:
+		return "host loopback with Landlock port rules: the proxy port is reachable on "
+		       "any address";
+	default:
+		return NULL;
+	}
+}
+
 const char *query_op_to_string(unsigned op)
 {
 	switch (op) {
@@ -550,6 +584,7 @@ int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uin
 	h.path = q.url_path;
 
 	bool local = host_is_localhost(q.subject);
+	q.placement = s->net == NET_PROXY ? s->proxy.placement : PROXY_PLACEMENT_UNDECIDED;
 	r = 0;
 	switch (s->net) {
 	case NET_ALLOW:

@@ -72,6 +72,10 @@ struct query_result {
 	char *origin;	  /* where the rule came from: "--allow", "profile claude-code", ... */
 	char *suggestion; /* a flag that would change the answer, or NULL */
 	bool requested, supported, enforced; /* scope */
+	/* host, proxy mode: where the proxy listens (spec->proxy.placement) and why; the
+	 * reason is a static string the caller may set, NULL when not known */
+	enum proxy_placement placement;
+	const char *placement_reason;
 };
 
 void query_result_release(struct query_result *r);
@@ -85,6 +89,12 @@ int query_scope_from_string(const char *s, enum query_scope *ret);
 /* "read" / "write" / "readwrite" (also "rw"); -EINVAL otherwise. */
 int query_op_from_string(const char *s, unsigned *ret);
 const char *query_op_to_string(unsigned op);
+/* "network-namespace" / "landlock-ports"; NULL when undecided. */
+const char *proxy_placement_to_string(enum proxy_placement p);
+/* -EINVAL for unknown names. */
+int proxy_placement_from_string(const char *s, enum proxy_placement *ret);
+/* The same for people: "private network namespace (...)". NULL when undecided. */
+const char *proxy_placement_describe(enum proxy_placement p);
 
 /*
  * Is OP (FS_READ, FS_WRITE or FS_RW) on PATH allowed? PATH may be relative (to the
@@ -113,7 +123,7 @@ bool query_host_is_metadata(const char *host);
 /*
  * Rendering. JSON is one object, keys always present (null when not known):
  *   path/host: {"status","reason","category","path"|"host","op"|"port","rule","origin",
- *               "suggestion"}
+ *               "suggestion"}; host also "proxy_placement", "proxy_placement_reason"
  *   scope:     {"status","reason","scope","requested","supported","enforced"}
  * Human text is a few lines ending in "\n".
  */

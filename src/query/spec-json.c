@@ -194,7 +194,8 @@ static json_t *proxy_json(const struct proxy_spec *p)
 	    put(o, "credentials", TAKE_PTR(creds)) < 0 || put(o, "endpoints", TAKE_PTR(eps)) < 0 ||
 	    put(o, "upstream_proxy", jstr(p->upstream_proxy)) < 0 ||
 	    put(o, "upstream_bypass", strv_json(p->upstream_bypass)) < 0 ||
-	    put(o, "port", json_integer(p->port)) < 0) {
+	    put(o, "port", json_integer(p->port)) < 0 ||
+	    put(o, "placement", jstr(proxy_placement_to_string(p->placement))) < 0) {
 		json_decref(creds);
 		json_decref(eps);
 		json_decref(o);
@@ -481,7 +482,7 @@ static int read_proxy(const json_t *root, struct proxy_spec *p)
 	json_int_t port;
 	size_t n;
 	int r = CHECK_KEYS(o, "network_profile", "allow_domains", "credentials", "endpoints",
-			   "upstream_proxy", "upstream_bypass", "port");
+			   "upstream_proxy", "upstream_bypass", "port", "placement");
 	if (r >= 0)
 		r = get_str(o, "network_profile", STR_NULLABLE, &p->network_profile);
 	if (r >= 0)
@@ -493,9 +494,13 @@ static int read_proxy(const json_t *root, struct proxy_spec *p)
 	if (r >= 0)
 		r = get_int(o, "port", 0, 65535, &port);
 	if (r >= 0) {
+		const json_t *pl = json_object_get(o, "placement");
 		p->port = (uint16_t)port;
-		r = get_array(o, "endpoints", &a, &n);
+		if (!json_is_null(pl))
+			r = proxy_placement_from_string(json_string_value(pl), &p->placement);
 	}
+	if (r >= 0)
+		r = get_array(o, "endpoints", &a, &n);
 	if (r >= 0 && n > 0) {
 		p->endpoints = calloc(n, sizeof(*p->endpoints));
 		if (!p->endpoints)

@@ -245,6 +245,74 @@ static void send_listener(const struct sandbox_plan *p, int err_fd)
 	(void)close(s);
 }
 
+/* One listener on ADDR:port inside the namespace; -1 when the address family is absent. */
+static int forward_listener(int family, uint16_t port, int err_fd)
+{
+	struct sockaddr_in a4 = {.sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(port),
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int one = 1, s;
+
+	s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 && family == AF_INET6 && errno == EAFNOSUPPORT)
+		return -1;
+	if (s < 0)
+		fail(err_fd, STEP_NETNS, errno, 2);
+	(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		(void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if ((family == AF_INET ? bind(s, (struct sockaddr *)&a4, sizeof(a4))
+			       : bind(s, (struct sockaddr *)&a6, sizeof(a6))) < 0) {
+		/* No ::1 in this namespace (IPv6 disabled): IPv4 only. */
+		if (family == AF_INET6 && errno == EADDRNOTAVAIL) {
+			(void)close(s);
+			return -1;
+		}
+		fail(err_fd, STEP_NETNS, errno, 2);
+	}
+	if (listen(s, 128) < 0)
+		fail(err_fd, STEP_NETNS, errno, 2);
+	return s;
+}
+
+/* Listeners for forwarded ports, all in one SCM_RIGHTS message (index 2 in errors). */
+static void send_forward_listeners(const struct sandbox_plan *p, int err_fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 2 * SANDBOX_MAX_FWD_PORTS)];
+	} u;
+	int fds[2 * SANDBOX_MAX_FWD_PORTS];
+	size_t n = 0;
+	char byte = 'F';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	for (size_t i = 0; i < p->n_fwd_ports; i++) {
+		fds[n++] = forward_listener(AF_INET, p->fwd_ports[i], err_fd);
+		int s6 = forward_listener(AF_INET6, p->fwd_ports[i], err_fd);
+		if (s6 >= 0)
+			fds[n++] = s6;
+	}
+	if (n > 0) {
+		memset(u.buf, 0, sizeof(u.buf));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		u.h.cmsg_level = SOL_SOCKET;
+		u.h.cmsg_type = SCM_RIGHTS;
+		u.h.cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(&u.h), fds, sizeof(int) * n);
+	}
+	while (sendmsg(p->fwd_unix_fd, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			fail(err_fd, STEP_NETNS, errno, 2);
+	for (size_t i = 0; i < n; i++)
+		(void)close(fds[i]);
+}
+
 static void drop_caps(const struct sandbox_plan *p, int err_fd)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -296,6 +364,8 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		loopback_up(err_fd);
 		if (p->listener_unix_fd >= 0)
 			send_listener(p, err_fd);
+		if (p->fwd_unix_fd >= 0)
+			send_forward_listeners(p, err_fd);
 	}
 
 	drop_caps(p, err_fd);

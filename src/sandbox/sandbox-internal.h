@@ -46,6 +46,10 @@ struct sandbox_plan {
 	/* SANDBOX_NETNS: listener made inside the namespace, handed out over this socket */
 	int listener_unix_fd; /* -1: none */
 	uint16_t listener_port;
+	/* ... and listeners for forwarded ports (sandbox_plan_set_netns_forward) */
+	int fwd_unix_fd; /* -1: none */
+	uint16_t fwd_ports[SANDBOX_MAX_FWD_PORTS];
+	size_t n_fwd_ports;
 
 	/* Capabilities */
 	int cap_last;			       /* highest capability number the kernel knows */

@@ -145,6 +145,23 @@ int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_
 	return 0;
 }
 
+int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const uint16_t *ports,
+				   size_t n)
+{
+	if (!p || !(p->flags & SANDBOX_NETNS) || unix_fd < 0 || (n > 0 && !ports))
+		return -EINVAL;
+	if (n > SANDBOX_MAX_FWD_PORTS)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		if (ports[i] == 0)
+			return -EINVAL;
+		p->fwd_ports[i] = ports[i];
+	}
+	p->n_fwd_ports = n;
+	p->fwd_unix_fd = unix_fd;
+	return 0;
+}
+
 const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i)
 {
 	return p && i < p->n_masks ? p->masks[i].path : NULL;
@@ -339,6 +356,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	p->keep_fd = -1;
 	p->ruleset_fd = -1;
 	p->listener_unix_fd = -1;
+	p->fwd_unix_fd = -1;
 	p->flags = flags;
 	p->is_root = f->is_root;
 	p->parent_pid = getpid();

@@ -76,6 +76,22 @@ int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port);
  */
 int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_t port);
 
+/* Most ports sandbox_plan_set_netns_forward() takes. */
+#define SANDBOX_MAX_FWD_PORTS 32
+
+/*
+ * SANDBOX_NETNS, port forwarding: have the child, inside its network namespace and
+ * before dropping privileges, create a TCP listener on 127.0.0.1:P for each of PORTS
+ * (and one on [::1]:P where the namespace has IPv6), and send them all in one message
+ * over the AF_UNIX socket unix_fd (SCM_RIGHTS, one byte 'F' of data; getsockname()
+ * tells the ports apart). The message is sent even when n is 0: it then only says
+ * that the namespace is set up. Listening inside before the agent runs means its
+ * first connect already finds the port. unix_fd: as in set_netns_listener().
+ * Returns 0, -EINVAL (no SANDBOX_NETNS, bad fd or port), -E2BIG (n too large).
+ */
+int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const uint16_t *ports,
+				   size_t n);
+
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
 

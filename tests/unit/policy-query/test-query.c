@@ -477,7 +477,31 @@ static void test_render(void **state)
 	assert_string_equal(json, "{\"status\":\"denied\",\"reason\":\"network_blocked\","
 				  "\"category\":null,\"host\":\"example.com\",\"port\":443,"
 				  "\"url_path\":null,\"rule\":null,\"origin\":null,"
-				  "\"suggestion\":\"--allow-net\"}");
+				  "\"suggestion\":\"--allow-net\",\"proxy_placement\":null,"
+				  "\"proxy_placement_reason\":null}");
+	query_result_release(&q);
+	free(json);
+	json = NULL;
+
+	/* Proxy mode: the placement the spec records, and the reason the caller gives. */
+	_cleanup_spec_ struct sandbox_spec *px = net_spec(NET_PROXY);
+	px->proxy.placement = PROXY_PLACEMENT_LANDLOCK;
+	assert_int_equal(policy_query_host(px, "example.com", 0, &q), 0);
+	assert_int_equal(q.placement, PROXY_PLACEMENT_LANDLOCK);
+	q.placement_reason = "user namespaces are unavailable for this user";
+	assert_int_equal(query_result_to_json(&q, &json), 0);
+	assert_non_null(strstr(json, "\"proxy_placement\":\"landlock-ports\","
+				     "\"proxy_placement_reason\":\"user namespaces are "
+				     "unavailable for this user\"}"));
+	_cleanup_free_ char *ptext = NULL;
+	assert_int_equal(query_result_to_text(&q, &ptext), 0);
+	assert_non_null(strstr(ptext, "  proxy placement: host loopback with Landlock port rules"));
+	assert_non_null(strstr(ptext, "(user namespaces are unavailable for this user)\n"));
+	query_result_release(&q);
+	/* Outside proxy mode there is no placement, whatever the field says. */
+	n->proxy.placement = PROXY_PLACEMENT_NETNS;
+	assert_int_equal(policy_query_host(n, "example.com", 0, &q), 0);
+	assert_int_equal(q.placement, PROXY_PLACEMENT_UNDECIDED);
 }
 
 static struct sandbox_spec *full_spec(void)
@@ -512,6 +536,7 @@ static struct sandbox_spec *full_spec(void)
 	    (struct endpoint_rule){strdup("openai"), strdup("POST"), strdup("/v1/**")};
 	s->proxy.n_endpoints = 1;
 	s->proxy.port = 9999;
+	s->proxy.placement = PROXY_PLACEMENT_NETNS;
 	s->best_effort = true;
 	return s;
 }
@@ -535,6 +560,7 @@ static void test_spec_json_roundtrip(void **state)
 	assert_int_equal(back->net, NET_PROXY);
 	assert_int_equal(back->listen_ports[1], 3001);
 	assert_null(back->proxy.credentials[0].credential_key);
+	assert_int_equal(back->proxy.placement, PROXY_PLACEMENT_NETNS);
 
 	/* An empty spec round-trips too. */
 	struct sandbox_spec empty = {0};
@@ -577,6 +603,9 @@ static void test_spec_json_strict(void **state)
 	    {"\"group\":\"deny_credentials\"", "\"group\":\"a\\u0000b\""},
 	    {"\"best_effort\":true}", "\"best_effort\":true} x"},
 	    {"\"proxy\":{", "\"proxy\":{\"a\":1,"},
+	    {"\"placement\":\"network-namespace\"", "\"placement\":\"host\""},
+	    {"\"placement\":\"network-namespace\"", "\"placement\":1"},
+	    {",\"placement\":\"network-namespace\"", ""},
 	};
 
 	assert_int_equal(spec_to_json(s, &good), 0);
