@@ -15,9 +15,9 @@
 #include "base/macro.h"
 #include "base/strbuf.h"
 
-#define SESSION_FILE "session.json"
-#define EVENTS_FILE  "audit-events.ndjson"
-#define GENESIS_TAG  "nono-audit-genesis"
+#define SESSION_FILE	  "session.json"
+#define EVENTS_FILE	  "audit-events.ndjson"
+#define GENESIS_TAG	  "nono-audit-genesis"
 #define EMPTY_MERKLE_ROOT "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* Shared (MAP_SHARED) between the supervisor and processes forked after audit_open. */
@@ -204,6 +204,7 @@ static int make_session_json(struct audit_log *a, const struct audit_session_inf
 	    json_object_set_new(o, "redaction",
 				info->redaction_diff ? json_deep_copy(info->redaction_diff)
 						     : json_string("default")) < 0 ||
+	    json_object_set_new(o, "audit_integrity", json_boolean(info->integrity)) < 0 ||
 	    json_object_set_new(o, "integrity", json_null()) < 0)
 		return -ENOMEM;
 	return 0;
@@ -624,7 +625,12 @@ int audit_verify(const char *session_dir, struct audit_verify_result *ret, struc
 	json_t *integ = json_object_get(s, "integrity");
 	/* Recorded without integrity: only a finished record says so (chain_head absent). */
 	res.finished = json_is_object(integ);
-	res.integrity = !res.finished || json_object_get(integ, "chain_head") != NULL;
+	/* Recorded from the start; older records without it: a finished one says by its
+	 * "algorithm", an unfinished one is assumed chained. */
+	json_t *ai = json_object_get(s, "audit_integrity");
+	res.integrity = json_is_boolean(ai) ? json_is_true(ai)
+			: res.finished	    ? json_object_get(integ, "algorithm") != NULL
+					    : true;
 	if ((r = walk_events(dir_fd, session_dir, id, res.integrity, &res, d)) < 0)
 		goto out;
 	if (res.finished) {

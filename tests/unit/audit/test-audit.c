@@ -279,6 +279,27 @@ static void test_without_integrity(void **state)
 	assert_int_equal(res.events, 2);
 }
 
+/* A session still running (or killed): the chain verifies, the tail is unchecked. */
+static void test_unfinished(void **state)
+{
+	(void)state;
+	for (int integrity = 0; integrity < 2; integrity++) {
+		char *const argv[] = {(char *)"x", NULL};
+		struct audit_session_info info = {"1", NULL, argv, "/", "proxy", integrity, NULL};
+		struct audit_log *a = NULL;
+		struct diag d = {{0}};
+		assert_int_equal(audit_open(home, &info, &a, &d), 0);
+		assert_int_equal(audit_append_network(a, &ev_deny), 0);
+		assert_int_equal(audit_append_network(a, &ev_allow), 0);
+		struct audit_verify_result res;
+		assert_int_equal(audit_verify(audit_session_dir(a), &res, &d), 0);
+		assert_false(res.finished);
+		assert_int_equal(res.integrity, integrity);
+		assert_int_equal(res.events, 2);
+		audit_free(a);
+	}
+}
+
 /* No events: nothing hashed at run time; an added line is still caught. */
 static void test_empty(void **state)
 {
@@ -333,6 +354,7 @@ int main(void)
 	    cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_without_integrity),
 	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_unfinished),
 	    cmocka_unit_test(test_open_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
