@@ -25,10 +25,9 @@
  *   4. the helper's result (0, -EINPROGRESS for a non-blocking connect, -errno) is the
  *      answer. Denials are EACCES, logged with the reason at -v.
  *
- * Threads: one dispatcher polls the listener and receives (so no thread blocks inside
- * NOTIF_RECV, which a dying filter does not wake), and hands each notification to one of
- * UNOTIFY_HELPERS workers, each paired with one helper. A blocking connect occupies its
- * worker until it completes; further notifications wait in the kernel.
+ * Threads: UNOTIFY_HELPERS workers, each paired with one helper, take turns receiving
+ * (see worker_main). A blocking connect occupies its worker until it completes; when
+ * all are busy, further notifications wait in the kernel.
  */
 #include "supervisor/unotify.h"
 
@@ -60,6 +59,12 @@
 #include "base/path.h"
 #include "sandbox/unotify-proto.h"
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 #ifndef PIDFD_GETFD_FLAGS
 #define PIDFD_GETFD_FLAGS 0
 #endif
@@ -140,17 +145,13 @@ bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
 
 /* ---------------------------------------------------------------- state */
 
-enum slot_state { SLOT_FREE = 0, SLOT_TAKEN, SLOT_READY };
-
 struct worker {
 	struct unotify *u;
 	pthread_t thread;
 	bool started;
 	int helper;	   /* our end of the helper's socketpair */
 	int helper_child;  /* the child's end, closed after fork */
-	pid_t helper_pid;  /* from SO_PEERCRED, 0: unknown */
-	enum slot_state state;
-	pthread_cond_t cv;
+	pid_t helper_pid;  /* as the child reported it, 0: unknown */
 	struct seccomp_notif *notif;
 	struct seccomp_notif_resp *resp;
 	char *data; /* sendto payload buffer, UNOTIFY_DATA_MAX */
@@ -166,10 +167,9 @@ struct unotify {
 	int listener;
 	int send[2]; /* [0] ours: the listener arrives here; [1] the child's */
 	int stop_fd; /* eventfd */
-	pthread_t dispatcher;
-	bool dispatcher_started;
 	pthread_mutex_t lock;
-	pthread_cond_t free_cv;
+	pthread_cond_t free_cv; /* leadership is free (or stop) */
+	bool leader;		/* a worker is polling the listener */
 	bool stop;
 	struct seccomp_notif_sizes sizes;
 	struct worker w[UNOTIFY_HELPERS];
@@ -200,9 +200,33 @@ static bool was_bound(struct unotify *u, dev_t dev, ino_t ino)
 
 /* ---------------------------------------------------------------- helpers of a request */
 
-static int pidfd_open_(pid_t pid)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* The notifier is a thread (tid); a thread pidfd (6.9+), else its thread group's. */
+static int pidfd_open_(pid_t tid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (fd >= 0 || errno != EINVAL)
+		return fd;
+	fd = (int)syscall(SYS_pidfd_open, tid, 0);
+	if (fd >= 0 || errno != EINVAL)
+		return fd;
+	/* Not a group leader on an older kernel: find the leader. */
+	char path[64], buf[1024];
+	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	_cleanup_close_ int sfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return -1;
+	ssize_t n = read(sfd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *t = strstr(buf, "\nTgid:");
+	if (!t)
+		return -1;
+	return (int)syscall(SYS_pidfd_open, (pid_t)strtol(t + 6, NULL, 10), 0);
 }
 
 static int pidfd_getfd_(int pidfd, int fd)
@@ -347,10 +371,8 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 		return -EFAULT;
 
 	pidfd = pidfd_open_(r->pid);
-	if (pidfd < 0) {
-		*ret_gone = true;
-		return -ESRCH;
-	}
+	if (pidfd < 0)
+		return -ESRCH; /* gone, and then the answer goes nowhere */
 	sock = pidfd_getfd_(pidfd, r->fd);
 	if (sock < 0) {
 		e = errno;
@@ -479,12 +501,21 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 /* Map the notification to a request; false for a syscall we did not ask for. */
 static bool decode(const struct seccomp_notif *n, struct request *r)
 {
-	char *name = seccomp_syscall_resolve_num_arch(n->data.arch, n->data.nr);
-	bool ok = true;
+	const char *name = NULL;
+	char *other = NULL;
 
 	*r = (struct request){.pid = (pid_t)n->pid, .fd = (int)n->data.args[0]};
+	if (n->data.arch == seccomp_arch_native()) {
+		/* The hot path: no lookup, no allocation. */
+		name = n->data.nr == __NR_connect  ? "connect"
+		       : n->data.nr == __NR_bind   ? "bind"
+		       : n->data.nr == __NR_sendto ? "sendto"
+						   : NULL;
+	} else
+		name = other = seccomp_syscall_resolve_num_arch(n->data.arch, n->data.nr);
 	if (!name)
 		return false;
+	bool ok = true;
 	if (streq(name, "connect") || streq(name, "bind")) {
 		r->op = name[0] == 'c' ? UNOTIFY_CONNECT : UNOTIFY_BIND;
 		r->op_name = name[0] == 'c' ? "connect" : "bind";
@@ -500,10 +531,16 @@ static bool decode(const struct seccomp_notif *n, struct request *r)
 		r->addrlen = (int)n->data.args[5];
 	} else
 		ok = false;
-	free(name);
+	free(other);
 	return ok;
 }
 
+/*
+ * Leader/followers: one worker at a time (the leader) polls the listener and receives;
+ * it then hands leadership on and handles its notification. So no thread ever sits in
+ * NOTIF_RECV without a notification pending (a dying filter would not wake it), there is
+ * no extra hand-off on the hot path, and a slow connect only takes one worker out.
+ */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -511,82 +548,54 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&u->lock);
-		while (w->state != SLOT_READY && !u->stop)
-			pthread_cond_wait(&w->cv, &u->lock);
-		if (w->state != SLOT_READY) {
+		while (u->leader && !u->stop)
+			pthread_cond_wait(&u->free_cv, &u->lock);
+		if (u->stop) {
 			pthread_mutex_unlock(&u->lock);
 			return NULL;
 		}
+		u->leader = true;
 		pthread_mutex_unlock(&u->lock);
+
+		bool got = false, end = false;
+		struct pollfd p[2] = {{u->listener, POLLIN, 0}, {u->stop_fd, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0) {
+			end = errno != EINTR;
+		} else if (p[1].revents) {
+			end = true;
+		} else if (p[0].revents & POLLIN) {
+			memset(w->notif, 0, u->sizes.seccomp_notif);
+			got = ioctl(u->listener, SECCOMP_IOCTL_NOTIF_RECV, w->notif) == 0;
+		} else if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			end = true; /* nothing left under the filter */
+
+		pthread_mutex_lock(&u->lock);
+		u->leader = false;
+		if (end)
+			u->stop = true;
+		if (end)
+			pthread_cond_broadcast(&u->free_cv);
+		else
+			pthread_cond_signal(&u->free_cv);
+		pthread_mutex_unlock(&u->lock);
+		if (!got)
+			continue;
 
 		struct seccomp_notif *n = w->notif;
 		struct request r;
 		bool gone = false;
 		int64_t val = decode(n, &r) ? handle(w, &r, n->id, &gone) : -ENOSYS;
-
-		if (!gone) {
-			memset(w->resp, 0, u->sizes.seccomp_notif_resp);
-			w->resp->id = n->id;
-			if (val < 0)
-				w->resp->error = (int32_t)val;
-			else
-				w->resp->val = val;
-			/* ENOENT: the caller was interrupted or died meanwhile; nothing to do. */
-			(void)ioctl(u->listener, SECCOMP_IOCTL_NOTIF_SEND, w->resp);
-		}
-
-		pthread_mutex_lock(&u->lock);
-		w->state = SLOT_FREE;
-		pthread_cond_signal(&u->free_cv);
-		pthread_mutex_unlock(&u->lock);
-	}
-}
-
-static void *dispatcher_main(void *arg)
-{
-	struct unotify *u = arg;
-
-	for (;;) {
-		struct pollfd p[2] = {{u->listener, POLLIN, 0}, {u->stop_fd, POLLIN, 0}};
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN)) {
-			if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-				break; /* nothing left under the filter */
+		if (gone)
 			continue;
-		}
-
-		struct worker *w = NULL;
-		pthread_mutex_lock(&u->lock);
-		for (;;) {
-			for (size_t i = 0; i < UNOTIFY_HELPERS && !w; i++)
-				if (u->w[i].state == SLOT_FREE)
-					w = &u->w[i];
-			if (w || u->stop)
-				break;
-			pthread_cond_wait(&u->free_cv, &u->lock);
-		}
-		if (w)
-			w->state = SLOT_TAKEN;
-		pthread_mutex_unlock(&u->lock);
-		if (!w)
-			break;
-
-		memset(w->notif, 0, u->sizes.seccomp_notif);
-		bool got = ioctl(u->listener, SECCOMP_IOCTL_NOTIF_RECV, w->notif) == 0;
-
-		pthread_mutex_lock(&u->lock);
-		w->state = got ? SLOT_READY : SLOT_FREE;
-		if (got)
-			pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&u->lock);
+		memset(w->resp, 0, u->sizes.seccomp_notif_resp);
+		w->resp->id = n->id;
+		if (val < 0)
+			w->resp->error = (int32_t)val;
+		else
+			w->resp->val = val;
+		/* ENOENT: the caller was interrupted or died meanwhile; nothing to do. */
+		(void)ioctl(u->listener, SECCOMP_IOCTL_NOTIF_SEND, w->resp);
 	}
-	return NULL;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -610,7 +619,6 @@ int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan,
 		int sv[2];
 		w->u = u;
 		w->helper = w->helper_child = -EBADF;
-		pthread_cond_init(&w->cv, NULL);
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return -errno;
 		w->helper = sv[0];
@@ -689,6 +697,11 @@ int unotify_start(struct unotify *u)
 	for (size_t i = 0; i < UNOTIFY_HELPERS; i++)
 		u->w[i].helper_pid = pids[i] > 0 ? pids[i] : 0;
 
+	/* The agent waits for each answer: have the kernel switch to us and back on one CPU
+	 * (6.6+; older kernels just do ordinary wake-ups). */
+	(void)ioctl(u->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		    (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+
 	/* Workers must not take the supervisor's signals (signalfd reads them). */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -697,10 +710,6 @@ int unotify_start(struct unotify *u)
 	for (size_t i = 0; i < UNOTIFY_HELPERS && r == 0; i++) {
 		r = -pthread_create(&u->w[i].thread, NULL, worker_main, &u->w[i]);
 		u->w[i].started = r == 0;
-	}
-	if (r == 0) {
-		r = -pthread_create(&u->dispatcher, NULL, dispatcher_main, u);
-		u->dispatcher_started = r == 0;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
@@ -713,13 +722,9 @@ struct unotify *unotify_free(struct unotify *u)
 	pthread_mutex_lock(&u->lock);
 	u->stop = true;
 	pthread_cond_broadcast(&u->free_cv);
-	for (size_t i = 0; i < UNOTIFY_HELPERS; i++)
-		pthread_cond_broadcast(&u->w[i].cv);
 	pthread_mutex_unlock(&u->lock);
 	if (u->stop_fd >= 0)
 		(void)eventfd_write(u->stop_fd, 1);
-	if (u->dispatcher_started)
-		pthread_join(u->dispatcher, NULL);
 	/* A helper may sit in a long connect for a straggler: end it so its worker returns. */
 	for (size_t i = 0; i < UNOTIFY_HELPERS; i++)
 		if (u->w[i].helper_pid > 0)
@@ -732,7 +737,6 @@ struct unotify *unotify_free(struct unotify *u)
 		safe_close(w->helper_child);
 		if (w->helper_pid > 0)
 			(void)waitpid(w->helper_pid, NULL, __WALL);
-		pthread_cond_destroy(&w->cv);
 		free(w->notif);
 		free(w->resp);
 		free(w->data);

@@ -204,6 +204,19 @@ check_nonblock_sendto() {
 @test "non-blocking connect and sendto with an address are mediated too (root)" { check_nonblock_sendto root; }
 @test "non-blocking connect and sendto with an address are mediated too (user)" { check_nonblock_sendto user; }
 
+check_threads_badaddr() {
+	serve "$S/g/a" good
+	run unixprobe "$1" --block-net --allow-unix-socket "$S/g/a" -- threads "$S/g/a" 32 50
+	assert_success
+	run unixprobe "$1" --block-net --allow-unix-socket "$S/g/a" -- badaddr "$S/g/a"
+	assert_success
+	# Outside the grants the address is still validated first, as the kernel would.
+	run unixprobe "$1" --block-net -- badaddr "$S/out/none"
+	assert_success
+}
+@test "many threads at once; oversized and unmapped addresses fail as in the kernel (root)" { check_threads_badaddr root; }
+@test "many threads at once; oversized and unmapped addresses fail as in the kernel (user)" { check_threads_badaddr user; }
+
 check_self_bound() {
 	# Network allowed: a socket the agent binds itself (here under /tmp, a policy
 	# group's grant) may be connected to again; one made outside may not.
@@ -267,4 +280,17 @@ except OSError as e:
 	assert_failure 13
 	assert_output --partial "denied connect to AF_UNIX socket '$S/out/s'"
 	assert_output --partial "restricted network mode"
+}
+
+@test "an agent killed while its connect blocks in the helper: nono ends, nothing hangs" {
+	# A listener that never accepts: once its backlog is full, connects block.
+	python3 -c 'import socket,time,sys
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0); print("ok"); sys.stdout.flush(); time.sleep(60)' "$S/g/full" >"$T/full" 3>&- &
+	SERVERS+=($!)
+	for _ in $(seq 50); do [ -s "$T/full" ] && break; sleep 0.1; done
+	chmod 777 "$S/g/full"
+	# TERM after 3 s goes to nono, which forwards it; KILL 20 s later would mean a hang.
+	run timeout -k 20 3 "$N" run -s --read "$P" --block-net --allow-unix-socket "$S/g/full" -- \
+		"$P/probe-unix" threads "$S/g/full" 8 4
+	assert_equal "$status" 124
 }

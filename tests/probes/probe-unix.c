@@ -10,6 +10,10 @@
  *   probe-unix connect-nb PATH     the same with a non-blocking socket (poll for the result)
  *   probe-unix bind PATH           bind a stream socket at PATH (the file stays)
  *   probe-unix sendto PATH MSG     send MSG as one datagram to PATH from an unbound socket
+ *   probe-unix threads PATH T N    T threads each make N connects to PATH at once;
+ *                                  exit 0 when all connected, else the first errno
+ *   probe-unix badaddr PATH        connect with addrlen 4096 (expects EINVAL), then with
+ *                                  an unmapped address (expects EFAULT); exit 0 when both
  *   probe-unix race GOOD BAD N     N connects to one sockaddr whose path a second thread
  *                                  keeps flipping between GOOD and BAD; prints
  *                                  "good=G bad=B refused=R"; exit 0 when BAD was never
@@ -23,6 +27,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -122,6 +127,57 @@ static int connect_read(const struct sockaddr_un *a, socklen_t len, bool nonbloc
 	return 0;
 }
 
+static struct sockaddr_un threads_addr;
+static long threads_n;
+static atomic_int threads_err;
+
+static void *threads_main(void *arg)
+{
+	char buf[64];
+	(void)arg;
+	for (long i = 0; i < threads_n; i++) {
+		int e = connect_read(&threads_addr, sizeof(threads_addr), false, buf, sizeof(buf));
+		if (e) {
+			int zero = 0;
+			atomic_compare_exchange_strong(&threads_err, &zero, e);
+		}
+	}
+	return NULL;
+}
+
+static int threads(const char *path, long t, long n)
+{
+	pthread_t th[64];
+	if (t < 1 || t > 64)
+		return 64;
+	(void)make_addr(&threads_addr, path);
+	threads_n = n;
+	for (long i = 0; i < t; i++)
+		if (pthread_create(&th[i], NULL, threads_main, NULL) != 0)
+			return 99;
+	for (long i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	return probe_exit(atomic_load(&threads_err), extra);
+}
+
+static int badaddr(const char *path)
+{
+	static char big[4096];
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un *a = (struct sockaddr_un *)big;
+
+	(void)make_addr(a, path);
+	if (connect(s, (struct sockaddr *)big, sizeof(big)) == 0 || errno != EINVAL) {
+		fprintf(stderr, "addrlen 4096: %s\n", strerror(errno));
+		return 99;
+	}
+	if (connect(s, (struct sockaddr *)(uintptr_t)8, sizeof(*a)) == 0 || errno != EFAULT) {
+		fprintf(stderr, "unmapped address: %s\n", strerror(errno));
+		return 99;
+	}
+	return probe_exit(0, extra);
+}
+
 static struct sockaddr_un race_addr;
 static const char *race_paths[2];
 static atomic_bool race_stop;
@@ -182,6 +238,10 @@ int main(int argc, char **argv)
 		return serve(path, argv[3]);
 	if (strcmp(cmd, "dgram-serve") == 0 && argc == 3)
 		return dgram_serve(path);
+	if (strcmp(cmd, "threads") == 0 && argc == 5)
+		return threads(path, strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
+	if (strcmp(cmd, "badaddr") == 0 && argc == 3)
+		return badaddr(path);
 	if (strcmp(cmd, "race") == 0 && argc == 5)
 		return race(path, argv[3], strtol(argv[4], NULL, 10));
 	socklen_t len = make_addr(&a, path);
@@ -204,7 +264,7 @@ int main(int argc, char **argv)
 		return probe_exit(0, extra);
 	}
 usage:
-	fprintf(stderr, "usage: probe-unix serve|dgram-serve|connect|connect-nb|bind|sendto|race "
+	fprintf(stderr, "usage: probe-unix serve|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|race "
 			"PATH [ARG...]\n");
 	return 64;
 }
