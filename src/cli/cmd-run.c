@@ -569,6 +569,10 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      f->landlock_abi >= 6 ? "yes" : "no",
 			      s->scope_abstract_unix && f->landlock_abi >= 6 ? "yes" : "no");
 		(void)fprintf(out, "User namespaces: %s\n", sandbox_userns_available() ? "available" : "unavailable");
+		(void)fprintf(out, "AF_UNIX path sockets: %s\n",
+			      f->seccomp_notify ? "mediated by the supervisor under 'nono run' "
+						  "(seccomp user notification), not under 'nono wrap'"
+						: "not mediated (no seccomp user notification)");
 	}
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)

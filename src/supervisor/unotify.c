@@ -416,10 +416,12 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 			(void)snprintf(link, sizeof(link), "/proc/%d/cwd", (int)r->pid);
 			if (read_link(link, cwd, sizeof(cwd)) < 0)
 				return -ENOENT;
-			(void)snprintf(abs, sizeof(abs), "%s/%.*s", streq(cwd, "/") ? "" : cwd,
-				       (int)plen, sun->sun_path);
+			e = snprintf(abs, sizeof(abs), "%s/%.*s", streq(cwd, "/") ? "" : cwd,
+				     (int)plen, sun->sun_path);
 		} else
-			(void)snprintf(abs, sizeof(abs), "%.*s", (int)plen, sun->sun_path);
+			e = snprintf(abs, sizeof(abs), "%.*s", (int)plen, sun->sun_path);
+		if (e < 0 || (size_t)e >= sizeof(abs))
+			return -ENAMETOOLONG;
 		if (r->op == UNOTIFY_BIND)
 			umask_ = read_umask(r->pid);
 	}

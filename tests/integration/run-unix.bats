@@ -280,6 +280,9 @@ except OSError as e:
 	assert_failure 13
 	assert_output --partial "denied connect to AF_UNIX socket '$S/out/s'"
 	assert_output --partial "restricted network mode"
+	run nono_as root run --dry-run -v -- /bin/true
+	assert_success
+	assert_output --partial "AF_UNIX path sockets: mediated by the supervisor"
 }
 
 @test "an agent killed while its connect blocks in the helper: nono ends, nothing hangs" {
