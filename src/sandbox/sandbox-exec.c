@@ -34,6 +34,9 @@
 #include "sandbox/landlock-compat.h"
 #include "sandbox/sandbox-internal.h"
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -422,8 +425,17 @@ static void start_mediation(const struct sandbox_plan *p, int err_fd)
 		}
 		pids[i] = (int32_t)pid;
 	}
-	lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+	/*
+	 * WAIT_KILLABLE_RECV (5.19+): once the supervisor holds a notification, only a fatal
+	 * signal interrupts the wait. Otherwise a signal would abandon a connect the helper
+	 * is already making, and the restarted call would see EALREADY or EISCONN.
+	 */
+	lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			   SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 			   &prog);
+	if (lfd < 0 && errno == EINVAL)
+		lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				   SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (lfd < 0)
 		fail(err_fd, STEP_UNOTIFY, errno, -1);
 	e = send_fd(p->notify_send_fd, lfd, pids, sizeof(pids));

@@ -217,6 +217,15 @@ check_threads_badaddr() {
 @test "many threads at once; oversized and unmapped addresses fail as in the kernel (root)" { check_threads_badaddr root; }
 @test "many threads at once; oversized and unmapped addresses fail as in the kernel (user)" { check_threads_badaddr user; }
 
+check_signals() {
+	serve "$S/g/a" good
+	run unixprobe "$1" --block-net --allow-unix-socket "$S/g/a" -- signals "$S/g/a" 2000
+	assert_success
+	assert_output --regexp 'ok=[1-9]'
+}
+@test "signals during mediated connects never make the call run twice (root)" { check_signals root; }
+@test "signals during mediated connects never make the call run twice (user)" { check_signals user; }
+
 check_self_bound() {
 	# Network allowed: a socket the agent binds itself (here under /tmp, a policy
 	# group's grant) may be connected to again; one made outside may not.

@@ -14,6 +14,10 @@
  *                                  exit 0 when all connected, else the first errno
  *   probe-unix badaddr PATH        connect with addrlen 4096 (expects EINVAL), then with
  *                                  an unmapped address (expects EFAULT); exit 0 when both
+ *   probe-unix signals PATH N      N non-blocking connects to PATH while SIGALRM (a handler,
+ *                                  SA_RESTART) fires every 50 us; exit 0 unless a
+ *                                  connect saw EALREADY or EISCONN (a call repeated after
+ *                                  a signal), 3 then
  *   probe-unix race GOOD BAD N     N connects to one sockaddr whose path a second thread
  *                                  keeps flipping between GOOD and BAD; prints
  *                                  "good=G bad=B refused=R"; exit 0 when BAD was never
@@ -28,7 +32,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -64,7 +70,7 @@ static int serve(const char *path, const char *tag)
 		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
-		(void)!write(c, tag, strlen(tag));
+		(void)!send(c, tag, strlen(tag), MSG_NOSIGNAL);
 		close(c);
 	}
 }
@@ -178,6 +184,41 @@ static int badaddr(const char *path)
 	return probe_exit(0, extra);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static int signals(const char *path, long n)
+{
+	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+	struct itimerval it = {{0, 50}, {0, 50}};
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, path);
+	long ok = 0, intr = 0, repeated = 0, other = 0;
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (long i = 0; i < n; i++) {
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (s < 0) {
+			i--;
+			continue;
+		}
+		if (connect(s, (struct sockaddr *)&a, len) == 0 || errno == EAGAIN)
+			ok++;
+		else if (errno == EINTR)
+			intr++;
+		else if (errno == EALREADY || errno == EISCONN)
+			repeated++;
+		else
+			other++;
+		close(s);
+	}
+	printf("ok=%ld eintr=%ld repeated=%ld other=%ld\n", ok, intr, repeated, other);
+	return repeated ? 3 : other ? 99 : 0;
+}
+
 static struct sockaddr_un race_addr;
 static const char *race_paths[2];
 static atomic_bool race_stop;
@@ -242,6 +283,8 @@ int main(int argc, char **argv)
 		return threads(path, strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
 	if (strcmp(cmd, "badaddr") == 0 && argc == 3)
 		return badaddr(path);
+	if (strcmp(cmd, "signals") == 0 && argc == 4)
+		return signals(path, strtol(argv[3], NULL, 10));
 	if (strcmp(cmd, "race") == 0 && argc == 5)
 		return race(path, argv[3], strtol(argv[4], NULL, 10));
 	socklen_t len = make_addr(&a, path);
@@ -264,7 +307,7 @@ int main(int argc, char **argv)
 		return probe_exit(0, extra);
 	}
 usage:
-	fprintf(stderr, "usage: probe-unix serve|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|race "
+	fprintf(stderr, "usage: probe-unix serve|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|signals|race "
 			"PATH [ARG...]\n");
 	return 64;
 }
