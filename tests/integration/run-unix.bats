@@ -250,6 +250,14 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 	local port; port=$(cat "$T/port")
 	run sandboxed "$1" -- "$P/probe-connect" 127.0.0.1 "$port" tcp
 	assert_success
+	# Non-blocking: the helper shares the agent's O_NONBLOCK, so EINPROGRESS (or 0) comes back.
+	run sandboxed "$1" -- python3 -c 'import socket,select,sys
+s=socket.socket(); s.setblocking(False); e=s.connect_ex(("127.0.0.1",int(sys.argv[1])))
+print("connect", e); select.select([],[s],[],5)
+print("so_error", s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))' "$port"
+	assert_success
+	assert_output --regexp 'connect (0|115)'
+	assert_output --partial 'so_error 0'
 	run sandboxed "$1" --block-net -- "$P/probe-connect" 127.0.0.1 "$port" tcp
 	assert_failure 13
 	run sandboxed "$1" --block-net --open-port "$port" -- "$P/probe-connect" 127.0.0.1 "$port" tcp
