@@ -89,6 +89,7 @@ int main(int argc, char **argv)
 	printf("connects/s %.0f us/connect %.2f\n", (double)n / sec, sec * 1e6 / (double)n);
 	return 0;
 usage:
-	fprintf(stderr, "usage: connect-bench listen-tcp | listen-unix PATH | tcp PORT N | unix PATH N\n");
+	fprintf(stderr,
+		"usage: connect-bench listen-tcp | listen-unix PATH | tcp PORT N | unix PATH N\n");
 	return 64;
 }

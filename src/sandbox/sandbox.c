@@ -110,8 +110,7 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 	return NULL;
 }
 
-int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds,
-			     size_t n)
+int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds, size_t n)
 {
 	int r;
 

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#define UNOTIFY_HELPERS 4	    /* helpers (and supervisor workers) per run */
+#define UNOTIFY_HELPERS	 4	     /* helpers (and supervisor workers) per run */
 #define UNOTIFY_DATA_MAX (64 * 1024) /* sendto payload copied per request */
 
 enum unotify_op {

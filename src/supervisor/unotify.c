@@ -121,8 +121,8 @@ bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
 	}
 	if (spec->net != NET_ALLOW) {
 		*ret_why = spec->n_unix_grants > 0
-				   ? why_not
-				   : "restricted network mode and no --allow-unix-socket* grant";
+			       ? why_not
+			       : "restricted network mode and no --allow-unix-socket* grant";
 		return false;
 	}
 	if (access == UNOTIFY_ACCESS_BIND) {
@@ -149,9 +149,9 @@ struct worker {
 	struct unotify *u;
 	pthread_t thread;
 	bool started;
-	int helper;	   /* our end of the helper's socketpair */
-	int helper_child;  /* the child's end, closed after fork */
-	pid_t helper_pid;  /* as the child reported it, 0: unknown */
+	int helper;	  /* our end of the helper's socketpair */
+	int helper_child; /* the child's end, closed after fork */
+	pid_t helper_pid; /* as the child reported it, 0: unknown */
 	struct seccomp_notif *notif;
 	struct seccomp_notif_resp *resp;
 	char *data; /* sendto payload buffer, UNOTIFY_DATA_MAX */
@@ -401,15 +401,17 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 
 	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 	size_t plen = 0;
-	if (ss.ss_family == AF_UNIX && (size_t)r->addrlen > offsetof(struct sockaddr_un, sun_path) &&
-	    sun->sun_path[0] != 0) {
+	if (ss.ss_family == AF_UNIX &&
+	    (size_t)r->addrlen > offsetof(struct sockaddr_un, sun_path) && sun->sun_path[0] != 0) {
 		is_path = true;
-		plen = strnlen(sun->sun_path, (size_t)r->addrlen - offsetof(struct sockaddr_un, sun_path));
+		plen = strnlen(sun->sun_path,
+			       (size_t)r->addrlen - offsetof(struct sockaddr_un, sun_path));
 		char link[64];
 		(void)snprintf(link, sizeof(link), "/proc/%d/root", (int)r->pid);
 		rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (rootfd < 0) {
-			log_warning("AF_UNIX mediation: cannot open the root of pid %d: %m", (int)r->pid);
+			log_warning("AF_UNIX mediation: cannot open the root of pid %d: %m",
+				    (int)r->pid);
 			return -EACCES;
 		}
 		if (sun->sun_path[0] != '/') {
@@ -462,7 +464,8 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 		size_t rl = strlen(real);
 		if (rl + 1 + strlen(name) + 1 > sizeof(real))
 			return -ENAMETOOLONG;
-		(void)snprintf(real + rl, sizeof(real) - rl, "%s%s", streq(real, "/") ? "" : "/", name);
+		(void)snprintf(real + rl, sizeof(real) - rl, "%s%s", streq(real, "/") ? "" : "/",
+			       name);
 		if (!unotify_path_allowed(u->spec, real, UNOTIFY_ACCESS_BIND, &why)) {
 			deny_log(r, real, why);
 			return -EACCES;
@@ -474,7 +477,8 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 		if (ret == 0 && fstatat(target, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISSOCK(st.st_mode))
 			remember_bound(u, st.st_dev, st.st_ino);
-		log_debug("%s AF_UNIX socket '%s' (pid %d): %s", r->op_name, real, (int)r->pid, why);
+		log_debug("%s AF_UNIX socket '%s' (pid %d): %s", r->op_name, real, (int)r->pid,
+			  why);
 		return ret;
 	}
 
@@ -602,8 +606,7 @@ static void *worker_main(void *arg)
 
 /* ---------------------------------------------------------------- lifecycle */
 
-int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan,
-		struct unotify **ret)
+int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, struct unotify **ret)
 {
 	_cleanup_(unotify_freep) struct unotify *u = NULL;
 	int child_ends[UNOTIFY_HELPERS];
@@ -676,7 +679,9 @@ int unotify_start(struct unotify *u)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} c;
 	struct iovec iov = {pids, sizeof(pids)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = c.buf,
 			    .msg_controllen = sizeof(c.buf)};
 	ssize_t n;
 	int r;

@@ -42,8 +42,7 @@ bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
 struct unotify;
 
 /* Returns 0, -ENOMEM, -errno from socketpair(2), or sandbox_plan_set_unotify()'s error. */
-int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan,
-		struct unotify **ret);
+int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, struct unotify **ret);
 void unotify_after_fork(struct unotify *u);
 /*
  * Receive the listener the child sent before execve and start serving. Returns 0 or

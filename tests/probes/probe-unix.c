@@ -231,7 +231,8 @@ static void *flipper(void *arg)
 		for (int i = 0; i < 2; i++) {
 			const char *p = race_paths[i];
 			size_t l = i ? l1 : l0;
-			/* Byte by byte through a volatile pointer: the compiler may not elide it. */
+			/* Byte by byte through a volatile pointer: the compiler may not elide it.
+			 */
 			volatile char *d = race_addr.sun_path;
 			for (size_t k = 0; k <= l; k++)
 				d[k] = p[k];
@@ -307,7 +308,9 @@ int main(int argc, char **argv)
 		return probe_exit(0, extra);
 	}
 usage:
-	fprintf(stderr, "usage: probe-unix serve|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|signals|race "
-			"PATH [ARG...]\n");
+	fprintf(stderr,
+		"usage: probe-unix "
+		"serve|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|signals|race "
+		"PATH [ARG...]\n");
 	return 64;
 }

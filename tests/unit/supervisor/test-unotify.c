@@ -17,7 +17,7 @@
 #include "supervisor/unotify.h"
 
 #define CONNECT UNOTIFY_ACCESS_CONNECT
-#define BIND UNOTIFY_ACCESS_BIND
+#define BIND	UNOTIFY_ACCESS_BIND
 
 static bool allowed(const struct sandbox_spec *s, const char *path, enum unotify_access a)
 {
