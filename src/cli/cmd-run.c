@@ -586,6 +586,10 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			(void)fprintf(out, "Proxy placement: %s (%s)\n", proxy_placement_describe(pl),
 				      why);
 		}
+		(void)fprintf(out, "AF_UNIX path sockets: %s\n",
+			      f->seccomp_notify ? "mediated by the supervisor under 'nono run' "
+						  "(seccomp user notification), not under 'nono wrap'"
+						: "not mediated (no seccomp user notification)");
 	}
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)
@@ -729,6 +733,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct run_args a = {0};
 	_cleanup_spec_ struct sandbox_spec *spec = NULL;
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *plan = NULL;
+	_cleanup_(unotify_freep) struct unotify *unotify = NULL;
 	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
 	_cleanup_close_ int state_fd = -EBADF;
@@ -791,6 +796,14 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		if (spec->denies[i].bypassed)
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
 				    spec->denies[i].group);
+
+	/* No parent stays behind under wrap to answer for AF_UNIX connects: see unotify.c. */
+	if (mode == MODE_WRAP && spec->n_unix_grants > 0) {
+		log_error("nono wrap cannot enforce '%s' (AF_UNIX socket grants need the "
+			  "supervising parent): use 'nono run'",
+			  strempty(spec->unix_grants[0].origin.name));
+		goto out;
+	}
 
 	sandbox_probe(&f);
 	if (a.dry_run) {
@@ -866,6 +879,21 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 	}
 
+	if (mode != MODE_WRAP && f.seccomp && f.seccomp_notify) {
+		r = unotify_new(spec, plan, &unotify);
+		if (r < 0) {
+			log_error_errno(r, "cannot prepare AF_UNIX socket mediation");
+			goto out;
+		}
+	} else if (mode != MODE_WRAP && (spec->n_unix_grants > 0 || spec->net != NET_ALLOW) &&
+		   !spec->best_effort) {
+		log_error("the kernel lacks seccomp user notification, which AF_UNIX socket "
+			  "mediation needs under --block-net, a proxy or --allow-unix-socket*");
+		goto out;
+	} else if (mode != MODE_WRAP)
+		log_warning("named AF_UNIX sockets are not mediated: the kernel lacks seccomp "
+			    "user notification");
+
 	r = sandbox_clean_environ(environ, &env);
 	if (r < 0)
 		goto oom;
@@ -901,6 +929,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		.cwd = cwd,
 		.after_fork = after_fork_run,
 		.userdata = &hook,
+		.unotify = unotify,
 	};
 	struct sandbox_exec_error e = {0};
 	int code = 0;

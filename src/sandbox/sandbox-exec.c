@@ -7,7 +7,8 @@
  *
  * Order matters:
  *   pdeathsig -> user ns (+ identity maps) -> mount ns -> masks -> net ns + lo ->
- *   capabilities -> no_new_privs -> Landlock -> seccomp -> CLOEXEC sweep -> chdir -> exec
+ *   capabilities -> no_new_privs -> Landlock -> seccomp -> AF_UNIX mediation (helpers,
+ *   notification filter) -> CLOEXEC sweep -> chdir -> exec
  * Masks need namespace caps, so they come before the drop; Landlock and seccomp come
  * last so they also bind everything above and forbid undoing the masks.
  */
@@ -21,6 +22,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -32,6 +34,9 @@
 #include "sandbox/landlock-compat.h"
 #include "sandbox/sandbox-internal.h"
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -208,24 +213,39 @@ static void loopback_up(int err_fd)
 	(void)close(s);
 }
 
+/* Send fd over the AF_UNIX socket sock (SCM_RIGHTS) with len bytes of data. 0 or an errno. */
+static int send_fd(int sock, int fd, const void *data, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+
+	memset(u.buf, 0, sizeof(u.buf));
+	c = &u.h; /* CMSG_FIRSTHDR(&msg), which cannot be NULL here */
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
 /* Listener inside the namespace, passed out with SCM_RIGHTS (index 1 in errors). */
 static void send_listener(const struct sandbox_plan *p, int err_fd)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons(p->listener_port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	char byte = 'L';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
-	int one = 1, s;
+	int one = 1, s, e;
 
 	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -233,15 +253,9 @@ static void send_listener(const struct sandbox_plan *p, int err_fd)
 	(void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 128) < 0)
 		fail(err_fd, STEP_NETNS, errno, 1);
-	memset(u.buf, 0, sizeof(u.buf));
-	c = &u.h; /* CMSG_FIRSTHDR(&msg), which cannot be NULL here */
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &s, sizeof(int));
-	while (sendmsg(p->listener_unix_fd, &msg, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			fail(err_fd, STEP_NETNS, errno, 1);
+	e = send_fd(p->listener_unix_fd, s, "L", 1);
+	if (e)
+		fail(err_fd, STEP_NETNS, e, 1);
 	(void)close(s);
 }
 
@@ -311,6 +325,189 @@ static void send_forward_listeners(const struct sandbox_plan *p, int err_fd)
 			fail(err_fd, STEP_NETNS, errno, 2);
 	for (size_t i = 0; i < n; i++)
 		(void)close(fds[i]);
+/*
+ * AF_UNIX mediation helpers (sandbox/unotify-proto.h). A helper performs the connect,
+ * bind or sendto the supervisor approved, on the agent's own socket (received with
+ * SCM_RIGHTS), from inside the sandbox: the kernel applies the agent's Landlock domain
+ * (TCP ports, abstract-socket scope, MAKE_SOCK), namespaces and capabilities to it.
+ * Path addresses arrive pinned as fds, so the inode the supervisor checked is the one
+ * used. Forked copies of a single-threaded process: plain syscalls only, no malloc.
+ */
+static union {
+	struct unotify_req req;
+	char buf[sizeof(struct unotify_req) + UNOTIFY_DATA_MAX];
+} helper_msg;
+
+/* Append "/proc/self/fd/<fd>" to dst (size bytes); returns the new length or 0. */
+static size_t fd_path(char *dst, size_t size, int fd)
+{
+	static const char prefix[] = "/proc/self/fd/";
+	char digits[16];
+	size_t n = 0, len = sizeof(prefix) - 1;
+
+	do {
+		digits[n++] = (char)('0' + fd % 10);
+		fd /= 10;
+	} while (fd > 0 && n < sizeof(digits));
+	if (len + n + 1 > size)
+		return 0;
+	memcpy(dst, prefix, len);
+	while (n > 0)
+		dst[len++] = digits[--n];
+	dst[len] = 0;
+	return len;
+}
+
+static void helper_do(size_t n, const int fds[2], struct unotify_reply *rep)
+{
+	const struct unotify_req *q = &helper_msg.req;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	ssize_t r;
+
+	if (n < sizeof(*q) || fds[0] < 0 || q->addrlen > sizeof(q->addr) ||
+	    (q->op == UNOTIFY_SENDTO && q->len > n - sizeof(*q)) ||
+	    (q->via != UNOTIFY_VIA_ADDR && fds[1] < 0)) {
+		rep->err = EINVAL;
+		return;
+	}
+	memcpy(&ss, &q->addr, sizeof(ss));
+	len = q->addrlen;
+	if (q->via != UNOTIFY_VIA_ADDR) {
+		struct sockaddr_un *u = (struct sockaddr_un *)&ss;
+		size_t l, nl = strnlen(q->name, sizeof(q->name));
+
+		memset(u, 0, sizeof(*u));
+		u->sun_family = AF_UNIX;
+		l = fd_path(u->sun_path, sizeof(u->sun_path), fds[1]);
+		if (q->via == UNOTIFY_VIA_DIR) {
+			if (l == 0 || nl == 0 || nl >= sizeof(q->name) ||
+			    l + 1 + nl + 1 > sizeof(u->sun_path)) {
+				rep->err = ENAMETOOLONG;
+				return;
+			}
+			u->sun_path[l++] = '/';
+			memcpy(u->sun_path + l, q->name, nl);
+			l += nl;
+			u->sun_path[l] = 0;
+		}
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l + 1);
+	}
+	switch (q->op) {
+	case UNOTIFY_CONNECT:
+		r = connect(fds[0], (struct sockaddr *)&ss, len);
+		break;
+	case UNOTIFY_BIND: {
+		mode_t old = umask(q->umask & 0777);
+		r = bind(fds[0], (struct sockaddr *)&ss, len);
+		(void)umask(old);
+		break;
+	}
+	case UNOTIFY_SENDTO:
+		r = sendto(fds[0], helper_msg.buf + sizeof(*q), q->len, q->flags | MSG_NOSIGNAL,
+			   len ? (struct sockaddr *)&ss : NULL, len);
+		break;
+	default:
+		rep->err = EINVAL;
+		return;
+	}
+	rep->ret = r;
+	rep->err = r < 0 ? errno : 0;
+}
+
+_noreturn_ static void helper_loop(int fd)
+{
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(2 * sizeof(int))];
+		} u;
+		struct iovec iov = {.iov_base = helper_msg.buf, .iov_len = sizeof(helper_msg.buf)};
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = u.buf,
+				   .msg_controllen = sizeof(u.buf)};
+		struct unotify_reply rep = {0, 0, 0};
+		int fds[2] = {-1, -1};
+		ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t j = 0; j < k; j++) {
+				int x;
+				memcpy(&x, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+				if (j < 2 && fds[j] < 0)
+					fds[j] = x;
+				else
+					(void)close(x);
+			}
+		}
+		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+			rep.err = EMSGSIZE;
+		else
+			helper_do((size_t)n, fds, &rep);
+		for (int j = 0; j < 2; j++)
+			if (fds[j] >= 0)
+				(void)close(fds[j]);
+		while (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
+			if (errno != EINTR)
+				_exit(0);
+	}
+}
+
+static void start_mediation(const struct sandbox_plan *p, int err_fd)
+{
+	struct sock_fprog prog = {.len = p->notify_filter_len, .filter = p->notify_filter};
+	int32_t pids[UNOTIFY_HELPERS] = {0};
+	int lfd, e;
+
+	for (size_t i = 0; i < p->n_helpers; i++) {
+		/* CLONE_PARENT: a sibling under the supervisor, not a child the agent could
+		 * wait(2) for. stack 0: runs on a copy of this stack, like fork(2). */
+		long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL,
+				   NULL, 0UL);
+		if (pid < 0)
+			fail(err_fd, STEP_UNOTIFY, errno, (int)i);
+		if (pid == 0) {
+			int fd = p->helper_fds[i];
+			struct sigaction ign = {.sa_handler = SIG_IGN};
+
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (getppid() != p->parent_pid)
+				_exit(1);
+			/* Out of the terminal's process group: ^C is for the agent. */
+			(void)setsid();
+			(void)sigaction(SIGPIPE, &ign, NULL);
+			if (fd > 0)
+				(void)syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
+			(void)syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
+			helper_loop(fd);
+		}
+		pids[i] = (int32_t)pid;
+	}
+	/*
+	 * WAIT_KILLABLE_RECV (5.19+): once the supervisor holds a notification, only a fatal
+	 * signal interrupts the wait. Otherwise a signal would abandon a connect the helper
+	 * is already making, and the restarted call would see EALREADY or EISCONN.
+	 */
+	lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			   SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			   &prog);
+	if (lfd < 0 && errno == EINVAL)
+		lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				   SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (lfd < 0)
+		fail(err_fd, STEP_UNOTIFY, errno, -1);
+	e = send_fd(p->notify_send_fd, lfd, pids, sizeof(pids));
+	if (e)
+		fail(err_fd, STEP_UNOTIFY, e, -1);
+	(void)close(lfd);
 }
 
 static void drop_caps(const struct sandbox_plan *p, int err_fd)
@@ -381,6 +578,10 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 			fail(err_fd, STEP_SECCOMP, errno, -1);
 	}
+
+	/* Last filter: nothing after it may depend on connect/bind being answered. */
+	if (p->notify_send_fd >= 0)
+		start_mediation(p, err_fd);
 
 	/* Only 0, 1, 2 survive execve; err_fd is already O_CLOEXEC. */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "sandbox/sandbox.h"
+#include "sandbox/unotify-proto.h"
 
 struct sandbox_mask {
 	char *path;  /* canonical absolute protected path */
@@ -51,6 +52,13 @@ struct sandbox_plan {
 	uint16_t fwd_ports[SANDBOX_MAX_FWD_PORTS];
 	size_t n_fwd_ports;
 
+	/* AF_UNIX mediation: helpers forked after seccomp, then the notification filter */
+	struct sock_filter *notify_filter;
+	unsigned short notify_filter_len;
+	int notify_send_fd; /* the listener goes out over this socket; -1: no mediation */
+	int helper_fds[UNOTIFY_HELPERS];
+	size_t n_helpers;
+
 	/* Capabilities */
 	int cap_last;			       /* highest capability number the kernel knows */
 	uint64_t bset_drop;		       /* capabilities to drop from the bounding set */
@@ -66,5 +74,7 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 /* Build the filter; on success the program (malloc'd) and its length are returned. */
 int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
 		  unsigned short *ret_len);
+/* The AF_UNIX mediation filter (connect, bind, sendto with an address: USER_NOTIF). */
+int seccomp_build_notify(struct sock_filter **ret, unsigned short *ret_len);
 /* Render the same filter as PFC text to fd (for tests and --dry-run -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);

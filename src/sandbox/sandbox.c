@@ -89,6 +89,7 @@ const char *sandbox_step_to_string(enum sandbox_step s)
 	    [STEP_SECCOMP] = "seccomp",
 	    [STEP_CHDIR] = "chdir",
 	    [STEP_EXEC] = "execve",
+	    [STEP_UNOTIFY] = "AF_UNIX mediation",
 	};
 	if ((int)s < 0 || s >= _STEP_MAX)
 		return "unknown";
@@ -101,11 +102,31 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 		return NULL;
 	safe_close(p->ruleset_fd);
 	free(p->filter);
+	free(p->notify_filter);
 	for (size_t i = 0; i < p->n_masks; i++)
 		free(p->masks[i].path);
 	free(p->masks);
 	free(p);
 	return NULL;
+}
+
+int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds, size_t n)
+{
+	int r;
+
+	if (!p || send_fd < 0 || !helper_fds || n == 0 || n > UNOTIFY_HELPERS ||
+	    p->notify_send_fd >= 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (helper_fds[i] < 0)
+			return -EINVAL;
+	r = seccomp_build_notify(&p->notify_filter, &p->notify_filter_len);
+	if (r < 0)
+		return r;
+	p->notify_send_fd = send_fd;
+	memcpy(p->helper_fds, helper_fds, n * sizeof(int));
+	p->n_helpers = n;
+	return 0;
 }
 
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p)
@@ -357,6 +378,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	p->ruleset_fd = -1;
 	p->listener_unix_fd = -1;
 	p->fwd_unix_fd = -1;
+	p->notify_send_fd = -1;
 	p->flags = flags;
 	p->is_root = f->is_root;
 	p->parent_pid = getpid();

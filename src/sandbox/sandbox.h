@@ -91,6 +91,19 @@ int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_
  */
 int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const uint16_t *ports,
 				   size_t n);
+/*
+ * AF_UNIX mediation (supervised runs; see supervisor/unotify.h). After its other filters
+ * the child forks n helpers — siblings under the planning process, in the child's
+ * Landlock domain, namespaces and capabilities — each serving helper_fds[i]
+ * (sandbox/unotify-proto.h), then installs a filter that turns connect(2), bind(2) and
+ * sendto(2) with an address into user notifications, and sends the listener over
+ * send_fd (SCM_RIGHTS) with the helpers' pids as data (int32_t[UNOTIFY_HELPERS]). Every fd must be O_CLOEXEC and stay open until the
+ * child has run; the caller closes them in the parent after fork.
+ * Returns 0, -EINVAL (bad fds, n out of 1..UNOTIFY_HELPERS, called twice), -ENOMEM,
+ * or a libseccomp error.
+ */
+int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds,
+			     size_t n);
 
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
@@ -133,6 +146,7 @@ enum sandbox_step {
 	STEP_SECCOMP,
 	STEP_CHDIR,
 	STEP_EXEC,
+	STEP_UNOTIFY, /* AF_UNIX mediation: helpers, notification filter, listener hand-off */
 	_STEP_MAX,
 };
 

@@ -286,19 +286,13 @@ static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
 	return 0;
 }
 
-int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
-		  unsigned short *ret_len)
+static int export_bpf(scmp_filter_ctx c, struct sock_filter **ret, unsigned short *ret_len)
 {
-	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ struct sock_filter *buf = NULL;
 	struct stat st;
 	size_t done = 0;
 	int r;
-
-	r = build_ctx(spec, &c);
-	if (r < 0)
-		return r;
 
 	fd = memfd_create("nono-seccomp", MFD_CLOEXEC);
 	if (fd < 0)
@@ -329,6 +323,75 @@ int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
 	*ret_len = st.st_size / sizeof(struct sock_filter);
 	*ret = TAKE_PTR(buf);
 	return 0;
+}
+
+int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
+		  unsigned short *ret_len)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	int r;
+
+	r = build_ctx(spec, &c);
+	if (r < 0)
+		return r;
+	return export_bpf(c, ret, ret_len);
+}
+
+/*
+ * The AF_UNIX mediation filter (see supervisor/unotify.c), installed last with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER: connect(2), bind(2) and sendto(2) with a destination
+ * go to the supervisor. sendto with a NULL destination is a plain send and stays in the
+ * kernel. sendmsg/sendmmsg are not notified: msg_name lies in memory BPF cannot read,
+ * and notifying every sendmsg would put the supervisor on the write path of every
+ * program that uses it for stream I/O (see doc/design/decisions.md for what that leaves).
+ * socketcall(2) (i386) hides all of these behind a pointer: refused.
+ */
+static int build_notify_ctx(scmp_filter_ctx *ret)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	static const char *const notified[] = {"connect", "bind"};
+	int r;
+
+	c = seccomp_init(SCMP_ACT_ALLOW);
+	if (!c)
+		return -ENOMEM;
+	r = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0);
+	if (r < 0)
+		return r;
+#if defined(__x86_64__)
+	r = seccomp_arch_add(c, SCMP_ARCH_X86);
+	if (r < 0 && r != -EEXIST)
+		return r;
+	r = seccomp_arch_add(c, SCMP_ARCH_X32);
+	if (r < 0 && r != -EEXIST)
+		return r;
+#elif defined(__aarch64__)
+	r = seccomp_arch_add(c, SCMP_ARCH_ARM);
+	if (r < 0 && r != -EEXIST)
+		return r;
+#endif
+	for (size_t i = 0; i < ARRAY_SIZE(notified); i++)
+		if ((r = rule(c, SCMP_ACT_NOTIFY, notified[i], 0, NULL)) < 0)
+			return r;
+	{
+		struct scmp_arg_cmp a[] = {SCMP_A4(SCMP_CMP_NE, 0)};
+		if ((r = rule(c, SCMP_ACT_NOTIFY, "sendto", 1, a)) < 0)
+			return r;
+	}
+	r = add_socketcall_rule(c);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int seccomp_build_notify(struct sock_filter **ret, unsigned short *ret_len)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	int r = build_notify_ctx(&c);
+	if (r < 0)
+		return r;
+	return export_bpf(c, ret, ret_len);
 }
 
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd)

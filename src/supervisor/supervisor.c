@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/macro.h"
 
 /* Signals the supervisor takes over while the child runs. */
@@ -71,11 +72,21 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	}
 
 	err_w = safe_close(err_w);
+	unotify_after_fork(o->unotify);
 	if (o->after_fork)
 		o->after_fork(o->userdata, pid);
 
 	struct sandbox_exec_error e = {STEP_NONE, 0, -1};
 	int rr = sandbox_read_exec_error(err_r, &e);
+	int mediation = 0;
+	if (rr == 0 && o->unotify) {
+		mediation = unotify_start(o->unotify);
+		if (mediation < 0) {
+			/* Fail closed: its connect/bind calls would hang or go unchecked. */
+			log_error_errno(mediation, "cannot start AF_UNIX socket mediation");
+			(void)kill(pid, SIGKILL);
+		}
+	}
 
 	pidfd = pidfd_open_(pid);
 	int status = 0;
@@ -119,6 +130,6 @@ reaped:
 		return 0;
 	}
 	ret_err->step = STEP_NONE;
-	*ret_exit = exit_code_from_status(status);
+	*ret_exit = mediation < 0 ? 1 : exit_code_from_status(status);
 	return 0;
 }

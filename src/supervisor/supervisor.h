@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "sandbox/sandbox.h"
+#include "supervisor/unotify.h"
 
 struct supervise_opts {
 	const struct sandbox_plan *plan;
@@ -20,6 +21,9 @@ struct supervise_opts {
 	/* Called in the parent after fork, before waiting (e.g. to close fds). May be NULL. */
 	void (*after_fork)(void *userdata, int child_pid);
 	void *userdata;
+	/* AF_UNIX mediation prepared with unotify_new(), or NULL. Started once the child
+	 * has exec'd; the caller frees it after supervise_run() returns. */
+	struct unotify *unotify;
 };
 
 /*

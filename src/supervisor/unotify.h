@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * AF_UNIX path-socket mediation through seccomp user notification (DESIGN.md "AF_UNIX
+ * path grants"; the mechanics and their reasons are in unotify.c).
+ *
+ * Sequence in `nono run`:
+ *   unotify_new(spec, plan, &u)   before fork: socketpairs, the plan learns where they go
+ *   fork                          (supervise_run)
+ *   unotify_after_fork(u)         in the parent: drop the child's ends
+ *   unotify_start(u)              once the child has exec'd: take the listener over,
+ *                                 start the workers
+ *   unotify_free(u)               after the child is gone: stop workers, end helpers
+ */
+
+#include <stdbool.h>
+
+#include "policy/spec.h"
+#include "sandbox/sandbox.h"
+
+enum unotify_access {
+	UNOTIFY_ACCESS_CONNECT = 1, /* connect(2), sendto(2) */
+	UNOTIFY_ACCESS_BIND,	    /* bind(2): create the socket file */
+};
+
+/*
+ * The policy, as a pure function of the spec: may the socket file at path (canonical
+ * absolute, in the sandbox's view) be connected to or created?
+ *   - an --allow-unix-socket* grant: the exact file, any file directly in a -dir grant,
+ *     any file beneath a -subtree grant; bind only with the -bind variants;
+ *   - network allowed (no --block-net, no proxy): also a socket inside a filesystem
+ *     grant the user made (flag, environment, profile, working directory; not a policy
+ *     group's, not an implied one) for connect, and any bind Landlock permits;
+ * Restricted network modes need an explicit socket grant (spec: "a plain --allow grant
+ * no longer implicitly permits socket access"). Returns true or false with *ret_why set
+ * to a static reason (either way; never NULL).
+ */
+bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
+			  enum unotify_access access, const char **ret_why);
+
+struct unotify;
+
+/* Returns 0, -ENOMEM, -errno from socketpair(2), or sandbox_plan_set_unotify()'s error. */
+int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, struct unotify **ret);
+void unotify_after_fork(struct unotify *u);
+/*
+ * Receive the listener the child sent before execve and start serving. Returns 0 or
+ * -errno (-EPIPE: the child sent nothing). On failure the caller must kill the child:
+ * its mediated syscalls would otherwise wait forever.
+ */
+int unotify_start(struct unotify *u);
+/* Accepts NULL; returns NULL. Spec and plan given to unotify_new() must outlive u. */
+struct unotify *unotify_free(struct unotify *u);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct unotify *, unotify_free);
