@@ -325,6 +325,8 @@ static void send_forward_listeners(const struct sandbox_plan *p, int err_fd)
 			fail(err_fd, STEP_NETNS, errno, 2);
 	for (size_t i = 0; i < n; i++)
 		(void)close(fds[i]);
+}
+
 /*
  * AF_UNIX mediation helpers (sandbox/unotify-proto.h). A helper performs the connect,
  * bind or sendto the supervisor approved, on the agent's own socket (received with

@@ -192,9 +192,16 @@ check_record() {
 
 @test "events are recorded in both proxy placements, and the placement is named" {
 	start_http
-	run sandboxed user --open-port 9 --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
+	# Landlock placement: nested in an outer sandbox (no new user namespaces there),
+	# with a HOME the outer sandbox grants, so the inner run can keep its record.
+	mkdir -p "$T/ihome"
+	chown "$NOBODY:$NOBODY" "$T/ihome"
+	run sandboxed user --no-audit --allow-net --allow "$T/ihome" -- env HOME="$T/ihome" \
+		"$N" run -v --read "$P" --allow-domain 127.0.0.1 -- \
+		"${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
 	assert_failure
-	d=$(session_dir)
+	assert_output --partial "host loopback"
+	d=$(H="$T/ihome" session_dir)
 	[ "$(json "$d/session.json" 'j["network"]["proxy_placement"]')" = host-loopback ]
 	run cat "$d/audit-events.ndjson"
 	assert_output --partial '"host":"denied.example"'

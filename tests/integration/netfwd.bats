@@ -233,10 +233,10 @@ no_userns() {
 	run no_userns why --host example.com --profile claude-code
 	assert_output --partial "proxy placement: host loopback with Landlock port rules"
 	# ... and run, in the same situation, does what why said.
-	run no_userns run -v --allow-domain example.com -- true
+	run no_userns run --no-audit -v --allow-domain example.com -- true
 	assert_success
 	assert_output --partial "host loopback, Landlock port rules"
-	run no_userns run --allow-domain example.com --dry-run -v -- true
+	run no_userns run --no-audit --allow-domain example.com --dry-run -v -- true
 	assert_output --partial "Proxy placement: host loopback with Landlock port rules"
 	# Outside proxy mode there is no placement to report.
 	run nono_as user why --json --host example.com --block-net
@@ -247,7 +247,7 @@ no_userns() {
 	run sandboxed user --allow-domain example.com --open-port 9 -- "$N" why --self --json --host example.com
 	assert_success
 	assert_output --partial '"proxy_placement":"network-namespace"'
-	run no_userns run --read "$P" --allow-domain example.com -- "$N" why --self --json --host example.com
+	run no_userns run --no-audit --read "$P" --allow-domain example.com -- "$N" why --self --json --host example.com
 	assert_success
 	assert_output --partial '"proxy_placement":"landlock-ports"'
 }
@@ -301,7 +301,7 @@ no_userns() {
 	# Inside an outer sandbox root has lost CAP_SYS_ADMIN: no namespace can be made.
 	run sandboxed root --allow-net -- "$N" why --json --host 127.0.0.1 --profile claude-code
 	assert_output --partial '"proxy_placement":"landlock-ports","proxy_placement_reason":"running as root without CAP_SYS_ADMIN"'
-	run sandboxed root --allow-net -- "$N" run -v --read "$P" --allow-domain 127.0.0.1 --open-port "$((hp + 1))" \
+	run sandboxed root --allow-net -- "$N" run --no-audit -v --read "$P" --allow-domain 127.0.0.1 --open-port "$((hp + 1))" \
 		-- curl --noproxy '' -sS --max-time 5 -p "http://127.0.0.1:$hp/"
 	assert_success
 	assert_output --partial "host loopback, Landlock port rules"

@@ -204,8 +204,11 @@ check_unauthorised() {
 }
 
 @test "Landlock placement (host loopback) injects too (user)" {
-	# --open-port keeps the proxy on the host's loopback (decisions.md, placement).
-	run --separate-stderr child user -v --open-port 1 -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	# Nested in an outer sandbox, whose seccomp filter refuses new user namespaces, nono
+	# falls back to the host-loopback placement. The inner run cannot reach ~/.nono.
+	run --separate-stderr rev_as user run --allow-net --read "$T" -- \
+		"$N" run --no-audit --profile "$T/prof.json" --allow "$T/data" -v -- \
+		sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
 	assert_success
 	assert_output --partial '"path":"/v1/models"'
 	[[ "$stderr" == *"host loopback"* ]]
