@@ -879,7 +879,14 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 	}
 
-	if (mode != MODE_WRAP && f.seccomp && f.seccomp_notify) {
+	bool nested = mode != MODE_WRAP && f.seccomp && f.seccomp_notify &&
+		      sandbox_notify_listener_taken();
+	if (nested)
+		/* Still mediated, by the enclosing sandbox's supervisor under its rules. */
+		log_warning("nested in a sandbox that already mediates AF_UNIX path sockets (the "
+			    "kernel allows one mediator): its socket rules apply here, not this "
+			    "run's");
+	else if (mode != MODE_WRAP && f.seccomp && f.seccomp_notify) {
 		r = unotify_new(spec, plan, &unotify);
 		if (r < 0) {
 			log_error_errno(r, "cannot prepare AF_UNIX socket mediation");

@@ -6,8 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -58,6 +61,47 @@ void sandbox_probe(struct sandbox_features *ret)
 	ret->seccomp_notify = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
 	ret->is_root = geteuid() == 0;
 	ret->userns = false; /* see sandbox_userns_available() */
+}
+
+/* True when this process already runs under a seccomp filter: reads /proc/self/status. */
+static bool under_seccomp_filter(void)
+{
+	char line[256];
+	bool under = false;
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (startswith(line, "Seccomp_filters:")) {
+			under = strtoul(line + 16, NULL, 10) > 0;
+			break;
+		}
+	(void)fclose(f);
+	return under;
+}
+
+bool sandbox_notify_listener_taken(void)
+{
+	/* One listener per filter chain: the kernel refuses a second with EBUSY. */
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = {.len = 1, .filter = &allow};
+	int status;
+
+	if (!under_seccomp_filter())
+		return false;
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+		_exit(fd < 0 && errno == EBUSY ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 1;
 }
 
 bool sandbox_userns_available(void)

@@ -39,6 +39,14 @@ void sandbox_probe(struct sandbox_features *ret);
 /* Whether this user can create user namespaces; probed on first use, then cached. */
 bool sandbox_userns_available(void);
 
+/*
+ * True when a seccomp user-notification listener already exists in this process's
+ * filter chain (nono nested inside a nono sandbox): the kernel allows one per chain,
+ * so the enclosing supervisor mediates and this one cannot. Forks once to find out,
+ * and only when some seccomp filter is in force.
+ */
+bool sandbox_notify_listener_taken(void);
+
 /* The rights the given ABI handles, for --dry-run -v and `setup`. */
 uint64_t sandbox_landlock_fs_rights(int abi);
 
