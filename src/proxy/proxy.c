@@ -25,10 +25,11 @@
  * Tunnel pipes start at the kernel's default size (16 buffers, 64 KiB): most tunnels
  * are short. A direction that shows bulk (one read left PIPE_BULK_AT bytes in the
  * pipe, or the pipe filled up) grows its pipe once to PIPE_BULK, capped by
- * fs.pipe-max-size: a larger pipe moves more per wake-up (bench/README.md has the
- * figures). Pipe pages count against the user's pipe quota (fs.pipe-user-pages-soft,
- * 64 MiB by default; beyond it every new pipe of that user, the agent's included,
- * gets 2 buffers), so at most PROXY_BULK_PIPES_MAX pipes are grown at a time.
+ * fs.pipe-max-size: a larger pipe moves more per wake-up (figures in
+ * doc/design/decisions.md). Pipe pages count against the user's pipe quota
+ * (fs.pipe-user-pages-soft, 64 MiB by default; beyond it every new pipe of that user,
+ * the agent's included, gets 2 buffers), so at most PROXY_BULK_PIPES_MAX pipes are
+ * grown at a time.
  */
 #define PIPE_BULK_AT	(32 * 1024)
 #define PIPE_BULK	(1024 * 1024)
@@ -932,7 +933,9 @@ static void conn_tunnel(struct conn *c)
 	c->len = 0;
 	c->st = CS_TUNNEL;
 	set_deadline(c, c->px->idle_ms);
-	on_tunnel(c, EV_SRC | EV_DST, EV_SRC | EV_DST);
+	/* Send the preambles now; what the sockets hold epoll reports once registered (a
+	 * read tried here would mostly fail with EAGAIN: two syscalls per connection). */
+	on_tunnel(c, c->s2c.pre_len ? EV_DST : 0, c->c2s.pre_len ? EV_DST : 0);
 }
 
 static void on_drain(struct conn *c)
