@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
@@ -931,6 +932,11 @@ static void conn_tunnel(struct conn *c)
 	}
 	c->buf = mfree_(c->buf);
 	c->len = 0;
+	/* Relay what arrives as it arrives: the endpoints made their own Nagle choice, and a
+	 * second Nagle stage here holds each splice's tail until the next ACK. The client
+	 * side has it from the listener (accepted sockets inherit it). */
+	int one = 1;
+	(void)setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->st = CS_TUNNEL;
 	set_deadline(c, c->px->idle_ms);
 	/* Send the preambles now; what the sockets hold epoll reports once registered (a
@@ -1280,6 +1286,9 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						  : ((struct sockaddr_in *)&ss)->sin_port);
 	px->listen_fd = TAKE_FD(lfd);
+	/* Inherited by every accepted socket: see conn_tunnel(). */
+	int one = 1;
+	(void)setsockopt(px->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	px->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (px->epfd < 0)
