@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,7 +24,18 @@
 #include "proxy/reverse.h"
 #include "proxy/token.h"
 
-#define PIPE_CAP	(256 * 1024) /* bytes asked of one splice() into a pipe */
+/*
+ * Tunnel pipes start at the kernel's default size (16 buffers, 64 KiB): most tunnels
+ * are short. A direction that shows bulk (one read left PIPE_BULK_AT bytes in the
+ * pipe, or the pipe filled up) grows its pipe once to PIPE_BULK, capped by
+ * fs.pipe-max-size: a larger pipe moves more per wake-up (figures in
+ * doc/design/decisions.md). Pipe pages count against the user's pipe quota
+ * (fs.pipe-user-pages-soft, 64 MiB by default; beyond it every new pipe of that user,
+ * the agent's included, gets 2 buffers), so at most PROXY_BULK_PIPES_MAX pipes are
+ * grown at a time.
+ */
+#define PIPE_BULK_AT	(32 * 1024)
+#define PIPE_BULK	(1024 * 1024)
 #define DRAIN_MS	1000
 #define DRAIN_MAX_BYTES (64 * 1024)
 
@@ -59,6 +71,8 @@ struct pipe_dir {
 	bool shut;    /* shutdown(dst, SHUT_WR) done, or not wanted */
 	bool full;    /* the pipe refused more while holding data */
 	bool limited; /* plain HTTP request body: at most `limit` more bytes */
+	bool grown;   /* bulk was seen and growing the pipe tried */
+	bool bulk;    /* the pipe was grown: counted in proxy.n_bulk */
 	uint64_t limit;
 	char *pre; /* owned bytes sent to dst before the pipe's */
 	size_t pre_len, pre_off;
@@ -108,6 +122,8 @@ struct proxy {
 
 	struct conn *conns, *dead;
 	unsigned n_conns;
+	unsigned n_bulk; /* pipes grown to bulk size */
+	int pipe_bulk;	 /* PIPE_BULK capped by fs.pipe-max-size */
 	uint64_t next_deadline;
 
 	bool allow_tokenless;
@@ -235,8 +251,12 @@ static int fd_events(struct proxy *px, int fd, uint32_t *cur, uint32_t want, str
 	return 0;
 }
 
-static void pipe_close(struct pipe_dir *d)
+static void pipe_close(struct proxy *px, struct pipe_dir *d)
 {
+	if (d->bulk) {
+		px->n_bulk--;
+		d->bulk = false;
+	}
 	d->rd = safe_close(d->rd);
 	d->wr = safe_close(d->wr);
 	d->pre = mfree_(d->pre);
@@ -260,8 +280,8 @@ static void conn_close(struct conn *c)
 	(void)fd_events(px, c->sfd, &c->sev, 0, &c->stag);
 	c->cfd = safe_close(c->cfd);
 	c->sfd = safe_close(c->sfd);
-	pipe_close(&c->c2s);
-	pipe_close(&c->s2c);
+	pipe_close(px, &c->c2s);
+	pipe_close(px, &c->s2c);
 	c->buf = mfree_(c->buf);
 	c->fwd = mfree_(c->fwd);
 
@@ -818,19 +838,35 @@ static void tunnel_update(struct conn *c)
 		conn_close(c);
 }
 
+/* Bulk seen in d: grow its pipe once, within the proxy-wide budget. */
+static void pipe_grow(struct proxy *px, struct pipe_dir *d)
+{
+	d->grown = true;
+	if (px->n_bulk >= PROXY_BULK_PIPES_MAX)
+		return;
+	/* Fails over the user's pipe quota or fs.pipe-max-size: the pipe keeps its size. */
+	if (fcntl(d->wr, F_SETPIPE_SZ, px->pipe_bulk) < 0)
+		return;
+	d->bulk = true;
+	px->n_bulk++;
+}
+
 /*
- * Move bytes src -> pipe -> dst as far as they go without blocking; the preamble
- * (request head, early data) goes to dst first. A pipe holds 16 buffers, not a
- * byte count, so "full" is learned from EAGAIN while it holds data (an empty pipe
- * is never full, so that EAGAIN means src is empty) and cleared when it drains.
+ * Move bytes src -> pipe -> dst as far as one read and one write go without blocking;
+ * the preamble (request head, early data) goes to dst first. A pipe holds a number
+ * of buffers, not bytes, so "full" is learned from EAGAIN while it holds data (an
+ * empty pipe is never full, so that EAGAIN means src is empty) and cleared when it
+ * drains. One round per wake-up, not a loop until EAGAIN: with a bulk-sized pipe a
+ * read takes what the socket holds, and a second read would mostly cost a syscall to
+ * learn EAGAIN; other connections get their turn sooner too.
  * Returns <0 on a socket error.
  */
-static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
+static int pump(struct proxy *px, struct pipe_dir *d, int src, int dst, bool *progress)
 {
 	const unsigned fl = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
 
 	if (dir_wants_read(d)) {
-		size_t want = PIPE_CAP;
+		size_t want = PIPE_BULK;
 		if (d->limited && d->limit < want)
 			want = (size_t)d->limit;
 		ssize_t k = splice(src, NULL, d->wr, NULL, want, fl);
@@ -845,6 +881,8 @@ static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
 			d->full = d->n > 0;
 		else if (errno != EINTR)
 			return -errno;
+		if (!d->grown && !d->eof && (d->n >= PIPE_BULK_AT || d->full))
+			pipe_grow(px, d);
 	}
 	while (d->pre_off < d->pre_len) {
 		ssize_t k = send(dst, d->pre + d->pre_off, d->pre_len - d->pre_off,
@@ -873,12 +911,28 @@ static int pump(struct pipe_dir *d, int src, int dst, bool *progress)
 	return 0;
 }
 
-static void on_tunnel(struct conn *c)
+/* Events that concern a direction on its source and on its destination socket. */
+#define EV_SRC (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+#define EV_DST (EPOLLOUT | EPOLLHUP | EPOLLERR)
+
+/*
+ * cev/sev: the events seen on the client/server socket (0 when that one did not
+ * report). Only the directions they concern are pumped: a bulk download wakes up
+ * for the server's EPOLLIN and would otherwise also try the idle client side, one
+ * splice() per wake-up that can only fail with EAGAIN.
+ */
+static void on_tunnel(struct conn *c, uint32_t cev, uint32_t sev)
 {
+	struct proxy *px = c->px;
 	bool progress = false;
 
-	if (pump(&c->c2s, c->cfd, c->sfd, &progress) < 0 ||
-	    pump(&c->s2c, c->sfd, c->cfd, &progress) < 0) {
+	if (((cev & EV_SRC) || (sev & EV_DST)) &&
+	    pump(px, &c->c2s, c->cfd, c->sfd, &progress) < 0) {
+		conn_close(c);
+		return;
+	}
+	if (((sev & EV_SRC) || (cev & EV_DST)) &&
+	    pump(px, &c->s2c, c->sfd, c->cfd, &progress) < 0) {
 		conn_close(c);
 		return;
 	}
@@ -888,10 +942,11 @@ static void on_tunnel(struct conn *c)
 		return;
 	}
 	if (progress)
-		set_deadline(c, c->px->idle_ms);
+		set_deadline(c, px->idle_ms);
 	tunnel_update(c);
 }
 
+/* At the kernel's default size: most tunnels are short and never need more. */
 static int make_pipe(struct pipe_dir *d)
 {
 	int p[2];
@@ -899,9 +954,6 @@ static int make_pipe(struct pipe_dir *d)
 		return -errno;
 	d->rd = p[0];
 	d->wr = p[1];
-	/* A larger pipe moves more per wake-up; best effort (pages are only taken when data
-	 * sits in it, and the per-user pipe quota may refuse). */
-	(void)fcntl(p[1], F_SETPIPE_SZ, PIPE_CAP);
 	return 0;
 }
 
@@ -933,9 +985,16 @@ static void conn_tunnel(struct conn *c)
 	}
 	c->buf = mfree_(c->buf);
 	c->len = 0;
+	/* Relay what arrives as it arrives: the endpoints made their own Nagle choice, and a
+	 * second Nagle stage here holds each splice's tail until the next ACK. The client
+	 * side has it from the listener (accepted sockets inherit it). */
+	int one = 1;
+	(void)setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->st = CS_TUNNEL;
 	set_deadline(c, c->px->idle_ms);
-	on_tunnel(c);
+	/* Send the preambles now; what the sockets hold epoll reports once registered (a
+	 * read tried here would mostly fail with EAGAIN: two syscalls per connection). */
+	on_tunnel(c, c->s2c.pre_len ? EV_DST : 0, c->c2s.pre_len ? EV_DST : 0);
 }
 
 static void on_drain(struct conn *c)
@@ -967,14 +1026,13 @@ static void conn_event(struct conn *c, bool server, uint32_t events)
 			on_upstream_reply(c);
 		break;
 	case CS_TUNNEL:
-		on_tunnel(c);
+		on_tunnel(c, server ? 0 : events, server ? events : 0);
 		break;
 	case CS_DRAIN:
 		if (!server)
 			on_drain(c);
 		break;
 	}
-	(void)events;
 }
 
 static void conn_timeout(struct conn *c)
@@ -1187,6 +1245,22 @@ static int parse_upstream(const char *s, char **ret_host, uint16_t *ret_port)
 	return *ret_host ? 0 : -ENOMEM;
 }
 
+/* PIPE_BULK, or less where fs.pipe-max-size is lower (F_SETPIPE_SZ refuses more). */
+static int pipe_bulk_size(void)
+{
+	char buf[32] = "";
+	uint64_t v;
+	_cleanup_close_ int fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (n <= 0)
+		return PIPE_BULK;
+	buf[strcspn(buf, "\n")] = 0;
+	if (parse_u64(buf, UINT32_MAX, &v) < 0 || v < 4096 || v > PIPE_BULK)
+		return PIPE_BULK;
+	return (int)v;
+}
+
 int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d)
 {
 	_cleanup_proxy_ struct proxy *px = NULL;
@@ -1202,6 +1276,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->epfd = px->listen_fd = -EBADF;
 	pthread_mutex_init(&px->cb_lock, NULL);
 	px->next_deadline = UINT64_MAX;
+	px->pipe_bulk = pipe_bulk_size();
 	px->listen_tag = (struct tag){TAG_LISTEN, NULL};
 	px->stop_tag = (struct tag){TAG_STOP, NULL};
 	px->allow_tokenless = cfg->allow_tokenless;
@@ -1283,6 +1358,9 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						  : ((struct sockaddr_in *)&ss)->sin_port);
 	px->listen_fd = TAKE_FD(lfd);
+	/* Inherited by every accepted socket: see conn_tunnel(). */
+	int one = 1;
+	(void)setsockopt(px->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	px->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (px->epfd < 0)

@@ -109,6 +109,13 @@ struct proxy_config {
 struct proxy;
 
 /*
+ * Tunnel pipes start at the kernel's default size; one that carries bulk grows to
+ * 1 MiB (or fs.pipe-max-size if lower), at most this many at a time, so a busy proxy
+ * takes no more than a quarter of the user's default pipe quota.
+ */
+#define PROXY_BULK_PIPES_MAX 16
+
+/*
  * Create the proxy: compile the allowlists (a bad pattern is -EINVAL with the
  * pattern in d), listen on 127.0.0.1 (or take over cfg->listen_fd, also on
  * failure), start the resolver. Strings in cfg are copied. Sets SIGPIPE to

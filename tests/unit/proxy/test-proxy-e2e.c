@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -443,6 +444,88 @@ static void test_connect_flow(void **state)
 	assert_true(log_has(&r, "DENY CONNECT metadata.google.internal:80 reason=denied_host"));
 	assert_true(log_has(&r, "DENY CONNECT 0xa9fea9fe:80 reason=denied_cidr"));
 	assert_true(log_has(&r, "reason=connect_failed"));
+	close(r.log_fd);
+}
+
+/* Pipes of process pid larger than the kernel's default (each pipe has two ends). */
+static int count_big_pipes(pid_t pid)
+{
+	char dir[64], path[64 + sizeof(((struct dirent *)0)->d_name)];
+	(void)snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode))
+			continue;
+		/* Opening a pipe through /proc gives another handle on the same pipe. */
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fcntl(fd, F_GETPIPE_SZ) > 65536)
+			n++;
+		close(fd);
+	}
+	closedir(d);
+	return n / 2;
+}
+
+/*
+ * Tunnels that carry bulk grow their pipes, PROXY_BULK_PIPES_MAX at most at a time;
+ * the others keep working with the default size. Each tunnel echoes 256 KiB (checked
+ * byte for byte) and stays open, so every grown pipe is still held when counted.
+ */
+static void test_bulk_pipes(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct running r;
+	char line[128], auth[128];
+	enum { N = 3 * PROXY_BULK_PIPES_MAX, SZ = 256 * 1024 };
+	static int fds[N];
+	static char out[SZ], in[SZ];
+	int pmax = 0;
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+
+	if (f) {
+		if (fscanf(f, "%d", &pmax) != 1)
+			pmax = 0;
+		fclose(f);
+	}
+	for (size_t i = 0; i < SZ; i++)
+		out[i] = (char)(i * 13 + 5);
+	start_proxy(&cfg, &r);
+	(void)snprintf(line, sizeof(line), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(request(r.port, line, bearer(&r, auth, sizeof(auth)), &fds[i]),
+				 200);
+		/* The echo server writes back while we send: read in between. */
+		size_t sent = 0, got = 0;
+		while (got < SZ) {
+			if (sent < SZ) {
+				ssize_t k = send(fds[i], out + sent, SZ - sent,
+						 MSG_NOSIGNAL | MSG_DONTWAIT);
+				assert_true(k > 0 || errno == EAGAIN);
+				if (k > 0)
+					sent += (size_t)k;
+			}
+			ssize_t k = recv(fds[i], in + got, SZ - got, sent < SZ ? MSG_DONTWAIT : 0);
+			assert_true(k > 0 || (k < 0 && errno == EAGAIN));
+			if (k > 0)
+				got += (size_t)k;
+		}
+		assert_memory_equal(in, out, SZ);
+	}
+	if (pmax > 65536)
+		assert_int_equal(count_big_pipes(r.pid), PROXY_BULK_PIPES_MAX);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	stop_proxy(&r);
 	close(r.log_fd);
 }
 
@@ -1033,6 +1116,7 @@ int main(void)
 	    cmocka_unit_test(test_upstream_chain), cmocka_unit_test(test_rebinding_netns),
 	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
+	    cmocka_unit_test(test_bulk_pipes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
