@@ -194,15 +194,17 @@ start_keyring() {
 
 check_keyring() {
 	start_keyring "$1" "service=nono,account=openai_api_key:$SECRET" "service=nono,username=legacy_key:old-$SECRET"
-	# The lookup runs in a helper process: the supervisor (the child's parent) stays
-	# single-threaded, without GLib's D-Bus thread, for the forks that follow.
+	# The lookup runs in a helper process: the supervisor (the child's parent) never
+	# gets GLib's threads (gmain, gdbus), which must not exist for the
+	# forks that follow. (Its own AF_UNIX mediation threads start after the fork.)
 	run creds_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- run --allow-cwd --read /proc \
 		--env-credential openai_api_key,legacy_key -- /bin/sh -c \
-		'echo "[$OPENAI_API_KEY] [$LEGACY_KEY]"; grep Threads /proc/$PPID/status'
+		'echo "[$OPENAI_API_KEY] [$LEGACY_KEY]"; cat /proc/$PPID/task/*/comm | sort -u | sed "s/^/thread: /"'
 	kill "$KR_PID" "$DBUS_PID" 2>/dev/null || true
 	assert_success
 	assert_output --partial "[$SECRET] [old-$SECRET]"
-	assert_line --regexp '^Threads:[[:space:]]+1$'
+	assert_line --regexp '^thread: '
+	refute_line --regexp '^thread: (gmain|gdbus|pool-|gdbus-)'
 	run cat "$T/kr/log"
 	assert_output --partial "'account'), dbus.String('openai_api_key')"
 	assert_output --partial "'service'), dbus.String('nono')"
