@@ -16,6 +16,7 @@
 
 #ifdef HAVE_LIBSECRET
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <libsecret/secret.h>
 #include <poll.h>
 #include <signal.h>
@@ -63,25 +64,59 @@ static const SecretSchema nono_schema = {
 	},
 };
 
+/*
+ * libsecret and GLib (some fifteen libraries) are loaded only in the helper process
+ * that does a keyring lookup, never linked into nono: every other run would pay for
+ * mapping and relocating them at start-up (measured: several milliseconds per launch).
+ */
+static struct {
+	gchar *(*lookup)(const SecretSchema *, GCancellable *, GError **, ...);
+	void (*password_free)(gchar *);
+	void (*error_free)(GError *);
+} ls;
+
+#define LIBSECRET_SONAME "libsecret-1.so.0"
+
+static int load_libsecret(const char *account, struct diag *d)
+{
+	void *h = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (h) {
+		ls.lookup = (gchar * (*)(const SecretSchema *, GCancellable *, GError **, ...))
+		    dlsym(h, "secret_password_lookup_sync");
+		ls.password_free = (void (*)(gchar *))dlsym(h, "secret_password_free");
+		ls.error_free = (void (*)(GError *))dlsym(h, "g_error_free");
+	}
+	if (!h || !ls.lookup || !ls.password_free || !ls.error_free) {
+		diag_set(d, NULL, 0, 0,
+			 "credential '%s': the system keyring needs %s (Debian package "
+			 "libsecret-1-0), which cannot be loaded: %s",
+			 account, LIBSECRET_SONAME, dlerror());
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int lookup_here(const char *account, gchar **ret, struct diag *d)
 {
 	GError *err = NULL;
 	gchar *v;
+	int r = load_libsecret(account, d);
+	if (r < 0)
+		return r;
 
-	v = secret_password_lookup_sync(&nono_schema, NULL, &err, "service", "nono", "account",
-					account, NULL);
+	v = ls.lookup(&nono_schema, NULL, &err, "service", "nono", "account", account, NULL);
 	if (!v && !err)
-		v = secret_password_lookup_sync(&nono_schema, NULL, &err, "service", "nono",
-						"username", account, NULL);
+		v = ls.lookup(&nono_schema, NULL, &err, "service", "nono", "username", account,
+			      NULL);
 	if (err) {
 		/* The message names the bus or service problem, never a secret. */
 		diag_set(d, NULL, 0, 0,
 			 "credential '%s': the system keyring (Secret Service) is not available: "
 			 "%s",
 			 account, err->message);
-		g_error_free(err);
+		ls.error_free(err);
 		if (v)
-			secret_password_free(v);
+			ls.password_free(v);
 		return -EOPNOTSUPP;
 	}
 	if (!v) {
@@ -190,7 +225,7 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 		if (rep.r >= 0)
 			write_full(pfd[1], v, rep.len);
 		if (v)
-			secret_password_free(v); /* wipes before freeing */
+			ls.password_free(v); /* wipes before freeing */
 		_exit(0);
 	}
 	(void)close(pfd[1]);
