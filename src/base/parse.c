@@ -49,3 +49,14 @@ int parse_port(const char *s, uint16_t *ret)
 	*ret = (uint16_t)v;
 	return 0;
 }
+
+bool env_name_valid(const char *s)
+{
+	if (!s || !s[0] || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}

@@ -10,3 +10,5 @@ int parse_bool(const char *s, bool *ret);
 int parse_u64(const char *s, uint64_t max, uint64_t *ret);
 /* A TCP port 1..65535. */
 int parse_port(const char *s, uint16_t *ret);
+/* A portable environment variable name: [A-Za-z_][A-Za-z0-9_]*. NULL is not one. */
+bool env_name_valid(const char *s);

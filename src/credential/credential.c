@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/parse.h"
 #include "base/strv.h"
 #include "credential/credential-internal.h"
 
@@ -36,13 +37,7 @@ bool credential_ref_is_uri(const char *ref)
 
 bool credential_env_name_valid(const char *s)
 {
-	if (!s || !s[0] || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
+	return env_name_valid(s);
 }
 
 /* Secret memory: its own anonymous mapping, locked where RLIMIT_MEMLOCK allows, and

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/macro.h"
+#include "base/parse.h"
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
@@ -99,17 +100,6 @@ const char *workdir_access_to_string(unsigned access)
 	default:
 		return "none";
 	}
-}
-
-static bool valid_env_name(const char *s)
-{
-	if (!s[0] || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
 }
 
 /*
@@ -344,7 +334,7 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 		if (!cred->credential_key)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'credential_key'", name);
-		if (cred->env_var && !valid_env_name(cred->env_var))
+		if (cred->env_var && !env_name_valid(cred->env_var))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "env_var"), false,
 					  "bad environment variable name '%s'", cred->env_var);
 		if (cred->credential_format &&
@@ -406,7 +396,7 @@ static int parse_env_credentials(struct jctx *c, json_t *root, struct profile *p
 				    c, -EINVAL, ep, false,
 				    "'%s' must be an environment variable name, not %s", ep + 1,
 				    json_type_name(e));
-			if (!valid_env_name(json_string_value(e)))
+			if (!env_name_valid(json_string_value(e)))
 				return jctx_error(c, -EINVAL, ep, false,
 						  "bad environment variable name '%s'",
 						  json_string_value(e));
@@ -448,7 +438,7 @@ static int parse_env_credentials(struct jctx *c, json_t *root, struct profile *p
 			if (r < 0)
 				return r;
 		}
-		if (!ref[0] || !valid_env_name(var))
+		if (!ref[0] || !env_name_valid(var))
 			return jctx_error(c, -EINVAL, ep, false,
 					  "bad env credential '%s'; use NAME or REF=VAR", s);
 		r = add_env_pair(&p->env_credentials, ref, var);

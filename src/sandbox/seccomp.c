@@ -244,20 +244,20 @@ static int add_socketcall_rule(scmp_filter_ctx c)
 	return rule(c, SCMP_ACT_ERRNO(EPERM), "socketcall", 0, NULL);
 }
 
-static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
+/*
+ * An allow-by-default context for every arch this CPU runs natively, so a 32-bit binary
+ * gets the same rules. We set no_new_privs ourselves, at the step we choose.
+ */
+static int new_ctx(scmp_filter_ctx *ret)
 {
-	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = seccomp_init(SCMP_ACT_ALLOW);
 	int r;
 
-	c = seccomp_init(SCMP_ACT_ALLOW);
 	if (!c)
 		return -ENOMEM;
-	/* We set no_new_privs ourselves, at the step we choose. */
 	r = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0);
 	if (r < 0)
 		return r;
-
-		/* Every arch this CPU can run natively, so a 32-bit binary gets the same rules. */
 #if defined(__x86_64__)
 	r = seccomp_arch_add(c, SCMP_ARCH_X86);
 	if (r < 0 && r != -EEXIST)
@@ -270,6 +270,18 @@ static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
 	if (r < 0 && r != -EEXIST)
 		return r;
 #endif
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+static int build_ctx(const struct sandbox_spec *spec, scmp_filter_ctx *ret)
+{
+	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	int r;
+
+	r = new_ctx(&c);
+	if (r < 0)
+		return r;
 
 	r = add_base_rules(c);
 	if (r < 0)
@@ -352,24 +364,9 @@ static int build_notify_ctx(scmp_filter_ctx *ret)
 	static const char *const notified[] = {"connect", "bind"};
 	int r;
 
-	c = seccomp_init(SCMP_ACT_ALLOW);
-	if (!c)
-		return -ENOMEM;
-	r = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0);
+	r = new_ctx(&c);
 	if (r < 0)
 		return r;
-#if defined(__x86_64__)
-	r = seccomp_arch_add(c, SCMP_ARCH_X86);
-	if (r < 0 && r != -EEXIST)
-		return r;
-	r = seccomp_arch_add(c, SCMP_ARCH_X32);
-	if (r < 0 && r != -EEXIST)
-		return r;
-#elif defined(__aarch64__)
-	r = seccomp_arch_add(c, SCMP_ARCH_ARM);
-	if (r < 0 && r != -EEXIST)
-		return r;
-#endif
 	for (size_t i = 0; i < ARRAY_SIZE(notified); i++)
 		if ((r = rule(c, SCMP_ACT_NOTIFY, notified[i], 0, NULL)) < 0)
 			return r;
