@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 #include "credential/credential.h"
 #include "credential/credential-internal.h"
@@ -141,9 +142,7 @@ static int read_full(int fd, void *buf, size_t n, long long deadline)
 {
 	size_t got = 0;
 	while (got < n) {
-		struct timespec ts;
-		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-		long long left = deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		long long left = deadline - (long long)now_ms();
 		struct pollfd p = {fd, POLLIN, 0};
 		int k = left > 0 ? poll(&p, 1, (int)left) : 0;
 		if (k < 0 && errno == EINTR)
@@ -230,10 +229,7 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 	}
 	(void)close(pfd[1]);
 	_cleanup_close_ int rd = pfd[0];
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long deadline =
-	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + KEYRING_TIMEOUT_MS;
+	long long deadline = (long long)now_ms() + KEYRING_TIMEOUT_MS;
 	struct reply rep;
 	char *v = NULL;
 	r = read_full(rd, &rep, sizeof(rep), deadline);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 #include "base/parse.h"
 #include "base/strv.h"
@@ -266,13 +267,6 @@ static int find_in_path(const char *name, char **ret)
 	return -ENOENT;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void reap(pid_t pid, int *status)
 {
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -326,10 +320,10 @@ static int load_op(const char *ref, struct secret *ret, struct diag *d)
 	}
 	(void)close(pfd[1]);
 
-	long long deadline = now_ms() + op_timeout_ms;
+	long long deadline = (long long)now_ms() + op_timeout_ms;
 	bool timed_out = false, too_big = false;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)now_ms();
 		if (left <= 0) {
 			timed_out = true;
 			break;

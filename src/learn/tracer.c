@@ -54,6 +54,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 #include "base/path.h"
 #include "base/strv.h"
@@ -819,13 +820,6 @@ _noreturn_ static void child_run(const struct child_args *c)
 }
 
 /* ---- watcher thread: signals and timeout ---- */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void *watcher_main(void *arg)
 {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 
 enum tag_kind {
@@ -72,13 +73,6 @@ struct portfwd {
 	struct conn *conns;
 	unsigned n_conns;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 _printf_(2, 3) static void logf_(const struct portfwd *pf, const char *fmt, ...)
 {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 #include "base/parse.h"
 #include "base/strbuf.h"
@@ -139,13 +140,6 @@ struct proxy {
 	struct reverse *rv;
 	pthread_mutex_t cb_lock;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void set_deadline(struct conn *c, unsigned ms)
 {

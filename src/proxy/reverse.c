@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 #include "base/parse.h"
 #include "base/strbuf.h"
@@ -77,13 +78,6 @@ struct reverse {
 	void (*log)(void *ud, const char *line);
 	void *ud;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int remaining(uint64_t deadline)
 {
