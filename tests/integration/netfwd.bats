@@ -19,7 +19,27 @@ teardown() {
 	common_teardown
 }
 
-port() { echo $((20000 + RANDOM % 20000)); }
+# A port P with P, P+1 and P+2 free on the host's loopback (tests use neighbours), below
+# the ephemeral range (32768+) so that no outgoing connection can take it meanwhile.
+port() {
+	python3 -c '
+import random, socket
+while True:
+    p, held = random.randint(20000, 32000), []
+    try:
+        for q in (p, p + 1, p + 2):
+            s = socket.socket()
+            held.append(s)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", q))
+    except OSError:
+        continue
+    finally:
+        for s in held:
+            s.close()
+    print(p)
+    break'
+}
 
 # A host web server on 127.0.0.1:$1 serving $T/www; waits until it answers.
 host_http() {
