@@ -6,16 +6,17 @@
 MESON ?= meson
 WERROR ?= false
 
+.PHONY: setup all check asan asan-check fuzz bench clean deps
+
+# The first target builds and nothing else: plain `make` must never run apt-get.
+all: build/build.ninja
+	ninja -C build
+	ln -sf src/cli/nono build/nono 2>/dev/null || true
+
 # First-time set-up on Debian 12: install build and test dependencies (as root), then build.
 setup:
 	@if [ "$$(id -u)" -eq 0 ]; then tools/install-deps.sh; else sudo tools/install-deps.sh; fi
 	$(MAKE) all
-
-.PHONY: setup all check asan asan-check fuzz bench clean deps
-
-all: build/build.ninja
-	ninja -C build
-	ln -sf src/cli/nono build/nono 2>/dev/null || true
 
 build/build.ninja:
 	$(MESON) setup build -Dwerror=$(WERROR)
