@@ -96,6 +96,7 @@ struct conn {
 	char logpath[160];
 	uint16_t port;
 	bool is_connect, via_upstream;
+	bool via_wildcard; /* only wildcard entries admitted host: no loopback */
 	char *fwd; /* bytes to send to the server before tunnelling */
 	size_t fwd_len;
 	uint64_t body_left;
@@ -412,11 +413,12 @@ static void conn_addresses(struct conn *c, const struct sockaddr_storage *addrs,
 		conn_deny(c, 502, "resolve_failed");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (addr_is_denied((const struct sockaddr *)&addrs[i])) {
-			conn_deny(c, 403, "denied_cidr");
-			return;
-		}
+	/* The upstream proxy is the user's own choice: only the always-denied set applies. */
+	enum filter_verdict v = filter_check_addrs(addrs, n, c->via_wildcard && !c->via_upstream);
+	if (v != FILTER_ALLOW) {
+		conn_deny(c, 403, filter_verdict_to_string(v));
+		return;
+	}
 	memcpy(c->addrs, addrs, n * sizeof(*addrs));
 	c->n_addrs = n;
 	c->i_addr = 0;
@@ -640,9 +642,9 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		}
 		(void)snprintf(pbuf, sizeof(pbuf), "%.*s", (int)(path.n ? path.n : 1),
 			       path.n ? path.p : "/");
-		v = filter_check(px->allow, c->host, pbuf);
+		v = filter_check_how(px->allow, c->host, pbuf, &c->via_wildcard);
 	} else
-		v = filter_check(px->allow, c->host, NULL);
+		v = filter_check_how(px->allow, c->host, NULL, &c->via_wildcard);
 	if (v != FILTER_ALLOW) {
 		conn_deny(c, v == FILTER_DENY_BAD_HOST ? 400 : 403, filter_verdict_to_string(v));
 		return;
