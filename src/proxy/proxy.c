@@ -96,7 +96,8 @@ struct conn {
 	char logpath[160];
 	uint16_t port;
 	bool is_connect, via_upstream;
-	bool via_wildcard; /* only wildcard entries admitted host: no loopback */
+	/* Only wildcard entries admitted host: loopback addresses are refused. */
+	bool via_wildcard;
 	char *fwd; /* bytes to send to the server before tunnelling */
 	size_t fwd_len;
 	uint64_t body_left;
