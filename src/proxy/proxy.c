@@ -441,21 +441,7 @@ static void on_resolved(void *ud, int err, const struct sockaddr_storage *addrs,
 
 static bool literal_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		return true;
-	}
-	return false;
+	return netmatch_literal(s, port, ss) == 0;
 }
 
 /* Resolve the next hop (destination or upstream proxy). May finish synchronously. */
