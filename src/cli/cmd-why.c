@@ -391,8 +391,13 @@ static int why_host_resolved(const struct sandbox_spec *spec, const struct why_a
 			    r == -ENOENT ? "no such name" : strerror(-r));
 		return 0;
 	}
+	/* As the proxy does: a wildcard-only name must not reach this host's interfaces. */
+	_cleanup_free_ struct netmatch_local *local = malloc(sizeof(*local));
+	if (!local)
+		return -ENOMEM;
+	(void)netmatch_local_load(local);
 	query_result_release(q);
-	return policy_query_host_resolved(spec, a->host, a->port, addrs, n, q);
+	return policy_query_host_resolved(spec, a->host, a->port, addrs, n, local, q);
 }
 
 int cmd_why(int argc, char **argv)

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -243,21 +244,92 @@ bool netmatch_host_match(const char *entry, bool entry_wildcard, bool entry_is_i
 	return hl > sl + 1 && host[hl - sl - 1] == '.' && streq(host + hl - sl, entry);
 }
 
+int netmatch_local_load(struct netmatch_local *ret)
+{
+	struct ifaddrs *ifa = NULL;
+
+	ret->n = 0;
+	ret->incomplete = false;
+	if (getifaddrs(&ifa) < 0) {
+		ret->incomplete = true;
+		return -errno;
+	}
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr *sa = i->ifa_addr;
+		if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+			continue;
+		enum netmatch_class c = netmatch_addr_class(sa);
+		if (c == NETMATCH_LOOPBACK || c == NETMATCH_DENIED)
+			continue;
+		if (ret->n == NETMATCH_MAX_LOCAL) {
+			ret->incomplete = true;
+			break;
+		}
+		struct sockaddr_storage *d = &ret->addrs[ret->n++];
+		memset(d, 0, sizeof(*d));
+		memcpy(d, sa,
+		       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(struct sockaddr_in6));
+	}
+	freeifaddrs(ifa);
+	return ret->incomplete ? -E2BIG : 0;
+}
+
+/* The IPv4 address sa stands for (AF_INET, or IPv4-mapped AF_INET6), or NULL. */
+static const uint8_t *v4_of(const struct sockaddr *sa)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (sa->sa_family == AF_INET)
+		return (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, 12) == 0)
+			return a + 12;
+	}
+	return NULL;
+}
+
+bool netmatch_addr_is_local(const struct netmatch_local *local, const struct sockaddr *sa)
+{
+	if (!local)
+		return false;
+	if (local->incomplete)
+		return true;
+	const uint8_t *v4 = v4_of(sa);
+	for (size_t i = 0; i < local->n; i++) {
+		const struct sockaddr *l = (const struct sockaddr *)&local->addrs[i];
+		const uint8_t *l4 = v4_of(l);
+		if (v4 || l4) {
+			if (v4 && l4 && memcmp(v4, l4, 4) == 0)
+				return true;
+			continue;
+		}
+		if (sa->sa_family == AF_INET6 && l->sa_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+			   &((const struct sockaddr_in6 *)l)->sin6_addr, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
 enum netmatch_verdict netmatch_check_addrs(const struct sockaddr_storage *addrs, size_t n,
-					   bool via_wildcard, size_t *ret_index)
+					   bool via_wildcard, const struct netmatch_local *local,
+					   size_t *ret_index)
 {
 	enum netmatch_verdict v = NETMATCH_OK;
 	size_t at = 0;
 
 	/* Denied addresses first: they decide over a loopback one elsewhere in the list. */
 	for (size_t i = 0; i < n; i++) {
-		enum netmatch_class c = netmatch_addr_class((const struct sockaddr *)&addrs[i]);
+		const struct sockaddr *sa = (const struct sockaddr *)&addrs[i];
+		enum netmatch_class c = netmatch_addr_class(sa);
 		if (c == NETMATCH_DENIED) {
 			v = NETMATCH_DENY_CIDR;
 			at = i;
 			break;
 		}
-		if (c == NETMATCH_LOOPBACK && via_wildcard && v == NETMATCH_OK) {
+		if (via_wildcard && v == NETMATCH_OK &&
+		    (c == NETMATCH_LOOPBACK || netmatch_addr_is_local(local, sa))) {
 			v = NETMATCH_DENY_LOOPBACK;
 			at = i;
 		}

@@ -4,7 +4,7 @@
 /*
  * The one host and address classifier: used by the proxy (CONNECT, plain HTTP), the
  * reverse proxy's upstream connect and `nono why --host`, so they cannot disagree.
- * Pure functions, no I/O.
+ * Pure functions; the only I/O is netmatch_local_load().
  *
  * Always denied, whatever the allowlist says:
  *   - metadata names: metadata, metadata.google.internal, metadata.goog,
@@ -25,6 +25,8 @@
  * allowlist entry (an IP literal, "localhost", or an exact name): a name that only a
  * wildcard ("*.example.com") allows never connects to loopback, since whoever controls
  * that zone's DNS could otherwise point it at the host's own services (DNS rebinding).
+ * The same holds for the addresses of the host's own interfaces (a connection to the
+ * host's LAN address reaches services bound to 0.0.0.0 just as 127.0.0.1 does).
  *
  * Private ranges (RFC 1918, 100.64.0.0/10, fc00::/7) stay reachable for wildcard names
  * too: "*.corp.example" resolving to 10.x is the enterprise case the allowlist exists
@@ -49,7 +51,7 @@ enum netmatch_class {
 enum netmatch_verdict {
 	NETMATCH_OK = 0,
 	NETMATCH_DENY_CIDR,	/* an always-denied address */
-	NETMATCH_DENY_LOOPBACK, /* loopback reached through a wildcard entry */
+	NETMATCH_DENY_LOOPBACK, /* loopback or a local address through a wildcard entry */
 	_NETMATCH_VERDICT_MAX,
 };
 
@@ -86,11 +88,31 @@ bool addr_is_denied(const struct sockaddr *sa);
 bool netmatch_host_match(const char *entry, bool entry_wildcard, bool entry_is_ip, const char *host,
 			 bool host_is_ip);
 
+/* The host's own interface addresses (loopback and link-local left out: covered above). */
+#define NETMATCH_MAX_LOCAL 128
+struct netmatch_local {
+	size_t n;
+	bool incomplete; /* more than NETMATCH_MAX_LOCAL, or unreadable: fail closed */
+	struct sockaddr_storage addrs[NETMATCH_MAX_LOCAL];
+};
+
+/*
+ * Read the addresses of the interfaces in the caller's network namespace (getifaddrs).
+ * Always fills *ret; on failure it is marked incomplete (then every address counts as
+ * local) and -errno is returned.
+ */
+int netmatch_local_load(struct netmatch_local *ret);
+
+/* True when sa (IPv4-mapped forms too) is one of local's addresses, or local is incomplete. */
+bool netmatch_addr_is_local(const struct netmatch_local *local, const struct sockaddr *sa);
+
 /*
  * The address rule for a destination the allowlist admitted: every address must pass
  * (one bad address refuses the whole name, against rebinding mixes). via_wildcard is
- * true when only wildcard entries admitted the host. *ret_index (may be NULL) is the
+ * true when only wildcard entries admitted the host; then loopback and local's
+ * addresses (local may be NULL: none) are refused. *ret_index (may be NULL) is the
  * address that decided: the first refused one, else 0.
  */
 enum netmatch_verdict netmatch_check_addrs(const struct sockaddr_storage *addrs, size_t n,
-					   bool via_wildcard, size_t *ret_index);
+					   bool via_wildcard, const struct netmatch_local *local,
+					   size_t *ret_index);

@@ -272,9 +272,9 @@ enum filter_verdict filter_check(const struct filter *f, const char *host, const
 }
 
 enum filter_verdict filter_check_addrs(const struct sockaddr_storage *addrs, size_t n,
-				       bool via_wildcard)
+				       bool via_wildcard, const struct netmatch_local *local)
 {
-	switch (netmatch_check_addrs(addrs, n, via_wildcard, NULL)) {
+	switch (netmatch_check_addrs(addrs, n, via_wildcard, local, NULL)) {
 	case NETMATCH_OK:
 		return FILTER_ALLOW;
 	case NETMATCH_DENY_LOOPBACK:

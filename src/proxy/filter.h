@@ -65,10 +65,11 @@ enum filter_verdict filter_check_how(const struct filter *f, const char *host, c
 
 /*
  * The addresses a FILTER_ALLOW destination resolved to (or its literal): FILTER_ALLOW,
- * FILTER_DENY_CIDR (an always-denied address among them) or FILTER_DENY_LOOPBACK.
+ * FILTER_DENY_CIDR (an always-denied address among them) or FILTER_DENY_LOOPBACK
+ * (via_wildcard, and loopback or one of local's addresses; local may be NULL).
  */
 enum filter_verdict filter_check_addrs(const struct sockaddr_storage *addrs, size_t n,
-				       bool via_wildcard);
+				       bool via_wildcard, const struct netmatch_local *local);
 
 /* True when host matches any pattern as a host (for upstream bypass lists). */
 bool filter_match_host(const struct filter *f, const char *host);

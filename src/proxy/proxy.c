@@ -414,8 +414,13 @@ static void conn_addresses(struct conn *c, const struct sockaddr_storage *addrs,
 		conn_deny(c, 502, "resolve_failed");
 		return;
 	}
-	/* The upstream proxy is the user's own choice: only the always-denied set applies. */
-	enum filter_verdict v = filter_check_addrs(addrs, n, c->via_wildcard && !c->via_upstream);
+	/* The upstream proxy is the user's own choice: only the always-denied set applies.
+	 * A wildcard-only name must not reach this host: its interfaces, read now. */
+	bool wildcard = c->via_wildcard && !c->via_upstream;
+	struct netmatch_local local;
+	if (wildcard)
+		(void)netmatch_local_load(&local); /* unreadable: every address counts as local */
+	enum filter_verdict v = filter_check_addrs(addrs, n, wildcard, wildcard ? &local : NULL);
 	if (v != FILTER_ALLOW) {
 		conn_deny(c, 403, filter_verdict_to_string(v));
 		return;

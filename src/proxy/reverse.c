@@ -481,7 +481,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		}
 	}
 	/* A configured upstream is an exact entry: the always-denied set applies. */
-	enum netmatch_verdict nv = netmatch_check_addrs(addrs, n, false, NULL);
+	enum netmatch_verdict nv = netmatch_check_addrs(addrs, n, false, NULL, NULL);
 	if (nv != NETMATCH_OK) {
 		*status = 403;
 		*reason = netmatch_verdict_to_string(nv);

@@ -568,7 +568,7 @@ static int addr_text(const struct sockaddr_storage *ss, char **ret)
 
 int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
 			       const struct sockaddr_storage *addrs, size_t n,
-			       struct query_result *ret)
+			       const struct netmatch_local *host_local, struct query_result *ret)
 {
 	_cleanup_query_result_ struct query_result q = {.kind = QUERY_HOST};
 	struct host_ref h = {0};
@@ -655,7 +655,8 @@ int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or
 		}
 		size_t at = 0;
 		enum netmatch_verdict v =
-		    is_ip ? NETMATCH_OK : netmatch_check_addrs(addrs, n, via_wildcard, &at);
+		    is_ip ? NETMATCH_OK
+			  : netmatch_check_addrs(addrs, n, via_wildcard, host_local, &at);
 		if (n && !is_ip)
 			r = addr_text(&addrs[at], &q.address);
 		else if (is_ip)
@@ -696,7 +697,7 @@ int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or
 int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
 		      struct query_result *ret)
 {
-	return policy_query_host_resolved(s, host_or_url, port, NULL, 0, ret);
+	return policy_query_host_resolved(s, host_or_url, port, NULL, 0, NULL, ret);
 }
 
 int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int landlock_abi,

@@ -123,12 +123,14 @@ int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uin
 /*
  * policy_query_host(), and when the allowlist admits a name, its ADDRS (N of them, as
  * the proxy's resolver answered) pass the proxy's address rule: an always-denied
- * address refuses it (REASON_METADATA_DENIED), loopback through a wildcard entry only
- * too (REASON_LOOPBACK_WILDCARD). ret->address names the deciding address.
+ * address refuses it (REASON_METADATA_DENIED), loopback or one of HOST_LOCAL's addresses
+ * (NULL: none) through a wildcard entry only too (REASON_LOOPBACK_WILDCARD).
+ * ret->address names the deciding address.
  */
+struct netmatch_local;
 int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
 			       const struct sockaddr_storage *addrs, size_t n,
-			       struct query_result *ret);
+			       const struct netmatch_local *host_local, struct query_result *ret);
 
 /* Scope state: requested by the spec, supported by LANDLOCK_ABI (>= 6), enforced (both). */
 int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int landlock_abi,

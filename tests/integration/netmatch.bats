@@ -17,6 +17,7 @@ setup() {
 	cat >"$T/hosts" <<HOSTS
 127.0.0.1 localhost
 127.0.0.1 x.wild.test
+10.9.9.9 y.wild.test
 127.0.0.1 exact.test
 100.100.100.200 ali.test
 fd00:ec2::254 aws6.test
@@ -57,6 +58,7 @@ in_netns() {
 set -u
 ip link set lo up
 ip addr add 100.100.100.200/32 dev lo
+ip addr add 10.9.9.9/32 dev lo
 ip -6 addr add fd00:ec2::254/128 dev lo nodad
 mount --bind "$T/hosts" /etc/hosts
 AS="$as"
@@ -71,12 +73,12 @@ NONO_RUN='env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp $AS "$N" run -vv --rea
 
 check_wildcard_loopback() {
 	in_netns "$1" "
-python3 \"\$T/listen.py\" \"\$T/hits\" 127.0.0.1:8080 &
+python3 \"\$T/listen.py\" \"\$T/hits\" 127.0.0.1:8080 10.9.9.9:8080 &
 L=\$!
 sleep 0.5
 for m in CONNECT GET; do
   $NONO_RUN --allow-domain '*.wild.test' --allow-domain exact.test -- \
-    python3 \"\$P/raw-proxy-request.py\" \$m x.wild.test:8080 exact.test:8080
+    python3 \"\$P/raw-proxy-request.py\" \$m x.wild.test:8080 y.wild.test:8080 exact.test:8080
 done
 kill \$L"
 	# The listener is really there: the exact entry reaches it, both ways.
@@ -84,13 +86,16 @@ kill \$L"
 	[ "$(grep -c '^exact.test:8080 200$' <<<"$output")" -eq 2 ]
 	# The wildcard-only name is refused by the address rule, by CONNECT and by GET.
 	[ "$(grep -c '^x.wild.test:8080 403$' <<<"$output")" -eq 2 ]
+	# So is one resolving to an address of the host's own interfaces (10.9.9.9 on lo).
+	[ "$(grep -c '^y.wild.test:8080 403$' <<<"$output")" -eq 2 ]
 	assert_output --regexp "DENY CONNECT x\.wild\.test:8080 reason=denied_loopback"
 	assert_output --regexp "DENY GET x\.wild\.test:8080.* reason=denied_loopback"
-	# Exactly the two allowed requests reached the listener.
+	# Exactly the two allowed requests reached a listener, the loopback one.
 	[ "$(grep -c HIT "$T/hits")" -eq 2 ]
+	[ "$(grep -c 'HIT 127.0.0.1:8080' "$T/hits")" -eq 2 ]
 }
-@test "a wildcard-only name resolving to loopback is refused with 403 (root)" { check_wildcard_loopback root; }
-@test "a wildcard-only name resolving to loopback is refused with 403 (user)" { check_wildcard_loopback user; }
+@test "a wildcard-only name resolving to loopback or a local address is refused with 403 (root)" { check_wildcard_loopback root; }
+@test "a wildcard-only name resolving to loopback or a local address is refused with 403 (user)" { check_wildcard_loopback user; }
 
 check_metadata_literals() {
 	in_netns "$1" "
@@ -122,12 +127,13 @@ kill \$L"
 check_why() {
 	in_netns "$1" "
 W='env -i PATH=/usr/bin:/bin HOME=\$H TMPDIR=/tmp NONO_ALLOW_DOMAIN=*.wild.test,exact.test,fd00:ec2::254,100.100.100.200,ali.test,aws6.test'
-for h in x.wild.test exact.test fd00:ec2::254 100.100.100.200 0x646464c8 ali.test aws6.test metadata.google.internal; do
+for h in x.wild.test y.wild.test exact.test fd00:ec2::254 100.100.100.200 0x646464c8 ali.test aws6.test metadata.google.internal; do
   \$W \$AS \"\$N\" why --json --host \$h
 done"
 	assert_success
 	assert_line --partial '"status":"denied","reason":"loopback_via_wildcard","category":null,"host":"x.wild.test"'
 	assert_line --regexp '"host":"x\.wild\.test".*"address":"127\.0\.0\.1"'
+	assert_line --regexp '^\{"status":"denied","reason":"loopback_via_wildcard".*"host":"y\.wild\.test".*"address":"10\.9\.9\.9"'
 	assert_line --regexp '^\{"status":"allowed","reason":"domain_allowed".*"host":"exact\.test".*"address":"127\.0\.0\.1"'
 	assert_line --regexp '^\{"status":"denied","reason":"metadata_denied".*"host":"fd00:ec2::254"'
 	assert_line --regexp '^\{"status":"denied","reason":"metadata_denied".*"host":"100\.100\.100\.200"'

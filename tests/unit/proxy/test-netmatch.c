@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/macro.h"
@@ -29,6 +30,7 @@ struct row {
 	const char *host;
 	const char *addrs[MAX_ADDRS]; /* the resolver's answer for a name */
 	bool allowed;
+	const char *local[MAX_ADDRS]; /* the host's own interface addresses */
 };
 
 static const struct row rows[] = {
@@ -88,6 +90,13 @@ static const struct row rows[] = {
     {{"*.example.com"}, "example.com", {"93.184.216.34"}, false},
     {{"192.0.0.192"}, "192.0.0.192", {}, false},
     {{"[64:ff9b::808:808]"}, "[64:ff9b::808:808]", {}, true},
+    /* The host's own interface addresses count as loopback for wildcard-only names. */
+    {{"*.wild.test"}, "y.wild.test", {"10.9.9.9"}, false, {"10.9.9.9"}},
+    {{"*.wild.test"}, "y.wild.test", {"::ffff:10.9.9.9"}, false, {"10.9.9.9"}},
+    {{"*.wild.test"}, "y.wild.test", {"2001:db8::5"}, false, {"10.9.9.9", "2001:db8::5"}},
+    {{"*.wild.test"}, "y.wild.test", {"10.9.9.8"}, true, {"10.9.9.9"}},
+    {{"y.wild.test"}, "y.wild.test", {"10.9.9.9"}, true, {"10.9.9.9"}},
+    {{"10.9.9.9"}, "10.9.9.9", {}, true, {"10.9.9.9"}},
 };
 
 static size_t fake_resolve(const struct row *r, struct sockaddr_storage *addrs)
@@ -96,6 +105,14 @@ static size_t fake_resolve(const struct row *r, struct sockaddr_storage *addrs)
 	for (; n < MAX_ADDRS && r->addrs[n]; n++)
 		assert_int_equal(netmatch_literal(r->addrs[n], 443, &addrs[n]), 0);
 	return n;
+}
+
+static void fake_local(const struct row *r, struct netmatch_local *l)
+{
+	l->n = 0;
+	l->incomplete = false;
+	for (; l->n < MAX_ADDRS && r->local[l->n]; l->n++)
+		assert_int_equal(netmatch_literal(r->local[l->n], 0, &l->addrs[l->n]), 0);
 }
 
 /* The proxy: host filter first, then every address of the answer (or the literal). */
@@ -116,7 +133,10 @@ static bool proxy_allows(const struct row *r)
 		n = 1;
 	} else
 		n = fake_resolve(r, addrs);
-	return filter_check_addrs(addrs, n, wildcard) == FILTER_ALLOW;
+	_cleanup_free_ struct netmatch_local *local = malloc(sizeof(*local));
+	assert_non_null(local);
+	fake_local(r, local);
+	return filter_check_addrs(addrs, n, wildcard, local) == FILTER_ALLOW;
 }
 
 /* `nono why --host`, given the same resolver answer. */
@@ -130,7 +150,10 @@ static bool why_allows(const struct row *r, struct query_result *q)
 	for (size_t i = 0; i < MAX_ENTRIES && r->allow[i]; i++)
 		assert_int_equal(strv_extend(&s->proxy.allow_domains, r->allow[i]), 0);
 	size_t n = fake_resolve(r, addrs);
-	assert_int_equal(policy_query_host_resolved(s, r->host, 443, addrs, n, q), 0);
+	_cleanup_free_ struct netmatch_local *local = malloc(sizeof(*local));
+	assert_non_null(local);
+	fake_local(r, local);
+	assert_int_equal(policy_query_host_resolved(s, r->host, 443, addrs, n, local, q), 0);
 	return q->status == QUERY_ALLOWED;
 }
 
@@ -203,12 +226,32 @@ static void test_classes(void **state)
 	}
 }
 
+static void test_local_addresses(void **state)
+{
+	(void)state;
+	_cleanup_free_ struct netmatch_local *l = malloc(sizeof(*l));
+	struct sockaddr_storage ss;
+
+	assert_non_null(l);
+	assert_int_equal(netmatch_local_load(l), 0);
+	assert_false(l->incomplete);
+	for (size_t i = 0; i < l->n; i++)
+		assert_int_not_equal(netmatch_addr_class((struct sockaddr *)&l->addrs[i]),
+				     NETMATCH_LOOPBACK);
+	/* Unreadable or too many: every address counts as local (fail closed). */
+	l->incomplete = true;
+	assert_int_equal(netmatch_literal("93.184.216.34", 443, &ss), 0);
+	assert_int_equal(netmatch_check_addrs(&ss, 1, true, l, NULL), NETMATCH_DENY_LOOPBACK);
+	assert_int_equal(netmatch_check_addrs(&ss, 1, false, l, NULL), NETMATCH_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_proxy_and_why_agree),
 	    cmocka_unit_test(test_why_names_the_deciding_address),
 	    cmocka_unit_test(test_classes),
+	    cmocka_unit_test(test_local_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
