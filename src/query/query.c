@@ -503,18 +503,14 @@ bool query_path_glob_matches(const char *glob, const char *path)
 	return segments_match(g ? g : (char *[]){NULL}, p ? p : (char *[]){NULL});
 }
 
-static bool host_is_localhost(const char *host)
+/* A normalised host: the loopback names, or a literal netmatch classes as loopback. */
+static bool host_is_localhost(const char *host, bool is_ip)
 {
-	unsigned char a[16];
-	if (streq(host, "localhost") || streq(host, "ip6-localhost"))
-		return true;
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, host, a) == 1) {
-		static const unsigned char lo[16] = {[15] = 1};
-		return memcmp(a, lo, 16) == 0;
-	}
-	return false;
+	struct sockaddr_storage ss;
+	if (!is_ip)
+		return streq(host, "localhost") || streq(host, "ip6-localhost");
+	return netmatch_literal(host, 0, &ss) == 0 &&
+	       netmatch_addr_class((const struct sockaddr *)&ss) == NETMATCH_LOOPBACK;
 }
 
 static bool port_listed(const uint16_t *ports, size_t n, uint16_t port)
@@ -599,7 +595,7 @@ int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or
 	h.host = q.subject; /* borrowed for matching below */
 	h.path = q.url_path;
 
-	bool local = host_is_localhost(q.subject);
+	bool local = host_is_localhost(q.subject, is_ip);
 	q.placement = s->net == NET_PROXY ? s->proxy.placement : PROXY_PLACEMENT_UNDECIDED;
 	r = 0;
 	switch (s->net) {
