@@ -18,8 +18,10 @@
 #include "cli/cli.h"
 #include "cli/run-proxy.h"
 #include "policy/embedded.h"
+#include "policy/netmatch.h"
 #include "policy/policy.h"
 #include "proxy/netpolicy.h"
+#include "proxy/resolve.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
 
@@ -365,6 +367,39 @@ static int expand_network_profile(struct sandbox_spec *s)
 	return 0;
 }
 
+/*
+ * A name the allowlist admits is judged by its addresses too, as the proxy judges it:
+ * resolved by the proxy's resolver (c-ares: files, then DNS), within WHY_RESOLVE_MS.
+ * Unresolvable, the name-only answer stands (the proxy would answer 502).
+ */
+#define WHY_RESOLVE_MS 3000
+
+static int why_host_resolved(const struct sandbox_spec *spec, const struct why_args *a,
+			     struct query_result *q)
+{
+	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
+	char norm[HOST_NAME_MAX_LEN + 1];
+	size_t n = 0;
+	bool is_ip;
+
+	if (spec->net != NET_PROXY || q->reason != REASON_DOMAIN_ALLOWED ||
+	    host_normalize(q->subject, norm, sizeof(norm), &is_ip) < 0 || is_ip)
+		return 0;
+	int r = resolve_sync(norm, q->port, WHY_RESOLVE_MS, addrs, RESOLVE_MAX_ADDRS, &n);
+	if (r < 0) {
+		log_warning("cannot resolve '%s' (%s): the answer covers the name only", norm,
+			    r == -ENOENT ? "no such name" : strerror(-r));
+		return 0;
+	}
+	/* As the proxy does: a wildcard-only name must not reach this host's interfaces. */
+	_cleanup_free_ struct netmatch_local *local = malloc(sizeof(*local));
+	if (!local)
+		return -ENOMEM;
+	(void)netmatch_local_load(local);
+	query_result_release(q);
+	return policy_query_host_resolved(spec, a->host, a->port, addrs, n, local, q);
+}
+
 int cmd_why(int argc, char **argv)
 {
 	struct why_args a = {0};
@@ -408,6 +443,8 @@ int cmd_why(int argc, char **argv)
 		}
 	} else if (a.host) {
 		r = policy_query_host(spec, a.host, a.port, &q);
+		if (r >= 0)
+			r = why_host_resolved(spec, &a, &q);
 		if (r == -EINVAL) {
 			log_error("invalid host '%s': expected a host name, an IP address or a URL "
 				  "such as 'https://example.com/path'",

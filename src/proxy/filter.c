@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "proxy/filter.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,133 +32,12 @@ static const char *const verdict_table[_FILTER_VERDICT_MAX] = {
     [FILTER_DENY_HOST] = "denied_host",
     [FILTER_DENY_CIDR] = "denied_cidr",
     [FILTER_DENY_BAD_HOST] = "bad_host",
+    [FILTER_DENY_LOOPBACK] = "denied_loopback",
 };
 
 const char *filter_verdict_to_string(enum filter_verdict v)
 {
 	return v < _FILTER_VERDICT_MAX ? verdict_table[v] : "unknown";
-}
-
-static bool valid_name(const char *s)
-{
-	size_t label = 0, total = 0;
-
-	for (; *s; s++, total++) {
-		char ch = *s;
-		if (ch == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		      ch == '_'))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return total > 0 && label > 0 && total <= HOST_NAME_MAX_LEN;
-}
-
-int host_normalize(const char *host, char *out, size_t n, bool *ret_is_ip)
-{
-	char buf[HOST_NAME_MAX_LEN + 2];
-	size_t len = strlen(host);
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (n < HOST_NAME_MAX_LEN + 1 || len == 0 || len > HOST_NAME_MAX_LEN + 1)
-		return -EINVAL;
-
-	/* IPv6 literal, bracketed or not. No zone ids. */
-	if (host[0] == '[' || strchr(host, ':')) {
-		if (host[0] == '[') {
-			if (len < 3 || host[len - 1] != ']')
-				return -EINVAL;
-			memcpy(buf, host + 1, len - 2);
-			buf[len - 2] = '\0';
-		} else
-			memcpy(buf, host, len + 1);
-		if (inet_pton(AF_INET6, buf, &a6) != 1)
-			return -EINVAL;
-		if (!inet_ntop(AF_INET6, &a6, out, n))
-			return -EINVAL;
-		*ret_is_ip = true;
-		return 0;
-	}
-
-	for (size_t i = 0; i <= len; i++)
-		buf[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i]);
-	if (buf[len - 1] == '.')
-		buf[--len] = '\0';
-	if (!valid_name(buf))
-		return -EINVAL;
-
-	/*
-	 * Whatever inet_aton() accepts (it is what a client library would connect to) is
-	 * an address: "2852039166", "0xa9fea9fe", "0251.0376.0251.0376", "169.254.43518".
-	 * valid_name() already excluded the whitespace inet_aton() would stop at.
-	 */
-	if (inet_aton(buf, &a4)) {
-		if (!inet_ntop(AF_INET, &a4, out, n))
-			return -EINVAL;
-		*ret_is_ip = true;
-		return 0;
-	}
-	/* A last label of digits only (or 0x...) that inet_aton refused is garbage, not a name. */
-	const char *last = strrchr(buf, '.');
-	last = last ? last + 1 : buf;
-	if (strspn(last, "0123456789") == strlen(last) || (last[0] == '0' && last[1] == 'x'))
-		return -EINVAL;
-
-	memcpy(out, buf, len + 1);
-	*ret_is_ip = false;
-	return 0;
-}
-
-static bool v4_denied(const uint8_t *a)
-{
-	return (a[0] == 169 && a[1] == 254) || a[0] == 0;
-}
-
-bool addr_is_denied(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return v4_denied((const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
-	if (sa->sa_family != AF_INET6)
-		return true; /* fail closed on anything unexpected */
-
-	const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-	static const uint8_t zero[12];
-
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* fe80::/10 */
-		return true;
-	if (memcmp(a, zero, 12) == 0) { /* ::/96: ::, ::1, IPv4-compatible */
-		if (memcmp(a + 12, "\0\0\0\1", 4) == 0)
-			return false; /* ::1 loopback */
-		return true;	      /* :: and ::a.b.c.d (deprecated, never legitimate) */
-	}
-	if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff) /* ::ffff:a.b.c.d */
-		return v4_denied(a + 12);
-	if (memcmp(a, zero, 8) == 0 && a[8] == 0xff && a[9] == 0xff && a[10] == 0 && a[11] == 0)
-		return v4_denied(a + 12); /* ::ffff:0:a.b.c.d */
-	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff &&
-	    a[3] == 0x9b) /* 64:ff9b::/96, 64:ff9b:1::/48 */
-		return v4_denied(a + 12);
-	if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 */
-		return v4_denied(a + 2);
-	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) { /* Teredo: server, ~client */
-		uint8_t client[4] = {(uint8_t)~a[12], (uint8_t)~a[13], (uint8_t)~a[14],
-				     (uint8_t)~a[15]};
-		return v4_denied(a + 4) || v4_denied(client);
-	}
-	return false;
-}
-
-bool host_is_denied_name(const char *h)
-{
-	return streq(h, "metadata.google.internal") || streq(h, "metadata.azure.internal") ||
-	       streq(h, "169.254.169.254");
 }
 
 /* Match one segment [g, gend) against [p, pend) with "*" inside a segment. */
@@ -333,12 +211,7 @@ int filter_new(char *const *patterns, struct filter **ret, size_t *ret_bad_index
 
 static bool rule_host_match(const struct rule *r, const char *host, bool is_ip)
 {
-	if (!r->wildcard)
-		return r->is_ip == is_ip && streq(r->host, host);
-	if (is_ip)
-		return false;
-	size_t hl = strlen(host), sl = strlen(r->host);
-	return hl > sl + 1 && host[hl - sl - 1] == '.' && streq(host + hl - sl, r->host);
+	return netmatch_host_match(r->host, r->wildcard, r->is_ip, host, is_ip);
 }
 
 bool filter_match_host(const struct filter *f, const char *host)
@@ -354,33 +227,59 @@ bool filter_match_host(const struct filter *f, const char *host)
 	return false;
 }
 
-enum filter_verdict filter_check(const struct filter *f, const char *host, const char *path)
+enum filter_verdict filter_check_how(const struct filter *f, const char *host, const char *path,
+				     bool *ret_via_wildcard)
 {
 	char norm[HOST_NAME_MAX_LEN + 1];
-	bool is_ip, path_restricted = false;
+	bool is_ip, path_restricted = false, by_wildcard = false;
 
 	if (host_normalize(host, norm, sizeof(norm), &is_ip) < 0)
 		return FILTER_DENY_BAD_HOST;
-	if (!is_ip && host_is_denied_name(norm))
+	if (!is_ip && netmatch_name_is_metadata(norm))
 		return FILTER_DENY_HOST;
 	if (is_ip) {
-		struct sockaddr_storage ss = {};
-		if (inet_pton(AF_INET, norm, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-			ss.ss_family = AF_INET;
-		else if (inet_pton(AF_INET6, norm, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-			ss.ss_family = AF_INET6;
-		if (addr_is_denied((struct sockaddr *)&ss))
+		struct sockaddr_storage ss;
+		if (netmatch_literal(norm, 0, &ss) < 0 || addr_is_denied((struct sockaddr *)&ss))
 			return FILTER_DENY_CIDR;
 	}
 	for (size_t i = 0; f && i < f->n_rules; i++) {
 		const struct rule *r = &f->rules[i];
 		if (!rule_host_match(r, norm, is_ip))
 			continue;
-		if (!r->path_glob)
+		if (r->path_glob) {
+			path_restricted = true;
+			if (!path || !path_glob_match(r->path_glob, path))
+				continue;
+		}
+		if (!r->wildcard) {
+			if (ret_via_wildcard)
+				*ret_via_wildcard = false;
 			return FILTER_ALLOW;
-		path_restricted = true;
-		if (path && path_glob_match(r->path_glob, path))
-			return FILTER_ALLOW;
+		}
+		by_wildcard = true; /* an exact entry further on may still admit it */
+	}
+	if (by_wildcard) {
+		if (ret_via_wildcard)
+			*ret_via_wildcard = true;
+		return FILTER_ALLOW;
 	}
 	return path_restricted ? FILTER_DENY_PATH : FILTER_DENY_NOT_ALLOWED;
+}
+
+enum filter_verdict filter_check(const struct filter *f, const char *host, const char *path)
+{
+	return filter_check_how(f, host, path, NULL);
+}
+
+enum filter_verdict filter_check_addrs(const struct sockaddr_storage *addrs, size_t n,
+				       bool via_wildcard, const struct netmatch_local *local)
+{
+	switch (netmatch_check_addrs(addrs, n, via_wildcard, local, NULL)) {
+	case NETMATCH_OK:
+		return FILTER_ALLOW;
+	case NETMATCH_DENY_LOOPBACK:
+		return FILTER_DENY_LOOPBACK;
+	default:
+		return FILTER_DENY_CIDR;
+	}
 }

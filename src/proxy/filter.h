@@ -9,21 +9,15 @@
  * path glob ("*" one segment, "**" zero or more) restricts plain-HTTP requests.
  * Names are ASCII only, compared case-insensitively, one trailing dot ignored.
  *
- * Always denied, whatever the allowlist says: the cloud metadata names, and these
- * addresses (checked on literals and on every resolved address):
- *   169.254.0.0/16 (link-local, metadata), fe80::/10 (link-local),
- *   0.0.0.0/8 and :: (the unspecified address reaches the local host on Linux),
- *   and any IPv6 form that embeds a denied IPv4 address: IPv4-mapped ::ffff:0:0/96,
- *   IPv4-compatible ::/96, IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96 and
- *   64:ff9b:1::/48, 6to4 2002::/16 and Teredo 2001::/32.
- * RFC 1918 and loopback are not denied (enterprise hosts; local test servers).
+ * Host and address classification (metadata names and addresses, literal spellings,
+ * loopback through wildcards) is policy/netmatch.h's, shared with `nono why`.
  */
 
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#define HOST_NAME_MAX_LEN 253
+#include "policy/netmatch.h"
 
 enum filter_verdict {
 	FILTER_ALLOW = 0,
@@ -32,25 +26,13 @@ enum filter_verdict {
 	FILTER_DENY_HOST,	 /* a metadata name */
 	FILTER_DENY_CIDR,	 /* an always-denied address */
 	FILTER_DENY_BAD_HOST,	 /* not a valid ASCII host name or IP literal */
+	FILTER_DENY_LOOPBACK,	 /* loopback reached through a wildcard entry only */
 	_FILTER_VERDICT_MAX,
 };
 
-/* "not_allowed", "path_restricted", "denied_host", "denied_cidr", "bad_host". */
+/* "not_allowed", "path_restricted", "denied_host", "denied_cidr", "bad_host",
+ * "denied_loopback". */
 const char *filter_verdict_to_string(enum filter_verdict v);
-
-/*
- * Validate and normalise a host into out (size >= HOST_NAME_MAX_LEN + 1): lowercase,
- * one trailing dot removed, IPv6 brackets removed, and an IP literal in any spelling
- * inet_aton() accepts (decimal, hex, octal, short forms) rewritten in canonical form.
- * Sets *ret_is_ip when the host is an IP literal. -EINVAL for anything else.
- */
-int host_normalize(const char *host, char *out, size_t n, bool *ret_is_ip);
-
-/* True for the always-denied addresses above. Accepts AF_INET and AF_INET6. */
-bool addr_is_denied(const struct sockaddr *sa);
-
-/* True when a normalised host is one of the metadata names. */
-bool host_is_denied_name(const char *normalized);
 
 /* Path glob match: "*" one segment, "**" zero or more segments; query string ignored. */
 bool path_glob_match(const char *glob, const char *path);
@@ -70,9 +52,24 @@ void filter_freep(struct filter **f);
  * Decide for one destination. path is the origin-form path of a plain-HTTP request,
  * or NULL for CONNECT (then a host allowed only through URL patterns is
  * FILTER_DENY_PATH: the path of a TLS tunnel cannot be checked).
- * The caller still checks every resolved address with addr_is_denied().
+ * The caller still checks every resolved address with filter_check_addrs().
  */
 enum filter_verdict filter_check(const struct filter *f, const char *host, const char *path);
+
+/*
+ * filter_check(), and on FILTER_ALLOW *ret_via_wildcard (may be NULL) says whether only
+ * wildcard entries admitted the host (then loopback addresses are refused).
+ */
+enum filter_verdict filter_check_how(const struct filter *f, const char *host, const char *path,
+				     bool *ret_via_wildcard);
+
+/*
+ * The addresses a FILTER_ALLOW destination resolved to (or its literal): FILTER_ALLOW,
+ * FILTER_DENY_CIDR (an always-denied address among them) or FILTER_DENY_LOOPBACK
+ * (via_wildcard, and loopback or one of local's addresses; local may be NULL).
+ */
+enum filter_verdict filter_check_addrs(const struct sockaddr_storage *addrs, size_t n,
+				       bool via_wildcard, const struct netmatch_local *local);
 
 /* True when host matches any pattern as a host (for upstream bypass lists). */
 bool filter_match_host(const struct filter *f, const char *host);

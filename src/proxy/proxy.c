@@ -96,6 +96,8 @@ struct conn {
 	char logpath[160];
 	uint16_t port;
 	bool is_connect, via_upstream;
+	/* Only wildcard entries admitted host: loopback addresses are refused. */
+	bool via_wildcard;
 	char *fwd; /* bytes to send to the server before tunnelling */
 	size_t fwd_len;
 	uint64_t body_left;
@@ -412,11 +414,17 @@ static void conn_addresses(struct conn *c, const struct sockaddr_storage *addrs,
 		conn_deny(c, 502, "resolve_failed");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (addr_is_denied((const struct sockaddr *)&addrs[i])) {
-			conn_deny(c, 403, "denied_cidr");
-			return;
-		}
+	/* The upstream proxy is the user's own choice: only the always-denied set applies.
+	 * A wildcard-only name must not reach this host: its interfaces, read now. */
+	bool wildcard = c->via_wildcard && !c->via_upstream;
+	struct netmatch_local local;
+	if (wildcard)
+		(void)netmatch_local_load(&local); /* unreadable: every address counts as local */
+	enum filter_verdict v = filter_check_addrs(addrs, n, wildcard, wildcard ? &local : NULL);
+	if (v != FILTER_ALLOW) {
+		conn_deny(c, 403, filter_verdict_to_string(v));
+		return;
+	}
 	memcpy(c->addrs, addrs, n * sizeof(*addrs));
 	c->n_addrs = n;
 	c->i_addr = 0;
@@ -438,21 +446,7 @@ static void on_resolved(void *ud, int err, const struct sockaddr_storage *addrs,
 
 static bool literal_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		return true;
-	}
-	return false;
+	return netmatch_literal(s, port, ss) == 0;
 }
 
 /* Resolve the next hop (destination or upstream proxy). May finish synchronously. */
@@ -640,9 +634,9 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		}
 		(void)snprintf(pbuf, sizeof(pbuf), "%.*s", (int)(path.n ? path.n : 1),
 			       path.n ? path.p : "/");
-		v = filter_check(px->allow, c->host, pbuf);
+		v = filter_check_how(px->allow, c->host, pbuf, &c->via_wildcard);
 	} else
-		v = filter_check(px->allow, c->host, NULL);
+		v = filter_check_how(px->allow, c->host, NULL, &c->via_wildcard);
 	if (v != FILTER_ALLOW) {
 		conn_deny(c, v == FILTER_DENY_BAD_HOST ? 400 : 403, filter_verdict_to_string(v));
 		return;

@@ -23,7 +23,8 @@
  *   "ALLOW GET example.com:80/path", "DENY GET example.com:80/x reason=path_restricted"
  * reasons: not_allowed path_restricted denied_host denied_cidr bad_host bad_token
  *          missing_token bad_request resolve_failed connect_failed upstream_failed
- *          timeout too_many_connections
+ *          timeout too_many_connections denied_loopback (a name only a wildcard entry
+ *          admits resolved to loopback or this host's own address; policy/netmatch.h)
  *
  * Reverse proxy / credential injection: an origin-form request "/<service>/..." to
  * the listener itself is handed, with the bytes read so far, to a worker thread

@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 
+#include "base/clock.h"
 #include "base/macro.h"
 
 #define RESOLVER_MAX_SOCKS 32
@@ -56,18 +59,29 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	(void)epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static int lib_status = ARES_SUCCESS;
+
+static void lib_init_once(void)
+{
+	lib_status = ares_library_init(ARES_LIB_INIT_ALL);
+}
+
+/* Once per process, whichever thread (proxy loop, reverse workers) comes first. */
+static int lib_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	(void)pthread_once(&once, lib_init_once);
+	return lib_status == ARES_SUCCESS ? 0 : -ENOMEM;
+}
+
 int resolver_new(int epfd, int tag_kind, struct resolver **ret)
 {
-	static int lib_init = 0;
 	struct ares_options o = {};
 	struct resolver *r;
 	int k;
 
-	if (!lib_init) {
-		if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
-			return -ENOMEM;
-		lib_init = 1;
-	}
+	if (lib_init() < 0)
+		return -ENOMEM;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -101,6 +115,40 @@ struct resolver *resolver_free(struct resolver *r)
 	return NULL;
 }
 
+/* The TCP-usable addresses of an answer, with the port set; at most max. */
+static size_t collect(const struct ares_addrinfo *ai, uint16_t port, struct sockaddr_storage *addrs,
+		      size_t max)
+{
+	size_t n = 0;
+
+	for (struct ares_addrinfo_node *nd = ai ? ai->nodes : NULL; nd && n < max;
+	     nd = nd->ai_next) {
+		if (nd->ai_family == AF_INET && nd->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&addrs[n];
+			memset(&addrs[n], 0, sizeof(addrs[n]));
+			memcpy(s, nd->ai_addr, sizeof(*s));
+			s->sin_port = htons(port);
+			n++;
+		} else if (nd->ai_family == AF_INET6 &&
+			   nd->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&addrs[n];
+			memset(&addrs[n], 0, sizeof(addrs[n]));
+			memcpy(s, nd->ai_addr, sizeof(*s));
+			s->sin6_port = htons(port);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int status_to_errno(int status, size_t n)
+{
+	return status == ARES_SUCCESS				      ? (n ? 0 : -ENOENT)
+	       : (status == ARES_ENOTFOUND || status == ARES_ENODATA) ? -ENOENT
+	       : status == ARES_ETIMEOUT			      ? -ETIMEDOUT
+								      : -EIO;
+}
+
 static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 {
 	struct resolve_req *q = arg;
@@ -109,31 +157,11 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 	(void)timeouts;
 
 	if (status == ARES_SUCCESS && ai)
-		for (struct ares_addrinfo_node *nd = ai->nodes; nd && n < RESOLVE_MAX_ADDRS;
-		     nd = nd->ai_next) {
-			if (nd->ai_family == AF_INET &&
-			    nd->ai_addrlen >= sizeof(struct sockaddr_in)) {
-				struct sockaddr_in *s = (struct sockaddr_in *)&addrs[n];
-				memset(&addrs[n], 0, sizeof(addrs[n]));
-				memcpy(s, nd->ai_addr, sizeof(*s));
-				s->sin_port = htons(q->port);
-				n++;
-			} else if (nd->ai_family == AF_INET6 &&
-				   nd->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-				struct sockaddr_in6 *s = (struct sockaddr_in6 *)&addrs[n];
-				memset(&addrs[n], 0, sizeof(addrs[n]));
-				memcpy(s, nd->ai_addr, sizeof(*s));
-				s->sin6_port = htons(q->port);
-				n++;
-			}
-		}
+		n = collect(ai, q->port, addrs, RESOLVE_MAX_ADDRS);
 	if (ai)
 		ares_freeaddrinfo(ai);
 	if (!q->cancelled) {
-		int err = status == ARES_SUCCESS				 ? (n ? 0 : -ENOENT)
-			  : (status == ARES_ENOTFOUND || status == ARES_ENODATA) ? -ENOENT
-			  : status == ARES_ETIMEOUT				 ? -ETIMEDOUT
-										 : -EIO;
+		int err = status_to_errno(status, n);
 		q->cb(q->ud, err, addrs, err ? 0 : n);
 	}
 	free(q);
@@ -179,4 +207,93 @@ int resolver_timeout_ms(struct resolver *r)
 void resolver_tick(struct resolver *r)
 {
 	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+}
+
+struct sync_req {
+	bool done;
+	int err;
+	uint16_t port;
+	struct sockaddr_storage *addrs;
+	size_t max, n;
+};
+
+static void on_sync(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct sync_req *q = arg;
+	(void)timeouts;
+
+	if (status == ARES_SUCCESS && ai)
+		q->n = collect(ai, q->port, q->addrs, q->max);
+	if (ai)
+		ares_freeaddrinfo(ai);
+	q->err = status_to_errno(status, q->n);
+	q->done = true;
+}
+
+int resolve_sync(const char *host, uint16_t port, int timeout_ms, struct sockaddr_storage *addrs,
+		 size_t max, size_t *ret_n)
+{
+	struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct ares_options o = {};
+	struct sync_req q = {.err = -EIO, .port = port, .addrs = addrs, .max = max};
+	ares_channel ch;
+	uint64_t deadline;
+
+	if (timeout_ms <= 0)
+		return -ETIMEDOUT;
+	if (lib_init() < 0)
+		return -ENOMEM;
+	o.flags = ARES_FLAG_NOSEARCH;
+	o.timeout = timeout_ms < 2000 ? timeout_ms : 2000;
+	o.tries = 2;
+	o.lookups = (char *)"fb";
+	int k = ares_init_options(
+	    &ch, &o, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS);
+	if (k != ARES_SUCCESS)
+		return k == ARES_ENOMEM ? -ENOMEM : -EIO;
+	deadline = now_ms() + (uint64_t)timeout_ms;
+	ares_getaddrinfo(ch, host, NULL, &hints, on_sync, &q);
+	while (!q.done) {
+		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+		nfds_t np = 0;
+		int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		uint64_t now = now_ms();
+
+		if (now >= deadline)
+			break;
+		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+			short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
+					   (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			if (ev)
+				pfd[np++] = (struct pollfd){.fd = socks[i], .events = ev};
+		}
+		struct timeval tv, *t = ares_timeout(ch, NULL, &tv);
+		uint64_t wait = deadline - now;
+		if (t && (uint64_t)t->tv_sec * 1000 + (uint64_t)(t->tv_usec + 999) / 1000 < wait)
+			wait = (uint64_t)t->tv_sec * 1000 + (uint64_t)(t->tv_usec + 999) / 1000;
+		int pr = poll(pfd, np, (int)wait);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr <= 0) {
+			ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+			continue;
+		}
+		for (nfds_t i = 0; i < np && !q.done; i++)
+			if (pfd[i].revents)
+				ares_process_fd(ch,
+						(pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+						    ? pfd[i].fd
+						    : ARES_SOCKET_BAD,
+						(pfd[i].revents & POLLOUT) ? pfd[i].fd
+									   : ARES_SOCKET_BAD);
+	}
+	bool done = q.done;
+	ares_destroy(ch); /* a pending query ends with ARES_EDESTRUCTION: q stays alive */
+	if (!done)
+		return -ETIMEDOUT;
+	if (q.err < 0)
+		return q.err;
+	*ret_n = q.n;
+	return 0;
 }

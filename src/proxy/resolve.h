@@ -43,3 +43,12 @@ void resolver_process(struct resolver *r, struct resolver_tag *tag, uint32_t eve
 /* Milliseconds until c-ares wants resolver_tick(), or -1. */
 int resolver_timeout_ms(struct resolver *r);
 void resolver_tick(struct resolver *r);
+
+/*
+ * Resolve host without an event loop, for threads and one-shot commands (reverse proxy
+ * upstreams, `nono why`): the same c-ares configuration (files, then DNS; no search
+ * domains), never longer than timeout_ms (-ETIMEDOUT). At most max addresses, each
+ * with port set; *ret_n only on success. -ENOENT: no such name.
+ */
+int resolve_sync(const char *host, uint16_t port, int timeout_ms, struct sockaddr_storage *addrs,
+		 size_t max, size_t *ret_n);

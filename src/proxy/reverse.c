@@ -25,6 +25,7 @@
 #include "proxy/endpoint.h"
 #include "proxy/filter.h"
 #include "proxy/http1.h"
+#include "proxy/resolve.h"
 
 #define IO_BUF	    (64 * 1024)
 #define DRAIN_MS    1000
@@ -454,35 +455,49 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		      struct upconn **ret, int *status, const char **reason)
 {
 	uint64_t deadline = now_ms() + rv->connect_ms;
-	struct addrinfo hints = {
-	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *ai = NULL;
-	char port[8];
+	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
+	size_t n = 0;
 	_cleanup_close_ int fd = -EBADF;
 
-	(void)snprintf(port, sizeof(port), "%u", s->up.port);
-	if (s->up.is_ip)
-		hints.ai_flags |= AI_NUMERICHOST;
-	if (getaddrinfo(s->up.host, port, &hints, &ai) != 0 || !ai) {
-		*status = 502;
-		*reason = "resolve_failed";
-		return -ENOENT;
-	}
-	for (struct addrinfo *a = ai; a; a = a->ai_next)
-		if (addr_is_denied(a->ai_addr)) {
-			freeaddrinfo(ai);
-			*status = 403;
-			*reason = "denied_cidr";
-			return -EPERM;
+	/* The proxy's resolver and classifier, inside the connect deadline. */
+	if (s->up.is_ip) {
+		if (netmatch_literal(s->up.host, s->up.port, &addrs[0]) < 0) {
+			*status = 502;
+			*reason = "resolve_failed";
+			return -EINVAL;
 		}
-	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-		if (addr_is_denied(a->ai_addr))
+		n = 1;
+	} else if (netmatch_name_is_metadata(s->up.host)) {
+		*status = 403;
+		*reason = "denied_host";
+		return -EPERM;
+	} else {
+		int r = resolve_sync(s->up.host, s->up.port, remaining(deadline), addrs,
+				     RESOLVE_MAX_ADDRS, &n);
+		if (r < 0) {
+			*status = r == -ETIMEDOUT ? 504 : 502;
+			*reason = r == -ETIMEDOUT ? "timeout" : "resolve_failed";
+			return r;
+		}
+	}
+	/* A configured upstream is an exact entry: the always-denied set applies. */
+	enum netmatch_verdict nv = netmatch_check_addrs(addrs, n, false, NULL, NULL);
+	if (nv != NETMATCH_OK) {
+		*status = 403;
+		*reason = netmatch_verdict_to_string(nv);
+		return -EPERM;
+	}
+	for (size_t i = 0; i < n && fd < 0; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&addrs[i];
+		socklen_t sl = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							: sizeof(struct sockaddr_in6);
+		if (addr_is_denied(sa))
 			continue; /* checked again right before connect() */
-		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		set_up_fd(w, fd);
-		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+		if (connect(fd, sa, sl) < 0 && errno != EINPROGRESS) {
 			set_up_fd(w, -EBADF);
 			fd = safe_close(fd);
 			continue;
@@ -495,7 +510,6 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 			fd = safe_close(fd);
 		}
 	}
-	freeaddrinfo(ai);
 	if (fd < 0) {
 		*status = remaining(deadline) == 0 ? 504 : 502;
 		*reason = remaining(deadline) == 0 ? "timeout" : "connect_failed";

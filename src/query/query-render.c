@@ -59,6 +59,7 @@ int query_result_to_json(const struct query_result *r, char **ret)
 						   str_or_null(proxy_placement_to_string(r->placement)));
 		fail = fail || json_object_set_new(o, "proxy_placement_reason",
 						   str_or_null(r->placement_reason));
+		fail = fail || json_object_set_new(o, "address", str_or_null(r->address));
 	}
 	if (!o)
 		return -ENOMEM;
@@ -116,7 +117,9 @@ static const char *host_explanation(enum query_reason reason)
 	case REASON_DOMAIN_NOT_ALLOWED:
 		return "the proxy allowlist has no matching entry";
 	case REASON_METADATA_DENIED:
-		return "cloud metadata endpoints are always refused";
+		return "cloud metadata and link-local addresses are always refused";
+	case REASON_LOOPBACK_WILDCARD:
+		return "only a wildcard entry allows it, and it resolves to loopback";
 	default:
 		return query_reason_to_string(reason);
 	}
@@ -145,11 +148,13 @@ int query_result_to_text(const struct query_result *r, char **ret)
 					r->origin ? r->origin : "");
 		if (e >= 0)
 			e = strbuf_adds(&sb, "\n");
+		if (e >= 0 && r->address)
+			e = strbuf_addf(&sb, "  decided by address %s\n", r->address);
 		if (e >= 0 && proxy_placement_describe(r->placement))
-			e = strbuf_addf(&sb, "  proxy placement: %s%s%s%s\n",
-					proxy_placement_describe(r->placement),
-					r->placement_reason ? " (" : "", strempty(r->placement_reason),
-					r->placement_reason ? ")" : "");
+			e = strbuf_addf(
+			    &sb, "  proxy placement: %s%s%s%s\n",
+			    proxy_placement_describe(r->placement), r->placement_reason ? " (" : "",
+			    strempty(r->placement_reason), r->placement_reason ? ")" : "");
 		break;
 	case QUERY_SCOPE:
 		e = strbuf_addf(

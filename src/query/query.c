@@ -11,6 +11,7 @@
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
+#include "policy/netmatch.h"
 
 static const char *const status_names[_QUERY_STATUS_MAX] = {
     [QUERY_ALLOWED] = "allowed",
@@ -33,6 +34,7 @@ static const char *const reason_names[_REASON_MAX] = {
     [REASON_SCOPE_ENFORCED] = "scope_enforced",
     [REASON_SCOPE_NOT_REQUESTED] = "scope_not_requested",
     [REASON_SCOPE_UNSUPPORTED] = "scope_unsupported",
+    [REASON_LOOPBACK_WILDCARD] = "loopback_via_wildcard",
 };
 
 static const char *const scope_names[_SCOPE_MAX] = {
@@ -137,6 +139,7 @@ void query_result_release(struct query_result *r)
 	free(r->rule);
 	free(r->origin);
 	free(r->suggestion);
+	free(r->address);
 	*r = (struct query_result){0};
 }
 
@@ -411,21 +414,32 @@ fail:
 	return r;
 }
 
+/*
+ * One allowlist host (a pattern: "name", "*.suffix", an IP literal in any spelling)
+ * against a normalised host, by netmatch's rule. *ret_wildcard: the pattern is "*.".
+ */
+static bool entry_host_matches(const char *pattern, const char *host, bool host_is_ip,
+			       bool *ret_wildcard)
+{
+	char norm[HOST_NAME_MAX_LEN + 1];
+	const char *suffix = startswith(pattern, "*.");
+	bool is_ip;
+
+	if (host_normalize(suffix ? suffix : pattern, norm, sizeof(norm), &is_ip) < 0 ||
+	    (suffix && is_ip))
+		return false; /* an entry the proxy refuses grants nothing */
+	*ret_wildcard = suffix != NULL;
+	return netmatch_host_match(norm, suffix != NULL, is_ip, host, host_is_ip);
+}
+
 bool query_host_matches(const char *pattern, const char *host)
 {
-	if (!pattern || !host)
+	char norm[HOST_NAME_MAX_LEN + 1];
+	bool is_ip, wildcard;
+
+	if (!pattern || !host || host_normalize(host, norm, sizeof(norm), &is_ip) < 0)
 		return false;
-	const char *suffix = startswith(pattern, "*.");
-	if (suffix) {
-		/* "*.example.com" matches every subdomain, not example.com itself. */
-		size_t hl = strlen(host), sl = strlen(suffix);
-		return hl > sl + 1 && host[hl - sl - 1] == '.' &&
-		       strcasecmp(host + hl - sl, suffix) == 0;
-	}
-	size_t pl = strlen(pattern);
-	if (pl && pattern[pl - 1] == '.')
-		pl--;
-	return strlen(host) == pl && strncasecmp(pattern, host, pl) == 0;
+	return entry_host_matches(pattern, norm, is_ip, &wildcard);
 }
 
 /*
@@ -489,45 +503,14 @@ bool query_path_glob_matches(const char *glob, const char *path)
 	return segments_match(g ? g : (char *[]){NULL}, p ? p : (char *[]){NULL});
 }
 
-bool query_host_is_metadata(const char *host)
+/* A normalised host: the loopback names, or a literal netmatch classes as loopback. */
+static bool host_is_localhost(const char *host, bool is_ip)
 {
-	static const char *const names[] = {
-	    "metadata.google.internal",
-	    "metadata.azure.internal",
-	    "metadata",
-	};
-	unsigned char a[16];
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcasecmp(host, names[i]) == 0)
-			return true;
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 169 && a[1] == 254; /* link-local, 169.254.169.254 among them */
-	if (inet_pton(AF_INET6, host, a) == 1) {
-		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
-							   0, 0, 0, 0, 0xff, 0xff};
-		static const unsigned char aws6[16] = {0xfd, 0x00, 0x0e, 0xc2, [15] = 0x54};
-		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-			return true; /* fe80::/10 */
-		if (memcmp(a, v4mapped, 12) == 0)
-			return a[12] == 169 && a[13] == 254;
-		return memcmp(a, aws6, 16) == 0; /* fd00:ec2::254 */
-	}
-	return false;
-}
-
-static bool host_is_localhost(const char *host)
-{
-	unsigned char a[16];
-	if (streq(host, "localhost") || streq(host, "ip6-localhost"))
-		return true;
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, host, a) == 1) {
-		static const unsigned char lo[16] = {[15] = 1};
-		return memcmp(a, lo, 16) == 0;
-	}
-	return false;
+	struct sockaddr_storage ss;
+	if (!is_ip)
+		return streq(host, "localhost") || streq(host, "ip6-localhost");
+	return netmatch_literal(host, 0, &ss) == 0 &&
+	       netmatch_addr_class((const struct sockaddr *)&ss) == NETMATCH_LOOPBACK;
 }
 
 static bool port_listed(const uint16_t *ports, size_t n, uint16_t port)
@@ -544,16 +527,17 @@ static uint16_t default_port(const char *scheme)
 }
 
 /* One allowlist entry against the query: host pattern, then (URL entries) port and path. */
-static bool allow_entry_matches(const char *entry, const struct host_ref *q, uint16_t port)
+static bool allow_entry_matches(const char *entry, const struct host_ref *q, bool host_is_ip,
+				uint16_t port, bool *ret_wildcard)
 {
 	if (!strstr(entry, "://"))
-		return query_host_matches(entry, q->host);
+		return entry_host_matches(entry, q->host, host_is_ip, ret_wildcard);
 
 	struct host_ref e = {0};
 	bool m = false;
 	if (host_ref_parse(entry, &e) < 0)
 		return false; /* an entry we cannot read grants nothing */
-	m = query_host_matches(e.host, q->host);
+	m = entry_host_matches(e.host, q->host, host_is_ip, ret_wildcard);
 	if (m && e.port)
 		m = e.port == port;
 	if (m && q->scheme)
@@ -565,25 +549,53 @@ static bool allow_entry_matches(const char *entry, const struct host_ref *q, uin
 	return m;
 }
 
-int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
-		      struct query_result *ret)
+static int addr_text(const struct sockaddr_storage *ss, char **ret)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const void *a = ss->ss_family == AF_INET
+			    ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+			    : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+	if (!inet_ntop(ss->ss_family, a, buf, sizeof(buf)))
+		return -EAFNOSUPPORT;
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
+			       const struct sockaddr_storage *addrs, size_t n,
+			       const struct netmatch_local *host_local, struct query_result *ret)
 {
 	_cleanup_query_result_ struct query_result q = {.kind = QUERY_HOST};
 	struct host_ref h = {0};
+	char norm[HOST_NAME_MAX_LEN + 1];
+	struct sockaddr_storage lit;
+	bool is_ip;
 	int r;
 
-	if (!s || !host_or_url || !ret)
+	if (!s || !host_or_url || !ret || (n && !addrs))
 		return -EINVAL;
 	r = host_ref_parse(host_or_url, &h);
 	if (r < 0)
 		return r;
+	/* The proxy's normal form: "2852039166" is 169.254.169.254, "[::1]" is ::1. */
+	if (host_normalize(h.host, norm, sizeof(norm), &is_ip) < 0) {
+		host_ref_release(&h);
+		return -EINVAL;
+	}
+	free(h.host);
+	h.host = strdup(norm);
+	if (!h.host) {
+		host_ref_release(&h);
+		return -ENOMEM;
+	}
 	q.port = port ? port : h.port ? h.port : default_port(h.scheme);
 	q.subject = TAKE_PTR(h.host);
 	q.url_path = TAKE_PTR(h.path);
 	h.host = q.subject; /* borrowed for matching below */
 	h.path = q.url_path;
 
-	bool local = host_is_localhost(q.subject);
+	bool local = host_is_localhost(q.subject, is_ip);
 	q.placement = s->net == NET_PROXY ? s->proxy.placement : PROXY_PLACEMENT_UNDECIDED;
 	r = 0;
 	switch (s->net) {
@@ -608,25 +620,63 @@ int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uin
 				r = dup_opt("--allow-net", &q.suggestion);
 			break;
 		}
-		if (query_host_is_metadata(q.subject)) {
+		if (is_ip ? netmatch_literal(q.subject, q.port, &lit) < 0 ||
+				addr_is_denied((const struct sockaddr *)&lit)
+			  : netmatch_name_is_metadata(q.subject)) {
 			q.reason = REASON_METADATA_DENIED;
 			r = dup_opt(q.subject, &q.rule);
+			if (r >= 0 && is_ip)
+				r = dup_opt(q.subject, &q.address);
 			break;
 		}
+		/* An exact entry decides over wildcards, as in the proxy's filter. */
+		const char *match = NULL;
+		bool via_wildcard = false;
 		STRV_FOREACH(e, s->proxy.allow_domains)
-		if (allow_entry_matches(*e, &h, q.port)) {
-			q.status = QUERY_ALLOWED;
-			q.reason = REASON_DOMAIN_ALLOWED;
-			if (dup_opt(*e, &q.rule) < 0 ||
-			    (s->proxy.network_profile && xasprintf(&q.origin, "network profile %s",
-								   s->proxy.network_profile) < 0))
+		{
+			bool wildcard = false;
+			if (!allow_entry_matches(*e, &h, is_ip, q.port, &wildcard))
+				continue;
+			if (!match || (via_wildcard && !wildcard)) {
+				match = *e;
+				via_wildcard = wildcard;
+			}
+			if (!wildcard)
+				break;
+		}
+		if (!match) {
+			q.reason = REASON_DOMAIN_NOT_ALLOWED;
+			r = xasprintf(&q.suggestion, "--allow-domain %s", q.subject);
+			break;
+		}
+		size_t at = 0;
+		enum netmatch_verdict v =
+		    is_ip ? NETMATCH_OK
+			  : netmatch_check_addrs(addrs, n, via_wildcard, host_local, &at);
+		if (n && !is_ip)
+			r = addr_text(&addrs[at], &q.address);
+		else if (is_ip)
+			r = dup_opt(q.subject, &q.address);
+		if (r < 0)
+			break;
+		if (v == NETMATCH_DENY_CIDR) {
+			q.reason = REASON_METADATA_DENIED;
+			r = dup_opt(match, &q.rule);
+			break;
+		}
+		if (v == NETMATCH_DENY_LOOPBACK) {
+			q.reason = REASON_LOOPBACK_WILDCARD;
+			if (dup_opt(match, &q.rule) < 0 ||
+			    xasprintf(&q.suggestion, "--allow-domain %s", q.subject) < 0)
 				r = -ENOMEM;
 			break;
 		}
-		if (q.status == QUERY_DENIED) {
-			q.reason = REASON_DOMAIN_NOT_ALLOWED;
-			r = xasprintf(&q.suggestion, "--allow-domain %s", q.subject);
-		}
+		q.status = QUERY_ALLOWED;
+		q.reason = REASON_DOMAIN_ALLOWED;
+		if (dup_opt(match, &q.rule) < 0 ||
+		    (s->proxy.network_profile &&
+		     xasprintf(&q.origin, "network profile %s", s->proxy.network_profile) < 0))
+			r = -ENOMEM;
 		break;
 	default:
 		r = -EINVAL;
@@ -638,6 +688,12 @@ int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uin
 	*ret = q;
 	q = (struct query_result){0};
 	return 0;
+}
+
+int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
+		      struct query_result *ret)
+{
+	return policy_query_host_resolved(s, host_or_url, port, NULL, 0, NULL, ret);
 }
 
 int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int landlock_abi,

@@ -14,7 +14,9 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "base/macro.h"
 #include "policy/spec.h"
@@ -48,6 +50,7 @@ enum query_reason {
 	REASON_SCOPE_ENFORCED,	     /* requested and supported by the kernel */
 	REASON_SCOPE_NOT_REQUESTED,
 	REASON_SCOPE_UNSUPPORTED, /* requested, Landlock ABI < 6 */
+	REASON_LOOPBACK_WILDCARD, /* a name only a wildcard entry allows resolved to loopback */
 	_REASON_MAX,
 };
 
@@ -76,6 +79,9 @@ struct query_result {
 	 * reason is a static string the caller may set, NULL when not known */
 	enum proxy_placement placement;
 	const char *placement_reason;
+	/* host, proxy mode: the address that decided (the first refused one, else the first
+	 * the proxy would connect to), canonical; NULL when none was known */
+	char *address;
 };
 
 void query_result_release(struct query_result *r);
@@ -106,10 +112,25 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 
 /*
  * Could the sandbox reach HOST_OR_URL ("api.example.com", "10.0.0.1", "[::1]",
- * "https://github.com/org/repo")? PORT 0 means the URL's port, or 443.
+ * "https://github.com/org/repo")? PORT 0 means the URL's port, or 443. The host is
+ * classified by policy/netmatch.h, as the proxy does: metadata names and addresses in
+ * any spelling are refused whatever the allowlist says. A name is judged by its name
+ * only; policy_query_host_resolved() also judges the addresses it resolved to.
  */
 int policy_query_host(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
 		      struct query_result *ret);
+
+/*
+ * policy_query_host(), and when the allowlist admits a name, its ADDRS (N of them, as
+ * the proxy's resolver answered) pass the proxy's address rule: an always-denied
+ * address refuses it (REASON_METADATA_DENIED), loopback or one of HOST_LOCAL's addresses
+ * (NULL: none) through a wildcard entry only too (REASON_LOOPBACK_WILDCARD).
+ * ret->address names the deciding address.
+ */
+struct netmatch_local;
+int policy_query_host_resolved(const struct sandbox_spec *s, const char *host_or_url, uint16_t port,
+			       const struct sockaddr_storage *addrs, size_t n,
+			       const struct netmatch_local *host_local, struct query_result *ret);
 
 /* Scope state: requested by the spec, supported by LANDLOCK_ABI (>= 6), enforced (both). */
 int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int landlock_abi,
@@ -118,12 +139,12 @@ int policy_query_scope(const struct sandbox_spec *s, enum query_scope scope, int
 /* Helpers exposed for tests: host pattern ("example.com", "*.example.com") and path glob. */
 bool query_host_matches(const char *pattern, const char *host);
 bool query_path_glob_matches(const char *glob, const char *path);
-bool query_host_is_metadata(const char *host);
 
 /*
  * Rendering. JSON is one object, keys always present (null when not known):
  *   path/host: {"status","reason","category","path"|"host","op"|"port","rule","origin",
- *               "suggestion"}; host also "proxy_placement", "proxy_placement_reason"
+ *               "suggestion"}; host also "proxy_placement", "proxy_placement_reason",
+ *               "address"
  *   scope:     {"status","reason","scope","requested","supported","enforced"}
  * Human text is a few lines ending in "\n".
  */

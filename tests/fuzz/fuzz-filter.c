@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum filter_verdict v = filter_check(f, host, path);
 	(void)filter_match_host(f, host);
 	if (host_normalize(host, norm, sizeof(norm), &is_ip) == 0) {
-		if (!is_ip && host_is_denied_name(norm) && v == FILTER_ALLOW)
+		if (!is_ip && netmatch_name_is_metadata(norm) && v == FILTER_ALLOW)
 			__builtin_trap();
 		if (is_ip) {
 			struct sockaddr_storage ss = {};

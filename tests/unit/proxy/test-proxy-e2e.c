@@ -855,6 +855,9 @@ _noreturn_ static void netns_child(void)
 	    {"mapped.test", "::ffff:169.254.169.254"},
 	    {"mixed.test", "127.0.0.1"}, /* rebinding mix: one bad address refuses all */
 	    {"mixed.test", "169.254.169.254"},
+	    {"x.wild.test", "127.0.0.1"}, /* only "*.wild.test" admits it: no loopback */
+	    {"ali.test", "100.100.100.200"},
+	    {"aws6.test", "fd00:ec2::254"},
 	};
 	char *allow[] = {(char *)"meta.test",
 			 (char *)"meta6.test",
@@ -863,6 +866,11 @@ _noreturn_ static void netns_child(void)
 			 (char *)"169.254.169.254",
 			 (char *)"2852039166",
 			 (char *)"metadata.google.internal",
+			 (char *)"*.wild.test",
+			 (char *)"ali.test",
+			 (char *)"aws6.test",
+			 (char *)"100.100.100.200",
+			 (char *)"fd00:ec2::254",
 			 NULL};
 	struct proxy_config cfg = {
 	    .allow = allow, .hosts_override = evil, .n_hosts_override = ARRAY_SIZE(evil)};
@@ -870,9 +878,14 @@ _noreturn_ static void netns_child(void)
 	char auth[128];
 
 	CHECK(unshare(CLONE_NEWNET) == 0);
-	CHECK(system("ip link set lo up && ip addr add 169.254.169.254/32 dev lo") == 0);
+	CHECK(system("ip link set lo up && ip addr add 169.254.169.254/32 dev lo && "
+		     "ip addr add 100.100.100.200/32 dev lo") == 0);
 	int trap = listen_on(inet_addr("169.254.169.254"), 80, NULL);
 	CHECK(trap >= 0);
+	int trap_lo = listen_on(inet_addr("127.0.0.1"), 80, NULL);
+	CHECK(trap_lo >= 0);
+	int trap_ali = listen_on(inet_addr("100.100.100.200"), 80, NULL);
+	CHECK(trap_ali >= 0);
 	/* The trap is live: a direct connection reaches it. */
 	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sin = {.sin_family = AF_INET,
@@ -920,6 +933,14 @@ _noreturn_ static void netns_child(void)
 	    "CONNECT metadata.google.internal:80 HTTP/1.1",
 	    "GET http://meta.test/latest/meta-data/ HTTP/1.1",
 	    "GET http://169.254.169.254/latest/meta-data/ HTTP/1.1",
+	    "CONNECT x.wild.test:80 HTTP/1.1",
+	    "GET http://x.wild.test/ HTTP/1.1",
+	    "CONNECT ali.test:80 HTTP/1.1",
+	    "CONNECT aws6.test:80 HTTP/1.1",
+	    "CONNECT 100.100.100.200:80 HTTP/1.1",
+	    "CONNECT 1684301000:80 HTTP/1.1",
+	    "CONNECT [fd00:ec2::254]:80 HTTP/1.1",
+	    "GET http://100.100.100.200/latest/meta-data/ HTTP/1.1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
 		int st = netns_request(r.port, lines[i], auth);
@@ -931,6 +952,10 @@ _noreturn_ static void netns_child(void)
 	/* Nothing reached the trap. */
 	CHECK(fcntl(trap, F_SETFL, O_NONBLOCK) == 0);
 	CHECK(accept4(trap, NULL, NULL, SOCK_CLOEXEC) < 0 && errno == EAGAIN);
+	CHECK(fcntl(trap_lo, F_SETFL, O_NONBLOCK) == 0);
+	CHECK(accept4(trap_lo, NULL, NULL, SOCK_CLOEXEC) < 0 && errno == EAGAIN);
+	CHECK(fcntl(trap_ali, F_SETFL, O_NONBLOCK) == 0);
+	CHECK(accept4(trap_ali, NULL, NULL, SOCK_CLOEXEC) < 0 && errno == EAGAIN);
 
 	CHECK(write(sp[1], "x", 1) == 1);
 	int st;
@@ -942,6 +967,8 @@ _noreturn_ static void netns_child(void)
 	CHECK(strstr(logbuf, "DENY CONNECT meta.test:80 reason=denied_cidr"));
 	CHECK(strstr(logbuf, "DENY CONNECT meta6.test:80 reason=denied_cidr"));
 	CHECK(strstr(logbuf, "DENY CONNECT mixed.test:80 reason=denied_cidr"));
+	CHECK(strstr(logbuf, "DENY CONNECT x.wild.test:80 reason=denied_loopback"));
+	CHECK(strstr(logbuf, "DENY CONNECT ali.test:80 reason=denied_cidr"));
 	CHECK(!strstr(logbuf, "ALLOW"));
 	_exit(0);
 }
