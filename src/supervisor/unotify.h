@@ -39,6 +39,18 @@ enum unotify_access {
 bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
 			  enum unotify_access access, const char **ret_why);
 
+/*
+ * Protected names (DESIGN.md "Names as well as inodes"): may the name at path
+ * (canonical absolute, in the sandbox's view) be made (replace false: a new file,
+ * directory or node) or replaced, removed, moved or made a symlink or hard link
+ * (replace true)? A deny path, canonical or as written, that a write grant reaches may
+ * not be made, nor anything beneath it; with replace, nor any of its ancestors. The
+ * calls that make names are mediated only when some deny path is so reached. *ret_why
+ * is set to a static reason either way.
+ */
+bool unotify_name_allowed(const struct sandbox_spec *spec, const char *path, bool replace,
+			  const char **ret_why);
+
 struct unotify;
 
 /* Returns 0, -ENOMEM, -errno from socketpair(2), or sandbox_plan_set_unotify()'s error. */
