@@ -189,6 +189,13 @@ static const char *guard_hit(char *const *guards, const char *path, bool replace
 	return NULL;
 }
 
+bool unotify_names_mediated(const struct sandbox_spec *spec)
+{
+	_cleanup_strv_free_ char **guards = NULL;
+	/* Out of memory: say yes, so the caller fails closed. */
+	return !spec || guards_build(spec, &guards) < 0 || guards;
+}
+
 bool unotify_name_allowed(const struct sandbox_spec *spec, const char *path, bool replace,
 			  const char **ret_why)
 {

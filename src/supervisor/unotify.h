@@ -50,6 +50,8 @@ bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
  */
 bool unotify_name_allowed(const struct sandbox_spec *spec, const char *path, bool replace,
 			  const char **ret_why);
+/* Whether a write grant reaches a protected name, so unotify_new() mediates names. */
+bool unotify_names_mediated(const struct sandbox_spec *spec);
 
 struct unotify;
 
