@@ -388,6 +388,23 @@ static void helper_fs(size_t n, const int fds[2], struct unotify_reply *rep, int
 	mode_t old;
 	long r;
 
+	if (q->op == UNOTIFY_REOPEN && q->len >= sizeof(a) && q->len <= n - sizeof(*q)) {
+		/* A magic link to the agent's own file: the kernel reopens it. */
+		char self[64];
+		memcpy(&a, data, sizeof(a));
+		if (fd_path(self, sizeof(self), fds[0]) == 0) {
+			rep->err = ENAMETOOLONG;
+			return;
+		}
+		old = umask(q->umask & 0777);
+		r = open(self, q->flags | O_CLOEXEC, (mode_t)a.mode);
+		rep->err = r < 0 ? errno : 0;
+		(void)umask(old);
+		if (r >= 0)
+			*ret_fd = (int)r;
+		rep->ret = r < 0 ? -1 : 0;
+		return;
+	}
 	if (q->len > n - sizeof(*q) || q->len < sizeof(a) ||
 	    !(s1 = nth_string(data + sizeof(a), q->len - sizeof(a), 0)) ||
 	    ((q->op == UNOTIFY_SYMLINK || q->op == UNOTIFY_LINK || q->op == UNOTIFY_RENAME) &&
@@ -414,7 +431,13 @@ static void helper_fs(size_t n, const int fds[2], struct unotify_reply *rep, int
 		r = symlinkat(s2, fds[0], s1);
 		break;
 	case UNOTIFY_LINK:
-		r = linkat(fds[0], s2, fds[1], s1, q->flags);
+		if (!*s2 && !(q->flags & AT_EMPTY_PATH)) {
+			char self[64];
+			r = fd_path(self, sizeof(self), fds[0]) == 0
+				? (errno = ENAMETOOLONG, -1)
+				: linkat(AT_FDCWD, self, fds[1], s1, AT_SYMLINK_FOLLOW);
+		} else
+			r = linkat(fds[0], s2, fds[1], s1, q->flags);
 		break;
 	case UNOTIFY_RENAME:
 		r = syscall(SYS_renameat2, fds[0], s1, fds[1], s2, (unsigned)q->flags);

@@ -35,9 +35,11 @@ enum unotify_op {
 	UNOTIFY_MKDIR,	 /* mkdirat(fds[0], s1, mode) */
 	UNOTIFY_MKNOD,	 /* mknodat(fds[0], s1, mode, dev) */
 	UNOTIFY_SYMLINK, /* symlinkat(s2, fds[0], s1) */
-	UNOTIFY_LINK,	 /* linkat(fds[0], s2, fds[1], s1, flags) */
+	UNOTIFY_LINK,	 /* linkat(fds[0], s2, fds[1], s1, flags); s2 "" without AT_EMPTY_PATH:
+			  * link "/proc/self/fd/<fds[0]>" (AT_SYMLINK_FOLLOW) */
 	UNOTIFY_RENAME,	 /* renameat2(fds[0], s1, fds[1], s2, flags) */
 	UNOTIFY_UNLINK,	 /* unlinkat(fds[0], s1, flags) */
+	UNOTIFY_REOPEN,	 /* open("/proc/self/fd/<fds[0]>", flags, mode); the fd is sent back */
 	_UNOTIFY_OP_MAX,
 };
 

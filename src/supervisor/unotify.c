@@ -47,7 +47,9 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -737,6 +739,12 @@ static int fsname_read(pid_t pid, int pidfd, int dfd, uint64_t addr, struct fsna
 	return n->base < 0 ? (errno == ENOTDIR ? -ENOTDIR : -EBADF) : 0;
 }
 
+static bool on_procfs(int fd)
+{
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
 /* Resolve n (or the absolute path abs instead) down to its pinned parent and last. */
 static int fsname_pin(int rootfd, struct fsname *n, const char *abs_in)
 {
@@ -781,6 +789,10 @@ static int fsname_pin(int rootfd, struct fsname *n, const char *abs_in)
 	n->parent = resolve_in_root(rootfd, abs, O_DIRECTORY);
 	if (n->parent < 0)
 		return n->parent;
+	/* No names are made in procfs, and resolved here "self" is the supervisor: refuse
+	 * (the agent's own /proc/self/fd/N and /dev/std* are reopened, see handle_fs()). */
+	if (on_procfs(n->parent))
+		return -EACCES;
 	char loc[PATH_MAX];
 	if ((e = fd_location(n->parent, loc, sizeof(loc))) < 0)
 		return e;
@@ -790,8 +802,39 @@ static int fsname_pin(int rootfd, struct fsname *n, const char *abs_in)
 	return 0;
 }
 
-/* An O_CREAT open follows a symlink in the last component (the kernel would create its
- * target): walk the chain here, so the name judged and opened is never a symlink. */
+/*
+ * The agent's own descriptor N behind "/proc/self/fd/N", "/proc/thread-self/fd/N",
+ * "/dev/fd/N", "/dev/stdin|stdout|stderr" (magic links: the kernel reopens that file,
+ * no name is made), or -1. Resolved here, "self" would be the supervisor.
+ */
+static int self_fd_number(const char *p)
+{
+	static const char *const std[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+	static const char *const dirs[] = {"/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"};
+	const char *rest = NULL;
+	long v = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(std); i++)
+		if (streq(p, std[i]))
+			return (int)i;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && !rest; i++)
+		rest = startswith(p, dirs[i]);
+	if (!rest || !*rest || strlen(rest) > 9)
+		return -1;
+	for (; *rest; rest++) {
+		if (*rest < '0' || *rest > '9')
+			return -1;
+		v = v * 10 + (*rest - '0');
+	}
+	return (int)v;
+}
+
+/*
+ * An O_CREAT open follows a symlink in the last component (the kernel would create its
+ * target): walk the chain here, so the name judged and opened is never a symlink.
+ * Returns 0, the agent's descriptor number + 1 when the chain ends in one of its own
+ * (self_fd_number()), or -errno.
+ */
 static int fsname_follow(int rootfd, struct fsname *n, int flags)
 {
 	for (int hops = 0; hops < 40; hops++) {
@@ -807,6 +850,9 @@ static int fsname_follow(int rootfd, struct fsname *n, int flags)
 		if (len < 0)
 			return -errno;
 		target[len] = 0;
+		int self = self_fd_number(target);
+		if (self >= 0)
+			return self + 1;
 		if (target[0] == '/')
 			(void)snprintf(abs, sizeof(abs), "%s", target);
 		else {
@@ -882,7 +928,23 @@ static int64_t handle_fs(struct worker *w, const struct fsreq *f, uint64_t id, i
 		/* the symlink's target or the link's old path: a string for the helper */
 		if ((e = read_str(f->pid, f->p2, n2->path, sizeof(n2->path))) < 0)
 			goto done;
-		if (f->op == UNOTIFY_LINK) {
+		int own = f->op == UNOTIFY_LINK && (f->flags & AT_SYMLINK_FOLLOW)
+			      ? self_fd_number(n2->path)
+			      : -1;
+		if (f->op == UNOTIFY_LINK && !n2->path[0] && !(f->flags & AT_EMPTY_PATH)) {
+			e = -ENOENT;
+			goto done;
+		}
+		if (own >= 0) {
+			/* linkat of "/proc/self/fd/N" (an O_TMPFILE file made visible): the
+			 * agent's descriptor; the helper links its own copy of it. */
+			oldbase = pidfd_getfd_(pidfd, own);
+			n2->path[0] = 0;
+			if (oldbase < 0) {
+				e = -ENOENT;
+				goto done;
+			}
+		} else if (f->op == UNOTIFY_LINK) {
 			if (f->dfd2 == AT_FDCWD) {
 				(void)snprintf(link, sizeof(link), "/proc/%d/cwd", (int)f->pid);
 				oldbase = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -903,15 +965,34 @@ static int64_t handle_fs(struct worker *w, const struct fsreq *f, uint64_t id, i
 		goto done;
 	}
 
-	if ((e = fsname_pin(rootfd, n1, NULL)) < 0)
+	int self = f->op == UNOTIFY_OPEN && !(f->flags & (O_EXCL | O_NOFOLLOW))
+		       ? self_fd_number(n1->path)
+		       : -1;
+	if (self < 0 && (e = fsname_pin(rootfd, n1, NULL)) < 0)
 		goto done;
-	if (f->op == UNOTIFY_OPEN) {
+	if (f->op == UNOTIFY_OPEN && self < 0) {
 		if (n1->slash) {
 			e = -EISDIR;
 			goto done;
 		}
 		if ((e = fsname_follow(rootfd, n1, f->flags)) < 0)
 			goto done;
+		self = e - 1;
+	}
+	if (self >= 0) {
+		/* The agent's own open file, reopened (as the kernel would): no name is made. */
+		_cleanup_close_ int own = pidfd_getfd_(pidfd, self);
+		if (own < 0) {
+			e = -ENOENT;
+			goto done;
+		}
+		struct unotify_req rq = {
+		    .op = UNOTIFY_REOPEN, .umask = umask_, .flags = f->flags, .len = sizeof(args)};
+		ret = helper_call(w, &rq, &args, sizeof(args), own, -1, ret_fd);
+		log_debug("%s of its descriptor %d (pid %d): %s", f->op_name, self, (int)f->pid,
+			  ret < 0 ? strerror((int)-ret) : "done");
+		e = (int)ret;
+		goto done;
 	}
 	if (f->op == UNOTIFY_RENAME && (e = fsname_pin(rootfd, n2, NULL)) < 0)
 		goto done;
@@ -926,6 +1007,15 @@ static int64_t handle_fs(struct worker *w, const struct fsreq *f, uint64_t id, i
 	if (!hit && f->op == UNOTIFY_RENAME && (hit = guard_hit(u->guards, n2->real, true)))
 		judged = n2;
 	if (hit) {
+		struct stat st;
+		/* Making a name that exists fails with EEXIST before any permission check
+		 * (so `mkdir -p` passes a protected directory that is there, masked). */
+		if ((f->op == UNOTIFY_MKDIR || f->op == UNOTIFY_MKNOD || f->op == UNOTIFY_SYMLINK ||
+		     f->op == UNOTIFY_LINK || (f->op == UNOTIFY_OPEN && (f->flags & O_EXCL))) &&
+		    fstatat(n1->parent, n1->last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			e = -EEXIST;
+			goto done;
+		}
 		deny_name_log(f->op_name, judged, hit, f->pid);
 		e = -EACCES;
 		goto done;

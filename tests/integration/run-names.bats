@@ -88,7 +88,7 @@ check_symlink() {
 	run names "$who" rename "$H/project/file" "$H/.gnupg"
 	assert_failure 13
 	run names "$who" symlink /tmp "$H/.gnupg"
-	assert_failure 13
+	assert_failure 17 # EEXIST, as without the sandbox: it is there and stays
 	run names "$who" rename "$H/.gnupg" "$H/project/g"
 	assert_failure 13
 	run names "$who" exchange "$H/project/dir" "$H/.gnupg"
@@ -169,10 +169,23 @@ check_ordinary() {
 	run names "$who" create "$H/project/dangling"
 	assert_failure 13
 	assert_untouched
-	# with a shell, as an agent would
-	run sandboxed "$who" --allow "$H" -- sh -c "cd '$H/project' && echo hi >a && mv a b && cat b && rm b"
+	# an O_TMPFILE file given a name through /proc/self/fd, here and onto a protected one
+	run names "$who" tmpfile "$H/project" "$H/project/tmp"
 	assert_success
-	assert_output hi
+	[ "$(cat "$H/project/tmp")" = tmp ]
+	run names "$who" tmpfile "$H/project" "$H/.bash_logout"
+	assert_failure 13
+	# a protected directory that exists (masked) is there for mkdir -p: EEXIST
+	run names "$who" mkdir "$H/.ssh"
+	assert_failure 17
+	assert_untouched
+	# with a shell, as an agent would: redirections to its own descriptors reopen them
+	# (into a file of the agent's own: a pipe of the test's may not be reopened by uid 65534)
+	run sandboxed "$who" --allow "$H" -- sh -c "cd '$H/project' && exec >o 2>&1 && echo hi >a && mv a b && cat b >>/dev/stdout && rm b && echo err >>/dev/fd/2 && echo out >>/proc/self/fd/1"
+	assert_success
+	[ "$(cat "$H/project/o")" = "hi
+err
+out" ]
 }
 
 @test "ordinary creation, O_EXCL, rename and symlink elsewhere in the grant still work (root)" { check_ordinary root; }

@@ -15,6 +15,8 @@
  *   probe-names unlink PATH
  *   probe-names rmdir PATH
  *   probe-names openat2 PATH              openat2(O_CREAT)
+ *   probe-names tmpfile DIR NEW           an O_TMPFILE file in DIR given the name NEW with
+ *                                         linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW)
  *   probe-names race DIR GOOD BAD N       N O_CREAT opens of DIR/NAME while a second
  *                                         thread keeps flipping NAME between GOOD and
  *                                         BAD (same length); prints "made=M refused=R";
@@ -138,6 +140,16 @@ int main(int argc, char **argv)
 		return result(rename(argv[2], argv[3]));
 	if (!strcmp(op, "exchange"))
 		return result(renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE));
+	if (!strcmp(op, "tmpfile")) {
+		char self[64];
+		int fd = open(argv[2], O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return probe_exit(errno, extra);
+		if (write(fd, "tmp\n", 4) != 4)
+			return 99;
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		return result(linkat(AT_FDCWD, self, AT_FDCWD, argv[3], AT_SYMLINK_FOLLOW));
+	}
 	if (!strcmp(op, "race") && argc == 6)
 		return race(argv[2], argv[3], argv[4], strtol(argv[5], NULL, 10));
 	return 64;
