@@ -215,3 +215,17 @@ check_cost() {
 
 @test "only a write grant reaching a protected name pays for the mediation (root)" { check_cost root; }
 @test "only a write grant reaching a protected name pays for the mediation (user)" { check_cost user; }
+
+check_bind() {
+	local who=$1
+	# A socket file is a name too (network allowed: bind is otherwise left to Landlock).
+	run sandboxed "$who" --allow "$H" -- "$P/probe-unix" bind "$H/.zlogin"
+	assert_failure 13
+	[ ! -e "$H/.zlogin" ]
+	run sandboxed "$who" --allow "$H" -- "$P/probe-unix" bind "$H/project/sock"
+	assert_success
+	[ -S "$H/project/sock" ]
+}
+
+@test "an AF_UNIX socket cannot be bound at a protected name (root)" { check_bind root; }
+@test "an AF_UNIX socket cannot be bound at a protected name (user)" { check_bind user; }
