@@ -192,10 +192,13 @@ out" ]
 @test "ordinary creation, O_EXCL, rename and symlink elsewhere in the grant still work (user)" { check_ordinary user; }
 
 check_race() {
-	run names "$1" race "$H" harmless_file .bash_profile 2000
-	assert_success
-	assert_output --partial "made="
-	[ ! -e "$H/.bash_profile" ]
+	local op
+	for op in create mkdir symlink rename; do
+		run names "$1" race "$H" harmless_file .bash_profile 1000 "$op"
+		assert_success
+		assert_output --partial "made="
+		[ ! -e "$H/.bash_profile" ] && [ ! -L "$H/.bash_profile" ]
+	done
 }
 
 @test "a thread flipping the name in memory never creates the protected name (root)" { check_race root; }

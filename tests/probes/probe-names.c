@@ -17,11 +17,14 @@
  *   probe-names openat2 PATH              openat2(O_CREAT)
  *   probe-names tmpfile DIR NEW           an O_TMPFILE file in DIR given the name NEW with
  *                                         linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW)
- *   probe-names race DIR GOOD BAD N       N O_CREAT opens of DIR/NAME while a second
- *                                         thread keeps flipping NAME between GOOD and
- *                                         BAD (same length); prints "made=M refused=R";
- *                                         exit 0 when DIR/BAD never appeared and DIR/GOOD
- *                                         did, 3 when BAD appeared, 4 when GOOD never did
+ *   probe-names race DIR GOOD BAD N [OP]  N calls making DIR/NAME while a second thread
+ *                                         keeps flipping NAME between GOOD and BAD (same
+ *                                         length); OP: create (O_CREAT open, default),
+ *                                         mkdir, symlink, rename (of DIR/.src, remade each
+ *                                         time); GOOD is removed after each success;
+ *                                         prints "made=M refused=R"; exit 0 when DIR/BAD
+ *                                         never appeared and DIR/GOOD was made, 3 when BAD
+ *                                         appeared, 4 when GOOD never was
  *
  * Exit: 0 ok, 1 EPERM, 2 ENOENT, 13 EACCES, 17 EEXIST, 38 ENOSYS, 99 other, 64 usage.
  */
@@ -67,16 +70,18 @@ static void *flipper(void *arg)
 	return NULL;
 }
 
-static int race(const char *dir, const char *good, const char *bad, long n)
+static int race(const char *dir, const char *good, const char *bad, long n, const char *op)
 {
-	char goodp[8192], badp[8192];
+	char goodp[8192], badp[8192], srcp[8192];
 	long made = 0, refused = 0;
+	bool good_seen = false;
 	pthread_t t;
 
 	if (strlen(good) != strlen(bad) || strlen(dir) + strlen(good) + 2 > sizeof(race_path))
 		return 64;
 	(void)snprintf(goodp, sizeof(goodp), "%s/%s", dir, good);
 	(void)snprintf(badp, sizeof(badp), "%s/%s", dir, bad);
+	(void)snprintf(srcp, sizeof(srcp), "%s/.src", dir);
 	(void)snprintf(race_path, sizeof(race_path), "%s/%s", dir, good);
 	race_off = strlen(dir) + 1;
 	race_names[0] = good;
@@ -84,10 +89,27 @@ static int race(const char *dir, const char *good, const char *bad, long n)
 	if (pthread_create(&t, NULL, flipper, NULL) != 0)
 		return 99;
 	for (long i = 0; i < n; i++) {
-		int fd = open(race_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			made++;
+		int r;
+		if (!strcmp(op, "mkdir"))
+			r = mkdir(race_path, 0755);
+		else if (!strcmp(op, "symlink"))
+			r = symlink(".src", race_path);
+		else if (!strcmp(op, "rename")) {
+			int fd = open(srcp, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+			if (fd < 0)
+				return 99;
 			close(fd);
+			r = rename(srcp, race_path);
+		} else {
+			r = open(race_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+			if (r >= 0)
+				close(r);
+		}
+		if (r >= 0) {
+			made++;
+			/* Remove it so the next success is a new name again. */
+			if (remove(goodp) == 0)
+				good_seen = true;
 		} else
 			refused++;
 		if (access(badp, F_OK) == 0)
@@ -96,9 +118,9 @@ static int race(const char *dir, const char *good, const char *bad, long n)
 	atomic_store(&race_stop, true);
 	pthread_join(t, NULL);
 	printf("made=%ld refused=%ld\n", made, refused);
-	if (access(badp, F_OK) == 0)
+	if (access(badp, F_OK) == 0 || faccessat(AT_FDCWD, badp, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return 3;
-	return access(goodp, F_OK) == 0 ? 0 : 4;
+	return good_seen ? 0 : 4;
 }
 
 int main(int argc, char **argv)
@@ -150,7 +172,8 @@ int main(int argc, char **argv)
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 		return result(linkat(AT_FDCWD, self, AT_FDCWD, argv[3], AT_SYMLINK_FOLLOW));
 	}
-	if (!strcmp(op, "race") && argc == 6)
-		return race(argv[2], argv[3], argv[4], strtol(argv[5], NULL, 10));
+	if (!strcmp(op, "race") && (argc == 6 || argc == 7))
+		return race(argv[2], argv[3], argv[4], strtol(argv[5], NULL, 10),
+			    argc == 7 ? argv[6] : "create");
 	return 64;
 }
