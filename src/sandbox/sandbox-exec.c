@@ -442,8 +442,12 @@ static void helper_fs(size_t n, const int fds[2], struct unotify_reply *rep, int
 	case UNOTIFY_RENAME:
 		r = syscall(SYS_renameat2, fds[0], s1, fds[1], s2, (unsigned)q->flags);
 		break;
-	default: /* UNOTIFY_UNLINK */
+	case UNOTIFY_UNLINK:
 		r = unlinkat(fds[0], s1, q->flags);
+		break;
+	default:
+		r = -1;
+		errno = EINVAL;
 		break;
 	}
 	rep->err = r < 0 ? errno : 0;

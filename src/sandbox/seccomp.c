@@ -351,15 +351,6 @@ int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
 }
 
 /*
- * The AF_UNIX mediation filter (see supervisor/unotify.c), installed last with
- * SECCOMP_FILTER_FLAG_NEW_LISTENER: connect(2), bind(2) and sendto(2) with a destination
- * go to the supervisor. sendto with a NULL destination is a plain send and stays in the
- * kernel. sendmsg/sendmmsg are not notified: msg_name lies in memory BPF cannot read,
- * and notifying every sendmsg would put the supervisor on the write path of every
- * program that uses it for stream I/O (see doc/design/decisions.md for what that leaves).
- * socketcall(2) (i386) hides all of these behind a pointer: refused.
- */
-/*
  * Calls that make, replace or remove a name (supervisor/unotify.c refuses protected ones
  * and performs the rest). open/openat only with O_CREAT: without it no name is made and
  * nothing the agent can rewrite matters. openat2 hides its flags behind a pointer the
@@ -385,6 +376,15 @@ static int add_name_rules(scmp_filter_ctx c)
 	return rule(c, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
 }
 
+/*
+ * The AF_UNIX mediation filter (see supervisor/unotify.c), installed last with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER: connect(2), bind(2) and sendto(2) with a destination
+ * go to the supervisor. sendto with a NULL destination is a plain send and stays in the
+ * kernel. sendmsg/sendmmsg are not notified: msg_name lies in memory BPF cannot read,
+ * and notifying every sendmsg would put the supervisor on the write path of every
+ * program that uses it for stream I/O (see doc/design/decisions.md for what that leaves).
+ * socketcall(2) (i386) hides all of these behind a pointer: refused.
+ */
 static int build_notify_ctx(bool names, scmp_filter_ctx *ret)
 {
 	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
