@@ -2,7 +2,9 @@
 /*
  * AF_UNIX path-socket mediation. Landlock (ABI 7) does not govern connect(2) to a
  * named socket, so the child's last seccomp filter turns connect, bind and sendto with
- * an address into user notifications, and this file answers them.
+ * an address into user notifications, and this file answers them. Where a write grant
+ * reaches a protected path, the same filter, workers and helpers also carry the calls
+ * that make, replace or remove names ("protected names" below).
  *
  * Never CONTINUE: the agent can rewrite the address, or dup2 another socket over the fd,
  * between our check and the kernel's second look. Instead, per notification:

@@ -3,7 +3,8 @@
 
 /*
  * AF_UNIX path-socket mediation through seccomp user notification (DESIGN.md "AF_UNIX
- * path grants"; the mechanics and their reasons are in unotify.c).
+ * path grants"; the mechanics and their reasons are in unotify.c), and protected names
+ * inside write grants (DESIGN.md "Names as well as inodes") through the same channel.
  *
  * Sequence in `nono run`:
  *   unotify_new(spec, plan, &u)   before fork: socketpairs, the plan learns where they go
