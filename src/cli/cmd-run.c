@@ -804,6 +804,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 			  strempty(spec->unix_grants[0].origin.name));
 		goto out;
 	}
+	if (mode == MODE_WRAP && unotify_names_mediated(spec))
+		log_warning("nono wrap cannot keep protected names inside a write grant from "
+			    "being created (a mask covers only what exists): use 'nono run'");
 
 	sandbox_probe(&f);
 	if (a.dry_run) {
@@ -896,6 +899,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		   !spec->best_effort) {
 		log_error("the kernel lacks seccomp user notification, which AF_UNIX socket "
 			  "mediation needs under --block-net, a proxy or --allow-unix-socket*");
+		goto out;
+	} else if (mode != MODE_WRAP && unotify_names_mediated(spec) && !spec->best_effort) {
+		log_error("the kernel lacks seccomp user notification, which keeps protected "
+			  "names inside a write grant from being created or replaced; narrow the "
+			  "grant");
 		goto out;
 	} else if (mode != MODE_WRAP)
 		log_warning("named AF_UNIX sockets are not mediated: the kernel lacks seccomp "

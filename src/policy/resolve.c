@@ -81,8 +81,22 @@ static int add_grant(struct builder *b, char *path, unsigned access, bool is_fil
 	return set_origin(&g->origin, kind, origin);
 }
 
-static int add_deny(struct builder *b, char *path, const char *group, const char *category,
-		    bool exists)
+/* raw as written, expanded and made absolute without resolving symlinks; NULL if equal. */
+static int literal_name(struct builder *b, const char *raw, const char *canonical, char **ret)
+{
+	_cleanup_free_ char *expanded = NULL, *abs = NULL;
+	int r = expand_path(raw, &b->vars, &expanded, NULL);
+	if (r < 0)
+		return r;
+	r = path_absolute(expanded, b->vars.workdir, &abs);
+	if (r < 0)
+		return r;
+	*ret = streq(abs, canonical) ? NULL : TAKE_PTR(abs);
+	return 0;
+}
+
+static int add_deny(struct builder *b, char *path, const char *raw, const char *group,
+		    const char *category, bool exists)
 {
 	struct sandbox_spec *s = b->s;
 	for (size_t i = 0; i < s->n_denies; i++)
@@ -102,7 +116,9 @@ static int add_deny(struct builder *b, char *path, const char *group, const char
 	x->is_dir = exists && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	x->group = strdup(group);
 	x->category = strdup(category);
-	return x->group && x->category ? 0 : -ENOMEM;
+	if (!x->group || !x->category)
+		return -ENOMEM;
+	return literal_name(b, raw, path, &x->name);
 }
 
 /*
@@ -176,7 +192,8 @@ static int apply_groups(struct builder *b, const struct policy_groups *groups)
 				      &exists);
 			if (r < 0)
 				return r;
-			r = add_deny(b, path, g->name, g->denies[k].category, exists);
+			r = add_deny(b, path, g->denies[k].path, g->name, g->denies[k].category,
+				     exists);
 			if (r < 0)
 				return r;
 		}
@@ -725,7 +742,7 @@ static int resolve(struct builder *b, const struct policy_input *in)
 		if ((r = data_path(b, *raw, p->file, "add_deny_access", &path, &exists)) < 0)
 			return r;
 		(void)snprintf(cat, sizeof(cat), "added by profile '%s'", strempty(p->name));
-		if ((r = add_deny(b, path, "add_deny_access", cat, exists)) < 0)
+		if ((r = add_deny(b, path, *raw, "add_deny_access", cat, exists)) < 0)
 			return r;
 	}
 	STRV_FOREACH(raw, p->suppress_save_prompt)

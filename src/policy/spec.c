@@ -36,6 +36,7 @@ struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s)
 		free(s->denies[i].path);
 		free(s->denies[i].group);
 		free(s->denies[i].category);
+		free(s->denies[i].name);
 	}
 	free(s->denies);
 	free(s->open_ports);

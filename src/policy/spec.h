@@ -51,6 +51,9 @@ struct fs_deny {
 	char *path;     /* canonical absolute */
 	char *group;    /* e.g. "deny_credentials" or "add_deny_access" */
 	char *category; /* human description, e.g. "SSH keys and config" */
+	/* The name as written (expanded, absolute, normalised, symlinks kept) when it
+	 * differs from path: a symlink on the way that must not be re-pointed. Else NULL. */
+	char *name;
 	bool exists;
 	bool is_dir;
 	bool bypassed;

@@ -360,13 +360,112 @@ static size_t fd_path(char *dst, size_t size, int fd)
 	return len;
 }
 
-static void helper_do(size_t n, const int fds[2], struct unotify_reply *rep)
+/* The i-th NUL-terminated string of n bytes at s, or NULL. */
+static const char *nth_string(const char *s, size_t n, int i)
+{
+	for (;;) {
+		const char *end = memchr(s, 0, n);
+		if (!end)
+			return NULL;
+		if (i-- == 0)
+			return s;
+		n -= (size_t)(end + 1 - s);
+		s = end + 1;
+	}
+}
+
+/*
+ * A name operation the supervisor approved (enum unotify_op, OPEN..UNLINK): names are
+ * taken against pinned directories and never followed at the end, so the name made,
+ * replaced or removed is the one that was checked.
+ */
+static void helper_fs(size_t n, const int fds[2], struct unotify_reply *rep, int *ret_fd)
+{
+	const struct unotify_req *q = &helper_msg.req;
+	const char *data = helper_msg.buf + sizeof(*q);
+	struct unotify_fs a;
+	const char *s1, *s2 = NULL;
+	mode_t old;
+	long r;
+
+	if (q->op == UNOTIFY_REOPEN && q->len >= sizeof(a) && q->len <= n - sizeof(*q)) {
+		/* A magic link to the agent's own file: the kernel reopens it. */
+		char self[64];
+		memcpy(&a, data, sizeof(a));
+		if (fd_path(self, sizeof(self), fds[0]) == 0) {
+			rep->err = ENAMETOOLONG;
+			return;
+		}
+		old = umask(q->umask & 0777);
+		r = open(self, q->flags | O_CLOEXEC, (mode_t)a.mode);
+		rep->err = r < 0 ? errno : 0;
+		(void)umask(old);
+		if (r >= 0)
+			*ret_fd = (int)r;
+		rep->ret = r < 0 ? -1 : 0;
+		return;
+	}
+	if (q->len > n - sizeof(*q) || q->len < sizeof(a) ||
+	    !(s1 = nth_string(data + sizeof(a), q->len - sizeof(a), 0)) ||
+	    ((q->op == UNOTIFY_SYMLINK || q->op == UNOTIFY_LINK || q->op == UNOTIFY_RENAME) &&
+	     !(s2 = nth_string(data + sizeof(a), q->len - sizeof(a), 1))) ||
+	    ((q->op == UNOTIFY_LINK || q->op == UNOTIFY_RENAME) && fds[1] < 0)) {
+		rep->err = EINVAL;
+		return;
+	}
+	memcpy(&a, data, sizeof(a));
+	old = umask(q->umask & 0777);
+	switch (q->op) {
+	case UNOTIFY_OPEN:
+		r = openat(fds[0], s1, (q->flags | O_NOFOLLOW | O_CLOEXEC), (mode_t)a.mode);
+		if (r >= 0)
+			*ret_fd = (int)r, r = 0;
+		break;
+	case UNOTIFY_MKDIR:
+		r = mkdirat(fds[0], s1, (mode_t)a.mode);
+		break;
+	case UNOTIFY_MKNOD:
+		r = mknodat(fds[0], s1, (mode_t)a.mode, (dev_t)a.dev);
+		break;
+	case UNOTIFY_SYMLINK:
+		r = symlinkat(s2, fds[0], s1);
+		break;
+	case UNOTIFY_LINK:
+		if (!*s2 && !(q->flags & AT_EMPTY_PATH)) {
+			char self[64];
+			r = fd_path(self, sizeof(self), fds[0]) == 0
+				? (errno = ENAMETOOLONG, -1)
+				: linkat(AT_FDCWD, self, fds[1], s1, AT_SYMLINK_FOLLOW);
+		} else
+			r = linkat(fds[0], s2, fds[1], s1, q->flags);
+		break;
+	case UNOTIFY_RENAME:
+		r = syscall(SYS_renameat2, fds[0], s1, fds[1], s2, (unsigned)q->flags);
+		break;
+	case UNOTIFY_UNLINK:
+		r = unlinkat(fds[0], s1, q->flags);
+		break;
+	default:
+		r = -1;
+		errno = EINVAL;
+		break;
+	}
+	rep->err = r < 0 ? errno : 0;
+	(void)umask(old);
+	rep->ret = r < 0 ? -1 : r;
+}
+
+static void helper_do(size_t n, const int fds[2], struct unotify_reply *rep, int *ret_fd)
 {
 	const struct unotify_req *q = &helper_msg.req;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	ssize_t r;
 
+	if (n >= sizeof(*q) && fds[0] >= 0 && q->op >= UNOTIFY_OPEN && q->op < _UNOTIFY_OP_MAX) {
+		helper_fs(n, fds, rep, ret_fd);
+		return;
+	}
 	if (n < sizeof(*q) || fds[0] < 0 || q->addrlen > sizeof(q->addr) ||
 	    (q->op == UNOTIFY_SENDTO && q->len > n - sizeof(*q)) ||
 	    (q->via != UNOTIFY_VIA_ADDR && fds[1] < 0)) {
@@ -430,7 +529,7 @@ _noreturn_ static void helper_loop(int fd)
 				   .msg_control = u.buf,
 				   .msg_controllen = sizeof(u.buf)};
 		struct unotify_reply rep = {0, 0, 0};
-		int fds[2] = {-1, -1};
+		int fds[2] = {-1, -1}, out = -1;
 		ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
 
 		if (n < 0 && errno == EINTR)
@@ -453,10 +552,17 @@ _noreturn_ static void helper_loop(int fd)
 		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 			rep.err = EMSGSIZE;
 		else
-			helper_do((size_t)n, fds, &rep);
+			helper_do((size_t)n, fds, &rep, &out);
 		for (int j = 0; j < 2; j++)
 			if (fds[j] >= 0)
 				(void)close(fds[j]);
+		if (out >= 0) {
+			/* The opened file goes back with the answer (send_fd retries EINTR). */
+			if (send_fd(fd, out, &rep, sizeof(rep)))
+				_exit(0);
+			(void)close(out);
+			continue;
+		}
 		while (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
 			if (errno != EINTR)
 				_exit(0);

@@ -74,7 +74,8 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 /* Build the filter; on success the program (malloc'd) and its length are returned. */
 int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
 		  unsigned short *ret_len);
-/* The AF_UNIX mediation filter (connect, bind, sendto with an address: USER_NOTIF). */
-int seccomp_build_notify(struct sock_filter **ret, unsigned short *ret_len);
+/* The AF_UNIX mediation filter (connect, bind, sendto with an address: USER_NOTIF); with
+ * names also the calls that make, replace or remove a name (sandbox_plan_set_unotify()). */
+int seccomp_build_notify(bool names, struct sock_filter **ret, unsigned short *ret_len);
 /* Render the same filter as PFC text to fd (for tests and --dry-run -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);

@@ -154,7 +154,8 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 	return NULL;
 }
 
-int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds, size_t n)
+int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds, size_t n,
+			     bool names)
 {
 	int r;
 
@@ -164,7 +165,7 @@ int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *hel
 	for (size_t i = 0; i < n; i++)
 		if (helper_fds[i] < 0)
 			return -EINVAL;
-	r = seccomp_build_notify(&p->notify_filter, &p->notify_filter_len);
+	r = seccomp_build_notify(names, &p->notify_filter, &p->notify_filter_len);
 	if (r < 0)
 		return r;
 	p->notify_send_fd = send_fd;

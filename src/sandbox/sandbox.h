@@ -107,11 +107,14 @@ int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const ui
  * sendto(2) with an address into user notifications, and sends the listener over
  * send_fd (SCM_RIGHTS) with the helpers' pids as data (int32_t[UNOTIFY_HELPERS]). Every fd must be O_CLOEXEC and stay open until the
  * child has run; the caller closes them in the parent after fork.
+ * With names, the filter also notifies the calls that create, rename, link or remove
+ * a name (O_CREAT opens, mkdir, mknod, symlink, link, rename, unlink, rmdir) and refuses
+ * openat2 with ENOSYS: protected names inside write grants (supervisor/unotify.c).
  * Returns 0, -EINVAL (bad fds, n out of 1..UNOTIFY_HELPERS, called twice), -ENOMEM,
  * or a libseccomp error.
  */
 int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds,
-			     size_t n);
+			     size_t n, bool names);
 
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);

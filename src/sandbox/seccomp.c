@@ -26,6 +26,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -350,6 +351,32 @@ int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
 }
 
 /*
+ * Calls that make, replace or remove a name (supervisor/unotify.c refuses protected ones
+ * and performs the rest). open/openat only with O_CREAT: without it no name is made and
+ * nothing the agent can rewrite matters. openat2 hides its flags behind a pointer the
+ * filter cannot read, so it is refused with ENOSYS, which callers take as "use openat".
+ */
+static int add_name_rules(scmp_filter_ctx c)
+{
+	static const char *const notified[] = {
+	    "creat",   "mkdir",	    "mkdirat",	 "mknod",    "mknodat",
+	    "rename",  "renameat",  "renameat2", "link",     "linkat",
+	    "symlink", "symlinkat", "unlink",	 "unlinkat", "rmdir",
+	};
+	struct scmp_arg_cmp a1[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT)};
+	struct scmp_arg_cmp a2[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT)};
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(notified); i++)
+		if ((r = rule(c, SCMP_ACT_NOTIFY, notified[i], 0, NULL)) < 0)
+			return r;
+	if ((r = rule(c, SCMP_ACT_NOTIFY, "open", 1, a1)) < 0 ||
+	    (r = rule(c, SCMP_ACT_NOTIFY, "openat", 1, a2)) < 0)
+		return r;
+	return rule(c, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
+}
+
+/*
  * The AF_UNIX mediation filter (see supervisor/unotify.c), installed last with
  * SECCOMP_FILTER_FLAG_NEW_LISTENER: connect(2), bind(2) and sendto(2) with a destination
  * go to the supervisor. sendto with a NULL destination is a plain send and stays in the
@@ -358,7 +385,7 @@ int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
  * program that uses it for stream I/O (see doc/design/decisions.md for what that leaves).
  * socketcall(2) (i386) hides all of these behind a pointer: refused.
  */
-static int build_notify_ctx(scmp_filter_ctx *ret)
+static int build_notify_ctx(bool names, scmp_filter_ctx *ret)
 {
 	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
 	static const char *const notified[] = {"connect", "bind"};
@@ -370,6 +397,8 @@ static int build_notify_ctx(scmp_filter_ctx *ret)
 	for (size_t i = 0; i < ARRAY_SIZE(notified); i++)
 		if ((r = rule(c, SCMP_ACT_NOTIFY, notified[i], 0, NULL)) < 0)
 			return r;
+	if (names && (r = add_name_rules(c)) < 0)
+		return r;
 	{
 		struct scmp_arg_cmp a[] = {SCMP_A4(SCMP_CMP_NE, 0)};
 		if ((r = rule(c, SCMP_ACT_NOTIFY, "sendto", 1, a)) < 0)
@@ -382,10 +411,10 @@ static int build_notify_ctx(scmp_filter_ctx *ret)
 	return 0;
 }
 
-int seccomp_build_notify(struct sock_filter **ret, unsigned short *ret_len)
+int seccomp_build_notify(bool names, struct sock_filter **ret, unsigned short *ret_len)
 {
 	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
-	int r = build_notify_ctx(&c);
+	int r = build_notify_ctx(names, &c);
 	if (r < 0)
 		return r;
 	return export_bpf(c, ret, ret_len);

@@ -25,7 +25,29 @@ enum unotify_op {
 	UNOTIFY_CONNECT = 1,
 	UNOTIFY_BIND,
 	UNOTIFY_SENDTO,
+	/*
+	 * Names (protected names inside write grants; supervisor/unotify.c). The data is
+	 * struct unotify_fs followed by NUL-terminated strings; fds[0] is the pinned
+	 * parent directory of the first name (LINK: the agent's dirfd or cwd the old path
+	 * is taken against), fds[1] the parent of the second name.
+	 */
+	UNOTIFY_OPEN,	 /* openat(fds[0], s1, flags | O_NOFOLLOW, mode); the fd is sent back */
+	UNOTIFY_MKDIR,	 /* mkdirat(fds[0], s1, mode) */
+	UNOTIFY_MKNOD,	 /* mknodat(fds[0], s1, mode, dev) */
+	UNOTIFY_SYMLINK, /* symlinkat(s2, fds[0], s1) */
+	UNOTIFY_LINK,	 /* linkat(fds[0], s2, fds[1], s1, flags); s2 "" without AT_EMPTY_PATH:
+			  * link "/proc/self/fd/<fds[0]>" (AT_SYMLINK_FOLLOW) */
+	UNOTIFY_RENAME,	 /* renameat2(fds[0], s1, fds[1], s2, flags) */
+	UNOTIFY_UNLINK,	 /* unlinkat(fds[0], s1, flags) */
+	UNOTIFY_REOPEN,	 /* open("/proc/self/fd/<fds[0]>", flags, mode); the fd is sent back */
 	_UNOTIFY_OP_MAX,
+};
+
+/* Arguments of the name operations; umask, flags and len are in struct unotify_req. */
+struct unotify_fs {
+	uint64_t dev;  /* mknod */
+	uint32_t mode; /* open, mkdir, mknod */
+	uint32_t pad;
 };
 
 enum unotify_via {
@@ -46,7 +68,8 @@ struct unotify_req {
 };
 
 struct unotify_reply {
-	int64_t ret; /* the syscall's return value when err == 0 */
+	int64_t ret; /* the syscall's return value when err == 0 (OPEN: the fd rides along
+		      * as SCM_RIGHTS, ret is 0) */
 	int32_t err; /* positive errno, 0 on success */
 	uint32_t pad;
 };

@@ -2,7 +2,9 @@
 /*
  * AF_UNIX path-socket mediation. Landlock (ABI 7) does not govern connect(2) to a
  * named socket, so the child's last seccomp filter turns connect, bind and sendto with
- * an address into user notifications, and this file answers them.
+ * an address into user notifications, and this file answers them. Where a write grant
+ * reaches a protected path, the same filter, workers and helpers also carry the calls
+ * that make, replace or remove names ("protected names" below).
  *
  * Never CONTINUE: the agent can rewrite the address, or dup2 another socket over the fd,
  * between our check and the kernel's second look. Instead, per notification:
@@ -47,7 +49,9 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -57,6 +61,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/path.h"
+#include "base/strv.h"
 #include "sandbox/unotify-proto.h"
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -143,6 +148,77 @@ bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
 	return false;
 }
 
+/* A protected path (canonical, or as written when a symlink leads to it) is guarded
+ * when a write grant reaches it: covers it, or lies within it. */
+static bool write_reaches(const struct sandbox_spec *spec, const char *path)
+{
+	for (size_t i = 0; i < spec->n_grants; i++) {
+		const struct fs_grant *g = &spec->grants[i];
+		if (!g->exists || !g->path || !(g->access & FS_WRITE))
+			continue;
+		if (path_is_beneath(path, g->path) || path_is_beneath(g->path, path))
+			return true;
+	}
+	return false;
+}
+
+static int guards_build(const struct sandbox_spec *spec, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	for (size_t i = 0; i < spec->n_denies; i++) {
+		const struct fs_deny *d = &spec->denies[i];
+		if (!d->path || d->bypassed)
+			continue;
+		if (!write_reaches(spec, d->path) && !(d->name && write_reaches(spec, d->name)))
+			continue;
+		int r = strv_extend_unique(&l, d->path);
+		if (r >= 0 && d->name)
+			r = strv_extend_unique(&l, d->name);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* The guarded path a name at path would touch, or NULL. A name that is made may not be
+ * or lie under a guarded path; one that is replaced, removed or moved (and a new
+ * symlink or hard link, which could stand in for a directory) may not be an ancestor
+ * either: that would move or re-point what lies beneath. */
+static const char *guard_hit(char *const *guards, const char *path, bool replace)
+{
+	STRV_FOREACH(g, guards)
+	if (path_is_beneath(path, *g) || (replace && path_is_beneath(*g, path)))
+		return *g;
+	return NULL;
+}
+
+bool unotify_names_mediated(const struct sandbox_spec *spec)
+{
+	_cleanup_strv_free_ char **guards = NULL;
+	/* Out of memory: say yes, so the caller fails closed. */
+	return !spec || guards_build(spec, &guards) < 0 || guards;
+}
+
+bool unotify_name_allowed(const struct sandbox_spec *spec, const char *path, bool replace,
+			  const char **ret_why)
+{
+	_cleanup_strv_free_ char **guards = NULL;
+	const char *hit;
+
+	if (!spec || !path || path[0] != '/') {
+		*ret_why = "not an absolute path";
+		return false;
+	}
+	if (guards_build(spec, &guards) < 0) {
+		*ret_why = "out of memory";
+		return false;
+	}
+	hit = guard_hit(guards, path, replace);
+	*ret_why = hit ? "a protected name" : "no protected name";
+	return !hit;
+}
+
 /* ---------------------------------------------------------------- state */
 
 struct worker {
@@ -176,6 +252,8 @@ struct unotify {
 
 	struct bound_sock bound[BOUND_MAX]; /* ring, under lock */
 	size_t n_bound, bound_next;
+
+	char **guards; /* protected names a write grant reaches; NULL: names not mediated */
 };
 
 static void remember_bound(struct unotify *u, dev_t dev, ino_t ino)
@@ -297,7 +375,7 @@ static int resolve_in_root(int rootfd, const char *path, int flags)
 
 /* One round trip with the worker's helper. Returns the syscall result or -errno. */
 static int64_t helper_call(struct worker *w, const struct unotify_req *q, const void *data,
-			   size_t len, int sock, int aux)
+			   size_t len, int sock, int aux, int *ret_fd)
 {
 	int fds[2] = {sock, aux};
 	size_t nfds = aux >= 0 ? 2 : 1;
@@ -322,11 +400,29 @@ static int64_t helper_call(struct worker *w, const struct unotify_req *q, const 
 		;
 	if (n < 0)
 		return -ECONNABORTED;
-	while ((n = recv(w->helper, &rep, sizeof(rep), 0)) < 0 && errno == EINTR)
+	/* An answer may carry one fd (an opened file): take it only where one is expected. */
+	struct iovec riov = {&rep, sizeof(rep)};
+	struct msghdr rm = {.msg_iov = &riov,
+			    .msg_iovlen = 1,
+			    .msg_control = c.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int))};
+	while ((n = recvmsg(w->helper, &rm, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
-	if (n != sizeof(rep))
-		return -ECONNABORTED;
-	return rep.err ? -(int64_t)rep.err : rep.ret;
+	int got = -EBADF;
+	struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&rm) : NULL;
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+	    h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&got, CMSG_DATA(h), sizeof(int));
+	if (n != sizeof(rep) || rep.err || !ret_fd || got < 0) {
+		safe_close(got);
+		if (n != sizeof(rep))
+			return -ECONNABORTED;
+		if (!rep.err && ret_fd)
+			return -EIO; /* an open that brought no file */
+		return rep.err ? -(int64_t)rep.err : rep.ret;
+	}
+	*ret_fd = got;
+	return rep.ret;
 }
 
 struct request {
@@ -442,7 +538,7 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 		q.via = UNOTIFY_VIA_ADDR;
 		q.addrlen = (uint32_t)r->addrlen;
 		memcpy(&q.addr, &ss, sizeof(ss));
-		return helper_call(w, &q, w->data, datalen, sock, -1);
+		return helper_call(w, &q, w->data, datalen, sock, -1, NULL);
 	}
 
 	const char *why = NULL;
@@ -470,10 +566,16 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 			deny_log(r, real, why);
 			return -EACCES;
 		}
+		const char *hit = guard_hit(u->guards, real, false);
+		if (hit) {
+			log_info("denied bind of '%s' (pid %d): protected name '%s'", real,
+				 (int)r->pid, hit);
+			return -EACCES;
+		}
 		q.via = UNOTIFY_VIA_DIR;
 		q.umask = umask_;
 		memcpy(q.name, name, strlen(name) + 1);
-		int64_t ret = helper_call(w, &q, NULL, 0, sock, target);
+		int64_t ret = helper_call(w, &q, NULL, 0, sock, target, NULL);
 		if (ret == 0 && fstatat(target, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISSOCK(st.st_mode))
 			remember_bound(u, st.st_dev, st.st_ino);
@@ -501,7 +603,457 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 	}
 	log_debug("%s AF_UNIX socket '%s' (pid %d): %s", r->op_name, real, (int)r->pid, why);
 	q.via = UNOTIFY_VIA_FD;
-	return helper_call(w, &q, w->data, datalen, sock, target);
+	return helper_call(w, &q, w->data, datalen, sock, target, NULL);
+}
+
+/* ---------------------------------------------------------------- protected names */
+
+/*
+ * A mask protects an inode that existed at launch; these calls protect the names. Each
+ * path is read once; its parent directory is resolved in the agent's view (root, cwd
+ * or dirfd; "..", symlinks) and pinned as an O_PATH fd; the pinned directory's real
+ * location plus the final component (never followed, except an O_CREAT open's own
+ * symlink chain, which is walked here link by link) is what is judged; and the helper
+ * performs the call on the pinned directory with that final component. So the name
+ * made, replaced or removed is the one that was checked. Refusals are EACCES.
+ */
+
+struct fsreq {
+	pid_t pid;
+	const char *op_name;
+	int op;		 /* enum unotify_op, OPEN..UNLINK */
+	int dfd1, dfd2;	 /* AT_FDCWD or the agent's fds */
+	uint64_t p1, p2; /* the name; the second name (rename), old path (link), target (symlink) */
+	int flags;
+	unsigned mode;
+	uint64_t dev;
+};
+
+static bool decode_fs(const struct seccomp_notif *n, struct fsreq *f)
+{
+	const __u64 *a = n->data.args;
+	_cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(n->data.arch, n->data.nr);
+	static const struct {
+		const char *name;
+		int op, dfd1, p1, dfd2, p2, flags, mode, dev; /* argument index, -1: none */
+	} map[] = {
+	    {"open", UNOTIFY_OPEN, -1, 0, -1, -1, 1, 2, -1},
+	    {"creat", UNOTIFY_OPEN, -1, 0, -1, -1, -1, 1, -1},
+	    {"openat", UNOTIFY_OPEN, 0, 1, -1, -1, 2, 3, -1},
+	    {"mkdir", UNOTIFY_MKDIR, -1, 0, -1, -1, -1, 1, -1},
+	    {"mkdirat", UNOTIFY_MKDIR, 0, 1, -1, -1, -1, 2, -1},
+	    {"mknod", UNOTIFY_MKNOD, -1, 0, -1, -1, -1, 1, 2},
+	    {"mknodat", UNOTIFY_MKNOD, 0, 1, -1, -1, -1, 2, 3},
+	    {"symlink", UNOTIFY_SYMLINK, -1, 1, -1, 0, -1, -1, -1},
+	    {"symlinkat", UNOTIFY_SYMLINK, 1, 2, -1, 0, -1, -1, -1},
+	    {"link", UNOTIFY_LINK, -1, 1, -1, 0, -1, -1, -1},
+	    {"linkat", UNOTIFY_LINK, 2, 3, 0, 1, 4, -1, -1},
+	    {"rename", UNOTIFY_RENAME, -1, 0, -1, 1, -1, -1, -1},
+	    {"renameat", UNOTIFY_RENAME, 0, 1, 2, 3, -1, -1, -1},
+	    {"renameat2", UNOTIFY_RENAME, 0, 1, 2, 3, 4, -1, -1},
+	    {"unlink", UNOTIFY_UNLINK, -1, 0, -1, -1, -1, -1, -1},
+	    {"unlinkat", UNOTIFY_UNLINK, 0, 1, -1, -1, 2, -1, -1},
+	    {"rmdir", UNOTIFY_UNLINK, -1, 0, -1, -1, -1, -1, -1},
+	};
+
+	if (!name)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		if (!streq(name, map[i].name))
+			continue;
+		*f = (struct fsreq){.pid = (pid_t)n->pid,
+				    .op_name = map[i].name,
+				    .op = map[i].op,
+				    .dfd1 = AT_FDCWD,
+				    .dfd2 = AT_FDCWD};
+		if (map[i].dfd1 >= 0)
+			f->dfd1 = (int)a[map[i].dfd1];
+		if (map[i].dfd2 >= 0)
+			f->dfd2 = (int)a[map[i].dfd2];
+		f->p1 = a[map[i].p1];
+		if (map[i].p2 >= 0)
+			f->p2 = a[map[i].p2];
+		if (map[i].flags >= 0)
+			f->flags = (int)a[map[i].flags];
+		if (map[i].mode >= 0)
+			f->mode = (unsigned)a[map[i].mode];
+		if (map[i].dev >= 0)
+			f->dev = a[map[i].dev];
+		if (streq(name, "creat"))
+			f->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		else if (streq(name, "rmdir"))
+			f->flags = AT_REMOVEDIR;
+		return true;
+	}
+	return false;
+}
+
+/* Read the NUL-terminated string at addr in pid (at most size - 1 bytes), page by page so
+ * that a string ending just before an unmapped page is read. 0, -EFAULT or -ENAMETOOLONG. */
+static int read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	size_t done = 0;
+	while (done < size) {
+		size_t chunk = 4096 - ((addr + done) & 4095);
+		if (chunk > size - done)
+			chunk = size - done;
+		if (read_mem(pid, addr + done, buf + done, chunk) < 0)
+			return -EFAULT;
+		if (memchr(buf + done, 0, chunk))
+			return 0;
+		done += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+/* One name of a request, read and then pinned. */
+struct fsname {
+	char path[PATH_MAX];	 /* as given */
+	int base;		 /* its starting directory when relative: cwd or dirfd (ours) */
+	int parent;		 /* pinned parent directory (O_PATH) */
+	char real[PATH_MAX + 1]; /* parent's location + "/" + last: what is judged */
+	char last[NAME_MAX + 2]; /* final component, "/" kept when the path had one */
+	bool slash, dot;
+};
+
+static void fsname_done(struct fsname *n)
+{
+	n->base = safe_close(n->base);
+	n->parent = safe_close(n->parent);
+}
+
+/* Before NOTIF_ID_VALID: copy the path and take its starting directory. */
+static int fsname_read(pid_t pid, int pidfd, int dfd, uint64_t addr, struct fsname *n)
+{
+	int r = read_str(pid, addr, n->path, sizeof(n->path));
+	if (r < 0)
+		return r;
+	if (!n->path[0])
+		return -ENOENT; /* AT_EMPTY_PATH makes no name */
+	if (n->path[0] == '/')
+		return 0;
+	if (dfd == AT_FDCWD) {
+		char link[64];
+		(void)snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+		n->base = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else
+		n->base = pidfd_getfd_(pidfd, dfd);
+	return n->base < 0 ? (errno == ENOTDIR ? -ENOTDIR : -EBADF) : 0;
+}
+
+static bool on_procfs(int fd)
+{
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+/* Resolve n (or the absolute path abs instead) down to its pinned parent and last. */
+static int fsname_pin(int rootfd, struct fsname *n, const char *abs_in)
+{
+	char abs[PATH_MAX * 2 + 2];
+	struct stat st;
+	size_t len;
+	int e;
+
+	n->parent = safe_close(n->parent);
+	if (abs_in)
+		e = snprintf(abs, sizeof(abs), "%s", abs_in);
+	else if (n->path[0] == '/')
+		e = snprintf(abs, sizeof(abs), "%s", n->path);
+	else {
+		char base[PATH_MAX];
+		if (fstat(n->base, &st) < 0 || !S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		if ((e = fd_location(n->base, base, sizeof(base))) < 0)
+			return e;
+		e = snprintf(abs, sizeof(abs), "%s/%s", streq(base, "/") ? "" : base, n->path);
+	}
+	if (e < 0 || (size_t)e >= sizeof(abs))
+		return -ENAMETOOLONG;
+	len = (size_t)e;
+	n->slash = false;
+	while (len > 1 && abs[len - 1] == '/') {
+		abs[--len] = 0;
+		n->slash = true;
+	}
+	char *cut = strrchr(abs, '/');
+	const char *last = cut + 1;
+	if (!*last) /* "/" itself */
+		last = ".";
+	if (strlen(last) > NAME_MAX)
+		return -ENAMETOOLONG;
+	n->dot = streq(last, ".") || streq(last, "..");
+	(void)snprintf(n->last, sizeof(n->last), "%s%s", last, n->slash ? "/" : "");
+	if (cut == abs)
+		cut[1] = 0;
+	else
+		*cut = 0;
+	n->parent = resolve_in_root(rootfd, abs, O_DIRECTORY);
+	if (n->parent < 0)
+		return n->parent;
+	/* No names are made in procfs, and resolved here "self" is the supervisor: refuse
+	 * (the agent's own /proc/self/fd/N and /dev/std* are reopened, see handle_fs()). */
+	if (on_procfs(n->parent))
+		return -EACCES;
+	char loc[PATH_MAX];
+	if ((e = fd_location(n->parent, loc, sizeof(loc))) < 0)
+		return e;
+	e = snprintf(n->real, sizeof(n->real), "%s/%s", streq(loc, "/") ? "" : loc, last);
+	if (e < 0 || (size_t)e >= sizeof(n->real))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * The agent's own descriptor N behind "/proc/self/fd/N", "/proc/thread-self/fd/N",
+ * "/dev/fd/N", "/dev/stdin|stdout|stderr" (magic links: the kernel reopens that file,
+ * no name is made), or -1. Resolved here, "self" would be the supervisor.
+ */
+static int self_fd_number(const char *p)
+{
+	static const char *const std[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+	static const char *const dirs[] = {"/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"};
+	const char *rest = NULL;
+	long v = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(std); i++)
+		if (streq(p, std[i]))
+			return (int)i;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && !rest; i++)
+		rest = startswith(p, dirs[i]);
+	if (!rest || !*rest || strlen(rest) > 9)
+		return -1;
+	for (; *rest; rest++) {
+		if (*rest < '0' || *rest > '9')
+			return -1;
+		v = v * 10 + (*rest - '0');
+	}
+	return (int)v;
+}
+
+/*
+ * An O_CREAT open follows a symlink in the last component (the kernel would create its
+ * target): walk the chain here, so the name judged and opened is never a symlink.
+ * Returns 0, the agent's descriptor number + 1 when the chain ends in one of its own
+ * (self_fd_number()), or -errno.
+ */
+static int fsname_follow(int rootfd, struct fsname *n, int flags)
+{
+	for (int hops = 0; hops < 40; hops++) {
+		char target[PATH_MAX], abs[PATH_MAX * 2 + 2];
+		struct stat st;
+		ssize_t len;
+
+		if (n->slash || (flags & (O_EXCL | O_NOFOLLOW)) || n->dot ||
+		    fstatat(n->parent, n->last, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISLNK(st.st_mode))
+			return 0;
+		len = readlinkat(n->parent, n->last, target, sizeof(target) - 1);
+		if (len < 0)
+			return -errno;
+		target[len] = 0;
+		int self = self_fd_number(target);
+		if (self >= 0)
+			return self + 1;
+		if (target[0] == '/')
+			(void)snprintf(abs, sizeof(abs), "%s", target);
+		else {
+			/* real minus its last component is the parent's location */
+			size_t pl = strlen(n->real) - strlen(n->last);
+			(void)snprintf(abs, sizeof(abs), "%.*s%s", (int)pl, n->real, target);
+		}
+		int r = fsname_pin(rootfd, n, abs);
+		if (r < 0)
+			return r;
+	}
+	return -ELOOP;
+}
+
+static void deny_name_log(const char *op, const struct fsname *n, const char *guard, pid_t pid)
+{
+	log_info("denied %s of '%s' (pid %d): protected name '%s'", op, n->real, (int)pid, guard);
+}
+
+/* The errno the kernel gives for "." or ".." as the last component. */
+static int dot_errno(const struct fsreq *f, const struct fsname *n)
+{
+	switch (f->op) {
+	case UNOTIFY_OPEN:
+		return -EISDIR;
+	case UNOTIFY_RENAME:
+		return -EBUSY;
+	case UNOTIFY_UNLINK:
+		if (!(f->flags & AT_REMOVEDIR))
+			return -EISDIR;
+		return startswith(n->last, "..") ? -ENOTEMPTY : -EINVAL;
+	default:
+		return -EEXIST;
+	}
+}
+
+/*
+ * Decide and perform one name request. Returns the value for the agent (>= 0 or
+ * -errno); for an open, *ret_fd is the opened file to install. *ret_gone as in handle().
+ */
+static int64_t handle_fs(struct worker *w, const struct fsreq *f, uint64_t id, int *ret_fd,
+			 bool *ret_gone)
+{
+	struct unotify *u = w->u;
+	_cleanup_close_ int pidfd = -EBADF, rootfd = -EBADF, oldbase = -EBADF;
+	struct fsname *n1 = (struct fsname *)w->data; /* two, in the worker's buffer */
+	struct fsname *n2 = n1 + 1;
+	_Static_assert(2 * sizeof(struct fsname) + sizeof(struct unotify_fs) + 2 * PATH_MAX + 2 <=
+			   UNOTIFY_DATA_MAX,
+		       "two names and the request fit the worker's buffer");
+	struct unotify_fs args = {.mode = f->mode, .dev = f->dev};
+	char *out = (char *)(n2 + 1);
+	size_t outlen = 0;
+	int64_t ret;
+	int e;
+
+	*ret_gone = false;
+	*ret_fd = -EBADF;
+	n1->base = n1->parent = n2->base = n2->parent = -EBADF;
+	pidfd = pidfd_open_(f->pid);
+	if (pidfd < 0)
+		return -ESRCH;
+	char link[64];
+	(void)snprintf(link, sizeof(link), "/proc/%d/root", (int)f->pid);
+	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -ESRCH;
+	if ((e = fsname_read(f->pid, pidfd, f->dfd1, f->p1, n1)) < 0)
+		goto done;
+	if (f->op == UNOTIFY_RENAME && (e = fsname_read(f->pid, pidfd, f->dfd2, f->p2, n2)) < 0)
+		goto done;
+	if (f->op == UNOTIFY_SYMLINK || f->op == UNOTIFY_LINK) {
+		/* the symlink's target or the link's old path: a string for the helper */
+		if ((e = read_str(f->pid, f->p2, n2->path, sizeof(n2->path))) < 0)
+			goto done;
+		int own = f->op == UNOTIFY_LINK && (f->flags & AT_SYMLINK_FOLLOW)
+			      ? self_fd_number(n2->path)
+			      : -1;
+		if (f->op == UNOTIFY_LINK && !n2->path[0] && !(f->flags & AT_EMPTY_PATH)) {
+			e = -ENOENT;
+			goto done;
+		}
+		if (own >= 0) {
+			/* linkat of "/proc/self/fd/N" (an O_TMPFILE file made visible): the
+			 * agent's descriptor; the helper links its own copy of it. */
+			oldbase = pidfd_getfd_(pidfd, own);
+			n2->path[0] = 0;
+			if (oldbase < 0) {
+				e = -ENOENT;
+				goto done;
+			}
+		} else if (f->op == UNOTIFY_LINK) {
+			if (f->dfd2 == AT_FDCWD) {
+				(void)snprintf(link, sizeof(link), "/proc/%d/cwd", (int)f->pid);
+				oldbase = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			} else
+				oldbase = pidfd_getfd_(pidfd, f->dfd2);
+			if (oldbase < 0) {
+				e = -EBADF;
+				goto done;
+			}
+		}
+	}
+	unsigned umask_ = f->op <= UNOTIFY_MKNOD ? read_umask(f->pid) : 022;
+
+	/* Everything read through the pid is the notifier's only if it is still waiting. */
+	if (ioctl(u->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) {
+		*ret_gone = true;
+		e = -ESRCH;
+		goto done;
+	}
+
+	int self = f->op == UNOTIFY_OPEN && !(f->flags & (O_EXCL | O_NOFOLLOW))
+		       ? self_fd_number(n1->path)
+		       : -1;
+	if (self < 0 && (e = fsname_pin(rootfd, n1, NULL)) < 0)
+		goto done;
+	if (f->op == UNOTIFY_OPEN && self < 0) {
+		if (n1->slash) {
+			e = -EISDIR;
+			goto done;
+		}
+		if ((e = fsname_follow(rootfd, n1, f->flags)) < 0)
+			goto done;
+		self = e - 1;
+	}
+	if (self >= 0) {
+		/* The agent's own open file, reopened (as the kernel would): no name is made. */
+		_cleanup_close_ int own = pidfd_getfd_(pidfd, self);
+		if (own < 0) {
+			e = -ENOENT;
+			goto done;
+		}
+		struct unotify_req rq = {
+		    .op = UNOTIFY_REOPEN, .umask = umask_, .flags = f->flags, .len = sizeof(args)};
+		ret = helper_call(w, &rq, &args, sizeof(args), own, -1, ret_fd);
+		log_debug("%s of its descriptor %d (pid %d): %s", f->op_name, self, (int)f->pid,
+			  ret < 0 ? strerror((int)-ret) : "done");
+		e = (int)ret;
+		goto done;
+	}
+	if (f->op == UNOTIFY_RENAME && (e = fsname_pin(rootfd, n2, NULL)) < 0)
+		goto done;
+	if (n1->dot || (f->op == UNOTIFY_RENAME && n2->dot)) {
+		e = dot_errno(f, n1->dot ? n1 : n2);
+		goto done;
+	}
+	/* A new file, directory or node is made: "create"; anything else may replace. */
+	bool replace = f->op != UNOTIFY_OPEN && f->op != UNOTIFY_MKDIR && f->op != UNOTIFY_MKNOD;
+	const struct fsname *judged = n1;
+	const char *hit = guard_hit(u->guards, n1->real, replace);
+	if (!hit && f->op == UNOTIFY_RENAME && (hit = guard_hit(u->guards, n2->real, true)))
+		judged = n2;
+	if (hit) {
+		struct stat st;
+		/* Making a name that exists fails with EEXIST before any permission check
+		 * (so `mkdir -p` passes a protected directory that is there, masked). */
+		if ((f->op == UNOTIFY_MKDIR || f->op == UNOTIFY_MKNOD || f->op == UNOTIFY_SYMLINK ||
+		     f->op == UNOTIFY_LINK || (f->op == UNOTIFY_OPEN && (f->flags & O_EXCL))) &&
+		    fstatat(n1->parent, n1->last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			e = -EEXIST;
+			goto done;
+		}
+		deny_name_log(f->op_name, judged, hit, f->pid);
+		e = -EACCES;
+		goto done;
+	}
+
+	/* struct unotify_fs, then the strings the helper needs */
+	memcpy(out, &args, sizeof(args));
+	outlen = sizeof(args);
+	const char *s1 = n1->last;
+	const char *s2 = f->op == UNOTIFY_RENAME			     ? n2->last
+			 : f->op == UNOTIFY_SYMLINK || f->op == UNOTIFY_LINK ? n2->path
+									     : "";
+	size_t l1 = strlen(s1) + 1, l2 = strlen(s2) + 1;
+	memcpy(out + outlen, s1, l1);
+	outlen += l1;
+	memcpy(out + outlen, s2, l2);
+	outlen += l2;
+
+	struct unotify_req q = {
+	    .op = (uint32_t)f->op, .umask = umask_, .flags = f->flags, .len = (uint32_t)outlen};
+	if (f->op == UNOTIFY_LINK)
+		ret = helper_call(w, &q, out, outlen, oldbase, n1->parent, NULL);
+	else if (f->op == UNOTIFY_RENAME)
+		ret = helper_call(w, &q, out, outlen, n1->parent, n2->parent, NULL);
+	else
+		ret = helper_call(w, &q, out, outlen, n1->parent, -1,
+				  f->op == UNOTIFY_OPEN ? ret_fd : NULL);
+	log_debug("%s '%s' (pid %d): %s", f->op_name, n1->real, (int)f->pid,
+		  ret < 0 ? strerror((int)-ret) : "done");
+	fsname_done(n1);
+	fsname_done(n2);
+	return ret;
+done:
+	fsname_done(n1);
+	fsname_done(n2);
+	return e;
 }
 
 /* Map the notification to a request; false for a syscall we did not ask for. */
@@ -589,10 +1141,32 @@ static void *worker_main(void *arg)
 
 		struct seccomp_notif *n = w->notif;
 		struct request r;
+		struct fsreq f;
 		bool gone = false;
-		int64_t val = decode(n, &r) ? handle(w, &r, n->id, &gone) : -ENOSYS;
-		if (gone)
+		int newfd = -EBADF;
+		int64_t val = decode(n, &r)	 ? handle(w, &r, n->id, &gone)
+			      : decode_fs(n, &f) ? handle_fs(w, &f, n->id, &newfd, &gone)
+						 : -ENOSYS;
+		if (gone) {
+			safe_close(newfd);
 			continue;
+		}
+		if (newfd >= 0) {
+			/* Install the opened file in the agent and answer with its number, in
+			 * one step; the agent's O_CLOEXEC decides the new descriptor's flag. */
+			struct seccomp_notif_addfd add = {
+			    .id = n->id,
+			    .flags = SECCOMP_ADDFD_FLAG_SEND,
+			    .srcfd = (uint32_t)newfd,
+			    .newfd_flags = (f.flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+			};
+			int ok = ioctl(u->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+			int err = ok < 0 ? errno : 0;
+			safe_close(newfd);
+			if (ok >= 0 || err == ENOENT || err == EINPROGRESS)
+				continue;
+			val = -err; /* e.g. EMFILE: the agent's fd table is full */
+		}
 		memset(w->resp, 0, u->sizes.seccomp_notif_resp);
 		w->resp->id = n->id;
 		if (val < 0)
@@ -655,7 +1229,10 @@ int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, stru
 			return -ENOMEM;
 	}
 
-	r = sandbox_plan_set_unotify(plan, u->send[1], child_ends, UNOTIFY_HELPERS);
+	r = guards_build(spec, &u->guards);
+	if (r < 0)
+		return r;
+	r = sandbox_plan_set_unotify(plan, u->send[1], child_ends, UNOTIFY_HELPERS, !!u->guards);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(u);
@@ -752,6 +1329,7 @@ struct unotify *unotify_free(struct unotify *u)
 	safe_close(u->send[0]);
 	safe_close(u->send[1]);
 	safe_close(u->stop_fd);
+	strv_free(u->guards);
 	pthread_cond_destroy(&u->free_cv);
 	pthread_mutex_destroy(&u->lock);
 	free(u);

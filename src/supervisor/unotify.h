@@ -3,7 +3,8 @@
 
 /*
  * AF_UNIX path-socket mediation through seccomp user notification (DESIGN.md "AF_UNIX
- * path grants"; the mechanics and their reasons are in unotify.c).
+ * path grants"; the mechanics and their reasons are in unotify.c), and protected names
+ * inside write grants (DESIGN.md "Names as well as inodes") through the same channel.
  *
  * Sequence in `nono run`:
  *   unotify_new(spec, plan, &u)   before fork: socketpairs, the plan learns where they go
@@ -38,6 +39,20 @@ enum unotify_access {
  */
 bool unotify_path_allowed(const struct sandbox_spec *spec, const char *path,
 			  enum unotify_access access, const char **ret_why);
+
+/*
+ * Protected names (DESIGN.md "Names as well as inodes"): may the name at path
+ * (canonical absolute, in the sandbox's view) be made (replace false: a new file,
+ * directory or node) or replaced, removed, moved or made a symlink or hard link
+ * (replace true)? A deny path, canonical or as written, that a write grant reaches may
+ * not be made, nor anything beneath it; with replace, nor any of its ancestors. The
+ * calls that make names are mediated only when some deny path is so reached. *ret_why
+ * is set to a static reason either way.
+ */
+bool unotify_name_allowed(const struct sandbox_spec *spec, const char *path, bool replace,
+			  const char **ret_why);
+/* Whether a write grant reaches a protected name, so unotify_new() mediates names. */
+bool unotify_names_mediated(const struct sandbox_spec *spec);
 
 struct unotify;
 

@@ -590,6 +590,29 @@ static void test_resolve_default(void **state)
 	assert_null(net_mode_to_string(_NET_MODE_MAX));
 }
 
+/* A deny path reached through a symlink keeps its name as written (protected names). */
+static void test_resolve_deny_name(void **state)
+{
+	(void)state;
+	char target[512], link[512], ssh[512];
+	(void)snprintf(target, sizeof(target), "%s/dot/gnupg", home);
+	(void)snprintf(link, sizeof(link), "%s/.gnupg", home);
+	(void)snprintf(ssh, sizeof(ssh), "%s/.ssh", home);
+	mkdirs(target);
+	assert_int_equal(symlink("dot/gnupg", link), 0);
+	struct policy_input in = input_default();
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	_cleanup_strv_free_ char **warnings = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_resolve(&in, &s, &warnings, &d), 0);
+	const struct fs_deny *x = find_deny(s, target);
+	assert_non_null(x);
+	assert_string_equal(x->name, link);
+	x = find_deny(s, ssh);
+	assert_non_null(x);
+	assert_null(x->name); /* no symlink on the way */
+}
+
 static void test_resolve_builtin_profiles(void **state)
 {
 	(void)state;
@@ -951,6 +974,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_user_overrides_builtin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_default, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_deny_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_builtin_profiles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_cli_paths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_bypass, setup, teardown),

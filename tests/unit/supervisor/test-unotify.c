@@ -184,6 +184,46 @@ static void test_lifecycle(void **state)
 	assert_null(unotify_free(NULL));
 }
 
+static bool name_ok(const struct sandbox_spec *s, const char *path, bool replace)
+{
+	const char *why = NULL;
+	bool r = unotify_name_allowed(s, path, replace, &why);
+	assert_non_null(why);
+	return r;
+}
+
+/* Protected names: a deny path a write grant reaches, canonical and as written. */
+static void test_names(void **state)
+{
+	char home[] = "/h", ro[] = "/usr", gp[] = "/h/dot/gnupg", gname[] = "/h/.gnupg",
+	     nono[] = "/h/.config/nono", rc[] = "/h/.bashrc", lib[] = "/usr/lib/x";
+	struct fs_grant g[] = {{.path = home, .access = FS_RW, .exists = true},
+			       {.path = ro, .access = FS_READ, .exists = true}};
+	struct fs_deny d[] = {{.path = gp, .name = gname},
+			      {.path = nono},
+			      {.path = rc, .bypassed = true},
+			      {.path = lib}};
+	struct sandbox_spec s = {.grants = g, .n_grants = 2, .denies = d, .n_denies = 4};
+	(void)state;
+	/* made: not the name, nor anything beneath it */
+	assert_false(name_ok(&s, "/h/.config/nono", false));
+	assert_false(name_ok(&s, "/h/.config/nono/profiles", false));
+	assert_true(name_ok(&s, "/h/.config", false));
+	assert_true(name_ok(&s, "/h/.config/nonot", false));
+	/* replaced, moved, linked: not an ancestor either */
+	assert_false(name_ok(&s, "/h/.config", true));
+	assert_false(name_ok(&s, "/h/dot", true));
+	assert_true(name_ok(&s, "/h/.config/other", true));
+	/* the symlink as written and its target */
+	assert_false(name_ok(&s, "/h/.gnupg", true));
+	assert_false(name_ok(&s, "/h/.gnupg", false));
+	assert_false(name_ok(&s, "/h/dot/gnupg", false));
+	/* bypassed, or reached by a read grant only: not guarded */
+	assert_true(name_ok(&s, "/h/.bashrc", true));
+	assert_true(name_ok(&s, "/usr/lib/x", true));
+	assert_false(name_ok(&s, "relative", false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +231,7 @@ int main(void)
 	    cmocka_unit_test(test_subtree),	   cmocka_unit_test(test_root_dir_grant),
 	    cmocka_unit_test(test_several_grants), cmocka_unit_test(test_network_modes),
 	    cmocka_unit_test(test_bad_input),	   cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
