@@ -25,11 +25,11 @@
 #include "proxy/endpoint.h"
 #include "proxy/filter.h"
 #include "proxy/http1.h"
+#include "proxy/scrub.h"
 
 #define IO_BUF	    (64 * 1024)
 #define DRAIN_MS    1000
 #define DRAIN_BYTES (64 * 1024)
-#define MAX_WORKERS 32
 
 struct upconn {
 	int fd;
@@ -52,6 +52,8 @@ struct svc {
 	size_t n_rules;
 	struct upconn *idle[REVERSE_POOL_MAX];
 	size_t n_idle;
+	struct scrub *scrub; /* the key's spellings -> the phantom's, for responses */
+	unsigned busy;	     /* requests in flight upstream; under rv->lock */
 };
 
 struct worker {
@@ -73,7 +75,8 @@ struct reverse {
 	struct worker *workers;
 	unsigned n_workers, max_workers;
 	bool stopping;
-	unsigned head_ms, connect_ms, idle_ms;
+	unsigned head_ms, connect_ms, idle_ms, response_ms;
+	unsigned svc_cap; /* requests in flight per service */
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);
 	void *ud;
@@ -212,6 +215,9 @@ bool reverse_header_dropped(const char *name, size_t nl, const char *value, size
 	    "upgrade",
 	    "host",
 	    "expect",
+	    "accept-encoding", /* replaced by identity: compressed bodies cannot be scrubbed */
+	    "range",	       /* a slice of an echo would carry a piece of the key */
+	    "if-range",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
 		if (name_is(name, nl, drop[i]))
@@ -285,6 +291,28 @@ static void emit(struct reverse *rv, const struct req_info *ri, bool allow, cons
 
 /* ---- client and upstream I/O with poll() deadlines -------------------------------- */
 
+/*
+ * Wait for ev on fd; with watch >= 0 (the client, while the upstream is awaited) its
+ * hang-up ends the wait with -ECONNRESET: a client that gave up frees its worker and
+ * the upstream connection at once. Only POLLRDHUP is asked of the client, so a
+ * pipelined next request does not wake this up.
+ */
+static int wait_fd_watch(int fd, short ev, int ms, int watch)
+{
+	struct pollfd p[2] = {{fd, ev, 0}, {watch, POLLRDHUP, 0}};
+	for (;;) {
+		int n = poll(p, watch >= 0 ? 2 : 1, ms);
+		if (n > 0 && watch >= 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			return -ECONNRESET;
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 static int wait_fd(int fd, short ev, int ms)
 {
 	struct pollfd p = {fd, ev, 0};
@@ -319,8 +347,8 @@ static int client_write(int fd, const char *p, size_t n, unsigned ms)
 	return 0;
 }
 
-/* > 0 bytes, 0 EOF, < 0 error or -ETIMEDOUT. */
-static ssize_t client_read(int fd, char *p, size_t n, int ms)
+/* > 0 bytes, 0 EOF, < 0 error, -ETIMEDOUT, or -ECONNRESET when watch hung up. */
+static ssize_t read_watch(int fd, char *p, size_t n, int ms, int watch)
 {
 	for (;;) {
 		ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
@@ -330,20 +358,32 @@ static ssize_t client_read(int fd, char *p, size_t n, int ms)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		int r = wait_fd(fd, POLLIN, ms);
+		int r = wait_fd_watch(fd, POLLIN, ms, watch);
 		if (r < 0)
 			return r;
 	}
 }
 
-/* Drive one SSL call: 1 done, 0 clean EOF (reads), < 0 error. */
-static int ssl_wait(SSL *ssl, int fd, int ret, int ms)
+/* > 0 bytes, 0 EOF, < 0 error or -ETIMEDOUT. */
+static ssize_t client_read(int fd, char *p, size_t n, int ms)
 {
+	return read_watch(fd, p, n, ms, -EBADF);
+}
+
+/*
+ * Drive one SSL call: 2 call again, 0 clean EOF (reads), < 0 error (-ETIMEDOUT,
+ * -ECONNRESET when the watched client hung up).
+ */
+static int ssl_wait(SSL *ssl, int fd, int ret, int ms, int watch)
+{
+	int r;
 	switch (SSL_get_error(ssl, ret)) {
 	case SSL_ERROR_WANT_READ:
-		return wait_fd(fd, POLLIN, ms) < 0 ? -ETIMEDOUT : 2;
+		r = wait_fd_watch(fd, POLLIN, ms, watch);
+		return r == -ECONNRESET ? r : r < 0 ? -ETIMEDOUT : 2;
 	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(fd, POLLOUT, ms) < 0 ? -ETIMEDOUT : 2;
+		r = wait_fd_watch(fd, POLLOUT, ms, watch);
+		return r == -ECONNRESET ? r : r < 0 ? -ETIMEDOUT : 2;
 	case SSL_ERROR_ZERO_RETURN:
 		return 0;
 	default:
@@ -352,16 +392,17 @@ static int ssl_wait(SSL *ssl, int fd, int ret, int ms)
 	}
 }
 
-static ssize_t up_read(struct upconn *u, char *p, size_t n, int ms)
+/* A read from the upstream; watch: the client fd whose hang-up ends it, or -EBADF. */
+static ssize_t up_read(struct upconn *u, char *p, size_t n, int ms, int watch)
 {
 	if (!u->ssl)
-		return client_read(u->fd, p, n, ms);
+		return read_watch(u->fd, p, n, ms, watch);
 	for (;;) {
 		size_t got = 0;
 		int ret = SSL_read_ex(u->ssl, p, n, &got);
 		if (ret == 1)
 			return (ssize_t)got;
-		int r = ssl_wait(u->ssl, u->fd, ret, ms);
+		int r = ssl_wait(u->ssl, u->fd, ret, ms, watch);
 		if (r != 2)
 			return r;
 	}
@@ -379,7 +420,7 @@ static int up_write(struct upconn *u, const char *p, size_t n, int ms)
 			n -= put;
 			continue;
 		}
-		int r = ssl_wait(u->ssl, u->fd, ret, ms);
+		int r = ssl_wait(u->ssl, u->fd, ret, ms, -EBADF);
 		if (r != 2)
 			return r < 0 ? r : -EPIPE;
 	}
@@ -489,7 +530,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		}
 		int err = 0;
 		socklen_t l = sizeof(err);
-		if (wait_fd(fd, POLLOUT, remaining(deadline)) < 0 ||
+		if (wait_fd_watch(fd, POLLOUT, remaining(deadline), w->cfd) < 0 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err) {
 			set_up_fd(w, -EBADF);
 			fd = safe_close(fd);
@@ -527,7 +568,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 				r = 0;
 				break;
 			}
-			r = ssl_wait(u->ssl, u->fd, cr, remaining(deadline));
+			r = ssl_wait(u->ssl, u->fd, cr, remaining(deadline), w->cfd);
 			if (r != 2) {
 				r = r == 0 ? -EIO : r;
 				break;
@@ -610,6 +651,8 @@ static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 	struct span conn = http1_header_get(h, "Connection");
 	int r = strbuf_addf(sb, "%s %s%s%.*s HTTP/1.1\r\nHost: %s\r\n", h->method_str, s->up.base,
 			    path, (int)query.n, query.p ? query.p : "", s->authority);
+	if (r >= 0)
+		r = strbuf_adds(sb, "Accept-Encoding: identity\r\n");
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
 		const struct http1_header *x = &h->headers[i];
 		if (reverse_header_dropped(x->name.p, x->name.n, x->value.p, x->value.n, s->header,
@@ -691,9 +734,13 @@ static int relay_request_body(struct worker *w, struct upconn *u, const struct h
 	return 0;
 }
 
-/* Copy the response head for the client, minus hop-by-hop headers. */
+/*
+ * Copy the response head for the client, minus hop-by-hop headers; with body, minus
+ * the upstream's framing (Content-Length, Transfer-Encoding, Trailer): the scrubbed
+ * body is re-framed, chunked when chunked.
+ */
 static int build_client_head(const char *raw, const struct http1_head *rh, bool close_client,
-			     struct strbuf *sb)
+			     bool body, bool chunked, struct strbuf *sb)
 {
 	struct span conn = http1_header_get(rh, "Connection");
 	const char *cr = memchr(raw, '\r', rh->head_len);
@@ -709,12 +756,326 @@ static int build_client_head(const char *raw, const struct http1_head *rh, bool 
 		    name_is(x->name.p, x->name.n, "upgrade") ||
 		    (conn.p && in_token_list(x->name.p, x->name.n, conn.p, conn.n)))
 			continue;
+		if (body && (name_is(x->name.p, x->name.n, "content-length") ||
+			     name_is(x->name.p, x->name.n, "transfer-encoding") ||
+			     name_is(x->name.p, x->name.n, "trailer")))
+			continue;
 		r = strbuf_addf(sb, "%.*s: %.*s\r\n", (int)x->name.n, x->name.p, (int)x->value.n,
 				x->value.p);
 	}
+	if (r >= 0 && chunked)
+		r = strbuf_adds(sb, "Transfer-Encoding: chunked\r\n");
 	if (r >= 0)
 		r = strbuf_adds(sb, close_client ? "Connection: close\r\n\r\n" : "\r\n");
 	return r;
+}
+
+/*
+ * The response body as the client gets it: the upstream's framing parsed off (its
+ * chunking, trailers, length), the payload scrubbed, and re-framed in chunks (or,
+ * for an HTTP/1.0 client, delimited by the connection's end). The framer comes
+ * first: http-parser hands its callbacks the framer, which is this.
+ */
+struct body_relay {
+	struct http1_framer f;
+	struct scrub_stream ss;
+	struct strbuf *out;
+	int err;
+};
+
+static int br_on_body(http_parser *p, const char *at, size_t n)
+{
+	struct body_relay *br = p->data;
+	int r = scrub_stream_feed(&br->ss, at, n, false, br->out);
+	if (r < 0) {
+		br->err = r;
+		return -1;
+	}
+	return 0;
+}
+
+static int br_message_complete(http_parser *p)
+{
+	struct body_relay *br = p->data;
+	br->f.complete = true;
+	http_parser_pause(p, 1); /* what follows is not this response */
+	return 0;
+}
+
+/*
+ * Feed upstream bytes (n == 0: EOF) after the head; the scrubbed payload goes to
+ * br->out, framed (chunked: one chunk per call, and the last chunk at the end).
+ * Returns how many of buf[0..n) belong to the response, or < 0.
+ */
+static ssize_t body_relay_feed(struct body_relay *br, const char *buf, size_t n, bool chunked)
+{
+	static const http_parser_settings settings = {
+	    .on_body = br_on_body,
+	    .on_message_complete = br_message_complete,
+	};
+	struct strbuf *out = br->out;
+	size_t hdr = out->len;
+	int r;
+
+	if (chunked && (r = strbuf_add(out, "00000000\r\n", 10)) < 0)
+		return r;
+	size_t k = br->f.complete ? 0 : http_parser_execute(&br->f.p, &settings, buf, n);
+	if (br->err < 0)
+		return br->err;
+	if (!br->f.complete && HTTP_PARSER_ERRNO(&br->f.p) != HPE_OK)
+		return -EBADMSG;
+	if (br->f.complete && (r = scrub_stream_feed(&br->ss, NULL, 0, true, out)) < 0)
+		return r;
+	if (chunked) {
+		size_t payload = out->len - hdr - 10;
+		if (payload == 0)
+			out->len = hdr;
+		else {
+			char x[24];
+			if (payload > 0xffffffffu) /* strbuf's cap keeps it far below */
+				return -E2BIG;
+			(void)snprintf(x, sizeof(x), "%08zx", payload);
+			memcpy(out->buf + hdr, x, 8);
+			if ((r = strbuf_add(out, "\r\n", 2)) < 0)
+				return r;
+		}
+		if (br->f.complete && (r = strbuf_add(out, "0\r\n\r\n", 5)) < 0)
+			return r;
+	}
+	return (ssize_t)k;
+}
+
+/* Is the Content-Encoding one the scrubber can read (none, or identity)? */
+static bool identity_encoded(const struct http1_head *rh)
+{
+	for (size_t i = 0; i < rh->n_headers; i++) {
+		const struct http1_header *x = &rh->headers[i];
+		if (!name_is(x->name.p, x->name.n, "content-encoding"))
+			continue;
+		size_t n = x->value.n;
+		const char *v = x->value.p;
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n > 0 && !(n == 8 && strncasecmp(v, "identity", 8) == 0))
+			return false;
+	}
+	return true;
+}
+
+/* A service's share of the workers: false when it has its cap in flight. */
+static bool svc_enter(struct reverse *rv, struct svc *s)
+{
+	pthread_mutex_lock(&rv->lock);
+	bool ok = s->busy < rv->svc_cap;
+	if (ok)
+		s->busy++;
+	pthread_mutex_unlock(&rv->lock);
+	return ok;
+}
+
+static void svc_leave(struct reverse *rv, struct svc *s)
+{
+	pthread_mutex_lock(&rv->lock);
+	s->busy--;
+	pthread_mutex_unlock(&rv->lock);
+}
+
+/*
+ * Send the request (head: owned, wiped here) upstream, relay its body, and the
+ * response back, scrubbed. Returns KEEP when the client connection can carry
+ * another request.
+ */
+static enum outcome relay_one(struct worker *w, const struct http1_head *h, const struct svc *s,
+			      const struct req_info *ri, char *head, size_t head_len, char *scratch)
+{
+	struct reverse *rv = w->rv;
+	struct upconn *up = NULL;
+	int status = 502;
+	const char *reason = "upstream_failed";
+	struct span expect = http1_header_get(h, "Expect");
+	bool has_body = h->chunked || (h->has_content_length && h->content_length > 0);
+	bool reused = false;
+	struct http1_framer rqf;
+	http1_framer_init(&rqf, false, false);
+
+	bool retried = false, body_done = false, client_keep = false;
+again:
+	for (int attempt = 0;; attempt++) {
+		up = pool_get(rv, (struct svc *)s);
+		reused = up != NULL;
+		if (up)
+			set_up_fd(w, up->fd);
+		else if (up_connect(rv, w, s, &up, &status, &reason) < 0)
+			goto fail;
+		if (up_write(up, head, head_len, (int)rv->connect_ms) == 0)
+			break;
+		/* A pooled connection the upstream had closed: once more on a fresh one. */
+		set_up_fd(w, -EBADF);
+		upconn_free(up);
+		up = NULL;
+		if (!reused || attempt > 0 || retried) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+	}
+
+	int r = 0;
+	if (!body_done) {
+		if (expect.p && expect.n == 12 && strncasecmp(expect.p, "100-continue", 12) == 0 &&
+		    has_body)
+			(void)client_write(w->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25,
+					   rv->idle_ms);
+		r = relay_request_body(w, up, h, &rqf, scratch);
+		if (r == -EPIPE) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+		if (r < 0) {
+			head = erase_and_free(head, head_len);
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			emit(rv, ri, false, "bad_request", 400);
+			respond_close(w, 400, "bad_request");
+			return CLOSE;
+		}
+		body_done = true;
+		client_keep = http1_framer_keep_alive(&rqf);
+	}
+
+	/*
+	 * The response head (1xx interim answers skipped: Expect was answered here), whole
+	 * within response_ms, while the client is watched: one that leaves ends the wait.
+	 */
+	uint64_t head_deadline = now_ms() + rv->response_ms;
+	size_t rlen = 0;
+	struct http1_head rh;
+	for (;;) {
+		int pr = http1_parse_response_head(scratch, rlen, &rh);
+		if (pr > 0 && rh.status >= 100 && rh.status < 200) {
+			memmove(scratch, scratch + rh.head_len, rlen - rh.head_len);
+			rlen -= rh.head_len;
+			continue;
+		}
+		if (pr > 0)
+			break;
+		if (pr < 0 || rlen >= REVERSE_MAX_RESPONSE_HEAD) {
+			reason = "upstream_failed";
+			goto fail;
+		}
+		int left = remaining(head_deadline);
+		ssize_t k = left == 0 ? -ETIMEDOUT
+				      : up_read(up, scratch + rlen,
+						REVERSE_MAX_RESPONSE_HEAD - rlen, left, w->cfd);
+		if (k == -ECONNRESET) {
+			/* The client gave up: nobody to answer; the upstream goes at once. */
+			head = erase_and_free(head, head_len);
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			emit(rv, ri, false, "client_gone", 499);
+			return CLOSE;
+		}
+		if (k <= 0 && k != -ETIMEDOUT && rlen == 0 && reused && !has_body && !retried) {
+			/* A pooled connection the upstream closed just as we reused it: a
+			 * bodiless request is safe to send once more on a fresh one. */
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			up = NULL;
+			retried = true;
+			goto again;
+		}
+		if (k <= 0) {
+			status = k == -ETIMEDOUT ? 504 : 502;
+			reason = k == -ETIMEDOUT ? "timeout" : "upstream_failed";
+			goto fail;
+		}
+		rlen += (size_t)k;
+	}
+	head = erase_and_free(head, head_len);
+
+	struct body_relay br = {0};
+	http1_framer_init(&br.f, true, h->method == HTTP_HEAD);
+	if (http1_framer_feed(&br.f, scratch, rh.head_len) < 0) {
+		reason = "upstream_failed";
+		goto fail;
+	}
+	bool body = !br.f.complete;
+	if (body && !identity_encoded(&rh)) {
+		reason = "encoded_response";
+		goto fail;
+	}
+	/* HTTP/1.1 clients get chunks; to 1.0 ones, the body ends with the connection. */
+	bool chunked = body && (h->http_major > 1 || (h->http_major == 1 && h->http_minor >= 1));
+	bool up_keep = http1_framer_keep_alive(&br.f) && !http1_framer_needs_eof(&br.f);
+	bool close_client = !client_keep || (body && !chunked);
+	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + 64};
+	struct strbuf out = {0};
+	if (build_client_head(scratch, &rh, close_client, body, chunked, &ch) < 0 ||
+	    scrub_all(s->scrub, ch.buf, ch.len, &out) < 0) {
+		strbuf_release(&ch);
+		strbuf_release(&out);
+		reason = "upstream_failed";
+		goto fail;
+	}
+	strbuf_release(&ch);
+	emit(rv, ri, true, NULL, (int)rh.status);
+	(void)scrub_stream_init(&br.ss, s->scrub);
+	br.out = &out;
+
+	/* The body, as it arrives; what came with the head goes out with it. */
+	size_t off = rh.head_len;
+	r = 0;
+	for (;;) {
+		if (body && (off < rlen || br.f.complete)) {
+			ssize_t used = body_relay_feed(&br, scratch + off, rlen - off, chunked);
+			if (used < 0) {
+				r = -EPROTO; /* what went out still goes; the connection closes */
+				break;
+			}
+			off += (size_t)used;
+		}
+		if (out.len > 0 && client_write(w->cfd, out.buf, out.len, rv->idle_ms) < 0) {
+			r = -EPIPE;
+			break;
+		}
+		out.len = 0;
+		if (!body || br.f.complete)
+			break;
+		ssize_t k = up_read(up, scratch, IO_BUF, (int)rv->idle_ms, w->cfd);
+		if (k == 0) {
+			/* EOF: completes a body the connection's end delimits, else truncated. */
+			up_keep = false;
+			if (body_relay_feed(&br, scratch, 0, chunked) < 0 || !br.f.complete) {
+				r = -EPROTO; /* the client must not take it as whole */
+				break;
+			}
+			rlen = off = 0;
+			continue;
+		}
+		if (k < 0) {
+			r = (int)k;
+			break;
+		}
+		off = 0;
+		rlen = (size_t)k;
+	}
+	if (off < rlen)
+		up_keep = false; /* bytes past the response: not reusable */
+	scrub_stream_done(&br.ss);
+	strbuf_release(&out);
+	set_up_fd(w, -EBADF);
+	if (r >= 0 && up_keep && br.f.complete)
+		pool_put(rv, (struct svc *)s, up);
+	else
+		upconn_free(up);
+	return r >= 0 && !close_client ? KEEP : CLOSE;
+
+fail:
+	head = erase_and_free(head, head_len);
+	set_up_fd(w, -EBADF);
+	upconn_free(up);
+	emit(rv, ri, false, reason, status);
+	respond_close(w, status, reason);
+	return CLOSE;
 }
 
 /*
@@ -726,9 +1087,6 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	struct reverse *rv = w->rv;
 	struct req_info ri = {0};
 	char norm[HTTP1_MAX_TARGET + 2];
-	struct upconn *up = NULL;
-	int status = 502;
-	const char *reason = "upstream_failed";
 
 	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
 	size_t pl = strcspn(h->target.p, "?");
@@ -762,7 +1120,10 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	bool ok;
 	const char *why;
 	if (xt.p) {
-		ok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
+		/* Both compared, in constant time: users hold the phantom, not the token. */
+		bool tok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
+		bool ph = reverse_slot_matches(xt.p, xt.n, s->phantom, strlen(s->phantom));
+		ok = tok | ph;
 		why = "bad_token";
 	} else {
 		ok = reverse_slot_matches(slot.p, slot.n, s->slot, s->slot_len);
@@ -795,166 +1156,15 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		respond_close(w, 431, "bad_request");
 		return CLOSE;
 	}
-	struct span expect = http1_header_get(h, "Expect");
-	bool has_body = h->chunked || (h->has_content_length && h->content_length > 0);
-	bool reused = false;
-	struct http1_framer rqf;
-	http1_framer_init(&rqf, false, false);
-
-	bool retried = false, body_done = false, client_keep = false;
-again:
-	for (int attempt = 0;; attempt++) {
-		up = pool_get(rv, (struct svc *)s);
-		reused = up != NULL;
-		if (up)
-			set_up_fd(w, up->fd);
-		else if (up_connect(rv, w, s, &up, &status, &reason) < 0)
-			goto fail;
-		if (up_write(up, head, head_len, (int)rv->idle_ms) == 0)
-			break;
-		/* A pooled connection the upstream had closed: once more on a fresh one. */
-		set_up_fd(w, -EBADF);
-		upconn_free(up);
-		up = NULL;
-		if (!reused || attempt > 0 || retried) {
-			reason = "upstream_failed";
-			goto fail;
-		}
+	if (!svc_enter(rv, (struct svc *)s)) {
+		head = erase_and_free(head, head_len);
+		emit(rv, &ri, false, "busy", 503);
+		respond_close(w, 503, "busy");
+		return CLOSE;
 	}
-
-	int r = 0;
-	if (!body_done) {
-		if (expect.p && expect.n == 12 && strncasecmp(expect.p, "100-continue", 12) == 0 &&
-		    has_body)
-			(void)client_write(w->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25,
-					   rv->idle_ms);
-		r = relay_request_body(w, up, h, &rqf, scratch);
-		if (r == -EPIPE) {
-			reason = "upstream_failed";
-			goto fail;
-		}
-		if (r < 0) {
-			head = erase_and_free(head, head_len);
-			set_up_fd(w, -EBADF);
-			upconn_free(up);
-			emit(rv, &ri, false, "bad_request", 400);
-			respond_close(w, 400, "bad_request");
-			return CLOSE;
-		}
-		body_done = true;
-		client_keep = http1_framer_keep_alive(&rqf);
-	}
-
-	/* The response head (1xx interim answers skipped: Expect was answered here). */
-	size_t rlen = 0;
-	struct http1_head rh;
-	for (;;) {
-		int pr = http1_parse_response_head(scratch, rlen, &rh);
-		if (pr > 0 && rh.status >= 100 && rh.status < 200) {
-			memmove(scratch, scratch + rh.head_len, rlen - rh.head_len);
-			rlen -= rh.head_len;
-			continue;
-		}
-		if (pr > 0)
-			break;
-		if (pr < 0 || rlen >= REVERSE_MAX_RESPONSE_HEAD) {
-			reason = "upstream_failed";
-			goto fail;
-		}
-		ssize_t k =
-		    up_read(up, scratch + rlen, REVERSE_MAX_RESPONSE_HEAD - rlen, (int)rv->idle_ms);
-		if (k <= 0 && k != -ETIMEDOUT && rlen == 0 && reused && !has_body && !retried) {
-			/* A pooled connection the upstream closed just as we reused it: a
-			 * bodiless request is safe to send once more on a fresh one. */
-			set_up_fd(w, -EBADF);
-			upconn_free(up);
-			up = NULL;
-			retried = true;
-			goto again;
-		}
-		if (k <= 0) {
-			status = k == -ETIMEDOUT ? 504 : 502;
-			reason = k == -ETIMEDOUT ? "timeout" : "upstream_failed";
-			goto fail;
-		}
-		rlen += (size_t)k;
-	}
-	head = erase_and_free(head, head_len);
-
-	struct http1_framer rsf;
-	http1_framer_init(&rsf, true, h->method == HTTP_HEAD);
-	if (http1_framer_feed(&rsf, scratch, rh.head_len) < 0) {
-		reason = "upstream_failed";
-		goto fail;
-	}
-	bool eof_body = !rsf.complete && http1_framer_needs_eof(&rsf);
-	bool up_keep = http1_framer_keep_alive(&rsf) && !eof_body;
-	bool close_client = !client_keep || eof_body;
-	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + IO_BUF + 64};
-	if (build_client_head(scratch, &rh, close_client, &ch) < 0) {
-		strbuf_release(&ch);
-		reason = "upstream_failed";
-		goto fail;
-	}
-	emit(rv, &ri, true, NULL, (int)rh.status);
-	/* Body bytes that came with the head go out with it: one write, one packet. */
-	size_t off = rh.head_len;
-	r = 0;
-	if (off < rlen && !rsf.complete) {
-		ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
-		if (used < 0 || strbuf_add(&ch, scratch + off, (size_t)used) < 0)
-			r = -EPROTO; /* the head still goes out; the connection then closes */
-		else
-			off += (size_t)used;
-	}
-	if (client_write(w->cfd, ch.buf, ch.len, rv->idle_ms) < 0)
-		r = -EPIPE;
-	strbuf_release(&ch);
-	if (off < rlen && rsf.complete)
-		up_keep = false; /* bytes past the response: not reusable */
-
-	/* The rest of the body, as it arrives. */
-	while (r >= 0 && !rsf.complete) {
-		if (off < rlen) {
-			ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
-			if (used < 0) {
-				r = -EPROTO;
-				break;
-			}
-			r = client_write(w->cfd, scratch + off, (size_t)used, rv->idle_ms);
-			off += (size_t)used;
-			if (off < rlen)
-				up_keep = false; /* bytes past the response: not reusable */
-			continue;
-		}
-		ssize_t k = up_read(up, scratch, IO_BUF, (int)rv->idle_ms);
-		if (k == 0) {
-			if (http1_framer_feed(&rsf, scratch, 0) < 0 || !rsf.complete)
-				r = -EPROTO; /* truncated: the client must not take it as whole */
-			up_keep = false;
-			break;
-		}
-		if (k < 0) {
-			r = (int)k;
-			break;
-		}
-		off = 0;
-		rlen = (size_t)k;
-	}
-	set_up_fd(w, -EBADF);
-	if (r >= 0 && up_keep && rsf.complete)
-		pool_put(rv, (struct svc *)s, up);
-	else
-		upconn_free(up);
-	return r >= 0 && !close_client ? KEEP : CLOSE;
-
-fail:
-	head = erase_and_free(head, head_len);
-	set_up_fd(w, -EBADF);
-	upconn_free(up);
-	emit(rv, &ri, false, reason, status);
-	respond_close(w, status, reason);
-	return CLOSE;
+	enum outcome o = relay_one(w, h, s, &ri, head, head_len, scratch);
+	svc_leave(rv, (struct svc *)s);
+	return o;
 }
 
 /* ---- workers ----------------------------------------------------------------------- */
@@ -1094,6 +1304,7 @@ static void svc_done(struct svc *s)
 	free(s->phantom);
 	free(s->slot);
 	s->inject = erase_and_free(s->inject, s->inject_len);
+	s->scrub = scrub_free(s->scrub);
 	for (size_t i = 0; i < s->n_rules; i++) {
 		free((char *)s->rules[i].method);
 		free((char *)s->rules[i].path);
@@ -1181,7 +1392,9 @@ static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *
 	if ((r = reverse_format(ps->format, ps->phantom, strlen(ps->phantom), &s->slot,
 				&s->slot_len)) < 0 ||
 	    (r = reverse_format(ps->format, ps->secret, ps->secret_len, &s->inject,
-				&s->inject_len)) < 0)
+				&s->inject_len)) < 0 ||
+	    (r = scrub_new(ps->secret, ps->secret_len, ps->phantom, strlen(ps->phantom),
+			   &s->scrub)) < 0)
 		return r;
 	if (ps->n_rules) {
 		s->rules = calloc(ps->n_rules, sizeof(*s->rules));
@@ -1215,7 +1428,9 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 		return -ENOMEM;
 	pthread_mutex_init(&rv->lock, NULL);
 	pthread_cond_init(&rv->idle_cond, NULL);
-	rv->max_workers = cfg->max_workers ? cfg->max_workers : MAX_WORKERS;
+	rv->max_workers = cfg->max_workers ? cfg->max_workers : REVERSE_MAX_WORKERS;
+	rv->svc_cap = rv->max_workers / 2 ? rv->max_workers / 2 : 1;
+	rv->response_ms = cfg->response_ms ? cfg->response_ms : REVERSE_RESPONSE_MS;
 	rv->head_ms = cfg->head_ms ? cfg->head_ms : 10000;
 	rv->connect_ms = cfg->connect_ms ? cfg->connect_ms : 15000;
 	rv->idle_ms = cfg->idle_ms ? cfg->idle_ms : 600000;
