@@ -52,14 +52,14 @@ static void proxy_log(void *ud, const char *line)
 static void proxy_audit_event(void *ud, const struct proxy_event *ev)
 {
 	const struct audit_network_event ae = {
-	    .allow = ev->allow,
-	    .method = ev->method,
-	    .host = ev->host,
-	    .port = ev->port,
-	    .path = ev->path,
-	    .service = ev->service,
-	    .reason = ev->reason,
-	    .status = ev->status,
+		.allow = ev->allow,
+		.method = ev->method,
+		.host = ev->host,
+		.port = ev->port,
+		.path = ev->path,
+		.service = ev->service,
+		.reason = ev->reason,
+		.status = ev->status,
 	};
 	(void)audit_append_network(ud, &ae); /* a lost event is counted in the record */
 }
@@ -75,8 +75,7 @@ int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *
 		_cleanup_net_policy_ struct net_policy *np = NULL;
 		_cleanup_strv_free_ char **creds = NULL;
 		if (!f) {
-			diag_set(d, NULL, 0, 0,
-				 "network-policy.json is not embedded in this build");
+			diag_set(d, NULL, 0, 0, "network-policy.json is not embedded in this build");
 			return -ENOENT;
 		}
 		r = net_policy_parse(f->data, f->size, "network-policy.json", &np, d);
@@ -112,10 +111,10 @@ enum proxy_placement run_proxy_placement(bool is_root, bool sys_admin, bool user
 {
 	/* Root makes the namespace directly (sandbox_prepare), which takes CAP_SYS_ADMIN. */
 	bool netns = is_root ? sys_admin : userns;
-	const char *why =
-	    is_root  ? (sys_admin ? "running as root" : "running as root without CAP_SYS_ADMIN")
-	    : userns ? "user namespaces are available"
-		     : "user namespaces are unavailable for this user";
+	const char *why = is_root ? (sys_admin ? "running as root"
+					       : "running as root without CAP_SYS_ADMIN")
+			  : userns ? "user namespaces are available"
+				   : "user namespaces are unavailable for this user";
 	if (ret_reason)
 		*ret_reason = why;
 	return netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
@@ -179,17 +178,17 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 					!f->is_root && sandbox_userns_available(),
 					NULL) == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
-	    .allow = rp->allow,
-	    .event = audit ? proxy_audit_event : NULL,
-	    .event_ud = audit,
-	    .upstream_proxy = s->proxy.upstream_proxy,
-	    .upstream_bypass = s->proxy.upstream_bypass,
-	    .port = s->proxy.port,
-	    .token = rp->token,
-	    .allow_tokenless = rp->netns,
-	    .log = proxy_log,
-	    .services = rp->creds ? rp->creds->services : NULL,
-	    .n_services = rp->creds ? rp->creds->n : 0,
+		.allow = rp->allow,
+		.event = audit ? proxy_audit_event : NULL,
+		.event_ud = audit,
+		.upstream_proxy = s->proxy.upstream_proxy,
+		.upstream_bypass = s->proxy.upstream_bypass,
+		.port = s->proxy.port,
+		.token = rp->token,
+		.allow_tokenless = rp->netns,
+		.log = proxy_log,
+		.services = rp->creds ? rp->creds->services : NULL,
+		.n_services = rp->creds ? rp->creds->n : 0,
 	};
 	/* Deadlines towards credential upstreams (decisions.md). */
 	if ((r = env_seconds("NONO_PROXY_CONNECT_TIMEOUT", &rp->cfg.connect_timeout_ms, d)) < 0 ||
@@ -254,8 +253,8 @@ int run_proxy_receive_listener(struct run_proxy *rp, struct diag *d)
 	char byte;
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = {&byte, 1};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
 	struct pollfd p = {rp->sock[0], POLLIN, 0};
 
 	rp->sock[1] = safe_close(rp->sock[1]);
