@@ -15,7 +15,7 @@
 struct pattern {
 	char *from, *to;
 	size_t from_len, to_len;
-	uint16_t bigram; /* of from[m-2], from[m-1]: the shift table's key */
+	uint16_t gram; /* hash of from[m-3..m-1]: the shift table's key */
 };
 
 struct scrub {
@@ -24,8 +24,17 @@ struct scrub {
 	size_t m;      /* shortest pattern */
 	size_t maxlen; /* longest pattern */
 	bool first[256];
-	uint8_t shift[65536];
+	uint8_t shift[4096]; /* by trigram hash: how far the window may move on */
 };
+
+/*
+ * Trigrams rather than bigrams (English bigrams hit most keys' bigrams), hashed to
+ * 12 bits: the table stays in the L1 cache.
+ */
+static inline uint16_t h3(const unsigned char *p)
+{
+	return (uint16_t)((((unsigned)p[0] << 7) ^ ((unsigned)p[1] << 4) ^ p[2]) & 0xfff);
+}
 
 static void pattern_wipe(struct pattern *p)
 {
@@ -212,30 +221,30 @@ int scrub_new(const char *key, size_t kl, const char *phantom, size_t pl, struct
 		sc->maxlen = MAX(sc->maxlen, sc->pats[i].from_len);
 		sc->first[(unsigned char)sc->pats[i].from[0]] = true;
 	}
-	/* Shift table over bigrams ending at window offsets 1..m-1 (none for m == 1). */
-	size_t dflt = sc->m > 1 ? MIN(sc->m - 1, (size_t)255) : 0;
+	/* Shift table over trigrams ending at window offsets 2..m-1 (none for m < 3). */
+	size_t dflt = sc->m > 2 ? MIN(sc->m - 2, (size_t)255) : 0;
 	memset(sc->shift, (int)dflt, sizeof(sc->shift));
-	for (size_t i = 0; i < sc->n && sc->m > 1; i++) {
+	for (size_t i = 0; i < sc->n && sc->m > 2; i++) {
 		const unsigned char *f = (const unsigned char *)sc->pats[i].from;
-		for (size_t q = 1; q < sc->m; q++) {
-			uint16_t bg = (uint16_t)(f[q - 1] << 8 | f[q]);
+		for (size_t q = 2; q < sc->m; q++) {
+			uint16_t g = h3(f + q - 2);
 			size_t s = sc->m - 1 - q;
-			if (s < sc->shift[bg])
-				sc->shift[bg] = (uint8_t)s;
+			if (s < sc->shift[g])
+				sc->shift[g] = (uint8_t)s;
 		}
-		sc->pats[i].bigram = (uint16_t)(f[sc->m - 2] << 8 | f[sc->m - 1]);
+		sc->pats[i].gram = h3(f + sc->m - 3);
 	}
 	*ret = sc;
 	return 0;
 }
 
 /* The longest pattern matching at buf+at within len, or -1. */
-static int match_at(const struct scrub *sc, const char *buf, size_t len, size_t at, uint16_t bg)
+static int match_at(const struct scrub *sc, const char *buf, size_t len, size_t at, uint16_t g)
 {
 	int best = -1;
 	for (size_t i = 0; i < sc->n; i++) {
 		const struct pattern *p = &sc->pats[i];
-		if ((sc->m > 1 && p->bigram != bg) || p->from_len > len - at ||
+		if ((sc->m > 2 && p->gram != g) || p->from_len > len - at ||
 		    (best >= 0 && p->from_len <= sc->pats[best].from_len))
 			continue;
 		if (memcmp(buf + at, p->from, p->from_len) == 0)
@@ -254,7 +263,7 @@ bool scrub_find(const struct scrub *sc, const char *buf, size_t len, size_t from
 
 	if (from >= len || len - from < m)
 		return false;
-	if (m == 1) {
+	if (m < 3) {
 		for (at = from; at < len && best < 0; at++)
 			if (sc->first[u[at]])
 				best = match_at(sc, buf, len, at, 0);
@@ -262,14 +271,14 @@ bool scrub_find(const struct scrub *sc, const char *buf, size_t len, size_t from
 	} else {
 		/* i: the last byte of the m-byte window starting at i - m + 1. */
 		for (size_t i = from + m - 1; i < len;) {
-			uint16_t bg = (uint16_t)(u[i - 1] << 8 | u[i]);
-			uint8_t s = sc->shift[bg];
+			uint16_t g = h3(u + i - 2);
+			uint8_t s = sc->shift[g];
 			if (s) {
 				i += s;
 				continue;
 			}
 			at = i - m + 1;
-			if ((best = match_at(sc, buf, len, at, bg)) >= 0)
+			if ((best = match_at(sc, buf, len, at, g)) >= 0)
 				break;
 			i++;
 		}
@@ -345,6 +354,31 @@ int scrub_stream_feed(struct scrub_stream *st, const char *buf, size_t n, bool f
 	const struct scrub *sc = st->sc;
 	int r;
 
+	/* Nothing held: scan the input where it is and keep only its undecided tail. */
+	if (st->held == 0 && n > 0) {
+		size_t keep = 0;
+		if ((r = scrub_some(sc, buf, n, final, out, &keep)) < 0)
+			return r;
+		buf += keep;
+		n -= keep;
+		if (final || n == 0)
+			return 0;
+		if (n > st->cap) {
+			size_t cap = MAX(n, sc->maxlen + (size_t)65536);
+			char *w = malloc(cap);
+			if (!w)
+				return -ENOMEM;
+			if (st->work) {
+				OPENSSL_cleanse(st->work, st->cap);
+				free(st->work);
+			}
+			st->work = w;
+			st->cap = cap;
+		}
+		memcpy(st->work, buf, n);
+		st->held = n;
+		return 0;
+	}
 	/* Large inputs in slices, so the work buffer stays small. */
 	while (n > 0 || final) {
 		size_t take = MIN(n, (size_t)65536);

@@ -15,8 +15,8 @@
  * Derived spellings shorter than SCRUB_MIN_DERIVED bytes are left out (they would
  * match ordinary text); the raw key is always a pattern.
  *
- * Matching is leftmost-longest, with a bigram shift table over the shortest pattern's
- * length (Wu-Manber): ordinary text is skipped up to 255 bytes at a time.
+ * Matching is leftmost-longest, with a trigram shift table over the shortest pattern's
+ * length (Wu-Manber, on trigrams): ordinary text is skipped up to 255 bytes at a time.
  */
 
 #include <stdbool.h>

@@ -25,6 +25,7 @@
  *   .../hang     reads the request and never answers; logs "GONE <conn-id>" when the
  *                client side closes the connection
  *   .../slowhead a response head sent one byte a second
+ *   .../bulk/N   N bytes of JSON-ish text with a Content-Length (the benchmark)
  *   anything     200 application/json {"ok":true,"path":"<path>"}
  * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
  */
@@ -373,6 +374,28 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 			sleep(1);
 		}
 		return false;
+	}
+	if ((st = strstr(path, "/bulk/"))) {
+		static char blk[65536];
+		static const char text[] =
+		    "data: {\"choices\":[{\"delta\":{\"content\":\"lorem ipsum dolor sit\"}}]}\n";
+		for (size_t i = 0; i < sizeof(blk); i++)
+			blk[i] = text[i % (sizeof(text) - 1)];
+		long long total = strtoll(st + 6, NULL, 10);
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			     "Content-Length: %lld\r\n\r\n",
+			     total);
+		if (io_write(c, resp, (size_t)n) < 0)
+			return false;
+		for (long long sent = 0; sent < total;) {
+			size_t k = total - sent < (long long)sizeof(blk) ? (size_t)(total - sent)
+									 : sizeof(blk);
+			if (io_write(c, blk, k) < 0)
+				return false;
+			sent += (long long)k;
+		}
+		return !close_after;
 	}
 	if ((st = strstr(path, "/status/"))) {
 		int code = (int)strtol(st + 8, NULL, 10);
