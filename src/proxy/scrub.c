@@ -402,7 +402,8 @@ int scrub_stream_feed(struct scrub_stream *st, const char *buf, size_t n, bool f
 		bool last = final && take == n;
 		if (len > 0 && (r = scrub_some(sc, st->work, len, last, out, &keep)) < 0)
 			return r;
-		memmove(st->work, st->work + keep, len - keep);
+		if (len > keep)
+			memmove(st->work, st->work + keep, len - keep);
 		st->held = len - keep;
 		if (take) {
 			buf += take;
