@@ -720,7 +720,7 @@ static int relay_request_body(struct worker *w, struct upconn *u, const struct h
 		ssize_t used = http1_framer_feed(f, p, n);
 		if (used < 0)
 			return -EPROTO;
-		if (used > 0 && up_write(u, p, (size_t)used, (int)rv->idle_ms) < 0)
+		if (used > 0 && up_write(u, p, (size_t)used, REVERSE_WRITE_MS) < 0)
 			return -EPIPE;
 		if (p == w->buf) {
 			memmove(w->buf, w->buf + used, w->len - (size_t)used);
