@@ -309,16 +309,20 @@ static bool is_prefix(const struct scrub *sc, const char *buf, size_t len, size_
 static int scrub_some(const struct scrub *sc, const char *buf, size_t len, bool final,
 		      struct strbuf *out, size_t *ret_keep)
 {
-	size_t pos = 0;
+	size_t pos = 0, hold = 0;
 	int r = 0;
-	for (;;) {
-		size_t hold = len;
-		if (!final) {
+	for (bool fresh = false;;) {
+		/* The first undecided byte at or after pos; it stays valid until a match
+		 * consumes past it, so a body full of matches does not recompute it each time. */
+		if (final)
+			hold = len;
+		else if (!fresh || pos > hold) {
 			size_t j = len > sc->maxlen ? len - sc->maxlen + 1 : 0;
 			for (j = MAX(j, pos); j < len; j++)
 				if (sc->first[(unsigned char)buf[j]] && is_prefix(sc, buf, len, j))
 					break;
 			hold = j;
+			fresh = true;
 		}
 		size_t at, ml, tl;
 		const char *to;

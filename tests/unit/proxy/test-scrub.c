@@ -156,6 +156,25 @@ static void test_large_random_body(void **state)
 	scrub_free(sc);
 }
 
+/* A body made of nothing but keys: every one replaced, in linear time. */
+static void test_many_matches(void **state)
+{
+	(void)state;
+	struct scrub *sc = mk();
+	size_t kl = strlen(KEY), reps = (1 << 20) / kl;
+	char *big = malloc(reps * kl + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < reps; i++)
+		memcpy(big + i * kl, KEY, kl);
+	big[reps * kl] = '\0';
+	char *o = streamed(sc, big, 65536);
+	assert_int_equal(strlen(o), reps * strlen(PH));
+	assert_null(strstr(o, KEY));
+	free(o);
+	free(big);
+	scrub_free(sc);
+}
+
 static void test_short_key(void **state)
 {
 	(void)state;
@@ -177,6 +196,7 @@ int main(void)
 	    cmocka_unit_test(test_plain_text_untouched),
 	    cmocka_unit_test(test_stream_holds_only_prefixes),
 	    cmocka_unit_test(test_large_random_body),
+	    cmocka_unit_test(test_many_matches),
 	    cmocka_unit_test(test_short_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
