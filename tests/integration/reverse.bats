@@ -357,3 +357,16 @@ check_slow_head() {
 }
 @test "a response head trickling in at 1 B/s gets 504 at the response deadline (root)" { check_slow_head root; }
 @test "a response head trickling in at 1 B/s gets 504 at the response deadline (user)" { check_slow_head user; }
+
+@test "an upstream that compresses although asked for identity gets 502, not an unscanned body" {
+	run child root -- sh -c "
+		$CURL -w '\n%{http_code}\n' --compressed -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/gzip\"
+		$CURL -o /dev/null -w '%{http_code}\n' -I -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/gzip\""
+	assert_success
+	assert_line encoded_response
+	assert_line --index 1 502
+	assert_line --index 2 200 # a HEAD answer has no body to scan
+	refute_output --partial zipped
+	assert_equal "$(grep -cxF 'H Accept-Encoding: identity' "$T/up.log")" 2
+	refute grep -qi '^H Accept-Encoding: .*gzip' "$T/up.log"
+}

@@ -26,6 +26,7 @@
  *                client side closes the connection
  *   .../slowhead a response head sent one byte a second
  *   .../bulk/N   N bytes of JSON-ish text with a Content-Length (the benchmark)
+ *   .../gzip     "Content-Encoding: gzip" whatever was asked (bytes not really gzip)
  *   anything     200 application/json {"ok":true,"path":"<path>"}
  * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
  */
@@ -374,6 +375,11 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 			sleep(1);
 		}
 		return false;
+	}
+	if (plen >= 5 && strcmp(path + plen - 5, "/gzip") == 0) {
+		static const char gz[] = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+					 "Content-Length: 6\r\n\r\nzipped";
+		return io_write(c, gz, sizeof(gz) - 1) == 0 && !close_after;
 	}
 	if ((st = strstr(path, "/bulk/"))) {
 		static char blk[65536];
