@@ -770,6 +770,117 @@ static int build_client_head(const char *raw, const struct http1_head *rh, bool 
 	return r;
 }
 
+/* A service's share of the workers: false when it has its cap in flight. */
+static bool svc_enter(struct reverse *rv, struct svc *s)
+{
+	pthread_mutex_lock(&rv->lock);
+	bool ok = s->busy < rv->svc_cap;
+	if (ok)
+		s->busy++;
+	pthread_mutex_unlock(&rv->lock);
+	return ok;
+}
+
+static void svc_leave(struct reverse *rv, struct svc *s)
+{
+	pthread_mutex_lock(&rv->lock);
+	s->busy--;
+	pthread_mutex_unlock(&rv->lock);
+}
+
+static enum outcome relay_one(struct worker *w, const struct http1_head *h, const struct svc *s,
+			      const struct req_info *ri, char *head, size_t head_len,
+			      char *scratch);
+
+/*
+ * Serve one request whose head is at the start of w->buf. Returns KEEP when the
+ * client connection can carry another request.
+ */
+static enum outcome serve_one(struct worker *w, const struct http1_head *h, char *scratch)
+{
+	struct reverse *rv = w->rv;
+	struct req_info ri = {0};
+	char norm[HTTP1_MAX_TARGET + 2];
+
+	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
+	size_t pl = strcspn(h->target.p, "?");
+	if (pl > h->target.n)
+		pl = h->target.n;
+	copy_trunc(ri.path, sizeof(ri.path), h->target.p, pl);
+	printable(ri.path);
+	struct span query = {h->target.p + pl, h->target.n - pl};
+
+	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/') {
+		emit(rv, &ri, false, "bad_request", 400);
+		respond_close(w, 400, "bad_request");
+		return CLOSE;
+	}
+	/* "/<service>[/rest]": the service segment is compared raw, exactly. */
+	const char *sp = h->target.p + 1;
+	size_t sl = 0;
+	while (sl + 1 < pl && sp[sl] != '/')
+		sl++;
+	const struct svc *s = find_svc(rv, sp, sl);
+	if (!s) {
+		emit(rv, &ri, false, "unknown_service", 404);
+		respond_close(w, 404, "unknown_service");
+		return CLOSE;
+	}
+	ri.s = s;
+
+	/* Credentials: X-Nono-Token (the spec's form) or the phantom in the slot. */
+	struct span xt = http1_header_get(h, "X-Nono-Token");
+	struct span slot = http1_header_get(h, s->header);
+	bool ok;
+	const char *why;
+	if (xt.p) {
+		/* Both compared, in constant time: users hold the phantom, not the token. */
+		bool tok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
+		bool ph = reverse_slot_matches(xt.p, xt.n, s->phantom, strlen(s->phantom));
+		ok = tok | ph;
+		why = "bad_token";
+	} else {
+		ok = reverse_slot_matches(slot.p, slot.n, s->slot, s->slot_len);
+		why = slot.p ? "bad_token" : "missing_token";
+	}
+	if (!ok) {
+		emit(rv, &ri, false, why, 401);
+		respond_close(w, 401, why);
+		return CLOSE;
+	}
+
+	const char *rest = sp + sl;
+	size_t rl = pl - 1 - sl;
+	if (endpoint_normalize(rest, rl, norm, sizeof(norm)) < 0) {
+		emit(rv, &ri, false, "bad_path", 400);
+		respond_close(w, 400, "bad_path");
+		return CLOSE;
+	}
+	copy_trunc(ri.path, sizeof(ri.path), norm, strlen(norm));
+	if (!rules_allow(s, h->method_str, norm)) {
+		emit(rv, &ri, false, "endpoint_denied", 403);
+		respond_close(w, 403, "endpoint_denied");
+		return CLOSE;
+	}
+
+	char *head = NULL;
+	size_t head_len = 0;
+	if (build_upstream_head(rv, s, h, norm, query, &head, &head_len) < 0) {
+		emit(rv, &ri, false, "bad_request", 431);
+		respond_close(w, 431, "bad_request");
+		return CLOSE;
+	}
+	if (!svc_enter(rv, (struct svc *)s)) {
+		head = erase_and_free(head, head_len);
+		emit(rv, &ri, false, "busy", 503);
+		respond_close(w, 503, "busy");
+		return CLOSE;
+	}
+	enum outcome o = relay_one(w, h, s, &ri, head, head_len, scratch);
+	svc_leave(rv, (struct svc *)s);
+	return o;
+}
+
 /*
  * The response body as the client gets it: the upstream's framing parsed off (its
  * chunking, trailers, length), the payload scrubbed, and re-framed in chunks (or,
@@ -860,24 +971,6 @@ static bool identity_encoded(const struct http1_head *rh)
 			return false;
 	}
 	return true;
-}
-
-/* A service's share of the workers: false when it has its cap in flight. */
-static bool svc_enter(struct reverse *rv, struct svc *s)
-{
-	pthread_mutex_lock(&rv->lock);
-	bool ok = s->busy < rv->svc_cap;
-	if (ok)
-		s->busy++;
-	pthread_mutex_unlock(&rv->lock);
-	return ok;
-}
-
-static void svc_leave(struct reverse *rv, struct svc *s)
-{
-	pthread_mutex_lock(&rv->lock);
-	s->busy--;
-	pthread_mutex_unlock(&rv->lock);
 }
 
 /*
@@ -1076,95 +1169,6 @@ fail:
 	emit(rv, ri, false, reason, status);
 	respond_close(w, status, reason);
 	return CLOSE;
-}
-
-/*
- * Serve one request whose head is at the start of w->buf. Returns KEEP when the
- * client connection can carry another request.
- */
-static enum outcome serve_one(struct worker *w, const struct http1_head *h, char *scratch)
-{
-	struct reverse *rv = w->rv;
-	struct req_info ri = {0};
-	char norm[HTTP1_MAX_TARGET + 2];
-
-	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
-	size_t pl = strcspn(h->target.p, "?");
-	if (pl > h->target.n)
-		pl = h->target.n;
-	copy_trunc(ri.path, sizeof(ri.path), h->target.p, pl);
-	printable(ri.path);
-	struct span query = {h->target.p + pl, h->target.n - pl};
-
-	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/') {
-		emit(rv, &ri, false, "bad_request", 400);
-		respond_close(w, 400, "bad_request");
-		return CLOSE;
-	}
-	/* "/<service>[/rest]": the service segment is compared raw, exactly. */
-	const char *sp = h->target.p + 1;
-	size_t sl = 0;
-	while (sl + 1 < pl && sp[sl] != '/')
-		sl++;
-	const struct svc *s = find_svc(rv, sp, sl);
-	if (!s) {
-		emit(rv, &ri, false, "unknown_service", 404);
-		respond_close(w, 404, "unknown_service");
-		return CLOSE;
-	}
-	ri.s = s;
-
-	/* Credentials: X-Nono-Token (the spec's form) or the phantom in the slot. */
-	struct span xt = http1_header_get(h, "X-Nono-Token");
-	struct span slot = http1_header_get(h, s->header);
-	bool ok;
-	const char *why;
-	if (xt.p) {
-		/* Both compared, in constant time: users hold the phantom, not the token. */
-		bool tok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
-		bool ph = reverse_slot_matches(xt.p, xt.n, s->phantom, strlen(s->phantom));
-		ok = tok | ph;
-		why = "bad_token";
-	} else {
-		ok = reverse_slot_matches(slot.p, slot.n, s->slot, s->slot_len);
-		why = slot.p ? "bad_token" : "missing_token";
-	}
-	if (!ok) {
-		emit(rv, &ri, false, why, 401);
-		respond_close(w, 401, why);
-		return CLOSE;
-	}
-
-	const char *rest = sp + sl;
-	size_t rl = pl - 1 - sl;
-	if (endpoint_normalize(rest, rl, norm, sizeof(norm)) < 0) {
-		emit(rv, &ri, false, "bad_path", 400);
-		respond_close(w, 400, "bad_path");
-		return CLOSE;
-	}
-	copy_trunc(ri.path, sizeof(ri.path), norm, strlen(norm));
-	if (!rules_allow(s, h->method_str, norm)) {
-		emit(rv, &ri, false, "endpoint_denied", 403);
-		respond_close(w, 403, "endpoint_denied");
-		return CLOSE;
-	}
-
-	char *head = NULL;
-	size_t head_len = 0;
-	if (build_upstream_head(rv, s, h, norm, query, &head, &head_len) < 0) {
-		emit(rv, &ri, false, "bad_request", 431);
-		respond_close(w, 431, "bad_request");
-		return CLOSE;
-	}
-	if (!svc_enter(rv, (struct svc *)s)) {
-		head = erase_and_free(head, head_len);
-		emit(rv, &ri, false, "busy", 503);
-		respond_close(w, 503, "busy");
-		return CLOSE;
-	}
-	enum outcome o = relay_one(w, h, s, &ri, head, head_len, scratch);
-	svc_leave(rv, (struct svc *)s);
-	return o;
 }
 
 /* ---- workers ----------------------------------------------------------------------- */
