@@ -303,11 +303,11 @@ static bool is_prefix(const struct scrub *sc, const char *buf, size_t len, size_
 }
 
 /*
- * Scrub buf[0..len) into out; with !final the bytes from the first position that
+ * Scrub buf[0..len) to emit; with !final the bytes from the first position that
  * could still begin a match on are not decided: *ret_keep is where they start.
  */
 static int scrub_some(const struct scrub *sc, const char *buf, size_t len, bool final,
-		      struct strbuf *out, size_t *ret_keep)
+		      scrub_emit_fn emit, void *ud, size_t *ret_keep)
 {
 	size_t pos = 0, hold = 0;
 	int r = 0;
@@ -327,23 +327,28 @@ static int scrub_some(const struct scrub *sc, const char *buf, size_t len, bool 
 		size_t at, ml, tl;
 		const char *to;
 		if (scrub_find(sc, buf, len, pos, &at, &ml, &to, &tl) && at < hold) {
-			if ((r = strbuf_add(out, buf + pos, at - pos)) < 0 ||
-			    (r = strbuf_add(out, to, tl)) < 0)
+			if ((at > pos && (r = emit(ud, buf + pos, at - pos)) < 0) ||
+			    (r = emit(ud, to, tl)) < 0)
 				return r;
 			pos = at + ml;
 			continue;
 		}
-		if ((r = strbuf_add(out, buf + pos, hold > pos ? hold - pos : 0)) < 0)
+		if (hold > pos && (r = emit(ud, buf + pos, hold - pos)) < 0)
 			return r;
 		*ret_keep = MAX(hold, pos);
 		return 0;
 	}
 }
 
+static int emit_strbuf(void *ud, const char *p, size_t n)
+{
+	return strbuf_add(ud, p, n);
+}
+
 int scrub_all(const struct scrub *sc, const char *buf, size_t len, struct strbuf *out)
 {
 	size_t keep;
-	return scrub_some(sc, buf, len, true, out, &keep);
+	return len ? scrub_some(sc, buf, len, true, emit_strbuf, out, &keep) : 0;
 }
 
 int scrub_stream_init(struct scrub_stream *st, const struct scrub *sc)
@@ -352,71 +357,74 @@ int scrub_stream_init(struct scrub_stream *st, const struct scrub *sc)
 	return 0;
 }
 
+/* Room for need bytes in the work buffer, the held ones moved to its start. */
+static int work_reserve(struct scrub_stream *st, size_t need)
+{
+	if (need <= st->cap) {
+		if (st->off > 0 && st->held > 0)
+			memmove(st->work, st->work + st->off, st->held);
+		st->off = 0;
+		return 0;
+	}
+	size_t cap = MAX(need, st->sc->maxlen + (size_t)65536);
+	char *w = malloc(cap);
+	if (!w)
+		return -ENOMEM;
+	if (st->work) {
+		if (st->held)
+			memcpy(w, st->work + st->off, st->held);
+		OPENSSL_cleanse(st->work, st->cap);
+		free(st->work);
+	}
+	st->work = w;
+	st->cap = cap;
+	st->off = 0;
+	return 0;
+}
+
+int scrub_stream_feed_emit(struct scrub_stream *st, const char *buf, size_t n, bool final,
+			   scrub_emit_fn emit, void *ud)
+{
+	const struct scrub *sc = st->sc;
+	size_t keep = 0;
+	int r;
+
+	if (st->held == 0 && n > 0) {
+		/* Nothing held: scan the input where it is, keep only its undecided tail. */
+		if ((r = scrub_some(sc, buf, n, final, emit, ud, &keep)) < 0)
+			return r;
+		if (keep == n)
+			return 0;
+		if ((r = work_reserve(st, n - keep)) < 0)
+			return r;
+		memcpy(st->work, buf + keep, n - keep);
+		st->held = n - keep;
+		return 0;
+	}
+	if ((r = work_reserve(st, st->held + n)) < 0)
+		return r;
+	if (n)
+		memcpy(st->work + st->held, buf, n);
+	size_t len = st->held + n;
+	if (len == 0)
+		return 0;
+	/* What was emitted from the work buffer stays put until the next feed. */
+	if ((r = scrub_some(sc, st->work, len, final, emit, ud, &keep)) < 0)
+		return r;
+	st->off = keep;
+	st->held = len - keep;
+	return 0;
+}
+
 int scrub_stream_feed(struct scrub_stream *st, const char *buf, size_t n, bool final,
 		      struct strbuf *out)
 {
-	const struct scrub *sc = st->sc;
-	int r;
+	return scrub_stream_feed_emit(st, buf, n, final, emit_strbuf, out);
+}
 
-	/* Nothing held: scan the input where it is and keep only its undecided tail. */
-	if (st->held == 0 && n > 0) {
-		size_t keep = 0;
-		if ((r = scrub_some(sc, buf, n, final, out, &keep)) < 0)
-			return r;
-		buf += keep;
-		n -= keep;
-		if (final || n == 0)
-			return 0;
-		if (n > st->cap) {
-			size_t cap = MAX(n, sc->maxlen + (size_t)65536);
-			char *w = malloc(cap);
-			if (!w)
-				return -ENOMEM;
-			if (st->work) {
-				OPENSSL_cleanse(st->work, st->cap);
-				free(st->work);
-			}
-			st->work = w;
-			st->cap = cap;
-		}
-		memcpy(st->work, buf, n);
-		st->held = n;
-		return 0;
-	}
-	/* Large inputs in slices, so the work buffer stays small. */
-	while (n > 0 || final) {
-		size_t take = MIN(n, (size_t)65536);
-		size_t need = st->held + take;
-		if (need > st->cap) {
-			size_t cap = MAX(need, sc->maxlen + (size_t)65536);
-			char *w = malloc(cap);
-			if (!w)
-				return -ENOMEM;
-			if (st->work) {
-				memcpy(w, st->work, st->held);
-				OPENSSL_cleanse(st->work, st->cap);
-				free(st->work);
-			}
-			st->work = w;
-			st->cap = cap;
-		}
-		if (take)
-			memcpy(st->work + st->held, buf, take);
-		size_t len = st->held + take, keep = 0;
-		bool last = final && take == n;
-		if (len > 0 && (r = scrub_some(sc, st->work, len, last, out, &keep)) < 0)
-			return r;
-		if (len > keep)
-			memmove(st->work, st->work + keep, len - keep);
-		st->held = len - keep;
-		if (take) {
-			buf += take;
-			n -= take;
-		}
-		if (last)
-			break;
-	}
-	return 0;
+bool scrub_stream_holds(const struct scrub_stream *st, const char *p)
+{
+	return st->work && p >= st->work && p < st->work + st->cap;
 }
 
 void scrub_stream_done(struct scrub_stream *st)

@@ -56,12 +56,22 @@ int scrub_all(const struct scrub *sc, const char *buf, size_t len, struct strbuf
  */
 struct scrub_stream {
 	const struct scrub *sc;
-	char *work; /* held-back bytes, then the new input */
-	size_t held, cap;
+	char *work; /* held-back bytes at off, then the new input */
+	size_t off, held, cap;
 };
 int scrub_stream_init(struct scrub_stream *st, const struct scrub *sc);
 /* Append the scrubbed output for buf[0..n) to out; final flushes what was held. */
 int scrub_stream_feed(struct scrub_stream *st, const char *buf, size_t n, bool final,
 		      struct strbuf *out);
+/*
+ * The same without a copy: the output goes to emit as segments, which point into buf,
+ * into the scrubber's replacements, or into the stream's own buffer
+ * (scrub_stream_holds()): those stay valid only until the next feed. A negative
+ * return from emit ends the feed with it.
+ */
+typedef int (*scrub_emit_fn)(void *ud, const char *p, size_t n);
+int scrub_stream_feed_emit(struct scrub_stream *st, const char *buf, size_t n, bool final,
+			   scrub_emit_fn emit, void *ud);
+bool scrub_stream_holds(const struct scrub_stream *st, const char *p);
 /* Wipes and frees the held bytes. */
 void scrub_stream_done(struct scrub_stream *st);
