@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -881,23 +882,110 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	return o;
 }
 
+/* Write every byte of iov[0..n) (the array is consumed). */
+static int client_writev(int fd, struct iovec *iov, size_t n, unsigned ms)
+{
+	while (n > 0) {
+		struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
+		ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno != EAGAIN)
+			return -errno;
+		if (k < 0) {
+			int r = wait_fd(fd, POLLOUT, (int)ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		size_t left = (size_t)k;
+		while (n > 0 && left >= iov->iov_len) {
+			left -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
+	}
+	return 0;
+}
+
 /*
  * The response body as the client gets it: the upstream's framing parsed off (its
  * chunking, trailers, length), the payload scrubbed, and re-framed in chunks (or,
- * for an HTTP/1.0 client, delimited by the connection's end). The framer comes
- * first: http-parser hands its callbacks the framer, which is this.
+ * for an HTTP/1.0 client, delimited by the connection's end). The scrubbed payload is
+ * sent as segments of the read buffer and the replacements, with no copy. The framer
+ * comes first: http-parser hands its callbacks the framer, which is this.
  */
+#define BR_SEGS 64
 struct body_relay {
 	struct http1_framer f;
 	struct scrub_stream ss;
-	struct strbuf *out;
+	struct worker *w;
+	struct strbuf *head; /* the scrubbed response head until it is sent */
+	bool chunked, finished;
+	bool from_work; /* a pending segment points into the stream's buffer */
+	struct iovec seg[BR_SEGS];
+	size_t n_seg, seg_len;
 	int err;
 };
+
+/* Send the head (once), the pending segments as one chunk, and with last the end. */
+static int br_flush(struct body_relay *br, bool last)
+{
+	struct iovec iov[BR_SEGS + 4];
+	size_t n = 0;
+	char hdr[24];
+
+	if (br->head->len > 0)
+		iov[n++] = (struct iovec){br->head->buf, br->head->len};
+	if (br->chunked && br->seg_len > 0) {
+		int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", br->seg_len);
+		iov[n++] = (struct iovec){hdr, (size_t)hl};
+	}
+	memcpy(iov + n, br->seg, br->n_seg * sizeof(*iov));
+	n += br->n_seg;
+	if (br->chunked && br->seg_len > 0)
+		iov[n++] = (struct iovec){(char *)"\r\n", 2};
+	if (br->chunked && last)
+		iov[n++] = (struct iovec){(char *)"0\r\n\r\n", 5};
+	int r = client_writev(br->w->cfd, iov, n, br->w->rv->idle_ms);
+	br->head->len = 0;
+	br->n_seg = br->seg_len = 0;
+	br->from_work = false;
+	return r < 0 ? -EPIPE : 0;
+}
+
+static int br_emit(void *ud, const char *p, size_t n)
+{
+	struct body_relay *br = ud;
+	struct iovec *last = br->n_seg ? &br->seg[br->n_seg - 1] : NULL;
+	if (last && (const char *)last->iov_base + last->iov_len == p)
+		last->iov_len += n; /* contiguous with the previous one */
+	else {
+		if (br->n_seg == BR_SEGS) {
+			int r = br_flush(br, false);
+			if (r < 0)
+				return r;
+		}
+		br->seg[br->n_seg++] = (struct iovec){(char *)p, n};
+	}
+	br->seg_len += n;
+	br->from_work |= scrub_stream_holds(&br->ss, p);
+	return 0;
+}
 
 static int br_on_body(http_parser *p, const char *at, size_t n)
 {
 	struct body_relay *br = p->data;
-	int r = scrub_stream_feed(&br->ss, at, n, false, br->out);
+	int r = 0;
+	/* The stream's buffer is reused by this feed: what points into it goes first. */
+	if (br->from_work)
+		r = br_flush(br, false);
+	if (r >= 0)
+		r = scrub_stream_feed_emit(&br->ss, at, n, false, br_emit, br);
 	if (r < 0) {
 		br->err = r;
 		return -1;
@@ -914,43 +1002,28 @@ static int br_message_complete(http_parser *p)
 }
 
 /*
- * Feed upstream bytes (n == 0: EOF) after the head; the scrubbed payload goes to
- * br->out, framed (chunked: one chunk per call, and the last chunk at the end).
- * Returns how many of buf[0..n) belong to the response, or < 0.
+ * Feed upstream bytes (n == 0: EOF) after the head; the scrubbed payload is queued
+ * as segments (sent by br_flush, which the caller calls before the next read).
+ * Returns how many of buf[0..n) belong to the response, or < 0 (-EPIPE: the client).
  */
-static ssize_t body_relay_feed(struct body_relay *br, const char *buf, size_t n, bool chunked)
+static ssize_t body_relay_feed(struct body_relay *br, const char *buf, size_t n)
 {
 	static const http_parser_settings settings = {
 	    .on_body = br_on_body,
 	    .on_message_complete = br_message_complete,
 	};
-	struct strbuf *out = br->out;
-	size_t hdr = out->len;
 	int r;
 
-	if (chunked && (r = strbuf_add(out, "00000000\r\n", 10)) < 0)
-		return r;
 	size_t k = br->f.complete ? 0 : http_parser_execute(&br->f.p, &settings, buf, n);
 	if (br->err < 0)
 		return br->err;
 	if (!br->f.complete && HTTP_PARSER_ERRNO(&br->f.p) != HPE_OK)
 		return -EBADMSG;
-	if (br->f.complete && (r = scrub_stream_feed(&br->ss, NULL, 0, true, out)) < 0)
-		return r;
-	if (chunked) {
-		size_t payload = out->len - hdr - 10;
-		if (payload == 0)
-			out->len = hdr;
-		else {
-			char x[24];
-			if (payload > 0xffffffffu) /* strbuf's cap keeps it far below */
-				return -E2BIG;
-			(void)snprintf(x, sizeof(x), "%08zx", payload);
-			memcpy(out->buf + hdr, x, 8);
-			if ((r = strbuf_add(out, "\r\n", 2)) < 0)
-				return r;
-		}
-		if (br->f.complete && (r = strbuf_add(out, "0\r\n\r\n", 5)) < 0)
+	if (br->f.complete && !br->finished) {
+		br->finished = true;
+		if (br->from_work && (r = br_flush(br, false)) < 0)
+			return r;
+		if ((r = scrub_stream_feed_emit(&br->ss, NULL, 0, true, br_emit, br)) < 0)
 			return r;
 	}
 	return (ssize_t)k;
@@ -1085,7 +1158,7 @@ again:
 	}
 	head = erase_and_free(head, head_len);
 
-	struct body_relay br = {0};
+	struct body_relay br = {.w = w};
 	http1_framer_init(&br.f, true, h->method == HTTP_HEAD);
 	if (http1_framer_feed(&br.f, scratch, rh.head_len) < 0) {
 		reason = "upstream_failed";
@@ -1112,32 +1185,32 @@ again:
 	strbuf_release(&ch);
 	emit(rv, ri, true, NULL, (int)rh.status);
 	(void)scrub_stream_init(&br.ss, s->scrub);
-	br.out = &out;
+	br.head = &out;
+	br.chunked = chunked;
 
 	/* The body, as it arrives; what came with the head goes out with it. */
 	size_t off = rh.head_len;
 	r = 0;
 	for (;;) {
 		if (body && (off < rlen || br.f.complete)) {
-			ssize_t used = body_relay_feed(&br, scratch + off, rlen - off, chunked);
+			ssize_t used = body_relay_feed(&br, scratch + off, rlen - off);
 			if (used < 0) {
-				r = -EPROTO; /* what went out still goes; the connection closes */
-				break;
+				r = used == -EPIPE ? -EPIPE : -EPROTO;
+				break; /* what went out still goes; the connection closes */
 			}
 			off += (size_t)used;
 		}
-		if (out.len > 0 && client_write(w->cfd, out.buf, out.len, rv->idle_ms) < 0) {
+		if (br_flush(&br, body && br.f.complete) < 0) {
 			r = -EPIPE;
 			break;
 		}
-		out.len = 0;
 		if (!body || br.f.complete)
 			break;
 		ssize_t k = up_read(up, scratch, IO_BUF, (int)rv->idle_ms, w->cfd);
 		if (k == 0) {
 			/* EOF: completes a body the connection's end delimits, else truncated. */
 			up_keep = false;
-			if (body_relay_feed(&br, scratch, 0, chunked) < 0 || !br.f.complete) {
+			if (body_relay_feed(&br, scratch, 0) < 0 || !br.f.complete) {
 				r = -EPROTO; /* the client must not take it as whole */
 				break;
 			}

@@ -296,9 +296,12 @@ bool scrub_find(const struct scrub *sc, const char *buf, size_t len, size_t from
 static bool is_prefix(const struct scrub *sc, const char *buf, size_t len, size_t at)
 {
 	size_t n = len - at;
-	for (size_t i = 0; i < sc->n; i++)
-		if (sc->pats[i].from_len > n && memcmp(sc->pats[i].from, buf + at, n) == 0)
+	for (size_t i = 0; i < sc->n; i++) {
+		const struct pattern *p = &sc->pats[i];
+		if (p->from_len > n && p->from[0] == buf[at] &&
+		    (n == 1 || memcmp(p->from + 1, buf + at + 1, n - 1) == 0))
 			return true;
+	}
 	return false;
 }
 
