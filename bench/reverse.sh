@@ -12,8 +12,16 @@
 #         the head, injects the key and talks TLS to the upstream over pooled connections.
 # Warm-up requests (TLS handshakes included) are not measured. Modes are interleaved per
 # round in shuffled order; medians over rounds and proxy/direct ratios are printed.
+# bulk: one 64 MiB (BULK_MB) response through the proxy, which scrubs the key from
+#         every body; with OLD_NONO=/path/to/an older nono (one without scrubbing, e.g.
+#         main's) the same through it too, and the ratio: the scrubbing's cost. Also the
+#         CPU seconds nono used (user+sys: the proxy and the client, not the upstream),
+#         steadier than throughput on a shared machine. The key has a real key's length
+#         (108 bytes, like an Anthropic key; BULK_KEY_LEN): the scan skips by the
+#         shortest pattern's length, so a short key costs more.
 # Figures only: nothing here passes or fails.
-# Usage: bench/reverse.sh [BUILD_DIR] ; env ROUNDS (5), LAT_N (2000), RPS_N (8000), K (4)
+# Usage: bench/reverse.sh [BUILD_DIR] ; env ROUNDS (5), LAT_N (2000), RPS_N (8000), K (4),
+#        BULK_MB (64), OLD_NONO, ONLY_BULK=1 (skip latency and req/s)
 set -eu
 build=${1:-build}
 rounds=${ROUNDS:-5}
@@ -73,6 +81,39 @@ run_mode() { # MODE N K -> "rps p50 p99"
 	fi
 	echo "$out" | sed -n 's/.*rps=\([0-9]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\).*/\1 \2 \3/p'
 }
+
+bulk_mb=${BULK_MB:-64}
+bulk_key="sk-ant-api03-$(head -c 200 /dev/urandom | base64 -w0 | tr '+/' '-_' | head -c $((${BULK_KEY_LEN:-108} - 13)))"
+bulk_mode() { # BINARY -> "bytes/s cpu-seconds" of one BULK_MB download through the proxy
+	/usr/bin/time -f '%U %S' -o "$T/cpu" env SSL_CERT_FILE="$T/ca.pem" BENCH_KEY="$bulk_key" \
+		"$1" -s run --profile "$T/prof.json" -- \
+		sh -c "curl -sS -o /dev/null -w '%{speed_download}\n' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/bulk/$((bulk_mb << 20))\"" |
+		tr -d '\n'
+	awk '{printf " %.3f\n", $1 + $2}' "$T/cpu"
+}
+declare -A bulk
+for r in $(seq "$rounds"); do
+	for m in $(printf '%s\n' new ${OLD_NONO:+old} | shuf); do
+		case $m in
+		new) bulk[new]+="$(bulk_mode "$nono")"$'\n' ;;
+		old) bulk[old]+="$(bulk_mode "$OLD_NONO")"$'\n' ;;
+		esac
+	done
+done
+bmed() { echo -n "${bulk[$1]}" | awk -v c="$2" 'NF {print $c}' | sort -g |
+	awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+printf 'bulk %d MiB through the credential proxy, %d-byte key, %d rounds (medians)\n' \
+	"$bulk_mb" "${#bulk_key}" "$rounds"
+printf '  scrubbing (%s): %d MB/s, %s CPU s\n' "$nono" "$(echo "$(bmed new 1) / 1000000" | bc)" \
+	"$(bmed new 2)"
+if [ -n "${OLD_NONO:-}" ]; then
+	printf '  without (%s): %d MB/s, %s CPU s\n' "$OLD_NONO" \
+		"$(echo "$(bmed old 1) / 1000000" | bc)" "$(bmed old 2)"
+	printf '  cost: throughput %.1f%%, CPU %.1f%%\n' \
+		"$(echo "(1 - $(bmed new 1) / $(bmed old 1)) * 100" | bc -l)" \
+		"$(echo "($(bmed new 2) / $(bmed old 2) - 1) * 100" | bc -l)"
+fi
+[ -n "${ONLY_BULK:-}" ] && exit 0
 
 declare -A res
 for r in $(seq "$rounds"); do

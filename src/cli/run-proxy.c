@@ -32,6 +32,7 @@
 #include "audit/audit.h"
 #include "base/log.h"
 #include "base/macro.h"
+#include "base/parse.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
 #include "policy/embedded.h"
@@ -137,6 +138,24 @@ static uint16_t random_port(void)
 	return (uint16_t)(20000 + v % 40000);
 }
 
+/*
+ * A credential-proxy deadline in whole seconds from the environment (1 to 86400);
+ * unset or empty leaves *ret_ms (0: the proxy's default).
+ */
+static int env_seconds(const char *name, unsigned *ret_ms, struct diag *d)
+{
+	const char *v = secure_getenv(name);
+	uint64_t n;
+	if (!v || !*v)
+		return 0;
+	if (parse_u64(v, 86400, &n) < 0 || n == 0) {
+		diag_set(d, name, 0, 0, "invalid %s '%s': expected seconds, 1 to 86400", name, v);
+		return -EINVAL;
+	}
+	*ret_ms = (unsigned)n * 1000;
+	return 0;
+}
+
 int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		      const struct sandbox_features *f, struct diag *d)
 {
@@ -171,6 +190,10 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		.services = rp->creds ? rp->creds->services : NULL,
 		.n_services = rp->creds ? rp->creds->n : 0,
 	};
+	/* Deadlines towards credential upstreams (decisions.md). */
+	if ((r = env_seconds("NONO_PROXY_CONNECT_TIMEOUT", &rp->cfg.connect_timeout_ms, d)) < 0 ||
+	    (r = env_seconds("NONO_PROXY_RESPONSE_TIMEOUT", &rp->cfg.response_timeout_ms, d)) < 0)
+		return r;
 
 	if (rp->netns) {
 		if (s->proxy.port && run_portfwd_uses_port(s, s->proxy.port)) {

@@ -1321,6 +1321,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 		    .head_ms = px->head_ms,
 		    .connect_ms = px->connect_ms,
 		    .idle_ms = px->idle_ms,
+		    .response_ms = cfg->response_timeout_ms,
 		    .event = reverse_event,
 		    .log = reverse_log,
 		    .ud = px,

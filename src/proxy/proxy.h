@@ -104,7 +104,8 @@ struct proxy_config {
 	/* Reverse proxy services; none: origin-form requests get 400. */
 	const struct proxy_service *services;
 	size_t n_services;
-	unsigned max_workers; /* 0: 32 reverse-proxy connections at once; beyond: 503 */
+	unsigned max_workers;	      /* 0: 64 reverse-proxy connections at once; beyond: 503 */
+	unsigned response_timeout_ms; /* 0: 300 s for a credential upstream's response head */
 };
 
 struct proxy;

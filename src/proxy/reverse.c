@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,11 +27,11 @@
 #include "proxy/filter.h"
 #include "proxy/http1.h"
 #include "proxy/resolve.h"
+#include "proxy/scrub.h"
 
 #define IO_BUF	    (64 * 1024)
 #define DRAIN_MS    1000
 #define DRAIN_BYTES (64 * 1024)
-#define MAX_WORKERS 32
 
 struct upconn {
 	int fd;
@@ -53,6 +54,8 @@ struct svc {
 	size_t n_rules;
 	struct upconn *idle[REVERSE_POOL_MAX];
 	size_t n_idle;
+	struct scrub *scrub; /* the key's spellings -> the phantom's, for responses */
+	unsigned busy;	     /* requests in flight upstream; under rv->lock */
 };
 
 struct worker {
@@ -74,7 +77,8 @@ struct reverse {
 	struct worker *workers;
 	unsigned n_workers, max_workers;
 	bool stopping;
-	unsigned head_ms, connect_ms, idle_ms;
+	unsigned head_ms, connect_ms, idle_ms, response_ms;
+	unsigned svc_cap; /* requests in flight per service */
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);
 	void *ud;
@@ -213,6 +217,9 @@ bool reverse_header_dropped(const char *name, size_t nl, const char *value, size
 	    "upgrade",
 	    "host",
 	    "expect",
+	    "accept-encoding", /* replaced by identity: compressed bodies cannot be scrubbed */
+	    "range",	       /* a slice of an echo would carry a piece of the key */
+	    "if-range",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
 		if (name_is(name, nl, drop[i]))
@@ -286,6 +293,28 @@ static void emit(struct reverse *rv, const struct req_info *ri, bool allow, cons
 
 /* ---- client and upstream I/O with poll() deadlines -------------------------------- */
 
+/*
+ * Wait for ev on fd; with watch >= 0 (the client, while the upstream is awaited) its
+ * hang-up ends the wait with -ECONNRESET: a client that gave up frees its worker and
+ * the upstream connection at once. Only POLLRDHUP is asked of the client, so a
+ * pipelined next request does not wake this up.
+ */
+static int wait_fd_watch(int fd, short ev, int ms, int watch)
+{
+	struct pollfd p[2] = {{fd, ev, 0}, {watch, POLLRDHUP, 0}};
+	for (;;) {
+		int n = poll(p, watch >= 0 ? 2 : 1, ms);
+		if (n > 0 && watch >= 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			return -ECONNRESET;
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 static int wait_fd(int fd, short ev, int ms)
 {
 	struct pollfd p = {fd, ev, 0};
@@ -320,8 +349,8 @@ static int client_write(int fd, const char *p, size_t n, unsigned ms)
 	return 0;
 }
 
-/* > 0 bytes, 0 EOF, < 0 error or -ETIMEDOUT. */
-static ssize_t client_read(int fd, char *p, size_t n, int ms)
+/* > 0 bytes, 0 EOF, < 0 error, -ETIMEDOUT, or -ECONNRESET when watch hung up. */
+static ssize_t read_watch(int fd, char *p, size_t n, int ms, int watch)
 {
 	for (;;) {
 		ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
@@ -331,20 +360,32 @@ static ssize_t client_read(int fd, char *p, size_t n, int ms)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		int r = wait_fd(fd, POLLIN, ms);
+		int r = wait_fd_watch(fd, POLLIN, ms, watch);
 		if (r < 0)
 			return r;
 	}
 }
 
-/* Drive one SSL call: 1 done, 0 clean EOF (reads), < 0 error. */
-static int ssl_wait(SSL *ssl, int fd, int ret, int ms)
+/* > 0 bytes, 0 EOF, < 0 error or -ETIMEDOUT. */
+static ssize_t client_read(int fd, char *p, size_t n, int ms)
 {
+	return read_watch(fd, p, n, ms, -EBADF);
+}
+
+/*
+ * Drive one SSL call: 2 call again, 0 clean EOF (reads), < 0 error (-ETIMEDOUT,
+ * -ECONNRESET when the watched client hung up).
+ */
+static int ssl_wait(SSL *ssl, int fd, int ret, int ms, int watch)
+{
+	int r;
 	switch (SSL_get_error(ssl, ret)) {
 	case SSL_ERROR_WANT_READ:
-		return wait_fd(fd, POLLIN, ms) < 0 ? -ETIMEDOUT : 2;
+		r = wait_fd_watch(fd, POLLIN, ms, watch);
+		return r == -ECONNRESET ? r : r < 0 ? -ETIMEDOUT : 2;
 	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(fd, POLLOUT, ms) < 0 ? -ETIMEDOUT : 2;
+		r = wait_fd_watch(fd, POLLOUT, ms, watch);
+		return r == -ECONNRESET ? r : r < 0 ? -ETIMEDOUT : 2;
 	case SSL_ERROR_ZERO_RETURN:
 		return 0;
 	default:
@@ -353,16 +394,17 @@ static int ssl_wait(SSL *ssl, int fd, int ret, int ms)
 	}
 }
 
-static ssize_t up_read(struct upconn *u, char *p, size_t n, int ms)
+/* A read from the upstream; watch: the client fd whose hang-up ends it, or -EBADF. */
+static ssize_t up_read(struct upconn *u, char *p, size_t n, int ms, int watch)
 {
 	if (!u->ssl)
-		return client_read(u->fd, p, n, ms);
+		return read_watch(u->fd, p, n, ms, watch);
 	for (;;) {
 		size_t got = 0;
 		int ret = SSL_read_ex(u->ssl, p, n, &got);
 		if (ret == 1)
 			return (ssize_t)got;
-		int r = ssl_wait(u->ssl, u->fd, ret, ms);
+		int r = ssl_wait(u->ssl, u->fd, ret, ms, watch);
 		if (r != 2)
 			return r;
 	}
@@ -380,7 +422,7 @@ static int up_write(struct upconn *u, const char *p, size_t n, int ms)
 			n -= put;
 			continue;
 		}
-		int r = ssl_wait(u->ssl, u->fd, ret, ms);
+		int r = ssl_wait(u->ssl, u->fd, ret, ms, -EBADF);
 		if (r != 2)
 			return r < 0 ? r : -EPIPE;
 	}
@@ -504,7 +546,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		}
 		int err = 0;
 		socklen_t l = sizeof(err);
-		if (wait_fd(fd, POLLOUT, remaining(deadline)) < 0 ||
+		if (wait_fd_watch(fd, POLLOUT, remaining(deadline), w->cfd) < 0 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err) {
 			set_up_fd(w, -EBADF);
 			fd = safe_close(fd);
@@ -541,7 +583,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 				r = 0;
 				break;
 			}
-			r = ssl_wait(u->ssl, u->fd, cr, remaining(deadline));
+			r = ssl_wait(u->ssl, u->fd, cr, remaining(deadline), w->cfd);
 			if (r != 2) {
 				r = r == 0 ? -EIO : r;
 				break;
@@ -624,6 +666,8 @@ static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 	struct span conn = http1_header_get(h, "Connection");
 	int r = strbuf_addf(sb, "%s %s%s%.*s HTTP/1.1\r\nHost: %s\r\n", h->method_str, s->up.base,
 			    path, (int)query.n, query.p ? query.p : "", s->authority);
+	if (r >= 0)
+		r = strbuf_adds(sb, "Accept-Encoding: identity\r\n");
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
 		const struct http1_header *x = &h->headers[i];
 		if (reverse_header_dropped(x->name.p, x->name.n, x->value.p, x->value.n, s->header,
@@ -691,7 +735,7 @@ static int relay_request_body(struct worker *w, struct upconn *u, const struct h
 		ssize_t used = http1_framer_feed(f, p, n);
 		if (used < 0)
 			return -EPROTO;
-		if (used > 0 && up_write(u, p, (size_t)used, (int)rv->idle_ms) < 0)
+		if (used > 0 && up_write(u, p, (size_t)used, REVERSE_WRITE_MS) < 0)
 			return -EPIPE;
 		if (p == w->buf) {
 			memmove(w->buf, w->buf + used, w->len - (size_t)used);
@@ -705,9 +749,13 @@ static int relay_request_body(struct worker *w, struct upconn *u, const struct h
 	return 0;
 }
 
-/* Copy the response head for the client, minus hop-by-hop headers. */
+/*
+ * Copy the response head for the client, minus hop-by-hop headers; with body, minus
+ * the upstream's framing (Content-Length, Transfer-Encoding, Trailer): the scrubbed
+ * body is re-framed, chunked when chunked.
+ */
 static int build_client_head(const char *raw, const struct http1_head *rh, bool close_client,
-			     struct strbuf *sb)
+			     bool body, bool chunked, struct strbuf *sb)
 {
 	struct span conn = http1_header_get(rh, "Connection");
 	const char *cr = memchr(raw, '\r', rh->head_len);
@@ -723,13 +771,41 @@ static int build_client_head(const char *raw, const struct http1_head *rh, bool 
 		    name_is(x->name.p, x->name.n, "upgrade") ||
 		    (conn.p && in_token_list(x->name.p, x->name.n, conn.p, conn.n)))
 			continue;
+		if (body && (name_is(x->name.p, x->name.n, "content-length") ||
+			     name_is(x->name.p, x->name.n, "transfer-encoding") ||
+			     name_is(x->name.p, x->name.n, "trailer")))
+			continue;
 		r = strbuf_addf(sb, "%.*s: %.*s\r\n", (int)x->name.n, x->name.p, (int)x->value.n,
 				x->value.p);
 	}
+	if (r >= 0 && chunked)
+		r = strbuf_adds(sb, "Transfer-Encoding: chunked\r\n");
 	if (r >= 0)
 		r = strbuf_adds(sb, close_client ? "Connection: close\r\n\r\n" : "\r\n");
 	return r;
 }
+
+/* A service's share of the workers: false when it has its cap in flight. */
+static bool svc_enter(struct reverse *rv, struct svc *s)
+{
+	pthread_mutex_lock(&rv->lock);
+	bool ok = s->busy < rv->svc_cap;
+	if (ok)
+		s->busy++;
+	pthread_mutex_unlock(&rv->lock);
+	return ok;
+}
+
+static void svc_leave(struct reverse *rv, struct svc *s)
+{
+	pthread_mutex_lock(&rv->lock);
+	s->busy--;
+	pthread_mutex_unlock(&rv->lock);
+}
+
+static enum outcome relay_one(struct worker *w, const struct http1_head *h, const struct svc *s,
+			      const struct req_info *ri, char *head, size_t head_len,
+			      char *scratch);
 
 /*
  * Serve one request whose head is at the start of w->buf. Returns KEEP when the
@@ -740,9 +816,6 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	struct reverse *rv = w->rv;
 	struct req_info ri = {0};
 	char norm[HTTP1_MAX_TARGET + 2];
-	struct upconn *up = NULL;
-	int status = 502;
-	const char *reason = "upstream_failed";
 
 	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
 	size_t pl = strcspn(h->target.p, "?");
@@ -776,7 +849,10 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	bool ok;
 	const char *why;
 	if (xt.p) {
-		ok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
+		/* Both compared, in constant time: users hold the phantom, not the token. */
+		bool tok = reverse_slot_matches(xt.p, xt.n, rv->token, strlen(rv->token));
+		bool ph = reverse_slot_matches(xt.p, xt.n, s->phantom, strlen(s->phantom));
+		ok = tok | ph;
 		why = "bad_token";
 	} else {
 		ok = reverse_slot_matches(slot.p, slot.n, s->slot, s->slot_len);
@@ -809,6 +885,193 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		respond_close(w, 431, "bad_request");
 		return CLOSE;
 	}
+	if (!svc_enter(rv, (struct svc *)s)) {
+		head = erase_and_free(head, head_len);
+		emit(rv, &ri, false, "busy", 503);
+		respond_close(w, 503, "busy");
+		return CLOSE;
+	}
+	enum outcome o = relay_one(w, h, s, &ri, head, head_len, scratch);
+	svc_leave(rv, (struct svc *)s);
+	return o;
+}
+
+/* Write every byte of iov[0..n) (the array is consumed). */
+static int client_writev(int fd, struct iovec *iov, size_t n, unsigned ms)
+{
+	while (n > 0) {
+		struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
+		ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno != EAGAIN)
+			return -errno;
+		if (k < 0) {
+			int r = wait_fd(fd, POLLOUT, (int)ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		size_t left = (size_t)k;
+		while (n > 0 && left >= iov->iov_len) {
+			left -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The response body as the client gets it: the upstream's framing parsed off (its
+ * chunking, trailers, length), the payload scrubbed, and re-framed in chunks (or,
+ * for an HTTP/1.0 client, delimited by the connection's end). The scrubbed payload is
+ * sent as segments of the read buffer and the replacements, with no copy. The framer
+ * comes first: http-parser hands its callbacks the framer, which is this.
+ */
+#define BR_SEGS 64
+struct body_relay {
+	struct http1_framer f;
+	struct scrub_stream ss;
+	struct worker *w;
+	struct strbuf *head; /* the scrubbed response head until it is sent */
+	bool chunked, finished;
+	bool from_work; /* a pending segment points into the stream's buffer */
+	struct iovec seg[BR_SEGS];
+	size_t n_seg, seg_len;
+	int err;
+};
+
+/* Send the head (once), the pending segments as one chunk, and with last the end. */
+static int br_flush(struct body_relay *br, bool last)
+{
+	struct iovec iov[BR_SEGS + 4];
+	size_t n = 0;
+	char hdr[24];
+
+	if (br->head->len > 0)
+		iov[n++] = (struct iovec){br->head->buf, br->head->len};
+	if (br->chunked && br->seg_len > 0) {
+		int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", br->seg_len);
+		iov[n++] = (struct iovec){hdr, (size_t)hl};
+	}
+	memcpy(iov + n, br->seg, br->n_seg * sizeof(*iov));
+	n += br->n_seg;
+	if (br->chunked && br->seg_len > 0)
+		iov[n++] = (struct iovec){(char *)"\r\n", 2};
+	if (br->chunked && last)
+		iov[n++] = (struct iovec){(char *)"0\r\n\r\n", 5};
+	int r = client_writev(br->w->cfd, iov, n, br->w->rv->idle_ms);
+	br->head->len = 0;
+	br->n_seg = br->seg_len = 0;
+	br->from_work = false;
+	return r < 0 ? -EPIPE : 0;
+}
+
+static int br_emit(void *ud, const char *p, size_t n)
+{
+	struct body_relay *br = ud;
+	struct iovec *last = br->n_seg ? &br->seg[br->n_seg - 1] : NULL;
+	if (last && (const char *)last->iov_base + last->iov_len == p)
+		last->iov_len += n; /* contiguous with the previous one */
+	else {
+		if (br->n_seg == BR_SEGS) {
+			int r = br_flush(br, false);
+			if (r < 0)
+				return r;
+		}
+		br->seg[br->n_seg++] = (struct iovec){(char *)p, n};
+	}
+	br->seg_len += n;
+	br->from_work |= scrub_stream_holds(&br->ss, p);
+	return 0;
+}
+
+static int br_on_body(http_parser *p, const char *at, size_t n)
+{
+	struct body_relay *br = p->data;
+	int r = 0;
+	/* The stream's buffer is reused by this feed: what points into it goes first. */
+	if (br->from_work)
+		r = br_flush(br, false);
+	if (r >= 0)
+		r = scrub_stream_feed_emit(&br->ss, at, n, false, br_emit, br);
+	if (r < 0) {
+		br->err = r;
+		return -1;
+	}
+	return 0;
+}
+
+static int br_message_complete(http_parser *p)
+{
+	struct body_relay *br = p->data;
+	br->f.complete = true;
+	http_parser_pause(p, 1); /* what follows is not this response */
+	return 0;
+}
+
+/*
+ * Feed upstream bytes (n == 0: EOF) after the head; the scrubbed payload is queued
+ * as segments (sent by br_flush, which the caller calls before the next read).
+ * Returns how many of buf[0..n) belong to the response, or < 0 (-EPIPE: the client).
+ */
+static ssize_t body_relay_feed(struct body_relay *br, const char *buf, size_t n)
+{
+	static const http_parser_settings settings = {
+	    .on_body = br_on_body,
+	    .on_message_complete = br_message_complete,
+	};
+	int r;
+
+	size_t k = br->f.complete ? 0 : http_parser_execute(&br->f.p, &settings, buf, n);
+	if (br->err < 0)
+		return br->err;
+	if (!br->f.complete && HTTP_PARSER_ERRNO(&br->f.p) != HPE_OK)
+		return -EBADMSG;
+	if (br->f.complete && !br->finished) {
+		br->finished = true;
+		if (br->from_work && (r = br_flush(br, false)) < 0)
+			return r;
+		if ((r = scrub_stream_feed_emit(&br->ss, NULL, 0, true, br_emit, br)) < 0)
+			return r;
+	}
+	return (ssize_t)k;
+}
+
+/* Is the Content-Encoding one the scrubber can read (none, or identity)? */
+static bool identity_encoded(const struct http1_head *rh)
+{
+	for (size_t i = 0; i < rh->n_headers; i++) {
+		const struct http1_header *x = &rh->headers[i];
+		if (!name_is(x->name.p, x->name.n, "content-encoding"))
+			continue;
+		size_t n = x->value.n;
+		const char *v = x->value.p;
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n > 0 && !(n == 8 && strncasecmp(v, "identity", 8) == 0))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Send the request (head: owned, wiped here) upstream, relay its body, and the
+ * response back, scrubbed. Returns KEEP when the client connection can carry
+ * another request.
+ */
+static enum outcome relay_one(struct worker *w, const struct http1_head *h, const struct svc *s,
+			      const struct req_info *ri, char *head, size_t head_len, char *scratch)
+{
+	struct reverse *rv = w->rv;
+	struct upconn *up = NULL;
+	int status = 502;
+	const char *reason = "upstream_failed";
 	struct span expect = http1_header_get(h, "Expect");
 	bool has_body = h->chunked || (h->has_content_length && h->content_length > 0);
 	bool reused = false;
@@ -824,7 +1087,7 @@ again:
 			set_up_fd(w, up->fd);
 		else if (up_connect(rv, w, s, &up, &status, &reason) < 0)
 			goto fail;
-		if (up_write(up, head, head_len, (int)rv->idle_ms) == 0)
+		if (up_write(up, head, head_len, (int)rv->connect_ms) == 0)
 			break;
 		/* A pooled connection the upstream had closed: once more on a fresh one. */
 		set_up_fd(w, -EBADF);
@@ -851,7 +1114,7 @@ again:
 			head = erase_and_free(head, head_len);
 			set_up_fd(w, -EBADF);
 			upconn_free(up);
-			emit(rv, &ri, false, "bad_request", 400);
+			emit(rv, ri, false, "bad_request", 400);
 			respond_close(w, 400, "bad_request");
 			return CLOSE;
 		}
@@ -859,7 +1122,11 @@ again:
 		client_keep = http1_framer_keep_alive(&rqf);
 	}
 
-	/* The response head (1xx interim answers skipped: Expect was answered here). */
+	/*
+	 * The response head (1xx interim answers skipped: Expect was answered here), whole
+	 * within response_ms, while the client is watched: one that leaves ends the wait.
+	 */
+	uint64_t head_deadline = now_ms() + rv->response_ms;
 	size_t rlen = 0;
 	struct http1_head rh;
 	for (;;) {
@@ -875,8 +1142,18 @@ again:
 			reason = "upstream_failed";
 			goto fail;
 		}
-		ssize_t k =
-		    up_read(up, scratch + rlen, REVERSE_MAX_RESPONSE_HEAD - rlen, (int)rv->idle_ms);
+		int left = remaining(head_deadline);
+		ssize_t k = left == 0 ? -ETIMEDOUT
+				      : up_read(up, scratch + rlen,
+						REVERSE_MAX_RESPONSE_HEAD - rlen, left, w->cfd);
+		if (k == -ECONNRESET) {
+			/* The client gave up: nobody to answer; the upstream goes at once. */
+			head = erase_and_free(head, head_len);
+			set_up_fd(w, -EBADF);
+			upconn_free(up);
+			emit(rv, ri, false, "client_gone", 499);
+			return CLOSE;
+		}
 		if (k <= 0 && k != -ETIMEDOUT && rlen == 0 && reused && !has_body && !retried) {
 			/* A pooled connection the upstream closed just as we reused it: a
 			 * bodiless request is safe to send once more on a fresh one. */
@@ -895,58 +1172,64 @@ again:
 	}
 	head = erase_and_free(head, head_len);
 
-	struct http1_framer rsf;
-	http1_framer_init(&rsf, true, h->method == HTTP_HEAD);
-	if (http1_framer_feed(&rsf, scratch, rh.head_len) < 0) {
+	struct body_relay br = {.w = w};
+	http1_framer_init(&br.f, true, h->method == HTTP_HEAD);
+	if (http1_framer_feed(&br.f, scratch, rh.head_len) < 0) {
 		reason = "upstream_failed";
 		goto fail;
 	}
-	bool eof_body = !rsf.complete && http1_framer_needs_eof(&rsf);
-	bool up_keep = http1_framer_keep_alive(&rsf) && !eof_body;
-	bool close_client = !client_keep || eof_body;
-	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + IO_BUF + 64};
-	if (build_client_head(scratch, &rh, close_client, &ch) < 0) {
+	bool body = !br.f.complete;
+	if (body && !identity_encoded(&rh)) {
+		reason = "encoded_response";
+		goto fail;
+	}
+	/* HTTP/1.1 clients get chunks; to 1.0 ones, the body ends with the connection. */
+	bool chunked = body && (h->http_major > 1 || (h->http_major == 1 && h->http_minor >= 1));
+	bool up_keep = http1_framer_keep_alive(&br.f) && !http1_framer_needs_eof(&br.f);
+	bool close_client = !client_keep || (body && !chunked);
+	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + 64};
+	struct strbuf out = {0};
+	if (build_client_head(scratch, &rh, close_client, body, chunked, &ch) < 0 ||
+	    scrub_all(s->scrub, ch.buf, ch.len, &out) < 0) {
 		strbuf_release(&ch);
+		strbuf_release(&out);
 		reason = "upstream_failed";
 		goto fail;
 	}
-	emit(rv, &ri, true, NULL, (int)rh.status);
-	/* Body bytes that came with the head go out with it: one write, one packet. */
+	strbuf_release(&ch);
+	emit(rv, ri, true, NULL, (int)rh.status);
+	(void)scrub_stream_init(&br.ss, s->scrub);
+	br.head = &out;
+	br.chunked = chunked;
+
+	/* The body, as it arrives; what came with the head goes out with it. */
 	size_t off = rh.head_len;
 	r = 0;
-	if (off < rlen && !rsf.complete) {
-		ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
-		if (used < 0 || strbuf_add(&ch, scratch + off, (size_t)used) < 0)
-			r = -EPROTO; /* the head still goes out; the connection then closes */
-		else
-			off += (size_t)used;
-	}
-	if (client_write(w->cfd, ch.buf, ch.len, rv->idle_ms) < 0)
-		r = -EPIPE;
-	strbuf_release(&ch);
-	if (off < rlen && rsf.complete)
-		up_keep = false; /* bytes past the response: not reusable */
-
-	/* The rest of the body, as it arrives. */
-	while (r >= 0 && !rsf.complete) {
-		if (off < rlen) {
-			ssize_t used = http1_framer_feed(&rsf, scratch + off, rlen - off);
+	for (;;) {
+		if (body && (off < rlen || br.f.complete)) {
+			ssize_t used = body_relay_feed(&br, scratch + off, rlen - off);
 			if (used < 0) {
-				r = -EPROTO;
+				r = used == -EPIPE ? -EPIPE : -EPROTO;
+				break; /* what went out still goes; the connection closes */
+			}
+			off += (size_t)used;
+		}
+		if (br_flush(&br, body && br.f.complete) < 0) {
+			r = -EPIPE;
+			break;
+		}
+		if (!body || br.f.complete)
+			break;
+		ssize_t k = up_read(up, scratch, IO_BUF, (int)rv->idle_ms, w->cfd);
+		if (k == 0) {
+			/* EOF: completes a body the connection's end delimits, else truncated. */
+			up_keep = false;
+			if (body_relay_feed(&br, scratch, 0) < 0 || !br.f.complete) {
+				r = -EPROTO; /* the client must not take it as whole */
 				break;
 			}
-			r = client_write(w->cfd, scratch + off, (size_t)used, rv->idle_ms);
-			off += (size_t)used;
-			if (off < rlen)
-				up_keep = false; /* bytes past the response: not reusable */
+			rlen = off = 0;
 			continue;
-		}
-		ssize_t k = up_read(up, scratch, IO_BUF, (int)rv->idle_ms);
-		if (k == 0) {
-			if (http1_framer_feed(&rsf, scratch, 0) < 0 || !rsf.complete)
-				r = -EPROTO; /* truncated: the client must not take it as whole */
-			up_keep = false;
-			break;
 		}
 		if (k < 0) {
 			r = (int)k;
@@ -955,8 +1238,12 @@ again:
 		off = 0;
 		rlen = (size_t)k;
 	}
+	if (off < rlen)
+		up_keep = false; /* bytes past the response: not reusable */
+	scrub_stream_done(&br.ss);
+	strbuf_release(&out);
 	set_up_fd(w, -EBADF);
-	if (r >= 0 && up_keep && rsf.complete)
+	if (r >= 0 && up_keep && br.f.complete)
 		pool_put(rv, (struct svc *)s, up);
 	else
 		upconn_free(up);
@@ -966,7 +1253,7 @@ fail:
 	head = erase_and_free(head, head_len);
 	set_up_fd(w, -EBADF);
 	upconn_free(up);
-	emit(rv, &ri, false, reason, status);
+	emit(rv, ri, false, reason, status);
 	respond_close(w, status, reason);
 	return CLOSE;
 }
@@ -1108,6 +1395,7 @@ static void svc_done(struct svc *s)
 	free(s->phantom);
 	free(s->slot);
 	s->inject = erase_and_free(s->inject, s->inject_len);
+	s->scrub = scrub_free(s->scrub);
 	for (size_t i = 0; i < s->n_rules; i++) {
 		free((char *)s->rules[i].method);
 		free((char *)s->rules[i].path);
@@ -1195,7 +1483,9 @@ static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *
 	if ((r = reverse_format(ps->format, ps->phantom, strlen(ps->phantom), &s->slot,
 				&s->slot_len)) < 0 ||
 	    (r = reverse_format(ps->format, ps->secret, ps->secret_len, &s->inject,
-				&s->inject_len)) < 0)
+				&s->inject_len)) < 0 ||
+	    (r = scrub_new(ps->secret, ps->secret_len, ps->phantom, strlen(ps->phantom),
+			   &s->scrub)) < 0)
 		return r;
 	if (ps->n_rules) {
 		s->rules = calloc(ps->n_rules, sizeof(*s->rules));
@@ -1229,7 +1519,9 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 		return -ENOMEM;
 	pthread_mutex_init(&rv->lock, NULL);
 	pthread_cond_init(&rv->idle_cond, NULL);
-	rv->max_workers = cfg->max_workers ? cfg->max_workers : MAX_WORKERS;
+	rv->max_workers = cfg->max_workers ? cfg->max_workers : REVERSE_MAX_WORKERS;
+	rv->svc_cap = rv->max_workers / 2 ? rv->max_workers / 2 : 1;
+	rv->response_ms = cfg->response_ms ? cfg->response_ms : REVERSE_RESPONSE_MS;
 	rv->head_ms = cfg->head_ms ? cfg->head_ms : 10000;
 	rv->connect_ms = cfg->connect_ms ? cfg->connect_ms : 15000;
 	rv->idle_ms = cfg->idle_ms ? cfg->idle_ms : 600000;

@@ -15,18 +15,33 @@
  * Per request, in this order:
  *   400 malformed head, CONNECT, bad path spelling (endpoint.h)
  *   404 no service of that name
- *   401 neither the service's phantom in its credential slot ("<header>: <format
- *       with the phantom>") nor the session token as X-Nono-Token (constant time);
- *       a wrong X-Nono-Token is 401 even with a right phantom
+ *   401 X-Nono-Token present and neither the session token nor the service's bare
+ *       phantom (a wrong one is 401 even with a right credential slot); without it,
+ *       no phantom in the credential slot ("<header>: <format with the phantom>");
+ *       compared in constant time
+ *   503 the service already has half the worker limit of requests in flight (an
+ *       upstream that hangs holds at most its own share of the workers)
  *   403 the service has endpoint rules and none matches, or the upstream resolves
  *       to an always-denied address
- *   502/504 resolve, connect, TLS or upstream failure / timeout
+ *   502/504 resolve, connect, TLS or upstream failure / timeout (connect + TLS within
+ *       connect_ms, the request head written within connect_ms, the whole response
+ *       head within response_ms); 502 encoded_response: the upstream compressed the
+ *       body although asked for identity (it could not be scrubbed)
+ * While the response head is awaited the client is watched: when it hangs up the
+ * upstream connection is closed at once and the worker is free.
  * The upstream gets: the method, the service's base path + the normalised path (the
  * one the rules matched) + the query unchanged, Host rewritten, the real credential
  * in the service's header, and none of: the credential header as sent, X-Nono-Token,
  * Authorization, Proxy-Authorization, hop-by-hop headers (Connection and what it
  * names, Keep-Alive, TE, Trailer, Upgrade, Proxy-Connection), Expect (answered here
- * with 100 Continue), any header whose value carries a phantom or the session token.
+ * with 100 Continue), Range and If-Range (a slice of an echo would slip a piece of
+ * the key past the scrubber), Accept-Encoding (replaced by "identity"), any header
+ * whose value carries a phantom or the session token.
+ *
+ * Responses are scrubbed (scrub.h): every spelling of the key in the head or body
+ * becomes the phantom. The replacement changes lengths, so a body goes to an HTTP/1.1
+ * client re-chunked (Content-Length and the upstream's chunking and trailers
+ * dropped), to an HTTP/1.0 client delimited by closing the connection.
  *
  * Each request yields one proxy_event (service set, path normalised, the status the
  * client got) and one log line, serialised with the epoll loop's by the caller's
@@ -44,12 +59,20 @@
 #define REVERSE_POOL_MAX	  4	      /* idle upstream connections per service */
 #define REVERSE_POOL_IDLE_MS	  20000	      /* an idle one older than this is closed */
 #define REVERSE_KEEPALIVE_MS	  60000	      /* client idle between requests */
+#define REVERSE_MAX_WORKERS	  64	      /* default worker limit (connections) */
+#define REVERSE_RESPONSE_MS	  300000      /* default response-head deadline */
+#define REVERSE_WRITE_MS	  30000	      /* an upstream that takes no bytes for this long */
 
 struct reverse_config {
 	const struct proxy_service *services;
 	size_t n_services;
 	const char *token; /* session token (64 hex chars) for X-Nono-Token */
 	unsigned max_workers, head_ms, connect_ms, idle_ms;
+	/*
+	 * 0: REVERSE_RESPONSE_MS for the whole response head, counted from the end of the
+	 * request (not per byte: a head trickling in is cut off too) -> 504.
+	 */
+	unsigned response_ms;
 	/* Called from worker threads: the caller serialises them with its own calls. */
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);

@@ -65,6 +65,8 @@ rev_as() {
 	shift
 	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp SSL_CERT_FILE="$T/tls/ca.pem"
 		NONO_TEST_KEY="$KEY")
+	# A short response deadline for the tests that need one.
+	[ -n "${REV_RESPONSE_TIMEOUT:-}" ] && envs+=(NONO_PROXY_RESPONSE_TIMEOUT="$REV_RESPONSE_TIMEOUT")
 	if [ "$who" = user ]; then
 		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i "${envs[@]}" "$N" "$@"
 	else
@@ -261,4 +263,110 @@ check_unauthorised() {
 	run rev_as root run --dry-run --profile "$T/ok.json" --credential x -- true
 	assert_success
 	assert_output --partial "[credential] x -> http://127.0.0.1:9"
+}
+
+# The upstream reflects the request (tests/probes/tls-upstream /echo): headers, base64,
+# "user:key" base64, %XX, hex, in 7-byte chunks, with a length, or until the close.
+check_echo_scrubbed() {
+	run --separate-stderr child "$1" --credential bearer -- sh -c "
+		for q in '' '?cl' '?eof'; do
+			$CURL -i -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/echo\$q\"
+			$CURL -i --http1.0 -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/echo\$q\"
+			$CURL -i --compressed -H \"Authorization: Bearer \$BEARER_API_KEY\" \"\$BEARER_BASE_URL/echo\$q\"
+		done
+		$CURL -i -H 'Range: bytes=20-30' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/echo?cl\"
+		echo \"phantom=\$LOCAL_KEY\""
+	assert_success
+	# The key did go upstream, and came back as the phantom only.
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	local ph
+	ph=$(sed -n 's/^phantom=//p' <<<"$output")
+	[[ "$ph" =~ ^[0-9a-f]{64}$ ]]
+	refute_output --partial "$KEY"
+	local b64 hex pct
+	b64=$(printf '%s' "$KEY" | base64 -w0)
+	hex=$(printf '%s' "$KEY" | od -An -tx1 | tr -d ' \n')
+	pct=$(printf '%s' "$KEY" | od -An -tx1 | tr -d '\n' | sed 's/ /%/g' | tr a-f A-F)
+	refute_output --partial "${b64:0:40}"
+	refute_output --partial "$hex"
+	refute_output --partial "$pct"
+	local out=$output enc
+	assert_equal "$(grep -cx "raw x-api-key: $ph" <<<"$out")" 7
+	assert_equal "$(grep -cE "^raw Authorization: Bearer [0-9a-f]{64}$" <<<"$out")" 3
+	assert_equal "$(grep -c "^X-Echo-[0-9]*: x-api-key: $ph" <<<"$out")" 7
+	# Nothing in any base64 or basic "user:<value>" form decodes back to the key.
+	while read -r enc; do
+		run sh -c "printf '%s' '$enc' | base64 -d"
+		refute_output --partial "$KEY"
+	done < <(sed -n 's/^\(b64\|basic\) //p' <<<"$out" | tr -d '\r')
+	# Compression was not asked of the upstream, nor a range.
+	refute grep -qi '^H Accept-Encoding: .*gzip' "$T/up.log"
+	refute grep -qi '^H Range' "$T/up.log"
+}
+@test "a key the upstream echoes back reaches the child only as the phantom (root)" { check_echo_scrubbed root; }
+@test "a key the upstream echoes back reaches the child only as the phantom (user)" { check_echo_scrubbed user; }
+
+check_xnono_phantom() {
+	run child "$1" -- sh -c "
+		$CURL -w '%{http_code}\n' -H \"X-Nono-Token: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -H \"X-Nono-Token: \${LOCAL_KEY}0\" \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -H \"X-Nono-Token: \${LOCAL_KEY}0\" -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_line --index 0 '{"ok":true,"path":"/v1/models"}'
+	assert_line --index 1 200
+	assert_line --index 2 401
+	assert_line --index 3 401
+	assert_equal "$(upstream_requests)" 1
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	run grep -ci 'x-nono-token' "$T/up.log"
+	assert_output 0
+}
+@test "X-Nono-Token takes the service's phantom; a wrong one is 401 (root)" { check_xnono_phantom root; }
+@test "X-Nono-Token takes the service's phantom; a wrong one is 401 (user)" { check_xnono_phantom user; }
+
+check_hung_upstream() {
+	# 40 requests hang upstream; another service answers meanwhile, the hung service
+	# answers again once their clients have given up, and the upstream connections
+	# close as soon as the clients leave (no 600 s idle wait).
+	run --separate-stderr child "$1" --credential bearer -- sh -c "
+		for i in \$(seq 40); do
+			curl -sS -o /dev/null --max-time 4 -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/hang\" 2>/dev/null &
+		done
+		sleep 2
+		$CURL -o /dev/null --max-time 5 -w 'other %{http_code}\n' -H \"Authorization: Bearer \$BEARER_API_KEY\" \"\$BEARER_BASE_URL/x\"
+		wait
+		sleep 1
+		$CURL -o /dev/null --max-time 5 -w 'same %{http_code}\n' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_line 'other 200'
+	assert_line 'same 200'
+	local hung gone
+	hung=$(grep -c '^REQ .* GET /hang ' "$T/up.log")
+	gone=$(grep -c '^GONE ' "$T/up.log")
+	[ "$hung" -ge 1 ] && [ "$hung" -le 32 ]
+	assert_equal "$gone" "$hung"
+}
+@test "a hung upstream holds only its own share of workers, and lets go when clients leave (root)" { check_hung_upstream root; }
+@test "a hung upstream holds only its own share of workers, and lets go when clients leave (user)" { check_hung_upstream user; }
+
+check_slow_head() {
+	REV_RESPONSE_TIMEOUT=2 run child "$1" -- sh -c "$CURL -o /dev/null -w '%{http_code} %{time_total}\n' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/slowhead\""
+	assert_success
+	[[ "$output" =~ ^504\ ([0-9]+)\. ]]
+	[ "${BASH_REMATCH[1]}" -lt 6 ]
+}
+@test "a response head trickling in at 1 B/s gets 504 at the response deadline (root)" { check_slow_head root; }
+@test "a response head trickling in at 1 B/s gets 504 at the response deadline (user)" { check_slow_head user; }
+
+@test "an upstream that compresses although asked for identity gets 502, not an unscanned body" {
+	run child root -- sh -c "
+		$CURL -w '\n%{http_code}\n' --compressed -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/gzip\"
+		$CURL -o /dev/null -w '%{http_code}\n' -I -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/gzip\""
+	assert_success
+	assert_line encoded_response
+	assert_line --index 1 502
+	assert_line --index 2 200 # a HEAD answer has no body to scan
+	refute_output --partial zipped
+	assert_equal "$(grep -cxF 'H Accept-Encoding: identity' "$T/up.log")" 2
+	refute grep -qi '^H Accept-Encoding: .*gzip' "$T/up.log"
 }

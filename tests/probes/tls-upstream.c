@@ -18,6 +18,15 @@
  *   .../status/N status N with a short body
  *   .../eof      a body delimited by closing the connection
  *   .../drop     a 200 with a length, no "Connection: close", then the connection closes
+ *   .../echo     every request header reflected, as "X-Echo-N: <line>" response headers
+ *                and in the body: raw, base64 of the value and of "user:<value>", every
+ *                byte %XX, hex; the body in 7-byte chunks (keys cross chunk boundaries),
+ *                or with ?cl a Content-Length, or with ?eof delimited by the close
+ *   .../hang     reads the request and never answers; logs "GONE <conn-id>" when the
+ *                client side closes the connection
+ *   .../slowhead a response head sent one byte a second
+ *   .../bulk/N   N bytes of JSON-ish text with a Content-Length (the benchmark)
+ *   .../gzip     "Content-Encoding: gzip" whatever was asked (bytes not really gzip)
  *   anything     200 application/json {"ok":true,"path":"<path>"}
  * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
  */
@@ -27,6 +36,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <poll.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -126,6 +137,88 @@ static int send_chunk(struct io *c, const char *data)
 		   : 0;
 }
 
+static void add(char *b, size_t *n, size_t cap, const char *s, size_t l)
+{
+	if (*n + l < cap) {
+		memcpy(b + *n, s, l);
+		*n += l;
+	}
+}
+
+/* The reflections of one header line's value (after "name: ") in the body. */
+static void reflect(char *b, size_t *n, size_t cap, const char *line)
+{
+	const char *v = strchr(line, ':');
+	char t[4096], u[2048];
+	if (!v)
+		return;
+	v++;
+	while (*v == ' ')
+		v++;
+	size_t vl = strlen(v);
+	if (vl > 512)
+		return;
+	int k = snprintf(t, sizeof(t), "raw %s\n", line);
+	add(b, n, cap, t, (size_t)k);
+	k = EVP_EncodeBlock((unsigned char *)u, (const unsigned char *)v, (int)vl);
+	k = snprintf(t, sizeof(t), "b64 %.*s\n", k, u);
+	add(b, n, cap, t, (size_t)k);
+	char up[600];
+	int ul = snprintf(up, sizeof(up), "user:%s", v);
+	k = EVP_EncodeBlock((unsigned char *)u, (const unsigned char *)up, ul);
+	k = snprintf(t, sizeof(t), "basic %.*s\n", k, u);
+	add(b, n, cap, t, (size_t)k);
+	add(b, n, cap, "pct ", 4);
+	for (size_t i = 0; i < vl; i++) {
+		k = snprintf(t, sizeof(t), "%%%02X", (unsigned char)v[i]);
+		add(b, n, cap, t, (size_t)k);
+	}
+	add(b, n, cap, "\nhex ", 5);
+	for (size_t i = 0; i < vl; i++) {
+		k = snprintf(t, sizeof(t), "%02x", (unsigned char)v[i]);
+		add(b, n, cap, t, (size_t)k);
+	}
+	add(b, n, cap, "\n", 1);
+}
+
+/* /echo: the request's headers back, in the response head and body. */
+static int echo(struct io *c, const char *hdrs, size_t hl, const char *query)
+{
+	static char head[20000], body[60000];
+	size_t h = 0, b = 0;
+	int k = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n");
+	h = (size_t)k;
+	unsigned i = 0;
+	for (size_t o = 0; o < hl; o += strlen(hdrs + o) + 1, i++) {
+		k = snprintf(head + h, sizeof(head) - h, "X-Echo-%u: %s\r\n", i, hdrs + o);
+		if (k > 0 && (size_t)k < sizeof(head) - h)
+			h += (size_t)k;
+		reflect(body, &b, sizeof(body), hdrs + o);
+	}
+	bool chunked = strcmp(query, "cl") != 0 && strcmp(query, "eof") != 0;
+	if (strcmp(query, "cl") == 0)
+		k = snprintf(head + h, sizeof(head) - h, "Content-Length: %zu\r\n\r\n", b);
+	else if (chunked)
+		k = snprintf(head + h, sizeof(head) - h, "Transfer-Encoding: chunked\r\n\r\n");
+	else
+		k = snprintf(head + h, sizeof(head) - h, "Connection: close\r\n\r\n");
+	h += (size_t)k;
+	if (io_write(c, head, h) < 0)
+		return -1;
+	if (!chunked)
+		return io_write(c, body, b);
+	/* 7-byte chunks, each its own write: keys cross chunk and record boundaries. */
+	for (size_t o = 0; o < b; o += 7) {
+		char piece[8];
+		size_t pl = b - o < 7 ? b - o : 7;
+		memcpy(piece, body + o, pl);
+		piece[pl] = '\0';
+		if (send_chunk(c, piece) < 0)
+			return -1;
+	}
+	return io_write(c, "0\r\n\r\n", 5);
+}
+
 /* One request; false when the connection is done. */
 static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 {
@@ -140,7 +233,9 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 	size_t head = (size_t)(end - c->buf) + 4;
 	char logbuf[70000];
 	size_t ll = 0;
-	char path[4096] = "/";
+	char path[4096] = "/", query[64] = "";
+	static char hdrs[16384];
+	size_t hl = 0;
 	long long clen = 0;
 	bool chunked = false, close_after = false;
 
@@ -159,12 +254,19 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 					pl = sizeof(path) - 1;
 				memcpy(path, sp + 1, pl);
 				path[pl] = '\0';
+				if (sp[1 + pl] == '?')
+					(void)snprintf(query, sizeof(query), "%.*s",
+						       (int)strcspn(sp + 2 + pl, " "), sp + 2 + pl);
 			}
 			first = false;
 		} else {
 			if (ll < sizeof(logbuf) - 100)
 				ll += (size_t)snprintf(logbuf + ll, sizeof(logbuf) - ll, "H %s\n",
 						       line);
+			if (hl + strlen(line) + 2 < sizeof(hdrs)) {
+				memcpy(hdrs + hl, line, strlen(line) + 1);
+				hl += strlen(line) + 1;
+			}
 			if (strncasecmp(line, "content-length:", 15) == 0)
 				clen = strtoll(line + 15, NULL, 10);
 			if (strncasecmp(line, "transfer-encoding:", 18) == 0 &&
@@ -250,6 +352,56 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 		static const char d[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ndrop\n";
 		(void)io_write(c, d, sizeof(d) - 1);
 		return false;
+	}
+	if (plen >= 5 && strcmp(path + plen - 5, "/echo") == 0)
+		return echo(c, hdrs, hl, query) == 0 && !close_after && strcmp(query, "eof") != 0;
+	if (plen >= 5 && strcmp(path + plen - 5, "/hang") == 0) {
+		/* Never answer; note when the other side goes away. */
+		struct pollfd p = {c->fd, POLLIN | POLLRDHUP, 0};
+		char b[256];
+		while (poll(&p, 1, -1) >= 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP)))
+			if ((p.revents & (POLLRDHUP | POLLHUP)) || read(c->fd, b, sizeof(b)) <= 0)
+				break;
+		n = snprintf(resp, sizeof(resp), "GONE %u\n", conn_id);
+		log_block(resp, (size_t)n);
+		return false;
+	}
+	if (plen >= 9 && strcmp(path + plen - 9, "/slowhead") == 0) {
+		static const char sh[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+					 "Content-Length: 5\r\n\r\nslow\n";
+		for (size_t i = 0; i < sizeof(sh) - 1; i++) {
+			if (io_write(c, sh + i, 1) < 0)
+				return false;
+			sleep(1);
+		}
+		return false;
+	}
+	if (plen >= 5 && strcmp(path + plen - 5, "/gzip") == 0) {
+		static const char gz[] = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+					 "Content-Length: 6\r\n\r\nzipped";
+		return io_write(c, gz, sizeof(gz) - 1) == 0 && !close_after;
+	}
+	if ((st = strstr(path, "/bulk/"))) {
+		static char blk[65536];
+		static const char text[] =
+		    "data: {\"choices\":[{\"delta\":{\"content\":\"lorem ipsum dolor sit\"}}]}\n";
+		for (size_t i = 0; i < sizeof(blk); i++)
+			blk[i] = text[i % (sizeof(text) - 1)];
+		long long total = strtoll(st + 6, NULL, 10);
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			     "Content-Length: %lld\r\n\r\n",
+			     total);
+		if (io_write(c, resp, (size_t)n) < 0)
+			return false;
+		for (long long sent = 0; sent < total;) {
+			size_t k = total - sent < (long long)sizeof(blk) ? (size_t)(total - sent)
+									 : sizeof(blk);
+			if (io_write(c, blk, k) < 0)
+				return false;
+			sent += (long long)k;
+		}
+		return !close_after;
 	}
 	if ((st = strstr(path, "/status/"))) {
 		int code = (int)strtol(st + 8, NULL, 10);

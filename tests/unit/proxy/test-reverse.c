@@ -355,7 +355,7 @@ static void send_str(int fd, const char *s)
 	}
 }
 
-/* Read one response: head plus Content-Length body (or up to EOF). */
+/* Read one response: head plus Content-Length or chunked body (our chunks end in 0). */
 static int read_response(int fd, char *buf, size_t n)
 {
 	size_t len = 0;
@@ -371,6 +371,16 @@ static int read_response(int fd, char *buf, size_t n)
 	if (!end)
 		return -1;
 	const char *cl = strcasestr(buf, "Content-Length:");
+	if (strcasestr(buf, "Transfer-Encoding: chunked")) {
+		while (len + 1 < n && !strstr(end, "\r\n0\r\n\r\n")) {
+			ssize_t k = read(fd, buf + len, n - 1 - len);
+			if (k <= 0)
+				break;
+			len += (size_t)k;
+			buf[len] = '\0';
+		}
+		cl = NULL;
+	}
 	size_t want = (size_t)(end - buf) + 4 + (cl ? strtoul(cl + 15, NULL, 10) : 0);
 	while (cl && len < want && len + 1 < n) {
 		ssize_t k = read(fd, buf + len, n - 1 - len);
@@ -616,6 +626,123 @@ static void test_worker_limit(void **state)
 	stop(&r);
 }
 
+/* Read until EOF (or n - 1 bytes). */
+static size_t read_all(int fd, char *buf, size_t n)
+{
+	size_t len = 0;
+	ssize_t k;
+	while (len + 1 < n && (k = read(fd, buf + len, n - 1 - len)) > 0)
+		len += (size_t)k;
+	buf[len] = '\0';
+	return len;
+}
+
+/* The payload of a chunked body after the head in buf, in place. */
+static void dechunk(char *buf)
+{
+	char *p = strstr(buf, "\r\n\r\n"), *o;
+	if (!p)
+		return;
+	o = p += 4;
+	for (;;) {
+		char *e;
+		unsigned long n = strtoul(p, &e, 16);
+		if (e == p || strncmp(e, "\r\n", 2) != 0 || n == 0)
+			break;
+		memmove(o, e + 2, n);
+		o += n;
+		p = e + 2 + n + 2;
+	}
+	*o = '\0';
+}
+
+static void test_echo_scrubbed(void **state)
+{
+	struct running r;
+	static char resp[65536];
+	(void)state;
+	start(&r, NULL, 0, 0, NULL);
+	/* Keep-alive over re-chunked bodies: chunked, length and close-delimited echoes. */
+	int fd = dial(r.port);
+	const char *paths[] = {"/svc/echo", "/svc/echo?cl", "/svc/v1/models"};
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		char req[512];
+		(void)snprintf(req, sizeof(req),
+			       "GET %s HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n", paths[i]);
+		send_str(fd, req);
+		assert_int_equal(read_response(fd, resp, sizeof(resp)), 200);
+		dechunk(resp);
+		assert_null(strstr(resp, SECRET));
+		assert_non_null(strstr(resp, "Transfer-Encoding: chunked"));
+		assert_null(strcasestr(resp, "Content-Length"));
+		if (i < 2) {
+			assert_non_null(strstr(resp, "X-Echo-2: x-api-key: " PHANTOM "\r\n"));
+			assert_non_null(strstr(resp, "raw x-api-key: " PHANTOM "\n"));
+		}
+	}
+	close(fd);
+	/* HTTP/1.0: the body ends with the connection. */
+	fd = dial(r.port);
+	send_str(fd, "GET /svc/echo?eof HTTP/1.0\r\nx-api-key: " PHANTOM "\r\n\r\n");
+	read_all(fd, resp, sizeof(resp));
+	close(fd);
+	assert_non_null(strstr(resp, "HTTP/1.1 200"));
+	assert_non_null(strstr(resp, "raw x-api-key: " PHANTOM "\n"));
+	assert_null(strstr(resp, "chunked"));
+	assert_null(strstr(resp, SECRET));
+	stop(&r);
+}
+
+/* Wait up to ms for want occurrences of needle in the upstream's log. */
+static bool log_has(const char *needle, int want, int ms)
+{
+	for (int i = 0; i < ms / 20; i++) {
+		int n = 0;
+		for (const char *p = upstream_log(); (p = strstr(p, needle)); p++)
+			n++;
+		if (n >= want)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+static void test_hung_upstream(void **state)
+{
+	struct running r;
+	char resp[4096];
+	(void)state;
+	clear_log();
+	start(&r, NULL, 0, 4, NULL); /* 4 workers: 2 per service */
+	int h1 = dial(r.port), h2 = dial(r.port);
+	send_str(h1, "GET /svc/hang HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n");
+	send_str(h2, "GET /svc/hang HTTP/1.1\r\nx-api-key: " PHANTOM "\r\n\r\n");
+	assert_true(log_has("GET /hang", 2, 3000));
+	/* The service's share is taken: 503 at once; another service still answers. */
+	assert_int_equal(one_request(r.port,
+				     "GET /svc/x HTTP/1.1\r\nx-api-key: " PHANTOM
+				     "\r\nConnection: close\r\n\r\n",
+				     resp, sizeof(resp)),
+			 503);
+	assert_non_null(strstr(resp, "busy"));
+	assert_int_equal(one_request(r.port,
+				     "GET /other/x HTTP/1.1\r\nAuthorization: Bearer " PHANTOM2
+				     "\r\nConnection: close\r\n\r\n",
+				     resp, sizeof(resp)),
+			 200);
+	/* Clients that leave free their workers and close the upstream connections. */
+	close(h1);
+	close(h2);
+	assert_true(log_has("GONE", 2, 3000));
+	usleep(100000); /* the workers' bookkeeping, right after their close */
+	assert_int_equal(one_request(r.port,
+				     "GET /svc/x HTTP/1.1\r\nx-api-key: " PHANTOM
+				     "\r\nConnection: close\r\n\r\n",
+				     resp, sizeof(resp)),
+			 200);
+	stop(&r);
+}
+
 static void test_oversized_head(void **state)
 {
 	struct running r;
@@ -653,6 +780,8 @@ int main(void)
 	    cmocka_unit_test(test_streaming),
 	    cmocka_unit_test(test_worker_limit),
 	    cmocka_unit_test(test_oversized_head),
+	    cmocka_unit_test(test_echo_scrubbed),
+	    cmocka_unit_test(test_hung_upstream),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup_upstream, teardown_upstream);
