@@ -42,6 +42,35 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 @test "--block-net stops TCP, UDP and raw sockets; --open-port is the exception (root)" { check_block_net root; }
 @test "--block-net stops TCP, UDP and raw sockets; --open-port is the exception (user)" { check_block_net user; }
 
+# TCP Fast Open connects from sendto/sendmsg/sendmmsg, which Landlock does not hook: the
+# listener (on loopback, started here) must see no connection, and each send gets EPERM.
+# net.ipv4.tcp_fastopen's default (1) already lets a client send a SYN from sendto.
+check_tfo() {
+	python3 -c 'import socket,sys
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1]); sys.stdout.flush()
+while True:
+    c,_=s.accept(); open(sys.argv[1],"a").write("accepted\n")' "$T/accepted" >"$T/port" 3>&- &
+	local srv=$!
+	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+	local port; port=$(cat "$T/port")
+	# The probe does connect without the sandbox (proves the listener and the probe).
+	run "$P/probe-tfo" 127.0.0.1 "$port" sendto
+	assert_success
+	for _ in $(seq 50); do [ -s "$T/accepted" ] && break; sleep 0.1; done
+	[ "$(wc -l <"$T/accepted")" -eq 1 ]
+	local mode
+	for mode in sendto sendmsg sendmmsg fastopen-connect; do
+		run sandboxed "$1" --block-net -- "$P/probe-tfo" 127.0.0.1 "$port" "$mode"
+		assert_failure 1
+		assert_output --partial EPERM
+	done
+	sleep 0.3
+	kill $srv
+	[ "$(wc -l <"$T/accepted")" -eq 1 ]
+}
+@test "--block-net refuses TCP Fast Open sends and TCP_FASTOPEN_CONNECT (root)" { check_tfo root; }
+@test "--block-net refuses TCP Fast Open sends and TCP_FASTOPEN_CONNECT (user)" { check_tfo user; }
+
 @test "signals to processes outside the sandbox are refused (scope)" {
 	# The victim runs as the same user, so DAC would allow the signal: only the
 	# Landlock signal scope can refuse it.
