@@ -176,6 +176,13 @@ static int apply_groups(struct builder *b, const struct policy_groups *groups)
 				      &exists);
 			if (r < 0)
 				return r;
+			/* A deny never takes $HOME itself or a directory above it (/root in
+			 * deny_system_secrets_linux when root's home is $HOME): the home's own
+			 * secrets have their own entries. */
+			if (b->vars.home && path_is_beneath(b->vars.home, path)) {
+				free(path);
+				continue;
+			}
 			r = add_deny(b, path, g->name, g->denies[k].category, exists);
 			if (r < 0)
 				return r;

@@ -321,65 +321,18 @@ static int read_cap_last(void)
 }
 
 /*
- * Capabilities root gives up. Root keeps the DAC family (DAC_OVERRIDE, CHOWN, FOWNER,
- * FSETID), SETUID/SETGID, KILL, NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
- * "sudo nono run" users expect root's file semantics, and inside the sandbox Landlock
- * (not DAC) decides which paths are reachable. What goes is everything that reaches
- * past Landlock, seccomp or the mount masks (SYS_ADMIN, DAC_READ_SEARCH for
- * open_by_handle_at, SYS_PTRACE, NET_ADMIN/RAW), changes the kernel or the machine
- * (SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME, BPF, PERFMON, MKNOD, SYS_RESOURCE
- * for rlimits and reserved space, SYS_PACCT, SYS_TTY_CONFIG, WAKE_ALARM,
- * BLOCK_SUSPEND), or undoes security labels and audit (MAC_*, AUDIT_*,
- * LINUX_IMMUTABLE, SETFCAP, SYSLOG, CHECKPOINT_RESTORE, SYS_CHROOT).
+ * Root gives up every capability: bounding, permitted, effective, inheritable and
+ * ambient sets all end empty (and with no_new_privs and an empty bounding set, execve
+ * cannot hand any back, setuid binaries included). The sandboxed command keeps uid 0
+ * and with it only an owner's rights: files root owns, nothing else by DAC. Landlock
+ * decides which paths are reachable; a capability left in place would be a way past
+ * Landlock, seccomp or the masks (CAP_DAC_READ_SEARCH for open_by_handle_at,
+ * CAP_SYS_ADMIN, CAP_SYS_PTRACE), a lever on the host (CAP_SYS_NICE, CAP_SYS_TIME,
+ * CAP_KILL, CAP_CHOWN of files outside the grants' reach through fds it was given) or
+ * on other users' files (CAP_DAC_OVERRIDE, CAP_FOWNER).
  */
-static const int root_drop[] = {
-    CAP_SYS_ADMIN,
-    CAP_SYS_MODULE,
-    CAP_SYS_RAWIO,
-    CAP_SYS_PTRACE,
-    CAP_DAC_READ_SEARCH,
-    CAP_NET_ADMIN,
-    CAP_NET_RAW,
-    CAP_SYS_BOOT,
-    CAP_MKNOD,
-    CAP_SYS_CHROOT,
-    CAP_LINUX_IMMUTABLE,
-    CAP_MAC_ADMIN,
-    CAP_MAC_OVERRIDE,
-    CAP_SYS_TIME,
-    CAP_AUDIT_WRITE,
-    CAP_AUDIT_CONTROL,
-    CAP_SETFCAP,
-    CAP_SYSLOG,
-    CAP_WAKE_ALARM,
-    CAP_BLOCK_SUSPEND,
-    CAP_SYS_RESOURCE,
-    CAP_SYS_PACCT,
-    CAP_SYS_TTY_CONFIG,
-#ifdef CAP_AUDIT_READ
-    CAP_AUDIT_READ,
-#endif
-#ifdef CAP_PERFMON
-    CAP_PERFMON,
-#else
-    38,
-#endif
-#ifdef CAP_BPF
-    CAP_BPF,
-#else
-    39,
-#endif
-#ifdef CAP_CHECKPOINT_RESTORE
-    CAP_CHECKPOINT_RESTORE,
-#else
-    40,
-#endif
-};
-
 static int plan_caps(struct sandbox_plan *p)
 {
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-
 	p->cap_last = read_cap_last();
 	memset(p->caps, 0, sizeof(p->caps));
 	if (!p->is_root) {
@@ -388,19 +341,7 @@ static int plan_caps(struct sandbox_plan *p)
 		p->bset_drop = p->use_userns ? ~0ULL : 0;
 		return 0;
 	}
-
-	if (syscall(SYS_capget, &h, p->caps) < 0)
-		return -errno;
-	p->bset_drop = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(root_drop); i++) {
-		int c = root_drop[i];
-		if (c > p->cap_last)
-			continue;
-		p->bset_drop |= 1ULL << c;
-		p->caps[c / 32].effective &= ~(1U << (c % 32));
-		p->caps[c / 32].permitted &= ~(1U << (c % 32));
-		p->caps[c / 32].inheritable &= ~(1U << (c % 32));
-	}
+	p->bset_drop = ~0ULL;
 	return 0;
 }
 
