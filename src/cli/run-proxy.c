@@ -208,10 +208,23 @@ static void unblock_all_signals(void)
 
 int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 {
+	/* The proxy appends to the audit chain: the one fork that gets its shared state. */
+	int r = audit_fork_share(rp->audit, true);
+	if (r < 0)
+		return r;
 	fflush(NULL);
 	pid_t pid = fork();
+	int e = errno;
+	/* Off again on both sides, so nothing either process forks later inherits it. */
+	if ((r = audit_fork_share(rp->audit, false)) < 0 && pid == 0)
+		_exit(1);
 	if (pid < 0)
-		return -errno;
+		return -e;
+	if (r < 0 && pid > 0) {
+		rp->pid = pid; /* run_proxy_release reaps it */
+		(void)kill(pid, SIGKILL);
+		return r;
+	}
 	if (pid == 0) {
 		/* The proxy process: dies with the supervisor, serves until killed. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
