@@ -31,7 +31,7 @@ static void env_unset_source(const struct sandbox_spec *s, char **env, const cha
 	size_t n = strlen(name), k = 0;
 	for (size_t i = 0; env && env[i]; i++) {
 		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
-			free(env[i]);
+			(void)erase_and_free(env[i], strlen(env[i]));
 		else
 			env[k++] = env[i];
 	}

@@ -41,8 +41,10 @@ bool credential_env_name_valid(const char *s)
 	return env_name_valid(s);
 }
 
-/* Secret memory: its own anonymous mapping, locked where RLIMIT_MEMLOCK allows, and
- * left out of core dumps. The mapping's size follows from len (secure_size). */
+/* Secret memory: its own anonymous mapping, locked where RLIMIT_MEMLOCK allows, left
+ * out of core dumps and zeroed in forked children (kernel 4.14+: a kernel without
+ * MADV_WIPEONFORK is refused, a secret must not reach the sandbox through a fork).
+ * The mapping's size follows from len (secure_size). */
 static size_t secure_size(size_t len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -54,6 +56,10 @@ static void *secure_alloc(size_t n)
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	if (madvise(p, n, MADV_WIPEONFORK) < 0) {
+		(void)munmap(p, n);
+		return NULL;
+	}
 	(void)madvise(p, n, MADV_DONTDUMP);
 	(void)mlock(p, n); /* best effort: a low RLIMIT_MEMLOCK must not stop nono */
 	return p;
@@ -84,6 +90,15 @@ void secret_wipe(struct secret *s)
 		return;
 	secure_free(s->data, secure_size(s->len));
 	*s = (struct secret){0};
+}
+
+int secret_fork_keep(const struct secret *s, bool keep)
+{
+	if (!s || !s->data)
+		return 0;
+	if (madvise(s->data, secure_size(s->len), keep ? MADV_KEEPONFORK : MADV_WIPEONFORK) < 0)
+		return -errno;
+	return 0;
 }
 
 int secret_from_buf(const void *buf, size_t len, struct secret *ret)
@@ -153,7 +168,15 @@ static int load_env(const char *ref, struct secret *ret, struct diag *d)
 			 CREDENTIAL_MAX_SIZE);
 		return -E2BIG;
 	}
-	return finish(ref, "the variable", v, n, ret, d);
+	int r = finish(ref, "the variable", v, n, ret, d);
+	if (r < 0)
+		return r;
+	/* The secret now lives in secret memory only: overwrite the bytes in nono's
+	 * environment (getenv points into it) and drop the variable, so the child forked
+	 * later and /proc/<nono>/environ hold no copy. */
+	explicit_bzero((char *)v, n);
+	(void)unsetenv(name);
+	return 0;
 }
 
 /* Read all of fd (at most CREDENTIAL_MAX_SIZE + 1 bytes) into s. */

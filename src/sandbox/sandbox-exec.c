@@ -521,7 +521,7 @@ static void drop_caps(const struct sandbox_plan *p, int err_fd)
 	/* Root: uid 0 must not regain capabilities at execve (empty bounding set and
 	 * no_new_privs already see to it; the locked bits say so twice). Needs
 	 * CAP_SETPCAP, so before the drop. */
-	if (p->is_root &&
+	if (p->lock_securebits &&
 	    prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 		      SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |

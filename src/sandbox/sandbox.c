@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -245,6 +247,59 @@ static const struct fs_grant *grant_reaching(const struct sandbox_spec *spec, co
 	return NULL;
 }
 
+/*
+ * The child holds no capability (root included), so plain DAC binds it: a path it does
+ * not own and whose mode grants its uid/groups nothing cannot be opened, listed or
+ * traversed by it, and it cannot chmod what it does not own. No mask is needed (nor a
+ * user namespace to make one): /etc/shadow for an ordinary user.
+ */
+static bool dac_unreachable(const struct stat *st)
+{
+	uid_t uid = geteuid();
+	gid_t groups[256];
+	int n;
+
+	if (st->st_uid == uid)
+		return false;
+	n = getgroups(ARRAY_SIZE(groups), groups);
+	if (n < 0)
+		return false;
+	bool in_group = st->st_gid == getegid();
+	for (int i = 0; i < n && !in_group; i++)
+		in_group = groups[i] == st->st_gid;
+	return (st->st_mode & (in_group ? S_IRWXG : S_IRWXO)) == 0;
+}
+
+/*
+ * An empty regular file or directory on a read-only mount holds nothing to protect and
+ * takes no writes: what a mask looks like from inside an enclosing sandbox, where a
+ * nested nono (root without CAP_SYS_ADMIN there) could not mount a second one.
+ */
+static bool already_masked(const char *path, const struct stat *st)
+{
+	struct statvfs vfs;
+
+	if (statvfs(path, &vfs) < 0 || !(vfs.f_flag & ST_RDONLY))
+		return false;
+	if (S_ISREG(st->st_mode))
+		return st->st_size == 0;
+	if (!S_ISDIR(st->st_mode))
+		return false;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		return false;
+	fd = -EBADF; /* owned by d now */
+	bool empty = true;
+	struct dirent *de;
+	while (empty && (de = readdir(d)))
+		empty = streq(de->d_name, ".") || streq(de->d_name, "..");
+	(void)closedir(d);
+	return empty;
+}
+
 static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		      const struct sandbox_features *f, struct diag *d)
 {
@@ -267,6 +322,8 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 				 dn->path, strerror(-r));
 			return r;
 		}
+		if (!S_ISLNK(st.st_mode) && (dac_unreachable(&st) || already_masked(dn->path, &st)))
+			continue;
 		if (!f->is_root && !userns_ok(f)) {
 			diag_set(
 			    d, g->path, 0, 0,
@@ -341,7 +398,17 @@ static int plan_caps(struct sandbox_plan *p)
 		p->bset_drop = p->use_userns ? ~0ULL : 0;
 		return 0;
 	}
-	p->bset_drop = ~0ULL;
+	/* Only what the bounding set still holds: root nested in a sandbox has an empty one
+	 * and no CAP_SETPCAP to drop with. */
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct cur[2] = {{0}};
+	if (syscall(SYS_capget, &h, cur) < 0)
+		return -errno;
+	p->bset_drop = 0;
+	for (int c = 0; c <= p->cap_last && c < 64; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+			p->bset_drop |= 1ULL << c;
+	p->lock_securebits = cur[CAP_SETPCAP / 32].effective & (1U << (CAP_SETPCAP % 32));
 	return 0;
 }
 
