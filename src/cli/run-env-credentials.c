@@ -9,17 +9,11 @@
 #include "credential/credential.h"
 #include "sandbox/sandbox.h"
 
-/* True when the sandbox would strip VAR from the child's environment (LD_*, ...). */
+/* True when the sandbox strips VAR as a loader hook (LD_*, ...). A credential on the
+ * ambient list (GITHUB_TOKEN) may be a target: nono sets it after stripping. */
 static bool var_stripped(const char *var)
 {
-	_cleanup_free_ char *kv = NULL;
-	_cleanup_strv_free_ char **out = NULL;
-	if (asprintf(&kv, "%s=", var) < 0)
-		return true;
-	char *in[] = {kv, NULL};
-	if (sandbox_clean_environ(in, &out) < 0)
-		return true;
-	return strv_length(out) == 0;
+	return sandbox_env_name_unsafe(var);
 }
 
 /* Drop NAME=... from env unless some env credential writes NAME itself. */

@@ -147,6 +147,35 @@ static int finish(const char *ref, const char *what, const char *buf, size_t len
 	return secret_from_buf(buf, len, ret);
 }
 
+/*
+ * env:// values already scrubbed from nono's environment, kept (in secret memory) for a
+ * second reference to the same variable: two services may share one key.
+ */
+static struct {
+	char name[128];
+	struct secret s;
+} env_seen[16];
+
+static const struct secret *env_seen_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(env_seen); i++)
+		if (env_seen[i].s.data && streq(env_seen[i].name, name))
+			return &env_seen[i].s;
+	return NULL;
+}
+
+static void env_seen_add(const char *name, const struct secret *s)
+{
+	if (strlen(name) >= sizeof(env_seen[0].name))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(env_seen); i++)
+		if (!env_seen[i].s.data) {
+			if (secret_from_buf(s->data, s->len, &env_seen[i].s) >= 0)
+				memcpy(env_seen[i].name, name, strlen(name) + 1);
+			return;
+		}
+}
+
 static int load_env(const char *ref, struct secret *ret, struct diag *d)
 {
 	const char *name = ref + strlen("env://");
@@ -157,6 +186,9 @@ static int load_env(const char *ref, struct secret *ret, struct diag *d)
 		return -EINVAL;
 	}
 	const char *v = secure_getenv(name);
+	const struct secret *seen = v ? NULL : env_seen_find(name);
+	if (seen)
+		return secret_from_buf(seen->data, seen->len, ret);
 	if (!v || !*v) {
 		diag_set(d, NULL, 0, 0, "credential '%s': variable %s is %s", ref, name,
 			 v ? "empty" : "not set");
@@ -171,6 +203,7 @@ static int load_env(const char *ref, struct secret *ret, struct diag *d)
 	int r = finish(ref, "the variable", v, n, ret, d);
 	if (r < 0)
 		return r;
+	env_seen_add(name, ret);
 	/* The secret now lives in secret memory only: overwrite the bytes in nono's
 	 * environment (getenv points into it) and drop the variable, so the child forked
 	 * later and /proc/<nono>/environ hold no copy. */

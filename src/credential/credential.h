@@ -17,7 +17,7 @@
  * process that injects them) brackets fork() with secret_fork_keep().
  * env://VAR: once read, the value's bytes in nono's own environment are overwritten
  * and VAR is unset, so no later copy of nono's memory or environment carries it (a
- * second load of the same env:// reference then finds it unset).
+ * later load of the same env:// reference gets the copy nono keeps in secret memory).
  * Nothing here logs a secret; errors name the reference and the source only.
  *
  * Every secret is one line of text: NUL, CR and LF inside the value are refused

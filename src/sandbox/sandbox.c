@@ -534,38 +534,126 @@ static const char *const env_strip_prefix[] = {
     NULL,
 };
 
-static bool env_stripped(const char *kv)
+/*
+ * Ambient credentials: tokens that an inherited environment hands to every program,
+ * which an agent would otherwise read and use (push to a repository, reach a cloud
+ * account, open a secret store). Removed from the child's environment unless passed
+ * through by name (--pass-env NAME, profile "pass_env"). A name ending in '*' is a
+ * prefix. Model API keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, *_API_KEY in general) are
+ * NOT on the list: they are what an agent runs on, and --credential keeps them out of
+ * the child altogether for those who want that.
+ */
+static const char *const env_secret_patterns[] = {
+    /* source forges */
+    "GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN",
+    "GITLAB_TOKEN", "GL_TOKEN", "GITLAB_PRIVATE_TOKEN", "CI_JOB_TOKEN", "BITBUCKET_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    /* clouds */
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN",
+    "CLOUDFLARE_API_TOKEN", "HCLOUD_TOKEN", "LINODE_TOKEN", "FLY_API_TOKEN",
+    "HEROKU_API_KEY", "VERCEL_TOKEN", "NETLIFY_AUTH_TOKEN",
+    /* secret stores */
+    "OP_SERVICE_ACCOUNT_TOKEN", "OP_CONNECT_TOKEN", "OP_SESSION_*", "VAULT_TOKEN",
+    "BW_SESSION", "DOPPLER_TOKEN",
+    /* package registries */
+    "NPM_TOKEN", "NODE_AUTH_TOKEN", "YARN_NPM_AUTH_TOKEN", "CARGO_REGISTRY_TOKEN",
+    "CARGO_REGISTRIES_*", "PYPI_TOKEN", "TWINE_PASSWORD", "UV_PUBLISH_TOKEN",
+    "POETRY_PYPI_TOKEN_*", "GEM_HOST_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
+    "DOCKER_PASSWORD", "DOCKER_AUTH_CONFIG", "DOCKERHUB_TOKEN",
+    /* chat / deploy */
+    "SLACK_TOKEN", "SLACK_BOT_TOKEN", "SENTRY_AUTH_TOKEN", "TF_TOKEN_*",
+    NULL,
+};
+
+/* Length of the name in "NAME=value" (or of a bare name). */
+static size_t env_name_len(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
-	size_t len = eq ? (size_t)(eq - kv) : strlen(kv);
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+static bool name_is(const char *kv, size_t len, const char *name)
+{
+	return strlen(name) == len && strncmp(kv, name, len) == 0;
+}
+
+static bool env_stripped(const char *kv)
+{
+	size_t len = env_name_len(kv);
 
 	for (const char *const *s = env_strip_prefix; *s; s++)
 		if (startswith(kv, *s))
 			return true;
 	for (const char *const *s = env_strip_exact; *s; s++)
-		if (strlen(*s) == len && strncmp(kv, *s, len) == 0)
+		if (name_is(kv, len, *s))
 			return true;
 	return false;
 }
 
-int sandbox_clean_environ(char *const *envp, char ***ret)
+bool sandbox_env_name_unsafe(const char *name)
 {
-	_cleanup_strv_free_ char **out = NULL;
+	return env_stripped(name);
+}
+
+bool sandbox_env_name_secret(const char *name)
+{
+	size_t len = env_name_len(name);
+
+	for (const char *const *s = env_secret_patterns; *s; s++) {
+		size_t pl = strlen(*s);
+		if ((*s)[pl - 1] == '*') {
+			if (len >= pl && strncmp(name, *s, pl - 1) == 0)
+				return true;
+		} else if (name_is(name, len, *s))
+			return true;
+	}
+	return false;
+}
+
+int sandbox_env_filter(char *const *envp, char *const *pass, char ***ret, char ***ret_removed)
+{
+	_cleanup_strv_free_ char **out = NULL, **removed = NULL;
 	int r;
 
 	if (!ret)
 		return -EINVAL;
 	out = calloc(1, sizeof(char *));
-	if (!out)
+	removed = calloc(1, sizeof(char *));
+	if (!out || !removed)
 		return -ENOMEM;
 	STRV_FOREACH(e, envp)
 	{
+		size_t len = env_name_len(*e);
 		if (env_stripped(*e))
 			continue;
+		if (sandbox_env_name_secret(*e)) {
+			bool passed = false;
+			STRV_FOREACH(p, pass)
+			if (name_is(*e, len, *p))
+				passed = true;
+			if (!passed) {
+				_cleanup_free_ char *name = strndup(*e, len);
+				if (!name)
+					return -ENOMEM;
+				r = strv_extend(&removed, name);
+				if (r < 0)
+					return r;
+				continue;
+			}
+		}
 		r = strv_extend(&out, *e);
 		if (r < 0)
 			return r;
 	}
 	*ret = TAKE_PTR(out);
+	if (ret_removed)
+		*ret_removed = TAKE_PTR(removed);
 	return 0;
+}
+
+int sandbox_clean_environ(char *const *envp, char ***ret)
+{
+	return sandbox_env_filter(envp, NULL, ret, NULL);
 }
