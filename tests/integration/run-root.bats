@@ -147,3 +147,62 @@ nono_env() {
 }
 @test "ambient credentials are removed unless passed through (root)" { check_ambient_env root; }
 @test "ambient credentials are removed unless passed through (user)" { check_ambient_env user; }
+
+# A --credential secret (here from env://) must not sit in any process the agent can
+# read: not in the helpers forked from the child's copy of nono's memory, not in the
+# environment nono's copy carries. The agent scans every process it can see.
+check_secret_memory() {
+	local who=$1 key="sk-nono-scan-$RANDOM$RANDOM-real-secret"
+	cat >"$T/scan.py" <<'PY'
+import ctypes, os, sys
+needle = sys.argv[1][::-1].encode()  # given reversed: argv copies must not match
+libc = ctypes.CDLL(None, use_errno=True)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+me, seen, found = os.getpid(), 0, 0
+for pid in os.listdir("/proc"):
+    if not pid.isdigit() or int(pid) == me:
+        continue
+    try:
+        maps = open(f"/proc/{pid}/maps").read().splitlines()
+    except OSError:
+        continue
+    for line in maps:
+        f = line.split()
+        if f[1][0] != "r":
+            continue
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        if hi - lo > 64 << 20:
+            continue
+        buf = ctypes.create_string_buffer(hi - lo)
+        local, remote = iovec(ctypes.cast(buf, ctypes.c_void_p), hi - lo), iovec(lo, hi - lo)
+        n = libc.process_vm_readv(int(pid), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+        if n > 0:
+            seen += 1
+            if needle in buf.raw[:n]:
+                found += 1
+                print("secret in", pid, f[0], f[-1])
+print(f"regions={seen} found={found}")
+PY
+	chmod 644 "$T/scan.py"
+	cat >"$T/cred.json" <<-EOF
+	{
+	  "meta": {"name": "scan"},
+	  "extends": "default",
+	  "network": {
+	    "credentials": ["scan"],
+	    "custom_credentials": {
+	      "scan": {"upstream": "https://127.0.0.1:9", "credential_key": "env://NONO_SCAN_KEY"}
+	    }
+	  }
+	}
+	EOF
+	chmod 644 "$T/cred.json"
+	run nono_env "$who" NONO_SCAN_KEY="$key" -- run --no-audit --profile "$T/cred.json" \
+		--read "$T/scan.py" -- /usr/bin/python3 "$T/scan.py" "$(echo "$key" | rev)"
+	assert_success
+	assert_output --regexp 'regions=[1-9][0-9]* found=0'
+	refute_output --partial "secret in"
+}
+@test "no process the agent can read holds a --credential secret (root)" { check_secret_memory root; }
+@test "no process the agent can read holds a --credential secret (user)" { check_secret_memory user; }
