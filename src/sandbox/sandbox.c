@@ -248,26 +248,24 @@ static const struct fs_grant *grant_reaching(const struct sandbox_spec *spec, co
 }
 
 /*
- * The child holds no capability (root included), so plain DAC binds it: a path it does
- * not own and whose mode grants its uid/groups nothing cannot be opened, listed or
- * traversed by it, and it cannot chmod what it does not own. No mask is needed (nor a
- * user namespace to make one): /etc/shadow for an ordinary user.
+ * The child holds no capability (root included) and runs with nono's credentials, so
+ * what the kernel refuses nono without its capabilities it refuses the child: a path
+ * nono cannot read, write or search (faccessat with the effective ids; as root with
+ * CAP_DAC_OVERRIDE it always can, so root's masks stay) needs no mask, nor a user
+ * namespace to make one (/etc/shadow for an ordinary user). Except a path we own whose
+ * owner bits are all clear: the child could chmod it. (Under a user namespace that maps
+ * only our uid, a root-owned file shows our overflow uid; the kernel still compares the
+ * real owner, which the access check gets right.)
  */
-static bool dac_unreachable(const struct stat *st)
+static bool dac_unreachable(const char *path, const struct stat *st)
 {
-	uid_t uid = geteuid();
-	gid_t groups[256];
-	int n;
-
-	if (st->st_uid == uid)
+	if (st->st_uid == geteuid() && (st->st_mode & S_IRWXU) == 0)
 		return false;
-	n = getgroups(ARRAY_SIZE(groups), groups);
-	if (n < 0)
-		return false;
-	bool in_group = st->st_gid == getegid();
-	for (int i = 0; i < n && !in_group; i++)
-		in_group = groups[i] == st->st_gid;
-	return (st->st_mode & (in_group ? S_IRWXG : S_IRWXO)) == 0;
+	for (int mode = R_OK; mode; mode >>= 1)
+		if (faccessat(AT_FDCWD, path, mode, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != EACCES)
+			return false;
+	return true;
 }
 
 /*
@@ -322,7 +320,8 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 				 dn->path, strerror(-r));
 			return r;
 		}
-		if (!S_ISLNK(st.st_mode) && (dac_unreachable(&st) || already_masked(dn->path, &st)))
+		if (!S_ISLNK(st.st_mode) &&
+		    (dac_unreachable(dn->path, &st) || already_masked(dn->path, &st)))
 			continue;
 		if (!f->is_root && !userns_ok(f)) {
 			diag_set(
@@ -545,25 +544,62 @@ static const char *const env_strip_prefix[] = {
  */
 static const char *const env_secret_patterns[] = {
     /* source forges */
-    "GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN",
-    "GITLAB_TOKEN", "GL_TOKEN", "GITLAB_PRIVATE_TOKEN", "CI_JOB_TOKEN", "BITBUCKET_TOKEN",
-    "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "GITLAB_TOKEN",
+    "GL_TOKEN",
+    "GITLAB_PRIVATE_TOKEN",
+    "CI_JOB_TOKEN",
+    "BITBUCKET_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     /* clouds */
-    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "GOOGLE_OAUTH_ACCESS_TOKEN",
-    "CLOUDSDK_AUTH_ACCESS_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN",
-    "CLOUDFLARE_API_TOKEN", "HCLOUD_TOKEN", "LINODE_TOKEN", "FLY_API_TOKEN",
-    "HEROKU_API_KEY", "VERCEL_TOKEN", "NETLIFY_AUTH_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AZURE_CLIENT_SECRET",
+    "ARM_CLIENT_SECRET",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN",
+    "DIGITALOCEAN_ACCESS_TOKEN",
+    "DIGITALOCEAN_TOKEN",
+    "CLOUDFLARE_API_TOKEN",
+    "HCLOUD_TOKEN",
+    "LINODE_TOKEN",
+    "FLY_API_TOKEN",
+    "HEROKU_API_KEY",
+    "VERCEL_TOKEN",
+    "NETLIFY_AUTH_TOKEN",
     /* secret stores */
-    "OP_SERVICE_ACCOUNT_TOKEN", "OP_CONNECT_TOKEN", "OP_SESSION_*", "VAULT_TOKEN",
-    "BW_SESSION", "DOPPLER_TOKEN",
+    "OP_SERVICE_ACCOUNT_TOKEN",
+    "OP_CONNECT_TOKEN",
+    "OP_SESSION_*",
+    "VAULT_TOKEN",
+    "BW_SESSION",
+    "DOPPLER_TOKEN",
     /* package registries */
-    "NPM_TOKEN", "NODE_AUTH_TOKEN", "YARN_NPM_AUTH_TOKEN", "CARGO_REGISTRY_TOKEN",
-    "CARGO_REGISTRIES_*", "PYPI_TOKEN", "TWINE_PASSWORD", "UV_PUBLISH_TOKEN",
-    "POETRY_PYPI_TOKEN_*", "GEM_HOST_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-    "DOCKER_PASSWORD", "DOCKER_AUTH_CONFIG", "DOCKERHUB_TOKEN",
+    "NPM_TOKEN",
+    "NODE_AUTH_TOKEN",
+    "YARN_NPM_AUTH_TOKEN",
+    "CARGO_REGISTRY_TOKEN",
+    "CARGO_REGISTRIES_*",
+    "PYPI_TOKEN",
+    "TWINE_PASSWORD",
+    "UV_PUBLISH_TOKEN",
+    "POETRY_PYPI_TOKEN_*",
+    "GEM_HOST_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "DOCKER_PASSWORD",
+    "DOCKER_AUTH_CONFIG",
+    "DOCKERHUB_TOKEN",
     /* chat / deploy */
-    "SLACK_TOKEN", "SLACK_BOT_TOKEN", "SENTRY_AUTH_TOKEN", "TF_TOKEN_*",
+    "SLACK_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SENTRY_AUTH_TOKEN",
+    "TF_TOKEN_*",
     NULL,
 };
 

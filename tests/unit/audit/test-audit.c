@@ -396,12 +396,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record),
-	    cmocka_unit_test(test_fork_share),
 	    cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_without_integrity),
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_unfinished),
 	    cmocka_unit_test(test_open_refusals),
+	    cmocka_unit_test(test_fork_share),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1066,7 +1066,7 @@ static void test_env_filter(void **state)
 		      (char *)"VAULT_TOKEN=f",
 		      (char *)"VAULT_ADDR=https://vault",
 		      (char *)"NPM_TOKEN=g",
-		      (char *)"GITHUB_TOKENX=h", /* exact names only */
+		      (char *)"GITHUB_TOKENX=h",     /* exact names only */
 		      (char *)"ANTHROPIC_API_KEY=i", /* model keys stay: agents run on them */
 		      (char *)"LD_PRELOAD=/x.so",
 		      NULL};
