@@ -71,6 +71,31 @@ while True:
 @test "--block-net refuses TCP Fast Open sends and TCP_FASTOPEN_CONNECT (root)" { check_tfo root; }
 @test "--block-net refuses TCP Fast Open sends and TCP_FASTOPEN_CONNECT (user)" { check_tfo user; }
 
+# The proxy's Landlock placement (no private network namespace: nested in an outer
+# sandbox, which refuses new user namespaces) has the same hole and the same rule.
+check_tfo_proxy() {
+	python3 -c 'import socket,sys
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1]); sys.stdout.flush()
+while True:
+    c,_=s.accept(); open(sys.argv[1],"a").write("accepted\n")' "$T/accepted" >"$T/port" 3>&- &
+	local srv=$!
+	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+	local port; port=$(cat "$T/port")
+	local mode
+	for mode in sendto sendmsg; do
+		run sandboxed "$1" --no-audit --allow-net -- "$N" run --no-audit -v \
+			--read "$P" --allow-domain 127.0.0.1 -- "$P/probe-tfo" 127.0.0.1 "$port" "$mode"
+		assert_output --partial "host loopback"
+		assert_failure 1
+		assert_output --partial EPERM
+	done
+	sleep 0.3
+	kill $srv
+	[ ! -s "$T/accepted" ]
+}
+@test "the proxy's Landlock placement refuses TCP Fast Open too (root)" { check_tfo_proxy root; }
+@test "the proxy's Landlock placement refuses TCP Fast Open too (user)" { check_tfo_proxy user; }
+
 @test "signals to processes outside the sandbox are refused (scope)" {
 	# The victim runs as the same user, so DAC would allow the signal: only the
 	# Landlock signal scope can refuse it.
