@@ -537,10 +537,11 @@ static const char *const env_strip_prefix[] = {
  * Ambient credentials: tokens that an inherited environment hands to every program,
  * which an agent would otherwise read and use (push to a repository, reach a cloud
  * account, open a secret store). Removed from the child's environment unless passed
- * through by name (--pass-env NAME, profile "pass_env"). A name ending in '*' is a
- * prefix. Model API keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, *_API_KEY in general) are
- * NOT on the list: they are what an agent runs on, and --credential keeps them out of
- * the child altogether for those who want that.
+ * through by name (--pass-env NAME, profile "pass_env"). One '*' in a pattern stands
+ * for one or more characters (OP_SESSION_*, CARGO_REGISTRIES_*_TOKEN). Model API keys
+ * (OPENAI_API_KEY, ANTHROPIC_API_KEY, *_API_KEY in general) are NOT on the list: they
+ * are what an agent runs on, and --credential keeps them out of the child altogether
+ * for those who want that.
  */
 static const char *const env_secret_patterns[] = {
     /* source forges */
@@ -584,11 +585,12 @@ static const char *const env_secret_patterns[] = {
     "NODE_AUTH_TOKEN",
     "YARN_NPM_AUTH_TOKEN",
     "CARGO_REGISTRY_TOKEN",
-    "CARGO_REGISTRIES_*",
+    "CARGO_REGISTRIES_*_TOKEN",
     "PYPI_TOKEN",
     "TWINE_PASSWORD",
     "UV_PUBLISH_TOKEN",
     "POETRY_PYPI_TOKEN_*",
+    "POETRY_HTTP_BASIC_*_PASSWORD",
     "GEM_HOST_API_KEY",
     "HF_TOKEN",
     "HUGGING_FACE_HUB_TOKEN",
@@ -638,11 +640,15 @@ bool sandbox_env_name_secret(const char *name)
 	size_t len = env_name_len(name);
 
 	for (const char *const *s = env_secret_patterns; *s; s++) {
-		size_t pl = strlen(*s);
-		if ((*s)[pl - 1] == '*') {
-			if (len >= pl && strncmp(name, *s, pl - 1) == 0)
+		const char *star = strchr(*s, '*');
+		if (!star) {
+			if (name_is(name, len, *s))
 				return true;
-		} else if (name_is(name, len, *s))
+			continue;
+		}
+		size_t pre = (size_t)(star - *s), suf = strlen(star + 1);
+		if (len > pre + suf && strncmp(name, *s, pre) == 0 &&
+		    strncmp(name + len - suf, star + 1, suf) == 0)
 			return true;
 	}
 	return false;

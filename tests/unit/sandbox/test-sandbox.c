@@ -1105,6 +1105,10 @@ static void test_env_filter(void **state)
 	assert_true(sandbox_env_name_secret("GITHUB_TOKEN"));
 	assert_true(sandbox_env_name_secret("TF_TOKEN_app_terraform_io=x"));
 	assert_false(sandbox_env_name_secret("GITHUB_TOKE"));
+	assert_true(sandbox_env_name_secret("CARGO_REGISTRIES_MY_REG_TOKEN=t"));
+	assert_false(sandbox_env_name_secret("CARGO_REGISTRIES_MY_REG_INDEX=https://x"));
+	assert_false(sandbox_env_name_secret("CARGO_REGISTRIES__TOKEN")); /* '*': 1+ chars */
+	assert_false(sandbox_env_name_secret("OP_SESSION_"));
 	assert_false(sandbox_env_name_secret("OPENAI_API_KEY"));
 	assert_true(sandbox_env_name_unsafe("LD_AUDIT"));
 	assert_true(sandbox_env_name_unsafe("BASH_ENV"));
