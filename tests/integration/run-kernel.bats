@@ -5,7 +5,10 @@
 load lib/common
 
 setup() { common_setup; }
-teardown() { common_teardown; }
+teardown() {
+	[ -z "${TFO_RESTORE:-}" ] || echo "$TFO_RESTORE" >/proc/sys/net/ipv4/tcp_fastopen
+	common_teardown
+}
 
 check_tiocsti() {
 	run sandboxed "$1" -- "$P/probe-ioctl-tiocsti"
@@ -44,8 +47,14 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 
 # TCP Fast Open connects from sendto/sendmsg/sendmmsg, which Landlock does not hook: the
 # listener (on loopback, started here) must see no connection, and each send gets EPERM.
-# net.ipv4.tcp_fastopen's default (1) already lets a client send a SYN from sendto.
+# net.ipv4.tcp_fastopen's default (1) already lets a client send a SYN from sendto; a
+# host with the client bit clear gets it set for the test and restored after.
 check_tfo() {
+	local tfo; tfo=$(cat /proc/sys/net/ipv4/tcp_fastopen)
+	if [ $((tfo & 1)) -eq 0 ]; then
+		TFO_RESTORE=$tfo # teardown puts it back
+		echo $((tfo | 1)) >/proc/sys/net/ipv4/tcp_fastopen
+	fi
 	python3 -c 'import socket,sys
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1]); sys.stdout.flush()
 while True:
