@@ -80,6 +80,21 @@ while True:
 @test "--block-net refuses TCP Fast Open sends and TCP_FASTOPEN_CONNECT (root)" { check_tfo root; }
 @test "--block-net refuses TCP Fast Open sends and TCP_FASTOPEN_CONNECT (user)" { check_tfo user; }
 
+# MPTCP and SCTP connect from sendmsg without connect(2) as well: never created.
+check_implicit_connect_protocols() {
+	local fam
+	for fam in inet inet6; do
+		run sandboxed "$1" --block-net -- "$P/probe-socket" "$fam" stream mptcp
+		assert_failure 1
+		run sandboxed "$1" --block-net -- "$P/probe-socket" "$fam" stream sctp
+		assert_failure 1
+		run sandboxed "$1" --block-net -- "$P/probe-socket" "$fam" seqpacket sctp
+		assert_failure 1
+	done
+}
+@test "--block-net refuses MPTCP and SCTP sockets (root)" { check_implicit_connect_protocols root; }
+@test "--block-net refuses MPTCP and SCTP sockets (user)" { check_implicit_connect_protocols user; }
+
 # The proxy's Landlock placement (no private network namespace: nested in an outer
 # sandbox, which refuses new user namespaces) has the same hole and the same rule.
 check_tfo_proxy() {
