@@ -7,6 +7,7 @@ load lib/common
 setup() { common_setup; }
 teardown() {
 	[ -z "${TFO_RESTORE:-}" ] || echo "$TFO_RESTORE" >/proc/sys/net/ipv4/tcp_fastopen
+	[ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true
 	common_teardown
 }
 
@@ -55,11 +56,13 @@ check_tfo() {
 		TFO_RESTORE=$tfo # teardown puts it back
 		echo $((tfo | 1)) >/proc/sys/net/ipv4/tcp_fastopen
 	fi
-	python3 -c 'import socket,sys
+	python3 -c 'import signal,socket,sys
+signal.alarm(120)  # never outlives a failed test by long
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1]); sys.stdout.flush()
 while True:
     c,_=s.accept(); open(sys.argv[1],"a").write("accepted\n")' "$T/accepted" >"$T/port" 3>&- &
 	local srv=$!
+	LISTENER=$srv # teardown stops it if an assertion fails first
 	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 	local port; port=$(cat "$T/port")
 	# The probe does connect without the sandbox (proves the listener and the probe).
@@ -98,11 +101,13 @@ check_implicit_connect_protocols() {
 # The proxy's Landlock placement (no private network namespace: nested in an outer
 # sandbox, which refuses new user namespaces) has the same hole and the same rule.
 check_tfo_proxy() {
-	python3 -c 'import socket,sys
+	python3 -c 'import signal,socket,sys
+signal.alarm(120)  # never outlives a failed test by long
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1]); sys.stdout.flush()
 while True:
     c,_=s.accept(); open(sys.argv[1],"a").write("accepted\n")' "$T/accepted" >"$T/port" 3>&- &
 	local srv=$!
+	LISTENER=$srv
 	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 	local port; port=$(cat "$T/port")
 	local mode
