@@ -20,7 +20,8 @@
 #define GENESIS_TAG	  "nono-audit-genesis"
 #define EMPTY_MERKLE_ROOT "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-/* Shared (MAP_SHARED) between the supervisor and processes forked after audit_open. */
+/* Shared (MAP_SHARED) between the supervisor and the proxy process only: MADV_DONTFORK
+ * keeps it out of every other fork (see audit_fork_share). */
 struct audit_chain {
 	pthread_mutex_t lock;
 	uint64_t count;
@@ -289,6 +290,9 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 		a->chain = NULL;
 		return -errno;
 	}
+	/* Fail closed: without DONTFORK the sandboxed child would inherit it writable. */
+	if (madvise(a->chain, sizeof(struct audit_chain), MADV_DONTFORK) < 0)
+		return -errno;
 	pthread_mutexattr_t ma;
 	if (pthread_mutexattr_init(&ma) != 0 ||
 	    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
@@ -331,6 +335,15 @@ static int lock_chain(struct audit_chain *c)
 	if (e == EOWNERDEAD) /* an appender died mid-write; the head it left is the truth */
 		e = pthread_mutex_consistent(&c->lock);
 	return -e;
+}
+
+int audit_fork_share(struct audit_log *a, bool share)
+{
+	if (!a || !a->chain)
+		return 0;
+	if (madvise(a->chain, sizeof(*a->chain), share ? MADV_DOFORK : MADV_DONTFORK) < 0)
+		return -errno;
+	return 0;
 }
 
 int audit_append_network(struct audit_log *a, const struct audit_network_event *ev)

@@ -24,6 +24,11 @@
  * The events file and the chain state live in memory shared across fork(), so the
  * proxy process (forked after audit_open) appends events and the supervisor still
  * learns the final head. Appenders serialise on a process-shared mutex.
+ *
+ * That shared mapping is writable, so it must reach no process the agent can touch
+ * (the sandboxed child, helpers it forks, the port forwarder, the netns helper): it is
+ * MADV_DONTFORK, left out of every fork except the proxy's, which brackets its fork()
+ * with audit_fork_share(a, true) ... audit_fork_share(a, false).
  */
 
 #include <jansson.h>
@@ -66,6 +71,13 @@ const char *audit_session_dir(const struct audit_log *a);
 int audit_set_proxy_placement(struct audit_log *a, const char *placement);
 
 /* Append one event. Safe from any process that inherited a over fork(). */
+/*
+ * share: the next fork() copies the chain state into the child (MADV_DOFORK); !share:
+ * it does not (MADV_DONTFORK, the state after audit_open). Call with false in both
+ * parent and child right after the fork. NULL a: nothing to do, 0.
+ */
+int audit_fork_share(struct audit_log *a, bool share);
+
 int audit_append_network(struct audit_log *a, const struct audit_network_event *ev);
 
 /*

@@ -44,6 +44,7 @@ struct run_args {
 	size_t n_open_ports, n_listen_ports;
 	char **bypass, **allow_domains, **credentials, **endpoints, **upstream_bypass;
 	char **allow_commands, **block_commands, **env_credentials, **env_credential_map;
+	char **pass_env;
 	char **env_allow; /* owns the strings NONO_ALLOW grants point into */
 	const char *profile, *workdir, *network_profile, *upstream_proxy, *shell;
 	uint16_t proxy_port;
@@ -68,6 +69,7 @@ static void run_args_release(struct run_args *a)
 	strv_free(a->block_commands);
 	strv_free(a->env_credentials);
 	strv_free(a->env_credential_map);
+	strv_free(a->pass_env);
 	strv_free(a->env_allow);
 }
 
@@ -282,6 +284,9 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			if (r >= 0)
 				r = strv_extend(&a->env_credential_map, argv[optind++]);
 			break;
+		case OPT_PASS_ENV:
+			r = strv_extend(&a->pass_env, optarg);
+			break;
 		case OPT_ALLOW_GPU:
 			a->allow_gpu = true;
 			break;
@@ -407,6 +412,7 @@ static int apply_environment(struct run_args *a)
 	if (env_list("NONO_ALLOW_DOMAIN", &a->allow_domains) < 0 ||
 	    env_list("NONO_CREDENTIAL", &a->credentials) < 0 ||
 	    env_list("NONO_ENV_CREDENTIAL", &a->env_credentials) < 0 ||
+	    env_list("NONO_PASS_ENV", &a->pass_env) < 0 ||
 	    env_list("NONO_UPSTREAM_BYPASS", &a->upstream_bypass) < 0)
 		return log_error_errno(-ENOMEM, "out of memory");
 	const char *st = secure_getenv("NONO_STARTUP_TIMEOUT");
@@ -459,6 +465,7 @@ static void input_from_args(const struct run_args *a, struct policy_input *in)
 		.block_commands = a->block_commands,
 		.env_credentials = a->env_credentials,
 		.env_credential_map = a->env_credential_map,
+		.pass_env = a->pass_env,
 		.allow_gpu = a->allow_gpu,
 		.capability_elevation = a->capability_elevation,
 	};
@@ -590,6 +597,16 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      f->seccomp_notify ? "mediated by the supervisor under 'nono run' "
 						  "(seccomp user notification), not under 'nono wrap'"
 						: "not mediated (no seccomp user notification)");
+		_cleanup_strv_free_ char **env = NULL, **removed = NULL;
+		if (sandbox_env_filter(environ, s->pass_env, &env, &removed) >= 0) {
+			(void)fprintf(out, "Ambient credentials removed from the environment:");
+			STRV_FOREACH(n, removed)
+			(void)fprintf(out, " %s", *n);
+			(void)fprintf(out, "%s\n", strv_length(removed) ? "" : " none");
+			STRV_FOREACH(n, s->pass_env)
+			if (sandbox_env_name_secret(*n))
+				(void)fprintf(out, "  passed through (--pass-env): %s\n", *n);
+		}
 	}
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)
@@ -808,6 +825,14 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		log_warning("nono wrap cannot keep protected names inside a write grant from "
 			    "being created (a mask covers only what exists): use 'nono run'");
 
+	STRV_FOREACH(n, spec->pass_env)
+	if (sandbox_env_name_unsafe(*n)) {
+		log_error("cannot pass '%s' (--pass-env or profile pass_env): nono always removes "
+			  "loader variables such as LD_* and BASH_ENV",
+			  *n);
+		goto out;
+	}
+
 	sandbox_probe(&f);
 	if (a.dry_run) {
 		print_dry_run(spec, &f, cmdv, a.verbose);
@@ -909,9 +934,16 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		log_warning("named AF_UNIX sockets are not mediated: the kernel lacks seccomp "
 			    "user notification");
 
-	r = sandbox_clean_environ(environ, &env);
-	if (r < 0)
-		goto oom;
+	{
+		_cleanup_strv_free_ char **removed = NULL;
+		r = sandbox_env_filter(environ, spec->pass_env, &env, &removed);
+		if (r < 0)
+			goto oom;
+		STRV_FOREACH(n, removed)
+		log_info("ambient credential %s removed from the environment (keep it with "
+			 "--pass-env %s)",
+			 *n, *n);
+	}
 	hook.spec = spec;
 	r = run_env_credentials_load(spec, &env, &d);
 	if (r < 0) {

@@ -9,17 +9,11 @@
 #include "credential/credential.h"
 #include "sandbox/sandbox.h"
 
-/* True when the sandbox would strip VAR from the child's environment (LD_*, ...). */
+/* True when the sandbox strips VAR as a loader hook (LD_*, ...). A credential on the
+ * ambient list (GITHUB_TOKEN) may be a target: nono sets it after stripping. */
 static bool var_stripped(const char *var)
 {
-	_cleanup_free_ char *kv = NULL;
-	_cleanup_strv_free_ char **out = NULL;
-	if (asprintf(&kv, "%s=", var) < 0)
-		return true;
-	char *in[] = {kv, NULL};
-	if (sandbox_clean_environ(in, &out) < 0)
-		return true;
-	return strv_length(out) == 0;
+	return sandbox_env_name_unsafe(var);
 }
 
 /* Drop NAME=... from env unless some env credential writes NAME itself. */
@@ -31,7 +25,7 @@ static void env_unset_source(const struct sandbox_spec *s, char **env, const cha
 	size_t n = strlen(name), k = 0;
 	for (size_t i = 0; env && env[i]; i++) {
 		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
-			free(env[i]);
+			(void)erase_and_free(env[i], strlen(env[i]));
 		else
 			env[k++] = env[i];
 	}

@@ -29,6 +29,7 @@
 	{"ignore-denied", 0, required_argument, OPT_IGNORE_DENIED, "PATH", "alias of --suppress-save-prompt", NULL, true}, \
 	{"env-credential", 0, required_argument, OPT_ENV_CREDENTIAL, "NAMES", "load credentials into the environment (comma-separated names or op://...=VAR)", "NONO_ENV_CREDENTIAL", false}, \
 	{"env-credential-map", 0, required_argument, OPT_ENV_CREDENTIAL_MAP, "REF VAR", "load credential REF into environment variable VAR (two arguments)", NULL, false}, \
+	{"pass-env", 0, required_argument, OPT_PASS_ENV, "NAME", "keep ambient credential NAME (e.g. GITHUB_TOKEN) in the environment", "NONO_PASS_ENV", false}, \
 	{"allow-launch-services", 0, no_argument, OPT_ALLOW_LAUNCH_SERVICES, NULL, "macOS only: allow LaunchServices opens", NULL, false}, \
 	{"allow-gpu", 0, no_argument, OPT_ALLOW_GPU, NULL, "allow GPU compute devices", NULL, false}, \
 	{"no-diagnostics", 0, no_argument, OPT_NO_DIAGNOSTICS, NULL, "no diagnostic footer when the command exits non-zero", NULL, false}, \

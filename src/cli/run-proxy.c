@@ -229,12 +229,46 @@ static void unblock_all_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+static int creds_fork_keep(const struct run_credentials *c, bool keep)
+{
+	int r = 0;
+	for (size_t i = 0; c && i < c->n; i++) {
+		int k = secret_fork_keep(&c->secrets[i], keep);
+		if (k < 0 && r >= 0)
+			r = k;
+	}
+	return r;
+}
+
 int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 {
+	/* The proxy appends to the audit chain and injects the credentials: the one fork
+	 * that gets the chain's shared state and the secrets' pages (zeroed in others). */
+	int r = audit_fork_share(rp->audit, true);
+	if (r >= 0)
+		r = creds_fork_keep(rp->creds, true);
+	if (r < 0) {
+		(void)audit_fork_share(rp->audit, false);
+		(void)creds_fork_keep(rp->creds, false);
+		return r;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
+	int e = errno;
+	/* Off again on both sides, so nothing either process forks later inherits them. */
+	r = audit_fork_share(rp->audit, false);
+	int r2 = creds_fork_keep(rp->creds, false);
+	if (r >= 0)
+		r = r2;
+	if (r < 0 && pid == 0)
+		_exit(1);
 	if (pid < 0)
-		return -errno;
+		return -e;
+	if (r < 0 && pid > 0) {
+		rp->pid = pid; /* run_proxy_release reaps it */
+		(void)kill(pid, SIGKILL);
+		return r;
+	}
 	if (pid == 0) {
 		/* The proxy process: dies with the supervisor, serves until killed. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);

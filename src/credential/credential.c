@@ -41,8 +41,10 @@ bool credential_env_name_valid(const char *s)
 	return env_name_valid(s);
 }
 
-/* Secret memory: its own anonymous mapping, locked where RLIMIT_MEMLOCK allows, and
- * left out of core dumps. The mapping's size follows from len (secure_size). */
+/* Secret memory: its own anonymous mapping, locked where RLIMIT_MEMLOCK allows, left
+ * out of core dumps and zeroed in forked children (kernel 4.14+: a kernel without
+ * MADV_WIPEONFORK is refused, a secret must not reach the sandbox through a fork).
+ * The mapping's size follows from len (secure_size). */
 static size_t secure_size(size_t len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -54,6 +56,10 @@ static void *secure_alloc(size_t n)
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	if (madvise(p, n, MADV_WIPEONFORK) < 0) {
+		(void)munmap(p, n);
+		return NULL;
+	}
 	(void)madvise(p, n, MADV_DONTDUMP);
 	(void)mlock(p, n); /* best effort: a low RLIMIT_MEMLOCK must not stop nono */
 	return p;
@@ -84,6 +90,15 @@ void secret_wipe(struct secret *s)
 		return;
 	secure_free(s->data, secure_size(s->len));
 	*s = (struct secret){0};
+}
+
+int secret_fork_keep(const struct secret *s, bool keep)
+{
+	if (!s || !s->data)
+		return 0;
+	if (madvise(s->data, secure_size(s->len), keep ? MADV_KEEPONFORK : MADV_WIPEONFORK) < 0)
+		return -errno;
+	return 0;
 }
 
 int secret_from_buf(const void *buf, size_t len, struct secret *ret)
@@ -132,6 +147,35 @@ static int finish(const char *ref, const char *what, const char *buf, size_t len
 	return secret_from_buf(buf, len, ret);
 }
 
+/*
+ * env:// values already scrubbed from nono's environment, kept (in secret memory) for a
+ * second reference to the same variable: two services may share one key.
+ */
+static struct {
+	char name[128];
+	struct secret s;
+} env_seen[16];
+
+static const struct secret *env_seen_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(env_seen); i++)
+		if (env_seen[i].s.data && streq(env_seen[i].name, name))
+			return &env_seen[i].s;
+	return NULL;
+}
+
+static void env_seen_add(const char *name, const struct secret *s)
+{
+	if (strlen(name) >= sizeof(env_seen[0].name))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(env_seen); i++)
+		if (!env_seen[i].s.data) {
+			if (secret_from_buf(s->data, s->len, &env_seen[i].s) >= 0)
+				memcpy(env_seen[i].name, name, strlen(name) + 1);
+			return;
+		}
+}
+
 static int load_env(const char *ref, struct secret *ret, struct diag *d)
 {
 	const char *name = ref + strlen("env://");
@@ -142,6 +186,9 @@ static int load_env(const char *ref, struct secret *ret, struct diag *d)
 		return -EINVAL;
 	}
 	const char *v = secure_getenv(name);
+	const struct secret *seen = v ? NULL : env_seen_find(name);
+	if (seen)
+		return secret_from_buf(seen->data, seen->len, ret);
 	if (!v || !*v) {
 		diag_set(d, NULL, 0, 0, "credential '%s': variable %s is %s", ref, name,
 			 v ? "empty" : "not set");
@@ -153,7 +200,16 @@ static int load_env(const char *ref, struct secret *ret, struct diag *d)
 			 CREDENTIAL_MAX_SIZE);
 		return -E2BIG;
 	}
-	return finish(ref, "the variable", v, n, ret, d);
+	int r = finish(ref, "the variable", v, n, ret, d);
+	if (r < 0)
+		return r;
+	env_seen_add(name, ret);
+	/* The secret now lives in secret memory only: overwrite the bytes in nono's
+	 * environment (getenv points into it) and drop the variable, so the child forked
+	 * later and /proc/<nono>/environ hold no copy. */
+	explicit_bzero((char *)v, n);
+	(void)unsetenv(name);
+	return 0;
 }
 
 /* Read all of fd (at most CREDENTIAL_MAX_SIZE + 1 bytes) into s. */

@@ -11,7 +11,13 @@
  *                            (Secret Service through libsecret, when built with it)
  *
  * Secrets are loaded by the supervisor before the sandbox is applied, live in
- * mlock()ed memory excluded from core dumps, and are wiped by secret_wipe().
+ * mlock()ed memory excluded from core dumps (MADV_DONTDUMP) and zeroed in every
+ * process forked later (MADV_WIPEONFORK: the sandboxed child and the helpers it forks
+ * see zeros), and are wiped by secret_wipe(). The one fork that needs them (the proxy
+ * process that injects them) brackets fork() with secret_fork_keep().
+ * env://VAR: once read, the value's bytes in nono's own environment are overwritten
+ * and VAR is unset, so no later copy of nono's memory or environment carries it (a
+ * later load of the same env:// reference gets the copy nono keeps in secret memory).
  * Nothing here logs a secret; errors name the reference and the source only.
  *
  * Every secret is one line of text: NUL, CR and LF inside the value are refused
@@ -49,6 +55,10 @@ int credential_load(const char *ref, struct secret *ret, struct diag *d);
  * credential_load() or secret_from_buf() (they live in their own mapping). */
 void secret_wipe(struct secret *s);
 #define _cleanup_secret_ __attribute__((cleanup(secret_wipe)))
+
+/* keep: the next fork() copies *s into the child (MADV_KEEPONFORK); !keep: it is
+ * zeroed in every child forked later (the default). 0 or -errno; empty s: 0. */
+int secret_fork_keep(const struct secret *s, bool keep);
 
 /* Copy len bytes into protected secret memory (NUL-terminated). -ENOMEM on failure. */
 int secret_from_buf(const void *buf, size_t len, struct secret *ret);

@@ -58,6 +58,7 @@ struct policy_input {
 	char **block_commands;
 	char **env_credentials;           /* keyring names, or "op://...=VAR" */
 	char **env_credential_map;        /* pairs: REF, VAR, REF, VAR, ... */
+	char **pass_env;                  /* --pass-env NAME[,NAME] */
 
 	bool allow_gpu;
 	int capability_elevation; /* -1 unset */

@@ -67,6 +67,7 @@ struct profile *profile_free(struct profile *p)
 	strv_free(p->commands_allow);
 	strv_free(p->commands_block);
 	strv_free(p->env_credentials);
+	strv_free(p->pass_env);
 	free(p);
 	return NULL;
 }
@@ -477,7 +478,7 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 {
 	static const char *const top[] = {"extends",	     "meta",   "security", "workdir",
 					  "filesystem",	     "policy", "network",  "commands",
-					  "env_credentials", NULL};
+					  "env_credentials", "pass_env", NULL};
 	static const char *const meta_keys[] = {"name", "version", "description", "author", NULL};
 	static const char *const sec_keys[] = {"groups",      "capability_elevation", "allow_gpu",
 					       "best_effort", "wsl2_proxy_policy",    NULL};
@@ -644,6 +645,12 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 			return r;
 	}
 
+	if ((r = jctx_get_strv(c, root, "", "pass_env", false, &p->pass_env)) < 0)
+		return r;
+	STRV_FOREACH(n, p->pass_env)
+	if (!env_name_valid(*n))
+		return jctx_error(c, -EINVAL, "/pass_env", false,
+				  "bad environment variable name '%s' in 'pass_env'", *n);
 	return parse_env_credentials(c, root, p);
 }
 
@@ -986,7 +993,8 @@ static int profile_apply(struct profile *acc, const struct profile *child)
 	    (r = strv_append_unique(&acc->credentials, child->credentials)) < 0 ||
 	    (r = strv_append_unique(&acc->upstream_bypass, child->upstream_bypass)) < 0 ||
 	    (r = strv_append_unique(&acc->commands_allow, child->commands_allow)) < 0 ||
-	    (r = strv_append_unique(&acc->commands_block, child->commands_block)) < 0)
+	    (r = strv_append_unique(&acc->commands_block, child->commands_block)) < 0 ||
+	    (r = strv_append_unique(&acc->pass_env, child->pass_env)) < 0)
 		return r;
 	for (char **q = child->env_credentials; q && q[0] && q[1]; q += 2)
 		if ((r = add_env_pair(&acc->env_credentials, q[0], q[1])) < 0)

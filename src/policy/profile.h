@@ -81,6 +81,8 @@ struct profile {
 	char **commands_block;
 
 	char **env_credentials; /* pairs: REF, VAR, REF, VAR, ... */
+
+	char **pass_env; /* "pass_env": ambient credentials kept in the environment */
 };
 
 /*

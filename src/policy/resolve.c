@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/parse.h"
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
@@ -192,6 +193,13 @@ static int apply_groups(struct builder *b, const struct policy_groups *groups)
 				      &exists);
 			if (r < 0)
 				return r;
+			/* A deny never takes $HOME itself or a directory above it (/root in
+			 * deny_system_secrets_linux when root's home is $HOME): the home's own
+			 * secrets have their own entries. */
+			if (b->vars.home && path_is_beneath(b->vars.home, path)) {
+				free(path);
+				continue;
+			}
 			r = add_deny(b, path, g->denies[k].path, g->name, g->denies[k].category,
 				     exists);
 			if (r < 0)
@@ -803,6 +811,27 @@ static int resolve(struct builder *b, const struct policy_input *in)
 	if (s->blocked_commands)
 		s->blocked_commands[w] = NULL;
 
+	STRV_FOREACH(x, b->p->pass_env)
+	if ((r = strv_extend_unique(&b->s->pass_env, *x)) < 0)
+		return r;
+	STRV_FOREACH(x, in->pass_env)
+	{
+		_cleanup_strv_free_ char **names = NULL;
+		if ((r = strv_split(*x, ",", &names)) < 0)
+			return r;
+		STRV_FOREACH(n, names)
+		{
+			if (!env_name_valid(*n)) {
+				diag_set(b->d, "--pass-env", 0, 0,
+					 "bad environment variable name '%s': use letters, digits "
+					 "and '_', not starting with a digit",
+					 *n);
+				return -EINVAL;
+			}
+			if ((r = strv_extend_unique(&b->s->pass_env, *n)) < 0)
+				return r;
+		}
+	}
 	if ((r = apply_env_credentials(b, in)) < 0)
 		return r;
 

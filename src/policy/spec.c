@@ -68,6 +68,7 @@ struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s)
 		free(s->env_credentials[i].env_var);
 	}
 	free(s->env_credentials);
+	strv_free(s->pass_env);
 	strv_free(s->suppress_save_prompt);
 	free(s);
 	return NULL;

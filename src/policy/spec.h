@@ -151,6 +151,9 @@ struct sandbox_spec {
 	struct proxy_spec proxy;
 	struct env_credential *env_credentials;
 	size_t n_env_credentials;
+	/* ambient credentials (GITHUB_TOKEN, ...) kept in the child's environment by name
+	 * (--pass-env, profile "pass_env"); everything else on the list is removed */
+	char **pass_env;
 
 	bool allow_gpu;
 	bool capability_elevation;

@@ -98,6 +98,12 @@ static int path_explanation(struct strbuf *sb, const struct query_result *r)
 				   r->origin ? r->origin : "unknown origin");
 	case REASON_NOT_GRANTED:
 		return strbuf_adds(sb, "  no grant covers this path\n");
+	case REASON_FILE_MODE:
+		return strbuf_addf(sb,
+				   "  %s is granted by '%s' (%s), but the sandboxed command runs "
+				   "as root\n  without capabilities, and the file's mode refuses "
+				   "uid 0\n",
+				   op, r->rule, r->origin ? r->origin : "unknown origin");
 	default:
 		return strbuf_addf(sb, "  %s\n", query_reason_to_string(r->reason));
 	}

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/path.h"
 #include "base/strbuf.h"
@@ -35,6 +37,7 @@ static const char *const reason_names[_REASON_MAX] = {
     [REASON_SCOPE_NOT_REQUESTED] = "scope_not_requested",
     [REASON_SCOPE_UNSUPPORTED] = "scope_unsupported",
     [REASON_LOOPBACK_WILDCARD] = "loopback_via_wildcard",
+    [REASON_FILE_MODE] = "file_mode",
 };
 
 static const char *const scope_names[_SCOPE_MAX] = {
@@ -218,6 +221,33 @@ static bool grant_covers(const struct fs_grant *g, const char *path)
 	return g->is_file ? streq(path, g->path) : path_is_beneath(path, g->path);
 }
 
+/*
+ * As root the sandboxed command holds no capability: uid 0 gets only what the mode
+ * gives it as owner, group member or other. True when that refuses op on path (an
+ * existing path; creating a file is the parent directory's business).
+ */
+static bool root_mode_refuses(const char *path, unsigned op)
+{
+	struct stat st;
+	unsigned need = ((op & FS_READ) ? 4 : 0) | ((op & FS_WRITE) ? 2 : 0);
+
+	if (geteuid() != 0 || stat(path, &st) < 0)
+		return false;
+	unsigned bits = st.st_mode & 07;
+	if (st.st_uid == 0)
+		bits = (st.st_mode >> 6) & 07;
+	else {
+		gid_t groups[256];
+		int n = getgroups(ARRAY_SIZE(groups), groups);
+		bool in = st.st_gid == getegid();
+		for (int i = 0; i < n && !in; i++)
+			in = groups[i] == st.st_gid;
+		if (in)
+			bits = (st.st_mode >> 3) & 07;
+	}
+	return (bits & need) != need;
+}
+
 int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned op,
 		      struct query_result *ret)
 {
@@ -270,6 +300,12 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 		else
 			r = xasprintf(&q.suggestion, "%s %s --bypass-protection %s", grant_flag(op),
 				      q.subject, deny->path);
+	} else if ((q.granted & op) == op && root_mode_refuses(q.subject, op)) {
+		q.status = QUERY_DENIED;
+		q.reason = REASON_FILE_MODE;
+		if (dup_opt(best->path, &q.rule) < 0)
+			return -ENOMEM;
+		r = origin_text(&best->origin, &q.origin);
 	} else if ((q.granted & op) == op) {
 		q.status = QUERY_ALLOWED;
 		q.reason = lifted ? REASON_BYPASSED : REASON_GRANTED;

@@ -51,6 +51,8 @@ enum query_reason {
 	REASON_SCOPE_NOT_REQUESTED,
 	REASON_SCOPE_UNSUPPORTED, /* requested, Landlock ABI < 6 */
 	REASON_LOOPBACK_WILDCARD, /* a name only a wildcard entry allows resolved to loopback */
+	REASON_FILE_MODE,	  /* granted, but root runs without capabilities and the
+				     file's mode refuses uid 0 */
 	_REASON_MAX,
 };
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -623,6 +624,16 @@ static void drop_caps(const struct sandbox_plan *p, int err_fd)
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 
+	/* Root: uid 0 must not regain capabilities at execve (empty bounding set and
+	 * no_new_privs already see to it; the locked bits say so twice). Needs
+	 * CAP_SETPCAP, so before the drop. */
+	if (p->lock_securebits &&
+	    prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+		      SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+		      SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+		  0, 0, 0) < 0)
+		fail(err_fd, STEP_CAPS, errno, -1);
 	for (int c = 0; c <= p->cap_last && c < 64; c++) {
 		if (!(p->bset_drop & (1ULL << c)))
 			continue;

@@ -62,6 +62,7 @@ struct sandbox_plan {
 	/* Capabilities */
 	int cap_last;			       /* highest capability number the kernel knows */
 	uint64_t bset_drop;		       /* capabilities to drop from the bounding set */
+	bool lock_securebits;		       /* root holding CAP_SETPCAP: lock SECBIT_NOROOT... */
 	struct __user_cap_data_struct caps[2]; /* target effective/permitted/inheritable */
 };
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -246,6 +248,57 @@ static const struct fs_grant *grant_reaching(const struct sandbox_spec *spec, co
 	return NULL;
 }
 
+/*
+ * The child holds no capability (root included) and runs with nono's credentials, so
+ * what the kernel refuses nono without its capabilities it refuses the child: a path
+ * nono cannot read, write or search (faccessat with the effective ids; as root with
+ * CAP_DAC_OVERRIDE it always can, so root's masks stay) needs no mask, nor a user
+ * namespace to make one (/etc/shadow for an ordinary user). Except a path we own whose
+ * owner bits are all clear: the child could chmod it. (Under a user namespace that maps
+ * only our uid, a root-owned file shows our overflow uid; the kernel still compares the
+ * real owner, which the access check gets right.)
+ */
+static bool dac_unreachable(const char *path, const struct stat *st)
+{
+	if (st->st_uid == geteuid() && (st->st_mode & S_IRWXU) == 0)
+		return false;
+	for (int mode = R_OK; mode; mode >>= 1)
+		if (faccessat(AT_FDCWD, path, mode, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != EACCES)
+			return false;
+	return true;
+}
+
+/*
+ * An empty regular file or directory on a read-only mount holds nothing to protect and
+ * takes no writes: what a mask looks like from inside an enclosing sandbox, where a
+ * nested nono (root without CAP_SYS_ADMIN there) could not mount a second one.
+ */
+static bool already_masked(const char *path, const struct stat *st)
+{
+	struct statvfs vfs;
+
+	if (statvfs(path, &vfs) < 0 || !(vfs.f_flag & ST_RDONLY))
+		return false;
+	if (S_ISREG(st->st_mode))
+		return st->st_size == 0;
+	if (!S_ISDIR(st->st_mode))
+		return false;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		return false;
+	fd = -EBADF; /* owned by d now */
+	bool empty = true;
+	struct dirent *de;
+	while (empty && (de = readdir(d)))
+		empty = streq(de->d_name, ".") || streq(de->d_name, "..");
+	(void)closedir(d);
+	return empty;
+}
+
 static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		      const struct sandbox_features *f, struct diag *d)
 {
@@ -268,6 +321,9 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 				 dn->path, strerror(-r));
 			return r;
 		}
+		if (!S_ISLNK(st.st_mode) &&
+		    (dac_unreachable(dn->path, &st) || already_masked(dn->path, &st)))
+			continue;
 		if (!f->is_root && !userns_ok(f)) {
 			diag_set(
 			    d, g->path, 0, 0,
@@ -322,65 +378,18 @@ static int read_cap_last(void)
 }
 
 /*
- * Capabilities root gives up. Root keeps the DAC family (DAC_OVERRIDE, CHOWN, FOWNER,
- * FSETID), SETUID/SETGID, KILL, NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
- * "sudo nono run" users expect root's file semantics, and inside the sandbox Landlock
- * (not DAC) decides which paths are reachable. What goes is everything that reaches
- * past Landlock, seccomp or the mount masks (SYS_ADMIN, DAC_READ_SEARCH for
- * open_by_handle_at, SYS_PTRACE, NET_ADMIN/RAW), changes the kernel or the machine
- * (SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME, BPF, PERFMON, MKNOD, SYS_RESOURCE
- * for rlimits and reserved space, SYS_PACCT, SYS_TTY_CONFIG, WAKE_ALARM,
- * BLOCK_SUSPEND), or undoes security labels and audit (MAC_*, AUDIT_*,
- * LINUX_IMMUTABLE, SETFCAP, SYSLOG, CHECKPOINT_RESTORE, SYS_CHROOT).
+ * Root gives up every capability: bounding, permitted, effective, inheritable and
+ * ambient sets all end empty (and with no_new_privs and an empty bounding set, execve
+ * cannot hand any back, setuid binaries included). The sandboxed command keeps uid 0
+ * and with it only an owner's rights: files root owns, nothing else by DAC. Landlock
+ * decides which paths are reachable; a capability left in place would be a way past
+ * Landlock, seccomp or the masks (CAP_DAC_READ_SEARCH for open_by_handle_at,
+ * CAP_SYS_ADMIN, CAP_SYS_PTRACE), a lever on the host (CAP_SYS_NICE, CAP_SYS_TIME,
+ * CAP_KILL, CAP_CHOWN of files outside the grants' reach through fds it was given) or
+ * on other users' files (CAP_DAC_OVERRIDE, CAP_FOWNER).
  */
-static const int root_drop[] = {
-    CAP_SYS_ADMIN,
-    CAP_SYS_MODULE,
-    CAP_SYS_RAWIO,
-    CAP_SYS_PTRACE,
-    CAP_DAC_READ_SEARCH,
-    CAP_NET_ADMIN,
-    CAP_NET_RAW,
-    CAP_SYS_BOOT,
-    CAP_MKNOD,
-    CAP_SYS_CHROOT,
-    CAP_LINUX_IMMUTABLE,
-    CAP_MAC_ADMIN,
-    CAP_MAC_OVERRIDE,
-    CAP_SYS_TIME,
-    CAP_AUDIT_WRITE,
-    CAP_AUDIT_CONTROL,
-    CAP_SETFCAP,
-    CAP_SYSLOG,
-    CAP_WAKE_ALARM,
-    CAP_BLOCK_SUSPEND,
-    CAP_SYS_RESOURCE,
-    CAP_SYS_PACCT,
-    CAP_SYS_TTY_CONFIG,
-#ifdef CAP_AUDIT_READ
-    CAP_AUDIT_READ,
-#endif
-#ifdef CAP_PERFMON
-    CAP_PERFMON,
-#else
-    38,
-#endif
-#ifdef CAP_BPF
-    CAP_BPF,
-#else
-    39,
-#endif
-#ifdef CAP_CHECKPOINT_RESTORE
-    CAP_CHECKPOINT_RESTORE,
-#else
-    40,
-#endif
-};
-
 static int plan_caps(struct sandbox_plan *p)
 {
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-
 	p->cap_last = read_cap_last();
 	memset(p->caps, 0, sizeof(p->caps));
 	if (!p->is_root) {
@@ -389,19 +398,17 @@ static int plan_caps(struct sandbox_plan *p)
 		p->bset_drop = p->use_userns ? ~0ULL : 0;
 		return 0;
 	}
-
-	if (syscall(SYS_capget, &h, p->caps) < 0)
+	/* Only what the bounding set still holds: root nested in a sandbox has an empty one
+	 * and no CAP_SETPCAP to drop with. */
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct cur[2] = {{0}};
+	if (syscall(SYS_capget, &h, cur) < 0)
 		return -errno;
 	p->bset_drop = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(root_drop); i++) {
-		int c = root_drop[i];
-		if (c > p->cap_last)
-			continue;
-		p->bset_drop |= 1ULL << c;
-		p->caps[c / 32].effective &= ~(1U << (c % 32));
-		p->caps[c / 32].permitted &= ~(1U << (c % 32));
-		p->caps[c / 32].inheritable &= ~(1U << (c % 32));
-	}
+	for (int c = 0; c <= p->cap_last && c < 64; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+			p->bset_drop |= 1ULL << c;
+	p->lock_securebits = cur[CAP_SETPCAP / 32].effective & (1U << (CAP_SETPCAP % 32));
 	return 0;
 }
 
@@ -527,38 +534,169 @@ static const char *const env_strip_prefix[] = {
     NULL,
 };
 
-static bool env_stripped(const char *kv)
+/*
+ * Ambient credentials: tokens that an inherited environment hands to every program,
+ * which an agent would otherwise read and use (push to a repository, reach a cloud
+ * account, open a secret store). Removed from the child's environment unless passed
+ * through by name (--pass-env NAME, profile "pass_env"). One '*' in a pattern stands
+ * for one or more characters (OP_SESSION_*, CARGO_REGISTRIES_*_TOKEN). Model API keys
+ * (OPENAI_API_KEY, ANTHROPIC_API_KEY, *_API_KEY in general) are NOT on the list: they
+ * are what an agent runs on, and --credential keeps them out of the child altogether
+ * for those who want that.
+ */
+static const char *const env_secret_patterns[] = {
+    /* source forges */
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "GITLAB_TOKEN",
+    "GL_TOKEN",
+    "GITLAB_PRIVATE_TOKEN",
+    "CI_JOB_TOKEN",
+    "BITBUCKET_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    /* clouds */
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AZURE_CLIENT_SECRET",
+    "ARM_CLIENT_SECRET",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN",
+    "DIGITALOCEAN_ACCESS_TOKEN",
+    "DIGITALOCEAN_TOKEN",
+    "CLOUDFLARE_API_TOKEN",
+    "HCLOUD_TOKEN",
+    "LINODE_TOKEN",
+    "FLY_API_TOKEN",
+    "HEROKU_API_KEY",
+    "VERCEL_TOKEN",
+    "NETLIFY_AUTH_TOKEN",
+    /* secret stores */
+    "OP_SERVICE_ACCOUNT_TOKEN",
+    "OP_CONNECT_TOKEN",
+    "OP_SESSION_*",
+    "VAULT_TOKEN",
+    "BW_SESSION",
+    "DOPPLER_TOKEN",
+    /* package registries */
+    "NPM_TOKEN",
+    "NODE_AUTH_TOKEN",
+    "YARN_NPM_AUTH_TOKEN",
+    "CARGO_REGISTRY_TOKEN",
+    "CARGO_REGISTRIES_*_TOKEN",
+    "PYPI_TOKEN",
+    "TWINE_PASSWORD",
+    "UV_PUBLISH_TOKEN",
+    "POETRY_PYPI_TOKEN_*",
+    "POETRY_HTTP_BASIC_*_PASSWORD",
+    "GEM_HOST_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "DOCKER_PASSWORD",
+    "DOCKER_AUTH_CONFIG",
+    "DOCKERHUB_TOKEN",
+    /* chat / deploy */
+    "SLACK_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SENTRY_AUTH_TOKEN",
+    "TF_TOKEN_*",
+    NULL,
+};
+
+/* Length of the name in "NAME=value" (or of a bare name). */
+static size_t env_name_len(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
-	size_t len = eq ? (size_t)(eq - kv) : strlen(kv);
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+static bool name_is(const char *kv, size_t len, const char *name)
+{
+	return strlen(name) == len && strncmp(kv, name, len) == 0;
+}
+
+static bool env_stripped(const char *kv)
+{
+	size_t len = env_name_len(kv);
 
 	for (const char *const *s = env_strip_prefix; *s; s++)
 		if (startswith(kv, *s))
 			return true;
 	for (const char *const *s = env_strip_exact; *s; s++)
-		if (strlen(*s) == len && strncmp(kv, *s, len) == 0)
+		if (name_is(kv, len, *s))
 			return true;
 	return false;
 }
 
-int sandbox_clean_environ(char *const *envp, char ***ret)
+bool sandbox_env_name_unsafe(const char *name)
 {
-	_cleanup_strv_free_ char **out = NULL;
+	return env_stripped(name);
+}
+
+bool sandbox_env_name_secret(const char *name)
+{
+	size_t len = env_name_len(name);
+
+	for (const char *const *s = env_secret_patterns; *s; s++) {
+		const char *star = strchr(*s, '*');
+		if (!star) {
+			if (name_is(name, len, *s))
+				return true;
+			continue;
+		}
+		size_t pre = (size_t)(star - *s), suf = strlen(star + 1);
+		if (len > pre + suf && strncmp(name, *s, pre) == 0 &&
+		    strncmp(name + len - suf, star + 1, suf) == 0)
+			return true;
+	}
+	return false;
+}
+
+int sandbox_env_filter(char *const *envp, char *const *pass, char ***ret, char ***ret_removed)
+{
+	_cleanup_strv_free_ char **out = NULL, **removed = NULL;
 	int r;
 
 	if (!ret)
 		return -EINVAL;
 	out = calloc(1, sizeof(char *));
-	if (!out)
+	removed = calloc(1, sizeof(char *));
+	if (!out || !removed)
 		return -ENOMEM;
 	STRV_FOREACH(e, envp)
 	{
+		size_t len = env_name_len(*e);
 		if (env_stripped(*e))
 			continue;
+		if (sandbox_env_name_secret(*e)) {
+			bool passed = false;
+			STRV_FOREACH(p, pass)
+			if (name_is(*e, len, *p))
+				passed = true;
+			if (!passed) {
+				_cleanup_free_ char *name = strndup(*e, len);
+				if (!name)
+					return -ENOMEM;
+				r = strv_extend(&removed, name);
+				if (r < 0)
+					return r;
+				continue;
+			}
+		}
 		r = strv_extend(&out, *e);
 		if (r < 0)
 			return r;
 	}
 	*ret = TAKE_PTR(out);
+	if (ret_removed)
+		*ret_removed = TAKE_PTR(removed);
 	return 0;
+}
+
+int sandbox_clean_environ(char *const *envp, char ***ret)
+{
+	return sandbox_env_filter(envp, NULL, ret, NULL);
 }

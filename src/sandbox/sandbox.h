@@ -189,6 +189,21 @@ int sandbox_read_exec_error(int fd, struct sandbox_exec_error *ret);
 
 /*
  * Remove variables that change how programs load code (LD_*, BASH_ENV, ENV,
- * NODE_OPTIONS, PYTHONSTARTUP, PERL5OPT, ...). Returns a new strv.
+ * NODE_OPTIONS, PYTHONSTARTUP, PERL5OPT, ...) and ambient credentials (GITHUB_TOKEN,
+ * AWS_SECRET_ACCESS_KEY, VAULT_TOKEN, OP_SESSION_*, ...; see env_secret_patterns in
+ * sandbox.c). Returns a new strv.
  */
 int sandbox_clean_environ(char *const *envp, char ***ret);
+
+/*
+ * The same, except that a credential named in pass (a strv of exact names, may be NULL)
+ * stays. ret_removed (may be NULL): the names of the credentials removed, in order, so
+ * the caller can say so (loader variables are not listed). Both new strvs.
+ */
+int sandbox_env_filter(char *const *envp, char *const *pass, char ***ret, char ***ret_removed);
+
+/* NAME (or NAME=value) is a loader/start-up hook variable: always removed, never passed. */
+bool sandbox_env_name_unsafe(const char *name);
+
+/* NAME (or NAME=value) matches the ambient-credential list. */
+bool sandbox_env_name_secret(const char *name);

@@ -17,7 +17,14 @@
  *     so it is refused outright in these modes (i386 binaries lose networking there:
  *     fail closed);
  *   - AF_NETLINK stays (getaddrinfo, ip addr): changing routes needs CAP_NET_ADMIN,
- *     which the child does not hold.
+ *     which the child does not hold;
+ *   - TCP Fast Open opens a connection without connect(2), the only call Landlock's
+ *     LANDLOCK_ACCESS_NET_CONNECT_TCP hooks: sendto/sendmsg/sendmmsg with MSG_FASTOPEN
+ *     in their flags argument, and setsockopt(IPPROTO_TCP, TCP_FASTOPEN_CONNECT) (which
+ *     makes a later write(2) connect) fail with EPERM. msghdr.msg_flags is ignored on
+ *     send, so the flags argument is the whole story. MPTCP (IPPROTO_MPTCP) and SCTP
+ *     sockets, whose sendmsg can also connect implicitly, never get created (protocol
+ *     rule above).
  *
  * Deliberately allowed: ptrace(2) and process_vm_*(2). Debuggers and test runners
  * need them on their own children, and Landlock already refuses tracing any process
@@ -35,6 +42,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "sandbox/sandbox-internal.h"
 
@@ -180,6 +188,30 @@ static int add_base_rules(scmp_filter_ctx c)
 	return 0;
 }
 
+/* See the header comment: TCP Fast Open connects without connect(2). */
+static int add_fastopen_rules(scmp_filter_ctx c)
+{
+	static const struct {
+		const char *name;
+		unsigned flags_arg;
+	} sends[] = {{"sendto", 3}, {"sendmsg", 2}, {"sendmmsg", 3}};
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sends); i++) {
+		struct scmp_arg_cmp a[] = {{.arg = sends[i].flags_arg,
+					    .op = SCMP_CMP_MASKED_EQ,
+					    .datum_a = MSG_FASTOPEN,
+					    .datum_b = MSG_FASTOPEN}};
+		if ((r = rule(c, SCMP_ACT_ERRNO(EPERM), sends[i].name, 1, a)) < 0)
+			return r;
+	}
+	struct scmp_arg_cmp a[] = {
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, LOW32, IPPROTO_TCP),
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, LOW32, TCP_FASTOPEN_CONNECT),
+	};
+	return rule(c, SCMP_ACT_ERRNO(EPERM), "setsockopt", 2, a);
+}
+
 static int add_net_rules(scmp_filter_ctx c)
 {
 	const int inet[] = {AF_INET, AF_INET6};
@@ -236,7 +268,7 @@ static int add_net_rules(scmp_filter_ctx c)
 				return r;
 		}
 	}
-	return 0;
+	return add_fastopen_rules(c);
 }
 
 /* The multiplexer only exists on some arches (i386 here); elsewhere this is a no-op. */

@@ -52,7 +52,8 @@ PY
 }
 
 @test "round trip: python3 reading a config" {
-	local cmd=(python3 -c "import json; print(json.load(open('$W/cfg/app.json'))['name'])")
+	# The system python3: one under /root (pyenv) is masked when HOME is not /root.
+	local cmd=(/usr/bin/python3 -c "import json; print(json.load(open('$W/cfg/app.json'))['name'])")
 	run env HOME="$H" "$N" run --no-diagnostics -- "${cmd[@]}"
 	assert_failure
 	learn_profile "${cmd[@]}"

@@ -46,6 +46,7 @@ print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)' "$
 }
 
 @test "a granted path is allowed: reason granted, rule and origin name the grant" {
+	chmod 777 "$H/project/src" # root runs without capabilities: the mode must let it write
 	why_json root --path "$H/project/src" --op write --allow "$H"
 	assert_success
 	[ "$(field status)" = allowed ]
@@ -199,6 +200,7 @@ print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)' "$
 
 # Needs the supervisor to publish the state fd (sandbox_state_publish) to the child.
 check_self_inside() {
+	chmod 777 "$H/project/src" # root runs without capabilities: the mode must let it write
 	run --separate-stderr sandboxed "$1" --allow "$H" -- "$P/nono" why --self --json --path "$H/.ssh/id_rsa"
 	if [ "$status" -ne 0 ] && [[ "$stderr" == *"NONO_SANDBOX_STATE_FD is not set"* ]]; then
 		skip "the supervisor does not publish NONO_SANDBOX_STATE_FD yet (sandbox_state_publish)"
@@ -251,6 +253,22 @@ check_agreement() {
 }
 @test "why agrees with what run enforces (root)" { check_agreement root; }
 @test "why agrees with what run enforces (user)" { check_agreement user; }
+
+# As root without capabilities, a granted file whose mode refuses uid 0 is denied by
+# run; why says so (file_mode) instead of "allowed".
+@test "why reports file_mode when root's missing capabilities refuse a granted path" {
+	echo data >"$T/data/mine"
+	chown "$NOBODY:$NOBODY" "$T/data/mine"
+	chmod 644 "$T/data/mine"
+	why_json root --path "$T/data/mine" --op write --allow "$T/data"
+	assert_success
+	[ "$(field status)" = denied ]
+	[ "$(field reason)" = file_mode ]
+	run nono_as root run --allow "$T/data" --read "$P" -- "$P/probe-open" "$T/data/mine" w
+	assert_failure 13
+	why_json user --path "$T/data/mine" --op write --allow "$T/data"
+	[ "$(field status)" = allowed ]
+}
 
 @test "why agrees with run for cat under --allow \$HOME" {
 	local path verdict

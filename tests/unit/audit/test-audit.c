@@ -70,8 +70,11 @@ static char *make_session(int n, bool integrity)
 	struct diag d = {{0}};
 	assert_int_equal(audit_open(home, &info, &a, &d), 0);
 	assert_int_equal(audit_set_proxy_placement(a, "network-namespace"), 0);
+	assert_int_equal(audit_fork_share(a, true), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
+	if (audit_fork_share(a, false) < 0)
+		_exit(2);
 	if (pid == 0) {
 		for (int i = 0; i < n / 2; i++)
 			if (audit_append_network(a, i % 2 ? &ev_deny : &ev_allow) < 0)
@@ -86,6 +89,48 @@ static char *make_session(int n, bool integrity)
 	char *dir = strdup(audit_session_dir(a));
 	assert_int_equal(audit_close(a, 7, &d), 0);
 	return dir;
+}
+
+/* True when this process maps a writable MAP_SHARED anonymous region (/dev/zero). */
+static bool maps_shared_anon(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " rw-s ") && strstr(line, "/dev/zero"))
+			found = true;
+	(void)fclose(f);
+	return found;
+}
+
+/* Only a fork bracketed by audit_fork_share() carries the chain state. */
+static void test_fork_share(void **state)
+{
+	(void)state;
+	char *const argv[] = {(char *)"agent", NULL};
+	struct audit_session_info info = {"9.9.9", "x", argv, "/work", "proxy", true, NULL};
+	struct audit_log *a = NULL;
+	struct diag d = {{0}};
+	int st;
+
+	assert_int_equal(audit_open(home, &info, &a, &d), 0);
+	assert_true(maps_shared_anon());
+	for (int share = 0; share < 2; share++) {
+		assert_int_equal(audit_fork_share(a, share), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(maps_shared_anon() ? 1 : 0);
+		assert_int_equal(audit_fork_share(a, false), 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), share ? 1 : 0);
+	}
+	assert_int_equal(audit_fork_share(NULL, true), 0);
+	assert_int_equal(audit_close(a, 0, &d), 0);
 }
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name)
@@ -356,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_unfinished),
 	    cmocka_unit_test(test_open_refusals),
+	    cmocka_unit_test(test_fork_share),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

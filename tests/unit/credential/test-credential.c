@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/macro.h"
@@ -61,22 +62,33 @@ static void test_env(void **state)
 	struct secret s = {0};
 	struct diag d = {{0}};
 	setenv("NONO_TEST_CRED", "sk-env-value", 1);
+	/* glibc keeps setenv's strings for the life of the process: readable after unset */
+	const char *raw = getenv("NONO_TEST_CRED");
 	assert_int_equal(credential_load("env://NONO_TEST_CRED", &s, &d), 0);
 	assert_string_equal(s.data, "sk-env-value");
 	assert_int_equal(s.len, 12);
+	/* Scrubbed from nono's environment as soon as it was read: unset, bytes zeroed. */
+	assert_null(getenv("NONO_TEST_CRED"));
+	for (size_t i = 0; i < 12; i++)
+		assert_int_equal(raw[i], 0);
 	secret_wipe(&s);
 	assert_null(s.data);
 	assert_int_equal(s.len, 0);
 	secret_wipe(&s); /* twice is harmless */
+	/* A second reference to the same variable (two services, one key) still loads. */
+	assert_int_equal(credential_load("env://NONO_TEST_CRED", &s, &d), 0);
+	assert_string_equal(s.data, "sk-env-value");
+	secret_wipe(&s);
 
-	unsetenv("NONO_TEST_CRED");
-	assert_int_equal(credential_load("env://NONO_TEST_CRED", &s, &d), -ENOENT);
-	assert_non_null(strstr(d.msg, "NONO_TEST_CRED"));
+	unsetenv("NONO_TEST_CRED2");
+	assert_int_equal(credential_load("env://NONO_TEST_CRED2", &s, &d), -ENOENT);
+	assert_non_null(strstr(d.msg, "NONO_TEST_CRED2"));
 	assert_non_null(strstr(d.msg, "not set"));
-	setenv("NONO_TEST_CRED", "", 1);
-	assert_int_equal(credential_load("env://NONO_TEST_CRED", &s, &d), -ENOENT);
-	setenv("NONO_TEST_CRED", "two\nlines", 1);
-	assert_int_equal(credential_load("env://NONO_TEST_CRED", &s, &d), -EINVAL);
+	setenv("NONO_TEST_CRED2", "", 1);
+	assert_int_equal(credential_load("env://NONO_TEST_CRED2", &s, &d), -ENOENT);
+	setenv("NONO_TEST_CRED2", "two\nlines", 1);
+	assert_int_equal(credential_load("env://NONO_TEST_CRED2", &s, &d), -EINVAL);
+	assert_non_null(getenv("NONO_TEST_CRED2")); /* not taken: left alone */
 	assert_null(strstr(d.msg, "two"));
 	assert_int_equal(credential_load("env://1BAD", &s, &d), -EINVAL);
 	assert_int_equal(credential_load("env://", &s, &d), -EINVAL);
@@ -266,18 +278,36 @@ static void test_secret_memory(void **state)
 	FILE *f = fopen("/proc/self/smaps", "re");
 	assert_non_null(f);
 	char line[512];
-	bool in = false, dd = false;
+	bool in = false, dd = false, wf = false;
 	uintptr_t a = (uintptr_t)s.data;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
 		    strchr(line, '-') < strchr(line, ' '))
 			in = a >= lo && a < hi;
-		else if (in && startswith(line, "VmFlags:"))
+		else if (in && startswith(line, "VmFlags:")) {
 			dd = strstr(line, " dd") != NULL;
+			wf = strstr(line, " wf") != NULL;
+		}
 	}
 	fclose(f);
 	assert_true(dd);
+	assert_true(wf);
+	/* A child forked later sees zeros; only a fork bracketed by secret_fork_keep gets
+	 * the value (the proxy process). */
+	for (int keep = 0; keep < 2; keep++) {
+		int st;
+		assert_int_equal(secret_fork_keep(&s, keep), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(memcmp(s.data, "abc", 3) == 0 ? 1 : s.data[0] == 0 ? 0 : 2);
+		assert_int_equal(secret_fork_keep(&s, false), 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), keep ? 1 : 0);
+	}
+	assert_string_equal(s.data, "abc");
 	secret_wipe(&s);
 	assert_null(s.data);
 }

@@ -939,6 +939,32 @@ static void test_resolve_unix_and_env(void **state)
 	assert_string_equal(d.file, "--allow-unix-socket");
 }
 
+/* pass_env: names only, from the profile and from --pass-env (comma lists). */
+static void test_pass_env(void **state)
+{
+	(void)state;
+	_cleanup_profile_ struct profile *p = NULL;
+	struct diag d = {0};
+	assert_int_equal(parse_text("{\"pass_env\": [\"GH_TOKEN\", \"VAULT_TOKEN\"]}", &p, &d), 0);
+	assert_int_equal(strv_length(p->pass_env), 2);
+	assert_string_equal(p->pass_env[1], "VAULT_TOKEN");
+	expect_parse_error("{\"pass_env\": [\"1BAD\"]}", 1, 14, "bad environment variable name");
+
+	struct policy_input in = input_default();
+	char *pass[] = {(char *)"GITHUB_TOKEN,NPM_TOKEN", (char *)"GITHUB_TOKEN", NULL};
+	in.pass_env = pass;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(strv_length(s->pass_env), 2);
+	assert_true(strv_contains(s->pass_env, "NPM_TOKEN"));
+
+	char *bad[] = {(char *)"OK_NAME,A-B", NULL};
+	in.pass_env = bad;
+	_cleanup_spec_ struct sandbox_spec *s2 = NULL;
+	assert_int_equal(policy_resolve(&in, &s2, NULL, &d), -EINVAL);
+	assert_string_equal(d.file, "--pass-env");
+}
+
 static void test_resolve_profile_errors(void **state)
 {
 	(void)state;
@@ -982,6 +1008,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_network, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_unix_and_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_profile_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pass_env, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1051,6 +1051,70 @@ static void test_clean_environ(void **state)
 	assert_string_equal(out[3], "HOME=/root");
 }
 
+/* Ambient credentials go unless passed by exact name; loader variables always go. */
+static void test_env_filter(void **state)
+{
+	char *in[] = {(char *)"PATH=/usr/bin",
+		      (char *)"GITHUB_TOKEN=ghp_1",
+		      (char *)"GH_TOKEN=ghp_2",
+		      (char *)"AWS_SECRET_ACCESS_KEY=a",
+		      (char *)"AWS_SESSION_TOKEN=b",
+		      (char *)"AWS_REGION=eu-west-1",
+		      (char *)"OP_SERVICE_ACCOUNT_TOKEN=c",
+		      (char *)"OP_SESSION_my_team=d",
+		      (char *)"OP_SESSION=e", /* the prefix needs its '_' and more */
+		      (char *)"VAULT_TOKEN=f",
+		      (char *)"VAULT_ADDR=https://vault",
+		      (char *)"NPM_TOKEN=g",
+		      (char *)"GITHUB_TOKENX=h",     /* exact names only */
+		      (char *)"ANTHROPIC_API_KEY=i", /* model keys stay: agents run on them */
+		      (char *)"LD_PRELOAD=/x.so",
+		      NULL};
+	char *pass[] = {(char *)"GH_TOKEN", (char *)"LD_PRELOAD", (char *)"OP_SESSION_my_team",
+			NULL};
+	_cleanup_strv_free_ char **out = NULL, **removed = NULL;
+	(void)state;
+
+	assert_int_equal(sandbox_env_filter(in, NULL, &out, &removed), 0);
+	assert_int_equal(strv_length(out), 6);
+	assert_string_equal(out[0], "PATH=/usr/bin");
+	assert_string_equal(out[1], "AWS_REGION=eu-west-1");
+	assert_string_equal(out[2], "OP_SESSION=e");
+	assert_string_equal(out[3], "VAULT_ADDR=https://vault");
+	assert_string_equal(out[4], "GITHUB_TOKENX=h");
+	assert_string_equal(out[5], "ANTHROPIC_API_KEY=i");
+	assert_int_equal(strv_length(removed), 8);
+	assert_string_equal(removed[0], "GITHUB_TOKEN");
+	assert_string_equal(removed[5], "OP_SESSION_my_team");
+	assert_string_equal(removed[7], "NPM_TOKEN");
+	out = strv_free(out);
+	removed = strv_free(removed);
+
+	assert_int_equal(sandbox_env_filter(in, pass, &out, &removed), 0);
+	assert_true(strv_contains(out, "GH_TOKEN=ghp_2"));
+	assert_true(strv_contains(out, "OP_SESSION_my_team=d"));
+	assert_false(strv_contains(out, "LD_PRELOAD=/x.so")); /* never passed */
+	assert_false(strv_contains(out, "GITHUB_TOKEN=ghp_1"));
+	assert_int_equal(strv_length(removed), 6);
+
+	/* sandbox_clean_environ strips both kinds. */
+	out = strv_free(out);
+	assert_int_equal(sandbox_clean_environ(in, &out), 0);
+	assert_int_equal(strv_length(out), 6);
+
+	assert_true(sandbox_env_name_secret("GITHUB_TOKEN"));
+	assert_true(sandbox_env_name_secret("TF_TOKEN_app_terraform_io=x"));
+	assert_false(sandbox_env_name_secret("GITHUB_TOKE"));
+	assert_true(sandbox_env_name_secret("CARGO_REGISTRIES_MY_REG_TOKEN=t"));
+	assert_false(sandbox_env_name_secret("CARGO_REGISTRIES_MY_REG_INDEX=https://x"));
+	assert_false(sandbox_env_name_secret("CARGO_REGISTRIES__TOKEN")); /* '*': 1+ chars */
+	assert_false(sandbox_env_name_secret("OP_SESSION_"));
+	assert_false(sandbox_env_name_secret("OPENAI_API_KEY"));
+	assert_true(sandbox_env_name_unsafe("LD_AUDIT"));
+	assert_true(sandbox_env_name_unsafe("BASH_ENV"));
+	assert_false(sandbox_env_name_unsafe("GITHUB_TOKEN"));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && streq(argv[1], "--probe"))
@@ -1060,6 +1124,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_fs_rights),
 	    cmocka_unit_test(test_step_names),
 	    cmocka_unit_test(test_clean_environ),
+	    cmocka_unit_test(test_env_filter),
 	    cmocka_unit_test(test_seccomp_golden),
 	    cmocka_unit_test(test_read_grant),
 	    cmocka_unit_test(test_write_grant),
