@@ -39,6 +39,17 @@
 #define PIPE_BULK	(1024 * 1024)
 #define DRAIN_MS	1000
 #define DRAIN_MAX_BYTES (64 * 1024)
+#define AGG_WINDOW_MS	1000
+
+/* Refusals that come in bursts, reported as one event with a count per window. */
+enum agg_kind { AGG_BUSY, AGG_EVICTED, AGG_MAX };
+static const struct {
+	const char *reason;
+	int status;
+} agg_info[AGG_MAX] = {
+    [AGG_BUSY] = {"too_many_connections", 503},
+    [AGG_EVICTED] = {"head_evicted", 408},
+};
 
 static inline void *mfree_(void *p)
 {
@@ -81,6 +92,9 @@ struct pipe_dir {
 
 struct conn {
 	struct conn *prev, *next;
+	/* The eviction queue, oldest first: unfinished heads, then answered (draining). */
+	struct conn *hprev, *hnext;
+	bool in_head;
 	struct proxy *px;
 	struct tag ctag, stag;
 	int cfd, sfd;
@@ -123,6 +137,10 @@ struct proxy {
 
 	struct conn *conns, *dead;
 	unsigned n_conns;
+	struct conn *heads, *heads_tail; /* connections still sending their head */
+	unsigned n_heads, max_heads;
+	unsigned agg[AGG_MAX];
+	uint64_t agg_flush_at; /* 0: nothing pending */
 	unsigned n_bulk; /* pipes grown to bulk size */
 	int pipe_bulk;	 /* PIPE_BULK capped by fs.pipe-max-size */
 	uint64_t next_deadline;
@@ -133,6 +151,8 @@ struct proxy {
 	void *log_ud;
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void *event_ud;
+	bool (*event_failed)(void *ud);
+	bool audit_failed;
 	struct proxy_host_override *hosts;
 	size_t n_hosts;
 	bool stop;
@@ -219,10 +239,93 @@ static void log_decision(struct conn *c, bool allow, const char *reason, int sta
 	    .path = path,
 	    .reason = allow ? NULL : reason,
 	    .status = status,
+	    .count = 1,
 	};
 	pthread_mutex_lock(&px->cb_lock);
 	px->event(px->event_ud, &ev);
 	pthread_mutex_unlock(&px->cb_lock);
+}
+
+/* The audit trail could not be written: from then on every decision is a refusal. */
+static bool audit_failed(struct proxy *px)
+{
+	if (!px->audit_failed && px->event_failed) {
+		pthread_mutex_lock(&px->cb_lock);
+		px->audit_failed = px->event_failed(px->event_ud);
+		pthread_mutex_unlock(&px->cb_lock);
+	}
+	return px->audit_failed;
+}
+
+void proxy_flush_events(struct proxy *px)
+{
+	for (unsigned k = 0; k < AGG_MAX; k++) {
+		unsigned n = px->agg[k];
+		if (!n)
+			continue;
+		px->agg[k] = 0;
+		plog(px, "DENY - - reason=%s count=%u", agg_info[k].reason, n);
+		if (!px->event)
+			continue;
+		struct proxy_event ev = {
+		    .method = "-",
+		    .host = "-",
+		    .path = "",
+		    .reason = agg_info[k].reason,
+		    .status = agg_info[k].status,
+		    .count = n,
+		};
+		pthread_mutex_lock(&px->cb_lock);
+		px->event(px->event_ud, &ev);
+		pthread_mutex_unlock(&px->cb_lock);
+	}
+	px->agg_flush_at = 0;
+}
+
+/* Count one refusal of a burst kind; reported within AGG_WINDOW_MS. */
+static void refusal_note(struct proxy *px, enum agg_kind k)
+{
+	px->agg[k]++;
+	if (!px->agg_flush_at) {
+		px->agg_flush_at = now_ms() + AGG_WINDOW_MS;
+		if (px->agg_flush_at < px->next_deadline)
+			px->next_deadline = px->agg_flush_at;
+	}
+}
+
+static void head_add(struct conn *c)
+{
+	struct proxy *px = c->px;
+
+	c->in_head = true;
+	c->hnext = NULL;
+	c->hprev = px->heads_tail;
+	if (px->heads_tail)
+		px->heads_tail->hnext = c;
+	else
+		px->heads = c;
+	px->heads_tail = c;
+	px->n_heads++;
+}
+
+/* c leaves the eviction queue: its head is complete, or it is answered or closed. */
+static void head_remove(struct conn *c)
+{
+	struct proxy *px = c->px;
+
+	if (!c->in_head)
+		return;
+	c->in_head = false;
+	if (c->hprev)
+		c->hprev->hnext = c->hnext;
+	else
+		px->heads = c->hnext;
+	if (c->hnext)
+		c->hnext->hprev = c->hprev;
+	else
+		px->heads_tail = c->hprev;
+	c->hprev = c->hnext = NULL;
+	px->n_heads--;
 }
 
 /* Register, modify or remove fd so its epoll mask is want (0 removes it). */
@@ -266,6 +369,7 @@ static void conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	head_remove(c);
 	if (c->rq) {
 		resolve_req_cancel(c->rq);
 		c->rq = NULL;
@@ -310,6 +414,7 @@ static void conn_respond(struct conn *c, int status, const char *extra, const ch
 	char msg[512];
 	int n;
 
+	head_remove(c);
 	n = snprintf(msg, sizeof(msg),
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n%s\r\n%s\n",
@@ -326,6 +431,7 @@ static void conn_respond(struct conn *c, int status, const char *extra, const ch
 	c->sfd = safe_close(c->sfd);
 	c->st = CS_DRAIN;
 	c->drained = 0;
+	head_add(c); /* answered: evictable like a slow head, and as cheaply */
 	if (fd_events(c->px, c->cfd, &c->cev, EPOLLIN, &c->ctag) < 0) {
 		conn_close(c);
 		return;
@@ -364,6 +470,17 @@ static void on_accept(struct proxy *px)
 			}
 			return;
 		}
+		/* Room is made by the oldest unfinished head, never by anything further on. */
+		if ((px->n_heads >= px->max_heads || px->n_conns >= px->max_conns) && px->heads) {
+			static const char evicted[] = "HTTP/1.1 408 Request Timeout\r\n"
+						      "Content-Length: 13\r\nConnection: close\r\n"
+						      "\r\nhead_evicted\n";
+			struct conn *old = px->heads;
+			(void)send(old->cfd, evicted, sizeof(evicted) - 1,
+				   MSG_NOSIGNAL | MSG_DONTWAIT);
+			conn_close(old);
+			refusal_note(px, AGG_EVICTED);
+		}
 		if (px->n_conns >= px->max_conns) {
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 						   "Content-Length: 21\r\nConnection: close\r\n\r\n"
@@ -371,6 +488,7 @@ static void on_accept(struct proxy *px)
 			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)close(fd);
 			plog(px, "DENY - - reason=too_many_connections");
+			refusal_note(px, AGG_BUSY);
 			continue;
 		}
 		struct conn *c = calloc(1, sizeof(*c));
@@ -395,11 +513,16 @@ static void on_accept(struct proxy *px)
 			px->conns->prev = c;
 		px->conns = c;
 		px->n_conns++;
+		head_add(c);
 		if (fd_events(px, fd, &c->cev, EPOLLIN, &c->ctag) < 0) {
 			conn_close(c);
 			continue;
 		}
-		set_deadline(c, px->head_ms);
+		/* Under pressure a head gets less time: slots turn over faster. */
+		bool pressed = px->n_heads > px->max_heads / 2;
+		set_deadline(c, pressed && px->head_ms > PROXY_PRESSURE_HEAD_MS
+				    ? PROXY_PRESSURE_HEAD_MS
+				    : px->head_ms);
 	}
 }
 
@@ -420,7 +543,16 @@ static void conn_addresses(struct conn *c, const struct sockaddr_storage *addrs,
 	memcpy(c->addrs, addrs, n * sizeof(*addrs));
 	c->n_addrs = n;
 	c->i_addr = 0;
+	if (audit_failed(c->px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	log_decision(c, true, NULL, 0);
+	/* The allow itself may be what could not be recorded: then it does not stand. */
+	if (audit_failed(c->px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	conn_start_connect(c);
 }
 
@@ -592,8 +724,13 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	enum filter_verdict v;
 	int r;
 
+	head_remove(c);
 	(void)snprintf(c->method, sizeof(c->method), "%s", h->method_str);
 	c->is_connect = http1_is_connect(h);
+	if (audit_failed(px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	if (!c->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
 		conn_reverse(c);
 		return;
@@ -1054,6 +1191,12 @@ static void run_timers(struct proxy *px)
 	if (now < px->next_deadline)
 		return;
 	px->next_deadline = UINT64_MAX;
+	if (px->agg_flush_at) {
+		if (now >= px->agg_flush_at)
+			proxy_flush_events(px);
+		else
+			px->next_deadline = px->agg_flush_at;
+	}
 	if (px->listen_paused) {
 		if (now >= px->listen_retry_at)
 			listen_resume(px);
@@ -1133,6 +1276,7 @@ int proxy_run(struct proxy *px, int stop_fd)
 	}
 	if (stop_fd >= 0)
 		(void)epoll_ctl(px->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
+	proxy_flush_events(px);
 	return 0;
 }
 
@@ -1275,6 +1419,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->stop_tag = (struct tag){TAG_STOP, NULL};
 	px->allow_tokenless = cfg->allow_tokenless;
 	px->max_conns = cfg->max_conns ? cfg->max_conns : 1024;
+	px->max_heads = px->max_conns - px->max_conns / 4;
 	px->head_ms = cfg->head_timeout_ms ? cfg->head_timeout_ms : 10000;
 	px->connect_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 15000;
 	px->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 600000;
@@ -1282,6 +1427,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->log_ud = cfg->log_ud;
 	px->event = cfg->event;
 	px->event_ud = cfg->event_ud;
+	px->event_failed = cfg->event_failed;
 
 	if ((r = filter_new(cfg->allow, &px->allow, &bad)) < 0) {
 		diag_set(d, "--allow-domain", 0, 0, "invalid host pattern '%s'",
