@@ -19,6 +19,7 @@
 #include "cli/run-portfwd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -40,6 +41,8 @@
 
 /* How long the child has to hand over the listener (it is the child's first act). */
 #define LISTENER_HANDOFF_MS 10000
+/* How long the proxy has to wind down when asked before it is killed. */
+#define PROXY_STOP_MS 1000
 
 static void proxy_log(void *ud, const char *line)
 {
@@ -59,8 +62,15 @@ static void proxy_audit_event(void *ud, const struct proxy_event *ev)
 		.service = ev->service,
 		.reason = ev->reason,
 		.status = ev->status,
+		.count = ev->count,
 	};
 	(void)audit_append_network(ud, &ae); /* a lost event is counted in the record */
+}
+
+/* The proxy fails closed once an event could not be written (in any process). */
+static bool proxy_audit_failed(void *ud)
+{
+	return audit_events_lost(ud) > 0;
 }
 
 /* Host patterns: the network profile's groups, then --allow-domain and the profile's. */
@@ -143,7 +153,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	int r;
 
 	struct audit_log *audit = rp->audit;
-	*rp = (struct run_proxy){.pid = -1, .sock = {-EBADF, -EBADF}, .audit = audit};
+	*rp = (struct run_proxy){
+	    .pid = -1, .sock = {-EBADF, -EBADF}, .stop_fd = -EBADF, .audit = audit};
 	r = run_proxy_allowlist(s, &rp->allow, d);
 	if (r < 0)
 		return r;
@@ -162,6 +173,7 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		.allow = rp->allow,
 		.event = audit ? proxy_audit_event : NULL,
 		.event_ud = audit,
+		.event_failed = audit ? proxy_audit_failed : NULL,
 		.upstream_proxy = s->proxy.upstream_proxy,
 		.upstream_bypass = s->proxy.upstream_bypass,
 		.port = s->proxy.port,
@@ -208,17 +220,28 @@ static void unblock_all_signals(void)
 
 int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 {
+	int stop[2];
+	if (pipe2(stop, O_CLOEXEC) < 0)
+		return -errno;
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int r = -errno;
+		(void)close(stop[0]);
+		(void)close(stop[1]);
+		return r;
+	}
 	if (pid == 0) {
-		/* The proxy process: dies with the supervisor, serves until killed. */
+		/* The proxy process: dies with the supervisor, serves until told to stop
+		 * (then reports the refusals it was still aggregating) or killed. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		unblock_all_signals();
 		(void)signal(SIGINT, SIG_IGN); /* Ctrl-C is for the agent; we stop when it does */
-		_exit(proxy_run(*px, -1) < 0 ? 1 : 0);
+		(void)close(stop[1]);
+		_exit(proxy_run(*px, stop[0]) < 0 ? 1 : 0);
 	}
+	(void)close(stop[0]);
+	rp->stop_fd = stop[1];
 	rp->pid = pid;
 	*px = proxy_free(*px); /* the process has its own copy */
 	run_credentials_wipe_secrets(rp->creds);
@@ -291,10 +314,22 @@ int env_set(char ***env, const char *assignment)
 void run_proxy_release(struct run_proxy *rp)
 {
 	if (rp->pid > 0) {
-		(void)kill(rp->pid, SIGKILL);
-		while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		/* Ask first, so aggregated refusals reach the audit trail; then insist. */
+		bool gone = false;
+		if (rp->stop_fd >= 0 && write(rp->stop_fd, "x", 1) == 1)
+			for (int i = 0; i < PROXY_STOP_MS / 10 && !gone; i++) {
+				pid_t w = waitpid(rp->pid, NULL, WNOHANG);
+				gone = w == rp->pid || (w < 0 && errno != EINTR);
+				if (!gone)
+					(void)usleep(10 * 1000);
+			}
+		if (!gone) {
+			(void)kill(rp->pid, SIGKILL);
+			while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
 		rp->pid = -1;
+		rp->stop_fd = safe_close(rp->stop_fd); /* set together with pid */
 	}
 	rp->sock[0] = safe_close(rp->sock[0]);
 	rp->sock[1] = safe_close(rp->sock[1]);

@@ -16,6 +16,7 @@ setup() {
 }
 teardown() {
 	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
+	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
 	common_teardown
 }
 
@@ -213,3 +214,36 @@ check_record() {
 	run cat "$d/audit-events.ndjson"
 	assert_output --partial '"host":"denied.example"'
 }
+
+# A disk that fills mid-run: the child fills the 1 MiB tmpfs that holds HOME (through
+# a write grant), then keeps making requests. Events can no longer be written, so the
+# proxy refuses from then on (503), session.json still gets its end record with
+# events_lost (space was set aside at the start), and nono exits 1 with a message
+# although the command itself exited 0.
+disk_full() {
+	local who=$1
+	mkdir -p "$T/small"
+	mount -t tmpfs -o size=1m,mode=0755 nono-it-small "$T/small" # root only for this
+	H="$T/small/home"
+	mkdir -p "$H/fill"
+	chown -R "$NOBODY:$NOBODY" "$H"
+	start_http
+	run --separate-stderr sandboxed "$who" --allow-domain 127.0.0.1 --allow "$H/fill" -- /bin/sh -c \
+		"dd if=/dev/zero of=$H/fill/big bs=4k 2>/dev/null
+		 for i in \$(seq 60); do
+			curl --noproxy '' -s -o /dev/null --max-time 10 -p -w '%{http_connect} ' http://127.0.0.1:$HTTP_PORT/
+		 done; exit 0"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"the audit trail could not be written"* ]]
+	[[ "$stderr" == *"network requests were refused from then on; the command exited with status 0"* ]]
+	# Refused once the trail failed: 503 (after whatever still fit in the file's last page).
+	[[ "$output" == *"503 503"* ]]
+	[[ "$output" != *"503 200"* ]]
+	d=$(session_dir)
+	[ "$(json "$d/session.json" 'j["exit_status"]')" = 0 ]
+	[ "$(json "$d/session.json" 'j["end_time"] is not None')" = True ]
+	[ "$(json "$d/session.json" 'j["integrity"]["events_lost"] > 0')" = True ]
+	umount "$T/small"
+}
+@test "a full disk fails the run closed and records events_lost (root)" { disk_full root; }
+@test "a full disk fails the run closed and records events_lost (user)" { disk_full user; }
