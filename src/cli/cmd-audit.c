@@ -158,14 +158,18 @@ static int audit_show(const char *id, bool as_json)
 		json_array_foreach(events, i, ev)
 		{
 			const char *reason = json_string_value(json_object_get(ev, "reason"));
-			(void)printf("  %s %s %s %s:%lld%s%s%s\n",
+			json_int_t count = json_integer_value(json_object_get(ev, "count"));
+			char times[32] = "";
+			if (count > 1) /* a burst of refusals recorded as one event */
+				(void)snprintf(times, sizeof(times), " count=%lld", (long long)count);
+			(void)printf("  %s %s %s %s:%lld%s%s%s%s\n",
 				     strempty(json_string_value(json_object_get(ev, "time"))),
 				     json_is_true(json_object_get(ev, "allow")) ? "ALLOW" : "DENY",
 				     strempty(json_string_value(json_object_get(ev, "method"))),
 				     strempty(json_string_value(json_object_get(ev, "host"))),
 				     (long long)json_integer_value(json_object_get(ev, "port")),
 				     strempty(json_string_value(json_object_get(ev, "path"))),
-				     reason ? " reason=" : "", strempty(reason));
+				     reason ? " reason=" : "", strempty(reason), times);
 		}
 	}
 	json_decref(s);

@@ -247,3 +247,43 @@ disk_full() {
 }
 @test "a full disk fails the run closed and records events_lost (root)" { disk_full root; }
 @test "a full disk fails the run closed and records events_lost (user)" { disk_full user; }
+
+# 1,100 connections that never finish their head, from inside the sandbox, then 20
+# normal CONNECTs: every normal one succeeds, and the evictions the flood caused are
+# in the audit trail (one event per burst, with its count), never silently dropped.
+slow_flood() {
+	local who=$1
+	start_http
+	cat >"$T/flood.py" <<'PY'
+import base64, os, socket, sys, urllib.parse
+u = urllib.parse.urlsplit(os.environ["HTTP_PROXY"])
+slow = []
+for _ in range(1100):
+    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    s.sendall(b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nX-Slow: ")
+    slow.append(s)
+auth = base64.b64encode(f"{u.username}:{u.password}".encode()).decode()
+ok = 0
+for _ in range(20):
+    c = socket.create_connection((u.hostname, u.port), timeout=10)
+    c.sendall(f"CONNECT 127.0.0.1:{sys.argv[1]} HTTP/1.1\r\n"
+              f"Proxy-Authorization: Basic {auth}\r\n\r\n".encode())
+    if c.recv(64).startswith(b"HTTP/1.1 200"):
+        ok += 1
+    c.close()
+print("normal ok", ok)
+PY
+	chmod 644 "$T/flood.py"
+	run sandboxed "$who" --allow-domain 127.0.0.1 --read "$T/flood.py" -- python3 "$T/flood.py" "$HTTP_PORT"
+	assert_success
+	assert_output --partial "normal ok 20"
+	d=$(session_dir)
+	run grep -c '"allow":true,"method":"CONNECT","host":"127.0.0.1"' "$d/audit-events.ndjson"
+	assert_output 20
+	run grep -E '"reason":"head_evicted","status":408,"count":[0-9]+' "$d/audit-events.ndjson"
+	assert_success
+	run env HOME="$H" "$N" audit verify "$(basename "$d")"
+	assert_success
+}
+@test "slow heads do not crowd out a normal client; the evictions are audited (root)" { slow_flood root; }
+@test "slow heads do not crowd out a normal client; the evictions are audited (user)" { slow_flood user; }
