@@ -454,6 +454,8 @@ static void listen_resume(struct proxy *px)
 		px->listen_paused = false;
 }
 
+static void on_client_head(struct conn *c);
+
 static void on_accept(struct proxy *px)
 {
 	for (unsigned i = 0; i < 64; i++) {
@@ -523,6 +525,10 @@ static void on_accept(struct proxy *px)
 		set_deadline(c, pressed && px->head_ms > PROXY_PRESSURE_HEAD_MS
 				    ? PROXY_PRESSURE_HEAD_MS
 				    : px->head_ms);
+		/* A well-behaved client's head is usually there already: taking it now moves
+		 * it out of the eviction queue before more connections can push it out. */
+		if (pressed)
+			on_client_head(c);
 	}
 }
 
