@@ -172,7 +172,7 @@ start_keyring() {
 	local who=$1
 	shift
 	/usr/bin/python3 -c 'import dbus, gi' 2>/dev/null && command -v dbus-daemon >/dev/null ||
-		skip "python3-dbus, python3-gi or dbus-daemon missing (tools/install-deps.sh)"
+		skip_feature "python3-dbus, python3-gi or dbus-daemon missing (tools/install-deps.sh)"
 	mkdir -p "$T/kr"
 	cp "$BATS_TEST_DIRNAME/lib/fake-secret-service.py" "$T/kr/"
 	chmod 755 "$T/kr/fake-secret-service.py"
