@@ -51,7 +51,8 @@ check_record() {
 	run sandboxed "$who" --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://127.0.0.1:$HTTP_PORT/"
 	assert_success
 	run sandboxed "$who" --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
-	assert_failure
+	assert_failure 56
+	assert_output --partial "CONNECT tunnel failed, response 403"
 	# Files belong to the home's owner, also when root ran nono with that HOME.
 	local dirs
 	dirs=$(find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -type d | sort)
@@ -100,19 +101,20 @@ check_record() {
 
 	sed -i '2s/b\.invalid/x.invalid/' "$ev"              # edit
 	run env HOME="$H" "$N" audit verify "$id"
-	assert_failure
+	assert_failure 1
 	assert_output --partial "audit-events.ndjson:3:1: hash chain broken"
 	cp "$T/orig" "$ev"
 	sed -i '2d' "$ev"                                     # delete
 	run env HOME="$H" "$N" audit verify "$id"
-	assert_failure
+	assert_failure 1
 	assert_output --partial "hash chain broken"
 	{ sed -n 2p "$T/orig"; sed -n 1p "$T/orig"; sed -n '3,$p' "$T/orig"; } >"$ev"  # reorder
 	run env HOME="$H" "$N" audit verify "$id"
-	assert_failure
+	assert_failure 1
+	assert_output --partial "hash chain broken"
 	head -n 3 "$T/orig" >"$ev"                            # cut the tail
 	run env HOME="$H" "$N" audit verify "$id"
-	assert_failure
+	assert_failure 1
 	assert_output --partial "recorded 4 events, the log holds 3"
 	cp "$T/orig" "$ev"
 	run env HOME="$H" "$N" audit verify "$id"
@@ -125,7 +127,7 @@ check_record() {
 	assert_success
 	assert_output --partial "$id"
 	run env HOME="$H" "$N" audit verify ../etc
-	assert_failure
+	assert_failure 1
 	assert_output --partial "invalid session id"
 }
 
@@ -148,7 +150,7 @@ check_record() {
 	run json "$d/session.json" '" ".join(j["command"])'
 	assert_output "/bin/echo --token [REDACTED] --api-key=[REDACTED] Authorization: [REDACTED] https://u:[REDACTED]@h.example/p?key=[REDACTED]&q=keep --pat [REDACTED] Private-Token: [REDACTED] https://h/?x-custom-sig=[REDACTED] plain-arg"
 	run grep -rE 'TOK-1|KEY-2|AUTH-3|PW-4|K-5|PAT-6|PT-7|SIG-8' "$H/.nono"
-	assert_failure
+	assert_failure 1
 	run json "$d/session.json" 'j["redaction"]["extra_flags"]'
 	assert_output "['--pat']"
 }
@@ -157,12 +159,12 @@ check_record() {
 	mkdir -p "$H/.config/nono"
 	printf '[redaction]\nextra_flags = ["--pat"]\nextra_flagz = []\n' >"$H/.config/nono/config.toml"
 	run nono_as root run --allow-cwd -- /bin/echo RAN
-	assert_failure
+	assert_failure 1
 	refute_output --partial RAN
 	assert_output --partial "config.toml:3:1: [redaction] extra_flagz: unknown key"
 	printf '[redaction]\nextra_flags = "--pat\n' >"$H/.config/nono/config.toml"
 	run nono_as root run --allow-cwd -- /bin/echo RAN
-	assert_failure
+	assert_failure 1
 	assert_output --partial "config.toml:2:"
 }
 
@@ -185,7 +187,7 @@ check_record() {
 	mkdir -p "$T/elsewhere"
 	ln -s "$T/elsewhere" "$H/.nono"
 	run nono_as root run --allow-cwd -- /bin/echo RAN
-	assert_failure
+	assert_failure 1
 	refute_output --partial RAN
 	assert_output --partial "symbolic link"
 	[ -z "$(ls -A "$T/elsewhere")" ]
@@ -200,7 +202,8 @@ check_record() {
 	run sandboxed user --no-audit --allow-net --allow "$T/ihome" -- env HOME="$T/ihome" \
 		"$N" run -v --read "$P" --allow-domain 127.0.0.1 -- \
 		"${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
-	assert_failure
+	assert_failure 56
+	assert_output --partial "CONNECT tunnel failed, response 403"
 	assert_output --partial "host loopback"
 	d=$(H="$T/ihome" session_dir)
 	[ "$(json "$d/session.json" 'j["network"]["proxy_placement"]')" = host-loopback ]
@@ -208,7 +211,8 @@ check_record() {
 	assert_output --partial '"host":"denied.example"'
 	rm -rf "$H/.nono/audit"
 	run sandboxed user --allow-domain 127.0.0.1 -- "${CURL[@]}" -p "http://denied.example:$HTTP_PORT/"
-	assert_failure
+	assert_failure 56
+	assert_output --partial "CONNECT tunnel failed, response 403"
 	d=$(session_dir)
 	[ "$(json "$d/session.json" 'j["network"]["proxy_placement"]')" = network-namespace ]
 	run cat "$d/audit-events.ndjson"

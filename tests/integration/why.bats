@@ -208,8 +208,9 @@ check_self_inside() {
 	run --separate-stderr sandboxed "$1" --allow "$H" -- "$P/nono" why --self --json --path "$T/outside.txt"
 	[ "$(field reason)" = not_granted ]
 	# The state cannot be rewritten from inside.
-	run sandboxed "$1" --allow "$H" -- /bin/sh -c 'echo x >&"$NONO_SANDBOX_STATE_FD"'
-	assert_failure
+	run sandboxed "$1" --allow "$H" -- /bin/sh -c 'echo x >/proc/self/fd/"$NONO_SANDBOX_STATE_FD"'
+	assert_failure 2
+	assert_output --partial "Operation not permitted"
 }
 @test "--self inside a sandbox answers from its own capabilities (root)" { check_self_inside root; }
 @test "--self inside a sandbox answers from its own capabilities (user)" { check_self_inside user; }
