@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -274,6 +275,10 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 						      : "");
 		return r;
 	}
+	/* Held while the session is recorded (this fd lives until audit_free): retention
+	 * (audit_prune) leaves a locked session alone. */
+	if (flock(a->dir_fd, LOCK_EX | LOCK_NB) < 0)
+		return -errno;
 	a->events_fd =
 	    openat(a->dir_fd, EVENTS_FILE,
 		   O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -978,10 +978,14 @@ out:
 		if (ret == EXIT_NONO_OK)
 			ret = EXIT_NONO_ERROR;
 	}
-	if (audit && audit_close(TAKE_PTR(audit), status, &d) < 0) {
-		log_error("cannot finish the audit record: %s", diag_format(&d, buf, sizeof(buf)));
-		if (ret == EXIT_NONO_OK)
-			ret = EXIT_NONO_ERROR;
+	if (audit) {
+		if (audit_close(TAKE_PTR(audit), status, &d) < 0) {
+			log_error("cannot finish the audit record: %s",
+				  diag_format(&d, buf, sizeof(buf)));
+			if (ret == EXIT_NONO_OK)
+				ret = EXIT_NONO_ERROR;
+		}
+		run_audit_prune();
 	}
 	return ret;
 }

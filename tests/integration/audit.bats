@@ -291,3 +291,75 @@ PY
 }
 @test "slow heads do not crowd out a normal client; the evictions are audited (root)" { slow_flood root; }
 @test "slow heads do not crowd out a normal client; the evictions are audited (user)" { slow_flood user; }
+
+# A finished session of the shape audit_open writes, started at the given id's time.
+fake_session() {
+	local id=$1 bytes=${2:-0}
+	mkdir -p "$H/.nono/audit/$id"
+	printf '{"session_id": "%s", "end_time": "x", "exit_status": 0}\n' "$id" >"$H/.nono/audit/$id/session.json"
+	head -c "$bytes" /dev/zero >"$H/.nono/audit/$id/audit-events.ndjson"
+	chown -R "$NOBODY:$NOBODY" "$H/.nono"
+}
+sessions() { ls "$H/.nono/audit" | sort | tr '\n' ' '; }
+
+retention() {
+	local who=$1 today
+	today=$(date -u +%Y%m%d)
+	mkdir -p "$H/.config/nono"
+	fake_session 20200101-000000-00000001
+	fake_session 20200102-000000-00000002 2097152
+	fake_session "$today-000000-00000003"
+	fake_session "$today-000001-00000004"
+	# No limits: nothing to do.
+	run nono_as "$who" audit prune
+	assert_success
+	assert_output --partial "no [audit] limits"
+	# By count, dry run first.
+	printf '[audit]\nmax_sessions = 3\n' >"$H/.config/nono/config.toml"
+	run nono_as "$who" audit prune --dry-run
+	assert_success
+	assert_output --partial "would remove 20200101-000000-00000001 (max_sessions, 78 bytes)"
+	[ "$(sessions)" = "20200101-000000-00000001 20200102-000000-00000002 $today-000000-00000003 $today-000001-00000004 " ]
+	run nono_as "$who" audit prune
+	assert_success
+	assert_output --partial "removed 20200101-000000-00000001 (max_sessions"
+	assert_output --partial "3 sessions kept"
+	[ "$(sessions)" = "20200102-000000-00000002 $today-000000-00000003 $today-000001-00000004 " ]
+	# By size: the 2 MiB session does not fit in 1 MiB with the newer ones.
+	printf '[audit]\nmax_size_mb = 1\n' >"$H/.config/nono/config.toml"
+	run nono_as "$who" audit prune
+	assert_success
+	assert_output --partial "removed 20200102-000000-00000002 (max_size_mb"
+	# By age, applied after a run; a live session is never removed, and the kept run's
+	# own chain still verifies.
+	fake_session 20200103-000000-00000005
+	printf '[audit]\nmax_age_days = 30\nmax_sessions = 0\n' >"$H/.config/nono/config.toml"
+	sandboxed "$who" -- /bin/sleep 3 &
+	local pid=$! live=""
+	for _ in $(seq 100); do
+		live=$(find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -newer "$H/.config/nono/config.toml" -type d | head -n1)
+		[ -n "$live" ] && break
+		sleep 0.05
+	done
+	[ -n "$live" ]
+	run nono_as "$who" audit prune
+	assert_success
+	assert_output --partial "1 sessions kept"
+	[ "$(sessions)" = "$(basename "$live") " ]
+	wait "$pid"
+	printf '[audit]\nmax_sessions = 1\n' >"$H/.config/nono/config.toml"
+	fake_session 20200104-000000-00000006
+	run sandboxed "$who" -- /bin/true
+	assert_success
+	[ "$(sessions)" = "$(ls -t "$H/.nono/audit" | head -n1) " ]
+	run env HOME="$H" "$N" audit verify "$(ls "$H/.nono/audit")"
+	assert_success
+	# A bad [audit] stops the run before it starts, with file:line:column.
+	printf '[audit]\nmax_sessions = "3"\n' >"$H/.config/nono/config.toml"
+	run sandboxed "$who" -- /bin/echo RAN
+	assert_failure 1
+	refute_output --partial RAN
+	assert_output --partial "config.toml:2:1: [audit] max_sessions: expected a non-negative integer, found a string"
+}
+@test "[audit] retention by count, size and age, with --dry-run; live sessions kept (root)" { retention root; }
+@test "[audit] retention by count, size and age, with --dry-run; live sessions kept (user)" { retention user; }
