@@ -219,7 +219,8 @@ int audit_prune(const char *home, const struct audit_limits *l, bool dry_run,
 		qsort(ss, n, sizeof(*ss), newest_first);
 
 	uint64_t kept_bytes = 0;
-	for (size_t i = 0; r >= 0 && i < n; i++) {
+	int listed = r;
+	for (size_t i = 0; listed >= 0 && i < n; i++) {
 		struct session *s = &ss[i];
 		const char *why = NULL;
 		if (!s->live) {
@@ -238,12 +239,15 @@ int audit_prune(const char *home, const struct audit_limits *l, bool dry_run,
 		}
 		if (!dry_run) {
 			int k = remove_session(root_fd, s);
-			if (k < 0) {
-				diag_set(d, home, 0, 0, "cannot remove audit session '%s': %s",
-					 s->id, strerror(-k));
+			if (k < 0) { /* reported; the others are still pruned */
+				if (r >= 0)
+					diag_set(d, home, 0, 0,
+						 "cannot remove audit session '%s': %s", s->id,
+						 strerror(-k));
 				r = k;
 				kept++;
-				break;
+				kept_bytes += s->bytes;
+				continue;
 			}
 		}
 		if (cb)

@@ -709,6 +709,10 @@ static void conn_reverse(struct conn *c)
 		conn_deny(c, 400, "bad_request");
 		return;
 	}
+	if (audit_failed(px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	(void)fd_events(px, c->cfd, &c->cev, 0, &c->ctag);
 	if (reverse_handoff(px->rv, c->cfd, c->buf, c->len) < 0) {
 		conn_deny(c, 503, "too_many_connections");
@@ -733,10 +737,6 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	head_remove(c);
 	(void)snprintf(c->method, sizeof(c->method), "%s", h->method_str);
 	c->is_connect = http1_is_connect(h);
-	if (audit_failed(px)) {
-		conn_deny(c, 503, "audit_failed");
-		return;
-	}
 	if (!c->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
 		conn_reverse(c);
 		return;
@@ -755,6 +755,10 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	if (r < 0) {
 		c->host[0] = '\0';
 		conn_deny(c, 400, "bad_request");
+		return;
+	}
+	if (audit_failed(px)) { /* the trail is incomplete: nothing more goes through */
+		conn_deny(c, 503, "audit_failed");
 		return;
 	}
 

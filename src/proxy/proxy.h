@@ -65,7 +65,7 @@ struct proxy_event {
 	const char *service; /* reverse proxy: the credential service; NULL otherwise */
 	const char *reason;  /* deny reason (see above); NULL on allow */
 	int status;	     /* status answered to the client; 0 for an allowed tunnel */
-	unsigned count;	     /* refusals aggregated into this event (>= 1) */
+	unsigned count;	     /* refusals aggregated into this event; 0 or 1: one */
 };
 
 /* An endpoint rule of a reverse-proxy service (see endpoint.h for the glob). */

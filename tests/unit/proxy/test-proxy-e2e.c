@@ -752,6 +752,53 @@ static void test_limits(void **state)
 	cfg.event = NULL;
 }
 
+/* event_ud for the fail-closed test: the events memfd, then a flag shared with us. */
+struct audit_sim {
+	int fd; /* first: event_to_fd reads an int here */
+	volatile int *failed;
+};
+
+static bool sim_failed(void *ud)
+{
+	return *((struct audit_sim *)ud)->failed != 0;
+}
+
+/* Once the audit trail cannot be written, every later decision is a refusal. */
+static void test_audit_failed(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct running r;
+	char req[512], auth[128];
+	int fd;
+
+	volatile int *failed =
+	    mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(failed != MAP_FAILED);
+	struct audit_sim sim = {.fd = memfd_create("events", MFD_CLOEXEC), .failed = failed};
+	assert_true(sim.fd >= 0);
+	cfg.event = event_to_fd;
+	cfg.event_ud = &sim;
+	cfg.event_failed = sim_failed;
+	start_proxy(&cfg, &r);
+	(void)bearer(&r, auth, sizeof(auth));
+	(void)snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, req, auth, &fd), 200);
+	close(fd);
+	*failed = 1;
+	assert_int_equal(request(r.port, req, auth, NULL), 503);
+	(void)snprintf(req, sizeof(req), "GET http://127.0.0.1:%u/ HTTP/1.1", srv.http_port);
+	assert_int_equal(request(r.port, req, auth, NULL), 503);
+	stop_proxy(&r);
+	assert_true(fd_has(sim.fd, "ALLOW 127.0.0.1 reason=- status=0 count=1\n"));
+	assert_true(fd_has(sim.fd, "DENY 127.0.0.1 reason=audit_failed status=503 count=1\n"));
+	assert_true(log_has(&r, "reason=audit_failed"));
+	close(sim.fd);
+	close(r.log_fd);
+	(void)munmap((void *)failed, sizeof(int));
+}
+
 /*
  * Slow clients do not crowd out a normal one: 1,100 connections that never finish
  * their head (re-opened as soon as the proxy drops one) against the default cap of
@@ -1228,6 +1275,7 @@ int main(void)
 	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
 	    cmocka_unit_test(test_bulk_pipes),	   cmocka_unit_test(test_slow_heads_fairness),
+	    cmocka_unit_test(test_audit_failed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
