@@ -313,8 +313,8 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 		return r;
 	}
 	/* Room for the end record, released by audit_close: a full disk must not cost it. */
-	_cleanup_close_ int rfd = openat(a->dir_fd, RESERVE_FILE,
-					 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int rfd = openat(
+	    a->dir_fd, RESERVE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (rfd < 0 || give(a, rfd) < 0 || (r = posix_fallocate(rfd, 0, RESERVE_SIZE)) != 0) {
 		r = rfd < 0 ? -errno : r > 0 ? -r : -errno;
 		diag_set(d, a->dir, 0, 0, "cannot set aside space for the audit record: %s",

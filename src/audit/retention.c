@@ -159,8 +159,8 @@ static int open_root(const char *home, int *ret, struct diag *d)
 }
 
 int audit_prune(const char *home, const struct audit_limits *l, bool dry_run,
-		void (*cb)(void *ud, const struct audit_prune_item *it), void *ud,
-		size_t *ret_kept, struct diag *d)
+		void (*cb)(void *ud, const struct audit_prune_item *it), void *ud, size_t *ret_kept,
+		struct diag *d)
 {
 	_cleanup_close_ int root_fd = -EBADF;
 	struct session *ss = NULL;
@@ -190,8 +190,8 @@ int audit_prune(const char *home, const struct audit_limits *l, bool dry_run,
 	while ((de = readdir(dir))) {
 		if (!audit_session_id_valid(de->d_name))
 			continue;
-		int fd = openat(root_fd, de->d_name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+		    openat(root_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue; /* not a directory, or a symlink: not a session */
 		if (n == cap) {

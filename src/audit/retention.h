@@ -44,5 +44,5 @@ struct audit_prune_item {
  * followed; entries that are not session directories are left alone.
  */
 int audit_prune(const char *home, const struct audit_limits *l, bool dry_run,
-		void (*cb)(void *ud, const struct audit_prune_item *it), void *ud,
-		size_t *ret_kept, struct diag *d);
+		void (*cb)(void *ud, const struct audit_prune_item *it), void *ud, size_t *ret_kept,
+		struct diag *d);

@@ -165,7 +165,8 @@ static int audit_show(const char *id, bool as_json)
 			json_int_t count = json_integer_value(json_object_get(ev, "count"));
 			char times[32] = "";
 			if (count > 1) /* a burst of refusals recorded as one event */
-				(void)snprintf(times, sizeof(times), " count=%lld", (long long)count);
+				(void)snprintf(times, sizeof(times), " count=%lld",
+					       (long long)count);
 			(void)printf("  %s %s %s %s:%lld%s%s%s%s\n",
 				     strempty(json_string_value(json_object_get(ev, "time"))),
 				     json_is_true(json_object_get(ev, "allow")) ? "ALLOW" : "DENY",
@@ -259,7 +260,8 @@ int cmd_audit(int argc, char **argv)
 	if (cli_getopt_tables(audit_options, &lo, &so) < 0)
 		return EXIT_NONO_ERROR;
 	if (argc < 2) {
-		log_error("'nono audit' needs a subcommand: list, show SESSION, verify SESSION or prune");
+		log_error(
+		    "'nono audit' needs a subcommand: list, show SESSION, verify SESSION or prune");
 		return EXIT_NONO_ERROR;
 	}
 	/* Options may come anywhere: optind = 0 re-initialises GNU getopt, which then
@@ -289,7 +291,8 @@ int cmd_audit(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		log_error("'nono audit' needs a subcommand: list, show SESSION, verify SESSION or prune");
+		log_error(
+		    "'nono audit' needs a subcommand: list, show SESSION, verify SESSION or prune");
 		return EXIT_NONO_ERROR;
 	}
 	const char *sub = argv[optind++];

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define skip_feature(what)                                                                     \
-	do {                                                                                   \
-		const char *must_ = getenv("NONO_TESTS_MUST_RUN");                             \
-		if (must_ && strcmp(must_, "1") == 0)                                          \
-			fail_msg("NONO_TESTS_MUST_RUN=1 but this test would skip: %s", (what)); \
-		skip();                                                                        \
+#define skip_feature(what)                                                                         \
+	do {                                                                                       \
+		const char *must_ = getenv("NONO_TESTS_MUST_RUN");                                 \
+		if (must_ && strcmp(must_, "1") == 0)                                              \
+			fail_msg("NONO_TESTS_MUST_RUN=1 but this test would skip: %s", (what));    \
+		skip();                                                                            \
 	} while (0)
