@@ -42,13 +42,14 @@
 #define AGG_WINDOW_MS	1000
 
 /* Refusals that come in bursts, reported as one event with a count per window. */
-enum agg_kind { AGG_BUSY, AGG_EVICTED, AGG_MAX };
+enum agg_kind { AGG_BUSY, AGG_EVICTED, AGG_HEAD_TIMEOUT, AGG_MAX };
 static const struct {
 	const char *reason;
 	int status;
 } agg_info[AGG_MAX] = {
     [AGG_BUSY] = {"too_many_connections", 503},
     [AGG_EVICTED] = {"head_evicted", 408},
+    [AGG_HEAD_TIMEOUT] = {"timeout", 408},
 };
 
 static inline void *mfree_(void *p)
@@ -1179,8 +1180,9 @@ static void conn_event(struct conn *c, bool server, uint32_t events)
 static void conn_timeout(struct conn *c)
 {
 	switch (c->st) {
-	case CS_HEAD:
-		conn_deny(c, 408, "timeout");
+	case CS_HEAD: /* slow heads time out in bursts: one event per second */
+		refusal_note(c->px, AGG_HEAD_TIMEOUT);
+		conn_respond(c, 408, NULL, "timeout");
 		break;
 	case CS_RESOLVE:
 	case CS_CONNECT:

@@ -31,8 +31,8 @@
  * head_evicted) to make room, so an
  * established tunnel or a client whose head is complete is never refused because of
  * slow ones. While heads fill half their cap, new ones get at most PROXY_PRESSURE_HEAD_MS.
- * Refusals that come in bursts (too_many_connections, head_evicted) are reported as
- * one event per reason and second, with a count.
+ * Refusals that come in bursts (too_many_connections, head_evicted, a head's timeout)
+ * are reported as one event per reason and second, with a count.
  *
  * Reverse proxy / credential injection: an origin-form request "/<service>/..." to
  * the listener itself is handed, with the bytes read so far, to a worker thread

@@ -752,6 +752,50 @@ static void test_limits(void **state)
 	cfg.event = NULL;
 }
 
+/*
+ * Under pressure (unfinished heads fill half their cap) a new head gets
+ * PROXY_PRESSURE_HEAD_MS, not the configured timeout; its 408s are audited in
+ * aggregate.
+ */
+static void test_pressure_deadline(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .max_conns = 8, .head_timeout_ms = 6000};
+	struct running r;
+	struct timespec t0, t1;
+	char buf[512];
+	int slow[4];
+
+	int ev_fd = memfd_create("events", MFD_CLOEXEC);
+	assert_true(ev_fd >= 0);
+	cfg.event = event_to_fd;
+	cfg.event_ud = &ev_fd;
+	start_proxy(&cfg, &r);
+	/* 8 slots, 6 for heads: the 4th unfinished head is "under pressure". */
+	for (int i = 0; i < 4; i++) {
+		slow[i] = dial(r.port);
+		send_str(slow[i], "CONNECT 127.0.0.1:1 HTTP/1.1\r\n");
+		usleep(20 * 1000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)read_all(slow[3], buf, sizeof(buf));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(status_of(buf), 408);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ms < PROXY_PRESSURE_HEAD_MS - 500 || ms > PROXY_PRESSURE_HEAD_MS + 1500)
+		fail_msg("408 after %ld ms under pressure", ms);
+	/* The first ones still have the configured time. */
+	struct pollfd pf = {slow[0], POLLIN, 0};
+	assert_int_equal(poll(&pf, 1, 0), 0);
+	for (int i = 0; i < 4; i++)
+		close(slow[i]);
+	stop_proxy(&r);
+	assert_true(fd_has(ev_fd, "DENY - reason=timeout status=408 count=1\n"));
+	close(ev_fd);
+	close(r.log_fd);
+}
+
 /* event_ud for the fail-closed test: the events memfd, then a flag shared with us. */
 struct audit_sim {
 	int fd; /* first: event_to_fd reads an int here */
@@ -1275,7 +1319,7 @@ int main(void)
 	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
 	    cmocka_unit_test(test_bulk_pipes),	   cmocka_unit_test(test_slow_heads_fairness),
-	    cmocka_unit_test(test_audit_failed),
+	    cmocka_unit_test(test_audit_failed),	   cmocka_unit_test(test_pressure_deadline),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
