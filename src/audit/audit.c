@@ -276,9 +276,9 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 		return r;
 	}
 	/* Held while the session is recorded (this fd lives until audit_free): retention
-	 * (audit_prune) leaves a locked session alone. */
-	if (flock(a->dir_fd, LOCK_EX | LOCK_NB) < 0)
-		return -errno;
+	 * (audit_prune) leaves a locked session alone. Where the filesystem has no flock,
+	 * audit_prune cannot lock it either and leaves every session alone: no error. */
+	(void)flock(a->dir_fd, LOCK_EX | LOCK_NB);
 	a->events_fd =
 	    openat(a->dir_fd, EVENTS_FILE,
 		   O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -317,7 +317,8 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 	    a->dir_fd, RESERVE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (rfd < 0 || give(a, rfd) < 0 || (r = posix_fallocate(rfd, 0, RESERVE_SIZE)) != 0) {
 		r = rfd < 0 ? -errno : r > 0 ? -r : -errno;
-		diag_set(d, a->dir, 0, 0, "cannot set aside space for the audit record: %s",
+		diag_set(d, a->dir, 0, 0,
+			 "cannot set aside space for the audit record: %s (or pass --no-audit)",
 			 strerror(-r));
 		return r;
 	}

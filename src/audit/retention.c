@@ -208,7 +208,8 @@ int audit_prune(const char *home, const struct audit_limits *l, bool dry_run,
 		struct session *s = &ss[n++];
 		*s = (struct session){.fd = fd};
 		(void)snprintf(s->id, sizeof(s->id), "%s", de->d_name);
-		/* The recording nono holds LOCK_EX for the session's life: busy means live. */
+		/* The recording nono holds LOCK_EX for the session's life: busy means live,
+		 * and so does any other failure (no flock here): never remove what might be. */
 		s->live = flock(fd, LOCK_EX | LOCK_NB) < 0;
 		struct stat st;
 		s->start = id_time(s->id, fstat(fd, &st) == 0 ? (long long)st.st_mtime : now);
