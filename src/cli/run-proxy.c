@@ -179,6 +179,7 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		.port = s->proxy.port,
 		.token = rp->token,
 		.allow_tokenless = rp->netns,
+		.fair_by_uid = !rp->netns, /* host loopback: other users can connect too */
 		.log = proxy_log,
 		.services = rp->creds ? rp->creds->services : NULL,
 		.n_services = rp->creds ? rp->creds->n : 0,

@@ -21,6 +21,7 @@
 #include "base/strv.h"
 #include "proxy/filter.h"
 #include "proxy/http1.h"
+#include "proxy/peeruid.h"
 #include "proxy/resolve.h"
 #include "proxy/reverse.h"
 #include "proxy/token.h"
@@ -96,6 +97,7 @@ struct conn {
 	/* The eviction queue, oldest first: unfinished heads, then answered (draining). */
 	struct conn *hprev, *hnext;
 	bool in_head;
+	uint32_t uid; /* the peer's user with fair_by_uid; UINT32_MAX unknown */
 	struct proxy *px;
 	struct tag ctag, stag;
 	int cfd, sfd;
@@ -140,6 +142,7 @@ struct proxy {
 	unsigned n_conns;
 	struct conn *heads, *heads_tail; /* connections still sending their head */
 	unsigned n_heads, max_heads;
+	int diag_fd; /* fair_by_uid: NETLINK_SOCK_DIAG, else -EBADF */
 	unsigned agg[AGG_MAX];
 	uint64_t agg_flush_at; /* 0: nothing pending */
 	unsigned n_bulk; /* pipes grown to bulk size */
@@ -457,6 +460,76 @@ static void listen_resume(struct proxy *px)
 
 static void on_client_head(struct conn *c);
 
+static void evict(struct conn *old)
+{
+	static const char evicted[] = "HTTP/1.1 408 Request Timeout\r\n"
+				      "Content-Length: 13\r\nConnection: close\r\n"
+				      "\r\nhead_evicted\n";
+	(void)send(old->cfd, evicted, sizeof(evicted) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	refusal_note(old->px, AGG_EVICTED);
+	conn_close(old);
+}
+
+/* The oldest queued connection of uid, and how many that uid has queued. */
+static struct conn *oldest_of(struct proxy *px, uint32_t uid, unsigned *ret_n)
+{
+	struct conn *first = NULL;
+	unsigned n = 0;
+	for (struct conn *c = px->heads; c; c = c->hnext)
+		if (c->uid == uid) {
+			if (!first)
+				first = c;
+			n++;
+		}
+	*ret_n = n;
+	return first;
+}
+
+/*
+ * Make room for a new connection from uid, if it is needed: evict the oldest queued
+ * connection of uid once uid holds its share (fair_by_uid), else, when the head cap or
+ * the connection cap is reached, the oldest of the user holding the most (of anyone
+ * without fair_by_uid). A connection past its head is never evicted.
+ */
+static void make_room(struct proxy *px, uint32_t uid)
+{
+	if (px->diag_fd >= 0) {
+		unsigned mine, share = px->max_heads / 2 ? px->max_heads / 2 : 1;
+		struct conn *own = oldest_of(px, uid, &mine);
+		if (own && mine >= share) {
+			evict(own);
+			return;
+		}
+	}
+	if ((px->n_heads < px->max_heads && px->n_conns < px->max_conns) || !px->heads)
+		return;
+	struct conn *victim = px->heads;
+	if (px->diag_fd >= 0) {
+		/* One pass; the first few distinct users are told apart, which is all a
+		 * host's loopback sees in practice (others count as not the heaviest). */
+		struct {
+			uint32_t uid;
+			unsigned n;
+			struct conn *oldest;
+		} t[8];
+		size_t nt = 0, best = 0;
+		for (struct conn *c = px->heads; c; c = c->hnext) {
+			size_t k = 0;
+			while (k < nt && t[k].uid != c->uid)
+				k++;
+			if (k == nt) {
+				if (nt == ARRAY_SIZE(t))
+					continue;
+				t[nt++] = (typeof(t[0])){c->uid, 0, c};
+			}
+			if (++t[k].n > t[best].n)
+				best = k;
+		}
+		victim = t[best].oldest;
+	}
+	evict(victim);
+}
+
 static void on_accept(struct proxy *px)
 {
 	for (unsigned i = 0; i < 64; i++) {
@@ -473,17 +546,12 @@ static void on_accept(struct proxy *px)
 			}
 			return;
 		}
-		/* Room is made by the oldest unfinished head, never by anything further on. */
-		if ((px->n_heads >= px->max_heads || px->n_conns >= px->max_conns) && px->heads) {
-			static const char evicted[] = "HTTP/1.1 408 Request Timeout\r\n"
-						      "Content-Length: 13\r\nConnection: close\r\n"
-						      "\r\nhead_evicted\n";
-			struct conn *old = px->heads;
-			(void)send(old->cfd, evicted, sizeof(evicted) - 1,
-				   MSG_NOSIGNAL | MSG_DONTWAIT);
-			conn_close(old);
-			refusal_note(px, AGG_EVICTED);
-		}
+		uint32_t uid = UINT32_MAX;
+		if (px->diag_fd >= 0)
+			(void)peer_uid(px->diag_fd, fd, &uid);
+		/* Room is made by an unfinished head (or answered one), never by anything
+		 * further on. */
+		make_room(px, uid);
 		if (px->n_conns >= px->max_conns) {
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 						   "Content-Length: 21\r\nConnection: close\r\n\r\n"
@@ -503,6 +571,7 @@ static void on_accept(struct proxy *px)
 			continue;
 		}
 		*c = (struct conn){.px = px,
+				   .uid = uid,
 				   .cfd = fd,
 				   .sfd = -EBADF,
 				   .buf = buf,
@@ -1346,6 +1415,7 @@ struct proxy *proxy_free(struct proxy *px)
 	px->res = resolver_free(px->res);
 	px->listen_fd = safe_close(px->listen_fd);
 	px->epfd = safe_close(px->epfd);
+	px->diag_fd = safe_close(px->diag_fd);
 	filter_free(px->allow);
 	filter_free(px->bypass);
 	free(px->up_host);
@@ -1423,7 +1493,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px = calloc(1, sizeof(*px));
 	if (!px)
 		return -ENOMEM;
-	px->epfd = px->listen_fd = -EBADF;
+	px->epfd = px->listen_fd = px->diag_fd = -EBADF;
 	pthread_mutex_init(&px->cb_lock, NULL);
 	px->next_deadline = UINT64_MAX;
 	px->pipe_bulk = pipe_bulk_size();
@@ -1432,6 +1502,10 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->allow_tokenless = cfg->allow_tokenless;
 	px->max_conns = cfg->max_conns ? cfg->max_conns : 1024;
 	px->max_heads = px->max_conns - px->max_conns / 4;
+	/* Where sock_diag is unavailable (a sandbox around us refuses netlink), heads are
+	 * shared as in the namespace placement: no uid is told apart. */
+	if (cfg->fair_by_uid && (px->diag_fd = peer_uid_open()) < 0)
+		px->diag_fd = -EBADF;
 	px->head_ms = cfg->head_timeout_ms ? cfg->head_timeout_ms : 10000;
 	px->connect_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 15000;
 	px->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 600000;

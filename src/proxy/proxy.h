@@ -31,6 +31,8 @@
  * head_evicted) to make room, so an
  * established tunnel or a client whose head is complete is never refused because of
  * slow ones. While heads fill half their cap, new ones get at most PROXY_PRESSURE_HEAD_MS.
+ * With fair_by_uid each user gets at most half the head slots, and a user over that
+ * share only evicts its own.
  * Refusals that come in bursts (too_many_connections, head_evicted, a head's timeout)
  * are reported as one event per reason and second, with a count.
  *
@@ -97,6 +99,11 @@ struct proxy_config {
 	/* Accept requests WITHOUT credentials (listener in the child's private netns only);
 	 * wrong credentials are always 407. */
 	bool allow_tokenless;
+	/* The listener is on the host's loopback (not in the child's own namespace), so
+	 * several users' processes can reach it: unfinished heads are capped per peer uid
+	 * too (half the head slots each), and a full queue evicts from the user holding
+	 * the most. */
+	bool fair_by_uid;
 	const char *token;	     /* NULL: generate a fresh 256-bit token */
 	unsigned max_conns;	     /* 0: 1024; beyond it new clients get 503 */
 	unsigned head_timeout_ms;    /* 0: 10 s to send a complete request head (408) */

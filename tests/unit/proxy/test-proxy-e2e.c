@@ -796,6 +796,79 @@ static void test_pressure_deadline(void **state)
 	close(r.log_fd);
 }
 
+/* Did the proxy drop (answer or close) this connection? */
+static bool dropped(int fd)
+{
+	struct pollfd pf = {fd, POLLIN, 0};
+	return poll(&pf, 1, 0) != 0;
+}
+
+/*
+ * fair_by_uid (host-loopback placement): one user's flood of unfinished heads evicts
+ * only its own once it holds half the head slots; another user's slow heads stay.
+ * Without it the oldest heads (the other user's) would go first.
+ */
+static void test_fair_by_uid(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {
+	    .allow = allow, .max_conns = 8, .head_timeout_ms = 10000, .fair_by_uid = true};
+	struct running r;
+	int go[2], done[2], flood[10];
+	char x;
+
+	if (geteuid() != 0)
+		skip(); /* needs a second uid */
+	start_proxy(&cfg, &r);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(90);
+		int mine[2];
+		for (int i = 0; i < 2; i++) {
+			mine[i] = dial(r.port);
+			send_str(mine[i], "CONNECT 127.0.0.1:1 HTTP/1.1\r\n");
+		}
+		(void)!write(go[1], "x", 1);
+		if (read(done[0], &x, 1) != 1)
+			_exit(91);
+		_exit((dropped(mine[0]) ? 1 : 0) + (dropped(mine[1]) ? 2 : 0));
+	}
+	close(go[1]);
+	close(done[0]);
+	assert_int_equal(read(go[0], &x, 1), 1);
+	usleep(50 * 1000);
+	for (int i = 0; i < 10; i++) {
+		flood[i] = dial(r.port);
+		send_str(flood[i], "CONNECT 127.0.0.1:1 HTTP/1.1\r\n");
+		usleep(20 * 1000);
+	}
+	usleep(100 * 1000);
+	/* Root holds its share (3 of 6 head slots): its own oldest went, its newest stay. */
+	int wrong = -1;
+	for (int i = 0; i < 10; i++)
+		if (dropped(flood[i]) != (i < 7) && wrong < 0)
+			wrong = i;
+	int st = 0;
+	(void)!write(done[1], "x", 1);
+	(void)waitpid(pid, &st, 0);
+	for (int i = 0; i < 10; i++)
+		close(flood[i]);
+	close(go[0]);
+	close(done[1]);
+	stop_proxy(&r);
+	close(r.log_fd);
+	if (wrong >= 0)
+		fail_msg("flood connection %d was %s", wrong, wrong < 7 ? "kept" : "dropped");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("the other user's slow heads: status 0x%x (1, 2: evicted)", st);
+}
+
 /* event_ud for the fail-closed test: the events memfd, then a flag shared with us. */
 struct audit_sim {
 	int fd; /* first: event_to_fd reads an int here */
@@ -1319,7 +1392,8 @@ int main(void)
 	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
 	    cmocka_unit_test(test_bulk_pipes),	   cmocka_unit_test(test_slow_heads_fairness),
-	    cmocka_unit_test(test_audit_failed),	   cmocka_unit_test(test_pressure_deadline),
+	    cmocka_unit_test(test_audit_failed),   cmocka_unit_test(test_pressure_deadline),
+	    cmocka_unit_test(test_fair_by_uid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
