@@ -317,13 +317,16 @@ void run_proxy_release(struct run_proxy *rp)
 	if (rp->pid > 0) {
 		/* Ask first, so aggregated refusals reach the audit trail; then insist. */
 		bool gone = false;
-		if (rp->stop_fd >= 0 && write(rp->stop_fd, "x", 1) == 1)
-			for (int i = 0; i < PROXY_STOP_MS / 10 && !gone; i++) {
-				pid_t w = waitpid(rp->pid, NULL, WNOHANG);
-				gone = w == rp->pid || (w < 0 && errno != EINTR);
-				if (!gone)
-					(void)usleep(10 * 1000);
-			}
+		int pfd = (int)syscall(SYS_pidfd_open, rp->pid, 0);
+		if (pfd >= 0 && rp->stop_fd >= 0 && write(rp->stop_fd, "x", 1) == 1) {
+			struct pollfd p = {pfd, POLLIN, 0};
+			gone = poll(&p, 1, PROXY_STOP_MS) == 1;
+			if (gone)
+				while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
+					;
+		}
+		if (pfd >= 0)
+			(void)close(pfd);
 		if (!gone) {
 			(void)kill(rp->pid, SIGKILL);
 			while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
