@@ -256,6 +256,6 @@ check_agreement() {
 		run --separate-stderr nono_as root why --json --allow "$H" --read /usr --path "$path"
 		verdict=$(field status)
 		run nono_as root run --allow "$H" --read /usr -- cat "$path"
-		if [ "$verdict" = allowed ]; then assert_success; else assert_failure; fi
+		if [ "$verdict" = allowed ]; then assert_success; else assert_failure 1; assert_output --regexp "cat: $path: (Permission denied|No such file or directory)"; fi
 	done
 }
