@@ -19,9 +19,15 @@
 # nono's own start-up (a few ms) is outside curl's transfer time; its CPU, measured
 # around an empty command, is taken out of the proxy column. The relay is the ceiling
 # for throughput only: it spends a thread and two 1 MiB pipes on every connection. Figures only: nothing here passes or fails (targets are reported).
-# Targets: tunnel MB/s >= 0.90 x direct; nono ahead of tinyproxy on MB/s and conns/s.
+#   attack      bench/slow-attack inside the sandbox: p99 latency of a well-behaved
+#               client (CONNECT + tiny GET, sequential) on a quiet proxy, then while
+#               2,000 clients hold unfinished request heads and 20 hold tunnels they
+#               never read (ATTACK_SLOW, ATTACK_NOREAD, ATTACK_REQS cycles each)
+# Targets: tunnel MB/s >= 0.90 x direct; nono ahead of tinyproxy on MB/s and conns/s;
+#          under attack no failed request and p99 within 5 x quiet.
 # Usage: bench/proxy.sh [BUILD_DIR] ; env ROUNDS (5), SIZE (bytes, 1 GiB),
-#        CONNS (conns per storm run, 5000), WORKERS (4)
+#        CONNS (conns per storm run, 5000), WORKERS (4), ATTACK_SLOW (2000),
+#        ATTACK_NOREAD (20), ATTACK_REQS (500)
 set -eu
 build=${1:-build}
 rounds=${ROUNDS:-5}
@@ -54,7 +60,8 @@ trap 'exit 130' INT TERM
 cc -O2 -o "$T/blast-server" "$here/blast-server.c"
 cc -O2 -o "$T/connect-storm" "$here/connect-storm.c"
 cc -O2 -pthread -o "$T/splice-relay" "$here/splice-relay.c"
-chmod 755 "$T" "$T/connect-storm"
+cc -O2 -o "$T/slow-attack" "$here/slow-attack.c"
+chmod 755 "$T" "$T/connect-storm" "$T/slow-attack"
 
 # start_daemon NAME CMD...: start CMD with its stdout in $T/NAME.port, wait for the port.
 start_daemon() {
@@ -71,6 +78,8 @@ oport=$(cat "$T/origin.port")
 start_daemon relay "$T/splice-relay"
 relay_pid=${pids[-1]}
 rport=$(cat "$T/relay.port")
+start_daemon flood "$T/slow-attack" server
+fport=$(cat "$T/flood.port")
 
 tp_pid=0
 if [ $have_tp = 1 ]; then
@@ -241,4 +250,27 @@ END {
 		ratio("cs", "nono", "tinyproxy", "nono/tinyproxy conns/s", "> 1")
 	} else
 		printf "  nono/tinyproxy: tinyproxy not installed\n"
+}'
+
+# The normal client under attack: one nono run per round, quiet series then attack.
+echo
+echo "normal client under attack (${ATTACK_SLOW:-2000} slow heads, ${ATTACK_NOREAD:-20}" \
+	"non-reading tunnels, ${ATTACK_REQS:-500} sequential CONNECT+GET per series):"
+for ((r = 1; r <= rounds; r++)); do
+	timeout 300 "$nono" run --allow-domain 127.0.0.1 -- "$T/slow-attack" run "$oport" "$fport" \
+		"${ATTACK_SLOW:-2000}" "${ATTACK_NOREAD:-20}" "${ATTACK_REQS:-500}" 2>/dev/null || true
+done | awk '
+/^quiet/ {
+	n++; q[n] = $5; a[n] = $12; fail += $7 + $14
+	printf "  round %d: quiet p50 %s p99 %s ms; attack p50 %s p99 %s ms; failed %d\n", n, $3, $5, $10, $12, $7 + $14
+}
+END {
+	if (!n) { print "  no result (slow-attack failed to run)"; exit }
+	for (i = 1; i <= n; i++) for (j = i; j > 1 && q[j - 1] > q[j]; j--) { t = q[j]; q[j] = q[j - 1]; q[j - 1] = t }
+	for (i = 1; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	mq = (n % 2) ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+	ma = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	fmt = "  median p99 quiet %.2f ms, under attack %.2f ms: %.2fx, %d failed requests"
+	printf fmt "  target (0 failed, <= 5x): %s\n", mq, ma, (mq > 0 ? ma / mq : 0), fail,
+		(fail == 0 && ma <= 5 * mq) ? "met" : "MISSED"
 }'

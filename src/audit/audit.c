@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 
 #define SESSION_FILE	  "session.json"
 #define EVENTS_FILE	  "audit-events.ndjson"
+#define RESERVE_FILE	  ".reserve"
+#define RESERVE_SIZE	  (64 * 1024)
 #define GENESIS_TAG	  "nono-audit-genesis"
 #define EMPTY_MERKLE_ROOT "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -273,6 +276,10 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 						      : "");
 		return r;
 	}
+	/* Held while the session is recorded (this fd lives until audit_free): retention
+	 * (audit_prune) leaves a locked session alone. Where the filesystem has no flock,
+	 * audit_prune cannot lock it either and leaves every session alone: no error. */
+	(void)flock(a->dir_fd, LOCK_EX | LOCK_NB);
 	a->events_fd =
 	    openat(a->dir_fd, EVENTS_FILE,
 		   O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -307,6 +314,16 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 		return r;
 	if ((r = write_json_atomic(a, SESSION_FILE, a->session)) < 0) {
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
+		return r;
+	}
+	/* Room for the end record, released by audit_close: a full disk must not cost it. */
+	_cleanup_close_ int rfd = openat(
+	    a->dir_fd, RESERVE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (rfd < 0 || give(a, rfd) < 0 || (r = posix_fallocate(rfd, 0, RESERVE_SIZE)) != 0) {
+		r = rfd < 0 ? -errno : r > 0 ? -r : -errno;
+		diag_set(d, a->dir, 0, 0,
+			 "cannot set aside space for the audit record: %s (or pass --no-audit)",
+			 strerror(-r));
 		return r;
 	}
 	*ret = TAKE_PTR(a);
@@ -355,20 +372,25 @@ int audit_append_network(struct audit_log *a, const struct audit_network_event *
 		return -EBADF;
 	now_rfc3339(t, sizeof(t));
 	json_t *o = json_object();
-	if (!o)
+	if (!o) {
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
 		return -ENOMEM;
+	}
 	if (set_str(o, "time", t) < 0 || set_str(o, "type", "network") < 0 ||
 	    json_object_set_new(o, "allow", json_boolean(ev->allow)) < 0 ||
 	    set_str(o, "method", ev->method) < 0 || set_str(o, "host", ev->host) < 0 ||
 	    json_object_set_new(o, "port", json_integer(ev->port)) < 0 ||
 	    set_str(o, "path", ev->path) < 0 || set_str(o, "service", ev->service) < 0 ||
 	    set_str(o, "reason", ev->reason) < 0 ||
-	    json_object_set_new(o, "status", json_integer(ev->status)) < 0) {
+	    json_object_set_new(o, "status", json_integer(ev->status)) < 0 ||
+	    (ev->count > 1 && json_object_set_new(o, "count", json_integer(ev->count)) < 0)) {
 		json_decref(o);
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
 		return -ENOMEM;
 	}
 	if ((r = lock_chain(a->chain)) < 0) {
 		json_decref(o);
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
 		return r;
 	}
 	if (a->integrity && !a->chain->head[0])
@@ -394,10 +416,16 @@ int audit_append_network(struct audit_log *a, const struct audit_network_event *
 		if (a->integrity)
 			r = sha256_hex(line, len, a->chain->head);
 	} else
-		a->chain->lost++;
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
 	(void)pthread_mutex_unlock(&a->chain->lock);
 	free(line);
 	return r;
+}
+
+uint64_t audit_events_lost(const struct audit_log *a)
+{
+	/* A plain read: the counter only grows, a stale zero is caught on the next call. */
+	return a && a->chain ? __atomic_load_n(&a->chain->lost, __ATOMIC_RELAXED) : 0;
 }
 
 struct audit_log *audit_free(struct audit_log *a)
@@ -604,6 +632,7 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 		(void)set_str(integ, "merkle_root", consistent ? res.merkle_root : NULL);
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
+	(void)unlinkat(a->dir_fd, RESERVE_FILE, 0);
 	r = write_json_atomic(a, SESSION_FILE, a->session);
 	if (r < 0)
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));

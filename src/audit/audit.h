@@ -11,7 +11,8 @@
  *                        Written atomically (temp file, fsync, rename) at start and end.
  *   audit-events.ndjson  one JSON object per line, appended with O_APPEND:
  *                        {"time","type":"network","allow","method","host","port",
- *                         "path","service","reason","status","prev"}
+ *                         "path","service","reason","status",["count",]"prev"}
+ *                        "count" (> 1) when a burst of refusals is one event.
  *
  * Tamper evidence (unless integrity is off): "prev" is the SHA-256 (hex) of the
  * previous line's bytes without its newline; the first line's prev is the genesis
@@ -58,6 +59,7 @@ struct audit_network_event {
 	const char *service; /* NULL: none */
 	const char *reason;  /* NULL on allow */
 	int status;
+	unsigned count; /* refusals aggregated into this event; 0 or 1: one */
 };
 
 struct audit_log;
@@ -79,10 +81,18 @@ int audit_set_proxy_placement(struct audit_log *a, const char *placement);
 int audit_fork_share(struct audit_log *a, bool share);
 
 int audit_append_network(struct audit_log *a, const struct audit_network_event *ev);
+/*
+ * Events that could not be written so far (disk full, I/O error), in any process.
+ * Once it is non-zero the trail is incomplete: callers fail closed.
+ */
+uint64_t audit_events_lost(const struct audit_log *a);
 
 /*
- * Record the end (exit status, time, integrity summary) in session.json, atomically.
- * Call once every other appender has stopped. Frees a.
+ * Record the end (exit status, time, integrity summary with events_lost) in
+ * session.json, atomically. Space for it is set aside at audit_open (a reserve file
+ * released here), so a disk that filled during the session still gets the end
+ * record where the reserve suffices. Call once every other appender has stopped.
+ * Frees a.
  */
 int audit_close(struct audit_log *a, int exit_status, struct diag *d);
 /* Release without writing the end (a forked process's copy, error paths). NULL ok. */

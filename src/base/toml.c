@@ -229,6 +229,33 @@ static int parse_key(struct parser *ps, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* A non-negative decimal integer: digits, '_' only between two digits, no leading 0. */
+static int parse_integer(struct parser *ps, long long *ret)
+{
+	const char *s = ps->p;
+	long long v = 0;
+
+	if (*ps->p == '0' && ps->end - ps->p > 1 && (bare_char(ps->p[1]) || ps->p[1] == '.'))
+		return fail(ps, "integers take no leading zero, sign, base prefix or fraction");
+	for (; !at_end(ps) && (bare_char(*ps->p) || *ps->p == '.'); ps->p++) {
+		char c = *ps->p;
+		if (c == '_' && ps->p > s && ps->p[-1] != '_' && ps->end - ps->p > 1 &&
+		    ps->p[1] >= '0' && ps->p[1] <= '9')
+			continue;
+		if (c < '0' || c > '9') {
+			ps->p = s;
+			return fail(ps, "not an integer (only digits, with '_' between them)");
+		}
+		v = v * 10 + (c - '0');
+		if (v > TOML_INT_MAX) {
+			ps->p = s;
+			return fail(ps, "integer too large (at most %lld)", TOML_INT_MAX);
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
 static int parse_array(struct parser *ps, char ***ret)
 {
 	_cleanup_strv_free_ char **arr = calloc(1, sizeof(char *));
@@ -323,10 +350,13 @@ static int parse_keyval(struct parser *ps)
 		   (ps->end - ps->p == 5 || !bare_char(ps->p[5]))) {
 		e.type = TOML_BOOL;
 		ps->p += 5;
+	} else if (*ps->p >= '0' && *ps->p <= '9') {
+		e.type = TOML_INTEGER;
+		r = parse_integer(ps, &e.i);
 	} else
 		r = fail(ps,
-			 "unsupported value for key '%s': use a \"string\", true/false or "
-			 "[\"an\", \"array\"]",
+			 "unsupported value for key '%s': use a \"string\", true/false, a "
+			 "non-negative integer or [\"an\", \"array\"]",
 			 e.key);
 	if (r < 0)
 		goto fail;
@@ -501,6 +531,6 @@ void toml_doc_freep(struct toml_doc **doc)
 
 const char *toml_type_name(enum toml_type t)
 {
-	static const char *const names[] = {"a string", "a boolean", "an array"};
+	static const char *const names[] = {"a string", "a boolean", "an array", "an integer"};
 	return t < _TOML_TYPE_MAX ? names[t] : "?";
 }

@@ -9,8 +9,9 @@
  *   - key = value, keys bare or "quoted" (no dotted keys)
  *   - values: basic strings "..." (escapes \b \t \n \f \r \" \\ \uXXXX \UXXXXXXXX),
  *     literal strings '...', booleans true/false, arrays of strings (multi-line,
- *     trailing comma, comments inside)
- * Anything else (numbers, dates, inline tables, multi-line strings, duplicate keys or
+ *     trailing comma, comments inside), non-negative decimal integers (digits with
+ *     single '_' between them, no leading zero, at most TOML_INT_MAX)
+ * Anything else (signs, floats, hex, dates, inline tables, multi-line strings, duplicate keys or
  * tables) is an error with file:line:column. The result is a flat list of entries.
  */
 
@@ -20,11 +21,13 @@
 #include "diag.h"
 
 #define TOML_MAX_SIZE (1024 * 1024)
+#define TOML_INT_MAX  999999999999999LL
 
 enum toml_type {
 	TOML_STRING = 0,
 	TOML_BOOL,
 	TOML_ARRAY, /* of strings */
+	TOML_INTEGER,
 	_TOML_TYPE_MAX,
 };
 
@@ -35,6 +38,7 @@ struct toml_entry {
 	char *str;	  /* TOML_STRING */
 	bool b;		  /* TOML_BOOL */
 	char **arr;	  /* TOML_ARRAY: NULL-terminated, never NULL */
+	long long i;	  /* TOML_INTEGER */
 	int line, column; /* of the key */
 };
 

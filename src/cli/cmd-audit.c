@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * nono audit list | show SESSION [--json] | verify SESSION
+ * nono audit list | show SESSION [--json] | verify SESSION | prune [--dry-run]
  * Reads ~/.nono/audit/ ($HOME honoured). verify exits 0 when the event log is intact,
- * 1 when it was tampered with or cannot be checked.
+ * 1 when it was tampered with or cannot be checked. prune applies the [audit] limits
+ * of ~/.config/nono/config.toml (audit/retention.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/retention.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/strv.h"
@@ -20,12 +22,14 @@
 enum {
 	OPT_A_JSON = 0x100,
 	OPT_A_PUBKEY,
+	OPT_A_DRY_RUN,
 	OPT_A_HELP = 'h',
 };
 
 /* clang-format off */
 const struct cli_option audit_options[] = {
 	{"json", 0, no_argument, OPT_A_JSON, NULL, "show: print the session record and events as JSON", NULL, false},
+	{"dry-run", 'n', no_argument, OPT_A_DRY_RUN, NULL, "prune: list what would be removed, remove nothing", NULL, false},
 	{"public-key-file", 0, required_argument, OPT_A_PUBKEY, "FILE", "verify: pin the attestation key (not supported yet)", NULL, false},
 	{"help", 'h', no_argument, OPT_A_HELP, NULL, "show this help", NULL, false},
 	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
@@ -158,14 +162,19 @@ static int audit_show(const char *id, bool as_json)
 		json_array_foreach(events, i, ev)
 		{
 			const char *reason = json_string_value(json_object_get(ev, "reason"));
-			(void)printf("  %s %s %s %s:%lld%s%s%s\n",
+			json_int_t count = json_integer_value(json_object_get(ev, "count"));
+			char times[32] = "";
+			if (count > 1) /* a burst of refusals recorded as one event */
+				(void)snprintf(times, sizeof(times), " count=%lld",
+					       (long long)count);
+			(void)printf("  %s %s %s %s:%lld%s%s%s%s\n",
 				     strempty(json_string_value(json_object_get(ev, "time"))),
 				     json_is_true(json_object_get(ev, "allow")) ? "ALLOW" : "DENY",
 				     strempty(json_string_value(json_object_get(ev, "method"))),
 				     strempty(json_string_value(json_object_get(ev, "host"))),
 				     (long long)json_integer_value(json_object_get(ev, "port")),
 				     strempty(json_string_value(json_object_get(ev, "path"))),
-				     reason ? " reason=" : "", strempty(reason));
+				     reason ? " reason=" : "", strempty(reason), times);
 		}
 	}
 	json_decref(s);
@@ -200,18 +209,59 @@ static int audit_verify_cmd(const char *id)
 	return EXIT_NONO_OK;
 }
 
+static void print_pruned(void *ud, const struct audit_prune_item *it)
+{
+	(void)printf("%s %s (%s, %llu bytes)\n", *(bool *)ud ? "would remove" : "removed", it->id,
+		     it->why, (unsigned long long)it->bytes);
+}
+
+static int audit_prune_cmd(bool dry_run)
+{
+	_cleanup_free_ char *config = NULL;
+	const char *home = getenv("HOME");
+	struct audit_limits l;
+	struct diag d = {{0}};
+	size_t kept = 0;
+	char buf[2048];
+	int r;
+
+	if (!home || home[0] != '/') {
+		log_error("HOME is not an absolute path: cannot find the audit trail");
+		return EXIT_NONO_ERROR;
+	}
+	if (asprintf(&config, "%s/.config/nono/config.toml", home) < 0)
+		return EXIT_NONO_ERROR;
+	if ((r = audit_limits_load(config, &l, &d)) < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+		return EXIT_NONO_ERROR;
+	}
+	if (!audit_limits_any(&l)) {
+		(void)printf("no [audit] limits in %s: nothing to prune (set max_sessions, "
+			     "max_age_days or max_size_mb)\n",
+			     config);
+		return EXIT_NONO_OK;
+	}
+	if ((r = audit_prune(home, &l, dry_run, print_pruned, &dry_run, &kept, &d)) < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+		return EXIT_NONO_ERROR;
+	}
+	(void)printf("%zu sessions kept\n", kept);
+	return EXIT_NONO_OK;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	const struct cli_command *cmd = cli_find_command("audit");
 	_cleanup_free_ struct option *lo = NULL;
 	_cleanup_free_ char *so = NULL;
-	bool as_json = false;
+	bool as_json = false, dry_run = false;
 	int c;
 
 	if (cli_getopt_tables(audit_options, &lo, &so) < 0)
 		return EXIT_NONO_ERROR;
 	if (argc < 2) {
-		log_error("'nono audit' needs a subcommand: list, show SESSION or verify SESSION");
+		log_error(
+		    "'nono audit' needs a subcommand: list, show SESSION, verify SESSION or prune");
 		return EXIT_NONO_ERROR;
 	}
 	/* Options may come anywhere: optind = 0 re-initialises GNU getopt, which then
@@ -222,6 +272,9 @@ int cmd_audit(int argc, char **argv)
 		switch (c) {
 		case OPT_A_JSON:
 			as_json = true;
+			break;
+		case OPT_A_DRY_RUN:
+			dry_run = true;
 			break;
 		case OPT_A_PUBKEY:
 			log_error(
@@ -238,7 +291,8 @@ int cmd_audit(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		log_error("'nono audit' needs a subcommand: list, show SESSION or verify SESSION");
+		log_error(
+		    "'nono audit' needs a subcommand: list, show SESSION, verify SESSION or prune");
 		return EXIT_NONO_ERROR;
 	}
 	const char *sub = argv[optind++];
@@ -250,6 +304,14 @@ int cmd_audit(int argc, char **argv)
 		}
 		return audit_list();
 	}
+	if (streq(sub, "prune")) {
+		if (rest != 0) {
+			log_error("'nono audit prune' takes no arguments (limits: [audit] in "
+				  "~/.config/nono/config.toml)");
+			return EXIT_NONO_ERROR;
+		}
+		return audit_prune_cmd(dry_run);
+	}
 	if (streq(sub, "show") || streq(sub, "verify")) {
 		if (rest != 1) {
 			log_error("'nono audit %s' takes one session id (see 'nono audit list')",
@@ -259,6 +321,6 @@ int cmd_audit(int argc, char **argv)
 		return streq(sub, "show") ? audit_show(argv[optind], as_json)
 					  : audit_verify_cmd(argv[optind]);
 	}
-	log_error("unknown audit subcommand '%s': use list, show or verify", sub);
+	log_error("unknown audit subcommand '%s': use list, show, verify or prune", sub);
 	return EXIT_NONO_ERROR;
 }

@@ -757,7 +757,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct audit_log *audit = NULL;
 	struct policy_input in;
 	struct sandbox_features f;
-	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}};
+	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}, .stop_fd = -EBADF};
 	struct run_portfwd pf = RUN_PORTFWD_INIT;
 	struct proxy_hook hook = {.rp = &rp, .pf = &pf};
 	struct diag d = {{0}};
@@ -1006,9 +1006,27 @@ out:
 	run_proxy_release(&rp);
 	run_args_release(&a);
 	run_env_credentials_wipe(spec, env);
-	/* After the proxy stopped: the chain head is final. */
-	if (audit && audit_close(TAKE_PTR(audit), ret, &d) < 0)
-		log_warning("cannot finish the audit record: %s", diag_format(&d, buf, sizeof(buf)));
+	/* After the proxy stopped: the chain head and the loss count are final. An
+	 * incomplete trail fails the run, whatever the command's own status was. */
+	uint64_t lost = audit_events_lost(audit);
+	int status = ret; /* what session.json records: the command's own */
+	if (lost > 0) {
+		log_error("the audit trail could not be written (%llu events lost, recorded as "
+			  "events_lost in %s/session.json where it still fit): network requests "
+			  "were refused from then on; the command exited with status %d",
+			  (unsigned long long)lost, audit_session_dir(audit), ret);
+		if (ret == EXIT_NONO_OK)
+			ret = EXIT_NONO_ERROR;
+	}
+	if (audit) {
+		if (audit_close(TAKE_PTR(audit), status, &d) < 0) {
+			log_error("cannot finish the audit record: %s",
+				  diag_format(&d, buf, sizeof(buf)));
+			if (ret == EXIT_NONO_OK)
+				ret = EXIT_NONO_ERROR;
+		}
+		run_audit_prune();
+	}
 	return ret;
 }
 

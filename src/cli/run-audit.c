@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "audit/redact.h"
+#include "audit/retention.h"
+#include "base/log.h"
 #include "base/macro.h"
 #include "base/strv.h"
 
@@ -28,6 +30,9 @@ int run_audit_open(const struct sandbox_spec *s, char *const *cmdv, bool integri
 			return -ENOMEM;
 		if ((r = redact_policy_load_config(rp, config, d)) < 0)
 			return r;
+		struct audit_limits l; /* checked now: a bad [audit] is found before the run */
+		if ((r = audit_limits_load(config, &l, d)) < 0)
+			return r;
 	}
 	if ((r = redact_argv(rp, cmdv, &argv)) < 0)
 		return r;
@@ -46,4 +51,30 @@ int run_audit_open(const struct sandbox_spec *s, char *const *cmdv, bool integri
 	r = audit_open(home, &info, ret, d);
 	json_decref(diff);
 	return r;
+}
+
+static void log_pruned(void *ud, const struct audit_prune_item *it)
+{
+	(void)ud;
+	log_info("audit: removed session %s (%s, %llu bytes)", it->id, it->why,
+		 (unsigned long long)it->bytes);
+}
+
+void run_audit_prune(void)
+{
+	_cleanup_free_ char *config = NULL;
+	const char *home = getenv("HOME");
+	struct audit_limits l;
+	struct diag d = {{0}};
+	char buf[2048];
+	int r;
+
+	if (!home || home[0] != '/' || asprintf(&config, "%s/.config/nono/config.toml", home) < 0)
+		return;
+	r = audit_limits_load(config, &l, &d);
+	if (r >= 0 && audit_limits_any(&l))
+		r = audit_prune(home, &l, false, log_pruned, NULL, NULL, &d);
+	if (r < 0)
+		log_warning("cannot apply the [audit] retention limits: %s",
+			    d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 }

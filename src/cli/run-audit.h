@@ -16,3 +16,7 @@
 /* Load the redaction policy and open the session record for cmdv. */
 int run_audit_open(const struct sandbox_spec *s, char *const *cmdv, bool integrity,
 		   struct audit_log **ret, struct diag *d);
+
+/* After the session's end record: apply the [audit] retention limits of config.toml
+ * (audit/retention.h). Problems are warnings: the run itself is over. */
+void run_audit_prune(void);

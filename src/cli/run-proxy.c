@@ -19,6 +19,7 @@
 #include "cli/run-portfwd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -41,6 +42,8 @@
 
 /* How long the child has to hand over the listener (it is the child's first act). */
 #define LISTENER_HANDOFF_MS 10000
+/* How long the proxy has to wind down when asked before it is killed. */
+#define PROXY_STOP_MS 1000
 
 static void proxy_log(void *ud, const char *line)
 {
@@ -60,8 +63,15 @@ static void proxy_audit_event(void *ud, const struct proxy_event *ev)
 		.service = ev->service,
 		.reason = ev->reason,
 		.status = ev->status,
+		.count = ev->count,
 	};
 	(void)audit_append_network(ud, &ae); /* a lost event is counted in the record */
+}
+
+/* The proxy fails closed once an event could not be written (in any process). */
+static bool proxy_audit_failed(void *ud)
+{
+	return audit_events_lost(ud) > 0;
 }
 
 /* Host patterns: the network profile's groups, then --allow-domain and the profile's. */
@@ -162,7 +172,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	int r;
 
 	struct audit_log *audit = rp->audit;
-	*rp = (struct run_proxy){.pid = -1, .sock = {-EBADF, -EBADF}, .audit = audit};
+	*rp = (struct run_proxy){
+	    .pid = -1, .sock = {-EBADF, -EBADF}, .stop_fd = -EBADF, .audit = audit};
 	r = run_proxy_allowlist(s, &rp->allow, d);
 	if (r < 0)
 		return r;
@@ -181,11 +192,13 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		.allow = rp->allow,
 		.event = audit ? proxy_audit_event : NULL,
 		.event_ud = audit,
+		.event_failed = audit ? proxy_audit_failed : NULL,
 		.upstream_proxy = s->proxy.upstream_proxy,
 		.upstream_bypass = s->proxy.upstream_bypass,
 		.port = s->proxy.port,
 		.token = rp->token,
 		.allow_tokenless = rp->netns,
+		.fair_by_uid = !rp->netns, /* host loopback: other users can connect too */
 		.log = proxy_log,
 		.services = rp->creds ? rp->creds->services : NULL,
 		.n_services = rp->creds ? rp->creds->n : 0,
@@ -242,6 +255,9 @@ static int creds_fork_keep(const struct run_credentials *c, bool keep)
 
 int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 {
+	int stop[2];
+	if (pipe2(stop, O_CLOEXEC) < 0)
+		return -errno;
 	/* The proxy appends to the audit chain and injects the credentials: the one fork
 	 * that gets the chain's shared state and the secrets' pages (zeroed in others). */
 	int r = audit_fork_share(rp->audit, true);
@@ -250,6 +266,8 @@ int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 	if (r < 0) {
 		(void)audit_fork_share(rp->audit, false);
 		(void)creds_fork_keep(rp->creds, false);
+		(void)close(stop[0]);
+		(void)close(stop[1]);
 		return r;
 	}
 	fflush(NULL);
@@ -262,20 +280,28 @@ int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 		r = r2;
 	if (r < 0 && pid == 0)
 		_exit(1);
+	if (pid < 0 || r < 0) {
+		(void)close(stop[0]);
+		(void)close(stop[1]);
+	}
 	if (pid < 0)
 		return -e;
-	if (r < 0 && pid > 0) {
+	if (r < 0) {
 		rp->pid = pid; /* run_proxy_release reaps it */
 		(void)kill(pid, SIGKILL);
 		return r;
 	}
 	if (pid == 0) {
-		/* The proxy process: dies with the supervisor, serves until killed. */
+		/* The proxy process: dies with the supervisor, serves until told to stop
+		 * (then reports the refusals it was still aggregating) or killed. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		unblock_all_signals();
 		(void)signal(SIGINT, SIG_IGN); /* Ctrl-C is for the agent; we stop when it does */
-		_exit(proxy_run(*px, -1) < 0 ? 1 : 0);
+		(void)close(stop[1]);
+		_exit(proxy_run(*px, stop[0]) < 0 ? 1 : 0);
 	}
+	(void)close(stop[0]);
+	rp->stop_fd = stop[1];
 	rp->pid = pid;
 	*px = proxy_free(*px); /* the process has its own copy */
 	run_credentials_wipe_secrets(rp->creds);
@@ -348,10 +374,25 @@ int env_set(char ***env, const char *assignment)
 void run_proxy_release(struct run_proxy *rp)
 {
 	if (rp->pid > 0) {
-		(void)kill(rp->pid, SIGKILL);
-		while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		/* Ask first, so aggregated refusals reach the audit trail; then insist. */
+		bool gone = false;
+		int pfd = (int)syscall(SYS_pidfd_open, rp->pid, 0);
+		if (pfd >= 0 && rp->stop_fd >= 0 && write(rp->stop_fd, "x", 1) == 1) {
+			struct pollfd p = {pfd, POLLIN, 0};
+			gone = poll(&p, 1, PROXY_STOP_MS) == 1;
+			if (gone)
+				while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
+					;
+		}
+		if (pfd >= 0)
+			(void)close(pfd);
+		if (!gone) {
+			(void)kill(rp->pid, SIGKILL);
+			while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
 		rp->pid = -1;
+		rp->stop_fd = safe_close(rp->stop_fd); /* set together with pid */
 	}
 	rp->sock[0] = safe_close(rp->sock[0]);
 	rp->sock[1] = safe_close(rp->sock[1]);

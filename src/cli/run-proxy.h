@@ -31,6 +31,7 @@ struct run_proxy {
 	struct run_credentials *creds; /* reverse-proxy services, owned; NULL: none */
 	struct proxy_config cfg;
 	struct audit_log *audit; /* set before prepare: every decision is appended; borrowed */
+	int stop_fd;             /* written to ask the proxy process to stop */
 };
 
 /*

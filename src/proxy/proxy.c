@@ -21,6 +21,7 @@
 #include "base/strv.h"
 #include "proxy/filter.h"
 #include "proxy/http1.h"
+#include "proxy/peeruid.h"
 #include "proxy/resolve.h"
 #include "proxy/reverse.h"
 #include "proxy/token.h"
@@ -39,6 +40,18 @@
 #define PIPE_BULK	(1024 * 1024)
 #define DRAIN_MS	1000
 #define DRAIN_MAX_BYTES (64 * 1024)
+#define AGG_WINDOW_MS	1000
+
+/* Refusals that come in bursts, reported as one event with a count per window. */
+enum agg_kind { AGG_BUSY, AGG_EVICTED, AGG_HEAD_TIMEOUT, AGG_MAX };
+static const struct {
+	const char *reason;
+	int status;
+} agg_info[AGG_MAX] = {
+    [AGG_BUSY] = {"too_many_connections", 503},
+    [AGG_EVICTED] = {"head_evicted", 408},
+    [AGG_HEAD_TIMEOUT] = {"timeout", 408},
+};
 
 static inline void *mfree_(void *p)
 {
@@ -81,6 +94,10 @@ struct pipe_dir {
 
 struct conn {
 	struct conn *prev, *next;
+	/* The eviction queue, oldest first: unfinished heads, then answered (draining). */
+	struct conn *hprev, *hnext;
+	bool in_head;
+	uint32_t uid; /* the peer's user with fair_by_uid; UINT32_MAX unknown */
 	struct proxy *px;
 	struct tag ctag, stag;
 	int cfd, sfd;
@@ -125,6 +142,11 @@ struct proxy {
 
 	struct conn *conns, *dead;
 	unsigned n_conns;
+	struct conn *heads, *heads_tail; /* connections still sending their head */
+	unsigned n_heads, max_heads;
+	int diag_fd; /* fair_by_uid: NETLINK_SOCK_DIAG, else -EBADF */
+	unsigned agg[AGG_MAX];
+	uint64_t agg_flush_at; /* 0: nothing pending */
 	unsigned n_bulk; /* pipes grown to bulk size */
 	int pipe_bulk;	 /* PIPE_BULK capped by fs.pipe-max-size */
 	uint64_t next_deadline;
@@ -135,6 +157,8 @@ struct proxy {
 	void *log_ud;
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void *event_ud;
+	bool (*event_failed)(void *ud);
+	bool audit_failed;
 	struct proxy_host_override *hosts;
 	size_t n_hosts;
 	bool stop;
@@ -221,10 +245,93 @@ static void log_decision(struct conn *c, bool allow, const char *reason, int sta
 	    .path = path,
 	    .reason = allow ? NULL : reason,
 	    .status = status,
+	    .count = 1,
 	};
 	pthread_mutex_lock(&px->cb_lock);
 	px->event(px->event_ud, &ev);
 	pthread_mutex_unlock(&px->cb_lock);
+}
+
+/* The audit trail could not be written: from then on every decision is a refusal. */
+static bool audit_failed(struct proxy *px)
+{
+	if (!px->audit_failed && px->event_failed) {
+		pthread_mutex_lock(&px->cb_lock);
+		px->audit_failed = px->event_failed(px->event_ud);
+		pthread_mutex_unlock(&px->cb_lock);
+	}
+	return px->audit_failed;
+}
+
+void proxy_flush_events(struct proxy *px)
+{
+	for (unsigned k = 0; k < AGG_MAX; k++) {
+		unsigned n = px->agg[k];
+		if (!n)
+			continue;
+		px->agg[k] = 0;
+		plog(px, "DENY - - reason=%s count=%u", agg_info[k].reason, n);
+		if (!px->event)
+			continue;
+		struct proxy_event ev = {
+		    .method = "-",
+		    .host = "-",
+		    .path = "",
+		    .reason = agg_info[k].reason,
+		    .status = agg_info[k].status,
+		    .count = n,
+		};
+		pthread_mutex_lock(&px->cb_lock);
+		px->event(px->event_ud, &ev);
+		pthread_mutex_unlock(&px->cb_lock);
+	}
+	px->agg_flush_at = 0;
+}
+
+/* Count one refusal of a burst kind; reported within AGG_WINDOW_MS. */
+static void refusal_note(struct proxy *px, enum agg_kind k)
+{
+	px->agg[k]++;
+	if (!px->agg_flush_at) {
+		px->agg_flush_at = now_ms() + AGG_WINDOW_MS;
+		if (px->agg_flush_at < px->next_deadline)
+			px->next_deadline = px->agg_flush_at;
+	}
+}
+
+static void head_add(struct conn *c)
+{
+	struct proxy *px = c->px;
+
+	c->in_head = true;
+	c->hnext = NULL;
+	c->hprev = px->heads_tail;
+	if (px->heads_tail)
+		px->heads_tail->hnext = c;
+	else
+		px->heads = c;
+	px->heads_tail = c;
+	px->n_heads++;
+}
+
+/* c leaves the eviction queue: its head is complete, or it is answered or closed. */
+static void head_remove(struct conn *c)
+{
+	struct proxy *px = c->px;
+
+	if (!c->in_head)
+		return;
+	c->in_head = false;
+	if (c->hprev)
+		c->hprev->hnext = c->hnext;
+	else
+		px->heads = c->hnext;
+	if (c->hnext)
+		c->hnext->hprev = c->hprev;
+	else
+		px->heads_tail = c->hprev;
+	c->hprev = c->hnext = NULL;
+	px->n_heads--;
 }
 
 /* Register, modify or remove fd so its epoll mask is want (0 removes it). */
@@ -268,6 +375,7 @@ static void conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	head_remove(c);
 	if (c->rq) {
 		resolve_req_cancel(c->rq);
 		c->rq = NULL;
@@ -312,6 +420,7 @@ static void conn_respond(struct conn *c, int status, const char *extra, const ch
 	char msg[512];
 	int n;
 
+	head_remove(c);
 	n = snprintf(msg, sizeof(msg),
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n%s\r\n%s\n",
@@ -328,6 +437,7 @@ static void conn_respond(struct conn *c, int status, const char *extra, const ch
 	c->sfd = safe_close(c->sfd);
 	c->st = CS_DRAIN;
 	c->drained = 0;
+	head_add(c); /* answered: evictable like a slow head, and as cheaply */
 	if (fd_events(c->px, c->cfd, &c->cev, EPOLLIN, &c->ctag) < 0) {
 		conn_close(c);
 		return;
@@ -350,6 +460,78 @@ static void listen_resume(struct proxy *px)
 		px->listen_paused = false;
 }
 
+static void on_client_head(struct conn *c);
+
+static void evict(struct conn *old)
+{
+	static const char evicted[] = "HTTP/1.1 408 Request Timeout\r\n"
+				      "Content-Length: 13\r\nConnection: close\r\n"
+				      "\r\nhead_evicted\n";
+	(void)send(old->cfd, evicted, sizeof(evicted) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	refusal_note(old->px, AGG_EVICTED);
+	conn_close(old);
+}
+
+/* The oldest queued connection of uid, and how many that uid has queued. */
+static struct conn *oldest_of(struct proxy *px, uint32_t uid, unsigned *ret_n)
+{
+	struct conn *first = NULL;
+	unsigned n = 0;
+	for (struct conn *c = px->heads; c; c = c->hnext)
+		if (c->uid == uid) {
+			if (!first)
+				first = c;
+			n++;
+		}
+	*ret_n = n;
+	return first;
+}
+
+/*
+ * Make room for a new connection from uid, if it is needed: evict the oldest queued
+ * connection of uid once uid holds its share (fair_by_uid), else, when the head cap or
+ * the connection cap is reached, the oldest of the user holding the most (of anyone
+ * without fair_by_uid). A connection past its head is never evicted.
+ */
+static void make_room(struct proxy *px, uint32_t uid)
+{
+	if (px->diag_fd >= 0) {
+		unsigned mine, share = px->max_heads / 2 ? px->max_heads / 2 : 1;
+		struct conn *own = oldest_of(px, uid, &mine);
+		if (own && mine >= share) {
+			evict(own);
+			return;
+		}
+	}
+	if ((px->n_heads < px->max_heads && px->n_conns < px->max_conns) || !px->heads)
+		return;
+	struct conn *victim = px->heads;
+	if (px->diag_fd >= 0) {
+		/* One pass; the first few distinct users are told apart, which is all a
+		 * host's loopback sees in practice (others count as not the heaviest). */
+		struct {
+			uint32_t uid;
+			unsigned n;
+			struct conn *oldest;
+		} t[8];
+		size_t nt = 0, best = 0;
+		for (struct conn *c = px->heads; c; c = c->hnext) {
+			size_t k = 0;
+			while (k < nt && t[k].uid != c->uid)
+				k++;
+			if (k == nt) {
+				if (nt == ARRAY_SIZE(t))
+					continue;
+				t[nt++] = (typeof(t[0])){c->uid, 0, c};
+			}
+			if (++t[k].n > t[best].n)
+				best = k;
+		}
+		victim = t[best].oldest;
+	}
+	evict(victim);
+}
+
 static void on_accept(struct proxy *px)
 {
 	for (unsigned i = 0; i < 64; i++) {
@@ -366,6 +548,12 @@ static void on_accept(struct proxy *px)
 			}
 			return;
 		}
+		uint32_t uid = UINT32_MAX;
+		if (px->diag_fd >= 0)
+			(void)peer_uid(px->diag_fd, fd, &uid);
+		/* Room is made by an unfinished head (or answered one), never by anything
+		 * further on. */
+		make_room(px, uid);
 		if (px->n_conns >= px->max_conns) {
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 						   "Content-Length: 21\r\nConnection: close\r\n\r\n"
@@ -373,6 +561,7 @@ static void on_accept(struct proxy *px)
 			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)close(fd);
 			plog(px, "DENY - - reason=too_many_connections");
+			refusal_note(px, AGG_BUSY);
 			continue;
 		}
 		struct conn *c = calloc(1, sizeof(*c));
@@ -384,6 +573,7 @@ static void on_accept(struct proxy *px)
 			continue;
 		}
 		*c = (struct conn){.px = px,
+				   .uid = uid,
 				   .cfd = fd,
 				   .sfd = -EBADF,
 				   .buf = buf,
@@ -397,11 +587,20 @@ static void on_accept(struct proxy *px)
 			px->conns->prev = c;
 		px->conns = c;
 		px->n_conns++;
+		head_add(c);
 		if (fd_events(px, fd, &c->cev, EPOLLIN, &c->ctag) < 0) {
 			conn_close(c);
 			continue;
 		}
-		set_deadline(c, px->head_ms);
+		/* Under pressure a head gets less time: slots turn over faster. */
+		bool pressed = px->n_heads > px->max_heads / 2;
+		set_deadline(c, pressed && px->head_ms > PROXY_PRESSURE_HEAD_MS
+				    ? PROXY_PRESSURE_HEAD_MS
+				    : px->head_ms);
+		/* A well-behaved client's head is usually there already: taking it now moves
+		 * it out of the eviction queue before more connections can push it out. */
+		if (pressed)
+			on_client_head(c);
 	}
 }
 
@@ -428,7 +627,16 @@ static void conn_addresses(struct conn *c, const struct sockaddr_storage *addrs,
 	memcpy(c->addrs, addrs, n * sizeof(*addrs));
 	c->n_addrs = n;
 	c->i_addr = 0;
+	if (audit_failed(c->px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	log_decision(c, true, NULL, 0);
+	/* The allow itself may be what could not be recorded: then it does not stand. */
+	if (audit_failed(c->px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	conn_start_connect(c);
 }
 
@@ -565,6 +773,10 @@ static void conn_reverse(struct conn *c)
 		conn_deny(c, 400, "bad_request");
 		return;
 	}
+	if (audit_failed(px)) {
+		conn_deny(c, 503, "audit_failed");
+		return;
+	}
 	(void)fd_events(px, c->cfd, &c->cev, 0, &c->ctag);
 	if (reverse_handoff(px->rv, c->cfd, c->buf, c->len) < 0) {
 		conn_deny(c, 503, "too_many_connections");
@@ -586,6 +798,7 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	enum filter_verdict v;
 	int r;
 
+	head_remove(c);
 	(void)snprintf(c->method, sizeof(c->method), "%s", h->method_str);
 	c->is_connect = http1_is_connect(h);
 	if (!c->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
@@ -606,6 +819,10 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	if (r < 0) {
 		c->host[0] = '\0';
 		conn_deny(c, 400, "bad_request");
+		return;
+	}
+	if (audit_failed(px)) { /* the trail is incomplete: nothing more goes through */
+		conn_deny(c, 503, "audit_failed");
 		return;
 	}
 
@@ -1026,8 +1243,9 @@ static void conn_event(struct conn *c, bool server, uint32_t events)
 static void conn_timeout(struct conn *c)
 {
 	switch (c->st) {
-	case CS_HEAD:
-		conn_deny(c, 408, "timeout");
+	case CS_HEAD: /* slow heads time out in bursts: one event per second */
+		refusal_note(c->px, AGG_HEAD_TIMEOUT);
+		conn_respond(c, 408, NULL, "timeout");
 		break;
 	case CS_RESOLVE:
 	case CS_CONNECT:
@@ -1048,6 +1266,12 @@ static void run_timers(struct proxy *px)
 	if (now < px->next_deadline)
 		return;
 	px->next_deadline = UINT64_MAX;
+	if (px->agg_flush_at) {
+		if (now >= px->agg_flush_at)
+			proxy_flush_events(px);
+		else
+			px->next_deadline = px->agg_flush_at;
+	}
 	if (px->listen_paused) {
 		if (now >= px->listen_retry_at)
 			listen_resume(px);
@@ -1127,6 +1351,7 @@ int proxy_run(struct proxy *px, int stop_fd)
 	}
 	if (stop_fd >= 0)
 		(void)epoll_ctl(px->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
+	proxy_flush_events(px);
 	return 0;
 }
 
@@ -1184,6 +1409,7 @@ struct proxy *proxy_free(struct proxy *px)
 	px->res = resolver_free(px->res);
 	px->listen_fd = safe_close(px->listen_fd);
 	px->epfd = safe_close(px->epfd);
+	px->diag_fd = safe_close(px->diag_fd);
 	filter_free(px->allow);
 	filter_free(px->bypass);
 	free(px->up_host);
@@ -1261,7 +1487,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px = calloc(1, sizeof(*px));
 	if (!px)
 		return -ENOMEM;
-	px->epfd = px->listen_fd = -EBADF;
+	px->epfd = px->listen_fd = px->diag_fd = -EBADF;
 	pthread_mutex_init(&px->cb_lock, NULL);
 	px->next_deadline = UINT64_MAX;
 	px->pipe_bulk = pipe_bulk_size();
@@ -1269,6 +1495,11 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->stop_tag = (struct tag){TAG_STOP, NULL};
 	px->allow_tokenless = cfg->allow_tokenless;
 	px->max_conns = cfg->max_conns ? cfg->max_conns : 1024;
+	px->max_heads = px->max_conns - px->max_conns / 4;
+	/* Where sock_diag is unavailable (a sandbox around us refuses netlink), heads are
+	 * shared as in the namespace placement: no uid is told apart. */
+	if (cfg->fair_by_uid && (px->diag_fd = peer_uid_open()) < 0)
+		px->diag_fd = -EBADF;
 	px->head_ms = cfg->head_timeout_ms ? cfg->head_timeout_ms : 10000;
 	px->connect_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 15000;
 	px->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 600000;
@@ -1276,6 +1507,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 	px->log_ud = cfg->log_ud;
 	px->event = cfg->event;
 	px->event_ud = cfg->event_ud;
+	px->event_failed = cfg->event_failed;
 
 	if ((r = filter_new(cfg->allow, &px->allow, &bad)) < 0) {
 		diag_set(d, "--allow-domain", 0, 0, "invalid host pattern '%s'",

@@ -23,8 +23,20 @@
  *   "ALLOW GET example.com:80/path", "DENY GET example.com:80/x reason=path_restricted"
  * reasons: not_allowed path_restricted denied_host denied_cidr bad_host bad_token
  *          missing_token bad_request resolve_failed connect_failed upstream_failed
- *          timeout too_many_connections denied_loopback (a name only a wildcard entry
- *          admits resolved to loopback or this host's own address; policy/netmatch.h)
+ *          timeout too_many_connections head_evicted no_resources audit_failed
+ *          denied_loopback (a name only a wildcard entry admits resolved to loopback or
+ *          this host's own address; policy/netmatch.h)
+ *
+ * Fairness: a connection still sending its request head (or already answered and
+ * draining) holds a slot of a separate, smaller cap (max_conns - max_conns / 4). When
+ * that cap or max_conns is reached, the oldest such connection is evicted (408,
+ * head_evicted) to make room, so an
+ * established tunnel or a client whose head is complete is never refused because of
+ * slow ones. While heads fill half their cap, new ones get at most PROXY_PRESSURE_HEAD_MS.
+ * With fair_by_uid each user gets at most half the head slots, and a user over that
+ * share only evicts its own.
+ * Refusals that come in bursts (too_many_connections, head_evicted, a head's timeout)
+ * are reported as one event per reason and second, with a count.
  *
  * Reverse proxy / credential injection: an origin-form request "/<service>/..." to
  * the listener itself is handed, with the bytes read so far, to a worker thread
@@ -57,6 +69,7 @@ struct proxy_event {
 	const char *service; /* reverse proxy: the credential service; NULL otherwise */
 	const char *reason;  /* deny reason (see above); NULL on allow */
 	int status;	     /* status answered to the client; 0 for an allowed tunnel */
+	unsigned count;	     /* refusals aggregated into this event; 0 or 1: one */
 };
 
 /* An endpoint rule of a reverse-proxy service (see endpoint.h for the glob). */
@@ -88,6 +101,11 @@ struct proxy_config {
 	/* Accept requests WITHOUT credentials (listener in the child's private netns only);
 	 * wrong credentials are always 407. */
 	bool allow_tokenless;
+	/* The listener is on the host's loopback (not in the child's own namespace), so
+	 * several users' processes can reach it: unfinished heads are capped per peer uid
+	 * too (half the head slots each), and a full queue evicts from the user holding
+	 * the most. */
+	bool fair_by_uid;
 	const char *token;	     /* NULL: generate a fresh 256-bit token */
 	unsigned max_conns;	     /* 0: 1024; beyond it new clients get 503 */
 	unsigned head_timeout_ms;    /* 0: 10 s to send a complete request head (408) */
@@ -98,6 +116,9 @@ struct proxy_config {
 	/* Every decision also as a structured event (audit trail); NULL: none. */
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void *event_ud;
+	/* Fail closed: when it returns true (the audit trail could not be written), every
+	 * later decision is refused (503, audit_failed). NULL: never. Called with event_ud. */
+	bool (*event_failed)(void *ud);
 	/* Tests only; the CLI leaves it NULL. Overridden addresses are still checked. */
 	const struct proxy_host_override *hosts_override;
 	size_t n_hosts_override;
@@ -117,6 +138,9 @@ struct proxy;
  */
 #define PROXY_BULK_PIPES_MAX 16
 
+/* The head deadline while the slots of unfinished heads are half taken. */
+#define PROXY_PRESSURE_HEAD_MS 2000
+
 /*
  * Create the proxy: compile the allowlists (a bad pattern is -EINVAL with the
  * pattern in d), listen on 127.0.0.1 (or take over cfg->listen_fd, also on
@@ -134,8 +158,9 @@ uint16_t proxy_port(const struct proxy *px);
 const char *proxy_token(const struct proxy *px);
 
 /*
- * Run until stop_fd (an eventfd or pipe; -1 for never) becomes readable.
- * Returns 0, or negative errno when epoll itself fails.
+ * Run until stop_fd (an eventfd or pipe; -1 for never) becomes readable, then report
+ * the refusals still being aggregated. Returns 0, or negative errno when epoll itself
+ * fails.
  */
 int proxy_run(struct proxy *px, int stop_fd);
 
@@ -162,3 +187,5 @@ int proxy_env_for(const char *token, const char *host, uint16_t port, char ***re
 
 /* Live connections (for tests and the benchmark). */
 unsigned proxy_n_conns(const struct proxy *px);
+/* Report the aggregated refusals now (proxy_run does at its end). */
+void proxy_flush_events(struct proxy *px);

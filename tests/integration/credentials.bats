@@ -77,7 +77,7 @@ check_file_source() {
 	: >"$H/empty.txt"
 	for f in link.txt .ssh empty.txt missing.txt; do
 		run creds_as root -- run --allow-cwd --env-credential-map "file://$H/$f" K -- /bin/echo RAN
-		assert_failure
+		assert_failure 1
 		refute_output --partial RAN
 		assert_output --partial "file://$H/$f"
 		refute_output --partial "$SECRET"
@@ -100,19 +100,19 @@ check_file_source() {
 		assert_output --partial "[$SECRET]"
 	done
 	run creds_as root -- run --allow-cwd --env-credential 'op://Dev/Other/x=X' -- /bin/echo RAN
-	assert_failure
+	assert_failure 1
 	refute_output --partial RAN
 	assert_output --partial "'op read' failed with exit status 2"
 	refute_output --partial LEAK
 	rm "$T/opbin/op"
 	run creds_as root -- run --allow-cwd --env-credential 'op://Dev/Other/x=X' -- /bin/true
-	assert_failure
+	assert_failure 1
 	assert_output --partial "1Password CLI 'op' is not installed"
 }
 
 @test "a keyring name without a Secret Service is a clear error" {
 	run creds_as root -- run --allow-cwd --env-credential openai_api_key -- /bin/echo RAN
-	assert_failure
+	assert_failure 1
 	refute_output --partial RAN
 	assert_output --partial "openai_api_key"
 	assert_output --regexp "D-Bus|without libsecret"
@@ -121,7 +121,7 @@ check_file_source() {
 @test "apple-password:// is refused on Linux with a clear message" {
 	run creds_as root -- run --allow-cwd --env-credential-map \
 		'apple-password://github.com/alice@example.com' GITHUB_PASSWORD -- /bin/echo RAN
-	assert_failure
+	assert_failure 1
 	refute_output --partial RAN
 	assert_output --partial "not available on Linux"
 }
@@ -129,7 +129,7 @@ check_file_source() {
 @test "destination variables are validated; loader variables are refused" {
 	for v in 1BAD BAD-NAME LD_PRELOAD BASH_ENV NONO_X; do
 		run creds_as root SRC="$SECRET" -- run --allow-cwd --env-credential-map env://SRC "$v" -- /bin/echo RAN
-		assert_failure
+		assert_failure 1
 		refute_output --partial RAN
 		refute_output --partial "$SECRET"
 	done
@@ -147,7 +147,7 @@ check_file_source() {
 	assert_success
 	[ -n "$(find "$H/.nono/audit" -name session.json)" ]
 	run grep -rl -- "$SECRET" "$H/.nono"
-	assert_failure
+	assert_failure 1
 }
 
 @test "a profile's env_credentials are loaded like the flags; the profile is in the audit record" {
@@ -164,7 +164,7 @@ check_file_source() {
 	run python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["profile"])' "$f"
 	assert_output withcreds
 	run grep -rl -- "$SECRET" "$H/.nono"
-	assert_failure
+	assert_failure 1
 }
 
 # A private session bus with the fake Secret Service (lib/fake-secret-service.py), as WHO.
@@ -172,7 +172,7 @@ start_keyring() {
 	local who=$1
 	shift
 	/usr/bin/python3 -c 'import dbus, gi' 2>/dev/null && command -v dbus-daemon >/dev/null ||
-		skip "python3-dbus, python3-gi or dbus-daemon missing (tools/install-deps.sh)"
+		skip_feature "python3-dbus, python3-gi or dbus-daemon missing (tools/install-deps.sh)"
 	mkdir -p "$T/kr"
 	cp "$BATS_TEST_DIRNAME/lib/fake-secret-service.py" "$T/kr/"
 	chmod 755 "$T/kr/fake-secret-service.py"
@@ -220,7 +220,7 @@ check_keyring() {
 	start_keyring root "service=nono,account=other:$SECRET"
 	run creds_as root DBUS_SESSION_BUS_ADDRESS="$BUS" -- run --allow-cwd --env-credential missing_key -- /bin/echo RAN
 	kill "$KR_PID" "$DBUS_PID" 2>/dev/null || true
-	assert_failure
+	assert_failure 1
 	refute_output --partial RAN
 	assert_output --partial "no keyring item with service 'nono' and account 'missing_key'"
 	refute_output --partial "$SECRET"

@@ -43,7 +43,8 @@ PY
 @test "round trip: a shell pipeline" {
 	local cmd=(/bin/sh -c "cat '$W/cfg/app.json' | tr a-z A-Z > '$W/out/upper.txt'")
 	run env HOME="$H" "$N" run --no-diagnostics -- "${cmd[@]}"
-	assert_failure
+	assert_failure 2
+	assert_output --partial "Permission denied"
 	learn_profile "${cmd[@]}"
 	rm -f "$W/out/upper.txt"
 	run env HOME="$H" "$N" run --profile "$T/learned.json" -- "${cmd[@]}"
@@ -55,7 +56,8 @@ PY
 	# The system python3: one under /root (pyenv) is masked when HOME is not /root.
 	local cmd=(/usr/bin/python3 -c "import json; print(json.load(open('$W/cfg/app.json'))['name'])")
 	run env HOME="$H" "$N" run --no-diagnostics -- "${cmd[@]}"
-	assert_failure
+	assert_failure 1
+	assert_output --partial "Permission denied"
 	learn_profile "${cmd[@]}"
 	run env HOME="$H" "$N" run --profile "$T/learned.json" -- "${cmd[@]}"
 	assert_success
@@ -67,7 +69,8 @@ PY
 	git -c safe.directory='*' -C "$W" -c user.name=t -c user.email=t@t commit -q --allow-empty -m init
 	local cmd=(git -c safe.directory='*' -C "$W" status --short)
 	run env HOME="$H" "$N" run --no-diagnostics -- "${cmd[@]}"
-	assert_failure
+	assert_failure 128
+	assert_output --partial "not a git repository"
 	learn_profile "${cmd[@]}"
 	run env HOME="$H" "$N" run --profile "$T/learned.json" -- "${cmd[@]}"
 	assert_success

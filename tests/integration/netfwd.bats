@@ -94,7 +94,8 @@ check_open_port_to_host() {
 	assert_output --partial "hello-from-www"
 	# Another live host port is not reachable, and the open port cannot be taken inside.
 	run sandboxed "$1" --allow-domain example.invalid --open-port "$hp" -- "$P/probe-connect" 127.0.0.1 "$other" tcp
-	assert_failure
+	assert_failure 13
+	assert_output --partial "EACCES"
 	run sandboxed "$1" --allow-domain example.invalid --open-port "$hp" -- python3 -c "
 import socket, sys
 s = socket.socket()
@@ -125,13 +126,15 @@ check_listen_port() {
 	assert_output "hello-from-www"
 	# The forwarded port answers on the host's 127.0.0.1 only.
 	run curl -sS --noproxy '*' --max-time 2 "http://[::1]:$lp/"
-	assert_failure
+	assert_failure 7
+	assert_output --partial "Couldn't connect to server"
 	kill -TERM "$srv"
 	wait "$srv" || true
 	no_leftovers
 	# The host port is free again once the run is over.
 	run curl -sS --noproxy '*' --max-time 2 "http://127.0.0.1:$lp/"
-	assert_failure
+	assert_failure 7
+	assert_output --partial "Couldn't connect to server"
 }
 @test "--listen-port: a server inside is reachable from the host (root)" { check_listen_port root 127.0.0.1; }
 @test "--listen-port: a server inside is reachable from the host (user)" { check_listen_port user 127.0.0.1; }
@@ -156,9 +159,10 @@ check_listen_port() {
 	no_leftovers
 	for _ in $(seq 50); do pgrep -f "http.server $lp" >/dev/null || break; sleep 0.1; done
 	run pgrep -f "http.server $lp"
-	assert_failure
+	assert_failure 1
 	run curl -sS --noproxy '*' --max-time 2 "http://127.0.0.1:$lp/"
-	assert_failure
+	assert_failure 7
+	assert_output --partial "Couldn't connect to server"
 }
 
 @test "--listen-port on a port taken on the host is an error naming the flag and port" {
@@ -208,7 +212,8 @@ check_ipc() {
 	grep -qF -- "--open-port $p: host 127.0.0.1:$p is forwarded into the sandbox" "$T/a.log"
 	# A third sandbox without the port opened does not get through.
 	run sandboxed "$2" --allow-domain example.invalid --open-port "$((p + 1))" -- "${CURL[@]}" --max-time 2 "http://127.0.0.1:$p/"
-	assert_failure
+	assert_failure 7
+	assert_output --partial "Couldn't connect to server"
 	kill -TERM "$a"
 	wait "$a" || true
 	no_leftovers
@@ -228,7 +233,8 @@ check_ipc() {
 	# ... never directly, on any address.
 	for addr in 127.0.0.1 127.0.0.2 ::1; do
 		run sandboxed user --allow-domain 127.0.0.1 --open-port "$lp" -- "$P/probe-connect" "$addr" "$hp" tcp
-		assert_failure
+		assert_failure 13
+		assert_output --partial "EACCES"
 	done
 }
 

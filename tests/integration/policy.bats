@@ -141,6 +141,6 @@ golden() {
 	done
 	printf '{"meta": {"name": "x"}, "filesystem": {"alow": []}}\n' >"$T/unknown.json"
 	run python3 "$BATS_TEST_DIRNAME/lib/schema-check.py" "$T/schema.json" "$T/unknown.json"
-	assert_failure
+	assert_failure 1
 	assert_output --partial alow
 }

@@ -55,7 +55,7 @@ check_allowlist() {
 	assert_success
 	assert_output --partial "hello-from-upstream"
 	run sandboxed "$1" --allow-domain example.invalid -- "${CURL[@]}" -p "http://127.0.0.1:$HTTP_PORT/"
-	assert_failure
+	assert_failure 56
 	assert_output --partial "403"
 }
 @test "CONNECT and plain HTTP reach allowed hosts only (root)" { check_allowlist root; }
@@ -64,9 +64,11 @@ check_allowlist() {
 @test "the child reaches nothing directly in proxy mode, on any port" {
 	start_http
 	run sandboxed root --allow-domain 127.0.0.1 -- "$P/probe-connect" 127.0.0.1 "$HTTP_PORT" tcp
-	assert_failure
+	assert_failure 13
+	assert_output --partial "EACCES"
 	run sandboxed user --allow-domain 127.0.0.1 -- "$P/probe-connect" 127.0.0.1 "$HTTP_PORT" tcp
-	assert_failure
+	assert_failure 13
+	assert_output --partial "EACCES"
 }
 
 @test "proxy variables carry a 256-bit token; NO_PROXY and NODE_USE_ENV_PROXY are set" {
@@ -181,7 +183,8 @@ SH
 	assert_success
 	assert_output --partial "hello-from-upstream"
 	run sandboxed root --block-net --open-port "$((port + 1))" -- curl -sS --max-time 2 "http://127.0.0.1:$port/"
-	assert_failure
+	assert_failure 7
+	assert_output --partial "Couldn't connect to server"
 }
 
 @test "unknown network profiles are an error listing the known ones" {

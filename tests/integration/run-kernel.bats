@@ -36,9 +36,11 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 	run sandboxed "$1" --block-net -- "$P/probe-connect" 127.0.0.1 "$port" tcp
 	assert_failure 13
 	run sandboxed "$1" --block-net -- "$P/probe-connect" 127.0.0.1 53 udp
-	assert_failure
-	run sandboxed "$1" --block-net -- "$P/probe-socket" inet raw
-	assert_failure
+	assert_failure 1
+	assert_output --partial "EPERM"
+	run sandboxed "$1" --block-net -- "$P/probe-socket" inet raw icmp
+	assert_failure 1
+	assert_output --partial "EPERM"
 	run sandboxed "$1" --block-net --open-port "$port" -- "$P/probe-connect" 127.0.0.1 "$port" tcp
 	assert_success
 	kill $srv
@@ -135,4 +137,21 @@ while True:
 	assert_failure 1
 	run sandboxed user -- /bin/sh -c 'sleep 30 & "$0" $!' "$P/probe-kill"
 	assert_success
+}
+
+# The --block-net refusals of UDP and raw sockets mean something for uid 65534 only if
+# that user could open them without the sandbox: given CAP_NET_RAW (ambient), it can,
+# and the sandbox still answers EPERM.
+@test "uid 65534 with CAP_NET_RAW opens raw and UDP sockets, but not under --block-net" {
+	local as=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups --inh-caps=+net_raw --ambient-caps=+net_raw)
+	run "${as[@]}" "$P/probe-socket" inet raw icmp
+	assert_success
+	run "${as[@]}" "$P/probe-connect" 127.0.0.1 53 udp
+	assert_success
+	run "${as[@]}" env -i PATH=/usr/bin:/bin HOME="$H" "$N" run --read "$P" --block-net -- "$P/probe-socket" inet raw icmp
+	assert_failure 1
+	assert_output --partial "EPERM"
+	run "${as[@]}" env -i PATH=/usr/bin:/bin HOME="$H" "$N" run --read "$P" --block-net -- "$P/probe-connect" 127.0.0.1 53 udp
+	assert_failure 1
+	assert_output --partial "EPERM"
 }

@@ -265,7 +265,8 @@ print("so_error", s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))' "$port"
 	# Proxy mode: the agent reaches nothing but the proxy (its own network namespace or
 	# Landlock's port rule), though the supervisor performs the connect.
 	run sandboxed "$1" --allow-domain example.com -- "$P/probe-connect" 127.0.0.1 "$port" tcp
-	assert_failure
+	assert_failure 13
+	assert_output --partial "EACCES"
 }
 @test "TCP through the mediation: allowed, blocked, open port, proxy mode (root)" { check_tcp root; }
 @test "TCP through the mediation: allowed, blocked, open port, proxy mode (user)" { check_tcp user; }
@@ -287,7 +288,7 @@ except OSError as e:
 
 @test "nono wrap refuses AF_UNIX socket grants it cannot enforce" {
 	run nono_as root wrap --allow-unix-socket "$T" -- /bin/true
-	assert_failure
+	assert_failure 1
 	assert_output --partial "nono wrap cannot enforce '--allow-unix-socket'"
 }
 

@@ -62,3 +62,15 @@ sandboxed() {
 	shift
 	nono_as "$who" run --read "$P" "$@"
 }
+
+# skip_feature REASON: skip because this machine lacks something the test needs (a
+# kernel feature, a Debian package tools/install-deps.sh installs). Under
+# NONO_TESTS_MUST_RUN=1 (.ci/run sets it) that is a failure instead: in CI every such
+# test must run. Not for skips on something CI cannot provide (the npm registry).
+skip_feature() {
+	if [ "${NONO_TESTS_MUST_RUN:-}" = 1 ]; then
+		echo "NONO_TESTS_MUST_RUN=1 but this test would skip: $*" >&2
+		return 1
+	fi
+	skip "$*"
+}

@@ -56,6 +56,15 @@ static void test_toml_ok(void **state)
 	assert_string_equal(doc->entries[5].arr[2], "\xc3\xa9\xf0\x9f\x98\x80");
 	assert_int_equal(strv_length(doc->entries[6].arr), 0);
 	assert_true(strv_contains(doc->tables, "a.b c"));
+
+	/* Integers ([audit] limits). */
+	_cleanup_toml_ struct toml_doc *nd = NULL;
+	assert_int_equal(parse("n = 1_000\nz = 0 # c\nm = 999999999999999\n", &nd, &d), 0);
+	assert_int_equal(nd->entries[0].type, TOML_INTEGER);
+	assert_int_equal(nd->entries[0].i, 1000);
+	assert_int_equal(nd->entries[1].i, 0);
+	assert_int_equal(nd->entries[2].i, 999999999999999LL);
+	assert_string_equal(toml_type_name(TOML_INTEGER), "an integer");
 }
 
 /* Each bad input fails with the expected line:column. */
@@ -67,7 +76,13 @@ static void test_toml_errors(void **state)
 		int line, column;
 		const char *msg;
 	} cases[] = {
-	    {"a = 1\n", 1, 5, "unsupported value"},
+	    {"a = -1\n", 1, 5, "unsupported value"},
+	    {"a = 01\n", 1, 5, "leading zero"},
+	    {"a = 1x\n", 1, 5, "not an integer"},
+	    {"a = 1.5\n", 1, 5, "not an integer"},
+	    {"a = 1__0\n", 1, 5, "not an integer"},
+	    {"a = 1_\n", 1, 5, "not an integer"},
+	    {"a = 1000000000000000\n", 1, 5, "too large"},
 	    {"a = \"x\"\na = \"y\"\n", 2, 1, "duplicate key"},
 	    {"[t]\n[t]\n", 2, 4, "duplicate table"},
 	    {"a = \"unterminated\n", 1, 18, "unterminated"},

@@ -51,6 +51,26 @@ static void log_to_fd(void *ud, const char *line)
 
 static int g_log_fd;
 
+/* Structured events as "ALLOW|DENY host reason=R status=S count=N" lines in a memfd. */
+static void event_to_fd(void *ud, const struct proxy_event *ev)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%s %s reason=%s status=%d count=%u\n",
+			 ev->allow ? "ALLOW" : "DENY", ev->host, ev->reason ? ev->reason : "-",
+			 ev->status, ev->count);
+	(void)!write(*(int *)ud, buf, (size_t)n);
+}
+
+static bool fd_has(int fd, const char *needle)
+{
+	static char buf[1 << 20];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -697,22 +717,277 @@ static void test_limits(void **state)
 	stop_proxy(&r);
 	close(r.log_fd);
 
-	/* Connection cap: beyond max_conns new clients get 503. */
+	/* Connection cap: beyond max_conns established tunnels new clients get 503, each
+	 * refusal audited (a burst as one event with its count). */
 	cfg.max_conns = 3;
 	cfg.head_timeout_ms = 5000;
+	int ev_fd = memfd_create("events", MFD_CLOEXEC);
+	assert_true(ev_fd >= 0);
+	cfg.event = event_to_fd;
+	cfg.event_ud = &ev_fd;
 	start_proxy(&cfg, &r);
+	(void)snprintf(req, sizeof(req),
+		       "CONNECT 127.0.0.1:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\n",
+		       srv.echo_port, r.token);
 	int idle[3];
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		idle[i] = dial(r.port);
-	usleep(100 * 1000);
-	fd = dial(r.port);
-	(void)read_head(fd, buf, sizeof(buf));
-	assert_int_equal(status_of(buf), 503);
-	close(fd);
+		send_str(idle[i], req);
+		(void)read_head(idle[i], buf, sizeof(buf));
+		assert_int_equal(status_of(buf), 200);
+	}
+	for (int i = 0; i < 2; i++) {
+		fd = dial(r.port);
+		(void)read_head(fd, buf, sizeof(buf));
+		assert_int_equal(status_of(buf), 503);
+		close(fd);
+	}
 	for (int i = 0; i < 3; i++)
 		close(idle[i]);
 	stop_proxy(&r);
 	assert_true(log_has(&r, "reason=too_many_connections"));
+	assert_true(fd_has(ev_fd, "DENY - reason=too_many_connections status=503 count=2\n"));
+	close(ev_fd);
+	close(r.log_fd);
+	cfg.event = NULL;
+}
+
+/*
+ * Under pressure (unfinished heads fill half their cap) a new head gets
+ * PROXY_PRESSURE_HEAD_MS, not the configured timeout; its 408s are audited in
+ * aggregate.
+ */
+static void test_pressure_deadline(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow, .max_conns = 8, .head_timeout_ms = 6000};
+	struct running r;
+	struct timespec t0, t1;
+	char buf[512];
+	int slow[4];
+
+	int ev_fd = memfd_create("events", MFD_CLOEXEC);
+	assert_true(ev_fd >= 0);
+	cfg.event = event_to_fd;
+	cfg.event_ud = &ev_fd;
+	start_proxy(&cfg, &r);
+	/* 8 slots, 6 for heads: the 4th unfinished head is "under pressure". */
+	for (int i = 0; i < 4; i++) {
+		slow[i] = dial(r.port);
+		send_str(slow[i], "CONNECT 127.0.0.1:1 HTTP/1.1\r\n");
+		usleep(20 * 1000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)read_all(slow[3], buf, sizeof(buf));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(status_of(buf), 408);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ms < PROXY_PRESSURE_HEAD_MS - 500 || ms > PROXY_PRESSURE_HEAD_MS + 1500)
+		fail_msg("408 after %ld ms under pressure", ms);
+	/* The first ones still have the configured time. */
+	struct pollfd pf = {slow[0], POLLIN, 0};
+	assert_int_equal(poll(&pf, 1, 0), 0);
+	for (int i = 0; i < 4; i++)
+		close(slow[i]);
+	stop_proxy(&r);
+	assert_true(fd_has(ev_fd, "DENY - reason=timeout status=408 count=1\n"));
+	close(ev_fd);
+	close(r.log_fd);
+}
+
+/* Did the proxy drop (answer or close) this connection? */
+static bool dropped(int fd)
+{
+	struct pollfd pf = {fd, POLLIN, 0};
+	return poll(&pf, 1, 0) != 0;
+}
+
+/*
+ * fair_by_uid (host-loopback placement): one user's flood of unfinished heads evicts
+ * only its own once it holds half the head slots; another user's slow heads stay.
+ * Without it the oldest heads (the other user's) would go first.
+ */
+static void test_fair_by_uid(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {
+	    .allow = allow, .max_conns = 8, .head_timeout_ms = 10000, .fair_by_uid = true};
+	struct running r;
+	int go[2], done[2], flood[10];
+	char x;
+
+	if (geteuid() != 0)
+		skip(); /* needs a second uid */
+	start_proxy(&cfg, &r);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(90);
+		int mine[2];
+		for (int i = 0; i < 2; i++) {
+			mine[i] = dial(r.port);
+			send_str(mine[i], "CONNECT 127.0.0.1:1 HTTP/1.1\r\n");
+		}
+		(void)!write(go[1], "x", 1);
+		if (read(done[0], &x, 1) != 1)
+			_exit(91);
+		_exit((dropped(mine[0]) ? 1 : 0) + (dropped(mine[1]) ? 2 : 0));
+	}
+	close(go[1]);
+	close(done[0]);
+	assert_int_equal(read(go[0], &x, 1), 1);
+	usleep(50 * 1000);
+	for (int i = 0; i < 10; i++) {
+		flood[i] = dial(r.port);
+		send_str(flood[i], "CONNECT 127.0.0.1:1 HTTP/1.1\r\n");
+		usleep(20 * 1000);
+	}
+	usleep(100 * 1000);
+	/* Root holds its share (3 of 6 head slots): its own oldest went, its newest stay. */
+	int wrong = -1;
+	for (int i = 0; i < 10; i++)
+		if (dropped(flood[i]) != (i < 7) && wrong < 0)
+			wrong = i;
+	int st = 0;
+	(void)!write(done[1], "x", 1);
+	(void)waitpid(pid, &st, 0);
+	for (int i = 0; i < 10; i++)
+		close(flood[i]);
+	close(go[0]);
+	close(done[1]);
+	stop_proxy(&r);
+	close(r.log_fd);
+	if (wrong >= 0)
+		fail_msg("flood connection %d was %s", wrong, wrong < 7 ? "kept" : "dropped");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("the other user's slow heads: status 0x%x (1, 2: evicted)", st);
+}
+
+/* event_ud for the fail-closed test: the events memfd, then a flag shared with us. */
+struct audit_sim {
+	int fd; /* first: event_to_fd reads an int here */
+	volatile int *failed;
+};
+
+static bool sim_failed(void *ud)
+{
+	return *((struct audit_sim *)ud)->failed != 0;
+}
+
+/* Once the audit trail cannot be written, every later decision is a refusal. */
+static void test_audit_failed(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct running r;
+	char req[512], auth[128];
+	int fd;
+
+	volatile int *failed =
+	    mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(failed != MAP_FAILED);
+	struct audit_sim sim = {.fd = memfd_create("events", MFD_CLOEXEC), .failed = failed};
+	assert_true(sim.fd >= 0);
+	cfg.event = event_to_fd;
+	cfg.event_ud = &sim;
+	cfg.event_failed = sim_failed;
+	start_proxy(&cfg, &r);
+	(void)bearer(&r, auth, sizeof(auth));
+	(void)snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%u HTTP/1.1", srv.echo_port);
+	assert_int_equal(request(r.port, req, auth, &fd), 200);
+	close(fd);
+	*failed = 1;
+	assert_int_equal(request(r.port, req, auth, NULL), 503);
+	(void)snprintf(req, sizeof(req), "GET http://127.0.0.1:%u/ HTTP/1.1", srv.http_port);
+	assert_int_equal(request(r.port, req, auth, NULL), 503);
+	stop_proxy(&r);
+	assert_true(fd_has(sim.fd, "ALLOW 127.0.0.1 reason=- status=0 count=1\n"));
+	assert_true(fd_has(sim.fd, "DENY 127.0.0.1 reason=audit_failed status=503 count=1\n"));
+	assert_true(log_has(&r, "reason=audit_failed"));
+	close(sim.fd);
+	close(r.log_fd);
+	(void)munmap((void *)failed, sizeof(int));
+}
+
+/*
+ * Slow clients do not crowd out a normal one: 1,100 connections that never finish
+ * their head (re-opened as soon as the proxy drops one) against the default cap of
+ * 1,024, while a normal client makes 197 CONNECT requests through the same proxy.
+ * Every one of them must succeed; before the fairness rules 191 of 197 got 503.
+ */
+static void test_slow_heads_fairness(void **state)
+{
+	(void)state;
+	char *allow[] = {(char *)"127.0.0.1", NULL};
+	struct proxy_config cfg = {.allow = allow};
+	struct running r;
+	enum { SLOW = 1100, REQUESTS = 197 };
+	int ready[2];
+	char buf[4096], req[512];
+
+	int ev_fd = memfd_create("events", MFD_CLOEXEC);
+	assert_true(ev_fd >= 0);
+	cfg.event = event_to_fd;
+	cfg.event_ud = &ev_fd;
+	start_proxy(&cfg, &r);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid_t attacker = fork();
+	assert_true(attacker >= 0);
+	if (attacker == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		static struct pollfd pf[SLOW];
+		static const char part[] = "CONNECT 127.0.0.1:1 HTTP/1.1\r\nX-Slow: ";
+		for (int i = 0; i < SLOW; i++) {
+			pf[i] = (struct pollfd){dial(r.port), POLLIN, 0};
+			(void)!send(pf[i].fd, part, sizeof(part) - 1, MSG_NOSIGNAL);
+		}
+		(void)!write(ready[1], "x", 1);
+		for (;;) { /* whatever the proxy drops comes straight back */
+			if (poll(pf, SLOW, -1) <= 0)
+				continue;
+			for (int i = 0; i < SLOW; i++)
+				if (pf[i].revents) {
+					close(pf[i].fd);
+					pf[i].fd = dial(r.port);
+					(void)!send(pf[i].fd, part, sizeof(part) - 1, MSG_NOSIGNAL);
+				}
+		}
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], buf, 1), 1);
+	close(ready[0]);
+	usleep(200 * 1000);
+
+	(void)snprintf(req, sizeof(req),
+		       "CONNECT 127.0.0.1:%u HTTP/1.1\r\nProxy-Authorization: Bearer %s\r\n\r\n",
+		       srv.echo_port, r.token);
+	int ok = 0;
+	for (int i = 0; i < REQUESTS; i++) {
+		int fd = dial(r.port);
+		send_str(fd, req);
+		(void)read_head(fd, buf, sizeof(buf));
+		if (status_of(buf) == 200) {
+			send_str(fd, "p");
+			if (read(fd, buf, 1) == 1 && buf[0] == 'p')
+				ok++;
+		} else
+			fprintf(stderr, "# request %d: %.40s\n", i, buf);
+		close(fd);
+	}
+	(void)kill(attacker, SIGKILL);
+	(void)waitpid(attacker, NULL, 0);
+	stop_proxy(&r);
+	assert_int_equal(ok, REQUESTS);
+	/* The evictions were audited, in aggregate. */
+	assert_true(fd_has(ev_fd, "DENY - reason=head_evicted status=408 count="));
+	close(ev_fd);
 	close(r.log_fd);
 }
 
@@ -1143,7 +1418,9 @@ int main(void)
 	    cmocka_unit_test(test_upstream_chain), cmocka_unit_test(test_rebinding_netns),
 	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
-	    cmocka_unit_test(test_bulk_pipes),
+	    cmocka_unit_test(test_bulk_pipes),	   cmocka_unit_test(test_slow_heads_fairness),
+	    cmocka_unit_test(test_audit_failed),   cmocka_unit_test(test_pressure_deadline),
+	    cmocka_unit_test(test_fair_by_uid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

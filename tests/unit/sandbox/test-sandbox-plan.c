@@ -18,6 +18,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "sandbox/sandbox.h"
+#include "../must-run.h"
 
 static struct sandbox_features F;
 
@@ -35,7 +36,7 @@ static void test_prepare_free_variants(void **state)
 	const enum net_mode modes[] = {NET_ALLOW, NET_BLOCK, NET_PROXY};
 	(void)state;
 	if (F.landlock_abi < 1)
-		skip();
+		skip_feature("Landlock");
 
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
@@ -74,7 +75,7 @@ static void test_prepare_errors_do_not_leak(void **state)
 	struct diag d = {0};
 	(void)state;
 	if (F.landlock_abi < 1)
-		skip();
+		skip_feature("Landlock");
 
 	(void)rmdir(deny);
 	assert_int_equal(mkdir(deny, 0700), 0);

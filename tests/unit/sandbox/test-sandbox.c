@@ -34,6 +34,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "sandbox/sandbox.h"
+#include "../must-run.h"
 
 extern char **environ;
 
@@ -309,7 +310,7 @@ static int run_probe(struct tspec *t, const char *const *args)
 static void need_landlock(int abi)
 {
 	if (F.landlock_abi < abi)
-		skip();
+		skip_feature("Landlock ABI");
 }
 
 /* ---------------------------------------------------------------- fixture */
@@ -628,7 +629,7 @@ static void test_netns(void **state)
 	(void)state;
 	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	if (!F.is_root && !F.userns)
-		skip();
+		skip_feature("user namespaces");
 	l = listener(&port);
 	snprintf(ps, sizeof(ps), "%u", port);
 	tspec_init(&t);
@@ -661,7 +662,7 @@ static void test_netns_listener(void **state)
 	(void)state;
 	need_landlock(4);
 	if (!F.is_root && !F.userns)
-		skip();
+		skip_feature("user namespaces");
 	tspec_init(&t);
 	t.s.net = NET_PROXY;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
@@ -753,7 +754,7 @@ static void test_masks(void **state)
 	(void)state;
 	need_landlock(1);
 	if (!F.is_root && !F.userns)
-		skip();
+		skip_feature("user namespaces");
 	mask_spec(&t);
 	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
 	assert_true(sandbox_plan_uses_masks(p));
@@ -833,7 +834,7 @@ static void test_masks_unprivileged(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 91)
-		skip();
+		skip_feature("user namespaces");
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
@@ -870,7 +871,7 @@ static void test_seccomp_defense(void **state)
 	(void)state;
 	need_landlock(1); /* every plan below needs Landlock unless best_effort */
 	if (!F.seccomp)
-		skip();
+		skip_feature("seccomp");
 	tspec_init(&t);
 	assert_int_equal(PROBE(&t, "tiocsti"), EPERM);
 	assert_int_equal(PROBE(&t, "unshare-user"), EPERM);

@@ -15,6 +15,7 @@
 
 #include "base/macro.h"
 #include "supervisor/unotify.h"
+#include "../must-run.h"
 
 #define CONNECT UNOTIFY_ACCESS_CONNECT
 #define BIND	UNOTIFY_ACCESS_BIND
@@ -150,7 +151,7 @@ static void test_lifecycle(void **state)
 	(void)state;
 	sandbox_probe(&f);
 	if (!f.seccomp_notify)
-		skip();
+		skip_feature("seccomp user notification");
 	int before = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(before >= 0);
 	close(before);
