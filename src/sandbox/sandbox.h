@@ -10,7 +10,7 @@
  *   sandbox_prepare(spec, &features, ..) in the parent: opens every rule path,
  *                                        builds the BPF program, decides on masks;
  *                                        all allocation happens here
- *   fork()
+ *   sandbox_fork(plan)
  *   sandbox_child_exec(plan, ...)        in the child: async-signal-safe only;
  *                                        never returns
  *   parent: sandbox_read_exec_error()    0 when execve succeeded
@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/diag.h"
 #include "base/macro.h"
@@ -110,8 +111,8 @@ int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const ui
  * Returns 0, -EINVAL (bad fds, n out of 1..UNOTIFY_HELPERS, called twice), -ENOMEM,
  * or a libseccomp error.
  */
-int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds,
-			     size_t n);
+int sandbox_plan_set_unotify(struct sandbox_plan *p, const struct sandbox_spec *spec, int send_fd,
+			     const int *helper_fds, size_t n);
 
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
@@ -126,6 +127,7 @@ struct sandbox_plan_info {
 	bool seccomp;             /* a filter is loaded */
 	unsigned seccomp_insns;   /* its length in BPF instructions */
 	bool userns, mountns, netns;
+	bool pidns, ipcns;        /* private PID namespace (with an init) and IPC namespace */
 	size_t n_masks;           /* protected paths masked; see sandbox_plan_mask_path() */
 };
 void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret);
@@ -155,6 +157,7 @@ enum sandbox_step {
 	STEP_CHDIR,
 	STEP_EXEC,
 	STEP_UNOTIFY, /* AF_UNIX mediation: helpers, notification filter, listener hand-off */
+	STEP_PIDNS,   /* PID namespace: /proc mount, the agent's fork, the init's exec */
 	_STEP_MAX,
 };
 
@@ -177,6 +180,32 @@ const char *sandbox_step_to_string(enum sandbox_step s);
 _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *path,
 				   char *const argv[], char *const envp[], const char *cwd,
 				   int err_fd);
+
+/*
+ * fork(2) for sandbox_child_exec(): when the plan uses a PID namespace, the child is
+ * cloned into new PID and IPC namespaces (and its user namespace), as their PID 1.
+ * Returns the child's pid (in the caller's namespace), 0 in the child, or -1 (errno).
+ */
+pid_t sandbox_fork(const struct sandbox_plan *p);
+
+/* argv[1] of the hidden modes below; main() dispatches them before anything else. */
+#define SANDBOX_HELPER_ARG "__unotify-helper"
+#define SANDBOX_INIT_ARG   "__init"
+
+/*
+ * `nono __unotify-helper`: an AF_UNIX mediation helper, exec'd fresh (empty
+ * environment, nothing of the supervisor's memory) by the sandboxed child, serving the
+ * socket at fd 3. Never returns.
+ */
+_noreturn_ void sandbox_helper_main(void);
+
+/*
+ * `nono __init PID`: PID 1 of the sandbox's PID namespace, exec'd fresh. Forwards the
+ * signals other processes send it to PID, reaps every orphan, and exits with PID's
+ * status (128+signal when it was killed); the kernel then kills whatever is left in
+ * the namespace. Never returns.
+ */
+_noreturn_ void sandbox_init_main(int argc, char **argv);
 
 /*
  * Read the child's report from the parent's end of the pipe. Returns 0 when the pipe

@@ -56,7 +56,7 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	}
 
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	pid_t pid = sandbox_fork(o->plan);
 	if (pid < 0) {
 		int r = -errno;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
@@ -65,8 +65,9 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	if (pid == 0) {
 		/* Child: async-signal-safe only from here on. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
+		/* sandbox_child_exec() checks that we still have a parent (across a PID
+		 * namespace getppid() says 0). */
+		(void)parent;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
 		sandbox_child_exec(o->plan, o->path, o->argv, o->envp, o->cwd, err_w);
 	}

@@ -655,7 +655,7 @@ int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, stru
 			return -ENOMEM;
 	}
 
-	r = sandbox_plan_set_unotify(plan, u->send[1], child_ends, UNOTIFY_HELPERS);
+	r = sandbox_plan_set_unotify(plan, spec, u->send[1], child_ends, UNOTIFY_HELPERS);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(u);
