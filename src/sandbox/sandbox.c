@@ -431,6 +431,37 @@ static bool have_sys_admin(void)
 	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
+bool sandbox_pidns_available(const struct sandbox_features *f)
+{
+	return f && (f->is_root ? have_sys_admin() : userns_ok(f));
+}
+
+/* Whether file holds exactly the len bytes of want (at its start, up to len). */
+static bool file_starts_with(const char *path, const char *want, size_t len)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	(void)close(fd);
+	return n >= (ssize_t)len && memcmp(buf, want, len) == 0;
+}
+
+void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc)
+{
+	static const char init_argv[] = "nono\0" SANDBOX_INIT_ARG "\0";
+	static const char full_map[] = "         0          0 4294967295";
+
+	/* The initial user namespace maps every id; ours maps one. */
+	*ret_user = !file_starts_with("/proc/self/uid_map", full_map, sizeof(full_map) - 1);
+	/* Our PID 1 is nono's init only in a PID namespace of ours (with its IPC one). */
+	*ret_pid_ipc = getpid() != 1 &&
+		       file_starts_with("/proc/1/cmdline", init_argv, sizeof(init_argv) - 1);
+}
+
 pid_t sandbox_fork(const struct sandbox_plan *p)
 {
 	unsigned long fl = CLONE_NEWPID | CLONE_NEWIPC;
@@ -513,7 +544,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	 * processes and SysV objects, and everything it starts dies with it (the PID
 	 * namespace's init). They need a mount namespace too, for a /proc of their own.
 	 */
-	if (f->is_root ? have_sys_admin() : userns_ok(f)) {
+	if (sandbox_pidns_available(f)) {
 		p->use_pidns = true;
 		p->use_mountns = true;
 		if (!f->is_root)

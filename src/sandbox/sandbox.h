@@ -40,6 +40,15 @@ void sandbox_probe(struct sandbox_features *ret);
 /* Whether this user can create user namespaces; probed on first use, then cached. */
 bool sandbox_userns_available(void);
 
+/* Whether `nono run` gives the command private PID and IPC namespaces (with an init). */
+bool sandbox_pidns_available(const struct sandbox_features *f);
+
+/*
+ * Inside a sandbox (`why --self`): whether this process runs in a user namespace of
+ * its own, and in a PID + IPC namespace whose PID 1 is nono's init. Read live from /proc.
+ */
+void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc);
+
 /*
  * True when a seccomp user-notification listener already exists in this process's
  * filter chain (nono nested inside a nono sandbox): the kernel allows one per chain,
