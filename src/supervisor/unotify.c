@@ -722,6 +722,14 @@ int unotify_start(struct unotify *u)
 	return r;
 }
 
+bool unotify_is_helper(const struct unotify *u, pid_t pid)
+{
+	for (size_t i = 0; u && pid > 0 && i < UNOTIFY_HELPERS; i++)
+		if (u->w[i].helper_pid == pid)
+			return true;
+	return false;
+}
+
 struct unotify *unotify_free(struct unotify *u)
 {
 	if (!u)
