@@ -111,14 +111,17 @@ int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const ui
 				   size_t n);
 /*
  * AF_UNIX mediation (supervised runs; see supervisor/unotify.h). After its other filters
- * the child forks n helpers — siblings under the planning process, in the child's
- * Landlock domain, namespaces and capabilities — each serving helper_fds[i]
- * (sandbox/unotify-proto.h), then installs a filter that turns connect(2), bind(2) and
- * sendto(2) with an address into user notifications, and sends the listener over
- * send_fd (SCM_RIGHTS) with the helpers' pids as data (int32_t[UNOTIFY_HELPERS]). Every fd must be O_CLOEXEC and stay open until the
- * child has run; the caller closes them in the parent after fork.
+ * the child starts n helpers — this binary exec'd fresh as `nono __unotify-helper`
+ * (sandbox_helper_main), siblings under the planning process (children of the init in a
+ * PID namespace), under the agent's namespaces, capabilities and Landlock rules but one
+ * Landlock layer above the agent — each serving helper_fds[i] (sandbox/unotify-proto.h),
+ * then installs a filter that turns connect(2), bind(2) and sendto(2) with an address
+ * into user notifications, and sends the listener over send_fd (SCM_RIGHTS) with the
+ * helpers' pids as data (int32_t[UNOTIFY_HELPERS]; 0 in a PID namespace). Builds the
+ * helpers' Landlock ruleset from spec. Every fd must be O_CLOEXEC and stay open until
+ * the child has run; the caller closes them in the parent after fork.
  * Returns 0, -EINVAL (bad fds, n out of 1..UNOTIFY_HELPERS, called twice), -ENOMEM,
- * or a libseccomp error.
+ * -errno (opening /proc/self/exe, the helpers' ruleset), or a libseccomp error.
  */
 int sandbox_plan_set_unotify(struct sandbox_plan *p, const struct sandbox_spec *spec, int send_fd,
 			     const int *helper_fds, size_t n);

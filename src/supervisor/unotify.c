@@ -15,7 +15,7 @@
  *      fd of the socket file (connect, sendto) or of its parent directory (bind). The
  *      pinned object's real location is what the policy (unotify_path_allowed) judges;
  *   3. the operation itself is done by a helper process that lives inside the sandbox
- *      (forked by the child after Landlock and seccomp, before this filter; see
+ *      (exec'd by the child after Landlock and seccomp, before this filter; see
  *      sandbox/unotify-proto.h), on our duplicate of the agent's socket, with the pinned
  *      object as /proc/self/fd/N. So the agent's socket gets connected or bound to
  *      exactly the inode we checked, and the kernel still applies the agent's own
