@@ -459,8 +459,7 @@ int cmd_why(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			(void)printf("%s%s", i ? ", " : "", names[i]);
 		(void)puts(n ? "" : "none");
-	}
-	else if (a.host && spec->proxy.n_credentials > 0) {
+	} else if (a.host && spec->proxy.n_credentials > 0) {
 		/* Requests to these go through the reverse proxy, with the key added there. */
 		(void)fputs("Credential services (reverse proxy):\n", stdout);
 		run_credentials_describe(spec, stdout);

@@ -612,7 +612,8 @@ static void mount_proc(const struct sandbox_plan *p, int err_fd)
 		pb.parent_fd = open(p->proc_rules[i].path, O_PATH | O_CLOEXEC);
 		if (pb.parent_fd < 0)
 			continue; /* not in this /proc: nothing to grant */
-		if (p->ruleset_fd >= 0 && ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+		if (p->ruleset_fd >= 0 &&
+		    ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
 			fail(err_fd, STEP_LANDLOCK, errno, (int)i);
 		if (p->helper_ruleset_fd >= 0 &&
 		    ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)

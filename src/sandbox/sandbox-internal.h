@@ -30,7 +30,7 @@ struct sandbox_plan {
 	uint32_t restrict_flags;
 	bool net_handled; /* ruleset handles TCP bind/connect */
 	uint64_t handled_fs;
-	uint64_t scoped; /* LL_SCOPE_* enforced */
+	uint64_t scoped;     /* LL_SCOPE_* enforced */
 	uint16_t proxy_port; /* sandbox_plan_set_proxy_port(), 0: none */
 	/*
 	 * The helpers' layer (mediation only): the agent's rules plus read/execute of the
@@ -62,8 +62,8 @@ struct sandbox_plan {
 	 * /proc, forks the agent and execs itself as the init (sandbox_init_main()).
 	 */
 	bool use_pidns;
-	int exe_fd;	   /* O_PATH of /proc/self/exe (helpers, init), -1: none */
-	int parent_pidfd;  /* pidfd of parent_pid: its death is checked across the PID ns */
+	int exe_fd;	  /* O_PATH of /proc/self/exe (helpers, init), -1: none */
+	int parent_pidfd; /* pidfd of parent_pid: its death is checked across the PID ns */
 
 	/* SANDBOX_NETNS: listener made inside the namespace, handed out over this socket */
 	int listener_unix_fd; /* -1: none */

@@ -458,8 +458,8 @@ void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc)
 	/* The initial user namespace maps every id; ours maps one. */
 	*ret_user = !file_starts_with("/proc/self/uid_map", full_map, sizeof(full_map) - 1);
 	/* Our PID 1 is nono's init only in a PID namespace of ours (with its IPC one). */
-	*ret_pid_ipc = getpid() != 1 &&
-		       file_starts_with("/proc/1/cmdline", init_argv, sizeof(init_argv) - 1);
+	*ret_pid_ipc =
+	    getpid() != 1 && file_starts_with("/proc/1/cmdline", init_argv, sizeof(init_argv) - 1);
 }
 
 pid_t sandbox_fork(const struct sandbox_plan *p)
@@ -553,8 +553,8 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 		p->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 		if (p->exe_fd < 0 || p->parent_pidfd < 0) {
 			r = -errno;
-			diag_set(d, "pid namespace", 0, 0, "cannot prepare the namespace's init: %s",
-				 strerror(-r));
+			diag_set(d, "pid namespace", 0, 0,
+				 "cannot prepare the namespace's init: %s", strerror(-r));
 			return r;
 		}
 	}

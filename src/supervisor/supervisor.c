@@ -50,7 +50,8 @@ static void kill_leftovers(const struct unotify *u)
 
 			if (t->d_name[0] == '.')
 				continue;
-			(void)snprintf(path, sizeof(path), "/proc/self/task/%s/children", t->d_name);
+			(void)snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+				       t->d_name);
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				continue;
