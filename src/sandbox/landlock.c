@@ -345,6 +345,16 @@ int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spe
 		if (pb.allowed_access && ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
 			return -errno;
 	}
+	/* /proc read: runtimes (sanitizers) read /proc/self/maps before main. In a PID
+	 * namespace the child grants its fresh /proc instead (sandbox-exec.c). */
+	_cleanup_close_ int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (proc >= 0) {
+		struct ll_path_beneath_attr pb = {
+		    .allowed_access = (LL_FS_READ_FILE | LL_FS_READ_DIR) & p->handled_fs,
+		    .parent_fd = proc};
+		if (pb.allowed_access && ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			return -errno;
+	}
 	p->helper_ruleset_fd = TAKE_FD(fd);
 	return 0;
 }

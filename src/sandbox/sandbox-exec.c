@@ -607,6 +607,17 @@ static void mount_proc(const struct sandbox_plan *p, int err_fd)
 {
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		fail(err_fd, STEP_PIDNS, errno, 0);
+	if (p->helper_ruleset_fd >= 0) {
+		/* The helpers read it (see landlock_build_helper). */
+		struct ll_path_beneath_attr pb = {
+		    .allowed_access = (LL_FS_READ_FILE | LL_FS_READ_DIR) & p->handled_fs};
+		pb.parent_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pb.parent_fd < 0 ||
+		    (pb.allowed_access &&
+		     ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0))
+			fail(err_fd, STEP_LANDLOCK, errno, -1);
+		(void)close(pb.parent_fd);
+	}
 	for (size_t i = 0; i < p->n_proc_rules; i++) {
 		struct ll_path_beneath_attr pb = {.allowed_access = p->proc_rules[i].access};
 		pb.parent_fd = open(p->proc_rules[i].path, O_PATH | O_CLOEXEC);
