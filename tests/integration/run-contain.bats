@@ -173,3 +173,33 @@ check_exit_status() {
 }
 @test "the agent's exit status comes through the init (root)" { check_exit_status root; }
 @test "the agent's exit status comes through the init (user)" { check_exit_status user; }
+
+check_fallback() {
+	# Nested in a sandbox nono cannot make namespaces (seccomp refuses new user
+	# namespaces, the capabilities are gone): the inner supervisor, a child subreaper,
+	# must end the daemon itself. The outer sandbox's end would hide a failure, so look
+	# from inside it, right after the inner run returns.
+	run contained "$1" --allow-net -- /bin/sh -c "
+\"\$0\" run --dry-run -v -- true | grep '^Namespaces:'
+\"\$0\" run --no-audit -- /bin/sh -c \"setsid /bin/sh -c 'sleep 4242.$TAG >/dev/null 2>&1 </dev/null & exit 0' & sleep 0.3; exit 7\"
+echo inner=\$?
+if pgrep -f '^sleep 4242.$TAG' >/dev/null; then echo LEFT; else echo GONE; fi" "$N"
+	assert_success
+	assert_output --partial "Namespaces: no pid/ipc"
+	assert_output --partial "inner=7"
+	assert_output --partial "GONE"
+	refute_output --partial "LEFT"
+}
+@test "without namespaces the supervisor still ends what the command left running (root)" { check_fallback root; }
+@test "without namespaces the supervisor still ends what the command left running (user)" { check_fallback user; }
+
+check_report() {
+	run contained "$1" --dry-run -v -- true
+	assert_success
+	assert_output --regexp "Namespaces: pid, ipc, mount.*PID 1 is nono's init"
+	run contained "$1" --read "$(dirname "$N")" -- "$N" why --self --path /tmp
+	assert_success
+	assert_output --partial "Namespaces: pid, ipc (PID 1 is nono's init)"
+}
+@test "--dry-run -v and why --self name the namespaces in force (root)" { check_report root; }
+@test "--dry-run -v and why --self name the namespaces in force (user)" { check_report user; }
