@@ -720,11 +720,6 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		if (unshare(fl) < 0)
 			fail(err_fd, p->use_mountns ? STEP_MOUNTNS : STEP_NETNS, errno, -1);
 	}
-	/* PID 1 holds a copy of the supervisor until it execs the init: not readable, even
-	 * without Landlock (the agent's execve makes it dumpable again). After the maps:
-	 * a non-dumpable process may not write its own. */
-	if (pid1)
-		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (p->use_mountns)
 		apply_masks(p, err_fd, pid1, false);
 	if (pid1) {
