@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 
 	/* Hidden modes exec'd by the sandbox itself: before anything else runs. */
 	if (argc >= 2 && streq(argv[1], SANDBOX_HELPER_ARG))
-		sandbox_helper_main();
+		sandbox_helper_main(argc, argv);
 	if (argc >= 2 && streq(argv[1], SANDBOX_INIT_ARG))
 		sandbox_init_main(argc, argv);
 

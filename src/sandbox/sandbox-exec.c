@@ -518,11 +518,17 @@ static int exec_self(const struct sandbox_plan *p, const char *mode, const char 
 	return errno;
 }
 
-/* In a freshly cloned helper: channel fd to 3, everything else closed, exec. */
-_noreturn_ static void helper_exec(const struct sandbox_plan *p, int fd)
+/*
+ * In the freshly cloned first helper: the n channels to fds 3..3+n-1, everything else
+ * closed, exec. The exec'd helper forks one process per further channel (a fork of a
+ * fresh, non-dumpable process holds nothing either, and costs less than an exec).
+ */
+_noreturn_ static void helper_exec(const struct sandbox_plan *p)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN};
-	int exe = -1;
+	int tmp[UNOTIFY_HELPERS];
+	char n[4] = {(char)('0' + p->n_helpers), 0, 0, 0};
+	int exe;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Without a PID namespace our parent is the supervisor (CLONE_PARENT). */
@@ -532,16 +538,24 @@ _noreturn_ static void helper_exec(const struct sandbox_plan *p, int fd)
 	(void)setsid();
 	/* SIG_IGN survives execve: a vanished agent socket must not kill the helper. */
 	(void)sigaction(SIGPIPE, &ign, NULL);
-	if (p->exe_fd < 0)
+	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
 		_exit(1);
-	/* Out of the way of 3, then the channel to 3, without CLOEXEC. */
-	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 4);
-	if (exe < 0 || (fd != 3 && dup2(fd, 3) < 0) || fcntl(3, F_SETFD, 0) < 0)
+	/* Everything out of the way of 3.., then the channels there, without CLOEXEC. */
+	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	if (exe < 0)
 		_exit(1);
+	for (size_t i = 0; i < p->n_helpers; i++) {
+		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+		if (tmp[i] < 0)
+			_exit(1);
+	}
+	for (size_t i = 0; i < p->n_helpers; i++)
+		if (dup2(tmp[i], 3 + (int)i) < 0)
+			_exit(1);
 	(void)syscall(SYS_close_range, 0U, 2U, 0U);
-	(void)syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC);
+	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
 	{
-		char *argv[] = {(char *)"nono", (char *)SANDBOX_HELPER_ARG, NULL};
+		char *argv[] = {(char *)"nono", (char *)SANDBOX_HELPER_ARG, n, NULL};
 		char *envp[] = {NULL};
 		(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
 	}
@@ -553,21 +567,20 @@ static void start_mediation(const struct sandbox_plan *p, int err_fd)
 	struct sock_fprog prog = {.len = p->notify_filter_len, .filter = p->notify_filter};
 	int32_t pids[UNOTIFY_HELPERS] = {0};
 	int lfd, e;
+	/* CLONE_PARENT: a sibling under the supervisor (or, in a PID namespace, a child of
+	 * its init), not a child the agent could wait(2) for. stack 0: runs on a copy of
+	 * this stack, like fork(2). */
+	long pid;
 
-	for (size_t i = 0; i < p->n_helpers; i++) {
-		/* CLONE_PARENT: a sibling under the supervisor (or, in a PID namespace, a
-		 * child of its init), not a child the agent could wait(2) for. stack 0:
-		 * runs on a copy of this stack, like fork(2). */
-		long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL,
-				   NULL, 0UL);
-		if (pid < 0)
-			fail(err_fd, STEP_UNOTIFY, errno, (int)i);
-		if (pid == 0)
-			helper_exec(p, p->helper_fds[i]);
-		/* A pid in our PID namespace means nothing to the supervisor: it would
-		 * signal an unrelated process. The namespace's end takes the helpers. */
-		pids[i] = in_pidns ? 0 : (int32_t)pid;
-	}
+	pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL, NULL, 0UL);
+	if (pid < 0)
+		fail(err_fd, STEP_UNOTIFY, errno, 0);
+	if (pid == 0)
+		helper_exec(p);
+	/* A pid in our PID namespace means nothing to the supervisor: it would signal an
+	 * unrelated process; the namespace's end takes the helpers. Otherwise the first
+	 * helper's: the others are its children and die with it (PR_SET_PDEATHSIG). */
+	pids[0] = in_pidns ? 0 : (int32_t)pid;
 	/*
 	 * WAIT_KILLABLE_RECV (5.19+): once the supervisor holds a notification, only a fatal
 	 * signal interrupts the wait. Otherwise a signal would abandon a connect the helper
@@ -587,14 +600,31 @@ static void start_mediation(const struct sandbox_plan *p, int err_fd)
 	(void)close(lfd);
 }
 
-void sandbox_helper_main(void)
+void sandbox_helper_main(int argc, char **argv)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN};
+	int n = 1;
 
-	/* First: nothing of ours may be read through /proc, ptrace or process_vm_readv. */
+	/* First: nothing of ours may be read through /proc, ptrace or process_vm_readv
+	 * (inherited by the forks below). */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	(void)sigaction(SIGPIPE, &ign, NULL);
+	if (argc >= 3 && argv[2][0] >= '1' && argv[2][0] <= '0' + UNOTIFY_HELPERS && !argv[2][1])
+		n = argv[2][0] - '0';
+	for (int i = 1; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break; /* its worker's requests fail: EPIPE, answered as an error */
+		if (pid == 0) {
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (dup2(3 + i, 3) < 0)
+				_exit(1);
+			(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+			helper_loop(3);
+		}
+	}
+	(void)syscall(SYS_close_range, 4U, ~0U, 0U);
 	helper_loop(3);
 }
 

@@ -205,11 +205,12 @@ pid_t sandbox_fork(const struct sandbox_plan *p);
 #define SANDBOX_INIT_ARG   "__init"
 
 /*
- * `nono __unotify-helper`: an AF_UNIX mediation helper, exec'd fresh (empty
+ * `nono __unotify-helper [N]`: the AF_UNIX mediation helpers, exec'd fresh (empty
  * environment, nothing of the supervisor's memory) by the sandboxed child, serving the
- * socket at fd 3. Never returns.
+ * sockets at fds 3..3+N-1 (N 1..UNOTIFY_HELPERS, default 1): one forked process per
+ * socket after the first. Not dumpable. Never returns.
  */
-_noreturn_ void sandbox_helper_main(void);
+_noreturn_ void sandbox_helper_main(int argc, char **argv);
 
 /*
  * `nono __init PID`: PID 1 of the sandbox's PID namespace, exec'd fresh. Forwards the
