@@ -203,3 +203,26 @@ check_report() {
 }
 @test "--dry-run -v and why --self name the namespaces in force (root)" { check_report root; }
 @test "--dry-run -v and why --self name the namespaces in force (user)" { check_report user; }
+
+check_signal_forward() {
+	# SIGTERM to nono: the supervisor forwards it to the init, the init to the agent.
+	local out="$T/data/sig.out"
+	(contained "$1" -- /bin/sh -c 'trap "echo got-term; exit 5" TERM; while :; do sleep 0.1; done' \
+		>"$out" 2>&1 3>&- || echo "rc=$?" >>"$out") &
+	local bg=$!
+	local pid=""
+	for _ in $(seq 100); do
+		pid=$(pgrep -f "^$N run --read $P -- /bin/sh -c trap" | head -1)
+		[ -n "$pid" ] && pgrep -f "^nono __init" >/dev/null && break
+		sleep 0.05
+	done
+	[ -n "$pid" ]
+	sleep 0.3
+	kill -TERM "$pid"
+	wait "$bg" || true
+	run cat "$out"
+	assert_output --partial "got-term"
+	assert_output --partial "rc=5"
+}
+@test "signals sent to nono reach the agent through the init (root)" { check_signal_forward root; }
+@test "signals sent to nono reach the agent through the init (user)" { check_signal_forward user; }
