@@ -585,6 +585,17 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      f->landlock_abi >= 6 ? "yes" : "no",
 			      s->scope_abstract_unix && f->landlock_abi >= 6 ? "yes" : "no");
 		(void)fprintf(out, "User namespaces: %s\n", sandbox_userns_available() ? "available" : "unavailable");
+		if (sandbox_pidns_available(f))
+			(void)fprintf(out,
+				      "Namespaces: pid, ipc, mount%s%s (PID 1 is nono's init: "
+				      "everything the command starts ends with it)\n",
+				      f->is_root ? "" : ", user",
+				      s->net == NET_PROXY ? ", network (where placed)" : "");
+		else
+			(void)fprintf(out,
+				      "Namespaces: no pid/ipc (needs user namespaces or "
+				      "CAP_SYS_ADMIN): the supervisor, a child subreaper, ends "
+				      "the command's whole process tree when it exits\n");
 		if (s->net == NET_PROXY) {
 			const char *why;
 			enum proxy_placement pl = run_proxy_placement(

@@ -480,7 +480,23 @@ int cmd_why(int argc, char **argv)
 	(void)fputs(out, stdout);
 	if (a.json)
 		(void)fputc('\n', stdout);
-	else if (a.host && spec->proxy.n_credentials > 0) {
+	else if (a.self) {
+		/* Read live: what this process runs under, not what a plan said. */
+		const char *names[4];
+		size_t n = 0;
+		bool user, pid_ipc;
+		sandbox_namespaces_self(&user, &pid_ipc);
+		if (pid_ipc)
+			names[n++] = "pid, ipc (PID 1 is nono's init)";
+		if (user)
+			names[n++] = "user";
+		if (spec->proxy.placement == PROXY_PLACEMENT_NETNS)
+			names[n++] = "network";
+		(void)fputs("Namespaces: ", stdout);
+		for (size_t i = 0; i < n; i++)
+			(void)printf("%s%s", i ? ", " : "", names[i]);
+		(void)puts(n ? "" : "none");
+	} else if (a.host && spec->proxy.n_credentials > 0) {
 		/* Requests to these go through the reverse proxy, with the key added there. */
 		(void)fputs("Credential services (reverse proxy):\n", stdout);
 		run_credentials_describe(spec, stdout);

@@ -8,6 +8,7 @@
 #include "base/macro.h"
 #include "cli/cli.h"
 #include "cli/run-options.h"
+#include "sandbox/sandbox.h"
 
 #ifndef NONO_VERSION
 #define NONO_VERSION "0.0.0"
@@ -81,6 +82,12 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+
+	/* Hidden modes exec'd by the sandbox itself: before anything else runs. */
+	if (argc >= 2 && streq(argv[1], SANDBOX_HELPER_ARG))
+		sandbox_helper_main(argc, argv);
+	if (argc >= 2 && streq(argv[1], SANDBOX_INIT_ARG))
+		sandbox_init_main(argc, argv);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+shV", opts, NULL)) >= 0) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "base/strv.h"
@@ -61,6 +62,12 @@ int sandbox_plan_set_proxy_port(struct sandbox_plan *p, uint16_t port)
 		return -EINVAL;
 	if (p->ruleset_fd < 0 || !p->net_handled)
 		return 0; /* nothing to open: TCP is not restricted by Landlock */
+	p->proxy_port = port;
+	if (p->helper_ruleset_fd >= 0) {
+		int r = add_port_rule(p->helper_ruleset_fd, LL_NET_CONNECT_TCP, port);
+		if (r < 0)
+			return r;
+	}
 	return add_port_rule(p->ruleset_fd, LL_NET_CONNECT_TCP, port);
 }
 
@@ -80,6 +87,106 @@ static int downgrade(const struct sandbox_spec *spec, char ***warnings, struct d
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* Path rules for every grant and port rules for the spec, into ruleset fd. */
+static int add_rules(int fd, struct sandbox_plan *p, const struct sandbox_spec *spec, bool record,
+		     struct diag *d)
+{
+	int r;
+
+	for (size_t i = 0; i < spec->n_grants; i++) {
+		const struct fs_grant *g = &spec->grants[i];
+		struct ll_path_beneath_attr pb = {0};
+		_cleanup_close_ int pfd = -EBADF;
+		struct stat st;
+		uint64_t access = 0;
+
+		if (!g->exists || !g->path)
+			continue;
+		if (g->access & FS_READ)
+			access |= LL_READ_RIGHTS;
+		if (g->access & FS_WRITE)
+			access |= LL_WRITE_RIGHTS;
+		access &= p->handled_fs;
+		if (access == 0)
+			continue;
+
+		pfd = open(g->path, O_PATH | O_CLOEXEC);
+		if (pfd < 0) {
+			if (errno == ENOENT)
+				continue; /* vanished since resolution: skipped like any missing
+					     path */
+			r = -errno;
+			diag_set(d, g->path, 0, 0, "opening grant '%s' failed: %s", g->path,
+				 strerror(-r));
+			return r;
+		}
+		if (fstat(pfd, &st) < 0) {
+			r = -errno;
+			diag_set(d, g->path, 0, 0, "stat of grant '%s' failed: %s", g->path,
+				 strerror(-r));
+			return r;
+		}
+		/* A file grant (or any non-directory) never widens to its directory. */
+		if (g->is_file || !S_ISDIR(st.st_mode))
+			access &= LL_FS_FILE_RIGHTS;
+		if (access == 0)
+			continue;
+
+		/* The child mounts a fresh /proc over this one: it re-adds these there. */
+		if ((streq(g->path, "/proc") || startswith(g->path, "/proc/")) &&
+		    strlen(g->path) < sizeof(p->proc_rules[0].path) &&
+		    p->n_proc_rules < ARRAY_SIZE(p->proc_rules) && record) {
+			size_t k = p->n_proc_rules++;
+			memcpy(p->proc_rules[k].path, g->path, strlen(g->path) + 1);
+			p->proc_rules[k].access = access;
+		}
+		pb.allowed_access = access;
+		pb.parent_fd = pfd;
+		if (ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
+			r = -errno;
+			diag_set(d, g->path, 0, 0, "adding Landlock rule for '%s' failed: %s",
+				 g->path, strerror(-r));
+			return r;
+		}
+	}
+
+	if (p->net_handled) {
+		for (size_t i = 0; i < spec->n_open_ports; i++) {
+			r = add_port_rule(fd, LL_NET_CONNECT_TCP | LL_NET_BIND_TCP,
+					  spec->open_ports[i]);
+			if (r < 0) {
+				diag_set(d, "--open-port", 0, 0,
+					 "adding Landlock rule for port %u failed: %s",
+					 spec->open_ports[i], strerror(-r));
+				return r;
+			}
+		}
+		if (spec->net == NET_PROXY) {
+			for (size_t i = 0; i < spec->n_listen_ports; i++) {
+				r = add_port_rule(fd, LL_NET_BIND_TCP, spec->listen_ports[i]);
+				if (r < 0) {
+					diag_set(d, "--listen-port", 0, 0,
+						 "adding Landlock rule for port %u failed: %s",
+						 spec->listen_ports[i], strerror(-r));
+					return r;
+				}
+			}
+			if (spec->proxy.port != 0) {
+				r = add_port_rule(fd, LL_NET_CONNECT_TCP, spec->proxy.port);
+				if (r < 0) {
+					diag_set(
+					    d, "proxy", 0, 0,
+					    "adding Landlock rule for proxy port %u failed: %s",
+					    spec->proxy.port, strerror(-r));
+					return r;
+				}
+			}
+		}
+	}
+
 	return 0;
 }
 
@@ -140,88 +247,10 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		return r;
 	}
 
-	for (size_t i = 0; i < spec->n_grants; i++) {
-		const struct fs_grant *g = &spec->grants[i];
-		struct ll_path_beneath_attr pb = {0};
-		_cleanup_close_ int pfd = -EBADF;
-		struct stat st;
-		uint64_t access = 0;
-
-		if (!g->exists || !g->path)
-			continue;
-		if (g->access & FS_READ)
-			access |= LL_READ_RIGHTS;
-		if (g->access & FS_WRITE)
-			access |= LL_WRITE_RIGHTS;
-		access &= attr.handled_access_fs;
-		if (access == 0)
-			continue;
-
-		pfd = open(g->path, O_PATH | O_CLOEXEC);
-		if (pfd < 0) {
-			if (errno == ENOENT)
-				continue; /* vanished since resolution: skipped like any missing
-					     path */
-			r = -errno;
-			diag_set(d, g->path, 0, 0, "opening grant '%s' failed: %s", g->path,
-				 strerror(-r));
-			return r;
-		}
-		if (fstat(pfd, &st) < 0) {
-			r = -errno;
-			diag_set(d, g->path, 0, 0, "stat of grant '%s' failed: %s", g->path,
-				 strerror(-r));
-			return r;
-		}
-		/* A file grant (or any non-directory) never widens to its directory. */
-		if (g->is_file || !S_ISDIR(st.st_mode))
-			access &= LL_FS_FILE_RIGHTS;
-		if (access == 0)
-			continue;
-
-		pb.allowed_access = access;
-		pb.parent_fd = pfd;
-		if (ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
-			r = -errno;
-			diag_set(d, g->path, 0, 0, "adding Landlock rule for '%s' failed: %s",
-				 g->path, strerror(-r));
-			return r;
-		}
-	}
-
-	if (p->net_handled) {
-		for (size_t i = 0; i < spec->n_open_ports; i++) {
-			r = add_port_rule(fd, LL_NET_CONNECT_TCP | LL_NET_BIND_TCP,
-					  spec->open_ports[i]);
-			if (r < 0) {
-				diag_set(d, "--open-port", 0, 0,
-					 "adding Landlock rule for port %u failed: %s",
-					 spec->open_ports[i], strerror(-r));
-				return r;
-			}
-		}
-		if (spec->net == NET_PROXY) {
-			for (size_t i = 0; i < spec->n_listen_ports; i++) {
-				r = add_port_rule(fd, LL_NET_BIND_TCP, spec->listen_ports[i]);
-				if (r < 0) {
-					diag_set(d, "--listen-port", 0, 0,
-						 "adding Landlock rule for port %u failed: %s",
-						 spec->listen_ports[i], strerror(-r));
-					return r;
-				}
-			}
-			if (spec->proxy.port != 0) {
-				r = add_port_rule(fd, LL_NET_CONNECT_TCP, spec->proxy.port);
-				if (r < 0) {
-					diag_set(
-					    d, "proxy", 0, 0,
-					    "adding Landlock rule for proxy port %u failed: %s",
-					    spec->proxy.port, strerror(-r));
-					return r;
-				}
-			}
-		}
-	}
+	p->handled_fs = attr.handled_access_fs;
+	r = add_rules(fd, p, spec, true, d);
+	if (r < 0)
+		return r;
 
 	/*
 	 * ABI 7 audit logging: the kernel documentation asks sandbox launchers to turn off
@@ -230,8 +259,102 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	 * time and would flood the audit log.
 	 */
 	p->restrict_flags = abi >= 7 ? LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF : 0;
-	p->handled_fs = attr.handled_access_fs;
 	p->scoped = attr.scoped;
 	p->ruleset_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Read and execute of one file (the binary, its interpreter, a library) in ruleset fd. */
+static int add_exec_rule(int fd, const struct sandbox_plan *p, int file_fd)
+{
+	struct ll_path_beneath_attr pb = {
+	    .allowed_access = (LL_FS_READ_FILE | LL_FS_EXECUTE) & p->handled_fs,
+	    .parent_fd = file_fd,
+	};
+	struct stat st;
+
+	if (fstat(file_fd, &st) < 0 || !S_ISREG(st.st_mode) || pb.allowed_access == 0)
+		return 0;
+	return RET_NERRNO(ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0));
+}
+
+static void fclosep(FILE **f)
+{
+	if (*f)
+		(void)fclose(*f);
+}
+
+int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spec)
+{
+	struct ll_ruleset_attr attr = {
+	    .handled_access_fs = p->handled_fs,
+	    .handled_access_net = p->net_handled ? LL_NET_BIND_TCP | LL_NET_CONNECT_TCP : 0,
+	    .scoped = p->scoped,
+	};
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_(fclosep) FILE *maps = NULL;
+	struct diag d = {0};
+	char line[4096];
+	int r;
+
+	if (p->ruleset_fd < 0 || p->helper_ruleset_fd >= 0)
+		return 0;
+	fd = ll_create_ruleset(&attr, ll_ruleset_attr_size(p->landlock_abi), 0);
+	if (fd < 0)
+		return -errno;
+	r = add_rules(fd, p, spec, false, &d);
+	if (r < 0)
+		return r;
+	if (p->proxy_port != 0 && p->net_handled) {
+		r = add_port_rule(fd, LL_NET_CONNECT_TCP, p->proxy_port);
+		if (r < 0)
+			return r;
+	}
+	if (p->exe_fd >= 0) {
+		r = add_exec_rule(fd, p, p->exe_fd);
+		if (r < 0)
+			return r;
+	}
+	/*
+	 * The dynamic loader and every library this binary maps: the helpers exec the same
+	 * binary, which needs them whether or not the agent's grants cover them.
+	 */
+	maps = fopen("/proc/self/maps", "re");
+	if (!maps)
+		return -errno;
+	while (fgets(line, sizeof(line), maps)) {
+		char *path = strchr(line, '/');
+		char *perms = strchr(line, ' ');
+		_cleanup_close_ int ffd = -EBADF;
+
+		if (!path || !perms || perms[1] == 0 || perms[3] != 'x')
+			continue;
+		path[strcspn(path, "\n")] = 0;
+		ffd = open(path, O_PATH | O_CLOEXEC);
+		if (ffd < 0)
+			continue; /* "(deleted)" and the like: nothing to grant */
+		r = add_exec_rule(fd, p, ffd);
+		if (r < 0)
+			return r;
+	}
+	/* The loader's cache: without it the loader still searches the system directories. */
+	_cleanup_close_ int cache = open("/etc/ld.so.cache", O_PATH | O_CLOEXEC);
+	if (cache >= 0) {
+		struct ll_path_beneath_attr pb = {.allowed_access = LL_FS_READ_FILE & p->handled_fs,
+						  .parent_fd = cache};
+		if (pb.allowed_access && ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			return -errno;
+	}
+	/* /proc read: runtimes (sanitizers) read /proc/self/maps before main. In a PID
+	 * namespace the child grants its fresh /proc instead (sandbox-exec.c). */
+	_cleanup_close_ int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (proc >= 0) {
+		struct ll_path_beneath_attr pb = {
+		    .allowed_access = (LL_FS_READ_FILE | LL_FS_READ_DIR) & p->handled_fs,
+		    .parent_fd = proc};
+		if (pb.allowed_access && ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			return -errno;
+	}
+	p->helper_ruleset_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -6,11 +6,15 @@
  * reported as {step, errno, index} on err_fd, then _exit(127).
  *
  * Order matters:
- *   pdeathsig -> user ns (+ identity maps) -> mount ns -> masks -> net ns + lo ->
- *   capabilities -> no_new_privs -> Landlock -> seccomp -> AF_UNIX mediation (helpers,
- *   notification filter) -> CLOEXEC sweep -> chdir -> exec
+ *   pdeathsig -> user ns (+ identity maps) -> mount ns -> masks -> [PID ns: fresh
+ *   /proc, fork of the agent, exec of the init] -> net ns + lo -> capabilities ->
+ *   no_new_privs -> Landlock (the helpers' layer when mediating) -> seccomp -> AF_UNIX
+ *   mediation (helpers exec'd, notification filter) -> Landlock (the agent's layer) ->
+ *   CLOEXEC sweep -> chdir -> exec
  * Masks need namespace caps, so they come before the drop; Landlock and seccomp come
- * last so they also bind everything above and forbid undoing the masks.
+ * last so they also bind everything above and forbid undoing the masks. The helpers
+ * start one Landlock layer above the agent: the agent's domain is a child of theirs,
+ * so Landlock's ptrace and signal scoping keep it away from them.
  */
 
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sched.h>
 #include <stddef.h>
 #include <signal.h>
@@ -43,6 +48,8 @@
 #endif
 
 static const char *exec_path = "the command";
+/* This process is PID 1 of the plan's PID namespace, or a child of it. */
+static bool in_pidns;
 
 _noreturn_ static void fail(int err_fd, int step, int err, int index)
 {
@@ -93,16 +100,22 @@ static int write_file(const char *path, const char *s)
 	return err;
 }
 
-static int enter_userns(const struct sandbox_plan *p, int *ret_err)
+/*
+ * User namespace with identity maps. cloned: sandbox_fork() already made it (with the
+ * PID and IPC namespaces); ipc: also a private IPC namespace (in place).
+ */
+static int enter_userns(const struct sandbox_plan *p, bool cloned, bool ipc, int *ret_err)
 {
-	int fl = CLONE_NEWUSER;
+	int fl = cloned ? 0 : CLONE_NEWUSER;
 	int r;
 
+	if (ipc)
+		fl |= CLONE_NEWIPC;
 	if (p->use_mountns)
 		fl |= CLONE_NEWNS;
 	if (p->flags & SANDBOX_NETNS)
 		fl |= CLONE_NEWNET;
-	if (unshare(fl) < 0)
+	if (fl != 0 && unshare(fl) < 0)
 		return *ret_err = errno, -1;
 	/* setgroups must be denied before an unprivileged gid_map write. */
 	r = write_file("/proc/self/setgroups", "deny");
@@ -153,18 +166,34 @@ fail:
 	return -1;
 }
 
-static void apply_masks(const struct sandbox_plan *p, int err_fd)
+static bool is_proc_path(const char *path)
+{
+	return strncmp(path, "/proc/", 6) == 0;
+}
+
+/*
+ * Masks; with proc_phase, only those beneath /proc, on the fresh /proc of a PID
+ * namespace (whose inodes are new: no identity to check), else all but those when
+ * defer_proc is set.
+ */
+static void apply_masks(const struct sandbox_plan *p, int err_fd, bool defer_proc, bool proc_phase)
 {
 	int src, err = 0;
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (!proc_phase && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(err_fd, STEP_MOUNTNS, errno, -1);
+	if (p->n_masks == 0)
+		return;
 	src = make_mask_source(&err);
 	if (src < 0)
 		fail(err_fd, STEP_MASK, err, -1);
 
 	for (size_t i = 0; i < p->n_masks; i++) {
 		const struct sandbox_mask *m = &p->masks[i];
+		bool in_proc = is_proc_path(m->path);
+
+		if (proc_phase ? !in_proc : (defer_proc && in_proc))
+			continue;
 		struct open_how how = {
 		    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (m->is_dir ? O_DIRECTORY : 0),
 		    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -181,7 +210,7 @@ static void apply_masks(const struct sandbox_plan *p, int err_fd)
 		}
 		if (fstat(target, &st) < 0)
 			fail(err_fd, STEP_MASK, errno, (int)i);
-		if (st.st_dev != m->dev || st.st_ino != m->ino)
+		if (!proc_phase && (st.st_dev != m->dev || st.st_ino != m->ino))
 			fail(err_fd, STEP_MASK, ESTALE, (int)i);
 
 		clone = open_tree(src, m->is_dir ? "d" : "f", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -334,7 +363,8 @@ static void send_forward_listeners(const struct sandbox_plan *p, int err_fd)
  * SCM_RIGHTS), from inside the sandbox: the kernel applies the agent's Landlock domain
  * (TCP ports, abstract-socket scope, MAKE_SOCK), namespaces and capabilities to it.
  * Path addresses arrive pinned as fds, so the inode the supervisor checked is the one
- * used. Forked copies of a single-threaded process: plain syscalls only, no malloc.
+ * used. Each helper is this binary exec'd fresh (sandbox_helper_main): it holds none of
+ * the supervisor's memory or environment, and is not dumpable.
  */
 static union {
 	struct unotify_req req;
@@ -570,36 +600,94 @@ _noreturn_ static void helper_loop(int fd)
 	}
 }
 
+/* Decimal digits of v (>= 0) into buf (size >= 12), NUL-terminated. */
+static void format_int(char *buf, long v)
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < 11);
+	while (n > 0)
+		buf[k++] = tmp[--n];
+	buf[k] = 0;
+}
+
+/* Exec this binary (p->exe_fd) in a hidden mode, with an empty environment. */
+static int exec_self(const struct sandbox_plan *p, const char *mode, const char *arg)
+{
+	char *argv[] = {(char *)"nono", (char *)mode, (char *)arg, NULL};
+	char *envp[] = {NULL};
+
+	(void)syscall(SYS_execveat, p->exe_fd, "", argv, envp, AT_EMPTY_PATH);
+	return errno;
+}
+
+/*
+ * In the freshly cloned first helper: the n channels to fds 3..3+n-1, everything else
+ * closed, exec. The exec'd helper forks one process per further channel (a fork of a
+ * fresh, non-dumpable process holds nothing either, and costs less than an exec).
+ */
+_noreturn_ static void helper_exec(const struct sandbox_plan *p)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	int tmp[UNOTIFY_HELPERS];
+	char n[4] = {(char)('0' + p->n_helpers), 0, 0, 0};
+	int exe;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Without a PID namespace our parent is the supervisor (CLONE_PARENT). */
+	if (!in_pidns && getppid() != p->parent_pid)
+		_exit(1);
+	/* Out of the terminal's process group: ^C is for the agent. */
+	(void)setsid();
+	/* SIG_IGN survives execve: a vanished agent socket must not kill the helper. */
+	(void)sigaction(SIGPIPE, &ign, NULL);
+	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
+		_exit(1);
+	/* Everything out of the way of 3.., then the channels there, without CLOEXEC. */
+	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	if (exe < 0)
+		_exit(1);
+	for (size_t i = 0; i < p->n_helpers; i++) {
+		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+		if (tmp[i] < 0)
+			_exit(1);
+	}
+	for (size_t i = 0; i < p->n_helpers; i++)
+		if (dup2(tmp[i], 3 + (int)i) < 0)
+			_exit(1);
+	(void)syscall(SYS_close_range, 0U, 2U, 0U);
+	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
+	{
+		char *argv[] = {(char *)"nono", (char *)SANDBOX_HELPER_ARG, n, NULL};
+		char *envp[] = {NULL};
+		(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+	}
+	_exit(1);
+}
+
 static void start_mediation(const struct sandbox_plan *p, int err_fd)
 {
 	struct sock_fprog prog = {.len = p->notify_filter_len, .filter = p->notify_filter};
 	int32_t pids[UNOTIFY_HELPERS] = {0};
 	int lfd, e;
+	/* CLONE_PARENT: a sibling under the supervisor (or, in a PID namespace, a child of
+	 * its init), not a child the agent could wait(2) for. stack 0: runs on a copy of
+	 * this stack, like fork(2). */
+	long pid;
 
-	for (size_t i = 0; i < p->n_helpers; i++) {
-		/* CLONE_PARENT: a sibling under the supervisor, not a child the agent could
-		 * wait(2) for. stack 0: runs on a copy of this stack, like fork(2). */
-		long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL,
-				   NULL, 0UL);
-		if (pid < 0)
-			fail(err_fd, STEP_UNOTIFY, errno, (int)i);
-		if (pid == 0) {
-			int fd = p->helper_fds[i];
-			struct sigaction ign = {.sa_handler = SIG_IGN};
-
-			(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-			if (getppid() != p->parent_pid)
-				_exit(1);
-			/* Out of the terminal's process group: ^C is for the agent. */
-			(void)setsid();
-			(void)sigaction(SIGPIPE, &ign, NULL);
-			if (fd > 0)
-				(void)syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
-			(void)syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
-			helper_loop(fd);
-		}
-		pids[i] = (int32_t)pid;
-	}
+	pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL, NULL, 0UL);
+	if (pid < 0)
+		fail(err_fd, STEP_UNOTIFY, errno, 0);
+	if (pid == 0)
+		helper_exec(p);
+	/* A pid in our PID namespace means nothing to the supervisor: it would signal an
+	 * unrelated process; the namespace's end takes the helpers. Otherwise the first
+	 * helper's: the others are its children and die with it (PR_SET_PDEATHSIG). */
+	pids[0] = in_pidns ? 0 : (int32_t)pid;
 	/*
 	 * WAIT_KILLABLE_RECV (5.19+): once the supervisor holds a notification, only a fatal
 	 * signal interrupts the wait. Otherwise a signal would abandon a connect the helper
@@ -617,6 +705,92 @@ static void start_mediation(const struct sandbox_plan *p, int err_fd)
 	if (e)
 		fail(err_fd, STEP_UNOTIFY, e, -1);
 	(void)close(lfd);
+}
+
+void sandbox_helper_main(int argc, char **argv)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	int n = 1;
+
+	/* First: nothing of ours may be read through /proc, ptrace or process_vm_readv
+	 * (inherited by the forks below). */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	(void)sigaction(SIGPIPE, &ign, NULL);
+	if (argc >= 3 && argv[2][0] >= '1' && argv[2][0] <= '0' + UNOTIFY_HELPERS && !argv[2][1])
+		n = argv[2][0] - '0';
+	for (int i = 1; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break; /* its worker's requests fail: EPIPE, answered as an error */
+		if (pid == 0) {
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (dup2(3 + i, 3) < 0)
+				_exit(1);
+			(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+			helper_loop(3);
+		}
+	}
+	(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+	helper_loop(3);
+}
+
+/*
+ * PID namespace, in its PID 1 (still the supervisor's fork): a /proc of the new
+ * namespace over the old one, the Landlock rules granted on /proc moved onto it, and
+ * the masks beneath /proc applied on it.
+ */
+static void mount_proc(const struct sandbox_plan *p, int err_fd)
+{
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		fail(err_fd, STEP_PIDNS, errno, 0);
+	if (p->helper_ruleset_fd >= 0) {
+		/* The helpers read it (see landlock_build_helper). */
+		struct ll_path_beneath_attr pb = {
+		    .allowed_access = (LL_FS_READ_FILE | LL_FS_READ_DIR) & p->handled_fs};
+		pb.parent_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pb.parent_fd < 0 ||
+		    (pb.allowed_access &&
+		     ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0))
+			fail(err_fd, STEP_LANDLOCK, errno, -1);
+		(void)close(pb.parent_fd);
+	}
+	for (size_t i = 0; i < p->n_proc_rules; i++) {
+		struct ll_path_beneath_attr pb = {.allowed_access = p->proc_rules[i].access};
+		pb.parent_fd = open(p->proc_rules[i].path, O_PATH | O_CLOEXEC);
+		if (pb.parent_fd < 0)
+			continue; /* not in this /proc: nothing to grant */
+		if (p->ruleset_fd >= 0 &&
+		    ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			fail(err_fd, STEP_LANDLOCK, errno, (int)i);
+		if (p->helper_ruleset_fd >= 0 &&
+		    ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			fail(err_fd, STEP_LANDLOCK, errno, (int)i);
+		(void)close(pb.parent_fd);
+	}
+	apply_masks(p, err_fd, true, true);
+}
+
+/*
+ * PID 1 forks the process that becomes the agent, then execs itself as the init:
+ * fresh, holding nothing of the supervisor's. Returns in the agent-to-be.
+ */
+static void fork_agent(const struct sandbox_plan *p, int err_fd)
+{
+	char pid[16];
+	long agent = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+
+	if (agent < 0)
+		fail(err_fd, STEP_PIDNS, errno, 1);
+	if (agent == 0) {
+		/* The init is our parent; its end ends the namespace, and us with it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			fail(err_fd, STEP_PDEATHSIG, errno, -1);
+		return;
+	}
+	format_int(pid, agent);
+	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	fail(err_fd, STEP_PIDNS, exec_self(p, SANDBOX_INIT_ARG, pid), 2);
 }
 
 static void drop_caps(const struct sandbox_plan *p, int err_fd)
@@ -647,35 +821,58 @@ static void drop_caps(const struct sandbox_plan *p, int err_fd)
 		fail(err_fd, STEP_CAPS, errno, -1);
 }
 
+/* A pidfd polls readable once its process has exited. */
+static bool parent_gone(int pidfd)
+{
+	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+
+	return pidfd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
 void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *const argv[],
 			char *const envp[], const char *cwd, int err_fd)
 {
-	pid_t self = getpid();
+	pid_t self;
+	bool in_place, pid1, mediate;
+	int first;
 
 	if (!p || !path || !argv)
 		fail(err_fd, STEP_NONE, EINVAL, -1);
+	self = getpid();
+	/* `nono wrap` runs in place: no PID namespace (it needs a parent to be its init). */
+	in_place = self == p->parent_pid;
+	/* Cloned by sandbox_fork() into new PID and IPC (and user) namespaces. A plain
+	 * fork(2) (unit tests) is never PID 1: it gets the IPC namespace only. */
+	pid1 = !in_place && p->use_pidns && self == 1;
+	in_pidns = pid1;
 
-	/* Forked child of the planning process: die with it. `nono wrap` runs in place. */
-	if (self != p->parent_pid) {
+	/* Forked child of the planning process: die with it. */
+	if (!in_place) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			fail(err_fd, STEP_PDEATHSIG, errno, -1);
-		/* The parent died before the signal was armed: nobody would reap us. */
-		if (getppid() != p->parent_pid)
+		/* The parent died before the signal was armed: nobody would reap us. Across
+		 * a PID namespace getppid() says 0: ask the parent's pidfd instead. */
+		if (pid1 ? parent_gone(p->parent_pidfd) : getppid() != p->parent_pid)
 			fail(err_fd, STEP_PDEATHSIG, ESRCH, -1);
 	}
 
 	if (p->use_userns) {
 		int err = 0;
-		if (enter_userns(p, &err) < 0)
+		if (enter_userns(p, pid1, p->use_pidns && !pid1, &err) < 0)
 			fail(err_fd, STEP_USERNS, err, -1);
-	} else if (p->use_mountns || (p->flags & SANDBOX_NETNS)) {
+	} else if (p->use_mountns || (p->flags & SANDBOX_NETNS) || (p->use_pidns && !pid1)) {
 		int fl = (p->use_mountns ? CLONE_NEWNS : 0) |
-			 ((p->flags & SANDBOX_NETNS) ? CLONE_NEWNET : 0);
+			 ((p->flags & SANDBOX_NETNS) ? CLONE_NEWNET : 0) |
+			 ((p->use_pidns && !pid1) ? CLONE_NEWIPC : 0);
 		if (unshare(fl) < 0)
 			fail(err_fd, p->use_mountns ? STEP_MOUNTNS : STEP_NETNS, errno, -1);
 	}
 	if (p->use_mountns)
-		apply_masks(p, err_fd);
+		apply_masks(p, err_fd, pid1, false);
+	if (pid1) {
+		mount_proc(p, err_fd);
+		fork_agent(p, err_fd);
+	}
 	if (p->flags & SANDBOX_NETNS) {
 		loopback_up(err_fd);
 		if (p->listener_unix_fd >= 0)
@@ -689,7 +886,10 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(err_fd, STEP_NO_NEW_PRIVS, errno, -1);
 
-	if (p->ruleset_fd >= 0 && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
+	/* Mediating: the helpers' layer first, the agent's goes on top once they run. */
+	mediate = p->notify_send_fd >= 0;
+	first = mediate && p->helper_ruleset_fd >= 0 ? p->helper_ruleset_fd : p->ruleset_fd;
+	if (first >= 0 && ll_restrict_self(first, p->restrict_flags) < 0)
 		fail(err_fd, STEP_LANDLOCK, errno, -1);
 
 	if (p->filter) {
@@ -699,8 +899,11 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 	}
 
 	/* Last filter: nothing after it may depend on connect/bind being answered. */
-	if (p->notify_send_fd >= 0)
+	if (mediate)
 		start_mediation(p, err_fd);
+	/* One layer deeper than the helpers: the agent can neither trace nor signal them. */
+	if (first != p->ruleset_fd && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
+		fail(err_fd, STEP_LANDLOCK, errno, 1);
 
 	/* Only 0, 1, 2 survive execve; err_fd is already O_CLOEXEC. */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {

@@ -30,7 +30,20 @@ struct sandbox_plan {
 	uint32_t restrict_flags;
 	bool net_handled; /* ruleset handles TCP bind/connect */
 	uint64_t handled_fs;
-	uint64_t scoped; /* LL_SCOPE_* enforced */
+	uint64_t scoped;     /* LL_SCOPE_* enforced */
+	uint16_t proxy_port; /* sandbox_plan_set_proxy_port(), 0: none */
+	/*
+	 * The helpers' layer (mediation only): the agent's rules plus read/execute of the
+	 * nono binary and the libraries it maps, so they can be exec'd under it. The agent
+	 * then stacks ruleset_fd on top: one layer deeper, scoped away from the helpers.
+	 */
+	int helper_ruleset_fd; /* -1: none */
+	/* Grants on /proc or beneath it, re-added in the child for its fresh /proc mount. */
+	struct {
+		char path[128];
+		uint64_t access;
+	} proc_rules[8];
+	size_t n_proc_rules;
 
 	/* seccomp */
 	struct sock_filter *filter;
@@ -43,6 +56,14 @@ struct sandbox_plan {
 	bool use_mountns;
 	char uid_map[64];
 	char gid_map[64];
+	/*
+	 * Private PID + IPC namespaces (user namespaces available, or root): the supervisor
+	 * clones the child into them (sandbox_fork()); the child, PID 1, mounts a fresh
+	 * /proc, forks the agent and execs itself as the init (sandbox_init_main()).
+	 */
+	bool use_pidns;
+	int exe_fd;	  /* O_PATH of /proc/self/exe (helpers, init), -1: none */
+	int parent_pidfd; /* pidfd of parent_pid: its death is checked across the PID ns */
 
 	/* SANDBOX_NETNS: listener made inside the namespace, handed out over this socket */
 	int listener_unix_fd; /* -1: none */
@@ -68,6 +89,8 @@ struct sandbox_plan {
 
 /* landlock.c */
 int sandbox_landlock_abi(void);
+/* The helpers' ruleset (helper_ruleset_fd); 0 or -errno. */
+int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spec);
 int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		   const struct sandbox_features *f, char ***warnings, struct diag *d);
 

@@ -136,6 +136,7 @@ const char *sandbox_step_to_string(enum sandbox_step s)
 	    [STEP_CHDIR] = "chdir",
 	    [STEP_EXEC] = "execve",
 	    [STEP_UNOTIFY] = "AF_UNIX mediation",
+	    [STEP_PIDNS] = "PID namespace",
 	};
 	if ((int)s < 0 || s >= _STEP_MAX)
 		return "unknown";
@@ -147,6 +148,9 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 	if (!p)
 		return NULL;
 	safe_close(p->ruleset_fd);
+	safe_close(p->helper_ruleset_fd);
+	safe_close(p->exe_fd);
+	safe_close(p->parent_pidfd);
 	free(p->filter);
 	free(p->notify_filter);
 	for (size_t i = 0; i < p->n_masks; i++)
@@ -156,17 +160,26 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 	return NULL;
 }
 
-int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds, size_t n,
-			     bool names)
+int sandbox_plan_set_unotify(struct sandbox_plan *p, const struct sandbox_spec *spec, int send_fd,
+			     const int *helper_fds, size_t n, bool names)
 {
 	int r;
 
-	if (!p || send_fd < 0 || !helper_fds || n == 0 || n > UNOTIFY_HELPERS ||
+	if (!p || !spec || send_fd < 0 || !helper_fds || n == 0 || n > UNOTIFY_HELPERS ||
 	    p->notify_send_fd >= 0)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (helper_fds[i] < 0)
 			return -EINVAL;
+	/* The helpers are exec'd fresh from this binary: pin it now, before any mask. */
+	if (p->exe_fd < 0) {
+		p->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		if (p->exe_fd < 0)
+			return -errno;
+	}
+	r = landlock_build_helper(p, spec);
+	if (r < 0)
+		return r;
 	r = seccomp_build_notify(names, &p->notify_filter, &p->notify_filter_len);
 	if (r < 0)
 		return r;
@@ -196,6 +209,8 @@ void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_inf
 	ret->userns = p->use_userns;
 	ret->mountns = p->use_mountns;
 	ret->netns = !!(p->flags & SANDBOX_NETNS);
+	ret->pidns = p->use_pidns;
+	ret->ipcns = p->use_pidns;
 	ret->n_masks = p->n_masks;
 }
 
@@ -412,6 +427,60 @@ static int plan_caps(struct sandbox_plan *p)
 	return 0;
 }
 
+/* Root may make namespaces only with CAP_SYS_ADMIN (not in every container). */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct c[2];
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
+bool sandbox_pidns_available(const struct sandbox_features *f)
+{
+	return f && (f->is_root ? have_sys_admin() : userns_ok(f));
+}
+
+/* Whether file holds exactly the len bytes of want (at its start, up to len). */
+static bool file_starts_with(const char *path, const char *want, size_t len)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	(void)close(fd);
+	return n >= (ssize_t)len && memcmp(buf, want, len) == 0;
+}
+
+void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc)
+{
+	static const char init_argv[] = "nono\0" SANDBOX_INIT_ARG "\0";
+	static const char full_map[] = "         0          0 4294967295";
+
+	/* The initial user namespace maps every id; ours maps one. */
+	*ret_user = !file_starts_with("/proc/self/uid_map", full_map, sizeof(full_map) - 1);
+	/* Our PID 1 is nono's init only in a PID namespace of ours (with its IPC one). */
+	*ret_pid_ipc =
+	    getpid() != 1 && file_starts_with("/proc/1/cmdline", init_argv, sizeof(init_argv) - 1);
+}
+
+pid_t sandbox_fork(const struct sandbox_plan *p)
+{
+	unsigned long fl = CLONE_NEWPID | CLONE_NEWIPC;
+
+	if (!p || !p->use_pidns)
+		return fork();
+	if (p->use_userns)
+		fl |= CLONE_NEWUSER;
+	/* Like fork(2) (stack 0: a copy of ours), but the child is PID 1 of a new namespace. */
+	return (pid_t)syscall(SYS_clone, fl | SIGCHLD, 0UL, NULL, NULL, 0UL);
+}
+
 int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
 		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d)
 {
@@ -428,6 +497,9 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 		return -ENOMEM;
 	p->keep_fd = -1;
 	p->ruleset_fd = -1;
+	p->helper_ruleset_fd = -1;
+	p->exe_fd = -1;
+	p->parent_pidfd = -1;
 	p->listener_unix_fd = -1;
 	p->fwd_unix_fd = -1;
 	p->notify_send_fd = -1;
@@ -472,6 +544,25 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 				 "a private network namespace needs user namespaces, which are "
 				 "unavailable for this user");
 			return -EOPNOTSUPP;
+		}
+	}
+	/*
+	 * PID and IPC namespaces whenever they can be had: the agent sees only its own
+	 * processes and SysV objects, and everything it starts dies with it (the PID
+	 * namespace's init). They need a mount namespace too, for a /proc of their own.
+	 */
+	if (sandbox_pidns_available(f)) {
+		p->use_pidns = true;
+		p->use_mountns = true;
+		if (!f->is_root)
+			p->use_userns = true;
+		p->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		p->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		if (p->exe_fd < 0 || p->parent_pidfd < 0) {
+			r = -errno;
+			diag_set(d, "pid namespace", 0, 0,
+				 "cannot prepare the namespace's init: %s", strerror(-r));
+			return r;
 		}
 	}
 	snprintf(p->uid_map, sizeof(p->uid_map), "%u %u 1\n", (unsigned)getuid(),

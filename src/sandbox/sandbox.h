@@ -10,7 +10,7 @@
  *   sandbox_prepare(spec, &features, ..) in the parent: opens every rule path,
  *                                        builds the BPF program, decides on masks;
  *                                        all allocation happens here
- *   fork()
+ *   sandbox_fork(plan)
  *   sandbox_child_exec(plan, ...)        in the child: async-signal-safe only;
  *                                        never returns
  *   parent: sandbox_read_exec_error()    0 when execve succeeded
@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/diag.h"
 #include "base/macro.h"
@@ -38,6 +39,15 @@ void sandbox_probe(struct sandbox_features *ret);
 
 /* Whether this user can create user namespaces; probed on first use, then cached. */
 bool sandbox_userns_available(void);
+
+/* Whether `nono run` gives the command private PID and IPC namespaces (with an init). */
+bool sandbox_pidns_available(const struct sandbox_features *f);
+
+/*
+ * Inside a sandbox (`why --self`): whether this process runs in a user namespace of
+ * its own, and in a PID + IPC namespace whose PID 1 is nono's init. Read live from /proc.
+ */
+void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc);
 
 /*
  * True when a seccomp user-notification listener already exists in this process's
@@ -101,20 +111,23 @@ int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const ui
 				   size_t n);
 /*
  * AF_UNIX mediation (supervised runs; see supervisor/unotify.h). After its other filters
- * the child forks n helpers — siblings under the planning process, in the child's
- * Landlock domain, namespaces and capabilities — each serving helper_fds[i]
- * (sandbox/unotify-proto.h), then installs a filter that turns connect(2), bind(2) and
- * sendto(2) with an address into user notifications, and sends the listener over
- * send_fd (SCM_RIGHTS) with the helpers' pids as data (int32_t[UNOTIFY_HELPERS]). Every fd must be O_CLOEXEC and stay open until the
- * child has run; the caller closes them in the parent after fork.
+ * the child starts n helpers — this binary exec'd fresh as `nono __unotify-helper`
+ * (sandbox_helper_main), siblings under the planning process (children of the init in a
+ * PID namespace), under the agent's namespaces, capabilities and Landlock rules but one
+ * Landlock layer above the agent — each serving helper_fds[i] (sandbox/unotify-proto.h),
+ * then installs a filter that turns connect(2), bind(2) and sendto(2) with an address
+ * into user notifications, and sends the listener over send_fd (SCM_RIGHTS) with the
+ * helpers' pids as data (int32_t[UNOTIFY_HELPERS]; 0 in a PID namespace). Builds the
+ * helpers' Landlock ruleset from spec. Every fd must be O_CLOEXEC and stay open until
+ * the child has run; the caller closes them in the parent after fork.
  * With names, the filter also notifies the calls that create, rename, link or remove
  * a name (O_CREAT opens, mkdir, mknod, symlink, link, rename, unlink, rmdir) and refuses
  * openat2 with ENOSYS: protected names inside write grants (supervisor/unotify.c).
  * Returns 0, -EINVAL (bad fds, n out of 1..UNOTIFY_HELPERS, called twice), -ENOMEM,
- * or a libseccomp error.
+ * -errno (opening /proc/self/exe, the helpers' ruleset), or a libseccomp error.
  */
-int sandbox_plan_set_unotify(struct sandbox_plan *p, int send_fd, const int *helper_fds,
-			     size_t n, bool names);
+int sandbox_plan_set_unotify(struct sandbox_plan *p, const struct sandbox_spec *spec, int send_fd,
+			     const int *helper_fds, size_t n, bool names);
 
 /* Write the seccomp filter built for spec as libseccomp PFC text to fd (tests, -vv). */
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd);
@@ -129,6 +142,7 @@ struct sandbox_plan_info {
 	bool seccomp;             /* a filter is loaded */
 	unsigned seccomp_insns;   /* its length in BPF instructions */
 	bool userns, mountns, netns;
+	bool pidns, ipcns;        /* private PID namespace (with an init) and IPC namespace */
 	size_t n_masks;           /* protected paths masked; see sandbox_plan_mask_path() */
 };
 void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret);
@@ -158,6 +172,7 @@ enum sandbox_step {
 	STEP_CHDIR,
 	STEP_EXEC,
 	STEP_UNOTIFY, /* AF_UNIX mediation: helpers, notification filter, listener hand-off */
+	STEP_PIDNS,   /* PID namespace: /proc mount, the agent's fork, the init's exec */
 	_STEP_MAX,
 };
 
@@ -180,6 +195,33 @@ const char *sandbox_step_to_string(enum sandbox_step s);
 _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *path,
 				   char *const argv[], char *const envp[], const char *cwd,
 				   int err_fd);
+
+/*
+ * fork(2) for sandbox_child_exec(): when the plan uses a PID namespace, the child is
+ * cloned into new PID and IPC namespaces (and its user namespace), as their PID 1.
+ * Returns the child's pid (in the caller's namespace), 0 in the child, or -1 (errno).
+ */
+pid_t sandbox_fork(const struct sandbox_plan *p);
+
+/* argv[1] of the hidden modes below; main() dispatches them before anything else. */
+#define SANDBOX_HELPER_ARG "__unotify-helper"
+#define SANDBOX_INIT_ARG   "__init"
+
+/*
+ * `nono __unotify-helper [N]`: the AF_UNIX mediation helpers, exec'd fresh (empty
+ * environment, nothing of the supervisor's memory) by the sandboxed child, serving the
+ * sockets at fds 3..3+N-1 (N 1..UNOTIFY_HELPERS, default 1): one forked process per
+ * socket after the first. Not dumpable. Never returns.
+ */
+_noreturn_ void sandbox_helper_main(int argc, char **argv);
+
+/*
+ * `nono __init PID`: PID 1 of the sandbox's PID namespace, exec'd fresh. Forwards the
+ * signals other processes send it to PID, reaps every orphan, and exits with PID's
+ * status (128+signal when it was killed); the kernel then kills whatever is left in
+ * the namespace. Never returns.
+ */
+_noreturn_ void sandbox_init_main(int argc, char **argv);
 
 /*
  * Read the child's report from the parent's end of the pipe. Returns 0 when the pipe

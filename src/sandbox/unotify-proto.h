@@ -3,15 +3,15 @@
 
 /*
  * The wire format between the supervisor's AF_UNIX mediation (supervisor/unotify.c)
- * and the helpers the child forks (sandbox-exec.c). One SOCK_SEQPACKET message per
+ * and the helpers the child execs (sandbox-exec.c). One SOCK_SEQPACKET message per
  * request: struct unotify_req, then (sendto only) the data; SCM_RIGHTS carries the
  * child's socket (always) and, for path addresses, the pinned target (UNOTIFY_VIA_FD:
  * an O_PATH fd of the socket file; UNOTIFY_VIA_DIR: the parent directory). The helper
  * answers with one struct unotify_reply.
  *
- * A helper lives inside the sandbox (same Landlock domain, namespaces, capabilities,
- * seccomp filter, but not under the notification filter): everything it does is decided
- * by the kernel exactly as for the agent. The supervisor only narrows path addresses.
+ * A helper lives inside the sandbox (the agent's Landlock rules, one layer above the
+ * agent, namespaces, capabilities, seccomp filter, but not under the notification
+ * filter): everything it does is decided by the kernel exactly as for the agent. The supervisor only narrows path addresses.
  */
 
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "supervisor/supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/macro.h"
+#include "base/parse.h"
 
 /* Signals the supervisor takes over while the child runs. */
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -24,6 +26,58 @@ int exit_code_from_status(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 1;
+}
+
+/*
+ * Without a PID namespace: this process is a child subreaper, so whatever the command
+ * left behind (daemons included: setsid and double forks only reparent them to us)
+ * is ours to end. Kill every child but the mediation helpers (unotify_free() ends
+ * those), reap it, and repeat for the grandchildren that reparent to us meanwhile.
+ */
+static void kill_leftovers(const struct unotify *u)
+{
+	for (int round = 0; round < 4096; round++) {
+		DIR *tasks = opendir("/proc/self/task");
+		struct dirent *t;
+		bool any = false;
+
+		if (!tasks)
+			return;
+		while ((t = readdir(tasks))) {
+			char path[320], buf[4096];
+			ssize_t n;
+			int fd;
+
+			if (t->d_name[0] == '.')
+				continue;
+			(void)snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+				       t->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			(void)close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = 0;
+			for (char *p = buf, *end; *p; p = end) {
+				uint64_t pid;
+				end = p + strcspn(p, " \n");
+				if (*end)
+					*end++ = 0;
+				if (parse_u64(p, INT32_MAX, &pid) < 0 || pid == 0 ||
+				    unotify_is_helper(u, (pid_t)pid))
+					continue;
+				(void)kill((pid_t)pid, SIGKILL);
+				while (waitpid((pid_t)pid, NULL, __WALL) < 0 && errno == EINTR)
+					;
+				any = true;
+			}
+		}
+		(void)closedir(tasks);
+		if (!any)
+			return;
+	}
 }
 
 static int pidfd_open_(pid_t pid)
@@ -55,8 +109,14 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		return r;
 	}
 
+	struct sandbox_plan_info info;
+	sandbox_plan_get_info(o->plan, &info);
+	/* No PID namespace to end the command's tree with it: adopt the orphans instead. */
+	if (!info.pidns)
+		(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	pid_t pid = sandbox_fork(o->plan);
 	if (pid < 0) {
 		int r = -errno;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
@@ -65,8 +125,9 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	if (pid == 0) {
 		/* Child: async-signal-safe only from here on. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
+		/* sandbox_child_exec() checks that we still have a parent (across a PID
+		 * namespace getppid() says 0). */
+		(void)parent;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
 		sandbox_child_exec(o->plan, o->path, o->argv, o->envp, o->cwd, err_w);
 	}
@@ -122,6 +183,10 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 reaped:
+	if (!info.pidns) {
+		kill_leftovers(o->unotify);
+		(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 
 	if (rr > 0) {

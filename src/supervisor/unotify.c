@@ -17,7 +17,7 @@
  *      fd of the socket file (connect, sendto) or of its parent directory (bind). The
  *      pinned object's real location is what the policy (unotify_path_allowed) judges;
  *   3. the operation itself is done by a helper process that lives inside the sandbox
- *      (forked by the child after Landlock and seccomp, before this filter; see
+ *      (exec'd by the child after Landlock and seccomp, before this filter; see
  *      sandbox/unotify-proto.h), on our duplicate of the agent's socket, with the pinned
  *      object as /proc/self/fd/N. So the agent's socket gets connected or bound to
  *      exactly the inode we checked, and the kernel still applies the agent's own
@@ -1232,7 +1232,8 @@ int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, stru
 	r = guards_build(spec, &u->guards);
 	if (r < 0)
 		return r;
-	r = sandbox_plan_set_unotify(plan, u->send[1], child_ends, UNOTIFY_HELPERS, !!u->guards);
+	r = sandbox_plan_set_unotify(plan, spec, u->send[1], child_ends, UNOTIFY_HELPERS,
+				     !!u->guards);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(u);
@@ -1297,6 +1298,14 @@ int unotify_start(struct unotify *u)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
+}
+
+bool unotify_is_helper(const struct unotify *u, pid_t pid)
+{
+	for (size_t i = 0; u && pid > 0 && i < UNOTIFY_HELPERS; i++)
+		if (u->w[i].helper_pid == pid)
+			return true;
+	return false;
 }
 
 struct unotify *unotify_free(struct unotify *u)

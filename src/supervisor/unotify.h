@@ -66,5 +66,8 @@ void unotify_after_fork(struct unotify *u);
  */
 int unotify_start(struct unotify *u);
 /* Accepts NULL; returns NULL. Spec and plan given to unotify_new() must outlive u. */
+/* Whether pid is one of u's helpers as the child reported them (u may be NULL). */
+bool unotify_is_helper(const struct unotify *u, pid_t pid);
+
 struct unotify *unotify_free(struct unotify *u);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct unotify *, unotify_free);

@@ -231,6 +231,8 @@ disk_full() {
 	H="$T/small/home"
 	mkdir -p "$H/fill"
 	chown -R "$NOBODY:$NOBODY" "$H"
+	# Root runs without capabilities inside: DAC applies to it like to anyone.
+	chmod 777 "$H/fill"
 	start_http
 	run --separate-stderr sandboxed "$who" --allow-domain 127.0.0.1 --allow "$H/fill" -- /bin/sh -c \
 		"dd if=/dev/zero of=$H/fill/big bs=4k 2>/dev/null

@@ -134,6 +134,10 @@ while True:
 	local victim=$!
 	run sandboxed user -- "$P/probe-kill" "$victim"
 	kill $victim
+	# The PID namespace hides it (ESRCH); its init, PID 1, is outside the agent's
+	# Landlock domain and visible: the scope refuses that one.
+	assert_failure 3
+	run sandboxed user -- "$P/probe-kill" 1
 	assert_failure 1
 	run sandboxed user -- /bin/sh -c 'sleep 30 & "$0" $!' "$P/probe-kill"
 	assert_success

@@ -92,6 +92,47 @@ static void test_prepare_errors_do_not_leak(void **state)
 	assert_int_equal(rmdir(deny), 0);
 }
 
+/* PID/IPC namespaces follow the features; mediation builds the helpers' layer, leak-free. */
+static void test_pidns_and_helpers(void **state)
+{
+	static char tmp[] = "/tmp";
+	static char proc[] = "/proc";
+	struct fs_grant g[] = {{.path = tmp, .access = FS_RW, .exists = true},
+			       {.path = proc, .access = FS_READ, .exists = true}};
+	struct sandbox_spec s = {.grants = g, .n_grants = 2, .scope_signal = true};
+	(void)state;
+	if (F.landlock_abi < 1)
+		skip();
+
+	for (int userns = 0; userns <= 1; userns++) {
+		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+		struct sandbox_features f = F;
+		struct sandbox_plan_info info;
+		struct diag d = {0};
+		int sv[2], h[4];
+
+		f.is_root = false;
+		f.userns = userns;
+		f.userns_probed = true;
+		assert_int_equal(sandbox_prepare(&s, &f, 0, &p, NULL, &d), 0);
+		sandbox_plan_get_info(p, &info);
+		assert_int_equal(info.pidns, userns);
+		assert_int_equal(info.ipcns, userns);
+		assert_int_equal(info.userns, userns);
+		assert_int_equal(info.mountns, userns);
+		assert_int_equal(sandbox_pidns_available(&f), userns);
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+		for (size_t i = 0; i < ARRAY_SIZE(h); i++)
+			h[i] = sv[1];
+		assert_int_equal(sandbox_plan_set_unotify(p, NULL, sv[0], h, 4, false), -EINVAL);
+		assert_int_equal(sandbox_plan_set_unotify(p, &s, sv[0], h, 4, false), 0);
+		assert_int_equal(sandbox_plan_set_unotify(p, &s, sv[0], h, 4, false), -EINVAL);
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+	}
+}
+
 static void test_clean_environ_empty(void **state)
 {
 	_cleanup_strv_free_ char **out = NULL;
@@ -145,6 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prepare_free_variants),
 	    cmocka_unit_test(test_prepare_errors_do_not_leak),
+	    cmocka_unit_test(test_pidns_and_helpers),
 	    cmocka_unit_test(test_clean_environ_empty),
 	    cmocka_unit_test(test_pfc_export),
 	    cmocka_unit_test(test_read_exec_error),
