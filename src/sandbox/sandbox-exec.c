@@ -114,7 +114,12 @@ static int enter_userns(const struct sandbox_plan *p, int *ret_err)
 	return 0;
 }
 
-/* An empty read-only tmpfs holding "d" (empty dir) and "f" (empty file). */
+/*
+ * A read-only tmpfs holding "d" (a directory) and "f" (a file), both mode 000 and
+ * owned by the sandboxed user: reading, listing or entering a mask fails with EACCES
+ * (the child holds no capability that overrides DAC), never an empty read that a
+ * program could mistake for the real, empty content.
+ */
 static int make_mask_source(int *ret_err)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -136,11 +141,17 @@ static int make_mask_source(int *ret_err)
 	(void)close(fs);
 	if (mnt < 0)
 		return -1;
-	if (mkdirat(mnt, "d", 0755) < 0)
+	if (mkdirat(mnt, "d", 0) < 0 || fchmodat(mnt, "d", 0, 0) < 0)
 		goto fail;
-	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
+	if (fchmod(fd, 0) < 0) {
+		*ret_err = errno;
+		(void)close(fd);
+		(void)close(mnt);
+		return -1;
+	}
 	(void)close(fd);
 	/* Clones made with open_tree() below inherit these mount flags. */
 	if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)

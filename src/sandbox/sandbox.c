@@ -321,8 +321,8 @@ static int read_cap_last(void)
 }
 
 /*
- * Capabilities root gives up. Root keeps the DAC family (DAC_OVERRIDE, CHOWN, FOWNER,
- * FSETID), SETUID/SETGID, KILL, NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
+ * Capabilities root gives up. Root keeps most of the DAC family (CHOWN, FOWNER, FSETID;
+ * not DAC_OVERRIDE, which would read through the mode-000 masks), SETUID/SETGID, KILL, NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
  * "sudo nono run" users expect root's file semantics, and inside the sandbox Landlock
  * (not DAC) decides which paths are reachable. What goes is everything that reaches
  * past Landlock, seccomp or the mount masks (SYS_ADMIN, DAC_READ_SEARCH for
@@ -333,6 +333,7 @@ static int read_cap_last(void)
  * LINUX_IMMUTABLE, SETFCAP, SYSLOG, CHECKPOINT_RESTORE, SYS_CHROOT).
  */
 static const int root_drop[] = {
+    CAP_DAC_OVERRIDE, /* would read through the mode-000 mount masks */
     CAP_SYS_ADMIN,
     CAP_SYS_MODULE,
     CAP_SYS_RAWIO,
