@@ -31,6 +31,7 @@
 	{"env-credential-map", 0, required_argument, OPT_ENV_CREDENTIAL_MAP, "REF VAR", "load credential REF into environment variable VAR (two arguments)", NULL, false}, \
 	{"allow-launch-services", 0, no_argument, OPT_ALLOW_LAUNCH_SERVICES, NULL, "macOS only: allow LaunchServices opens", NULL, false}, \
 	{"allow-gpu", 0, no_argument, OPT_ALLOW_GPU, NULL, "allow GPU compute devices", NULL, false}, \
+	{"shared-tmp", 0, no_argument, OPT_SHARED_TMP, NULL, "share the host's /tmp and /var/tmp instead of the session's own", NULL, false}, \
 	{"no-diagnostics", 0, no_argument, OPT_NO_DIAGNOSTICS, NULL, "no diagnostic footer when the command exits non-zero", NULL, false}, \
 	{"dry-run", 0, no_argument, OPT_DRY_RUN, NULL, "print the capabilities that would be granted, run nothing", NULL, false}, \
 	{"verbose", 'v', no_argument, OPT_VERBOSE, NULL, "more output (-v info, -vv debug, -vvv trace)", NULL, false}, \

@@ -235,3 +235,22 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	p->ruleset_fd = TAKE_FD(fd);
 	return 0;
 }
+
+int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access)
+{
+	struct ll_path_beneath_attr pb = {0};
+	uint64_t access = 0;
+
+	if (p->ruleset_fd < 0)
+		return 0;
+	if (fs_access & FS_READ)
+		access |= LL_READ_RIGHTS;
+	if (fs_access & FS_WRITE)
+		access |= LL_WRITE_RIGHTS;
+	access &= p->handled_fs;
+	if (access == 0)
+		return 0;
+	pb.allowed_access = access;
+	pb.parent_fd = dir_fd;
+	return ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0 ? -errno : 0;
+}

@@ -18,6 +18,26 @@ struct sandbox_mask {
 	ino_t ino;
 };
 
+/*
+ * One bind mount of the read-only root (sandbox.c plan_binds): src is cloned before the
+ * root turns read-only and attached at dst afterwards, so a write grant keeps a writable
+ * mount and a private /tmp replaces the host's. Both paths are canonical; the child
+ * opens them without following symlinks and checks the identities seen at prepare.
+ */
+struct sandbox_bind {
+	char *src;
+	char *dst;
+	bool is_dir;
+	bool writable; /* false: the clone is made read-only (a read grant under a private /tmp) */
+	dev_t src_dev;
+	ino_t src_ino;
+	dev_t dst_dev;
+	ino_t dst_ino;
+};
+
+/* Most binds a plan holds (write grants, private /tmp and what is bound back on it). */
+#define SANDBOX_MAX_BINDS 256
+
 struct sandbox_plan {
 	unsigned flags;	  /* enum sandbox_plan_flags */
 	pid_t parent_pid; /* the process that built the plan */
@@ -43,6 +63,11 @@ struct sandbox_plan {
 	bool use_mountns;
 	char uid_map[64];
 	char gid_map[64];
+	/* Read-only root: everything but the binds (sorted by dst, parents first) */
+	bool ro_root;
+	bool private_tmp; /* /tmp and /var/tmp are the session's own directories */
+	struct sandbox_bind *binds;
+	size_t n_binds;
 
 	/* SANDBOX_NETNS: listener made inside the namespace, handed out over this socket */
 	int listener_unix_fd; /* -1: none */
@@ -69,6 +94,12 @@ struct sandbox_plan {
 int sandbox_landlock_abi(void);
 int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		   const struct sandbox_features *f, char ***warnings, struct diag *d);
+/*
+ * Grant the directory dir_fd the Landlock rights of fs_access (enum fs_access) in the
+ * plan's ruleset: the private /tmp, which Landlock does not see through the rule on the
+ * host's /tmp it is mounted over (a mount point's own rule is skipped on the walk up).
+ */
+int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access);
 
 /* seccomp.c */
 /* Build the filter; on success the program (malloc'd) and its length are returned. */
