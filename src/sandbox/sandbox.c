@@ -322,17 +322,72 @@ bool sandbox_mountns_available(const struct sandbox_features *f)
 	return f->is_root ? have_sys_admin() : userns_ok(f);
 }
 
+/*
+ * Make the mount point rel (a path relative to the directory base, no "." or "..")
+ * inside the session's private tmp directory: the missing directories 0700, the last
+ * component a directory or an empty file. Beneath a directory fd, no symlink followed.
+ * Its identity goes to *ret.
+ */
+static int make_mountpoint(const char *base, const char *rel, bool is_dir, struct stat *ret)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	_cleanup_free_ char *copy = strdup(rel);
+	_cleanup_close_ int fd = -EBADF;
+	char *save = NULL, *c, *next;
+
+	if (!copy)
+		return -ENOMEM;
+	how.resolve &= ~(uint64_t)RESOLVE_BENEATH; /* base is absolute */
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, base, &how, sizeof(how));
+	how.resolve |= RESOLVE_BENEATH;
+	if (fd < 0)
+		return -errno;
+	for (c = strtok_r(copy, "/", &save); c; c = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (streq(c, ".") || streq(c, ".."))
+			return -EINVAL;
+		if (next || is_dir) {
+			if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST)
+				return -errno;
+		} else {
+			int f = openat(fd, c, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (f < 0)
+				return -errno;
+			(void)close(f);
+			how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+		}
+		int sub = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
+		if (sub < 0)
+			return -errno;
+		(void)close(fd);
+		fd = sub;
+	}
+	return fstat(fd, ret) < 0 ? -errno : 0;
+}
+
+/* Add a bind of src at dst. tmp_dst: dst lies beneath that private mount point, whose
+ * source directory tmp_src gets the mount point made. */
 static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bool writable,
-		    struct diag *d)
+		    const char *tmp_dst, const char *tmp_src, struct diag *d)
 {
 	struct sandbox_bind *b;
 	struct stat ss, ds;
+	int r;
 
-	if (lstat(src, &ss) < 0 || lstat(dst, &ds) < 0)
+	if (lstat(src, &ss) < 0)
 		return errno == ENOENT ? 0 : -errno; /* gone since resolve: stays read-only */
 	/* I/O on devices, FIFOs and sockets ignores a read-only mount: nothing to bind. */
 	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode))
 		return 0;
+	if (tmp_dst) {
+		/* Bound back on the private /tmp: its mount point must exist in there. */
+		r = make_mountpoint(tmp_src, dst + strlen(tmp_dst) + 1, S_ISDIR(ss.st_mode), &ds);
+		if (r < 0)
+			return r;
+	} else if (lstat(dst, &ds) < 0)
+		return errno == ENOENT ? 0 : -errno;
 	if (S_ISDIR(ss.st_mode) != S_ISDIR(ds.st_mode))
 		return -ENOTDIR;
 	if (p->n_binds >= SANDBOX_MAX_BINDS) {
@@ -454,9 +509,11 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		if ((tmp_dst[0] && streq(g->path, tmp_dst[0])) ||
 		    (tmp_dst[1] && streq(g->path, tmp_dst[1])))
 			continue; /* replaced by the private directory */
-		if ((!write && tmp_region(g->path, tmp_dst) < 0) || bind_covered(spec, i, tmp_dst))
+		int k = tmp_region(g->path, tmp_dst);
+		if ((!write && k < 0) || bind_covered(spec, i, tmp_dst))
 			continue;
-		r = add_bind(p, g->path, g->path, write, d);
+		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k],
+			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
 		if (r < 0)
 			goto fail;
 	}
@@ -464,7 +521,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		if (!tmp_dst[k])
 			continue;
 		r = add_bind(p, k == 0 ? spec->private_tmp : spec->private_var_tmp, tmp_dst[k], true,
-			     d);
+			     NULL, NULL, d);
 		if (r < 0)
 			goto fail;
 		r = private_tmp_rule(p, spec, tmp_dst[k]);
