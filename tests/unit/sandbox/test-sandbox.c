@@ -406,6 +406,9 @@ static int listener(uint16_t *ret_port)
 
 /* ---------------------------------------------------------------- Landlock fs */
 
+/* A write outside every write grant: the read-only mount answers before Landlock. */
+#define W_REFUSED (sandbox_mountns_available(&F) ? EROFS : EACCES)
+
 static void test_read_grant(void **state)
 {
 	struct tspec t;
@@ -415,8 +418,8 @@ static void test_read_grant(void **state)
 	add_grant(&t, "ro", FS_READ, false);
 	assert_int_equal(PROBE(&t, "open", tpath(&t, "ro/a.txt"), "r"), 0);
 	assert_int_equal(PROBE(&t, "read", tpath(&t, "ro")), PROBE_NONEMPTY);
-	assert_int_equal(PROBE(&t, "open", tpath(&t, "ro/a.txt"), "w"), EACCES);
-	assert_int_equal(PROBE(&t, "open", tpath(&t, "ro/new.txt"), "w"), EACCES);
+	assert_int_equal(PROBE(&t, "open", tpath(&t, "ro/a.txt"), "w"), W_REFUSED);
+	assert_int_equal(PROBE(&t, "open", tpath(&t, "ro/new.txt"), "w"), W_REFUSED);
 	assert_int_equal(PROBE(&t, "open", tpath(&t, "outside/b.txt"), "r"), EACCES);
 	assert_int_equal(PROBE(&t, "read", tpath(&t, "outside")), EACCES);
 }
@@ -430,7 +433,7 @@ static void test_write_grant(void **state)
 	add_grant(&t, "rw", FS_RW, false);
 	assert_int_equal(PROBE(&t, "open", tpath(&t, "rw/a.txt"), "w"), 0);
 	assert_int_equal(PROBE(&t, "open", tpath(&t, "rw/created.txt"), "w"), 0);
-	assert_int_equal(PROBE(&t, "open", tpath(&t, "outside/b.txt"), "w"), EACCES);
+	assert_int_equal(PROBE(&t, "open", tpath(&t, "outside/b.txt"), "w"), W_REFUSED);
 }
 
 static void test_file_grant_does_not_widen(void **state)
@@ -444,7 +447,7 @@ static void test_file_grant_does_not_widen(void **state)
 	assert_int_equal(PROBE(&t, "open", tpath(&t, "fonly/f.txt"), "w"), 0);
 	assert_int_equal(PROBE(&t, "open", tpath(&t, "fonly/g.txt"), "r"), EACCES);
 	assert_int_equal(PROBE(&t, "read", tpath(&t, "fonly")), EACCES);
-	assert_int_equal(PROBE(&t, "open", tpath(&t, "fonly/new.txt"), "w"), EACCES);
+	assert_int_equal(PROBE(&t, "open", tpath(&t, "fonly/new.txt"), "w"), W_REFUSED);
 }
 
 static void test_missing_grant_skipped(void **state)
@@ -764,6 +767,7 @@ static void test_masks(void **state)
 	assert_string_equal(sandbox_plan_mask_path(p, 0), tpath(&t, "home/.ssh"));
 	assert_null(sandbox_plan_mask_path(p, 3));
 	assert_true(info.mountns);
+	assert_true(info.ro_root);
 	assert_int_equal(info.userns, !F.is_root);
 	assert_true(info.seccomp && info.seccomp_insns > 0);
 	check_masks(&t);
