@@ -378,8 +378,9 @@ static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bo
 
 	if (lstat(src, &ss) < 0)
 		return errno == ENOENT ? 0 : -errno; /* gone since resolve: stays read-only */
-	/* I/O on devices, FIFOs and sockets ignores a read-only mount: nothing to bind. */
-	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode))
+	/* I/O on devices, FIFOs and sockets ignores a read-only mount: nothing to bind,
+	 * except a socket that would be hidden under the private /tmp. */
+	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode) && !(tmp_dst && S_ISSOCK(ss.st_mode)))
 		return 0;
 	if (tmp_dst) {
 		/* Bound back on the private /tmp: its mount point must exist in there. */
@@ -513,6 +514,26 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		if ((!write && k < 0) || bind_covered(spec, i, tmp_dst))
 			continue;
 		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k],
+			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+		if (r < 0)
+			goto fail;
+	}
+	/* AF_UNIX grants under a private /tmp (e.g. /tmp/.X11-unix) are bound back too. */
+	for (size_t i = 0; i < spec->n_unix_grants; i++) {
+		const char *up = spec->unix_grants[i].path;
+		int k = up ? tmp_region(up, tmp_dst) : -1;
+		bool covered = false;
+
+		if (k < 0)
+			continue;
+		for (size_t j = 0; j < spec->n_grants && !covered; j++) {
+			const struct fs_grant *g = &spec->grants[j];
+			covered = g->exists && g->path && g->access != 0 &&
+				  path_is_beneath(up, g->path) && tmp_region(g->path, tmp_dst) == k;
+		}
+		if (covered)
+			continue;
+		r = add_bind(p, up, up, spec->unix_grants[i].flags & UNIX_BIND, tmp_dst[k],
 			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
 		if (r < 0)
 			goto fail;

@@ -148,3 +148,19 @@ check_tmp_symlink() {
 	run sandboxed user --dry-run -v --shared-tmp -- true
 	assert_output --partial "Private /tmp: no (--shared-tmp)"
 }
+
+check_tmp_unix_grant() {
+	# An AF_UNIX grant under /tmp (e.g. /tmp/.X11-unix/X0) still reaches the host's socket.
+	local g="/tmp/nono-it-granted.$$"
+	mkdir -p "$g" && chmod 777 "$g"
+	"$P/probe-unix" serve "$g/sock" hosttag >/dev/null 3>&- &
+	local srv=$!
+	for _ in $(seq 100); do [ -S "$g/sock" ] && break; sleep 0.05; done
+	chmod 777 "$g/sock"
+	run sandboxed "$1" --allow-unix-socket "$g/sock" -- "$P/probe-unix" connect "$g/sock"
+	kill "$srv"
+	assert_success
+	assert_output --partial hosttag
+}
+@test "an AF_UNIX grant under /tmp reaches the host's socket through the private /tmp (root)" { check_tmp_unix_grant root; }
+@test "an AF_UNIX grant under /tmp reaches the host's socket through the private /tmp (user)" { check_tmp_unix_grant user; }
