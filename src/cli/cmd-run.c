@@ -878,9 +878,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	}
 
 	if (!spec->shared_tmp && sandbox_mountns_available(&f)) {
-		r = run_tmp_create(getenv("HOME"), audit ? audit_session_id(audit) : NULL, &tmp, &d);
+		r = run_tmp_create(getenv("HOME"), audit ? audit_session_id(audit) : NULL, &tmp,
+				   &d);
 		if (r < 0) {
-			log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			log_error("%s",
+				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 			goto out;
 		}
 		spec->private_tmp = strdup(tmp.tmp);

@@ -20,12 +20,11 @@
  * Open directory name beneath at, creating it 0700 first (must_create: it must be new).
  * No symlink is followed. An existing directory must belong to one of the two owners.
  */
-static int dir_at(int at, const char *name, bool must_create, uid_t owner, gid_t group,
-		  bool give)
+static int dir_at(int at, const char *name, bool must_create, uid_t owner, gid_t group, bool give)
 {
 	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					  RESOLVE_NO_MAGICLINKS};
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	bool made = mkdirat(at, name, 0700) == 0;
 	struct stat st;
 	int fd, r;
@@ -70,8 +69,7 @@ static int fresh_id(char **ret)
 
 int run_tmp_create(const char *home, const char *id, struct run_tmp *t, struct diag *d)
 {
-	_cleanup_close_ int home_fd = -EBADF, nono_fd = -EBADF, tmp_fd = -EBADF,
-			    var_fd = -EBADF;
+	_cleanup_close_ int home_fd = -EBADF, nono_fd = -EBADF, tmp_fd = -EBADF, var_fd = -EBADF;
 	const char *what = ".nono";
 	struct stat hst;
 	bool give;
@@ -131,8 +129,8 @@ fail:
 		 what, home, strerror(-r),
 		 r == -ELOOP || r == -ENOTDIR ? " (a path component is a symbolic link or not a "
 						"directory)"
-		 : r == -EPERM		    ? " (owned by another user or writable by others)"
-					    : "");
+		 : r == -EPERM		      ? " (owned by another user or writable by others)"
+					      : "");
 	return r;
 }
 

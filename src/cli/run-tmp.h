@@ -18,7 +18,10 @@ struct run_tmp {
 	int sessions_fd; /* HOME/.nono/sessions, for the clean-up */
 	int session_fd;	 /* .../<id> */
 };
-#define RUN_TMP_INIT {.sessions_fd = -1, .session_fd = -1}
+#define RUN_TMP_INIT                                                                               \
+	{                                                                                          \
+		.sessions_fd = -1, .session_fd = -1                                                \
+	}
 
 /*
  * Create the directories for session id (NULL: a fresh id). Every component is made

@@ -60,7 +60,7 @@ struct policy_input {
 	char **env_credential_map;        /* pairs: REF, VAR, REF, VAR, ... */
 
 	bool allow_gpu;
-	bool shared_tmp; /* --shared-tmp */
+	bool shared_tmp;	  /* --shared-tmp */
 	int capability_elevation; /* -1 unset */
 };
 

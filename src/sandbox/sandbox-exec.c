@@ -209,14 +209,13 @@ static void apply_binds(const struct sandbox_plan *p, int err_fd)
 			continue; /* removed since prepare: its place stays read-only */
 		if (fd < 0)
 			fail(err_fd, STEP_MOUNTNS, -fd, (int)i);
-		clones[i] = open_tree(fd, "",
-				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-					  AT_EMPTY_PATH);
+		clones[i] = open_tree(
+		    fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 		if (clones[i] < 0)
 			fail(err_fd, STEP_MOUNTNS, errno, (int)i);
 		(void)close(fd);
-		if (!b->writable && mount_setattr(clones[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
-						  sizeof(ro)) < 0)
+		if (!b->writable &&
+		    mount_setattr(clones[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
 			fail(err_fd, STEP_MOUNTNS, errno, (int)i);
 	}
 	if (p->ro_root && mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)

@@ -331,8 +331,8 @@ bool sandbox_mountns_available(const struct sandbox_features *f)
 static int make_mountpoint(const char *base, const char *rel, bool is_dir, struct stat *ret)
 {
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					  RESOLVE_NO_MAGICLINKS};
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	_cleanup_free_ char *copy = strdup(rel);
 	_cleanup_close_ int fd = -EBADF;
 	char *save = NULL, *c, *next;
@@ -541,8 +541,8 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 	for (int k = 0; k < 2; k++) {
 		if (!tmp_dst[k])
 			continue;
-		r = add_bind(p, k == 0 ? spec->private_tmp : spec->private_var_tmp, tmp_dst[k], true,
-			     NULL, NULL, d);
+		r = add_bind(p, k == 0 ? spec->private_tmp : spec->private_var_tmp, tmp_dst[k],
+			     true, NULL, NULL, d);
 		if (r < 0)
 			goto fail;
 		r = private_tmp_rule(p, spec, tmp_dst[k]);
@@ -581,8 +581,9 @@ static int read_cap_last(void)
 }
 
 /*
- * Capabilities root gives up. Root keeps most of the DAC family (CHOWN, FOWNER, FSETID;
- * not DAC_OVERRIDE, which would read through the mode-000 masks), SETUID/SETGID, KILL, NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
+ * Capabilities root gives up. Root keeps the DAC family (CHOWN, FOWNER, FSETID; not
+ * DAC_OVERRIDE, which would read through the mode-000 masks), SETUID/SETGID, KILL,
+ * NET_BIND_SERVICE, IPC_*, SYS_NICE, LEASE and SETPCAP:
  * "sudo nono run" users expect root's file semantics, and inside the sandbox Landlock
  * (not DAC) decides which paths are reachable. What goes is everything that reaches
  * past Landlock, seccomp or the mount masks (SYS_ADMIN, DAC_READ_SEARCH for

@@ -809,7 +809,8 @@ static void test_masks_unprivileged(void **state)
 			_exit(91);
 		mask_spec(&t);
 		if (run_probe_as(&t, &f,
-				 (const char *const[]){"read", tpath(&t, "home/.ssh"), NULL}) != EACCES)
+				 (const char *const[]){"read", tpath(&t, "home/.ssh"), NULL}) !=
+		    EACCES)
 			_exit(1);
 		if (run_probe_as(&t, &f,
 				 (const char *const[]){"read", tpath(&t, "home/.ssh/id_ed25519"),
