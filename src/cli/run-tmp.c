@@ -55,6 +55,7 @@ fail:
 
 static int fresh_id(char **ret)
 {
+	char *id;
 	uint32_t v;
 	char ts[32];
 	time_t t = time(NULL);
@@ -64,12 +65,17 @@ static int fresh_id(char **ret)
 		return -EIO;
 	(void)gmtime_r(&t, &tm);
 	(void)strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
-	return asprintf(ret, "%s-%08x", ts, v) < 0 ? -ENOMEM : 0;
+	if (asprintf(&id, "%s-%08x", ts, v) < 0)
+		return -ENOMEM;
+	*ret = id;
+	return 0;
 }
 
 int run_tmp_create(const char *home, const char *id, struct run_tmp *t, struct diag *d)
 {
 	_cleanup_close_ int home_fd = -EBADF, nono_fd = -EBADF, tmp_fd = -EBADF, var_fd = -EBADF;
+	_cleanup_free_ char *real_home = NULL;
+	char *path;
 	const char *what = ".nono";
 	struct stat hst;
 	bool give;
@@ -84,10 +90,21 @@ int run_tmp_create(const char *home, const char *id, struct run_tmp *t, struct d
 	r = id ? ((t->id = strdup(id)) ? 0 : -ENOMEM) : fresh_id(&t->id);
 	if (r < 0)
 		return r;
-	if (asprintf(&t->tmp, "%s/.nono/sessions/%s/tmp", home, t->id) < 0 ||
-	    asprintf(&t->var_tmp, "%s/.nono/sessions/%s/var-tmp", home, t->id) < 0)
+	/* Canonical: the child opens these paths without following any symlink. */
+	real_home = realpath(home, NULL);
+	if (!real_home) {
+		r = -errno;
+		what = home;
+		goto fail;
+	}
+	/* asprintf leaves its pointer undefined on failure: never hand that to free(). */
+	if (asprintf(&path, "%s/.nono/sessions/%s/tmp", real_home, t->id) < 0)
 		return -ENOMEM;
-	home_fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t->tmp = TAKE_PTR(path);
+	if (asprintf(&path, "%s/.nono/sessions/%s/var-tmp", real_home, t->id) < 0)
+		return -ENOMEM;
+	t->var_tmp = TAKE_PTR(path);
+	home_fd = open(real_home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (home_fd < 0 || fstat(home_fd, &hst) < 0) {
 		r = -errno;
 		what = home;

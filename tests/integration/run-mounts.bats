@@ -164,3 +164,10 @@ check_tmp_unix_grant() {
 }
 @test "an AF_UNIX grant under /tmp reaches the host's socket through the private /tmp (root)" { check_tmp_unix_grant root; }
 @test "an AF_UNIX grant under /tmp reaches the host's socket through the private /tmp (user)" { check_tmp_unix_grant user; }
+
+@test "a HOME reached through a symlink still gets its private /tmp" {
+	ln -s "$H" "$T/homelink"
+	run env -i PATH=/usr/bin:/bin HOME="$T/homelink" "$N" run --read "$P" -- /bin/sh -c "echo x >/tmp/f; exit 4"
+	assert_failure 4
+	assert_output --partial "the command's /tmp is kept in $H/.nono/sessions/"
+}
