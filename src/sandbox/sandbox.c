@@ -378,11 +378,10 @@ static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bo
 
 	if (lstat(src, &ss) < 0)
 		return errno == ENOENT ? 0 : -errno; /* gone since resolve: stays read-only */
-	/* I/O on FIFOs and sockets ignores a read-only mount: nothing to bind, except a
-	 * socket that would be hidden under the private /tmp. Device grants (/dev/null,
-	 * /dev/tty, ...) are bound so that their metadata stays writable as well. */
-	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode) && !S_ISCHR(ss.st_mode) &&
-	    !(tmp_dst && S_ISSOCK(ss.st_mode)))
+	/* I/O on devices, FIFOs and sockets ignores a read-only mount: nothing to bind,
+	 * except a socket that would be hidden under the private /tmp. Devices must not be
+	 * bound: the ptmx driver looks for its devpts beside /dev/ptmx on the same mount. */
+	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode) && !(tmp_dst && S_ISSOCK(ss.st_mode)))
 		return 0;
 	if (tmp_dst) {
 		/* Bound back on the private /tmp: its mount point must exist in there. */
