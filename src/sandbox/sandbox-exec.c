@@ -205,7 +205,7 @@ static void apply_binds(const struct sandbox_plan *p, int err_fd)
 		int fd = open_checked(b->src, b->is_dir, b->src_dev, b->src_ino);
 
 		clones[i] = -1;
-		if (fd == -ENOENT)
+		if (fd == -ENOENT && !b->required)
 			continue; /* removed since prepare: its place stays read-only */
 		if (fd < 0)
 			fail(err_fd, STEP_MOUNTNS, -fd, (int)i);

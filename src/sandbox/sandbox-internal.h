@@ -29,6 +29,7 @@ struct sandbox_bind {
 	char *dst;
 	bool is_dir;
 	bool writable; /* false: the clone is made read-only (a read grant under a private /tmp) */
+	bool required; /* the private /tmp itself: a vanished source fails the launch */
 	dev_t src_dev;
 	ino_t src_ino;
 	dev_t dst_dev;

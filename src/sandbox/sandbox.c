@@ -549,6 +549,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		r = private_tmp_rule(p, spec, tmp_dst[k]);
 		if (r < 0)
 			goto fail;
+		p->binds[p->n_binds - 1].required = true; /* never the host's /tmp instead */
 		p->private_tmp = true;
 	}
 	qsort(p->binds, p->n_binds, sizeof(*p->binds), bind_cmp);

@@ -194,6 +194,11 @@ check_ipc() {
 		-- python3 -m http.server "$p" --bind 127.0.0.1 --directory "$T/www" >"$T/a.log" 2>&1 3>&-) &
 	PIDS+=($!)
 	local a=$!
+	# A must claim the host port before B starts, or B's forwarder takes it first.
+	for _ in $(seq 200); do
+		grep -qF -- "--open-port $p: host" "$T/a.log" 2>/dev/null && break
+		sleep 0.05
+	done
 	for _ in $(seq 100); do
 		run sandboxed "$2" -v --allow-domain example.invalid --open-port "$p" -- "${CURL[@]}" --max-time 2 "http://127.0.0.1:$p/"
 		[ "$status" -eq 0 ] && break
