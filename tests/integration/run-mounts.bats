@@ -171,3 +171,10 @@ check_tmp_unix_grant() {
 	assert_failure 4
 	assert_output --partial "the command's /tmp is kept in $H/.nono/sessions/"
 }
+
+@test "nono setup says whether the mount namespace (read-only root, private /tmp) is in force" {
+	run nono_as root setup --check-only
+	assert_success
+	assert_output --partial "Mount namespace:  yes: read-only outside the write grants, private /tmp, masks"
+	assert_output --partial "for unprivileged users: yes"
+}
