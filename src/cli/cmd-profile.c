@@ -52,7 +52,7 @@ static const char profile_guide[] =
     "  extends      a profile to build on; lists append, scalars here win\n"
     "  meta         name, version, description, author\n"
     "  security     groups (see 'nono policy groups'), allow_gpu, capability_elevation,\n"
-    "               best_effort\n"
+    "               best_effort, shared_tmp\n"
     "  workdir      access: none, read, write or readwrite\n"
     "  filesystem   allow, read, write (directories, recursive); allow_file, read_file,\n"
     "               write_file (single files); suppress_save_prompt\n"

@@ -20,6 +20,7 @@
 #include "cli/run-env-credentials.h"
 #include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
+#include "cli/run-tmp.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
 #include "query/query.h"
@@ -49,7 +50,7 @@ struct run_args {
 	const char *profile, *workdir, *network_profile, *upstream_proxy, *shell;
 	uint16_t proxy_port;
 	int block_net, allow_net, capability_elevation;
-	bool allow_cwd, dry_run, no_diagnostics, allow_gpu, any_allow_flag;
+	bool allow_cwd, dry_run, no_diagnostics, allow_gpu, shared_tmp, any_allow_flag;
 	bool no_audit, no_audit_integrity;
 	int verbose;
 };
@@ -290,6 +291,9 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_ALLOW_GPU:
 			a->allow_gpu = true;
 			break;
+		case OPT_SHARED_TMP:
+			a->shared_tmp = true;
+			break;
 		case OPT_DRY_RUN:
 			a->dry_run = true;
 			break;
@@ -467,6 +471,7 @@ static void input_from_args(const struct run_args *a, struct policy_input *in)
 		.env_credential_map = a->env_credential_map,
 		.pass_env = a->pass_env,
 		.allow_gpu = a->allow_gpu,
+		.shared_tmp = a->shared_tmp,
 		.capability_elevation = a->capability_elevation,
 	};
 }
@@ -596,6 +601,17 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 				      "Namespaces: no pid/ipc (needs user namespaces or "
 				      "CAP_SYS_ADMIN): the supervisor, a child subreaper, ends "
 				      "the command's whole process tree when it exits\n");
+		bool mountns = sandbox_mountns_available(f);
+		(void)fprintf(out, "Read-only outside write grants: %s\n",
+			      mountns ? "yes (mount namespace: chmod, chown, utimes and xattr "
+					"changes fail with EROFS)"
+				      : "NO: no mount namespace can be had (user namespaces "
+					"unavailable); Landlock cannot refuse chmod, chown, utimes "
+					"and xattr changes outside the write grants");
+		(void)fprintf(out, "Private /tmp: %s\n",
+			      !mountns	      ? "no (no mount namespace): the host's /tmp is shared"
+			      : s->shared_tmp ? "no (--shared-tmp): the host's /tmp is shared"
+					      : "yes, kept under ~/.nono/sessions/<id>/tmp");
 		if (s->net == NET_PROXY) {
 			const char *why;
 			enum proxy_placement pl = run_proxy_placement(
@@ -688,7 +704,7 @@ static void print_exec_error(const struct sandbox_exec_error *e, const char *pat
 			  strerror(e->err));
 }
 
-static void print_footer(const struct sandbox_spec *s, int code)
+static void print_footer(const struct sandbox_spec *s, int code, const char *private_tmp)
 {
 	if (log_get_level() == LOG_LEVEL_SILENT)
 		return;
@@ -704,6 +720,8 @@ static void print_footer(const struct sandbox_spec *s, int code)
 		      s->net == NET_BLOCK ? "blocked" : s->net == NET_PROXY ? "proxy only" : "allowed",
 		      masked,
 		      s->profile_name ? "--profile " : "", strempty(s->profile_name));
+	if (private_tmp && run_tmp_used(private_tmp))
+		(void)fprintf(stderr, "nono: the command's /tmp is kept in %s\n", private_tmp);
 }
 
 struct proxy_hook {
@@ -772,6 +790,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct run_portfwd pf = RUN_PORTFWD_INIT;
 	struct proxy_hook hook = {.rp = &rp, .pf = &pf};
 	struct diag d = {{0}};
+	struct run_tmp tmp = RUN_TMP_INIT;
+	bool private_tmp = false;
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
 
@@ -896,10 +916,34 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 	}
 
+	if (!spec->shared_tmp && sandbox_mountns_available(&f)) {
+		r = run_tmp_create(getenv("HOME"), audit ? audit_session_id(audit) : NULL, &tmp,
+				   &d);
+		if (r < 0) {
+			log_error("%s",
+				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			goto out;
+		}
+		spec->private_tmp = strdup(tmp.tmp);
+		spec->private_var_tmp = strdup(tmp.var_tmp);
+		if (!spec->private_tmp || !spec->private_var_tmp)
+			goto oom;
+	} else if (!sandbox_mountns_available(&f))
+		log_info("no mount namespace (user namespaces unavailable): the root is not "
+			 "read-only outside the write grants and /tmp is the host's");
+
 	r = sandbox_prepare(spec, &f, rp.netns ? SANDBOX_NETNS : 0, &plan, &warnings, &d);
 	if (r < 0) {
 		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 		goto out;
+	}
+	{
+		struct sandbox_plan_info pi;
+		sandbox_plan_get_info(plan, &pi);
+		private_tmp = pi.private_tmp;
+		if (private_tmp)
+			log_info("private /tmp and /var/tmp, kept after the run: %s, %s", tmp.tmp,
+				 tmp.var_tmp);
 	}
 	STRV_FOREACH(w, warnings)
 	log_warning("%s", *w);
@@ -1007,12 +1051,13 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 	if (code != 0 && !a.no_diagnostics)
-		print_footer(spec, code);
+		print_footer(spec, code, private_tmp ? tmp.tmp : NULL);
 	ret = code;
 	goto out;
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_tmp_finish(&tmp);
 	run_portfwd_release(&pf);
 	run_proxy_release(&rp);
 	run_args_release(&a);

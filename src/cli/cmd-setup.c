@@ -340,6 +340,14 @@ int cmd_setup(int argc, char **argv)
 	if (verbose > 0)
 		(void)printf("  (probed: unshare(CLONE_NEWUSER|CLONE_NEWNS) in a forked child%s)\n",
 			     f.is_root ? "; also as uid 65534" : "");
+	/* The mount namespace every launch gets where it can: what it adds. */
+	bool mountns = f.is_root ? run_proxy_have_sys_admin() : userns_self;
+	(void)printf("Mount namespace:  %s\n",
+		     mountns ? "yes: read-only outside the write grants, private /tmp, masks"
+			     : "NO (see Degraded)");
+	if (userns_unpriv >= 0)
+		(void)printf("  for unprivileged users: %s\n",
+			     userns_unpriv == 0 ? "yes" : "NO (no user namespaces)");
 	/* Proxy mode (--allow-domain, --network-profile, ...): the rule `nono run` follows. */
 	const char *why;
 	enum proxy_placement placement =
@@ -352,13 +360,18 @@ int cmd_setup(int argc, char **argv)
 	}
 
 	/* Degradations: what a user would lose, in their words (stdout: part of the report). */
-	const char *lost[8];
+	const char *lost[10];
 	size_t degraded = 0;
 	char abi_msg[2][160];
 	if (!userns_self && !f.is_root)
 		lost[degraded++] =
 		    "no user namespaces: a grant that covers a protected path (e.g. "
 		    "--allow ~ over ~/.ssh) is refused, because the path cannot be masked";
+	if (!mountns)
+		lost[degraded++] =
+		    "no mount namespace: outside the write grants chmod, chown, utimes and "
+		    "xattr changes are not refused (Landlock has no right for them), and /tmp "
+		    "is the host's, shared with every other process";
 	if (f.landlock_abi > 0 && f.landlock_abi < 4) {
 		(void)snprintf(abi_msg[0], sizeof(abi_msg[0]),
 			       "Landlock ABI %d < 4: TCP is not restricted by Landlock, so "

@@ -61,6 +61,7 @@ struct policy_input {
 	char **pass_env;                  /* --pass-env NAME[,NAME] */
 
 	bool allow_gpu;
+	bool shared_tmp;	  /* --shared-tmp */
 	int capability_elevation; /* -1 unset */
 };
 

@@ -82,7 +82,7 @@ static struct profile *profile_new(void)
 	struct profile *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->capability_elevation = p->allow_gpu = p->best_effort = -1;
+	p->capability_elevation = p->allow_gpu = p->best_effort = p->shared_tmp = -1;
 	p->workdir_access = -1;
 	p->net_block = -1;
 	p->proxy_port = -1;
@@ -481,7 +481,8 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 					  "env_credentials", "pass_env", NULL};
 	static const char *const meta_keys[] = {"name", "version", "description", "author", NULL};
 	static const char *const sec_keys[] = {"groups",      "capability_elevation", "allow_gpu",
-					       "best_effort", "wsl2_proxy_policy",    NULL};
+					       "best_effort", "wsl2_proxy_policy",    "shared_tmp",
+					       NULL};
 	static const char *const wd_keys[] = {"access", NULL};
 	static const char *const fs_keys[] = {"allow",
 					      "read",
@@ -539,6 +540,7 @@ static int parse_sections(struct jctx *c, json_t *root, const struct policy_grou
 				       &p->capability_elevation)) < 0 ||
 		    (r = jctx_get_bool(c, o, "/security", "allow_gpu", &p->allow_gpu)) < 0 ||
 		    (r = jctx_get_bool(c, o, "/security", "best_effort", &p->best_effort)) < 0 ||
+		    (r = jctx_get_bool(c, o, "/security", "shared_tmp", &p->shared_tmp)) < 0 ||
 		    (r = jctx_get_string(c, o, "/security", "wsl2_proxy_policy",
 					 &p->wsl2_proxy_policy)) < 0)
 			return r;
@@ -973,6 +975,8 @@ static int profile_apply(struct profile *acc, const struct profile *child)
 		acc->allow_gpu = child->allow_gpu;
 	if (child->best_effort >= 0)
 		acc->best_effort = child->best_effort;
+	if (child->shared_tmp >= 0)
+		acc->shared_tmp = child->shared_tmp;
 	if (child->workdir_access >= 0)
 		acc->workdir_access = child->workdir_access;
 	if (child->net_block >= 0)

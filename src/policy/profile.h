@@ -52,6 +52,7 @@ struct profile {
 	int capability_elevation; /* -1 unset */
 	int allow_gpu;		  /* -1 unset */
 	int best_effort;	  /* -1 unset */
+	int shared_tmp;		  /* -1 unset */
 	char *wsl2_proxy_policy;  /* accepted for compatibility, unused on Linux */
 
 	int workdir_access; /* -1 unset, else enum fs_access bits (0: none) */

@@ -839,6 +839,7 @@ static int resolve(struct builder *b, const struct policy_input *in)
 	s->capability_elevation = in->capability_elevation >= 0 ? in->capability_elevation == 1
 								: p->capability_elevation == 1;
 	s->best_effort = p->best_effort == 1;
+	s->shared_tmp = in->shared_tmp || p->shared_tmp == 1;
 	s->scope_signal = true;
 	s->scope_abstract_unix = true;
 	return 0;

@@ -159,6 +159,12 @@ struct sandbox_spec {
 	bool capability_elevation;
 	/* Profile opted into running with fewer kernel features than it asks for. */
 	bool best_effort;
+	/* --shared-tmp / security.shared_tmp: the host's /tmp instead of a private one. */
+	bool shared_tmp;
+	/* The session's own directories for /tmp and /var/tmp (set by `run` before
+	 * sandbox_prepare, which mounts them where a mount namespace exists); NULL: none. */
+	char *private_tmp;
+	char *private_var_tmp;
 
 	/* filesystem.suppress_save_prompt: canonical paths the post-run save prompt skips
 	 * (not grants). Added by policy/; NULL when none. */

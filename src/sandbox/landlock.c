@@ -305,6 +305,12 @@ int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spe
 	r = add_rules(fd, p, spec, false, &d);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < p->n_dir_rules; i++) {
+		struct ll_path_beneath_attr pb = {.allowed_access = p->dir_rule_access[i],
+						  .parent_fd = p->dir_rule_fds[i]};
+		if (ll_add_rule(fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			return -errno;
+	}
 	if (p->proxy_port != 0 && p->net_handled) {
 		r = add_port_rule(fd, LL_NET_CONNECT_TCP, p->proxy_port);
 		if (r < 0)
@@ -356,5 +362,37 @@ int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spe
 			return -errno;
 	}
 	p->helper_ruleset_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access)
+{
+	struct ll_path_beneath_attr pb = {0};
+	uint64_t access = 0;
+
+	if (p->ruleset_fd < 0)
+		return 0;
+	if (fs_access & FS_READ)
+		access |= LL_READ_RIGHTS;
+	if (fs_access & FS_WRITE)
+		access |= LL_WRITE_RIGHTS;
+	access &= p->handled_fs;
+	if (access == 0)
+		return 0;
+	if (p->n_dir_rules >= ARRAY_SIZE(p->dir_rule_fds))
+		return -E2BIG;
+	pb.allowed_access = access;
+	pb.parent_fd = dir_fd;
+	if (ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return -errno;
+	if (p->helper_ruleset_fd >= 0 &&
+	    ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return -errno;
+	/* For a helpers' layer built later (landlock_build_helper). */
+	int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	p->dir_rule_fds[p->n_dir_rules] = fd;
+	p->dir_rule_access[p->n_dir_rules++] = access;
 	return 0;
 }

@@ -128,7 +128,12 @@ static int enter_userns(const struct sandbox_plan *p, bool cloned, bool ipc, int
 	return 0;
 }
 
-/* An empty read-only tmpfs holding "d" (empty dir) and "f" (empty file). */
+/*
+ * A read-only tmpfs holding "d" (a directory) and "f" (a file), both mode 000 and
+ * owned by the sandboxed user: reading, listing or entering a mask fails with EACCES
+ * (the child holds no capability that overrides DAC), never an empty read that a
+ * program could mistake for the real, empty content.
+ */
 static int make_mask_source(int *ret_err)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -150,11 +155,17 @@ static int make_mask_source(int *ret_err)
 	(void)close(fs);
 	if (mnt < 0)
 		return -1;
-	if (mkdirat(mnt, "d", 0755) < 0)
+	if (mkdirat(mnt, "d", 0) < 0 || fchmodat(mnt, "d", 0, 0) < 0)
 		goto fail;
-	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	fd = openat(mnt, "f", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
+	if (fchmod(fd, 0) < 0) {
+		*ret_err = errno;
+		(void)close(fd);
+		(void)close(mnt);
+		return -1;
+	}
 	(void)close(fd);
 	/* Clones made with open_tree() below inherit these mount flags. */
 	if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
@@ -171,6 +182,93 @@ static bool is_proc_path(const char *path)
 	return strncmp(path, "/proc/", 6) == 0;
 }
 
+/* O_PATH fd on path, resolved without symlinks, that must still be dev:ino; or -errno. */
+static int open_checked(const char *path, bool is_dir, dev_t dev, ino_t ino)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (is_dir ? O_DIRECTORY : 0),
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		(void)close(fd);
+		return e;
+	}
+	if (st.st_dev != dev || st.st_ino != ino) {
+		(void)close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* O_PATH fd on path, resolved without symlinks, or -errno. */
+static int open_unchecked(const char *path, bool is_dir)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (is_dir ? O_DIRECTORY : 0),
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The read-only root (bubblewrap's --ro-bind / /): every bind source is cloned while
+ * it is still writable, then every mount of the namespace turns read-only, then the
+ * clones go back on top, parents first. Outside the write grants chmod, chown, utimes
+ * and xattr changes — which Landlock has no right for — fail with EROFS. The private
+ * /tmp is one more bind whose source is the session's own directory. Errors report
+ * STEP_MOUNTNS with the bind's index.
+ */
+static void apply_binds(const struct sandbox_plan *p, int err_fd)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	int clones[SANDBOX_MAX_BINDS];
+
+	for (size_t i = 0; i < p->n_binds; i++) {
+		const struct sandbox_bind *b = &p->binds[i];
+		int fd = open_checked(b->src, b->is_dir, b->src_dev, b->src_ino);
+
+		clones[i] = -1;
+		if (fd == -ENOENT && !b->required)
+			continue; /* removed since prepare: its place stays read-only */
+		if (fd < 0)
+			fail(err_fd, STEP_MOUNTNS, -fd, (int)i);
+		clones[i] = open_tree(
+		    fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+		if (clones[i] < 0)
+			fail(err_fd, STEP_MOUNTNS, errno, (int)i);
+		(void)close(fd);
+		if (!b->writable &&
+		    mount_setattr(clones[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+			fail(err_fd, STEP_MOUNTNS, errno, (int)i);
+	}
+	if (p->ro_root && mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		fail(err_fd, STEP_MOUNTNS, errno, -1);
+	for (size_t i = 0; i < p->n_binds; i++) {
+		const struct sandbox_bind *b = &p->binds[i];
+		int dst;
+
+		if (clones[i] < 0)
+			continue;
+		/* Resolved now, through the binds of its parents. */
+		dst = open_checked(b->dst, b->is_dir, b->dst_dev, b->dst_ino);
+		if (dst < 0)
+			fail(err_fd, STEP_MOUNTNS, -dst, (int)i);
+		if (move_mount(clones[i], "", dst, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			fail(err_fd, STEP_MOUNTNS, errno, (int)i);
+		(void)close(clones[i]);
+		(void)close(dst);
+	}
+}
+
 /*
  * Masks; with proc_phase, only those beneath /proc, on the fresh /proc of a PID
  * namespace (whose inodes are new: no identity to check), else all but those when
@@ -182,6 +280,8 @@ static void apply_masks(const struct sandbox_plan *p, int err_fd, bool defer_pro
 
 	if (!proc_phase && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(err_fd, STEP_MOUNTNS, errno, -1);
+	if (!proc_phase)
+		apply_binds(p, err_fd);
 	if (p->n_masks == 0)
 		return;
 	src = make_mask_source(&err);
@@ -191,27 +291,18 @@ static void apply_masks(const struct sandbox_plan *p, int err_fd, bool defer_pro
 	for (size_t i = 0; i < p->n_masks; i++) {
 		const struct sandbox_mask *m = &p->masks[i];
 		bool in_proc = is_proc_path(m->path);
+		int target, clone;
 
 		if (proc_phase ? !in_proc : (defer_proc && in_proc))
 			continue;
-		struct open_how how = {
-		    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW | (m->is_dir ? O_DIRECTORY : 0),
-		    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		struct stat st;
-		int target, clone;
-
-		/* Resolve without symlinks and check it is still the object we planned for. */
-		target = (int)syscall(SYS_openat2, AT_FDCWD, m->path, &how, sizeof(how));
-		if (target < 0) {
-			if (errno == ENOENT)
-				continue; /* removed since prepare: nothing left to protect */
-			fail(err_fd, STEP_MASK, errno, (int)i);
-		}
-		if (fstat(target, &st) < 0)
-			fail(err_fd, STEP_MASK, errno, (int)i);
-		if (!proc_phase && (st.st_dev != m->dev || st.st_ino != m->ino))
-			fail(err_fd, STEP_MASK, ESTALE, (int)i);
+		/* Resolve without symlinks and check it is still the object we planned for
+		 * (on the fresh /proc of a PID namespace the inodes are new: no identity). */
+		target = proc_phase ? open_unchecked(m->path, m->is_dir)
+				    : open_checked(m->path, m->is_dir, m->dev, m->ino);
+		if (target == -ENOENT)
+			continue; /* removed since prepare: nothing left to protect */
+		if (target < 0)
+			fail(err_fd, STEP_MASK, -target, (int)i);
 
 		clone = open_tree(src, m->is_dir ? "d" : "f", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (clone < 0)

@@ -18,6 +18,27 @@ struct sandbox_mask {
 	ino_t ino;
 };
 
+/*
+ * One bind mount of the read-only root (sandbox.c plan_binds): src is cloned before the
+ * root turns read-only and attached at dst afterwards, so a write grant keeps a writable
+ * mount and a private /tmp replaces the host's. Both paths are canonical; the child
+ * opens them without following symlinks and checks the identities seen at prepare.
+ */
+struct sandbox_bind {
+	char *src;
+	char *dst;
+	bool is_dir;
+	bool writable; /* false: the clone is made read-only (a read grant under a private /tmp) */
+	bool required; /* the private /tmp itself: a vanished source fails the launch */
+	dev_t src_dev;
+	ino_t src_ino;
+	dev_t dst_dev;
+	ino_t dst_ino;
+};
+
+/* Most binds a plan holds (write grants, private /tmp and what is bound back on it). */
+#define SANDBOX_MAX_BINDS 256
+
 struct sandbox_plan {
 	unsigned flags;	  /* enum sandbox_plan_flags */
 	pid_t parent_pid; /* the process that built the plan */
@@ -64,6 +85,17 @@ struct sandbox_plan {
 	bool use_pidns;
 	int exe_fd;	  /* O_PATH of /proc/self/exe (helpers, init), -1: none */
 	int parent_pidfd; /* pidfd of parent_pid: its death is checked across the PID ns */
+	/* Read-only root: everything but the binds (sorted by dst, parents first) */
+	bool ro_root;
+	bool private_tmp; /* /tmp and /var/tmp are the session's own directories */
+	struct sandbox_bind *binds;
+	size_t n_binds;
+	/* Directory rules added after planning (landlock_add_dir_rule: the private /tmp),
+	 * kept so the helpers' layer, built later, grants them too: the agent runs under
+	 * both layers, and a rule missing from either takes the directory away from it. */
+	int dir_rule_fds[4];
+	uint64_t dir_rule_access[4];
+	size_t n_dir_rules;
 
 	/* SANDBOX_NETNS: listener made inside the namespace, handed out over this socket */
 	int listener_unix_fd; /* -1: none */
@@ -93,6 +125,12 @@ int sandbox_landlock_abi(void);
 int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spec);
 int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		   const struct sandbox_features *f, char ***warnings, struct diag *d);
+/*
+ * Grant the directory dir_fd the Landlock rights of fs_access (enum fs_access) in the
+ * plan's ruleset: the private /tmp, which Landlock does not see through the rule on the
+ * host's /tmp it is mounted over (a mount point's own rule is skipped on the walk up).
+ */
+int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access);
 
 /* seccomp.c */
 /* Build the filter; on success the program (malloc'd) and its length are returned. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stdio.h>
@@ -156,6 +157,13 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 	for (size_t i = 0; i < p->n_masks; i++)
 		free(p->masks[i].path);
 	free(p->masks);
+	for (size_t i = 0; i < p->n_binds; i++) {
+		free(p->binds[i].src);
+		free(p->binds[i].dst);
+	}
+	free(p->binds);
+	for (size_t i = 0; i < p->n_dir_rules; i++)
+		safe_close(p->dir_rule_fds[i]);
 	free(p);
 	return NULL;
 }
@@ -212,6 +220,8 @@ void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_inf
 	ret->pidns = p->use_pidns;
 	ret->ipcns = p->use_pidns;
 	ret->n_masks = p->n_masks;
+	ret->ro_root = p->ro_root;
+	ret->private_tmp = p->private_tmp;
 }
 
 int sandbox_plan_set_netns_listener(struct sandbox_plan *p, int unix_fd, uint16_t port)
@@ -371,6 +381,261 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	return 0;
 }
 
+/* Root may make namespaces only with CAP_SYS_ADMIN (not in every container). */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct c[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
+bool sandbox_mountns_available(const struct sandbox_features *f)
+{
+	return f->is_root ? have_sys_admin() : userns_ok(f);
+}
+
+/*
+ * Make the mount point rel (a path relative to the directory base, no "." or "..")
+ * inside the session's private tmp directory: the missing directories 0700, the last
+ * component a directory or an empty file. Beneath a directory fd, no symlink followed.
+ * Its identity goes to *ret.
+ */
+static int make_mountpoint(const char *base, const char *rel, bool is_dir, struct stat *ret)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	_cleanup_free_ char *copy = strdup(rel);
+	_cleanup_close_ int fd = -EBADF;
+	char *save = NULL, *c, *next;
+
+	if (!copy)
+		return -ENOMEM;
+	how.resolve &= ~(uint64_t)RESOLVE_BENEATH; /* base is absolute */
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, base, &how, sizeof(how));
+	how.resolve |= RESOLVE_BENEATH;
+	if (fd < 0)
+		return -errno;
+	for (c = strtok_r(copy, "/", &save); c; c = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (streq(c, ".") || streq(c, ".."))
+			return -EINVAL;
+		if (next || is_dir) {
+			if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST)
+				return -errno;
+		} else {
+			int f = openat(fd, c, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (f < 0)
+				return -errno;
+			(void)close(f);
+			how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+		}
+		int sub = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
+		if (sub < 0)
+			return -errno;
+		(void)close(fd);
+		fd = sub;
+	}
+	return fstat(fd, ret) < 0 ? -errno : 0;
+}
+
+/* Add a bind of src at dst. tmp_dst: dst lies beneath that private mount point, whose
+ * source directory tmp_src gets the mount point made. */
+static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bool writable,
+		    const char *tmp_dst, const char *tmp_src, struct diag *d)
+{
+	struct sandbox_bind *b;
+	struct stat ss, ds;
+	int r;
+
+	if (lstat(src, &ss) < 0)
+		return errno == ENOENT ? 0 : -errno; /* gone since resolve: stays read-only */
+	/* I/O on devices, FIFOs and sockets ignores a read-only mount: nothing to bind,
+	 * except a socket that would be hidden under the private /tmp. Devices must not be
+	 * bound: the ptmx driver looks for its devpts beside /dev/ptmx on the same mount. */
+	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode) && !(tmp_dst && S_ISSOCK(ss.st_mode)))
+		return 0;
+	if (tmp_dst) {
+		/* Bound back on the private /tmp: its mount point must exist in there. */
+		r = make_mountpoint(tmp_src, dst + strlen(tmp_dst) + 1, S_ISDIR(ss.st_mode), &ds);
+		if (r < 0)
+			return r;
+	} else if (lstat(dst, &ds) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(ss.st_mode) != S_ISDIR(ds.st_mode))
+		return -ENOTDIR;
+	if (p->n_binds >= SANDBOX_MAX_BINDS) {
+		diag_set(d, dst, 0, 0,
+			 "more than %d write grants need a writable mount; merge some of them "
+			 "(e.g. grant their common parent)",
+			 SANDBOX_MAX_BINDS);
+		return -E2BIG;
+	}
+	b = reallocarray(p->binds, p->n_binds + 1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	p->binds = b;
+	b = &p->binds[p->n_binds];
+	*b = (struct sandbox_bind){.is_dir = S_ISDIR(ss.st_mode),
+				   .writable = writable,
+				   .src_dev = ss.st_dev,
+				   .src_ino = ss.st_ino,
+				   .dst_dev = ds.st_dev,
+				   .dst_ino = ds.st_ino};
+	b->src = strdup(src);
+	b->dst = strdup(dst);
+	p->n_binds++;
+	return b->src && b->dst ? 0 : -ENOMEM;
+}
+
+/* Which private tmp directory (index into tmp_dst) path lies strictly beneath; -1: none. */
+static int tmp_region(const char *path, const char *const tmp_dst[2])
+{
+	for (int k = 0; k < 2; k++)
+		if (tmp_dst[k] && path_is_beneath(path, tmp_dst[k]) && !streq(path, tmp_dst[k]))
+			return k;
+	return -1;
+}
+
+/* Grant i needs no bind of its own: a write grant's writable clone already holds it. */
+static bool bind_covered(const struct sandbox_spec *spec, size_t i, const char *const tmp_dst[2])
+{
+	const struct fs_grant *g = &spec->grants[i];
+	int k = tmp_region(g->path, tmp_dst);
+
+	for (size_t j = 0; j < spec->n_grants; j++) {
+		const struct fs_grant *a = &spec->grants[j];
+		if (j == i || !a->exists || !a->path || !(a->access & FS_WRITE) ||
+		    !path_is_beneath(g->path, a->path) || tmp_region(a->path, tmp_dst) != k ||
+		    (tmp_dst[0] && streq(a->path, tmp_dst[0])) ||
+		    (tmp_dst[1] && streq(a->path, tmp_dst[1])))
+			continue;
+		if (!streq(g->path, a->path) || !(g->access & FS_WRITE) || j < i)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The private directory just bound for dst gets the Landlock rights of the grants of
+ * dst itself (grants of its ancestors still apply through the walk up); it is opened
+ * without following symlinks and must be the inode the bind will mount.
+ */
+static int private_tmp_rule(struct sandbox_plan *p, const struct sandbox_spec *spec,
+			    const char *dst)
+{
+	const struct sandbox_bind *b = p->n_binds > 0 ? &p->binds[p->n_binds - 1] : NULL;
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int fd = -EBADF;
+	unsigned access = 0;
+	struct stat st;
+
+	if (!b || !streq(b->dst, dst))
+		return -ENOENT; /* add_bind() skipped it: the source vanished */
+	for (size_t i = 0; i < spec->n_grants; i++)
+		if (spec->grants[i].exists && spec->grants[i].path &&
+		    streq(spec->grants[i].path, dst))
+			access |= spec->grants[i].access;
+	if (access == 0)
+		return 0;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, b->src, &how, sizeof(how));
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_dev != b->src_dev || st.st_ino != b->src_ino)
+		return -ESTALE;
+	return landlock_add_dir_rule(p, fd, access);
+}
+
+static int bind_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct sandbox_bind *)x)->dst, ((const struct sandbox_bind *)y)->dst);
+}
+
+/*
+ * The binds of the read-only root: every existing write grant (directories and regular
+ * files) not already inside another one's clone, and with a private /tmp the session's
+ * directories on /tmp and /var/tmp plus every grant beneath them bound back on top, so
+ * an explicit grant under /tmp still sees the real path. A write grant of "/" leaves the
+ * root writable.
+ */
+static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, struct diag *d)
+{
+	const char *tmp_dst[2] = {NULL, NULL};
+	struct stat st;
+	int r;
+
+	p->ro_root = true;
+	if (!spec->shared_tmp && spec->private_tmp) {
+		if (lstat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+			tmp_dst[0] = "/tmp";
+		if (spec->private_var_tmp && lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+			tmp_dst[1] = "/var/tmp";
+	}
+	for (size_t i = 0; i < spec->n_grants; i++) {
+		const struct fs_grant *g = &spec->grants[i];
+		bool write = g->access & FS_WRITE;
+
+		if (!g->exists || !g->path || g->access == 0)
+			continue;
+		if (write && streq(g->path, "/"))
+			p->ro_root = false;
+		if ((tmp_dst[0] && streq(g->path, tmp_dst[0])) ||
+		    (tmp_dst[1] && streq(g->path, tmp_dst[1])))
+			continue; /* replaced by the private directory */
+		int k = tmp_region(g->path, tmp_dst);
+		if ((!write && k < 0) || bind_covered(spec, i, tmp_dst))
+			continue;
+		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k],
+			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+		if (r < 0)
+			goto fail;
+	}
+	/* AF_UNIX grants under a private /tmp (e.g. /tmp/.X11-unix) are bound back too. */
+	for (size_t i = 0; i < spec->n_unix_grants; i++) {
+		const char *up = spec->unix_grants[i].path;
+		int k = up ? tmp_region(up, tmp_dst) : -1;
+		bool covered = false;
+
+		if (k < 0)
+			continue;
+		for (size_t j = 0; j < spec->n_grants && !covered; j++) {
+			const struct fs_grant *g = &spec->grants[j];
+			covered = g->exists && g->path && g->access != 0 &&
+				  path_is_beneath(up, g->path) && tmp_region(g->path, tmp_dst) == k;
+		}
+		if (covered)
+			continue;
+		r = add_bind(p, up, up, spec->unix_grants[i].flags & UNIX_BIND, tmp_dst[k],
+			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+		if (r < 0)
+			goto fail;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!tmp_dst[k])
+			continue;
+		r = add_bind(p, k == 0 ? spec->private_tmp : spec->private_var_tmp, tmp_dst[k],
+			     true, NULL, NULL, d);
+		if (r < 0)
+			goto fail;
+		r = private_tmp_rule(p, spec, tmp_dst[k]);
+		if (r < 0)
+			goto fail;
+		p->binds[p->n_binds - 1].required = true; /* never the host's /tmp instead */
+		p->private_tmp = true;
+	}
+	qsort(p->binds, p->n_binds, sizeof(*p->binds), bind_cmp);
+	return 0;
+fail:
+	if (!d->msg[0])
+		diag_set(d, p->n_binds < SANDBOX_MAX_BINDS ? "mount namespace" : "grants", 0, 0,
+			 "cannot plan the read-only root: %s", strerror(-r));
+	return r;
+}
+
 static int read_cap_last(void)
 {
 	char buf[32] = {0};
@@ -427,20 +692,10 @@ static int plan_caps(struct sandbox_plan *p)
 	return 0;
 }
 
-/* Root may make namespaces only with CAP_SYS_ADMIN (not in every container). */
-static bool have_sys_admin(void)
-{
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct c[2];
-
-	if (syscall(SYS_capget, &h, c) < 0)
-		return false;
-	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
-}
-
+/* The same condition as a mount namespace: root with CAP_SYS_ADMIN, or user namespaces. */
 bool sandbox_pidns_available(const struct sandbox_features *f)
 {
-	return f && (f->is_root ? have_sys_admin() : userns_ok(f));
+	return f && sandbox_mountns_available(f);
 }
 
 /* Whether file holds exactly the len bytes of want (at its start, up to len). */
@@ -533,12 +788,19 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	if (r < 0)
 		return r;
 
-	if (p->n_masks > 0 || (flags & SANDBOX_NETNS)) {
+	/* Read-only root and private /tmp wherever a mount namespace can be had. */
+	bool mountns = sandbox_mountns_available(f);
+	if (mountns) {
+		r = plan_binds(p, spec, d);
+		if (r < 0)
+			return r;
+	}
+	if (p->n_masks > 0 || mountns || (flags & SANDBOX_NETNS)) {
 		if (f->is_root)
-			p->use_mountns = p->n_masks > 0;
+			p->use_mountns = p->n_masks > 0 || mountns;
 		else if (userns_ok(f)) {
 			p->use_userns = true;
-			p->use_mountns = p->n_masks > 0;
+			p->use_mountns = p->n_masks > 0 || mountns;
 		} else {
 			diag_set(d, "network", 0, 0,
 				 "a private network namespace needs user namespaces, which are "

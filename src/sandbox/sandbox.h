@@ -50,6 +50,13 @@ bool sandbox_pidns_available(const struct sandbox_features *f);
 void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc);
 
 /*
+ * Whether a launch gets a mount namespace, and with it the read-only root (outside the
+ * write grants chmod, chown, utimes and xattr changes fail with EROFS) and the private
+ * /tmp: root with CAP_SYS_ADMIN, anyone else where user namespaces work.
+ */
+bool sandbox_mountns_available(const struct sandbox_features *f);
+
+/*
  * True when a seccomp user-notification listener already exists in this process's
  * filter chain (nono nested inside a nono sandbox): the kernel allows one per chain,
  * so the enclosing supervisor mediates and this one cannot. Forks once to find out,
@@ -144,6 +151,8 @@ struct sandbox_plan_info {
 	bool userns, mountns, netns;
 	bool pidns, ipcns;        /* private PID namespace (with an init) and IPC namespace */
 	size_t n_masks;           /* protected paths masked; see sandbox_plan_mask_path() */
+	bool ro_root;             /* read-only outside the write grants */
+	bool private_tmp;         /* /tmp and /var/tmp are the session's own directories */
 };
 void sandbox_plan_get_info(const struct sandbox_plan *p, struct sandbox_plan_info *ret);
 /* The i-th masked path (i < n_masks) or NULL; owned by the plan. */

@@ -9,10 +9,13 @@ teardown() { common_teardown; }
 
 check_ssh_masked() {
 	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.ssh/id_rsa"
+	assert_failure 13
 	refute_output --partial "SECRET-SSH-KEY"
 	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.aws/credentials"
+	assert_failure 13
 	refute_output --partial "SECRET-AWS"
 	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.bash_history"
+	assert_failure 13
 	refute_output --partial "SECRET-HISTORY"
 	# The rest of the granted tree still works.
 	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/project/src/main.c"
@@ -66,3 +69,39 @@ check_mask_readonly() {
 	run sandboxed user --allow "$H/project" -- "$P/probe-open" "$H/.ssh/id_rsa" r
 	assert_failure 13
 }
+
+# A mask refuses (EACCES), never reads as empty: `cat ~/.bashrc` exiting 0 with no output
+# would look like real, empty content.
+check_mask_refuses() {
+	run sandboxed "$1" --allow "$H" -- cat "$H/.ssh/id_rsa"
+	assert_failure 1
+	assert_output --partial "Permission denied"
+	run sandboxed "$1" --allow "$H" -- cat "$H/.bash_history"
+	assert_failure 1
+	assert_output --partial "Permission denied"
+	run sandboxed "$1" --allow "$H" -- ls "$H/.ssh"
+	assert_failure 2
+	assert_output --partial "Permission denied"
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.ssh"
+	assert_failure 13
+	run sandboxed "$1" --allow "$H" -- "$P/probe-open" "$H/.ssh/id_rsa" r
+	assert_failure 13
+	assert_output --partial "EACCES"
+}
+@test "a masked file or directory fails with EACCES, not an empty read (root)" { check_mask_refuses root; }
+@test "a masked file or directory fails with EACCES, not an empty read (user)" { check_mask_refuses user; }
+
+check_docker_masked() {
+	mkdir -p "$H/.docker"
+	echo "SECRET-DOCKER-KEY" >"$H/.docker/key.pem"
+	echo "SECRET-DOCKER-CERT" >"$H/.docker/cert.pem"
+	chown -R "$NOBODY:$NOBODY" "$H/.docker"
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.docker/key.pem"
+	assert_failure 13
+	refute_output --partial "SECRET-DOCKER-KEY"
+	run sandboxed "$1" --allow "$H" -- "$P/probe-read-print" "$H/.docker/cert.pem"
+	assert_failure 13
+	refute_output --partial "SECRET-DOCKER-CERT"
+}
+@test "~/.docker as a whole (TLS keys too) is protected under --allow ~ (root)" { check_docker_masked root; }
+@test "~/.docker as a whole (TLS keys too) is protected under --allow ~ (user)" { check_docker_masked user; }

@@ -95,7 +95,7 @@ teardown() { common_teardown; }
 	run env NONO_ALLOW="$T/data" HOME="$H" "$N" run --read "$P" -- "$P/probe-open" "$T/data/file.txt" w
 	assert_success
 	run env NONO_ALLOW="$T/data" HOME="$H" "$N" run --allow "$H/project" --read "$P" -- "$P/probe-open" "$T/data/file.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 }
 
 @test "invalid NONO_BLOCK_NET is an error naming the variable" {

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # nono run: filesystem grants, enforced by Landlock, as root and as uid 65534.
 # Probe exit codes: 0 allowed, 13 EACCES, 1 EPERM, 30 EROFS, 2 ENOENT (tests/probes).
+# Writes outside every write grant fail with EROFS: the mount namespace is read-only there.
 
 load lib/common
 
@@ -12,9 +13,9 @@ check_read_grant() {
 	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/file.txt" r
 	assert_success
 	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/file.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 	run sandboxed "$1" --read "$T/data" -- "$P/probe-open" "$T/data/new.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 }
 @test "read grant allows reading and refuses writing (root)" { check_read_grant root; }
 @test "read grant allows reading and refuses writing (user)" { check_read_grant user; }
@@ -33,7 +34,7 @@ check_outside() {
 	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/outside.txt" r
 	assert_failure 13
 	run sandboxed "$1" --allow "$T/data" -- "$P/probe-open" "$T/outside.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 }
 @test "paths outside every grant are refused (root)" { check_outside root; }
 @test "paths outside every grant are refused (user)" { check_outside user; }
@@ -53,11 +54,11 @@ check_file_grant() {
 	run sandboxed "$1" --read-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/sibling.txt" r
 	assert_failure 13
 	run sandboxed "$1" --read-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/file.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/file.txt" w
 	assert_success
 	run sandboxed "$1" --allow-file "$T/data/file.txt" -- "$P/probe-open" "$T/data/new.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 }
 @test "file grants do not widen to their directory (root)" { check_file_grant root; }
 @test "file grants do not widen to their directory (user)" { check_file_grant user; }
@@ -101,5 +102,5 @@ check_symlink_escape() {
 	run sandboxed root --allow-cwd -- "$P/probe-open" "$T/data/file.txt" r
 	assert_success
 	run sandboxed root --allow-cwd -- "$P/probe-open" "$T/data/file.txt" w
-	assert_failure 13
+	assert_failure 30 # EROFS: read-only outside the write grants
 }

@@ -228,13 +228,14 @@ check_signals() {
 
 check_self_bound() {
 	# Network allowed: a socket the agent binds itself (here under /tmp, a policy
-	# group's grant) may be connected to again; one made outside may not.
+	# group's grant) may be connected to again; one made outside may not. The host's
+	# /tmp (--shared-tmp): the session's private /tmp would hide the outside socket.
 	local d="/tmp/nono-it-unix.$$"
 	mkdir -p "$d" && chmod 777 "$d"
 	serve "$d/outside" bad
-	run unixprobe "$1" -- connect "$d/outside"
+	run unixprobe "$1" --shared-tmp -- connect "$d/outside"
 	assert_failure 13
-	run sandboxed "$1" -- /bin/sh -c "'$P/probe-unix' serve '$d/inside' mine >/dev/null & sleep 0.3; '$P/probe-unix' connect '$d/inside'; r=\$?; kill \$!; exit \$r"
+	run sandboxed "$1" --shared-tmp -- /bin/sh -c "'$P/probe-unix' serve '$d/inside' mine >/dev/null & sleep 0.3; '$P/probe-unix' connect '$d/inside'; r=\$?; kill \$!; exit \$r"
 	rm -rf "$d"
 	assert_success
 	assert_output --partial mine

@@ -2,7 +2,7 @@
 /*
  * probe-read-print PATH
  *   A file: copies its content to stdout. A directory: prints each entry except "."
- *   and ".." on its own line (an empty mask prints nothing).
+ *   and ".." on its own line.
  * Exit: 0 ok, 1 EPERM, 2 ENOENT, 13 EACCES, 30 EROFS, 99 other, 64 usage.
  */
 #include <dirent.h>

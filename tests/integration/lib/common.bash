@@ -36,6 +36,8 @@ common_setup() {
 	echo "sibling" >"$T/data/sibling.txt"
 	chown -R "$NOBODY:$NOBODY" "$H" "$T/data" "$T/outside.txt"
 	chmod -R u+rwX,go+rX "$H" "$T/data"
+	# Root in the sandbox holds no CAP_DAC_OVERRIDE: the project is writable by mode.
+	chmod -R a+rwX "$H/project"
 	chmod 666 "$T/outside.txt" "$T/data"/*.txt
 	chmod 777 "$T/data"
 }

@@ -133,6 +133,60 @@ static void test_pidns_and_helpers(void **state)
 	}
 }
 
+/* The read-only root and the private /tmp: planned where a mount namespace can be had. */
+static void test_ro_root_plan(void **state)
+{
+	static char tmp[] = "/tmp";
+	static char root[] = "/";
+	char dir[] = "/var/lib/nono-plan-test.XXXXXX";
+	struct fs_grant g[] = {{.path = tmp, .access = FS_RW, .exists = true},
+			       {.path = root, .access = FS_READ, .exists = true}};
+	struct sandbox_spec s = {.grants = g, .n_grants = ARRAY_SIZE(g)};
+	struct sandbox_features f = F;
+	struct sandbox_plan_info info;
+	struct diag d = {0};
+	(void)state;
+	if (F.landlock_abi < 1)
+		skip();
+
+	/* No user namespace, not root: an explicit downgrade, not an error. */
+	f.userns = false;
+	f.userns_probed = true;
+	f.is_root = false;
+	{
+		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+		assert_int_equal(sandbox_prepare(&s, &f, 0, &p, NULL, &d), 0);
+		sandbox_plan_get_info(p, &info);
+		assert_false(info.mountns);
+		assert_false(info.ro_root);
+		assert_false(info.private_tmp);
+	}
+	if (!sandbox_mountns_available(&F))
+		return;
+	assert_non_null(mkdtemp(dir));
+	s.private_tmp = dir;
+	{
+		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+		assert_int_equal(sandbox_prepare(&s, &F, 0, &p, NULL, &d), 0);
+		sandbox_plan_get_info(p, &info);
+		assert_true(info.mountns);
+		assert_true(info.ro_root);
+		assert_true(info.private_tmp);
+	}
+	/* --shared-tmp; and a write grant of "/" leaves nothing to make read-only. */
+	s.shared_tmp = true;
+	g[1].access = FS_RW;
+	{
+		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+		assert_int_equal(sandbox_prepare(&s, &F, 0, &p, NULL, &d), 0);
+		sandbox_plan_get_info(p, &info);
+		assert_false(info.ro_root);
+		assert_false(info.private_tmp);
+	}
+	s.private_tmp = NULL;
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_clean_environ_empty(void **state)
 {
 	_cleanup_strv_free_ char **out = NULL;
@@ -187,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_prepare_free_variants),
 	    cmocka_unit_test(test_prepare_errors_do_not_leak),
 	    cmocka_unit_test(test_pidns_and_helpers),
+	    cmocka_unit_test(test_ro_root_plan),
 	    cmocka_unit_test(test_clean_environ_empty),
 	    cmocka_unit_test(test_pfc_export),
 	    cmocka_unit_test(test_read_exec_error),
