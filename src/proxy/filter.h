@@ -52,7 +52,8 @@ bool addr_is_denied(const struct sockaddr *sa);
 /* True when a normalised host is one of the metadata names. */
 bool host_is_denied_name(const char *normalized);
 
-/* Path glob match: "*" one segment, "**" zero or more segments; query string ignored. */
+/* Path glob match: "*" one segment, "**" zero or more segments; query string ignored.
+ * path is canonicalised first (endpoint_canon_target()): a refused spelling is false. */
 bool path_glob_match(const char *glob, const char *path);
 
 struct filter;

@@ -19,6 +19,7 @@
 #include "base/parse.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
+#include "proxy/endpoint.h"
 #include "proxy/filter.h"
 #include "proxy/http1.h"
 #include "proxy/resolve.h"
@@ -511,7 +512,10 @@ static bool header_dropped(const struct http1_header *h)
 }
 
 /* The request as the next hop gets it: origin form (absolute for an upstream proxy). */
-static int build_forward(struct conn *c, const struct http1_head *h, struct span path)
+/* The request for the server: path is the canonical path that was matched, query the
+ * raw "?..." after it (possibly empty). */
+static int build_forward(struct conn *c, const struct http1_head *h, const char *path,
+			 struct span query)
 {
 	struct strbuf sb = {.max = HTTP1_MAX_HEAD + 1024};
 	char auth[HOST_NAME_MAX_LEN + 16];
@@ -526,12 +530,11 @@ static int build_forward(struct conn *c, const struct http1_head *h, struct span
 		(void)snprintf(auth + l, sizeof(auth) - l, ":%u", c->port);
 	}
 	if (c->via_upstream)
-		r = strbuf_addf(&sb, "%s http://%s%.*s HTTP/1.%u\r\n", h->method_str, auth,
-				(int)path.n, path.p, h->http_minor ? 1u : 0u);
+		r = strbuf_addf(&sb, "%s http://%s%s%.*s HTTP/1.%u\r\n", h->method_str, auth, path,
+				(int)query.n, query.n ? query.p : "", h->http_minor ? 1u : 0u);
 	else
-		r = strbuf_addf(&sb, "%s %.*s HTTP/1.%u\r\n", h->method_str,
-				(int)(path.n ? path.n : 1), path.n ? path.p : "/",
-				h->http_minor ? 1u : 0u);
+		r = strbuf_addf(&sb, "%s %s%.*s HTTP/1.%u\r\n", h->method_str, path, (int)query.n,
+				query.n ? query.p : "", h->http_minor ? 1u : 0u);
 	if (r >= 0)
 		r = strbuf_addf(&sb, "Host: %s\r\n", auth);
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
@@ -587,8 +590,8 @@ static void conn_reverse(struct conn *c)
 static void conn_request(struct conn *c, const struct http1_head *h)
 {
 	struct proxy *px = c->px;
-	char tokbuf[1024];
-	struct span path = {NULL, 0};
+	char tokbuf[1024], norm[HTTP1_MAX_TARGET + 2];
+	struct span path = {NULL, 0}, query = {NULL, 0};
 	enum filter_verdict v;
 	int r;
 
@@ -603,9 +606,8 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	else {
 		r = http1_parse_absolute(h->target, c->host, sizeof(c->host), &c->port, &path);
 		if (r >= 0) {
-			size_t pl = strcspn(path.p, "?#");
-			if (pl > path.n)
-				pl = path.n;
+			const char *qm = memchr(path.p, '?', path.n);
+			size_t pl = qm ? (size_t)(qm - path.p) : path.n;
 			(void)snprintf(c->logpath, sizeof(c->logpath), "%.*s", (int)pl, path.p);
 		}
 	}
@@ -613,6 +615,19 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		c->host[0] = '\0';
 		conn_deny(c, 400, "bad_request");
 		return;
+	}
+	/* One canonical path (endpoint.h): URL rules match it and the server gets it. */
+	if (!c->is_connect) {
+		size_t qoff = 0;
+		if (path.n == 0) {
+			norm[0] = '/';
+			norm[1] = '\0';
+		} else if (endpoint_canon_target(path.p, path.n, norm, sizeof(norm), &qoff) < 0) {
+			conn_deny(c, 400, "bad_path");
+			return;
+		} else
+			query = (struct span){path.p + qoff, path.n - qoff};
+		(void)snprintf(c->logpath, sizeof(c->logpath), "%s", norm);
 	}
 
 	struct span auth = http1_header_get(h, "Proxy-Authorization");
@@ -633,14 +648,11 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 	}
 
 	if (!c->is_connect) {
-		char pbuf[HTTP1_MAX_TARGET + 2];
 		if (h->chunked) {
 			conn_deny(c, 501, "chunked_request_body");
 			return;
 		}
-		(void)snprintf(pbuf, sizeof(pbuf), "%.*s", (int)(path.n ? path.n : 1),
-			       path.n ? path.p : "/");
-		v = filter_check(px->allow, c->host, pbuf);
+		v = filter_check(px->allow, c->host, norm);
 	} else
 		v = filter_check(px->allow, c->host, NULL);
 	if (v != FILTER_ALLOW) {
@@ -662,7 +674,7 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		}
 	} else {
 		c->body_left = h->has_content_length ? h->content_length : 0;
-		if (build_forward(c, h, path) < 0) {
+		if (build_forward(c, h, norm, query) < 0) {
 			conn_deny(c, 431, "bad_request");
 			return;
 		}

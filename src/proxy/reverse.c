@@ -731,23 +731,27 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 	const char *reason = "upstream_failed";
 
 	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
-	size_t pl = strcspn(h->target.p, "?");
-	if (pl > h->target.n)
-		pl = h->target.n;
-	copy_trunc(ri.path, sizeof(ri.path), h->target.p, pl);
+	const char *qm = memchr(h->target.p, '?', h->target.n);
+	copy_trunc(ri.path, sizeof(ri.path), h->target.p,
+		   qm ? (size_t)(qm - h->target.p) : h->target.n);
 	printable(ri.path);
-	struct span query = {h->target.p + pl, h->target.n - pl};
 
 	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/') {
 		emit(rv, &ri, false, "bad_request", 400);
 		respond_close(w, 400, "bad_request");
 		return CLOSE;
 	}
-	/* "/<service>[/rest]": the service segment is compared raw, exactly. */
-	const char *sp = h->target.p + 1;
-	size_t sl = 0;
-	while (sl + 1 < pl && sp[sl] != '/')
-		sl++;
+	/* One canonical path (endpoint.h), before any service or rule is matched. */
+	size_t qoff = 0;
+	if (endpoint_canon_target(h->target.p, h->target.n, norm, sizeof(norm), &qoff) < 0) {
+		emit(rv, &ri, false, "bad_path", 400);
+		respond_close(w, 400, "bad_path");
+		return CLOSE;
+	}
+	struct span query = {h->target.p + qoff, h->target.n - qoff};
+	/* "/<service>[/rest]" */
+	const char *sp = norm + 1;
+	size_t sl = strcspn(sp, "/");
 	const struct svc *s = find_svc(rv, sp, sl);
 	if (!s) {
 		emit(rv, &ri, false, "unknown_service", 404);
@@ -774,15 +778,10 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		return CLOSE;
 	}
 
-	const char *rest = sp + sl;
-	size_t rl = pl - 1 - sl;
-	if (endpoint_normalize(rest, rl, norm, sizeof(norm)) < 0) {
-		emit(rv, &ri, false, "bad_path", 400);
-		respond_close(w, 400, "bad_path");
-		return CLOSE;
-	}
-	copy_trunc(ri.path, sizeof(ri.path), norm, strlen(norm));
-	if (!rules_allow(s, h->method_str, norm)) {
+	/* The normalised rest is what the rules see and what the upstream gets. */
+	const char *rest = sp[sl] ? sp + sl : "/";
+	copy_trunc(ri.path, sizeof(ri.path), rest, strlen(rest));
+	if (!rules_allow(s, h->method_str, rest)) {
 		emit(rv, &ri, false, "endpoint_denied", 403);
 		respond_close(w, 403, "endpoint_denied");
 		return CLOSE;
@@ -790,7 +789,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 
 	char *head = NULL;
 	size_t head_len = 0;
-	if (build_upstream_head(rv, s, h, norm, query, &head, &head_len) < 0) {
+	if (build_upstream_head(rv, s, h, rest, query, &head, &head_len) < 0) {
 		emit(rv, &ri, false, "bad_request", 431);
 		respond_close(w, 431, "bad_request");
 		return CLOSE;

@@ -614,9 +614,15 @@ static void test_plain_http(void **state)
 	(void)bearer(&r, auth, sizeof(auth));
 	(void)snprintf(req, sizeof(req), "GET http://web.test:%u/other HTTP/1.1", srv.http_port);
 	assert_int_equal(request(r.port, req, auth, NULL), 403);
-	(void)snprintf(req, sizeof(req), "GET http://web.test:%u/allowed/../other HTTP/1.1",
-		       srv.http_port);
-	assert_int_equal(request(r.port, req, auth, NULL), 403);
+	/* Ambiguous spellings: 400 before the URL rule is matched (endpoint.h). */
+	static const char *const bad[] = {"/allowed/../other", "/allowed/%252e%252e/other",
+					  "/allowed/..;/other", "/allowed/..%2fother",
+					  "/allowed//x", "/allowed/x#f"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		(void)snprintf(req, sizeof(req), "GET http://web.test:%u%s HTTP/1.1",
+			       srv.http_port, bad[i]);
+		assert_int_equal(request(r.port, req, auth, NULL), 400);
+	}
 	/* CONNECT to a path-restricted host cannot be checked: refused. */
 	(void)snprintf(req, sizeof(req), "CONNECT web.test:%u HTTP/1.1", srv.http_port);
 	assert_int_equal(request(r.port, req, auth, NULL), 403);
