@@ -78,7 +78,8 @@ static int utf8_step(struct utf8 *u, unsigned char c, bool escaped)
 static bool segment_ok(const char *out, size_t s, size_t e)
 {
 	size_t l = e - s;
-	return !(l == 0 || (l == 1 && out[s] == '.') || (l == 2 && out[s] == '.' && out[s + 1] == '.'));
+	return !(l == 0 || (l == 1 && out[s] == '.') ||
+		 (l == 2 && out[s] == '.' && out[s + 1] == '.'));
 }
 
 int endpoint_normalize(const char *in, size_t n, char *out, size_t outsz)
@@ -149,8 +150,7 @@ int endpoint_normalize(const char *in, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
-int endpoint_canon_target(const char *t, size_t n, char *out, size_t outsz,
-			  size_t *ret_query_off)
+int endpoint_canon_target(const char *t, size_t n, char *out, size_t outsz, size_t *ret_query_off)
 {
 	const char *q = memchr(t, '?', n);
 	size_t pl = q ? (size_t)(q - t) : n;

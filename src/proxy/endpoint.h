@@ -39,8 +39,7 @@ int endpoint_normalize(const char *in, size_t n, char *out, size_t outsz);
  * query, normalise the path part into out as endpoint_normalize() does, and set
  * *ret_query_off to where the query ('?') starts in t (n when there is none).
  */
-int endpoint_canon_target(const char *t, size_t n, char *out, size_t outsz,
-			  size_t *ret_query_off);
+int endpoint_canon_target(const char *t, size_t n, char *out, size_t outsz, size_t *ret_query_off);
 
 /*
  * Match a normalised path against a rule glob: "*" matches exactly one segment,

@@ -583,6 +583,49 @@ static void conn_reverse(struct conn *c)
 	conn_close(c);
 }
 
+void proxy_route(const struct filter *allow, const struct http1_head *h, struct proxy_route *ret)
+{
+	struct span path = {NULL, 0};
+	size_t qoff = 0;
+	int r;
+
+	*ret = (struct proxy_route){.status = 400, .reason = "bad_request"};
+	ret->is_connect = http1_is_connect(h);
+	if (!ret->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
+		ret->reverse = true;
+		ret->status = 0;
+		ret->reason = NULL;
+		return;
+	}
+	if (ret->is_connect)
+		r = http1_parse_authority(h->target, ret->host, sizeof(ret->host), &ret->port);
+	else
+		r = http1_parse_absolute(h->target, ret->host, sizeof(ret->host), &ret->port,
+					 &path);
+	if (r < 0) {
+		ret->host[0] = '\0';
+		return;
+	}
+	if (!ret->is_connect) {
+		/* One canonical path (endpoint.h): URL rules match it, the server gets it. */
+		if (path.n == 0) {
+			ret->path[0] = '/';
+			ret->path[1] = '\0';
+		} else if (endpoint_canon_target(path.p, path.n, ret->path, sizeof(ret->path),
+						 &qoff) < 0) {
+			const char *qm = memchr(path.p, '?', path.n);
+			size_t pl = qm ? (size_t)(qm - path.p) : path.n;
+			(void)snprintf(ret->path, sizeof(ret->path), "%.*s", (int)pl, path.p);
+			ret->reason = "bad_path";
+			return;
+		} else
+			ret->query = (struct span){path.p + qoff, path.n - qoff};
+	}
+	ret->verdict = filter_check(allow, ret->host, ret->is_connect ? NULL : ret->path);
+	ret->status = 0;
+	ret->reason = NULL;
+}
+
 /*
  * A complete head is in c->buf. Order: target syntax (400), credentials (407),
  * destination policy (403), then resolve. Origin-form targets go to conn_reverse().
@@ -590,44 +633,27 @@ static void conn_reverse(struct conn *c)
 static void conn_request(struct conn *c, const struct http1_head *h)
 {
 	struct proxy *px = c->px;
-	char tokbuf[1024], norm[HTTP1_MAX_TARGET + 2];
-	struct span path = {NULL, 0}, query = {NULL, 0};
+	struct proxy_route rt;
+	char tokbuf[1024];
 	enum filter_verdict v;
-	int r;
 
 	(void)snprintf(c->method, sizeof(c->method), "%s", h->method_str);
-	c->is_connect = http1_is_connect(h);
-	if (!c->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
+	proxy_route(px->allow, h, &rt);
+	c->is_connect = rt.is_connect;
+	if (rt.reverse) {
 		conn_reverse(c);
 		return;
 	}
-	if (c->is_connect)
-		r = http1_parse_authority(h->target, c->host, sizeof(c->host), &c->port);
-	else {
-		r = http1_parse_absolute(h->target, c->host, sizeof(c->host), &c->port, &path);
-		if (r >= 0) {
-			const char *qm = memchr(path.p, '?', path.n);
-			size_t pl = qm ? (size_t)(qm - path.p) : path.n;
-			(void)snprintf(c->logpath, sizeof(c->logpath), "%.*s", (int)pl, path.p);
-		}
-	}
-	if (r < 0) {
-		c->host[0] = '\0';
-		conn_deny(c, 400, "bad_request");
-		return;
-	}
-	/* One canonical path (endpoint.h): URL rules match it and the server gets it. */
+	memcpy(c->host, rt.host, sizeof(c->host));
+	c->port = rt.port;
 	if (!c->is_connect) {
-		size_t qoff = 0;
-		if (path.n == 0) {
-			norm[0] = '/';
-			norm[1] = '\0';
-		} else if (endpoint_canon_target(path.p, path.n, norm, sizeof(norm), &qoff) < 0) {
-			conn_deny(c, 400, "bad_path");
-			return;
-		} else
-			query = (struct span){path.p + qoff, path.n - qoff};
-		(void)snprintf(c->logpath, sizeof(c->logpath), "%s", norm);
+		size_t l = strnlen(rt.path, sizeof(c->logpath) - 1);
+		memcpy(c->logpath, rt.path, l);
+		c->logpath[l] = '\0';
+	}
+	if (rt.status) {
+		conn_deny(c, rt.status, rt.reason);
+		return;
 	}
 
 	struct span auth = http1_header_get(h, "Proxy-Authorization");
@@ -647,14 +673,11 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		return;
 	}
 
-	if (!c->is_connect) {
-		if (h->chunked) {
-			conn_deny(c, 501, "chunked_request_body");
-			return;
-		}
-		v = filter_check(px->allow, c->host, norm);
-	} else
-		v = filter_check(px->allow, c->host, NULL);
+	if (!c->is_connect && h->chunked) {
+		conn_deny(c, 501, "chunked_request_body");
+		return;
+	}
+	v = rt.verdict;
 	if (v != FILTER_ALLOW) {
 		conn_deny(c, v == FILTER_DENY_BAD_HOST ? 400 : 403, filter_verdict_to_string(v));
 		return;
@@ -674,7 +697,7 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		}
 	} else {
 		c->body_left = h->has_content_length ? h->content_length : 0;
-		if (build_forward(c, h, norm, query) < 0) {
+		if (build_forward(c, h, rt.path, rt.query) < 0) {
 			conn_deny(c, 431, "bad_request");
 			return;
 		}
@@ -792,8 +815,14 @@ static void on_upstream_reply(struct conn *c)
 			conn_deny(c, 502, "upstream_failed");
 		return;
 	}
-	if (c->len < 12 || strncmp(c->buf, "HTTP/1.", 7) != 0 || c->buf[8] != ' ' ||
-	    sscanf(c->buf + 9, "%3u", &status) != 1 || status / 100 != 2) {
+	/* "HTTP/1.x NNN": three digits read in place; c->buf is not NUL-terminated, so no
+	 * sscanf (it would strlen past the end). */
+	for (size_t i = 9; i < 12 && c->len >= 12; i++)
+		status = c->buf[i] >= '0' && c->buf[i] <= '9'
+			     ? status * 10 + (unsigned)(c->buf[i] - '0')
+			     : 1000;
+	if (c->len < 13 || memcmp(c->buf, "HTTP/1.", 7) != 0 || c->buf[8] != ' ' ||
+	    (c->buf[12] != ' ' && c->buf[12] != '\r') || status / 100 != 2) {
 		conn_deny(c, 502, "upstream_failed");
 		return;
 	}

@@ -598,6 +598,37 @@ static bool rules_allow(const struct svc *s, const char *method, const char *pat
 	return false;
 }
 
+void reverse_route(const struct reverse *rv, const struct http1_head *h, struct reverse_route *ret)
+{
+	size_t qoff = 0;
+
+	*ret = (struct reverse_route){.status = 400, .reason = "bad_request"};
+	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/')
+		return;
+	/* One canonical path (endpoint.h), before any service or rule is matched. */
+	if (endpoint_canon_target(h->target.p, h->target.n, ret->path, sizeof(ret->path), &qoff) <
+	    0) {
+		ret->reason = "bad_path";
+		return;
+	}
+	ret->query = (struct span){h->target.p + qoff, h->target.n - qoff};
+	/* "/<service>[/rest]" */
+	const char *sp = ret->path + 1;
+	size_t sl = strcspn(sp, "/");
+	const struct svc *s = find_svc(rv, sp, sl);
+	if (!s) {
+		ret->status = 404;
+		ret->reason = "unknown_service";
+		return;
+	}
+	ret->svc = (size_t)(s - rv->svcs);
+	/* The normalised rest is what the rules see and what the upstream gets. */
+	ret->rest = sp[sl] ? sp + sl : "/";
+	ret->allowed = rules_allow(s, h->method_str, ret->rest);
+	ret->status = 0;
+	ret->reason = NULL;
+}
+
 /*
  * The head the upstream gets, in *ret (exactly sized, so no reallocation leaves a copy
  * of the secret behind): the caller wipes it with erase_and_free().
@@ -725,7 +756,6 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 {
 	struct reverse *rv = w->rv;
 	struct req_info ri = {0};
-	char norm[HTTP1_MAX_TARGET + 2];
 	struct upconn *up = NULL;
 	int status = 502;
 	const char *reason = "upstream_failed";
@@ -736,28 +766,15 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		   qm ? (size_t)(qm - h->target.p) : h->target.n);
 	printable(ri.path);
 
-	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/') {
-		emit(rv, &ri, false, "bad_request", 400);
-		respond_close(w, 400, "bad_request");
+	struct reverse_route rt;
+	reverse_route(rv, h, &rt);
+	if (rt.status) {
+		emit(rv, &ri, false, rt.reason, rt.status);
+		respond_close(w, rt.status, rt.reason);
 		return CLOSE;
 	}
-	/* One canonical path (endpoint.h), before any service or rule is matched. */
-	size_t qoff = 0;
-	if (endpoint_canon_target(h->target.p, h->target.n, norm, sizeof(norm), &qoff) < 0) {
-		emit(rv, &ri, false, "bad_path", 400);
-		respond_close(w, 400, "bad_path");
-		return CLOSE;
-	}
-	struct span query = {h->target.p + qoff, h->target.n - qoff};
-	/* "/<service>[/rest]" */
-	const char *sp = norm + 1;
-	size_t sl = strcspn(sp, "/");
-	const struct svc *s = find_svc(rv, sp, sl);
-	if (!s) {
-		emit(rv, &ri, false, "unknown_service", 404);
-		respond_close(w, 404, "unknown_service");
-		return CLOSE;
-	}
+	struct span query = rt.query;
+	const struct svc *s = &rv->svcs[rt.svc];
 	ri.s = s;
 
 	/* Credentials: X-Nono-Token (the spec's form) or the phantom in the slot. */
@@ -778,10 +795,9 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		return CLOSE;
 	}
 
-	/* The normalised rest is what the rules see and what the upstream gets. */
-	const char *rest = sp[sl] ? sp + sl : "/";
+	const char *rest = rt.rest;
 	copy_trunc(ri.path, sizeof(ri.path), rest, strlen(rest));
-	if (!rules_allow(s, h->method_str, rest)) {
+	if (!rt.allowed) {
 		emit(rv, &ri, false, "endpoint_denied", 403);
 		respond_close(w, 403, "endpoint_denied");
 		return CLOSE;

@@ -51,35 +51,85 @@ static void test_plain_paths(void **state)
 
 /* Every entry is refused: the canonical-path table of endpoint.h. */
 static const char *const refused[] = {
-	/* dot segments, raw: refused rather than resolved */
-	"/..", "/../admin", "/v1/../admin", "/v1/./chat", "/v1/chat/..", "/v1/chat/.",
-	"/allowed/./..", "/a/b/../../c",
-	/* encoded dots, any case, anywhere */
-	"/v1/%2e%2e/admin", "/v1/%2E%2e/admin", "/v1/.%2e/admin", "/v1/%2e/admin",
-	"/allowed/%2E%2E%2Fsecret%2Fx", "/v1/a%2eb",
-	/* encoded separators */
-	"/allowed/..%2fsecret/x", "/v1/a%2Fb", "/v1/a%2fb", "/v1/a%5cb", "/v1/a%5Cb",
-	/* double encoding */
-	"/allowed/%252e%252e/secret/x", "/v1/%252f", "/v1/%25%32%65", "/v1/%25A",
-	/* path parameters */
-	"/allowed/..;/secret/x", "/a;b=c/d", "/v1;", "/v1/%3b", "/v1/%3B..",
-	/* empty segments */
-	"//", "//v1", "/v1//chat", "/v1/chat//",
-	/* backslash, raw */
-	"/v1\\..\\admin", "/v1/a\\b",
-	/* NUL, controls, space, DEL, raw non-ASCII */
-	"/v1/%00", "/v1/x%00", "/v1/%0a", "/v1/%0D%0A", "/v1/%1f", "/v1/%7F", "/v1/a b",
-	"/v1/a\tb", "/v1/\x80", "/v1/\x7f", "/v1/\xc3\xa9",
-	/* fragment */
-	"/v1/a#frag", "/v1/#",
-	/* malformed escapes */
-	"/v1/a%0", "/v1/a%", "/v1/%zz", "/v1/%g0", "/v1/%%41",
-	/* escaped bytes that are not UTF-8: overlong, surrogate, out of range, cut */
-	"/allowed/%c0%ae%c0%ae/secret", "/v1/%C0%AF", "/v1/%c1%81", "/v1/%e0%80%ae",
-	"/v1/%f0%80%80%ae", "/v1/%ed%a0%80", "/v1/%f4%90%80%80", "/v1/%f5%80%80%80",
-	"/v1/%ff", "/v1/%80", "/v1/%c3", "/v1/%c3a", "/v1/%e2%82",
-	/* not origin-form */
-	"v1/no-leading-slash", "*",
+    /* dot segments, raw: refused rather than resolved */
+    "/..",
+    "/../admin",
+    "/v1/../admin",
+    "/v1/./chat",
+    "/v1/chat/..",
+    "/v1/chat/.",
+    "/allowed/./..",
+    "/a/b/../../c",
+    /* encoded dots, any case, anywhere */
+    "/v1/%2e%2e/admin",
+    "/v1/%2E%2e/admin",
+    "/v1/.%2e/admin",
+    "/v1/%2e/admin",
+    "/allowed/%2E%2E%2Fsecret%2Fx",
+    "/v1/a%2eb",
+    /* encoded separators */
+    "/allowed/..%2fsecret/x",
+    "/v1/a%2Fb",
+    "/v1/a%2fb",
+    "/v1/a%5cb",
+    "/v1/a%5Cb",
+    /* double encoding */
+    "/allowed/%252e%252e/secret/x",
+    "/v1/%252f",
+    "/v1/%25%32%65",
+    "/v1/%25A",
+    /* path parameters */
+    "/allowed/..;/secret/x",
+    "/a;b=c/d",
+    "/v1;",
+    "/v1/%3b",
+    "/v1/%3B..",
+    /* empty segments */
+    "//",
+    "//v1",
+    "/v1//chat",
+    "/v1/chat//",
+    /* backslash, raw */
+    "/v1\\..\\admin",
+    "/v1/a\\b",
+    /* NUL, controls, space, DEL, raw non-ASCII */
+    "/v1/%00",
+    "/v1/x%00",
+    "/v1/%0a",
+    "/v1/%0D%0A",
+    "/v1/%1f",
+    "/v1/%7F",
+    "/v1/a b",
+    "/v1/a\tb",
+    "/v1/\x80",
+    "/v1/\x7f",
+    "/v1/\xc3\xa9",
+    /* fragment */
+    "/v1/a#frag",
+    "/v1/#",
+    /* malformed escapes */
+    "/v1/a%0",
+    "/v1/a%",
+    "/v1/%zz",
+    "/v1/%g0",
+    "/v1/%%41",
+    /* escaped bytes that are not UTF-8: overlong, surrogate, out of range, cut */
+    "/allowed/%c0%ae%c0%ae/secret",
+    "/v1/%C0%AF",
+    "/v1/%c1%81",
+    "/v1/%e0%80%ae",
+    "/v1/%f0%80%80%ae",
+    "/v1/%ed%a0%80",
+    "/v1/%f4%90%80%80",
+    "/v1/%f5%80%80%80",
+    "/v1/%ff",
+    "/v1/%80",
+    "/v1/%c3",
+    "/v1/%c3a",
+    "/v1/%e2%82",
+    /* not origin-form */
+    "v1/no-leading-slash",
+    "*",
 };
 
 static void test_refused(void **state)
@@ -98,9 +148,9 @@ static void test_escapes(void **state)
 	assert_norm("/v1/a%3fb", "/v1/a%3Fb");
 	assert_norm("/v1/a%23b", "/v1/a%23b");
 	assert_norm("/v1/a%3a%40", "/v1/a%3A%40");
-	assert_norm("/v1/%c3%a9", "/v1/%C3%A9");			/* well-formed UTF-8 */
+	assert_norm("/v1/%c3%a9", "/v1/%C3%A9"); /* well-formed UTF-8 */
 	assert_norm("/v1/%e2%82%ac%F0%9F%98%80", "/v1/%E2%82%AC%F0%9F%98%80");
-	assert_norm("/v1/100%25", "/v1/100%25");		/* a percent sign, once */
+	assert_norm("/v1/100%25", "/v1/100%25"); /* a percent sign, once */
 	assert_norm("/v1/%25zz", "/v1/%25zz");
 }
 
@@ -195,9 +245,10 @@ static void test_glob_valid(void **state)
 static void test_no_spelling_escapes(void **state)
 {
 	static const char *const spellings[] = {
-	    "/v1/../admin",   "/v1/%2e%2e/admin",  "/v1/%2E%2E/admin",  "/v1/.%2E/admin",
-	    "//v1/../admin",  "/v1//..//admin",    "/v1/./../admin",    "/v1/x/../../admin",
-	    "/%76%31/../admin", "/v1/..;/admin",   "/v1/%252e%252e/admin", "/v1/..%2fadmin",
+	    "/v1/../admin",	      "/v1/%2e%2e/admin",     "/v1/%2E%2E/admin",
+	    "/v1/.%2E/admin",	      "//v1/../admin",	      "/v1//..//admin",
+	    "/v1/./../admin",	      "/v1/x/../../admin",    "/%76%31/../admin",
+	    "/v1/..;/admin",	      "/v1/%252e%252e/admin", "/v1/..%2fadmin",
 	    "/v1/%c0%ae%c0%ae/admin", "/v1/..\\admin",
 	};
 	(void)state;
@@ -211,11 +262,15 @@ static void test_no_spelling_escapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plain_paths), cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_escapes),	cmocka_unit_test(test_canon_target),
+	    cmocka_unit_test(test_plain_paths),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_escapes),
+	    cmocka_unit_test(test_canon_target),
 	    cmocka_unit_test(test_out_too_small),
-	    cmocka_unit_test(test_glob),	cmocka_unit_test(test_method),
-	    cmocka_unit_test(test_glob_valid),	cmocka_unit_test(test_no_spelling_escapes),
+	    cmocka_unit_test(test_glob),
+	    cmocka_unit_test(test_method),
+	    cmocka_unit_test(test_glob_valid),
+	    cmocka_unit_test(test_no_spelling_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,9 +252,9 @@ static void test_url_globs(void **state)
 	assert_false(path_glob_match("/x", "relative"));
 	assert_false(path_glob_match("/**", "/a\\b"));
 	/* The canonical path of endpoint.h: ambiguous spellings match no glob at all. */
-	static const char *const bad[] = {"/api/%252e%252e/x", "/api/..;/x", "/api/x;y",
-					  "/api/%2E%2E%2Fx", "/api//x", "/api/./x",
-					  "/api/%c0%ae%c0%ae/x", "/api/x%00", "/api/x#f"};
+	static const char *const bad[] = {"/api/%252e%252e/x",	 "/api/..;/x", "/api/x;y",
+					  "/api/%2E%2E%2Fx",	 "/api//x",    "/api/./x",
+					  "/api/%c0%ae%c0%ae/x", "/api/x%00",  "/api/x#f"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_false(path_glob_match("/**", bad[i]));
 		assert_int_equal(check1("http://h.example/api/**", "h.example", bad[i]),

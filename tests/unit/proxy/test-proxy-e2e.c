@@ -615,12 +615,12 @@ static void test_plain_http(void **state)
 	(void)snprintf(req, sizeof(req), "GET http://web.test:%u/other HTTP/1.1", srv.http_port);
 	assert_int_equal(request(r.port, req, auth, NULL), 403);
 	/* Ambiguous spellings: 400 before the URL rule is matched (endpoint.h). */
-	static const char *const bad[] = {"/allowed/../other", "/allowed/%252e%252e/other",
+	static const char *const bad[] = {"/allowed/../other",	"/allowed/%252e%252e/other",
 					  "/allowed/..;/other", "/allowed/..%2fother",
-					  "/allowed//x", "/allowed/x#f"};
+					  "/allowed//x",	"/allowed/x#f"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		(void)snprintf(req, sizeof(req), "GET http://web.test:%u%s HTTP/1.1",
-			       srv.http_port, bad[i]);
+		(void)snprintf(req, sizeof(req), "GET http://web.test:%u%s HTTP/1.1", srv.http_port,
+			       bad[i]);
 		assert_int_equal(request(r.port, req, auth, NULL), 400);
 	}
 	/* CONNECT to a path-restricted host cannot be checked: refused. */
