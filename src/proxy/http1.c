@@ -94,6 +94,16 @@ static int parse_head(const char *buf, size_t len, struct http1_head *ret, bool 
 	if (!end)
 		return len >= HTTP1_MAX_HEAD ? -431 : 0;
 	size_t head_len = (size_t)(end - buf) + 4;
+	/*
+	 * Lines end in CRLF only. http-parser also takes "\r\r" or a bare LF as a line
+	 * end, so in "...\r\n\r\r\n\r\n" it would end the head (and count body bytes)
+	 * before head_len, and the body we relay would be framed differently from the
+	 * head we send (found by fuzz-framing).
+	 */
+	for (size_t i = 0; i < head_len; i++)
+		if ((buf[i] == '\r' && (i + 1 == head_len || buf[i + 1] != '\n')) ||
+		    (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')))
+			return -400;
 
 	memset(ret, 0, offsetof(struct http1_head, headers));
 	ret->n_headers = 0;

@@ -101,6 +101,13 @@ static void test_incomplete_and_malformed(void **state)
 	assert_int_equal(parse("BREW / HTTP/1.1\r\n\r\n", &h) < 0, 1);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 1);
 	assert_true(h.chunked);
+	/* Only CRLF ends a line: http-parser would end this head at "\r\r", three bytes
+	 * before the blank line, and take them as body (fuzz-framing). */
+	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\r\n\r\nhello", &h), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\nContent-Length: 5\r\n\r\nhello", &h), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", &h), -400);
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\r\n\r\nhello";
+	assert_int_equal(http1_parse_response_head(resp, sizeof(resp) - 1, &h), -400);
 }
 
 static void test_limits(void **state)
