@@ -145,10 +145,22 @@ int http1_parse_response_head(const char *buf, size_t len, struct http1_head *re
 	return parse_head(buf, len, ret, true);
 }
 
+/*
+ * A response without a body whatever its headers say: to HEAD, and 1xx, 204 and 304
+ * (RFC 9112 6.3). http-parser reads a body after a 204 or 304 that names a length or
+ * chunking, where the client reads none (found by fuzz-framing).
+ */
+static bool fr_no_body(const struct http1_framer *f)
+{
+	const http_parser *p = &f->p;
+	return f->no_body ||
+	       (p->type == HTTP_RESPONSE &&
+		(p->status_code / 100 == 1 || p->status_code == 204 || p->status_code == 304));
+}
+
 static int fr_headers_complete(http_parser *p)
 {
-	struct http1_framer *f = p->data;
-	return f->no_body ? 1 : 0; /* 1: the answer to a HEAD request has no body */
+	return fr_no_body(p->data) ? 1 : 0; /* 1: skip the body */
 }
 
 static int fr_message_complete(http_parser *p)
@@ -204,11 +216,7 @@ static int hexval(unsigned char c)
 
 static bool chunked_body(const struct http1_framer *f)
 {
-	const http_parser *p = &f->p;
-	if (!(p->flags & F_CHUNKED) || f->no_body)
-		return false;
-	return p->type == HTTP_REQUEST ||
-	       !(p->status_code / 100 == 1 || p->status_code == 204 || p->status_code == 304);
+	return (f->p.flags & F_CHUNKED) && !fr_no_body(f);
 }
 
 static int chunk_check(struct http1_framer *f, const char *buf, size_t n)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "base/macro.h"
@@ -162,6 +163,25 @@ static void test_framer_chunks(void **state)
 	assert_int_equal(frame(req, sizeof(req) - 1, false, true), sizeof(req) - 1 - 18);
 }
 
+/* 1xx, 204 and 304 responses end with their head, whatever length or chunking they
+ * name: the client reads no body there, so neither may the relay. */
+static void test_framer_no_body_statuses(void **state)
+{
+	static const char *const heads[] = {
+	    "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+	    "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n",
+	    "HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(heads); i++) {
+		char msg[256];
+		int n = snprintf(msg, sizeof(msg), "%sHTTP/1.1 200 OK\r\n\r\n", heads[i]);
+		for (int b = 0; b < 2; b++)
+			assert_int_equal(frame(msg, (size_t)n, true, b), (ssize_t)strlen(heads[i]));
+	}
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -208,6 +228,7 @@ int main(void)
 	    cmocka_unit_test(test_incomplete_and_malformed),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_framer_chunks),
+	    cmocka_unit_test(test_framer_no_body_statuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
