@@ -9,7 +9,7 @@
  *  - the framer never claims more bytes than it was given, and claims fewer only
  *    when the message completed;
  *  - a completed Content-Length message claimed exactly head + length bytes;
- *  - a completed chunked message ends with a line end; a HEAD response completes at once;
+ *  - a completed chunked message ends with CRLF; a HEAD response completes at once;
  *  - a message delimited by EOF completes on EOF (n == 0), and nothing completes twice.
  */
 #include <stddef.h>
@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		goto out;
 	}
-	/* http-parser also takes a bare LF as a line end (as in the trailer part). */
-	if (rh.chunked && !head_req && body > 0 && buf[off - 1] != '\n')
+	if (rh.chunked && !head_req && body > 0 &&
+	    (off < 2 || buf[off - 2] != '\r' || buf[off - 1] != '\n'))
 		__builtin_trap();
 	if (rh.has_content_length && !rh.chunked && !head_req && rh.status >= 200 &&
 	    rh.status != 204 && rh.status != 304 && body != rh.content_length)
