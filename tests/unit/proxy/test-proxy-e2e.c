@@ -818,6 +818,60 @@ static void test_upstream_chain(void **state)
 	close(r.log_fd);
 }
 
+/* An upstream proxy whose reply to CONNECT is reply[0..n), then silence. */
+static pid_t start_replying_upstream(uint16_t *ret_port, const char *reply, size_t n)
+{
+	int l = listen_on(htonl(INADDR_LOOPBACK), 0, ret_port);
+	assert_true(l >= 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0) {
+		close(l);
+		return pid;
+	}
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		char head[4096];
+		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		(void)read_head(c, head, sizeof(head));
+		(void)!write(c, reply, n);
+		usleep(500 * 1000);
+		close(c);
+	}
+}
+
+/*
+ * The upstream proxy's reply is read in place, within what arrived: a reply that
+ * fills the whole head buffer with blanks after "HTTP/1.1 " is a 502. (The old
+ * sscanf() read past the buffer here, inside glibc, where ASan does not see it: this
+ * guards the behaviour, it did not fail before.)
+ */
+static void test_upstream_reply_bounds(void **state)
+{
+	(void)state;
+	static char reply[HTTP1_MAX_HEAD];
+	memset(reply, ' ', sizeof(reply));
+	memcpy(reply, "HTTP/1.1 ", 9);
+	memcpy(reply + sizeof(reply) - 4, "\r\n\r\n", 4);
+	uint16_t up_port;
+	pid_t up = start_replying_upstream(&up_port, reply, sizeof(reply));
+	char upstream[64], auth[128];
+	char *allow[] = {(char *)"*.corp.test", NULL};
+	(void)snprintf(upstream, sizeof(upstream), "127.0.0.1:%u", up_port);
+	struct proxy_config cfg = {.allow = allow, .upstream_proxy = upstream};
+	struct running r;
+
+	start_proxy(&cfg, &r);
+	(void)bearer(&r, auth, sizeof(auth));
+	assert_int_equal(request(r.port, "CONNECT git.corp.test:443 HTTP/1.1", auth, NULL), 502);
+	stop_proxy(&r);
+	(void)kill(up, SIGKILL);
+	(void)waitpid(up, NULL, 0);
+	close(r.log_fd);
+}
+
 /*
  * DNS rebinding to link-local: allowed names that resolve to 169.254.169.254 or
  * fe80::1 must be refused before any connect. Run in a private network namespace
@@ -1117,12 +1171,12 @@ static void test_listen_fd_handover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_connect_flow),   cmocka_unit_test(test_auth),
-	    cmocka_unit_test(test_plain_http),	   cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_upstream_chain), cmocka_unit_test(test_rebinding_netns),
-	    cmocka_unit_test(test_idle_timeout),   cmocka_unit_test(test_connect_timeout),
-	    cmocka_unit_test(test_emfile),	   cmocka_unit_test(test_listen_fd_handover),
-	    cmocka_unit_test(test_bulk_pipes),
+	    cmocka_unit_test(test_connect_flow),       cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_plain_http),	       cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_upstream_chain),     cmocka_unit_test(test_upstream_reply_bounds),
+	    cmocka_unit_test(test_rebinding_netns),    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_connect_timeout),    cmocka_unit_test(test_emfile),
+	    cmocka_unit_test(test_listen_fd_handover), cmocka_unit_test(test_bulk_pipes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
