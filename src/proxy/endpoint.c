@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
 #include "base/macro.h"
@@ -33,49 +34,60 @@ static bool raw_ok(unsigned char c)
 	return c > 0x20 && c < 0x7f && c != '\\' && c != '#' && c != '?';
 }
 
-/* Decode into out; returns the decoded length or -errno. */
-static int decode(const char *in, size_t n, char *out, size_t outsz)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t w = 0;
+/*
+ * UTF-8 carried in escapes must be well formed: an overlong form such as "%C0%AE"
+ * is a '.' to a lax decoder upstream. State for the next continuation byte.
+ */
+struct utf8 {
+	unsigned need;
+	unsigned char lo, hi;
+};
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (w + 1 >= outsz)
-			return -ENAMETOOLONG;
-		if (c != '%') {
-			if (!raw_ok(c))
-				return -EINVAL;
-			out[w++] = (char)c;
-			continue;
-		}
-		if (i + 2 >= n)
+static int utf8_step(struct utf8 *u, unsigned char c, bool escaped)
+{
+	if (u->need) {
+		if (!escaped || c < u->lo || c > u->hi)
 			return -EINVAL;
-		int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		unsigned char v = (unsigned char)(hi << 4 | lo);
-		if (v == 0)
-			return -EINVAL;
-		i += 2;
-		if (unreserved(v)) {
-			out[w++] = (char)v;
-			continue;
-		}
-		if (w + 3 >= outsz)
-			return -ENAMETOOLONG;
-		out[w++] = '%';
-		out[w++] = hex[v >> 4];
-		out[w++] = hex[v & 15];
+		u->need--;
+		u->lo = 0x80;
+		u->hi = 0xBF;
+		return 0;
 	}
-	if (w >= outsz)
-		return -ENAMETOOLONG;
-	out[w] = '\0';
-	return (int)w;
+	if (c < 0x80)
+		return 0;
+	if (c >= 0xC2 && c <= 0xDF)
+		u->need = 1;
+	else if (c == 0xE0)
+		u->need = 2, u->lo = 0xA0;
+	else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+		u->need = 2;
+	else if (c == 0xED)
+		u->need = 2, u->hi = 0x9F; /* no surrogates */
+	else if (c == 0xF0)
+		u->need = 3, u->lo = 0x90;
+	else if (c >= 0xF1 && c <= 0xF3)
+		u->need = 3;
+	else if (c == 0xF4)
+		u->need = 3, u->hi = 0x8F;
+	else
+		return -EINVAL; /* C0, C1, F5..FF: never in UTF-8 */
+	return 0;
+}
+
+/* The segment out[s..e) may not be empty ("//"), "." or "..". */
+static bool segment_ok(const char *out, size_t s, size_t e)
+{
+	size_t l = e - s;
+	return !(l == 0 || (l == 1 && out[s] == '.') ||
+		 (l == 2 && out[s] == '.' && out[s + 1] == '.'));
 }
 
 int endpoint_normalize(const char *in, size_t n, char *out, size_t outsz)
 {
+	static const char hex[] = "0123456789ABCDEF";
+	struct utf8 u = {0, 0x80, 0xBF};
+	size_t w = 0, seg = 0;
+
 	if (outsz < 2)
 		return -ENAMETOOLONG;
 	if (n == 0) {
@@ -85,45 +97,75 @@ int endpoint_normalize(const char *in, size_t n, char *out, size_t outsz)
 	}
 	if (in[0] != '/' || n > (size_t)INT32_MAX)
 		return -EINVAL;
-	int len = decode(in, n, out, outsz);
-	if (len < 0)
-		return len;
-
-	/* Remove dot segments in place: the write index never passes the read index. */
-	size_t L = (size_t)len, r = 0, w = 0;
-	bool trailing = false;
-	while (r < L) {
-		while (r < L && out[r] == '/')
-			r++;
-		size_t s = r;
-		while (r < L && out[r] != '/')
-			r++;
-		size_t sl = r - s;
-		if (sl == 0) {
-			trailing = true; /* the path ended with a slash */
-			break;
-		}
-		trailing = r < L;
-		if (sl == 1 && out[s] == '.') {
-			trailing = true;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool esc = c == '%';
+		if (esc) {
+			if (n - i < 3)
+				return -EINVAL;
+			int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+			/* Encoded separators, dots and parameters mean something else to
+			 * some decoder downstream; controls and NUL to every one. */
+			if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '.' || c == ';')
+				return -EINVAL;
+		} else if (!raw_ok(c) || c == ';')
+			return -EINVAL;
+		if (utf8_step(&u, c, esc) < 0)
+			return -EINVAL;
+		if (c == '/' && !esc) {
+			if (w > 0 && !segment_ok(out, seg, w))
+				return -EINVAL;
+			if (w + 1 >= outsz)
+				return -ENAMETOOLONG;
+			out[w++] = '/';
+			seg = w;
 			continue;
 		}
-		if (sl == 2 && out[s] == '.' && out[s + 1] == '.') {
-			if (w == 0)
-				return -EINVAL; /* above the root */
-			while (w > 0 && out[w - 1] != '/')
-				w--;
-			w--; /* the slash that started the removed segment */
-			trailing = true;
+		if (esc && !unreserved(c)) {
+			if (w + 3 >= outsz)
+				return -ENAMETOOLONG;
+			out[w++] = '%';
+			out[w++] = hex[c >> 4];
+			out[w++] = hex[c & 15];
 			continue;
 		}
-		out[w++] = '/';
-		memmove(out + w, out + s, sl);
-		w += sl;
+		/* "%25" then a hex digit, raw or decoded, is a second layer of encoding. */
+		if (hexval((char)c) >= 0 && w >= 3 && out[w - 3] == '%' && out[w - 2] == '2' &&
+		    out[w - 1] == '5')
+			return -EINVAL;
+		if (w + 1 >= outsz)
+			return -ENAMETOOLONG;
+		out[w++] = (char)c;
 	}
-	if (w == 0 || trailing)
-		out[w++] = '/';
+	if (u.need)
+		return -EINVAL;
+	/* The last segment may be empty: a trailing slash. */
+	if (w > seg && !segment_ok(out, seg, w))
+		return -EINVAL;
 	out[w] = '\0';
+	return 0;
+}
+
+int endpoint_canon_target(const char *t, size_t n, char *out, size_t outsz, size_t *ret_query_off)
+{
+	const char *q = memchr(t, '?', n);
+	size_t pl = q ? (size_t)(q - t) : n;
+
+	if (memchr(t, '#', n))
+		return -EINVAL; /* a fragment is the client's, never the server's */
+	for (size_t i = pl; i < n; i++)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+			return -EINVAL;
+	if (pl == 0)
+		return -EINVAL; /* "?x": no path at all */
+	int r = endpoint_normalize(t, pl, out, outsz);
+	if (r < 0)
+		return r;
+	*ret_query_off = pl;
 	return 0;
 }
 

@@ -5,17 +5,21 @@
  * Reverse-proxy paths and endpoint rules: pure functions, no I/O, fuzzed
  * (tests/fuzz/fuzz-endpoint.c).
  *
- * A request path is normalised once, the rules are matched against the result and
- * the upstream receives exactly that result, so no spelling of a path can match one
- * way here and mean another upstream. Normal form:
- *   - percent-escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded,
- *     every other escape is kept with upper-case hex; "%2F" stays encoded and so
- *     stays inside one segment, like any other escaped reserved character;
- *   - "%00", a malformed escape, a backslash (raw), a control, space, non-ASCII byte
- *     or '#' is refused;
- *   - "." segments are dropped and ".." removes the previous one, after decoding
- *     (so "%2e%2e" is ".."); ".." above the root is refused;
- *   - repeated slashes collapse; a trailing slash is kept.
+ * A request path is canonicalised once, the rules (reverse-proxy endpoint rules and
+ * the forward proxy's URL rules) are matched against the result and the upstream
+ * receives exactly that result, so no spelling of a path can match one way here and
+ * mean another upstream. Anything a server, framework or second decoder could read
+ * differently is refused rather than guessed at:
+ *   - raw: a control byte, space, DEL, non-ASCII byte, '\\', '#' or ';' (a path
+ *     parameter: "..;/" is ".." to Tomcat-style servers);
+ *   - escaped: a malformed escape, any control or NUL, "%2F" and "%5C" (separators),
+ *     "%2E" anywhere (a client never needs to encode an unreserved dot, and some
+ *     servers decode it before removing dot segments), "%3B", "%25" followed by a
+ *     hex digit (double encoding), and escaped bytes that are not well-formed UTF-8
+ *     (overlong "%C0%AE" is '.' to a lax decoder);
+ *   - segments: an empty one ("//"), "." or ".."; a trailing slash is kept.
+ * What is accepted is rewritten only by decoding escapes of unreserved characters
+ * (A-Z a-z 0-9 - _ ~) and upper-casing the hex of the other escapes.
  */
 
 #include <stdbool.h>
@@ -24,10 +28,18 @@
 /*
  * Normalise the origin-form path in[0..n) (no query string; must start with '/')
  * into out (size outsz, NUL-terminated). The result is never longer than the input
- * (one byte for an empty input). -EINVAL for a refused spelling, -ENAMETOOLONG when
- * out is too small.
+ * (one byte for an empty input) and normalises to itself. -EINVAL for a refused
+ * spelling, -ENAMETOOLONG when out is too small.
  */
 int endpoint_normalize(const char *in, size_t n, char *out, size_t outsz);
+
+/*
+ * An origin-form request target t[0..n) ("/path[?query]", not NUL-terminated):
+ * refuse a fragment ('#') anywhere and a control, space or non-ASCII byte in the
+ * query, normalise the path part into out as endpoint_normalize() does, and set
+ * *ret_query_off to where the query ('?') starts in t (n when there is none).
+ */
+int endpoint_canon_target(const char *t, size_t n, char *out, size_t outsz, size_t *ret_query_off);
 
 /*
  * Match a normalised path against a rule glob: "*" matches exactly one segment,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/macro.h"
+#include "proxy/endpoint.h"
 
 static inline void *mfree(void *p)
 {
@@ -98,24 +99,15 @@ static bool glob_rec(const char *g, const char *p, unsigned depth)
 	}
 }
 
-static bool endswith_dots(const char *s)
-{
-	size_t n = strlen(s);
-	return (n >= 2 && streq(s + n - 2, "/.")) || (n >= 3 && streq(s + n - 3, "/.."));
-}
-
 bool path_glob_match(const char *glob, const char *path)
 {
 	char buf[8192];
-	size_t n = strcspn(path, "?#");
+	size_t qoff;
 
-	if (n >= sizeof(buf) || glob[0] != '/' || path[0] != '/')
+	if (glob[0] != '/')
 		return false;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	/* The server would normalise these after we matched: refuse instead of guessing. */
-	if (strstr(buf, "/./") || strstr(buf, "/../") || endswith_dots(buf) || strchr(buf, '\\') ||
-	    strcasestr(buf, "%2e") || strcasestr(buf, "%2f") || strcasestr(buf, "%5c"))
+	/* The one canonical form (endpoint.h); a spelling it refuses matches nothing. */
+	if (endpoint_canon_target(path, strlen(path), buf, sizeof(buf), &qoff) < 0)
 		return false;
 	return glob_rec(glob + 1, buf + 1, 0);
 }
@@ -145,8 +137,10 @@ static int rule_parse(const char *pat, struct rule *r)
 		return -EINVAL;
 
 	if (h[0] == '*') {
-		if (h[1] != '.')
+		if (h[1] != '.') {
+			r->path_glob = mfree(r->path_glob);
 			return -EINVAL;
+		}
 		r->wildcard = true;
 		h += 2;
 	}

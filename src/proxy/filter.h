@@ -34,7 +34,8 @@ enum filter_verdict {
  * "denied_loopback". */
 const char *filter_verdict_to_string(enum filter_verdict v);
 
-/* Path glob match: "*" one segment, "**" zero or more segments; query string ignored. */
+/* Path glob match: "*" one segment, "**" zero or more segments; query string ignored.
+ * path is canonicalised first (endpoint_canon_target()): a refused spelling is false. */
 bool path_glob_match(const char *glob, const char *path);
 
 struct filter;

@@ -94,6 +94,16 @@ static int parse_head(const char *buf, size_t len, struct http1_head *ret, bool 
 	if (!end)
 		return len >= HTTP1_MAX_HEAD ? -431 : 0;
 	size_t head_len = (size_t)(end - buf) + 4;
+	/*
+	 * Lines end in CRLF only. http-parser also takes "\r\r" or a bare LF as a line
+	 * end, so in "...\r\n\r\r\n\r\n" it would end the head (and count body bytes)
+	 * before head_len, and the body we relay would be framed differently from the
+	 * head we send (found by fuzz-framing).
+	 */
+	for (size_t i = 0; i < head_len; i++)
+		if ((buf[i] == '\r' && (i + 1 == head_len || buf[i + 1] != '\n')) ||
+		    (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')))
+			return -400;
 
 	memset(ret, 0, offsetof(struct http1_head, headers));
 	ret->n_headers = 0;
@@ -135,10 +145,22 @@ int http1_parse_response_head(const char *buf, size_t len, struct http1_head *re
 	return parse_head(buf, len, ret, true);
 }
 
+/*
+ * A response without a body whatever its headers say: to HEAD, and 1xx, 204 and 304
+ * (RFC 9112 6.3). http-parser reads a body after a 204 or 304 that names a length or
+ * chunking, where the client reads none (found by fuzz-framing).
+ */
+static bool fr_no_body(const struct http1_framer *f)
+{
+	const http_parser *p = &f->p;
+	return f->no_body ||
+	       (p->type == HTTP_RESPONSE &&
+		(p->status_code / 100 == 1 || p->status_code == 204 || p->status_code == 304));
+}
+
 static int fr_headers_complete(http_parser *p)
 {
-	struct http1_framer *f = p->data;
-	return f->no_body ? 1 : 0; /* 1: the answer to a HEAD request has no body */
+	return fr_no_body(p->data) ? 1 : 0; /* 1: skip the body */
 }
 
 static int fr_message_complete(http_parser *p)
@@ -156,6 +178,131 @@ void http1_framer_init(struct http1_framer *f, bool response, bool head_request)
 	f->p.data = f;
 }
 
+/*
+ * The head (states HEAD_*: up to its CRLFCRLF, which is where http-parser ends it,
+ * parse_head() making sure lines end in CRLF only), then, for a chunked body,
+ * RFC 9112 section 7.1 strictly: hex size, optional extension, CRLF, data, CRLF, ...,
+ * "0" CRLF, trailer lines, CRLF.
+ */
+enum chunk_state {
+	CS_HEAD0,
+	CS_HEAD_CR,
+	CS_HEAD_CRLF,
+	CS_HEAD_CRLFCR,
+	CS_NONE, /* not chunked: http-parser's framing alone */
+	CS_SIZE,
+	CS_EXT,
+	CS_SIZE_LF,
+	CS_DATA,
+	CS_DATA_CR,
+	CS_DATA_LF,
+	CS_TRAILER_START,
+	CS_TRAILER,
+	CS_TRAILER_LF,
+	CS_END_LF,
+	CS_DONE,
+};
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool chunked_body(const struct http1_framer *f)
+{
+	return (f->p.flags & F_CHUNKED) && !fr_no_body(f);
+}
+
+static int chunk_check(struct http1_framer *f, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n && f->cstate != CS_NONE; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		int v;
+		switch (f->cstate) {
+		case CS_HEAD0:
+		case CS_HEAD_CRLF:
+			if (c != '\r')
+				f->cstate = CS_HEAD0;
+			else
+				f->cstate = f->cstate == CS_HEAD0 ? CS_HEAD_CR : CS_HEAD_CRLFCR;
+			break;
+		case CS_HEAD_CR:
+			f->cstate = c == '\n' ? CS_HEAD_CRLF : c == '\r' ? CS_HEAD_CR : CS_HEAD0;
+			break;
+		case CS_HEAD_CRLFCR:
+			if (c != '\n')
+				f->cstate = c == '\r' ? CS_HEAD_CR : CS_HEAD0;
+			else
+				f->cstate = chunked_body(f) ? CS_SIZE : CS_NONE;
+			f->cleft = 0;
+			f->cdigits = 0;
+			break;
+		case CS_SIZE:
+			if ((v = hexval(c)) >= 0) {
+				if (++f->cdigits > 16)
+					return -EBADMSG;
+				f->cleft = f->cleft << 4 | (uint64_t)v;
+			} else if (f->cdigits && (c == ';' || c == '\r'))
+				f->cstate = c == ';' ? CS_EXT : CS_SIZE_LF;
+			else
+				return -EBADMSG;
+			break;
+		case CS_EXT:
+			if (c == '\r')
+				f->cstate = CS_SIZE_LF;
+			else if (c < 0x20 && c != '\t')
+				return -EBADMSG;
+			break;
+		case CS_SIZE_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			f->cstate = f->cleft ? CS_DATA : CS_TRAILER_START;
+			break;
+		case CS_DATA: {
+			size_t take = n - i < f->cleft ? n - i : (size_t)f->cleft;
+			f->cleft -= take;
+			i += take - 1;
+			if (f->cleft == 0)
+				f->cstate = CS_DATA_CR;
+			break;
+		}
+		case CS_DATA_CR:
+		case CS_TRAILER:
+			if (c == '\r')
+				f->cstate = f->cstate == CS_DATA_CR ? CS_DATA_LF : CS_TRAILER_LF;
+			else if (f->cstate == CS_DATA_CR || c == '\n')
+				return -EBADMSG;
+			break;
+		case CS_DATA_LF:
+		case CS_TRAILER_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			f->cstate = f->cstate == CS_DATA_LF ? CS_SIZE : CS_TRAILER_START;
+			f->cdigits = 0;
+			break;
+		case CS_TRAILER_START:
+			if (c == '\n')
+				return -EBADMSG;
+			f->cstate = c == '\r' ? CS_END_LF : CS_TRAILER;
+			break;
+		case CS_END_LF:
+			if (c != '\n')
+				return -EBADMSG;
+			f->cstate = CS_DONE;
+			break;
+		default: /* CS_DONE: nothing may follow inside this message */
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 ssize_t http1_framer_feed(struct http1_framer *f, const char *buf, size_t n)
 {
 	static const http_parser_settings settings = {
@@ -165,8 +312,14 @@ ssize_t http1_framer_feed(struct http1_framer *f, const char *buf, size_t n)
 	if (f->complete)
 		return 0;
 	size_t k = http_parser_execute(&f->p, &settings, buf, n);
-	if (f->complete)
+	if (chunk_check(f, buf, k) < 0)
+		return -EBADMSG;
+	if (f->complete) {
+		/* A chunked message ends where the strict reading ends it, too. */
+		if (f->cstate >= CS_SIZE && f->cstate != CS_DONE)
+			return -EBADMSG;
 		return (ssize_t)k;
+	}
 	if (HTTP_PARSER_ERRNO(&f->p) != HPE_OK)
 		return -EBADMSG;
 	return (ssize_t)k;

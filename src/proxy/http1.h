@@ -60,6 +60,11 @@ struct http1_framer {
 	http_parser p;
 	bool complete;
 	bool no_body;
+	/* Our own check of chunk framing (http-parser, built lenient, takes any two bytes
+	 * after chunk data and any byte for the LF of several CRLFs): */
+	uint8_t cstate;	 /* where in the message (http1.c enum chunk_state) */
+	uint8_t cdigits; /* hex digits of the current chunk size */
+	uint64_t cleft;	 /* chunk-size value, then the data bytes still due */
 };
 /* head_request: a response to HEAD has no body whatever its headers say. */
 void http1_framer_init(struct http1_framer *f, bool response, bool head_request);

@@ -19,6 +19,7 @@
 #include "base/parse.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
+#include "proxy/endpoint.h"
 #include "proxy/filter.h"
 #include "proxy/http1.h"
 #include "proxy/peeruid.h"
@@ -713,7 +714,10 @@ static bool header_dropped(const struct http1_header *h)
 }
 
 /* The request as the next hop gets it: origin form (absolute for an upstream proxy). */
-static int build_forward(struct conn *c, const struct http1_head *h, struct span path)
+/* The request for the server: path is the canonical path that was matched, query the
+ * raw "?..." after it (possibly empty). */
+static int build_forward(struct conn *c, const struct http1_head *h, const char *path,
+			 struct span query)
 {
 	struct strbuf sb = {.max = HTTP1_MAX_HEAD + 1024};
 	char auth[HOST_NAME_MAX_LEN + 16];
@@ -728,12 +732,11 @@ static int build_forward(struct conn *c, const struct http1_head *h, struct span
 		(void)snprintf(auth + l, sizeof(auth) - l, ":%u", c->port);
 	}
 	if (c->via_upstream)
-		r = strbuf_addf(&sb, "%s http://%s%.*s HTTP/1.%u\r\n", h->method_str, auth,
-				(int)path.n, path.p, h->http_minor ? 1u : 0u);
+		r = strbuf_addf(&sb, "%s http://%s%s%.*s HTTP/1.%u\r\n", h->method_str, auth, path,
+				(int)query.n, query.n ? query.p : "", h->http_minor ? 1u : 0u);
 	else
-		r = strbuf_addf(&sb, "%s %.*s HTTP/1.%u\r\n", h->method_str,
-				(int)(path.n ? path.n : 1), path.n ? path.p : "/",
-				h->http_minor ? 1u : 0u);
+		r = strbuf_addf(&sb, "%s %s%.*s HTTP/1.%u\r\n", h->method_str, path, (int)query.n,
+				query.n ? query.p : "", h->http_minor ? 1u : 0u);
 	if (r >= 0)
 		r = strbuf_addf(&sb, "Host: %s\r\n", auth);
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
@@ -786,6 +789,50 @@ static void conn_reverse(struct conn *c)
 	conn_close(c);
 }
 
+void proxy_route(const struct filter *allow, const struct http1_head *h, struct proxy_route *ret)
+{
+	struct span path = {NULL, 0};
+	size_t qoff = 0;
+	int r;
+
+	*ret = (struct proxy_route){.status = 400, .reason = "bad_request"};
+	ret->is_connect = http1_is_connect(h);
+	if (!ret->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
+		ret->reverse = true;
+		ret->status = 0;
+		ret->reason = NULL;
+		return;
+	}
+	if (ret->is_connect)
+		r = http1_parse_authority(h->target, ret->host, sizeof(ret->host), &ret->port);
+	else
+		r = http1_parse_absolute(h->target, ret->host, sizeof(ret->host), &ret->port,
+					 &path);
+	if (r < 0) {
+		ret->host[0] = '\0';
+		return;
+	}
+	if (!ret->is_connect) {
+		/* One canonical path (endpoint.h): URL rules match it, the server gets it. */
+		if (path.n == 0) {
+			ret->path[0] = '/';
+			ret->path[1] = '\0';
+		} else if (endpoint_canon_target(path.p, path.n, ret->path, sizeof(ret->path),
+						 &qoff) < 0) {
+			const char *qm = memchr(path.p, '?', path.n);
+			size_t pl = qm ? (size_t)(qm - path.p) : path.n;
+			(void)snprintf(ret->path, sizeof(ret->path), "%.*s", (int)pl, path.p);
+			ret->reason = "bad_path";
+			return;
+		} else
+			ret->query = (struct span){path.p + qoff, path.n - qoff};
+	}
+	ret->verdict = filter_check_how(allow, ret->host, ret->is_connect ? NULL : ret->path,
+					&ret->via_wildcard);
+	ret->status = 0;
+	ret->reason = NULL;
+}
+
 /*
  * A complete head is in c->buf. Order: target syntax (400), credentials (407),
  * destination policy (403), then resolve. Origin-form targets go to conn_reverse().
@@ -793,32 +840,27 @@ static void conn_reverse(struct conn *c)
 static void conn_request(struct conn *c, const struct http1_head *h)
 {
 	struct proxy *px = c->px;
+	struct proxy_route rt;
 	char tokbuf[1024];
-	struct span path = {NULL, 0};
 	enum filter_verdict v;
-	int r;
 
 	head_remove(c);
 	(void)snprintf(c->method, sizeof(c->method), "%s", h->method_str);
-	c->is_connect = http1_is_connect(h);
-	if (!c->is_connect && h->target.n > 0 && h->target.p[0] == '/') {
+	proxy_route(px->allow, h, &rt);
+	c->is_connect = rt.is_connect;
+	if (rt.reverse) {
 		conn_reverse(c);
 		return;
 	}
-	if (c->is_connect)
-		r = http1_parse_authority(h->target, c->host, sizeof(c->host), &c->port);
-	else {
-		r = http1_parse_absolute(h->target, c->host, sizeof(c->host), &c->port, &path);
-		if (r >= 0) {
-			size_t pl = strcspn(path.p, "?#");
-			if (pl > path.n)
-				pl = path.n;
-			(void)snprintf(c->logpath, sizeof(c->logpath), "%.*s", (int)pl, path.p);
-		}
+	memcpy(c->host, rt.host, sizeof(c->host));
+	c->port = rt.port;
+	if (!c->is_connect) {
+		size_t l = strnlen(rt.path, sizeof(c->logpath) - 1);
+		memcpy(c->logpath, rt.path, l);
+		c->logpath[l] = '\0';
 	}
-	if (r < 0) {
-		c->host[0] = '\0';
-		conn_deny(c, 400, "bad_request");
+	if (rt.status) {
+		conn_deny(c, rt.status, rt.reason);
 		return;
 	}
 	if (audit_failed(px)) { /* the trail is incomplete: nothing more goes through */
@@ -843,17 +885,12 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		return;
 	}
 
-	if (!c->is_connect) {
-		char pbuf[HTTP1_MAX_TARGET + 2];
-		if (h->chunked) {
-			conn_deny(c, 501, "chunked_request_body");
-			return;
-		}
-		(void)snprintf(pbuf, sizeof(pbuf), "%.*s", (int)(path.n ? path.n : 1),
-			       path.n ? path.p : "/");
-		v = filter_check_how(px->allow, c->host, pbuf, &c->via_wildcard);
-	} else
-		v = filter_check_how(px->allow, c->host, NULL, &c->via_wildcard);
+	if (!c->is_connect && h->chunked) {
+		conn_deny(c, 501, "chunked_request_body");
+		return;
+	}
+	v = rt.verdict;
+	c->via_wildcard = rt.via_wildcard;
 	if (v != FILTER_ALLOW) {
 		conn_deny(c, v == FILTER_DENY_BAD_HOST ? 400 : 403, filter_verdict_to_string(v));
 		return;
@@ -873,7 +910,7 @@ static void conn_request(struct conn *c, const struct http1_head *h)
 		}
 	} else {
 		c->body_left = h->has_content_length ? h->content_length : 0;
-		if (build_forward(c, h, path) < 0) {
+		if (build_forward(c, h, rt.path, rt.query) < 0) {
 			conn_deny(c, 431, "bad_request");
 			return;
 		}
@@ -991,8 +1028,14 @@ static void on_upstream_reply(struct conn *c)
 			conn_deny(c, 502, "upstream_failed");
 		return;
 	}
-	if (c->len < 12 || strncmp(c->buf, "HTTP/1.", 7) != 0 || c->buf[8] != ' ' ||
-	    sscanf(c->buf + 9, "%3u", &status) != 1 || status / 100 != 2) {
+	/* "HTTP/1.x NNN": three digits read in place; c->buf is not NUL-terminated, so no
+	 * sscanf (it would strlen past the end). */
+	for (size_t i = 9; i < 12 && c->len >= 12; i++)
+		status = c->buf[i] >= '0' && c->buf[i] <= '9'
+			     ? status * 10 + (unsigned)(c->buf[i] - '0')
+			     : 1000;
+	if (c->len < 13 || memcmp(c->buf, "HTTP/1.", 7) != 0 || c->buf[8] != ' ' ||
+	    (c->buf[12] != ' ' && c->buf[12] != '\r') || status / 100 != 2) {
 		conn_deny(c, 502, "upstream_failed");
 		return;
 	}

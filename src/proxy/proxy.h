@@ -49,6 +49,8 @@
 #include <stdint.h>
 
 #include "base/diag.h"
+#include "proxy/filter.h"
+#include "proxy/http1.h"
 
 /* Test-only static resolver entries: name -> address literal, used instead of DNS. */
 struct proxy_host_override {
@@ -62,8 +64,8 @@ struct proxy_host_override {
  */
 struct proxy_event {
 	bool allow;
-	const char *method;  /* "CONNECT", "GET", ...; "-" when the head was unreadable */
-	const char *host;    /* "-" when unknown */
+	const char *method; /* "CONNECT", "GET", ...; "-" when the head was unreadable */
+	const char *host;   /* "-" when unknown */
 	uint16_t port;
 	const char *path;    /* origin-form path without the query; "" for CONNECT */
 	const char *service; /* reverse proxy: the credential service; NULL otherwise */
@@ -152,6 +154,28 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **ret, struct diag *d
 struct proxy *proxy_free(struct proxy *px);
 void proxy_freep(struct proxy **px);
 #define _cleanup_proxy_ __attribute__((cleanup(proxy_freep)))
+
+/*
+ * Routing of one parsed forward-proxy request head, without I/O (conn_request() and
+ * fuzz-route.c). reverse: origin-form, for the reverse proxy (nothing else set).
+ * Otherwise status 400 (reason "bad_request": target syntax, "bad_path": a path
+ * endpoint_canon_target() refuses) or 0 with host, port, the canonical path (what
+ * the URL rules matched and what the server is sent), the raw query (in h's buffer)
+ * and allow's verdict for them. On "bad_path", path holds the raw path for the log.
+ * The caller checks the proxy credential before acting on verdict.
+ */
+struct proxy_route {
+	int status;
+	const char *reason;
+	bool reverse, is_connect;
+	char host[HOST_NAME_MAX_LEN + 1];
+	uint16_t port;
+	struct span query;
+	enum filter_verdict verdict;
+	bool via_wildcard; /* allowed only by a "*." entry (filter_check_how()) */
+	char path[HTTP1_MAX_TARGET + 2];
+};
+void proxy_route(const struct filter *allow, const struct http1_head *h, struct proxy_route *ret);
 
 uint16_t proxy_port(const struct proxy *px);
 /* The session token (64 hex chars), valid while px lives. */

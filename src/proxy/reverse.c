@@ -654,6 +654,37 @@ static bool rules_allow(const struct svc *s, const char *method, const char *pat
 	return false;
 }
 
+void reverse_route(const struct reverse *rv, const struct http1_head *h, struct reverse_route *ret)
+{
+	size_t qoff = 0;
+
+	*ret = (struct reverse_route){.status = 400, .reason = "bad_request"};
+	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/')
+		return;
+	/* One canonical path (endpoint.h), before any service or rule is matched. */
+	if (endpoint_canon_target(h->target.p, h->target.n, ret->path, sizeof(ret->path), &qoff) <
+	    0) {
+		ret->reason = "bad_path";
+		return;
+	}
+	ret->query = (struct span){h->target.p + qoff, h->target.n - qoff};
+	/* "/<service>[/rest]" */
+	const char *sp = ret->path + 1;
+	size_t sl = strcspn(sp, "/");
+	const struct svc *s = find_svc(rv, sp, sl);
+	if (!s) {
+		ret->status = 404;
+		ret->reason = "unknown_service";
+		return;
+	}
+	ret->svc = (size_t)(s - rv->svcs);
+	/* The normalised rest is what the rules see and what the upstream gets. */
+	ret->rest = sp[sl] ? sp + sl : "/";
+	ret->allowed = rules_allow(s, h->method_str, ret->rest);
+	ret->status = 0;
+	ret->reason = NULL;
+}
+
 /*
  * The head the upstream gets, in *ret (exactly sized, so no reallocation leaves a copy
  * of the secret behind): the caller wipes it with erase_and_free().
@@ -815,32 +846,22 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 {
 	struct reverse *rv = w->rv;
 	struct req_info ri = {0};
-	char norm[HTTP1_MAX_TARGET + 2];
 
 	(void)snprintf(ri.method, sizeof(ri.method), "%s", h->method_str);
-	size_t pl = strcspn(h->target.p, "?");
-	if (pl > h->target.n)
-		pl = h->target.n;
-	copy_trunc(ri.path, sizeof(ri.path), h->target.p, pl);
+	const char *qm = memchr(h->target.p, '?', h->target.n);
+	copy_trunc(ri.path, sizeof(ri.path), h->target.p,
+		   qm ? (size_t)(qm - h->target.p) : h->target.n);
 	printable(ri.path);
-	struct span query = {h->target.p + pl, h->target.n - pl};
 
-	if (http1_is_connect(h) || h->target.n == 0 || h->target.p[0] != '/') {
-		emit(rv, &ri, false, "bad_request", 400);
-		respond_close(w, 400, "bad_request");
+	struct reverse_route rt;
+	reverse_route(rv, h, &rt);
+	if (rt.status) {
+		emit(rv, &ri, false, rt.reason, rt.status);
+		respond_close(w, rt.status, rt.reason);
 		return CLOSE;
 	}
-	/* "/<service>[/rest]": the service segment is compared raw, exactly. */
-	const char *sp = h->target.p + 1;
-	size_t sl = 0;
-	while (sl + 1 < pl && sp[sl] != '/')
-		sl++;
-	const struct svc *s = find_svc(rv, sp, sl);
-	if (!s) {
-		emit(rv, &ri, false, "unknown_service", 404);
-		respond_close(w, 404, "unknown_service");
-		return CLOSE;
-	}
+	struct span query = rt.query;
+	const struct svc *s = &rv->svcs[rt.svc];
 	ri.s = s;
 
 	/* Credentials: X-Nono-Token (the spec's form) or the phantom in the slot. */
@@ -864,15 +885,9 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		return CLOSE;
 	}
 
-	const char *rest = sp + sl;
-	size_t rl = pl - 1 - sl;
-	if (endpoint_normalize(rest, rl, norm, sizeof(norm)) < 0) {
-		emit(rv, &ri, false, "bad_path", 400);
-		respond_close(w, 400, "bad_path");
-		return CLOSE;
-	}
-	copy_trunc(ri.path, sizeof(ri.path), norm, strlen(norm));
-	if (!rules_allow(s, h->method_str, norm)) {
+	const char *rest = rt.rest;
+	copy_trunc(ri.path, sizeof(ri.path), rest, strlen(rest));
+	if (!rt.allowed) {
 		emit(rv, &ri, false, "endpoint_denied", 403);
 		respond_close(w, 403, "endpoint_denied");
 		return CLOSE;
@@ -880,7 +895,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 
 	char *head = NULL;
 	size_t head_len = 0;
-	if (build_upstream_head(rv, s, h, norm, query, &head, &head_len) < 0) {
+	if (build_upstream_head(rv, s, h, rest, query, &head, &head_len) < 0) {
 		emit(rv, &ri, false, "bad_request", 431);
 		respond_close(w, 431, "bad_request");
 		return CLOSE;

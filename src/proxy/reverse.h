@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "base/diag.h"
+#include "proxy/http1.h"
 #include "proxy/proxy.h"
 
 #define REVERSE_MAX_RESPONSE_HEAD (32 * 1024) /* larger upstream head -> 502 */
@@ -102,6 +103,24 @@ struct reverse;
 int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct diag *d);
 /* Wakes every worker, waits for them, wipes the secrets. Accepts NULL, returns NULL. */
 struct reverse *reverse_free(struct reverse *rv);
+
+/*
+ * Routing of one parsed request head, without I/O (serve path and fuzz-route.c):
+ * target syntax and the canonical path (400), the service (404), then whether the
+ * service's endpoint rules allow method and path. status 0: routed, to service
+ * index svc, path rest (inside ret, canonical) and the raw query (in h's buffer);
+ * the caller still checks the credential before acting on allowed.
+ */
+struct reverse_route {
+	int status; /* 0, 400 or 404 */
+	const char *reason;
+	size_t svc;
+	const char *rest;
+	struct span query;
+	bool allowed;
+	char path[HTTP1_MAX_TARGET + 2];
+};
+void reverse_route(const struct reverse *rv, const struct http1_head *h, struct reverse_route *ret);
 
 /*
  * Serve the client socket fd from a worker thread; buf[0..len) holds what was read

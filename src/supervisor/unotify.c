@@ -425,19 +425,34 @@ static int64_t helper_call(struct worker *w, const struct unotify_req *q, const 
 	return rep.ret;
 }
 
-struct request {
-	pid_t pid;
-	const char *op_name;
-	int op; /* enum unotify_op */
-	int fd;
-	uint64_t addr_ptr;
-	int64_t addrlen;
-	uint64_t buf_ptr; /* sendto */
-	uint64_t len;
-	int flags;
-};
+size_t unotify_sun_path_len(const struct sockaddr_storage *ss, size_t addrlen)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
 
-static void deny_log(const struct request *r, const char *path, const char *why)
+	if (ss->ss_family != AF_UNIX || addrlen <= off || addrlen > sizeof(*ss) ||
+	    sun->sun_path[0] == 0)
+		return 0;
+	/* sun_path and what follows it inside ss: the kernel's own bound is addrlen. */
+	return strnlen(sun->sun_path, addrlen - off);
+}
+
+int unotify_sun_path(const char *cwd, const char *p, size_t plen, char *out, size_t outsz)
+{
+	int e;
+
+	if (plen == 0 || memchr(p, '\0', plen))
+		return -EINVAL;
+	if (cwd)
+		e = snprintf(out, outsz, "%s/%.*s", streq(cwd, "/") ? "" : cwd, (int)plen, p);
+	else
+		e = snprintf(out, outsz, "%.*s", (int)plen, p);
+	if (e < 0 || (size_t)e >= outsz)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void deny_log(const struct unotify_call *r, const char *path, const char *why)
 {
 	log_info("denied %s to AF_UNIX socket '%s' (pid %d): %s", r->op_name, path, (int)r->pid,
 		 why);
@@ -447,7 +462,7 @@ static void deny_log(const struct request *r, const char *path, const char *why)
  * Decide and perform one request. Returns the value for the agent: >= 0 result or
  * -errno. *ret_gone is set when the notification is no longer valid (no answer).
  */
-static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bool *ret_gone)
+static int64_t handle(struct worker *w, const struct unotify_call *r, uint64_t id, bool *ret_gone)
 {
 	struct unotify *u = w->u;
 	struct sockaddr_storage ss;
@@ -496,12 +511,9 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 	}
 
 	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-	size_t plen = 0;
-	if (ss.ss_family == AF_UNIX &&
-	    (size_t)r->addrlen > offsetof(struct sockaddr_un, sun_path) && sun->sun_path[0] != 0) {
+	size_t plen = unotify_sun_path_len(&ss, (size_t)r->addrlen);
+	if (plen > 0) {
 		is_path = true;
-		plen = strnlen(sun->sun_path,
-			       (size_t)r->addrlen - offsetof(struct sockaddr_un, sun_path));
 		char link[64];
 		(void)snprintf(link, sizeof(link), "/proc/%d/root", (int)r->pid);
 		rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -514,12 +526,10 @@ static int64_t handle(struct worker *w, const struct request *r, uint64_t id, bo
 			(void)snprintf(link, sizeof(link), "/proc/%d/cwd", (int)r->pid);
 			if (read_link(link, cwd, sizeof(cwd)) < 0)
 				return -ENOENT;
-			e = snprintf(abs, sizeof(abs), "%s/%.*s", streq(cwd, "/") ? "" : cwd,
-				     (int)plen, sun->sun_path);
-		} else
-			e = snprintf(abs, sizeof(abs), "%.*s", (int)plen, sun->sun_path);
-		if (e < 0 || (size_t)e >= sizeof(abs))
-			return -ENAMETOOLONG;
+		}
+		if ((e = unotify_sun_path(sun->sun_path[0] != '/' ? cwd : NULL, sun->sun_path, plen,
+					  abs, sizeof(abs))) < 0)
+			return e;
 		if (r->op == UNOTIFY_BIND)
 			umask_ = read_umask(r->pid);
 	}
@@ -1056,13 +1066,12 @@ done:
 	return e;
 }
 
-/* Map the notification to a request; false for a syscall we did not ask for. */
-static bool decode(const struct seccomp_notif *n, struct request *r)
+bool unotify_decode(const struct seccomp_notif *n, struct unotify_call *r)
 {
 	const char *name = NULL;
 	char *other = NULL;
 
-	*r = (struct request){.pid = (pid_t)n->pid, .fd = (int)n->data.args[0]};
+	*r = (struct unotify_call){.pid = (pid_t)n->pid, .fd = (int)n->data.args[0]};
 	if (n->data.arch == seccomp_arch_native()) {
 		/* The hot path: no lookup, no allocation. */
 		name = n->data.nr == __NR_connect  ? "connect"
@@ -1140,13 +1149,13 @@ static void *worker_main(void *arg)
 			continue;
 
 		struct seccomp_notif *n = w->notif;
-		struct request r;
+		struct unotify_call r;
 		struct fsreq f;
 		bool gone = false;
 		int newfd = -EBADF;
-		int64_t val = decode(n, &r)	 ? handle(w, &r, n->id, &gone)
-			      : decode_fs(n, &f) ? handle_fs(w, &f, n->id, &newfd, &gone)
-						 : -ENOSYS;
+		int64_t val = unotify_decode(n, &r) ? handle(w, &r, n->id, &gone)
+			      : decode_fs(n, &f)    ? handle_fs(w, &f, n->id, &newfd, &gone)
+						    : -ENOSYS;
 		if (gone) {
 			safe_close(newfd);
 			continue;

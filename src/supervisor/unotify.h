@@ -16,6 +16,9 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "policy/spec.h"
 #include "sandbox/sandbox.h"
@@ -53,6 +56,37 @@ bool unotify_name_allowed(const struct sandbox_spec *spec, const char *path, boo
 			  const char **ret_why);
 /* Whether a write grant reaches a protected name, so unotify_new() mediates names. */
 bool unotify_names_mediated(const struct sandbox_spec *spec);
+/*
+ * Decoding, pure (no task, no fd; also driven by tests/fuzz/fuzz-unotify.c).
+ * unotify_decode maps a notification's registers to the call; false for a syscall we
+ * did not ask for (then the answer is ENOSYS). Lengths are as the kernel truncates
+ * them (int addrlen).
+ */
+struct seccomp_notif;
+struct sockaddr_storage;
+struct unotify_call {
+	pid_t pid;
+	const char *op_name;
+	int op; /* enum unotify_op */
+	int fd;
+	uint64_t addr_ptr;
+	int64_t addrlen;
+	uint64_t buf_ptr; /* sendto */
+	uint64_t len;
+	int flags;
+};
+bool unotify_decode(const struct seccomp_notif *n, struct unotify_call *ret);
+/*
+ * The length of the path an address read into ss (addrlen bytes of it) names: 0 when
+ * it is no path (not AF_UNIX, unnamed, abstract, or addrlen out of range: the kernel
+ * decides those), else the bytes of sun_path before the first NUL within addrlen.
+ */
+size_t unotify_sun_path_len(const struct sockaddr_storage *ss, size_t addrlen);
+/*
+ * The absolute path the agent meant: p[0..plen) (no NUL in it), joined to cwd when
+ * cwd is not NULL (a relative address). -EINVAL, -ENAMETOOLONG when out is too small.
+ */
+int unotify_sun_path(const char *cwd, const char *p, size_t plen, char *out, size_t outsz);
 
 struct unotify;
 

@@ -145,6 +145,46 @@ SH
 	[ "$(grep -cE ' 403$' <<<"$output")" -eq 30 ]
 }
 
+# URL rules see one canonical path (endpoint.h): every spelling a server could read
+# differently from what was matched is 400 before the rule, and never reaches it.
+AMBIGUOUS=(
+	'/allowed/%2E%2E%2Fsecret%2Fx' '/allowed/..%2fsecret/x' '/allowed/..%2Fsecret/x'
+	'/allowed/%252e%252e/secret/x' '/allowed/..;/secret/x' '/allowed/x;jsessionid=1'
+	'/allowed/%2e%2e/secret/x' '/allowed/%c0%ae%c0%ae/secret/x' '/allowed/./..'
+	'/allowed/../secret/x' '/allowed//secret' '/allowed/x%00' '/allowed/x#frag'
+	'/allowed/..\secret\x' '/allowed/%5c..%5csecret' '/allowed/x%0d%0aX-Injected:%201'
+)
+
+check_url_rule_spellings() {
+	start_http
+	mkdir -p "$T/www/allowed"
+	echo "allowed-file" >"$T/www/allowed/ab"
+	chmod -R a+rX "$T/www"
+	printf '%s\n' "${AMBIGUOUS[@]}" >"$P/spellings"
+	cat >"$P/spell.sh" <<-'EOF'
+	while IFS= read -r p; do
+		printf '%s %s\n' "$p" "$(curl --noproxy '' -sS --max-time 10 -o /dev/null \
+			-w '%{http_code}' --request-target "http://127.0.0.1:$2$p" "http://127.0.0.1:$2/")"
+	done <"$1"
+	EOF
+	chmod 644 "$P/spellings" "$P/spell.sh"
+	run sandboxed "$1" --allow-domain 'http://127.0.0.1/allowed/**' -- sh "$P/spell.sh" "$P/spellings" "$HTTP_PORT"
+	assert_success
+	for p in "${AMBIGUOUS[@]}"; do
+		assert_line "$p 400"
+	done
+	run grep -c '"GET ' "$T/http.log"
+	assert_output 0
+	# The plain spelling passes, and the server is sent the canonical path.
+	run sandboxed "$1" --allow-domain 'http://127.0.0.1/allowed/**' -- "${CURL[@]}" "http://127.0.0.1:$HTTP_PORT/allowed/%61b?q=1"
+	assert_success
+	assert_output allowed-file
+	run grep -c '"GET /allowed/ab?q=1 HTTP' "$T/http.log"
+	assert_output 1
+}
+@test "URL rules: ambiguous path spellings get 400 and never reach the server (root)" { check_url_rule_spellings root; }
+@test "URL rules: ambiguous path spellings get 400 and never reach the server (user)" { check_url_rule_spellings user; }
+
 @test "upstream chaining goes through the upstream proxy; bypassed hosts do not" {
 	start_http
 	python3 "$LIB/upstream-proxy.py" "$T/upstream.log" >"$T/up.port" 3>&- &

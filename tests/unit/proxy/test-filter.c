@@ -251,6 +251,26 @@ static void test_url_globs(void **state)
 	assert_false(path_glob_match("/f/*.json", "/f/a.jsonx"));
 	assert_false(path_glob_match("/x", "relative"));
 	assert_false(path_glob_match("/**", "/a\\b"));
+	/* The canonical path of endpoint.h: ambiguous spellings match no glob at all. */
+	static const char *const bad[] = {"/api/%252e%252e/x",	 "/api/..;/x", "/api/x;y",
+					  "/api/%2E%2E%2Fx",	 "/api//x",    "/api/./x",
+					  "/api/%c0%ae%c0%ae/x", "/api/x%00",  "/api/x#f"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_false(path_glob_match("/**", bad[i]));
+		assert_int_equal(check1("http://h.example/api/**", "h.example", bad[i]),
+				 FILTER_DENY_PATH);
+	}
+	assert_true(path_glob_match("/api/*", "/%61pi/x?q=%2e%2e"));
+}
+
+/* A rejected pattern frees what it had allocated (found by fuzz-filter under LSan). */
+static void test_rejected_pattern_no_leak(void **state)
+{
+	struct filter *f = NULL;
+	char *pats[] = {(char *)"https://*github.com/my-org/**", NULL};
+	(void)state;
+	assert_int_equal(filter_new(pats, &f, NULL), -EINVAL);
+	assert_null(f);
 }
 
 static void test_normalize(void **state)
@@ -291,6 +311,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_patterns),
 	    cmocka_unit_test(test_url_globs),
 	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_rejected_pattern_no_leak),
 	    cmocka_unit_test(test_bypass_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
