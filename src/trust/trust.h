@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Signed instruction files (`nono trust`): ECDSA P-256 keys, in-toto Statement v1
+ * wrapped in a DSSE envelope inside a Sigstore bundle v0.3 (JSON), keyed (a public-key
+ * hint, no transparency-log entries). Formats: research/nono-formats.md §10.5 and §11.
+ *
+ * Keys: the private key is PKCS#8 DER, stored base64 on one line (so every credential
+ * source, which carries one line of text, can hold it); the key id is the hex SHA-256 of
+ * the DER SubjectPublicKeyInfo. Private key text is read through credential_load() into
+ * secret memory and decoded in place there; nothing here keeps a copy elsewhere except
+ * OpenSSL's own key object, freed (and cleared) by trust_key_free().
+ *
+ * Library code: nothing logs; user-fixable errors fill a struct diag naming the file.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/diag.h"
+
+#define TRUST_BUNDLE_MEDIA_TYPE "application/vnd.dev.sigstore.bundle.v0.3+json"
+#define TRUST_PAYLOAD_TYPE	"application/vnd.in-toto+json"
+#define TRUST_STATEMENT_TYPE	"https://in-toto.io/Statement/v1"
+#define TRUST_PRED_INSTRUCTION	"https://nono.sh/attestation/instruction-file/v1"
+#define TRUST_PRED_MULTI	"https://nono.sh/attestation/multi-file/v1"
+#define TRUST_PRED_POLICY	"https://nono.sh/attestation/trust-policy/v1"
+#define TRUST_MULTI_BUNDLE	".nono-trust.bundle"
+#define TRUST_MAX_SUBJECTS	1000
+#define TRUST_MAX_BUNDLE_SIZE	(4 * 1024 * 1024)
+#define TRUST_MAX_PUBKEY_FILE	(16 * 1024)
+#define TRUST_KEY_ID_LEN	64
+
+/* ---- base64 (RFC 4648) and DSSE pre-authentication encoding ---- */
+
+/* Standard alphabet with padding; NULL on ENOMEM. */
+char *trust_b64_encode(const void *p, size_t n);
+/*
+ * Strict decode of n characters of in (standard or URL-safe alphabet, never mixed;
+ * padding optional but, when present, exact; no whitespace, no trailing bits set).
+ * out needs n / 4 * 3 + 3 bytes and may be the same buffer as in (decoding in place).
+ * -EINVAL for anything that is not canonical base64.
+ */
+int trust_b64_decode(const char *in, size_t n, uint8_t *out, size_t *ret_len);
+
+/* PAE(type, body) = "DSSEv1 " len(type) " " type " " len(body) " " body. */
+int trust_pae(const char *type, const void *body, size_t n, uint8_t **ret, size_t *ret_len);
+
+void trust_hex(const uint8_t *p, size_t n, char *out /* 2n + 1 */);
+
+/* ---- keys ---- */
+
+struct trust_key;
+
+struct trust_key *trust_key_free(struct trust_key *k);
+static inline void trust_key_freep(struct trust_key **k)
+{
+	*k = trust_key_free(*k);
+}
+#define _cleanup_trust_key_ __attribute__((cleanup(trust_key_freep)))
+
+int trust_key_generate(struct trust_key **ret);
+/* PKCS#8 DER of an EC P-256 private key; -EINVAL otherwise. */
+int trust_key_from_pkcs8(const uint8_t *der, size_t n, struct trust_key **ret);
+/* DER SubjectPublicKeyInfo of an EC P-256 key; -EINVAL otherwise. */
+int trust_key_from_spki(const uint8_t *der, size_t n, struct trust_key **ret);
+/* A public key as text: PEM "PUBLIC KEY" or base64 DER SPKI (surrounding space allowed). */
+int trust_key_from_public_text(const char *text, size_t n, struct trust_key **ret);
+/*
+ * The private key that a credential reference names (env://, file://, op://): its
+ * value is base64 PKCS#8 DER. A bare key id names the keystore (service "nono-trust"),
+ * which this build does not have yet: -EOPNOTSUPP with a message.
+ */
+int trust_key_load(const char *ref, struct trust_key **ret, struct diag *d);
+/* Public key file (PEM or base64 DER), not a symlink, at most TRUST_MAX_PUBKEY_FILE. */
+int trust_key_load_public_file(const char *path, struct trust_key **ret, struct diag *d);
+
+bool trust_key_has_private(const struct trust_key *k);
+const char *trust_key_id(const struct trust_key *k);
+/* Base64 DER SPKI (one line), or PEM (with_pem). Heap string. */
+int trust_key_export_public(const struct trust_key *k, bool pem, char **ret);
+/*
+ * Write the private key (base64 PKCS#8 + "\n", mode 0600) at path and its public key
+ * (PEM) at path.pub. Refuses to replace an existing file unless force (-EEXIST); never
+ * follows a symlink at either name.
+ */
+int trust_key_write_file(const struct trust_key *k, const char *path, bool force, struct diag *d);
+
+/* ECDSA-SHA256 over msg, DER signature. */
+int trust_key_sign(const struct trust_key *k, const void *msg, size_t n, uint8_t **ret,
+		   size_t *ret_len);
+/* 0 when sig verifies, -EBADMSG when it does not. */
+int trust_key_verify(const struct trust_key *k, const void *msg, size_t n, const uint8_t *sig,
+		     size_t sig_len);
+
+/* ---- statements and bundles ---- */
+
+struct trust_subject {
+	char *name; /* relative path, trust_path_valid() */
+	uint8_t sha256[32];
+};
+
+struct trust_bundle {
+	char *predicate_type;
+	char *hint;	     /* verificationMaterial.publicKey.hint */
+	char *signer_key_id; /* predicate.signer.key_id */
+	struct trust_subject *subjects;
+	size_t n_subjects;
+	uint8_t *payload; /* the signed statement bytes */
+	size_t payload_len;
+	uint8_t *sig;
+	size_t sig_len;
+};
+
+struct trust_bundle *trust_bundle_free(struct trust_bundle *b);
+static inline void trust_bundle_freep(struct trust_bundle **b)
+{
+	*b = trust_bundle_free(*b);
+}
+#define _cleanup_trust_bundle_ __attribute__((cleanup(trust_bundle_freep)))
+
+/* Build and sign a bundle for subjects (1..TRUST_MAX_SUBJECTS); JSON text in *ret. */
+int trust_bundle_sign(const struct trust_key *k, const char *predicate_type,
+		      const struct trust_subject *subs, size_t n, char **ret);
+/*
+ * Parse a bundle strictly (unknown keys, wrong types, wrong media/payload/statement
+ * types, not exactly one signature, bad subjects are errors naming file and the JSON
+ * path). Does not check the signature.
+ */
+int trust_bundle_parse(const char *text, size_t n, const char *file, struct trust_bundle **ret,
+		       struct diag *d);
+/* Signature over the PAE of the payload with k; the hint must be k's id. */
+int trust_bundle_verify(const struct trust_bundle *b, const struct trust_key *k, const char *file,
+			struct diag *d);
+const struct trust_subject *trust_bundle_find(const struct trust_bundle *b, const char *name);
+
+/* A subject name: relative, no empty, "." or ".." components, no control characters. */
+bool trust_path_valid(const char *name);
+/*
+ * SHA-256 of the regular file rel beneath dirfd, opened with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS): a symlink anywhere on the way or a ".." escape is -ELOOP/-EXDEV.
+ */
+int trust_hash_file(int dirfd, const char *rel, uint8_t out[32]);
+/* Read a whole regular file (not following a final symlink), at most max bytes. */
+int trust_read_file(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);

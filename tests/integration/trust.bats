@@ -1,0 +1,266 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# nono trust keygen / export-key / sign / verify through the real binary, as root and
+# as uid 65534: keys from file:// and env://, golden interoperability with the openssl
+# command line in both directions (our bundle's PAE verifies with `openssl dgst`, a
+# bundle assembled with openssl verifies with us), and tampering with one byte of a
+# file or of a bundle makes verify fail naming it.
+
+bats_require_minimum_version 1.5.0
+load lib/common
+
+setup() {
+	common_setup
+	W="$H/project"
+	printf '# Instructions\nBe careful.\n' >"$W/CLAUDE.md"
+	mkdir -p "$W/.claude/skills"
+	printf 'skill\n' >"$W/.claude/skills/a.md"
+	chown -R "$NOBODY:$NOBODY" "$W"
+	cd "$W"
+}
+teardown() {
+	cd /
+	common_teardown
+}
+
+# trust_as root|user ENV... -- ARGS: nono trust ARGS in $W with extra variables.
+trust_as() {
+	local who=$1
+	shift
+	local vars=()
+	while [ "$1" != "--" ]; do
+		vars+=("$1")
+		shift
+	done
+	shift
+	local base=(env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "${vars[@]}" "$N" trust)
+	if [ "$who" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "${base[@]}" "$@"
+	else
+		"${base[@]}" "$@"
+	fi
+}
+
+keygen() {
+	run trust_as "$1" -- keygen --keyref "file://$H/key"
+	assert_success
+	KEYID=$output
+}
+
+# The DSSE pre-authentication encoding of a bundle's payload, and its signature (DER).
+extract_pae() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import base64, json, sys
+b = json.load(open(sys.argv[1]))
+env = b["dsseEnvelope"]
+body = base64.b64decode(env["payload"])
+t = env["payloadType"].encode()
+open(sys.argv[2], "wb").write(b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body))
+open(sys.argv[3], "wb").write(base64.b64decode(env["signatures"][0]["sig"]))
+PY
+}
+
+check_keygen() {
+	keygen "$1"
+	[ "$(stat -c %a "$H/key")" = 600 ]
+	[ -f "$H/key.pub" ]
+	# Key id = hex SHA-256 of the DER SubjectPublicKeyInfo.
+	want=$(openssl pkey -pubin -in "$H/key.pub" -outform DER | sha256sum | cut -d' ' -f1)
+	[ "$KEYID" = "$want" ]
+	# The private key is base64 PKCS#8 DER that openssl reads as a P-256 key.
+	base64 -d "$H/key" | openssl pkey -inform DER -noout -text | grep -q 'NIST CURVE: P-256'
+	run trust_as "$1" -- export-key --keyref "file://$H/key"
+	assert_success
+	[ "$output" = "$(openssl pkey -pubin -in "$H/key.pub" -outform DER | base64 -w0)" ]
+	run trust_as "$1" -- export-key --keyref "file://$H/key" --pem
+	assert_success
+	[ "$output" = "$(cat "$H/key.pub")" ]
+	# No silent overwrite.
+	run trust_as "$1" -- keygen --keyref "file://$H/key"
+	assert_failure 1
+	assert_output --partial "already exists"
+	run trust_as "$1" -- keygen --keyref "file://$H/key" --force
+	assert_success
+	[ "$output" != "$KEYID" ]
+}
+@test "keygen writes a 0600 PKCS#8 P-256 key, its .pub, and prints the SPKI SHA-256 id (root)" { check_keygen root; }
+@test "keygen writes a 0600 PKCS#8 P-256 key, its .pub, and prints the SPKI SHA-256 id (user)" { check_keygen user; }
+
+check_sign_openssl() {
+	keygen "$1"
+	run trust_as "$1" -- sign CLAUDE.md --keyref "file://$H/key"
+	assert_success
+	[ -f CLAUDE.md.bundle ]
+	python3 - CLAUDE.md.bundle "$KEYID" "$(sha256sum CLAUDE.md | cut -d' ' -f1)" <<'PY'
+import base64, json, sys
+b = json.load(open(sys.argv[1]))
+assert b["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+assert b["verificationMaterial"]["publicKey"]["hint"] == sys.argv[2]
+assert b["verificationMaterial"]["tlogEntries"] == []
+assert b["dsseEnvelope"]["payloadType"] == "application/vnd.in-toto+json"
+st = json.loads(base64.b64decode(b["dsseEnvelope"]["payload"]))
+assert st["_type"] == "https://in-toto.io/Statement/v1"
+assert st["predicateType"] == "https://nono.sh/attestation/instruction-file/v1"
+assert st["subject"] == [{"name": "CLAUDE.md", "digest": {"sha256": sys.argv[3]}}]
+assert st["predicate"] == {"version": 1, "signer": {"kind": "keyed", "key_id": sys.argv[2]}}
+PY
+	extract_pae CLAUDE.md.bundle "$T/pae" "$T/sig"
+	run openssl dgst -sha256 -verify "$H/key.pub" -signature "$T/sig" "$T/pae"
+	assert_success
+	assert_output "Verified OK"
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
+	assert_success
+	assert_output --partial "verified: CLAUDE.md (key $KEYID)"
+}
+@test "a bundle we sign is a Sigstore v0.3 DSSE in-toto bundle whose PAE verifies with openssl (root)" { check_sign_openssl root; }
+@test "a bundle we sign is a Sigstore v0.3 DSSE in-toto bundle whose PAE verifies with openssl (user)" { check_sign_openssl user; }
+
+check_openssl_bundle() {
+	# Key, statement, PAE and signature all made by openssl and python, not by nono.
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/o.pem" 2>/dev/null
+	openssl pkey -in "$T/o.pem" -pubout -out "$T/o.pub"
+	chmod 644 "$T/o.pem" "$T/o.pub"
+	kid=$(openssl pkey -pubin -in "$T/o.pub" -outform DER | sha256sum | cut -d' ' -f1)
+	dig=$(sha256sum CLAUDE.md | cut -d' ' -f1)
+	printf '{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"CLAUDE.md","digest":{"sha256":"%s"}}],"predicateType":"https://nono.sh/attestation/instruction-file/v1","predicate":{"version":1,"signer":{"kind":"keyed","key_id":"%s"}}}' \
+		"$dig" "$kid" >"$T/stmt"
+	len=$(stat -c %s "$T/stmt")
+	{ printf 'DSSEv1 28 application/vnd.in-toto+json %s ' "$len"; cat "$T/stmt"; } >"$T/pae"
+	openssl dgst -sha256 -sign "$T/o.pem" -out "$T/sig" "$T/pae"
+	printf '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"%s"},"tlogEntries":[]},"dsseEnvelope":{"payload":"%s","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"%s","keyid":""}]}}' \
+		"$kid" "$(base64 -w0 "$T/stmt")" "$(base64 -w0 "$T/sig")" >CLAUDE.md.bundle
+	chmod 644 CLAUDE.md.bundle
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$T/o.pub"
+	assert_success
+	assert_output --partial "verified: CLAUDE.md (key $kid)"
+	# The openssl key, as base64 PKCS#8 DER, is a signing key through env://.
+	pk8=$(openssl pkcs8 -topk8 -nocrypt -in "$T/o.pem" -outform DER | base64 -w0)
+	run trust_as "$1" NONO_TEST_KEY="$pk8" -- export-key --keyref env://NONO_TEST_KEY
+	assert_success
+	[ "$output" = "$(openssl pkey -pubin -in "$T/o.pub" -outform DER | base64 -w0)" ]
+	rm CLAUDE.md.bundle
+	run trust_as "$1" NONO_TEST_KEY="$pk8" -- sign CLAUDE.md --keyref env://NONO_TEST_KEY
+	assert_success
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$T/o.pub"
+	assert_success
+}
+@test "a bundle built with openssl verifies with nono; an openssl key signs through env:// (root)" { check_openssl_bundle root; }
+@test "a bundle built with openssl verifies with nono; an openssl key signs through env:// (user)" { check_openssl_bundle user; }
+
+check_tamper() {
+	keygen "$1"
+	run trust_as "$1" -- sign CLAUDE.md --keyref "file://$H/key"
+	assert_success
+	cp CLAUDE.md "$T/orig"
+	cp CLAUDE.md.bundle "$T/orig.bundle"
+	# One byte of the file.
+	printf 'X' | dd of=CLAUDE.md bs=1 seek=3 conv=notrunc 2>/dev/null
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial "CLAUDE.md: digest mismatch: the file changed since it was signed"
+	cp "$T/orig" CLAUDE.md
+	# One byte of the signed payload inside the bundle (a base64 character changed).
+	python3 - CLAUDE.md.bundle <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+p = b["dsseEnvelope"]["payload"]
+i = 40
+b["dsseEnvelope"]["payload"] = p[:i] + ("A" if p[i] != "A" else "B") + p[i + 1:]
+json.dump(b, open(sys.argv[1], "w"))
+PY
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --regexp "CLAUDE.md: CLAUDE.md.bundle: (the signature does not verify|the DSSE payload is not JSON)"
+	# One byte of the signature.
+	cp "$T/orig.bundle" CLAUDE.md.bundle
+	python3 - CLAUDE.md.bundle <<'PY'
+import base64, json, sys
+b = json.load(open(sys.argv[1]))
+s = bytearray(base64.b64decode(b["dsseEnvelope"]["signatures"][0]["sig"]))
+s[-1] ^= 1
+b["dsseEnvelope"]["signatures"][0]["sig"] = base64.b64encode(bytes(s)).decode()
+json.dump(b, open(sys.argv[1], "w"))
+PY
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial "CLAUDE.md: CLAUDE.md.bundle: the signature does not verify"
+	# An unknown key in the bundle is refused by the strict parser.
+	cp "$T/orig.bundle" CLAUDE.md.bundle
+	sed -i 's/"mediaType"/"extra": 1, "mediaType"/' CLAUDE.md.bundle
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial "CLAUDE.md.bundle: bundle:"
+	# Back to the original: verifies again.
+	cp "$T/orig.bundle" CLAUDE.md.bundle
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
+	assert_success
+}
+@test "one byte changed in the file, the bundle payload or the signature fails verify naming it (root)" { check_tamper root; }
+@test "one byte changed in the file, the bundle payload or the signature fails verify naming it (user)" { check_tamper user; }
+
+check_wrong_key() {
+	keygen "$1"
+	run trust_as "$1" -- sign CLAUDE.md --keyref "file://$H/key"
+	assert_success
+	run trust_as "$1" -- keygen --keyref "file://$H/other"
+	assert_success
+	other=$output
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/other.pub"
+	assert_failure 1
+	assert_output --partial "signed by key '$KEYID', not by the trusted key '$other'"
+	# An unsigned file is named as such.
+	run trust_as "$1" -- verify .claude/skills/a.md --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial ".claude/skills/a.md: not signed"
+}
+@test "a bundle signed by another key, and an unsigned file, fail verify (root)" { check_wrong_key root; }
+@test "a bundle signed by another key, and an unsigned file, fail verify (user)" { check_wrong_key user; }
+
+check_multi() {
+	keygen "$1"
+	run trust_as "$1" -- sign CLAUDE.md ./.claude/skills/a.md --keyref "file://$H/key"
+	assert_success
+	[ -f .nono-trust.bundle ]
+	python3 -c '
+import base64, json
+b = json.load(open(".nono-trust.bundle"))
+st = json.loads(base64.b64decode(b["dsseEnvelope"]["payload"]))
+assert st["predicateType"] == "https://nono.sh/attestation/multi-file/v1", st
+assert [s["name"] for s in st["subject"]] == ["CLAUDE.md", ".claude/skills/a.md"], st'
+	run trust_as "$1" -- verify CLAUDE.md .claude/skills/a.md --public-key-file "$H/key.pub"
+	assert_success
+	assert_line --partial "verified: CLAUDE.md"
+	assert_line --partial "verified: .claude/skills/a.md"
+	echo changed >>.claude/skills/a.md
+	run trust_as "$1" -- verify CLAUDE.md .claude/skills/a.md --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial ".claude/skills/a.md: digest mismatch"
+	# Escapes: '..' and symbolic links out of the tree are refused.
+	run trust_as "$1" -- sign CLAUDE.md ../outside.md --keyref "file://$H/key"
+	assert_failure 1
+	assert_output --partial "'../outside.md': files signed together must be relative paths"
+	ln -s "$T/outside.txt" link.md
+	run trust_as "$1" -- sign CLAUDE.md link.md --keyref "file://$H/key"
+	assert_failure 1
+	assert_output --partial "'link.md': a symbolic link or '..' leads out"
+}
+@test "several files sign into .nono-trust.bundle; escapes by .. or symlink are refused (root)" { check_multi root; }
+@test "several files sign into .nono-trust.bundle; escapes by .. or symlink are refused (user)" { check_multi user; }
+
+check_refusals() {
+	run trust_as "$1" -- sign CLAUDE.md --keyless
+	assert_failure 1
+	assert_output --partial "'--keyless': Sigstore keyless signing needs Fulcio and Rekor"
+	run trust_as "$1" -- keygen
+	assert_failure 1
+	assert_output --partial "system keystore (service 'nono-trust', key 'default') is not supported"
+	run trust_as "$1" NONO_TEST_KEY=bm90IGEga2V5 -- sign CLAUDE.md --keyref env://NONO_TEST_KEY
+	assert_failure 1
+	assert_output --partial "key 'env://NONO_TEST_KEY': not an ECDSA P-256 private key"
+	[ ! -e CLAUDE.md.bundle ]
+	run trust_as "$1" -- verify CLAUDE.md
+	assert_failure 1
+	assert_output --partial "no trusted key"
+}
+@test "keyless signing, the keystore, a bad key and verify without a key are refused clearly (root)" { check_refusals root; }
+@test "keyless signing, the keystore, a bad key and verify without a key are refused clearly (user)" { check_refusals user; }
