@@ -20,6 +20,7 @@
 #include "cli/run-env-credentials.h"
 #include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
+#include "cli/run-trust.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
 #include "query/query.h"
@@ -51,6 +52,8 @@ struct run_args {
 	int block_net, allow_net, capability_elevation;
 	bool allow_cwd, dry_run, no_diagnostics, allow_gpu, any_allow_flag;
 	bool no_audit, no_audit_integrity;
+	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
+	bool trust_override;
 	int verbose;
 };
 
@@ -71,6 +74,7 @@ static void run_args_release(struct run_args *a)
 	strv_free(a->env_credential_map);
 	strv_free(a->pass_env);
 	strv_free(a->env_allow);
+	strv_free(a->skip_dirs);
 }
 
 static int add_grant(struct run_args *a, const char *path, unsigned access, bool is_file,
@@ -327,6 +331,13 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT:
 			a->no_audit = true;
 			break;
+		case OPT_SKIP_DIR:
+			if (strv_extend(&a->skip_dirs, optarg) < 0)
+				return -ENOMEM;
+			break;
+		case OPT_TRUST_OVERRIDE:
+			a->trust_override = true;
+			break;
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
 			break;
@@ -335,8 +346,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_ROLLBACK_ALL:
 		case OPT_ROLLBACK_EXCLUDE:
 		case OPT_ROLLBACK_INCLUDE:
-		case OPT_SKIP_DIR:
-		case OPT_TRUST_OVERRIDE:
 		case OPT_SUPPRESS_SAVE_PROMPT:
 		case OPT_IGNORE_DENIED:
 		case OPT_NAME:
@@ -753,6 +762,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	_cleanup_(unotify_freep) struct unotify *unotify = NULL;
 	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
+	_cleanup_strv_free_ char **trusted = NULL; /* verified instruction files */
 	_cleanup_close_ int state_fd = -EBADF;
 	struct audit_log *audit = NULL;
 	struct policy_input in;
@@ -800,6 +810,13 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 
+	/* Pre-exec trust scan: stop on a failed instruction file, grant verified ones read. */
+	if (!a.dry_run && run_trust_preexec(a.skip_dirs, a.trust_override, &trusted) < 0)
+		goto out;
+	STRV_FOREACH(t, trusted)
+	if (add_grant(&a, *t, FS_READ, true, ORIGIN_CLI, "trust") < 0)
+		goto oom;
+
 	input_from_args(&a, &in);
 	r = policy_resolve(&in, &spec, &warnings, &d);
 	if (r < 0) {
@@ -809,6 +826,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	STRV_FOREACH(w, warnings)
 	log_warning("%s", *w);
 	warnings = strv_free(warnings);
+	if (run_trust_protect(spec, trusted) < 0)
+		goto out;
 	for (size_t i = 0; i < spec->n_denies; i++)
 		if (spec->denies[i].bypassed)
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,

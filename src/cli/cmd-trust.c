@@ -7,6 +7,7 @@
  * paths relative to the current directory. verify exits 0 only when every file
  * verifies, naming each failure and its reason otherwise.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,7 +17,10 @@
 
 #include "base/log.h"
 #include "base/macro.h"
+#include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-trust.h"
+#include <jansson.h>
 #include "trust/trust.h"
 
 enum {
@@ -31,6 +35,7 @@ enum {
 	OPT_T_PUBKEY,
 	OPT_T_USER,
 	OPT_T_JSON,
+	OPT_T_EXCLUDE_DIRS,
 	OPT_T_RECURSIVE = 'r',
 	OPT_T_HELP = 'h',
 };
@@ -48,6 +53,7 @@ const struct cli_option trust_options[] = {
 	{"public-key-file", 0, required_argument, OPT_T_PUBKEY, "FILE", "verify: the trusted public key (PEM or base64 DER)", NULL, false},
 	{"user", 0, no_argument, OPT_T_USER, NULL, "sign-policy: the user-level policy", NULL, false},
 	{"json", 0, no_argument, OPT_T_JSON, NULL, "list: JSON output", NULL, false},
+	{"exclude-dirs", 0, no_argument, OPT_T_EXCLUDE_DIRS, NULL, "init: the operands are more directory names to skip", NULL, false},
 	{"recursive", 'r', no_argument, OPT_T_RECURSIVE, NULL, "init: scan subdirectories", NULL, false},
 	{"help", 'h', no_argument, OPT_T_HELP, NULL, "show this help", NULL, false},
 	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
@@ -56,7 +62,7 @@ const struct cli_option trust_options[] = {
 
 struct trust_args {
 	const char *id, *key, *keyref, *policy, *pubkey;
-	bool force, pem, keyless, all, user, json, recursive;
+	bool force, pem, keyless, all, user, json, recursive, exclude_dirs;
 	char **files;
 	int n_files;
 };
@@ -183,6 +189,50 @@ static const char *skip_dot_slash(const char *p)
 	return p;
 }
 
+static int trust_sign(const struct trust_args *a);
+static int load_policy(const struct trust_args *a, struct trust_policy **ret);
+
+/* sign --all: every file the policy's includes select, into .nono-trust.bundle. */
+static int sign_all(const struct trust_args *a)
+{
+	_cleanup_trust_policy_ struct trust_policy *p = NULL;
+	_cleanup_trust_scan_ struct trust_scan *s = NULL;
+	_cleanup_strv_free_ char **names = NULL;
+	struct diag d = {{0}};
+	char buf[2048];
+	if (a->n_files) {
+		log_error("'--all' excludes naming files");
+		return EXIT_NONO_ERROR;
+	}
+	if (load_policy(a, &p) < 0)
+		return EXIT_NONO_ERROR;
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	if (!cwd || trust_scan_tree(p, cwd, NULL, &s, &d) < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : "cannot scan");
+		return EXIT_NONO_ERROR;
+	}
+	for (size_t i = 0; i < s->n_found; i++) {
+		const char *f = s->found[i].path;
+		struct stat st;
+		/* Absent literal includes and policy 'files' outside the tree are not ours. */
+		if (f[0] != '/' && lstat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+		    strv_extend(&names, f) < 0)
+			return EXIT_NONO_ERROR;
+	}
+	if (!names) {
+		log_error("no file in this directory matches the trust policy's includes");
+		return EXIT_NONO_ERROR;
+	}
+	struct trust_args b = *a;
+	b.all = false;
+	b.files = names;
+	b.n_files = (int)strv_length(names);
+	/* One file would go to a sidecar: --all always writes the multi-file bundle. */
+	if (b.n_files == 1 && strv_extend(&names, names[0]) < 0)
+		return EXIT_NONO_ERROR;
+	return trust_sign(&b);
+}
+
 static int trust_sign(const struct trust_args *a)
 {
 	if (a->keyless) {
@@ -191,12 +241,8 @@ static int trust_sign(const struct trust_args *a)
 			  "(--keyref file:///PATH)");
 		return EXIT_NONO_ERROR;
 	}
-	if (a->all || a->policy) {
-		log_error("'%s': trust policies are not supported by this build yet; name the "
-			  "files to sign",
-			  a->all ? "--all" : "--policy");
-		return EXIT_NONO_ERROR;
-	}
+	if (a->all)
+		return sign_all(a);
 	if (a->n_files == 0) {
 		log_error("'nono trust sign' needs the files to sign");
 		return EXIT_NONO_ERROR;
@@ -366,21 +412,263 @@ fail:
 	return r;
 }
 
+/* Report a scan: 'list' prints every file, 'verify' only failures and a summary. */
+static int print_scan(const struct trust_scan *s, bool json, bool list)
+{
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; arr && i < s->n_found; i++) {
+			const struct trust_finding *f = &s->found[i];
+			json_t *o = json_pack("{s:s, s:s}", "path", f->path, "status",
+					      f->reason ? "failed" : "verified");
+			if (o && f->reason)
+				(void)json_object_set_new(o, "reason", json_string(f->reason));
+			if (o && f->publisher)
+				(void)json_object_set_new(o, "publisher",
+							  json_string(f->publisher));
+			(void)json_array_append_new(arr, o);
+		}
+		char *out = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(arr);
+		if (!out)
+			return EXIT_NONO_ERROR;
+		(void)puts(out);
+		free(out);
+	} else
+		for (size_t i = 0; i < s->n_found; i++) {
+			const struct trust_finding *f = &s->found[i];
+			if (f->reason && !list)
+				log_error("%s: %s", f->path, f->reason);
+			else if (f->reason)
+				(void)printf("failed    %s: %s\n", f->path, f->reason);
+			else
+				(void)printf("verified  %s (publisher '%s')\n", f->path,
+					     f->publisher);
+		}
+	if (list)
+		return EXIT_NONO_OK;
+	if (s->n_failed) {
+		log_error("%zu of %zu file%s failed verification", s->n_failed, s->n_found,
+			  s->n_found == 1 ? "" : "s");
+		return EXIT_NONO_ERROR;
+	}
+	return EXIT_NONO_OK;
+}
+
+/* Load a policy: --policy FILE, or the merged user + project policies. */
+static int load_policy(const struct trust_args *a, struct trust_policy **ret)
+{
+	struct diag d = {{0}};
+	char buf[2048];
+	if (a->policy) {
+		int r = trust_policy_load_file(a->policy, ret, &d);
+		if (r == -ENOENT)
+			return log_error("'%s': no such trust policy", a->policy), -1;
+		if (r < 0)
+			return log_error("%s", diag_format(&d, buf, sizeof(buf))), -1;
+		return 0;
+	}
+	if (run_trust_load_policy(ret) < 0)
+		return -1;
+	if (!*ret)
+		return log_error("no trust policy (./%s or ~/.config/nono/%s): see 'nono trust "
+				 "init', or give --public-key-file / --keyref",
+				 TRUST_POLICY_FILE, TRUST_POLICY_FILE),
+		       -1;
+	return 0;
+}
+
+/* Scan the current directory with the policy; with files, only those (anchored). */
+static int policy_scan(const struct trust_args *a, bool list)
+{
+	_cleanup_trust_policy_ struct trust_policy *p = NULL;
+	_cleanup_trust_scan_ struct trust_scan *s = NULL;
+	struct diag d = {{0}};
+	char buf[2048];
+	if (load_policy(a, &p) < 0)
+		return EXIT_NONO_ERROR;
+	if (a->n_files) {
+		p->includes = strv_free(p->includes);
+		p->files = strv_free(p->files);
+		for (int i = 0; i < a->n_files; i++) {
+			const char *name = skip_dot_slash(a->files[i]);
+			_cleanup_free_ char *pat = malloc(2 * strlen(name) + 2);
+			if (!trust_path_valid(name)) {
+				log_error(
+				    "'%s': give paths relative to the current directory, without "
+				    "'..'",
+				    a->files[i]);
+				return EXIT_NONO_ERROR;
+			}
+			if (!pat)
+				return EXIT_NONO_ERROR;
+			char *o = pat;
+			*o++ = '/'; /* anchored at the top of the tree */
+			for (const char *c = name; *c; c++) {
+				if (strchr("*?[\\", *c))
+					*o++ = '\\';
+				*o++ = *c;
+			}
+			*o = 0;
+			if (strv_extend(&p->includes, pat) < 0)
+				return EXIT_NONO_ERROR;
+		}
+	}
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	if (!cwd || trust_scan_tree(p, cwd, NULL, &s, &d) < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : "cannot scan");
+		return EXIT_NONO_ERROR;
+	}
+	return print_scan(s, a->json, list);
+}
+
+static int trust_sign_policy(const struct trust_args *a)
+{
+	_cleanup_free_ char *path = NULL, *json = NULL, *base = NULL, *out = NULL;
+	_cleanup_trust_policy_ struct trust_policy *p = NULL;
+	_cleanup_trust_key_ struct trust_key *k = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	struct diag d = {{0}};
+	char buf[2048];
+	struct trust_subject sub = {0};
+	int r;
+	if (a->n_files > 1) {
+		log_error("'nono trust sign-policy' signs one policy file");
+		return EXIT_NONO_ERROR;
+	}
+	if (a->n_files == 1)
+		path = strdup(a->files[0]);
+	else if (a->user) {
+		const char *home = secure_getenv("HOME");
+		if (!home || home[0] != '/')
+			return log_error("HOME is not an absolute path"), EXIT_NONO_ERROR;
+		if (asprintf(&path, "%s/.config/nono/%s", home, TRUST_POLICY_FILE) < 0)
+			path = NULL;
+	} else
+		path = strdup(TRUST_POLICY_FILE);
+	if (!path)
+		return EXIT_NONO_ERROR;
+	/* Only a policy that parses is worth a signature. */
+	r = trust_policy_load_file(path, &p, &d);
+	if (r == -ENOENT)
+		return log_error("'%s': no such trust policy", path), EXIT_NONO_ERROR;
+	if (r < 0)
+		return log_error("%s", diag_format(&d, buf, sizeof(buf))), EXIT_NONO_ERROR;
+	if (load_signing_key(a, &k) != 0)
+		return EXIT_NONO_ERROR;
+	r = open_parent(path, &dfd, &base);
+	if (r >= 0)
+		r = trust_hash_file(dfd, base, sub.sha256);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s'", path), EXIT_NONO_ERROR;
+	sub.name = base;
+	r = trust_bundle_sign(k, TRUST_PRED_POLICY, &sub, 1, &json);
+	if (r < 0 || asprintf(&out, "%s.bundle", path) < 0)
+		return log_error_errno(r, "cannot sign"), EXIT_NONO_ERROR;
+	r = write_atomic(out, json);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s'", out), EXIT_NONO_ERROR;
+	log_info("signed '%s' with key %s into '%s'", path, trust_key_id(k), out);
+	return EXIT_NONO_OK;
+}
+
+/* The patterns init proposes, kept when they match a file. */
+static const char *const init_patterns[] = {
+    "CLAUDE.md", "CLAUDE.local.md", "AGENTS.md",       "AGENT.md",
+    "SKILLS*",	 "GEMINI.md",	    ".claude/**/*.md", NULL};
+
+static int init_walk(int dfd, const char *prefix, bool recursive, char *const *exclude, bool *hit,
+		     int depth)
+{
+	int fd = dup(dfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	if (!dir) {
+		if (fd >= 0)
+			(void)close(fd);
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *rel = NULL;
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (asprintf(&rel, "%s%s", prefix, de->d_name) < 0)
+			break;
+		if (de->d_type == DT_DIR) {
+			bool skip = depth > 32 || strv_contains(exclude, de->d_name);
+			for (const char *const *h = trust_heavy_dirs; *h && !skip; h++)
+				skip = streq(*h, de->d_name);
+			/* .claude/ is always looked into: its patterns need it. */
+			if (skip ||
+			    (!recursive && !streq(rel, ".claude") && !startswith(rel, ".claude/")))
+				continue;
+			_cleanup_close_ int sub = openat(
+			    dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_free_ char *np = NULL;
+			if (sub >= 0 && asprintf(&np, "%s/", rel) >= 0)
+				(void)init_walk(sub, np, recursive, exclude, hit, depth + 1);
+			continue;
+		}
+		if (de->d_type != DT_REG)
+			continue;
+		for (size_t i = 0; init_patterns[i]; i++)
+			if (trust_glob_match(init_patterns[i], rel))
+				hit[i] = true;
+	}
+	closedir(dir);
+	return 0;
+}
+
+static int trust_init(const struct trust_args *a, char *const *exclude)
+{
+	_cleanup_trust_key_ struct trust_key *k = NULL;
+	_cleanup_free_ char *pub = NULL, *out = NULL;
+	bool hit[ARRAY_SIZE(init_patterns)] = {false};
+	struct stat st;
+	if (!a->force && lstat(TRUST_POLICY_FILE, &st) == 0) {
+		log_error("'%s' already exists (use --force to replace it)", TRUST_POLICY_FILE);
+		return EXIT_NONO_ERROR;
+	}
+	if (load_signing_key(a, &k) != 0)
+		return EXIT_NONO_ERROR;
+	if (trust_key_export_public(k, false, &pub) < 0)
+		return EXIT_NONO_ERROR;
+	_cleanup_close_ int dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || init_walk(dfd, "", a->recursive, exclude, hit, 0) < 0)
+		return log_error_errno(-errno, "cannot read the current directory"),
+		       EXIT_NONO_ERROR;
+	json_t *inc = json_array();
+	for (size_t i = 0; inc && init_patterns[i]; i++)
+		if (hit[i])
+			(void)json_array_append_new(inc, json_string(init_patterns[i]));
+	json_t *doc = json_pack("{s:i, s:o, s:[{s:s, s:s, s:s}], s:s}", "version", 1, "includes",
+				inc, "publishers", "name", a->key ? a->key : "default", "key_id",
+				trust_key_id(k), "public_key", pub, "enforcement", "deny");
+	out = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	if (!out || write_atomic(TRUST_POLICY_FILE, out) < 0)
+		return log_error_errno(-errno, "cannot write '%s'", TRUST_POLICY_FILE),
+		       EXIT_NONO_ERROR;
+	log_info("wrote '%s' (%zu include pattern%s)", TRUST_POLICY_FILE, json_array_size(inc),
+		 json_array_size(inc) == 1 ? "" : "s");
+	return EXIT_NONO_OK;
+}
+
 static int trust_verify(const struct trust_args *a)
 {
 	_cleanup_trust_key_ struct trust_key *k = NULL;
 	struct diag d = {{0}};
 	int r;
-	if (a->all || a->policy) {
-		log_error("'%s': trust policies are not supported by this build yet; name the "
-			  "files and the key (--public-key-file or --keyref)",
-			  a->all ? "--all" : "--policy");
+	if (a->all && a->n_files) {
+		log_error("'--all' excludes naming files");
 		return EXIT_NONO_ERROR;
 	}
-	if (a->n_files == 0) {
-		log_error("'nono trust verify' needs the files to verify");
+	if (!a->all && a->n_files == 0) {
+		log_error("'nono trust verify' needs the files to verify, or --all");
 		return EXIT_NONO_ERROR;
 	}
+	if (a->all || a->policy || (!a->pubkey && !a->keyref && !a->key))
+		return policy_scan(a, false);
 	if (a->pubkey) {
 		r = trust_key_load_public_file(a->pubkey, &k, &d);
 		if (r < 0)
@@ -388,9 +676,6 @@ static int trust_verify(const struct trust_args *a)
 	} else if (a->keyref || a->key) {
 		if (load_signing_key(a, &k) != 0)
 			return EXIT_NONO_ERROR;
-	} else {
-		log_error("no trusted key: give --public-key-file FILE or --keyref URI");
-		return EXIT_NONO_ERROR;
 	}
 	_cleanup_trust_bundle_ struct trust_bundle *multi = NULL;
 	int multi_err = 0, failed = 0;
@@ -454,6 +739,9 @@ int cmd_trust(int argc, char **argv)
 		case OPT_T_JSON:
 			a.json = true;
 			break;
+		case OPT_T_EXCLUDE_DIRS:
+			a.exclude_dirs = true;
+			break;
 		case OPT_T_RECURSIVE:
 			a.recursive = true;
 			break;
@@ -481,7 +769,8 @@ int cmd_trust(int argc, char **argv)
 		log_error("'--keyless' excludes '--key' and '--keyref'");
 		return EXIT_NONO_ERROR;
 	}
-	bool takes_files = streq(sub, "sign") || streq(sub, "verify");
+	bool takes_files = streq(sub, "sign") || streq(sub, "verify") ||
+			   streq(sub, "sign-policy") || streq(sub, "init");
 	if (!takes_files && a.n_files) {
 		log_error("'nono trust %s' takes no file arguments", sub);
 		return EXIT_NONO_ERROR;
@@ -494,12 +783,17 @@ int cmd_trust(int argc, char **argv)
 		return trust_sign(&a);
 	if (streq(sub, "verify"))
 		return trust_verify(&a);
-	if (streq(sub, "init") || streq(sub, "sign-policy") || streq(sub, "list")) {
-		log_error("'nono trust %s': trust policies (trust-policy.json) are not supported "
-			  "by this build yet",
-			  sub);
-		return EXIT_NONO_ERROR;
-	}
-	log_error("unknown trust subcommand '%s': use keygen, export-key, sign or verify", sub);
+	if (streq(sub, "sign-policy"))
+		return trust_sign_policy(&a);
+	if (streq(sub, "list"))
+		return policy_scan(&a, true);
+	if (streq(sub, "init")) /* the operands are --exclude-dirs names */
+		return (a.n_files && !a.exclude_dirs)
+			   ? (log_error("'nono trust init' takes no file arguments"),
+			      EXIT_NONO_ERROR)
+			   : trust_init(&a, a.files);
+	log_error("unknown trust subcommand '%s': use init, sign, sign-policy, verify, list, "
+		  "keygen or export-key",
+		  sub);
 	return EXIT_NONO_ERROR;
 }

@@ -14,6 +14,7 @@
 struct sandbox_mask {
 	char *path;  /* canonical absolute protected path */
 	bool is_dir; /* directory mask (empty dir) or file mask (empty file) */
+	bool ro_bind; /* not a mask: the file itself, bound read-only onto itself */
 	dev_t dev;   /* identity seen at prepare time; the child re-checks it */
 	ino_t ino;
 };

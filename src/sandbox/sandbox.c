@@ -299,6 +299,45 @@ static bool already_masked(const char *path, const struct stat *st)
 	return empty;
 }
 
+/* spec->readonly_files that a write grant reaches: read-only binds onto themselves. */
+static int plan_readonly(struct sandbox_plan *p, const struct sandbox_spec *spec,
+			 const struct sandbox_features *f, struct diag *d)
+{
+	for (char **ro = spec->readonly_files; ro && *ro; ro++) {
+		bool writable = false;
+		struct stat st;
+		for (size_t i = 0; i < spec->n_grants; i++) {
+			const struct fs_grant *g = &spec->grants[i];
+			if (g->exists && g->path && (g->access & FS_WRITE) &&
+			    path_is_beneath(*ro, g->path))
+				writable = true;
+		}
+		if (!writable)
+			continue;
+		if (lstat(*ro, &st) < 0 || !S_ISREG(st.st_mode)) {
+			diag_set(d, *ro, 0, 0, "verified file '%s' is no longer a regular file", *ro);
+			return -ESTALE;
+		}
+		if (!f->is_root && !userns_ok(f)) {
+			diag_set(d, *ro, 0, 0,
+				 "verified instruction file '%s' is inside a write grant, and user "
+				 "namespaces are unavailable to keep it read-only",
+				 *ro);
+			return -EPERM;
+		}
+		struct sandbox_mask *n = reallocarray(p->masks, p->n_masks + 1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->masks = n;
+		n = &p->masks[p->n_masks];
+		*n = (struct sandbox_mask){.ro_bind = true, .dev = st.st_dev, .ino = st.st_ino};
+		if (!(n->path = strdup(*ro)))
+			return -ENOMEM;
+		p->n_masks++;
+	}
+	return 0;
+}
+
 static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		      const struct sandbox_features *f, struct diag *d)
 {
@@ -353,7 +392,7 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 			return -ENOMEM;
 		p->n_masks++;
 	}
-	return 0;
+	return plan_readonly(p, spec, f, d);
 }
 
 static int read_cap_last(void)

@@ -145,3 +145,106 @@ bool trust_path_valid(const char *name);
 int trust_hash_file(int dirfd, const char *rel, uint8_t out[32]);
 /* Read a whole regular file (not following a final symlink), at most max bytes. */
 int trust_read_file(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* ---- trust policy (trust-policy.json) ---- */
+
+/* Ordered by strictness: merging keeps the larger. */
+enum trust_enforcement {
+	TRUST_ENFORCE_AUDIT = 0,
+	TRUST_ENFORCE_WARN,
+	TRUST_ENFORCE_DENY,
+	_TRUST_ENFORCE_MAX,
+};
+
+#define TRUST_POLICY_FILE     "trust-policy.json"
+#define TRUST_MAX_INCLUDES    100
+#define TRUST_MAX_FILES	      1000
+#define TRUST_MAX_PUBLISHERS  100
+#define TRUST_MAX_BLOCKED     10000
+#define TRUST_MAX_POLICY_SIZE (1024 * 1024)
+
+struct trust_publisher {
+	char *name;
+	char *key_id;	       /* hex SHA-256 of the SPKI */
+	struct trust_key *key; /* from public_key; NULL: key id only */
+};
+
+struct trust_policy {
+	char **includes; /* globs relative to the scanned tree */
+	char **files;	 /* absolute or ~/ paths */
+	struct trust_publisher *publishers;
+	size_t n_publishers;
+	uint8_t (*blocked)[32]; /* blocklisted file digests */
+	size_t n_blocked;
+	char **blocked_publishers; /* key ids or names */
+	enum trust_enforcement enforcement;
+	bool enforcement_set; /* the document named it */
+};
+
+struct trust_policy *trust_policy_free(struct trust_policy *p);
+static inline void trust_policy_freep(struct trust_policy **p)
+{
+	*p = trust_policy_free(*p);
+}
+#define _cleanup_trust_policy_ __attribute__((cleanup(trust_policy_freep)))
+
+const char *trust_enforcement_name(enum trust_enforcement e);
+
+/*
+ * Parse one trust-policy.json strictly: unknown or duplicate keys, wrong types, bad
+ * digests or keys, and exceeded bounds are errors carrying file:line:column.
+ */
+int trust_policy_parse(const char *text, size_t n, const char *file, struct trust_policy **ret,
+		       struct diag *d);
+/* Read and parse path (not following a final symlink). -ENOENT when absent. */
+int trust_policy_load_file(const char *path, struct trust_policy **ret, struct diag *d);
+/*
+ * Merge src into dst: includes, files, blocklists unioned, enforcement the stricter;
+ * publishers too when with_publishers.
+ */
+int trust_policy_merge(struct trust_policy *dst, const struct trust_policy *src,
+		       bool with_publishers);
+/* The publisher whose key id is key_id, not blocklisted; NULL when none. */
+const struct trust_publisher *trust_policy_publisher(const struct trust_policy *p,
+						     const char *key_id);
+bool trust_policy_blocked(const struct trust_policy *p, const uint8_t sha256[32]);
+/* A path relative to the tree matches an include glob ('*' within a component, '**' any
+ * number of components; a pattern without '/' matches the last component anywhere; a
+ * leading '/' anchors at the top: only nono's own callers use that, policies cannot). */
+bool trust_glob_match(const char *pattern, const char *rel);
+
+/* ---- pre-exec scan ---- */
+
+struct trust_finding {
+	char *path;   /* relative to the tree (or absolute, for policy 'files') */
+	char *reason; /* why it failed; NULL when verified */
+	char *publisher;
+};
+
+struct trust_scan {
+	struct trust_finding *found; /* every instruction file, verified or not */
+	size_t n_found;
+	size_t n_failed;
+	size_t n_entries; /* directory entries walked */
+};
+
+struct trust_scan *trust_scan_free(struct trust_scan *s);
+static inline void trust_scan_freep(struct trust_scan **s)
+{
+	*s = trust_scan_free(*s);
+}
+#define _cleanup_trust_scan_ __attribute__((cleanup(trust_scan_freep)))
+
+/* Directory names never descended into (generated trees), NULL-terminated. */
+extern const char *const trust_heavy_dirs[];
+
+/*
+ * Walk the tree at root (not honouring .gitignore, never following symlinks, pruning
+ * trust_heavy_dirs and skip_dirs by exact name), and check every file matching the
+ * policy's includes, and every policy 'files' entry: blocklist, then bundle (FILE.bundle
+ * beside it or root/.nono-trust.bundle), signature by a policy publisher, subject
+ * digest. Literal include patterns that match nothing are failures too. Fails only on
+ * errors of the walk itself (-errno, d filled); verification failures are findings.
+ */
+int trust_scan_tree(const struct trust_policy *p, const char *root, char *const *skip_dirs,
+		    struct trust_scan **ret, struct diag *d);
