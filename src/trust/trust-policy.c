@@ -237,11 +237,24 @@ int trust_policy_parse(const char *text, size_t n, const char *file, struct trus
 		goto out;
 	}
 	STRV_FOREACH(g, p->includes)
-	if ((*g)[0] == '/' || strstr(*g, "..") || strlen(*g) > 1024) {
-		r = jctx_error(&c, -EINVAL, "/includes", false,
-			       "include pattern '%s' must be relative to the tree, without '..'",
-			       *g);
-		goto out;
+	{
+		size_t stars = 0;
+		for (const char *x = *g; *x; x++)
+			stars += *x == '*';
+		if ((*g)[0] == '/' || strstr(*g, "..") || strlen(*g) > 1024) {
+			r = jctx_error(&c, -EINVAL, "/includes", false,
+				       "include pattern '%s' must be relative to the tree, without "
+				       "'..'",
+				       *g);
+			goto out;
+		}
+		/* Backtracking matchers: a project policy must not make the scan exponential. */
+		if (stars > TRUST_MAX_GLOB_STARS) {
+			r = jctx_error(&c, -EINVAL, "/includes", false,
+				       "include pattern '%.64s' has more than %d '*'", *g,
+				       TRUST_MAX_GLOB_STARS);
+			goto out;
+		}
 	}
 	if (enf) {
 		p->enforcement_set = true;

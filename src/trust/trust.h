@@ -162,6 +162,7 @@ enum trust_enforcement {
 #define TRUST_MAX_PUBLISHERS  100
 #define TRUST_MAX_BLOCKED     10000
 #define TRUST_MAX_POLICY_SIZE (1024 * 1024)
+#define TRUST_MAX_GLOB_STARS  8
 
 struct trust_publisher {
 	char *name;

@@ -438,3 +438,52 @@ check_policy_errors() {
 }
 @test "trust-policy.json errors carry file:line:column and stop the run (root)" { check_policy_errors root; }
 @test "trust-policy.json errors carry file:line:column and stop the run (user)" { check_policy_errors user; }
+
+check_init_list() {
+	keygen "$1"
+	printf 'skills\n' >SKILLS.md
+	chown "$NOBODY:$NOBODY" SKILLS.md
+	# init: patterns that match a file here, the key as publisher, enforcement deny.
+	run trust_as "$1" -- init --keyref "file://$H/key"
+	assert_success
+	python3 - trust-policy.json "$(cat "$H/key.pub" | openssl pkey -pubin -outform DER | base64 -w0)" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["version"] == 1 and p["enforcement"] == "deny", p
+assert p["includes"] == ["CLAUDE.md", "SKILLS*", ".claude/**/*.md"], p["includes"]
+assert p["publishers"][0]["public_key"] == sys.argv[2], p
+PY
+	run trust_as "$1" -- init --keyref "file://$H/key"
+	assert_failure 1
+	assert_output --partial "'trust-policy.json' already exists"
+	# list: every instruction file and its status; verify --all fails on the unsigned.
+	run trust_as "$1" -- list
+	assert_success
+	assert_line --partial "failed    CLAUDE.md: not signed"
+	assert_line --partial "failed    SKILLS.md: not signed"
+	run trust_as "$1" -- verify --all
+	assert_failure 1
+	assert_output --partial "3 of 3 files failed verification"
+	# sign --all signs what the policy selects into .nono-trust.bundle.
+	run trust_as "$1" -- sign --all --keyref "file://$H/key"
+	assert_success
+	[ -f .nono-trust.bundle ]
+	run trust_as "$1" -- verify --all
+	assert_success
+	run --separate-stderr trust_as "$1" -- list --json
+	assert_success
+	python3 -c '
+import json, sys
+l = json.loads(sys.stdin.read())
+assert sorted(x["path"] for x in l) == [".claude/skills/a.md", "CLAUDE.md", "SKILLS.md"], l
+assert all(x["status"] == "verified" for x in l), l' <<<"$output"
+	# verify FILES against the policy's publishers.
+	run trust_as "$1" -- verify SKILLS.md
+	assert_success
+	echo x >>SKILLS.md
+	run trust_as "$1" -- verify SKILLS.md
+	assert_failure 1
+	assert_output --partial "SKILLS.md: digest mismatch"
+}
+@test "init writes a policy from the files present; list, sign --all and verify --all use it (root)" { check_init_list root; }
+@test "init writes a policy from the files present; list, sign --all and verify --all use it (user)" { check_init_list user; }

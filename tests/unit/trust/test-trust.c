@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/strv.h"
 #include "trust/trust.h"
 
 static void test_b64_roundtrip(void **state)
@@ -289,6 +290,119 @@ static void test_hash_file(void **state)
 	(void)rmdir(dir);
 }
 
+static void test_glob(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pat, *rel;
+		bool match;
+	} v[] = {
+	    {"CLAUDE.md", "CLAUDE.md", true},
+	    {"CLAUDE.md", "sub/dir/CLAUDE.md", true}, /* no '/': any depth */
+	    {"CLAUDE.md", "CLAUDE.md.bundle", false},
+	    {"SKILLS*", "SKILLS.md", true},
+	    {"SKILLS*", "x/SKILLS-extra.txt", true},
+	    {".claude/**/*.md", ".claude/a.md", true},
+	    {".claude/**/*.md", ".claude/x/y/z.md", true},
+	    {".claude/**/*.md", "sub/.claude/a.md", false},
+	    {".claude/**/*.md", ".claude/a.txt", false},
+	    {".claude/*.md", ".claude/x/a.md", false},
+	    {"/CLAUDE.md", "CLAUDE.md", true}, /* anchored: top only */
+	    {"/CLAUDE.md", "sub/CLAUDE.md", false},
+	    {"/a\\*b", "a*b", true},
+	    {"/a\\*b", "axb", false},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		if (trust_glob_match(v[i].pat, v[i].rel) != v[i].match)
+			fail_msg("'%s' vs '%s'", v[i].pat, v[i].rel);
+}
+
+static void policy_fails(const char *text, int line, const char *msg)
+{
+	struct diag d = {{0}};
+	struct trust_policy *p = NULL;
+	assert_true(trust_policy_parse(text, strlen(text), "tp.json", &p, &d) < 0);
+	assert_null(p);
+	assert_string_equal(d.file, "tp.json");
+	if (line)
+		assert_int_equal(d.line, line);
+	if (!strstr(d.msg, msg))
+		fail_msg("'%s' lacks '%s'", d.msg, msg);
+}
+
+static void test_policy_parse(void **state)
+{
+	(void)state;
+	_cleanup_trust_key_ struct trust_key *k = NULL;
+	_cleanup_free_ char *pub = NULL;
+	assert_int_equal(trust_key_generate(&k), 0);
+	assert_int_equal(trust_key_export_public(k, false, &pub), 0);
+	char text[2048];
+	(void)snprintf(text, sizeof(text),
+		       "{\"version\": 1, \"includes\": [\"CLAUDE.md\"], \"instruction_patterns\": "
+		       "[\"AGENTS.md\", \"CLAUDE.md\"], \"files\": [\"~/x.md\"],\n"
+		       "\"publishers\": [{\"name\": \"me\", \"key_id\": \"%s\", \"public_key\": "
+		       "\"%s\"}],\n\"blocklist\": {\"digests\": [{\"sha256\": \"%064d\", "
+		       "\"description\": \"x\", \"added\": \"2026\"}], \"publishers\": "
+		       "[\"evil\"]},\n\"enforcement\": \"warn\"}",
+		       trust_key_id(k), pub, 0);
+	struct diag d = {{0}};
+	_cleanup_trust_policy_ struct trust_policy *p = NULL, *m = calloc(1, sizeof(*m));
+	if (trust_policy_parse(text, strlen(text), "tp.json", &p, &d) < 0)
+		fail_msg("%s", d.msg);
+	assert_int_equal(strv_length(p->includes), 2);
+	assert_int_equal(p->n_publishers, 1);
+	assert_non_null(trust_policy_publisher(p, trust_key_id(k)));
+	assert_null(trust_policy_publisher(p, "evil"));
+	uint8_t zero[32] = {0};
+	assert_true(trust_policy_blocked(p, zero));
+	assert_int_equal(p->enforcement, TRUST_ENFORCE_WARN);
+	/* Merge: a stricter enforcement wins, a looser one does not. */
+	assert_int_equal(trust_policy_merge(m, p, false), 0);
+	assert_int_equal(m->n_publishers, 0);
+	assert_int_equal(m->enforcement, TRUST_ENFORCE_WARN);
+	p->enforcement = TRUST_ENFORCE_AUDIT;
+	assert_int_equal(trust_policy_merge(m, p, true), 0);
+	assert_int_equal(m->enforcement, TRUST_ENFORCE_WARN);
+	assert_int_equal(m->n_publishers, 1);
+	assert_true(trust_policy_blocked(m, zero));
+
+	policy_fails("{\"version\": 2}", 1, "'version' must be 1");
+	policy_fails("{\"includes\": []}", 0, "'version' must be 1");
+	policy_fails("{\"version\": 1,\n \"bogus\": 1}", 2, "bogus");
+	policy_fails("{\"version\": 1, \"version\": 1}", 1, "");
+	policy_fails("{\"version\": 1,\n\n \"enforcement\": \"strict\"}", 3, "deny, warn or audit");
+	policy_fails("{\"version\": 1, \"includes\": [\"../x\"]}", 1, "without '..'");
+	policy_fails("{\"version\": 1, \"includes\": [\"/etc/x\"]}", 1, "relative");
+	policy_fails("{\"version\": 1, \"files\": [\"rel.md\"]}", 1, "absolute or ~/");
+	policy_fails("{\"version\": 1, \"includes\": [\"**/**/**/**/**/*a*b\"]}", 1,
+		     "more than 8 '*'");
+	policy_fails("{\"version\": 1, \"publishers\": [{\"name\": \"x\"}]}", 1,
+		     "needs 'public_key'");
+	policy_fails("{\"version\": 1, \"publishers\": [{\"name\": \"x\", \"public_key\": "
+		     "\"AAAA\"}]}",
+		     1, "not an ECDSA P-256 public key");
+	policy_fails("{\"version\": 1, \"publishers\": [{\"name\": \"x\", \"issuer\": "
+		     "\"https://token.actions.githubusercontent.com\"}]}",
+		     1, "keyless");
+	policy_fails("{\"version\": 1, \"blocklist\": {\"digests\": [{\"sha256\": \"AB\"}]}}", 1,
+		     "64 lowercase hex");
+	(void)snprintf(text, sizeof(text),
+		       "{\"version\": 1, \"publishers\": [{\"name\": \"me\", \"key_id\": "
+		       "\"%064d\", \"public_key\": \"%s\"}]}",
+		       0, pub);
+	policy_fails(text, 1, "key_id does not match");
+	/* Bounds: 101 includes. */
+	char big[4096] = "{\"version\": 1, \"includes\": [";
+	for (int i = 0; i <= TRUST_MAX_INCLUDES; i++) {
+		char one[32];
+		(void)snprintf(one, sizeof(one), "%s\"f%d\"", i ? "," : "", i);
+		strncat(big, one, sizeof(big) - strlen(big) - 1);
+	}
+	strncat(big, "]}", sizeof(big) - strlen(big) - 1);
+	policy_fails(big, 1, "more than 100 include patterns");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +415,8 @@ int main(void)
 	    cmocka_unit_test(test_bundle_sign_verify),
 	    cmocka_unit_test(test_bundle_strict),
 	    cmocka_unit_test(test_hash_file),
+	    cmocka_unit_test(test_glob),
+	    cmocka_unit_test(test_policy_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
