@@ -489,6 +489,7 @@ static int policy_scan(const struct trust_args *a, bool list)
 		return EXIT_NONO_ERROR;
 	if (a->n_files) {
 		p->includes = strv_free(p->includes);
+		p->required = strv_free(p->required);
 		p->files = strv_free(p->files);
 		for (int i = 0; i < a->n_files; i++) {
 			const char *name = skip_dot_slash(a->files[i]);
@@ -510,7 +511,9 @@ static int policy_scan(const struct trust_args *a, bool list)
 				*o++ = *c;
 			}
 			*o = 0;
-			if (strv_extend(&p->includes, pat) < 0)
+			/* Named, so required: an absent one fails. */
+			if (strv_extend(&p->includes, pat) < 0 ||
+			    strv_extend(&p->required, pat) < 0)
 				return EXIT_NONO_ERROR;
 		}
 	}

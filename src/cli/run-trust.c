@@ -81,6 +81,9 @@ int run_trust_load_policy(struct trust_policy **ret)
 	if (!(p = calloc(1, sizeof(*p))))
 		return log_error_errno(-ENOMEM, "out of memory"), -1;
 	p->enforcement = TRUST_ENFORCE_DENY;
+	/* The user-level includes apply to every project: one absent here is no failure. */
+	if (user)
+		user->required = strv_free(user->required);
 	if (user && trust_policy_merge(p, user, true) < 0)
 		return log_error_errno(-ENOMEM, "out of memory"), -1;
 	if (proj) {

@@ -19,6 +19,7 @@ struct trust_policy *trust_policy_free(struct trust_policy *p)
 	if (!p)
 		return NULL;
 	strv_free(p->includes);
+	strv_free(p->required);
 	strv_free(p->files);
 	for (size_t i = 0; i < p->n_publishers; i++) {
 		free(p->publishers[i].name);
@@ -256,6 +257,9 @@ int trust_policy_parse(const char *text, size_t n, const char *file, struct trus
 			goto out;
 		}
 	}
+	STRV_FOREACH(g, p->includes)
+	if (!strpbrk(*g, "*?[") && (r = strv_extend(&p->required, *g)) < 0)
+		goto out;
 	if (enf) {
 		p->enforcement_set = true;
 		if (streq(enf, "deny"))
@@ -297,6 +301,9 @@ int trust_policy_merge(struct trust_policy *dst, const struct trust_policy *src,
 	int r;
 	STRV_FOREACH(s, src->includes)
 	if ((r = strv_extend_unique(&dst->includes, *s)) < 0)
+		return r;
+	STRV_FOREACH(s, src->required)
+	if ((r = strv_extend_unique(&dst->required, *s)) < 0)
 		return r;
 	STRV_FOREACH(s, src->files)
 	if ((r = strv_extend_unique(&dst->files, *s)) < 0)

@@ -285,11 +285,6 @@ static int walk_dir(struct walk *w, int dfd, const char *prefix, int depth)
 	return r;
 }
 
-static bool is_glob(const char *s)
-{
-	return strpbrk(s, "*?[") != NULL;
-}
-
 int trust_scan_tree(const struct trust_policy *p, const char *root, char *const *skip_dirs,
 		    struct trust_scan **ret, struct diag *d)
 {
@@ -307,14 +302,20 @@ int trust_scan_tree(const struct trust_policy *p, const char *root, char *const 
 	int r = 0;
 	if (p->includes)
 		r = walk_dir(&w, rfd, "", 0);
-	size_t i = 0;
-	STRV_FOREACH(g, p->includes)
+	STRV_FOREACH(q, p->required)
 	{
-		if (r >= 0 && !hit[i] && !is_glob(*g))
-			r = fail(&w, *g,
+		bool found = false;
+		size_t i = 0;
+		STRV_FOREACH(g, p->includes)
+		{
+			if (streq(*g, *q) && hit[i])
+				found = true;
+			i++;
+		}
+		if (r >= 0 && !found)
+			r = fail(&w, *q + (**q == '/'), /* nono's anchored form: show the name */
 				 "listed in the trust policy's includes but absent (it could "
 				 "appear during the session unverified)");
-		i++;
 	}
 	/* Explicit files: absolute or ~/ (expanded against HOME). */
 	STRV_FOREACH(f, p->files)

@@ -172,6 +172,10 @@ struct trust_publisher {
 
 struct trust_policy {
 	char **includes; /* globs relative to the scanned tree */
+	/* Literal (glob-free) includes that must match a file: the scan fails on an absent
+	 * one (it could appear mid-session). Set by the parser; nono run drops the user-level
+	 * policy's, which apply to every project, before merging. */
+	char **required;
 	char **files;	 /* absolute or ~/ paths */
 	struct trust_publisher *publishers;
 	size_t n_publishers;

@@ -430,8 +430,13 @@ check_policy_errors() {
 	run run_as "$1" run --allow-cwd -- true
 	assert_failure 1
 	assert_output --regexp "trust-policy.json:1:[0-9]+: 'enforcement' must be deny, warn or audit, not 'maybe'"
-	# A literal include that matches nothing is a failure under deny.
+	# A literal include of the project's policy that matches nothing is a failure under
+	# deny (the file could appear later); one of the user-level policy, which applies to
+	# every project, is not.
 	printf '{"version": 1, "includes": ["AGENTS.md"]}' >"$H/.config/nono/trust-policy.json"
+	run run_as "$1" run --allow-cwd -- true
+	assert_success
+	printf '{"version": 1, "includes": ["AGENTS.md"]}' >trust-policy.json
 	run run_as "$1" run --allow-cwd -- true
 	assert_failure 1
 	assert_output --partial "trust: AGENTS.md: listed in the trust policy's includes but absent"
