@@ -192,6 +192,11 @@ static void apply_masks(const struct sandbox_plan *p, int err_fd)
 			if (clone < 0 ||
 			    mount_setattr(clone, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 				fail(err_fd, STEP_MASK, errno, (int)i);
+		} else if (m->pin) {
+			/* Recursive: the masks already made below stay in the clone. */
+			clone = open_tree(target, "",
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					      AT_RECURSIVE);
 		} else
 			clone = open_tree(src, m->is_dir ? "d" : "f",
 					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);

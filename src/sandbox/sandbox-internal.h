@@ -14,9 +14,13 @@
 struct sandbox_mask {
 	char *path;  /* canonical absolute protected path */
 	bool is_dir; /* directory mask (empty dir) or file mask (empty file) */
-	bool ro_bind; /* not a mask: the file itself, bound read-only onto itself */
 	dev_t dev;   /* identity seen at prepare time; the child re-checks it */
 	ino_t ino;
+	/* Not masks (trust): ro_bind, the file itself bound read-only onto itself; pin, the
+	 * directory (and its mounts) bound onto itself, so its name cannot be renamed or
+	 * removed (EBUSY) while writes inside are unchanged. */
+	bool ro_bind;
+	bool pin;
 };
 
 struct sandbox_plan {

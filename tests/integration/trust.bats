@@ -348,6 +348,19 @@ check_run_readonly() {
 	refute_output --partial evil
 	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$H/key.pub"
 	assert_success
+	# Nor can a directory above a verified file be renamed away to put an unverified
+	# file in its place; other files in it stay writable.
+	chmod -R a+rwX .claude
+	run run_as "$1" run --allow "$W" -- sh -c \
+		'mv .claude .c2 2>/dev/null; echo "d=$?"; mv .claude/skills .claude/s2 2>/dev/null; echo "s=$?"; echo ok >.claude/skills/notes.txt && echo "n=0"; echo evil >.claude/skills/a.md; echo "w=$?"'
+	assert_success
+	assert_line "d=1"
+	assert_line "s=1"
+	assert_line "n=0"
+	assert_line "w=2"
+	[ -d .claude/skills ] && [ ! -e .c2 ]
+	run trust_as "$1" -- verify .claude/skills/a.md --public-key-file "$H/key.pub"
+	assert_success
 }
 @test "verified instruction files are read-only for the session inside a write grant (root)" { check_run_readonly root; }
 @test "verified instruction files are read-only for the session inside a write grant (user)" { check_run_readonly user; }
