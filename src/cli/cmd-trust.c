@@ -42,8 +42,8 @@ enum {
 
 /* clang-format off */
 const struct cli_option trust_options[] = {
-	{"id", 0, required_argument, OPT_T_ID, "NAME", "keygen, export-key: key id in the system keystore (not supported yet)", NULL, false},
-	{"key", 0, required_argument, OPT_T_KEY, "KEY_ID", "sign, verify: key id in the system keystore (not supported yet)", NULL, false},
+	{"id", 0, required_argument, OPT_T_ID, "NAME", "export-key: key id in the system keystore (service nono-trust)", NULL, false},
+	{"key", 0, required_argument, OPT_T_KEY, "KEY_ID", "sign, sign-policy, init: key id in the system keystore (default: default)", NULL, false},
 	{"keyref", 0, required_argument, OPT_T_KEYREF, "URI", "the signing key: file:///PATH, env://VAR or op://...", NULL, false},
 	{"force", 0, no_argument, OPT_T_FORCE, NULL, "keygen: replace an existing key", NULL, false},
 	{"pem", 0, no_argument, OPT_T_PEM, NULL, "export-key: PEM instead of base64 DER", NULL, false},
@@ -92,10 +92,11 @@ static int trust_keygen(const struct trust_args *a)
 {
 	const char *path = a->keyref ? startswith(a->keyref, "file://") : NULL;
 	if (!a->keyref) {
-		log_error(
-		    "the system keystore (service 'nono-trust', key '%s') is not supported by "
-		    "this build yet; use --keyref file:///PATH",
-		    a->id ? a->id : "default");
+		log_error("writing to the system keystore (service 'nono-trust', key '%s') is not "
+			  "supported by this build yet; use --keyref file:///PATH (keys already "
+			  "in the keystore are read: secret-tool store --label=nono service "
+			  "nono-trust account %s < PATH)",
+			  a->id ? a->id : "default", a->id ? a->id : "default");
 		return EXIT_NONO_ERROR;
 	}
 	if (!path || path[0] != '/') {

@@ -97,7 +97,7 @@ static int load_libsecret(const char *account, struct diag *d)
 	return 0;
 }
 
-static int lookup_here(const char *account, gchar **ret, struct diag *d)
+static int lookup_here(const char *service, const char *account, gchar **ret, struct diag *d)
 {
 	GError *err = NULL;
 	gchar *v;
@@ -105,8 +105,8 @@ static int lookup_here(const char *account, gchar **ret, struct diag *d)
 	if (r < 0)
 		return r;
 
-	v = ls.lookup(&nono_schema, NULL, &err, "service", "nono", "account", account, NULL);
-	if (!v && !err)
+	v = ls.lookup(&nono_schema, NULL, &err, "service", service, "account", account, NULL);
+	if (!v && !err && streq(service, "nono"))
 		v = ls.lookup(&nono_schema, NULL, &err, "service", "nono", "username", account,
 			      NULL);
 	if (err) {
@@ -122,9 +122,9 @@ static int lookup_here(const char *account, gchar **ret, struct diag *d)
 	}
 	if (!v) {
 		diag_set(d, NULL, 0, 0,
-			 "credential '%s': no keyring item with service 'nono' and account '%s' "
-			 "(store one with: secret-tool store --label=nono service nono account %s)",
-			 account, account, account);
+			 "credential '%s': no keyring item with service '%s' and account '%s' "
+			 "(store one with: secret-tool store --label=nono service %s account %s)",
+			 account, service, account, service, account);
 		return -ENOENT;
 	}
 	*ret = v;
@@ -184,6 +184,12 @@ static void write_full(int fd, const void *buf, size_t n)
  */
 int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
 {
+	return credential_keyring_lookup_in("nono", account, ret, ret_len, d);
+}
+
+int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
+				 size_t *ret_len, struct diag *d)
+{
 	int pfd[2], r;
 
 	if (!session_bus_present()) {
@@ -210,7 +216,7 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 		gchar *v = NULL;
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		(void)close(pfd[0]);
-		rep.r = lookup_here(account, &v, &cd);
+		rep.r = lookup_here(service, account, &v, &cd);
 		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
 		rep.len = v ? (uint32_t)strlen(v) : 0;
 		if (rep.r >= 0 && rep.len > CREDENTIAL_MAX_SIZE) {
@@ -278,6 +284,13 @@ bool credential_have_keyring(void)
 
 int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
 {
+	return credential_keyring_lookup_in("nono", account, ret, ret_len, d);
+}
+
+int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
+				 size_t *ret_len, struct diag *d)
+{
+	(void)service;
 	(void)ret;
 	(void)ret_len;
 	diag_set(d, NULL, 0, 0,

@@ -155,15 +155,15 @@ int trust_key_from_public_text(const char *text, size_t n, struct trust_key **re
 
 int trust_key_load(const char *ref, struct trust_key **ret, struct diag *d)
 {
-	if (!credential_ref_is_uri(ref)) {
-		diag_set(d, NULL, 0, 0,
-			 "key '%s': the system keystore (service 'nono-trust') is not supported "
-			 "by this build yet; use --keyref file:///PATH, env://VAR or op://...",
-			 ref);
-		return -EOPNOTSUPP;
-	}
 	_cleanup_secret_ struct secret s = {0};
-	int r = credential_load(ref, &s, d);
+	const char *name = startswith(ref, "keystore://");
+	int r;
+	/* A bare key id or keystore://ID: the system keystore, service "nono-trust". */
+	if (name || !credential_ref_is_uri(ref))
+		r = credential_load_keyring_service(TRUST_KEYSTORE_SERVICE, name ? name : ref, &s,
+						    d);
+	else
+		r = credential_load(ref, &s, d);
 	if (r < 0)
 		return r;
 	/* Decode in place, inside secret memory. */

@@ -32,6 +32,7 @@
 #define TRUST_MAX_BUNDLE_SIZE	(4 * 1024 * 1024)
 #define TRUST_MAX_PUBKEY_FILE	(16 * 1024)
 #define TRUST_KEY_ID_LEN	64
+#define TRUST_KEYSTORE_SERVICE	"nono-trust"
 
 /* ---- base64 (RFC 4648) and DSSE pre-authentication encoding ---- */
 
@@ -69,9 +70,9 @@ int trust_key_from_spki(const uint8_t *der, size_t n, struct trust_key **ret);
 /* A public key as text: PEM "PUBLIC KEY" or base64 DER SPKI (surrounding space allowed). */
 int trust_key_from_public_text(const char *text, size_t n, struct trust_key **ret);
 /*
- * The private key that a credential reference names (env://, file://, op://): its
- * value is base64 PKCS#8 DER. A bare key id names the keystore (service "nono-trust"),
- * which this build does not have yet: -EOPNOTSUPP with a message.
+ * The private key that a credential reference names (env://, file://, op://; a bare key
+ * id or keystore://ID: the Secret Service item service "nono-trust", account ID): its
+ * value is base64 PKCS#8 DER.
  */
 int trust_key_load(const char *ref, struct trust_key **ret, struct diag *d);
 /* Public key file (PEM or base64 DER), not a symlink, at most TRUST_MAX_PUBKEY_FILE. */
@@ -176,7 +177,7 @@ struct trust_policy {
 	 * one (it could appear mid-session). Set by the parser; nono run drops the user-level
 	 * policy's, which apply to every project, before merging. */
 	char **required;
-	char **files;	 /* absolute or ~/ paths */
+	char **files; /* absolute or ~/ paths */
 	struct trust_publisher *publishers;
 	size_t n_publishers;
 	uint8_t (*blocked)[32]; /* blocklisted file digests */

@@ -20,6 +20,8 @@ setup() {
 }
 teardown() {
 	cd /
+	[ -n "${KR_PID:-}" ] && kill "$KR_PID" 2>/dev/null
+	[ -n "${DBUS_PID:-}" ] && kill "$DBUS_PID" 2>/dev/null
 	common_teardown
 }
 
@@ -253,7 +255,7 @@ check_refusals() {
 	assert_output --partial "'--keyless': Sigstore keyless signing needs Fulcio and Rekor"
 	run trust_as "$1" -- keygen
 	assert_failure 1
-	assert_output --partial "system keystore (service 'nono-trust', key 'default') is not supported"
+	assert_output --partial "writing to the system keystore (service 'nono-trust', key 'default') is not supported"
 	run trust_as "$1" NONO_TEST_KEY=bm90IGEga2V5 -- sign CLAUDE.md --keyref env://NONO_TEST_KEY
 	assert_failure 1
 	assert_output --partial "key 'env://NONO_TEST_KEY': not an ECDSA P-256 private key"
@@ -505,3 +507,55 @@ assert all(x["status"] == "verified" for x in l), l' <<<"$output"
 }
 @test "init writes a policy from the files present; list, sign --all and verify --all use it (root)" { check_init_list root; }
 @test "init writes a policy from the files present; list, sign --all and verify --all use it (user)" { check_init_list user; }
+
+# A private session bus with the fake Secret Service (lib/fake-secret-service.py), as
+# WHO (as credentials.bats does).
+start_keyring() {
+	local who=$1
+	shift
+	/usr/bin/python3 -c 'import dbus, gi' 2>/dev/null && command -v dbus-daemon >/dev/null ||
+		skip "python3-dbus, python3-gi or dbus-daemon missing (tools/install-deps.sh)"
+	mkdir -p "$T/kr"
+	cp "$BATS_TEST_DIRNAME/lib/fake-secret-service.py" "$T/kr/"
+	chmod 755 "$T/kr/fake-secret-service.py"
+	local as=()
+	if [ "$who" = user ]; then
+		chown "$NOBODY:$NOBODY" "$T/kr"
+		as=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+	fi
+	BUS="unix:path=$T/kr/bus"
+	"${as[@]}" dbus-daemon --session --address="$BUS" --nofork --nopidfile 3>&- &
+	DBUS_PID=$!
+	for _ in $(seq 100); do [ -S "$T/kr/bus" ] && break; sleep 0.05; done
+	"${as[@]}" env DBUS_SESSION_BUS_ADDRESS="$BUS" /usr/bin/python3 "$T/kr/fake-secret-service.py" "$@" \
+		>"$T/kr/ready" 2>"$T/kr/log" 3>&- &
+	KR_PID=$!
+	for _ in $(seq 100); do grep -q ready "$T/kr/ready" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+
+check_keystore() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/o.pem" 2>/dev/null
+	openssl pkey -in "$T/o.pem" -pubout -out "$T/o.pub"
+	chmod 644 "$T/o.pub"
+	pk8=$(openssl pkcs8 -topk8 -nocrypt -in "$T/o.pem" -outform DER | base64 -w0)
+	spki=$(openssl pkey -pubin -in "$T/o.pub" -outform DER | base64 -w0)
+	start_keyring "$1" "service=nono-trust,account=mykey:$pk8" "service=nono,account=mykey:not-this"
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- export-key --id mykey
+	assert_success
+	assert_output "$spki"
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- sign CLAUDE.md --key mykey
+	assert_success
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- sign .claude/skills/a.md --keyref keystore://mykey
+	assert_success
+	run trust_as "$1" -- verify CLAUDE.md .claude/skills/a.md --public-key-file "$T/o.pub"
+	assert_success
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- sign CLAUDE.md --key missing
+	assert_failure 1
+	assert_output --partial "no keyring item with service 'nono-trust' and account 'missing'"
+	run cat "$T/kr/log"
+	assert_output --partial "'service'), dbus.String('nono-trust')"
+	kill "$KR_PID" "$DBUS_PID" 2>/dev/null || true
+}
+@test "signing keys are read from the Secret Service (service nono-trust, account = key id) (root)" { check_keystore root; }
+@test "signing keys are read from the Secret Service (service nono-trust, account = key id) (user)" { check_keystore user; }
