@@ -186,7 +186,9 @@ int trust_key_load(const char *ref, struct trust_key **ret, struct diag *d)
 
 int trust_read_file(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO planted as a bundle or policy must not hang nono in open(). */
+	_cleanup_close_ int fd =
+	    openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0)
 		return -errno;

@@ -283,6 +283,19 @@ static void test_hash_file(void **state)
 	assert_int_equal(trust_hash_file(dfd, "l", md), -ELOOP);
 	assert_int_equal(trust_hash_file(dfd, "../etc/passwd", md), -EXDEV);
 	assert_int_equal(trust_hash_file(dfd, "d", md), -EINVAL);
+	/* A FIFO (a planted "bundle") neither hangs nor reads. */
+	assert_int_equal(mkfifoat(dfd, "p", 0644), 0);
+	char *text = NULL;
+	size_t n = 0;
+	assert_int_equal(trust_read_file(dfd, "p", 1024, &text, &n), -EINVAL);
+	assert_int_equal(trust_hash_file(dfd, "p", md), -EINVAL);
+	assert_int_equal(trust_read_file(dfd, "l", 1024, &text, &n), -ELOOP);
+	assert_int_equal(trust_read_file(dfd, "f", 2, &text, &n), -EFBIG);
+	assert_int_equal(trust_read_file(dfd, "f", 3, &text, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(text, "abc");
+	free(text);
+	(void)unlinkat(dfd, "p", 0);
 	(void)unlinkat(dfd, "l", 0);
 	(void)unlinkat(dfd, "f", 0);
 	(void)unlinkat(dfd, "d", AT_REMOVEDIR);
