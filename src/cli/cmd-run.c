@@ -881,6 +881,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 		log_info("audit session %s", audit_session_id(audit));
 		rp.audit = audit;
+		json_t *ts = run_trust_take_summary();
+		if (ts && audit_set_trust(audit, ts) < 0)
+			goto oom;
 	}
 
 	if (spec->net == NET_PROXY) {

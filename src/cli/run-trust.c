@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -106,6 +107,36 @@ int run_trust_load_policy(struct trust_policy **ret)
 	return 0;
 }
 
+static json_t *summary;
+
+json_t *run_trust_take_summary(void)
+{
+	return TAKE_PTR(summary);
+}
+
+/* Record s (NULL: only the override) for the audit trail; best effort (memory). */
+static void set_summary(bool override, const struct trust_policy *p, const struct trust_scan *s)
+{
+	json_t *o = json_pack("{s:b, s:s?}", "override", override, "enforcement",
+			      p ? trust_enforcement_name(p->enforcement) : NULL);
+	json_t *ok = json_array(), *bad = json_array();
+	for (size_t i = 0; s && ok && bad && i < s->n_found; i++) {
+		const struct trust_finding *f = &s->found[i];
+		if (f->reason)
+			(void)json_array_append_new(
+			    bad, json_pack("{s:s, s:s}", "path", f->path, "reason", f->reason));
+		else
+			(void)json_array_append_new(ok, json_string(f->path));
+	}
+	if (o && ok && bad && json_object_set_new(o, "verified", ok) == 0 &&
+	    json_object_set_new(o, "failed", bad) == 0) {
+		json_decref(summary);
+		summary = o;
+		return;
+	}
+	json_decref(o);
+}
+
 int run_trust_preexec(char *const *skip_dirs, bool override, char ***ret_verified)
 {
 	_cleanup_trust_policy_ struct trust_policy *p = NULL;
@@ -119,6 +150,7 @@ int run_trust_preexec(char *const *skip_dirs, bool override, char ***ret_verifie
 		log_warning("*** --trust-override: instruction files (CLAUDE.md, AGENTS.md, "
 			    "SKILLS*, ...) are NOT verified for this session; a tampered file "
 			    "speaks with your authority ***");
+		set_summary(true, NULL, NULL);
 		return 0;
 	}
 	if (run_trust_load_policy(&p) < 0)
@@ -135,6 +167,7 @@ int run_trust_preexec(char *const *skip_dirs, bool override, char ***ret_verifie
 		return -1;
 	}
 	_cleanup_strv_free_ char **verified = NULL;
+	set_summary(false, p, s);
 	for (size_t i = 0; i < s->n_found; i++) {
 		const struct trust_finding *f = &s->found[i];
 		if (!f->reason) {

@@ -14,6 +14,11 @@
 
 int run_trust_preexec(char *const *skip_dirs, bool override, char ***ret_verified);
 
+/* What the last run_trust_preexec() found, for the audit record (taken; NULL when no
+ * policy applied): {override, enforcement, verified: [...], failed: [{path, reason}]}. */
+struct json_t;
+struct json_t *run_trust_take_summary(void);
+
 struct trust_policy;
 /* The merged user + project policy (anchoring above), *ret NULL when there is none.
  * 0, or -1 after printing the error. */

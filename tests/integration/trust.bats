@@ -311,6 +311,14 @@ check_run_blocked() {
 	assert_success
 	assert_output --partial "--trust-override: instruction files"
 	assert_output --partial STARTED
+	# ... recorded in the audit trail, as are the scan's results.
+	python3 - "$H/.nono/audit" <<'PY'
+import glob, json, sys
+s = [json.load(open(p)) for p in glob.glob(sys.argv[1] + "/*/session.json")]
+t = [x["trust"] for x in s if "trust" in x]
+assert {"override": True, "enforcement": None, "verified": [], "failed": []} in t, t
+assert any(x["override"] is False and "CLAUDE.md" in x["verified"] for x in t), t
+PY
 	# Re-signed: allowed again.
 	run trust_as "$1" -- sign CLAUDE.md .claude/skills/a.md --keyref "file://$H/key"
 	assert_success
