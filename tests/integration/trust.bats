@@ -347,12 +347,13 @@ check_run_readonly() {
 	chmod 777 "$W"
 	chmod 666 CLAUDE.md
 	run run_as "$1" run --allow "$W" -- sh -c \
-		'echo evil >>CLAUDE.md; echo "w=$?"; mv CLAUDE.md x 2>/dev/null; echo "m=$?"; rm -f CLAUDE.md 2>/dev/null; echo "r=$?"; echo ok >new.txt && echo "n=0"'
+		'echo evil >>CLAUDE.md; echo "w=$?"; mv CLAUDE.md x 2>/dev/null; echo "m=$?"; rm -f CLAUDE.md 2>/dev/null; echo "r=$?"; ln CLAUDE.md hl 2>/dev/null; echo "l=$?"; echo ok >new.txt && echo "n=0"'
 	assert_success
 	assert_output --partial "Read-only file system"
 	assert_line "w=2"
 	assert_line "m=1"
 	assert_line "r=1"
+	assert_line "l=1"
 	assert_line "n=0"
 	run cat CLAUDE.md
 	refute_output --partial evil
