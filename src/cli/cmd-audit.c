@@ -16,6 +16,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-attest.h"
 
 enum {
 	OPT_A_JSON = 0x100,
@@ -26,7 +27,7 @@ enum {
 /* clang-format off */
 const struct cli_option audit_options[] = {
 	{"json", 0, no_argument, OPT_A_JSON, NULL, "show: print the session record and events as JSON", NULL, false},
-	{"public-key-file", 0, required_argument, OPT_A_PUBKEY, "FILE", "verify: pin the attestation key (not supported yet)", NULL, false},
+	{"public-key-file", 0, required_argument, OPT_A_PUBKEY, "FILE", "verify: check the attestation's signature with this public key (PEM or base64 DER)", NULL, false},
 	{"help", 'h', no_argument, OPT_A_HELP, NULL, "show this help", NULL, false},
 	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
 };
@@ -173,7 +174,7 @@ static int audit_show(const char *id, bool as_json)
 	return EXIT_NONO_OK;
 }
 
-static int audit_verify_cmd(const char *id)
+static int audit_verify_cmd(const char *id, const char *pubkey)
 {
 	_cleanup_free_ char *dir = NULL;
 	struct audit_verify_result res;
@@ -191,13 +192,13 @@ static int audit_verify_cmd(const char *id)
 		(void)printf("session %s: %zu events, recorded without integrity "
 			     "(--no-audit-integrity): nothing to verify\n",
 			     id, res.events);
-		return EXIT_NONO_OK;
+		return audit_attest_verify(dir, pubkey) < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
 	}
 	(void)printf("session %s: OK, %zu events, chain head %s, Merkle root %s%s\n", id,
 		     res.events, res.head, res.merkle_root,
 		     res.finished ? ""
 				  : " (session not finished: a cut tail cannot be detected yet)");
-	return EXIT_NONO_OK;
+	return audit_attest_verify(dir, pubkey) < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
 }
 
 int cmd_audit(int argc, char **argv)
@@ -206,6 +207,7 @@ int cmd_audit(int argc, char **argv)
 	_cleanup_free_ struct option *lo = NULL;
 	_cleanup_free_ char *so = NULL;
 	bool as_json = false;
+	const char *pubkey = NULL;
 	int c;
 
 	if (cli_getopt_tables(audit_options, &lo, &so) < 0)
@@ -224,10 +226,8 @@ int cmd_audit(int argc, char **argv)
 			as_json = true;
 			break;
 		case OPT_A_PUBKEY:
-			log_error(
-			    "'--public-key-file': signed audit attestations are not supported "
-			    "by this build yet");
-			return EXIT_NONO_ERROR;
+			pubkey = optarg;
+			break;
 		case OPT_A_HELP:
 			cli_print_help(cmd, stdout);
 			return EXIT_NONO_OK;
@@ -257,7 +257,7 @@ int cmd_audit(int argc, char **argv)
 			return EXIT_NONO_ERROR;
 		}
 		return streq(sub, "show") ? audit_show(argv[optind], as_json)
-					  : audit_verify_cmd(argv[optind]);
+					  : audit_verify_cmd(argv[optind], pubkey);
 	}
 	log_error("unknown audit subcommand '%s': use list, show or verify", sub);
 	return EXIT_NONO_ERROR;

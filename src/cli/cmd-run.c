@@ -20,6 +20,7 @@
 #include "cli/run-env-credentials.h"
 #include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
+#include "cli/run-attest.h"
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
@@ -53,6 +54,7 @@ struct run_args {
 	bool allow_cwd, dry_run, no_diagnostics, allow_gpu, any_allow_flag;
 	bool no_audit, no_audit_integrity;
 	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
+	const char *audit_sign_key;
 	bool trust_override;
 	int verbose;
 };
@@ -322,7 +324,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_CAPABILITY_ELEVATION:
 		case OPT_ROLLBACK:
 		case OPT_AUDIT_INTEGRITY:
-		case OPT_AUDIT_SIGN_KEY:
 		case OPT_DETACHED:
 		case OPT_STARTUP_TIMEOUT:
 		case OPT_DETACH_TIMEOUT:
@@ -337,6 +338,9 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			break;
 		case OPT_TRUST_OVERRIDE:
 			a->trust_override = true;
+			break;
+		case OPT_AUDIT_SIGN_KEY:
+			a->audit_sign_key = optarg;
 			break;
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
@@ -763,6 +767,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
 	_cleanup_strv_free_ char **trusted = NULL; /* verified instruction files */
+	_cleanup_secret_ struct secret attest_key = {0}; /* --audit-sign-key */
+	_cleanup_free_ char *audit_dir = NULL;
 	_cleanup_close_ int state_fd = -EBADF;
 	struct audit_log *audit = NULL;
 	struct policy_input in;
@@ -810,6 +816,14 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 
+	if (a.audit_sign_key && (mode == MODE_WRAP || a.no_audit || a.no_audit_integrity)) {
+		log_error("'--audit-sign-key' signs the audit record: it needs 'nono run' or "
+			  "'nono shell' with the audit trail and its integrity (no --no-audit, "
+			  "--no-audit-integrity)");
+		goto out;
+	}
+	if (a.audit_sign_key && run_attest_load(a.audit_sign_key, &attest_key) < 0)
+		goto out;
 	/* Pre-exec trust scan: stop on a failed instruction file, grant verified ones read. */
 	if (!a.dry_run && run_trust_preexec(a.skip_dirs, a.trust_override, &trusted) < 0)
 		goto out;
@@ -881,6 +895,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 		log_info("audit session %s", audit_session_id(audit));
 		rp.audit = audit;
+		if (attest_key.data && !(audit_dir = strdup(audit_session_dir(audit))))
+			goto oom;
 		json_t *ts = run_trust_take_summary();
 		if (ts && audit_set_trust(audit, ts) < 0)
 			goto oom;
@@ -1031,6 +1047,8 @@ out:
 	/* After the proxy stopped: the chain head is final. */
 	if (audit && audit_close(TAKE_PTR(audit), ret, &d) < 0)
 		log_warning("cannot finish the audit record: %s", diag_format(&d, buf, sizeof(buf)));
+	else if (audit_dir)
+		(void)run_attest_sign(audit_dir, &attest_key); /* prints its own error */
 	return ret;
 }
 

@@ -37,7 +37,7 @@ const struct cli_command cli_commands[] = {
 	{"profile", cmd_profile, "nono profile init NAME [--extends X] [--groups A,B] [--description D] [--full] [--output PATH] [--force] | list | show NAME | diff A B | validate FILE | groups [NAME] | schema | guide",
 	 "Create, inspect and compare profiles; print the profile schema and authoring guide.",
 	 profile_options},
-	{"audit", cmd_audit, "nono audit list | show SESSION [--json] | verify SESSION",
+	{"audit", cmd_audit, "nono audit list | show SESSION [--json] | verify SESSION [--public-key-file F]",
 	 "List, show and verify the audit trail of past sessions (~/.nono/audit).", audit_options},
 	{"trust", cmd_trust, "nono trust keygen [--keyref URI] [--force] | export-key [--keyref URI] [--pem] | sign FILES... [--keyref URI] | verify FILES... (--public-key-file F | --keyref URI)",
 	 "Sign and verify instruction files (CLAUDE.md, AGENTS.md, ...) with ECDSA P-256 keys.",

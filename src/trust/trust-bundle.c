@@ -29,6 +29,7 @@ struct trust_bundle *trust_bundle_free(struct trust_bundle *b)
 	free(b->subjects);
 	free(b->payload);
 	free(b->sig);
+	json_decref(b->predicate);
 	free(b);
 	return NULL;
 }
@@ -74,7 +75,7 @@ static bool hex_sha256(const char *s, uint8_t out[32])
 }
 
 static char *statement_json(const char *key_id, const char *predicate_type,
-			    const struct trust_subject *subs, size_t n)
+			    const struct trust_subject *subs, size_t n, json_t *predicate)
 {
 	_cleanup_json_ json_t *subjects = json_array();
 	if (!subjects)
@@ -88,21 +89,32 @@ static char *statement_json(const char *key_id, const char *predicate_type,
 			return NULL;
 	}
 	_cleanup_json_ json_t *st =
-	    json_pack("{s:s, s:O, s:s, s:{s:i, s:{s:s, s:s}}}", "_type", TRUST_STATEMENT_TYPE,
-		      "subject", subjects, "predicateType", predicate_type, "predicate", "version",
-		      1, "signer", "kind", "keyed", "key_id", key_id);
+	    predicate
+		? json_pack("{s:s, s:O, s:s, s:O}", "_type", TRUST_STATEMENT_TYPE, "subject",
+			    subjects, "predicateType", predicate_type, "predicate", predicate)
+		: json_pack("{s:s, s:O, s:s, s:{s:i, s:{s:s, s:s}}}", "_type", TRUST_STATEMENT_TYPE,
+			    "subject", subjects, "predicateType", predicate_type, "predicate",
+			    "version", 1, "signer", "kind", "keyed", "key_id", key_id);
 	return st ? json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 }
 
 int trust_bundle_sign(const struct trust_key *k, const char *predicate_type,
 		      const struct trust_subject *subs, size_t n, char **ret)
 {
+	return trust_bundle_sign_predicate(k, predicate_type, subs, n, NULL, ret);
+}
+
+int trust_bundle_sign_predicate(const struct trust_key *k, const char *predicate_type,
+				const struct trust_subject *subs, size_t n, json_t *predicate,
+				char **ret)
+{
 	if (n == 0 || n > TRUST_MAX_SUBJECTS)
 		return -E2BIG;
 	for (size_t i = 0; i < n; i++)
 		if (!trust_path_valid(subs[i].name))
 			return -EINVAL;
-	_cleanup_free_ char *payload = statement_json(trust_key_id(k), predicate_type, subs, n);
+	_cleanup_free_ char *payload =
+	    statement_json(trust_key_id(k), predicate_type, subs, n, predicate);
 	if (!payload)
 		return -ENOMEM;
 	size_t pl = strlen(payload);
@@ -166,12 +178,17 @@ static int parse_statement(struct trust_bundle *b, const char *file, struct diag
 		return BAD("statement: %s", je.text);
 	if (!streq(type, TRUST_STATEMENT_TYPE))
 		return BAD("statement: _type is '%.100s', not '%s'", type, TRUST_STATEMENT_TYPE);
-	if (!streq(ptype, TRUST_PRED_INSTRUCTION) && !streq(ptype, TRUST_PRED_MULTI) &&
+	bool audit = streq(ptype, TRUST_PRED_AUDIT);
+	if (!audit && !streq(ptype, TRUST_PRED_INSTRUCTION) && !streq(ptype, TRUST_PRED_MULTI) &&
 	    !streq(ptype, TRUST_PRED_POLICY))
 		return BAD("statement: unknown predicateType '%.200s'", ptype);
-	if (json_unpack_ex(pred, &je, JSON_STRICT, "{s:I, s:{s:s, s:s}}", "version", &version,
-			   "signer", "kind", &kind, "key_id", &key_id) < 0)
+	/* The audit-session predicate carries the session context: its other fields are the
+	 * caller's to check (b->predicate). */
+	if (json_unpack_ex(pred, &je, audit ? 0 : JSON_STRICT, "{s:I, s:{s:s, s:s}}", "version",
+			   &version, "signer", "kind", &kind, "key_id", &key_id) < 0)
 		return BAD("statement predicate: %s", je.text);
+	if (audit)
+		b->predicate = json_incref(pred);
 	if (version != 1 || !streq(kind, "keyed"))
 		return BAD("statement predicate: version 1 and signer kind 'keyed' expected");
 	if (!json_is_array(subjects) || json_array_size(subjects) == 0 ||

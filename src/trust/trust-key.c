@@ -153,17 +153,58 @@ int trust_key_from_public_text(const char *text, size_t n, struct trust_key **re
 	return trust_key_from_spki((const uint8_t *)b, dl, ret);
 }
 
+static int load_text(const char *ref, struct secret *s, struct diag *d)
+{
+	const char *name = startswith(ref, "keystore://");
+	/* A bare key id or keystore://ID: the system keystore, service "nono-trust". */
+	if (name || !credential_ref_is_uri(ref))
+		return credential_load_keyring_service(TRUST_KEYSTORE_SERVICE, name ? name : ref, s,
+						       d);
+	return credential_load(ref, s, d);
+}
+
+int trust_key_from_secret(struct secret *s, struct trust_key **ret)
+{
+	const char *b = s->data;
+	size_t bl = s->len, dl = 0;
+	while (bl && is_space(*b))
+		b++, bl--;
+	while (bl && is_space(b[bl - 1]))
+		bl--;
+	int r = trust_b64_decode(b, bl, (uint8_t *)s->data, &dl);
+	if (r >= 0)
+		r = trust_key_from_pkcs8((const uint8_t *)s->data, dl, ret);
+	secret_wipe(s);
+	return r;
+}
+
+int trust_key_load_secret(const char *ref, struct secret *ret, struct diag *d)
+{
+	struct secret s = {0}, copy = {0};
+	struct trust_key *k = NULL;
+	int r = load_text(ref, &s, d);
+	if (r < 0)
+		return r;
+	if ((r = secret_from_buf(s.data, s.len, &copy)) < 0 ||
+	    (r = trust_key_from_secret(&copy, &k)) < 0) {
+		secret_wipe(&copy);
+		secret_wipe(&s);
+		if (r != -ENOMEM)
+			diag_set(d, NULL, 0, 0,
+				 "key '%s': not an ECDSA P-256 private key (base64 PKCS#8 DER "
+				 "expected)",
+				 ref);
+		return r;
+	}
+	trust_key_free(k);
+	*ret = s;
+	return 0;
+}
+
 int trust_key_load(const char *ref, struct trust_key **ret, struct diag *d)
 {
 	_cleanup_secret_ struct secret s = {0};
-	const char *name = startswith(ref, "keystore://");
-	int r;
-	/* A bare key id or keystore://ID: the system keystore, service "nono-trust". */
-	if (name || !credential_ref_is_uri(ref))
-		r = credential_load_keyring_service(TRUST_KEYSTORE_SERVICE, name ? name : ref, &s,
-						    d);
-	else
-		r = credential_load(ref, &s, d);
+	int r = load_text(ref, &s, d);
 	if (r < 0)
 		return r;
 	/* Decode in place, inside secret memory. */

@@ -26,6 +26,7 @@
 #define TRUST_STATEMENT_TYPE	"https://in-toto.io/Statement/v1"
 #define TRUST_PRED_INSTRUCTION	"https://nono.sh/attestation/instruction-file/v1"
 #define TRUST_PRED_MULTI	"https://nono.sh/attestation/multi-file/v1"
+#define TRUST_PRED_AUDIT	"https://nono.sh/attestation/audit-session/alpha"
 #define TRUST_PRED_POLICY	"https://nono.sh/attestation/trust-policy/v1"
 #define TRUST_MULTI_BUNDLE	".nono-trust.bundle"
 #define TRUST_MAX_SUBJECTS	1000
@@ -75,6 +76,14 @@ int trust_key_from_public_text(const char *text, size_t n, struct trust_key **re
  * value is base64 PKCS#8 DER.
  */
 int trust_key_load(const char *ref, struct trust_key **ret, struct diag *d);
+/*
+ * The same in two steps, for a key loaded before a session and used after it: the
+ * reference's text into secret memory (wiped in every later fork), checked to be a key;
+ * then the key from it (the secret is consumed: decoded in place, then wiped).
+ */
+struct secret;
+int trust_key_load_secret(const char *ref, struct secret *ret, struct diag *d);
+int trust_key_from_secret(struct secret *s, struct trust_key **ret);
 /* Public key file (PEM or base64 DER), not a symlink, at most TRUST_MAX_PUBKEY_FILE. */
 int trust_key_load_public_file(const char *path, struct trust_key **ret, struct diag *d);
 
@@ -113,6 +122,7 @@ struct trust_bundle {
 	size_t payload_len;
 	uint8_t *sig;
 	size_t sig_len;
+	struct json_t *predicate; /* TRUST_PRED_AUDIT only: the whole predicate object */
 };
 
 struct trust_bundle *trust_bundle_free(struct trust_bundle *b);
@@ -125,6 +135,10 @@ static inline void trust_bundle_freep(struct trust_bundle **b)
 /* Build and sign a bundle for subjects (1..TRUST_MAX_SUBJECTS); JSON text in *ret. */
 int trust_bundle_sign(const struct trust_key *k, const char *predicate_type,
 		      const struct trust_subject *subs, size_t n, char **ret);
+/* The same with the predicate given (borrowed; TRUST_PRED_AUDIT), not {version, signer}. */
+int trust_bundle_sign_predicate(const struct trust_key *k, const char *predicate_type,
+				const struct trust_subject *subs, size_t n,
+				struct json_t *predicate, char **ret);
 /*
  * Parse a bundle strictly (unknown keys, wrong types, wrong media/payload/statement
  * types, not exactly one signature, bad subjects are errors naming file and the JSON

@@ -568,3 +568,97 @@ check_keystore() {
 }
 @test "signing keys are read from the Secret Service (service nono-trust, account = key id) (root)" { check_keystore root; }
 @test "signing keys are read from the Secret Service (service nono-trust, account = key id) (user)" { check_keystore user; }
+
+# ---- signed audit attestations (--audit-sign-key, nono audit verify --public-key-file) ----
+
+check_attestation() {
+	keygen "$1"
+	run run_as "$1" run --audit-sign-key "file://$H/key" --allow-domain 127.0.0.1 -- /bin/sh -c \
+		"for h in a.invalid b.invalid c.invalid; do curl --noproxy '' -s -o /dev/null --max-time 10 -p http://\$h:9/; done; true"
+	assert_success
+	d=$(find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -type d)
+	id=$(basename "$d")
+	[ "$(stat -c %a "$d/audit-attestation.bundle")" = 600 ]
+	[ "$(wc -l <"$d/audit-events.ndjson")" -eq 3 ]
+	python3 - "$d" "$KEYID" <<'PY'
+import base64, json, sys
+d, kid = sys.argv[1], sys.argv[2]
+s = json.load(open(d + "/session.json"))
+b = json.load(open(d + "/audit-attestation.bundle"))
+st = json.loads(base64.b64decode(b["dsseEnvelope"]["payload"]))
+assert s["audit_attestation"] == {"bundle": "audit-attestation.bundle", "predicate_type": "https://nono.sh/attestation/audit-session/alpha", "key_id": kid}, s
+assert st["predicateType"] == "https://nono.sh/attestation/audit-session/alpha"
+assert st["subject"] == [{"name": "audit-session:" + s["session_id"], "digest": {"sha256": s["integrity"]["merkle_root"]}}], st
+p = st["predicate"]
+assert p["session_id"] == s["session_id"] and p["command"] == s["command"], p
+assert p["audit_log"]["event_count"] == 3 and p["audit_log"]["chain_head"] == s["integrity"]["chain_head"], p
+assert p["signer"] == {"kind": "keyed", "key_id": kid}, p
+PY
+	# Golden: openssl verifies the signature over the PAE.
+	extract_pae "$d/audit-attestation.bundle" "$T/pae" "$T/sig"
+	run openssl dgst -sha256 -verify "$H/key.pub" -signature "$T/sig" "$T/pae"
+	assert_output "Verified OK"
+	# The right key, the wrong key.
+	run run_as "$1" audit verify "$id" --public-key-file "$H/key.pub"
+	assert_success
+	assert_output --partial "attestation: OK, signed by key $KEYID"
+	run trust_as "$1" -- keygen --keyref "file://$H/other"
+	other=$output
+	run run_as "$1" audit verify "$id" --public-key-file "$H/other.pub"
+	assert_failure 1
+	assert_output --partial "audit-attestation.bundle: signed by key '$KEYID', not by the trusted key '$other'"
+	# An edited event.
+	cp "$d/audit-events.ndjson" "$T/orig"
+	sed -i '2s/b\.invalid/x.invalid/' "$d/audit-events.ndjson"
+	run run_as "$1" audit verify "$id" --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial "hash chain broken"
+	cp "$T/orig" "$d/audit-events.ndjson"
+	# A session record rewritten consistently (root and head of another log) no longer
+	# matches what was signed.
+	cp "$d/session.json" "$T/orig.json"
+	python3 - "$d/session.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["integrity"]["merkle_root"] = "0" * 64
+json.dump(s, open(sys.argv[1], "w"))
+PY
+	run run_as "$1" audit verify "$id" --public-key-file "$H/key.pub"
+	assert_failure 1
+	cp "$T/orig.json" "$d/session.json"
+	# One byte of the attestation's signature.
+	python3 - "$d/audit-attestation.bundle" <<'PY'
+import base64, json, sys
+b = json.load(open(sys.argv[1]))
+s = bytearray(base64.b64decode(b["dsseEnvelope"]["signatures"][0]["sig"]))
+s[-1] ^= 1
+b["dsseEnvelope"]["signatures"][0]["sig"] = base64.b64encode(bytes(s)).decode()
+json.dump(b, open(sys.argv[1], "w"))
+PY
+	run run_as "$1" audit verify "$id" --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial "audit-attestation.bundle: the signature does not verify"
+}
+@test "--audit-sign-key signs the session's Merkle root; verify pins the key, catches edits (root)" { check_attestation root; }
+@test "--audit-sign-key signs the session's Merkle root; verify pins the key, catches edits (user)" { check_attestation user; }
+
+check_attestation_refusals() {
+	keygen "$1"
+	run run_as "$1" run --no-audit --audit-sign-key "file://$H/key" -- /bin/echo STARTED
+	assert_failure 1
+	refute_output --partial STARTED
+	assert_output --partial "'--audit-sign-key' signs the audit record: it needs"
+	run run_as "$1" run --audit-sign-key "file://$H/nokey" -- /bin/echo STARTED
+	assert_failure 1
+	refute_output --partial STARTED
+	assert_output --partial "--audit-sign-key:"
+	# A pinned key for a session that was not signed.
+	run run_as "$1" run -- /bin/true
+	assert_success
+	id=$(basename "$(find "$H/.nono/audit" -mindepth 1 -maxdepth 1 -type d)")
+	run run_as "$1" audit verify "$id" --public-key-file "$H/key.pub"
+	assert_failure 1
+	assert_output --partial "no audit-attestation.bundle: the session was not signed"
+}
+@test "--audit-sign-key without the audit trail or with a bad key is refused before the run (root)" { check_attestation_refusals root; }
+@test "--audit-sign-key without the audit trail or with a bad key is refused before the run (user)" { check_attestation_refusals user; }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -181,6 +182,32 @@ static void test_bundle_sign_verify(void **state)
 	assert_int_equal(trust_bundle_sign(k, TRUST_PRED_MULTI, subs, 0, &j2), -E2BIG);
 	assert_int_equal(trust_bundle_sign(k, TRUST_PRED_MULTI, subs, TRUST_MAX_SUBJECTS + 1, &j2),
 			 -E2BIG);
+}
+
+static void test_audit_predicate(void **state)
+{
+	(void)state;
+	_cleanup_trust_key_ struct trust_key *k = NULL;
+	assert_int_equal(trust_key_generate(&k), 0);
+	json_t *pred = json_pack("{s:i, s:s, s:{s:s}, s:{s:s, s:s}}", "version", 1, "session_id",
+				 "s1", "audit_log", "merkle_root", "00", "signer", "kind", "keyed",
+				 "key_id", trust_key_id(k));
+	struct trust_subject sub = {(char *)"audit-session:s1", {7}};
+	_cleanup_free_ char *json = NULL;
+	assert_int_equal(trust_bundle_sign_predicate(k, TRUST_PRED_AUDIT, &sub, 1, pred, &json), 0);
+	json_decref(pred);
+	struct diag d = {{0}};
+	_cleanup_trust_bundle_ struct trust_bundle *b = NULL;
+	assert_int_equal(trust_bundle_parse(json, strlen(json), "a.bundle", &b, &d), 0);
+	assert_int_equal(trust_bundle_verify(b, k, "a.bundle", &d), 0);
+	assert_string_equal(json_string_value(json_object_get(b->predicate, "session_id")), "s1");
+	assert_string_equal(b->subjects[0].name, "audit-session:s1");
+	/* Other predicate types keep their strict {version, signer}. */
+	_cleanup_free_ char *j2 = NULL;
+	_cleanup_trust_bundle_ struct trust_bundle *b2 = NULL;
+	assert_int_equal(trust_bundle_sign(k, TRUST_PRED_INSTRUCTION, &sub, 1, &j2), 0);
+	assert_int_equal(trust_bundle_parse(j2, strlen(j2), "b.bundle", &b2, &d), 0);
+	assert_null(b2->predicate);
 }
 
 static void parse_fails(const char *text, const char *msg)
@@ -430,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_file),
 	    cmocka_unit_test(test_glob),
 	    cmocka_unit_test(test_policy_parse),
+	    cmocka_unit_test(test_audit_predicate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
