@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -59,6 +60,12 @@ static int write_in(int dfd, const char *name, const char *text)
 		else if (k > 0)
 			p += k, n -= (size_t)k;
 	}
+	/* As the audit record does: a session directory given to its user (root running
+	 * with another user's HOME) gets files owned by that user. */
+	struct stat st;
+	if (r == 0 && geteuid() == 0 && fstat(dfd, &st) == 0 && st.st_uid != 0 &&
+	    fchown(fd, st.st_uid, st.st_gid) < 0)
+		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
