@@ -20,6 +20,7 @@
 #include "base/strv.h"
 #include "cli/cli.h"
 #include "cli/run-trust.h"
+#include "credential/credential.h"
 #include <jansson.h>
 #include "trust/trust.h"
 
@@ -42,7 +43,7 @@ enum {
 
 /* clang-format off */
 const struct cli_option trust_options[] = {
-	{"id", 0, required_argument, OPT_T_ID, "NAME", "export-key: key id in the system keystore (service nono-trust)", NULL, false},
+	{"id", 0, required_argument, OPT_T_ID, "NAME", "keygen, export-key: key id in the system keystore (service nono-trust)", NULL, false},
 	{"key", 0, required_argument, OPT_T_KEY, "KEY_ID", "sign, sign-policy, init: key id in the system keystore (default: default)", NULL, false},
 	{"keyref", 0, required_argument, OPT_T_KEYREF, "URI", "the signing key: file:///PATH, env://VAR or op://...", NULL, false},
 	{"force", 0, no_argument, OPT_T_FORCE, NULL, "keygen: replace an existing key", NULL, false},
@@ -88,16 +89,49 @@ static int load_signing_key(const struct trust_args *a, struct trust_key **ret)
 	return 0;
 }
 
+/* keygen into the system keystore: service "nono-trust", account = the key's name. */
+static int keygen_keystore(const struct trust_args *a, const char *name)
+{
+	_cleanup_trust_key_ struct trust_key *k = NULL, *old = NULL;
+	_cleanup_secret_ struct secret s = {0};
+	struct diag d = {{0}};
+	char label[320];
+	int r;
+	if (!a->force) {
+		r = trust_key_load(name, &old, &d);
+		if (r >= 0) {
+			log_error("key '%s' already exists in the system keystore (service "
+				  "'nono-trust'; use --force to replace it)",
+				  name);
+			return EXIT_NONO_ERROR;
+		}
+		if (r != -ENOENT)
+			return report(r, &d, "cannot read the system keystore");
+	}
+	if ((r = trust_key_generate(&k)) < 0 || (r = trust_key_export_private(k, &s)) < 0)
+		return log_error_errno(r, "cannot generate an ECDSA P-256 key"), EXIT_NONO_ERROR;
+	(void)snprintf(label, sizeof(label), "nono trust signing key '%s'", name);
+	memset(&d, 0, sizeof(d));
+	r = credential_keyring_store(TRUST_KEYSTORE_SERVICE, name, label, &s, &d);
+	if (r < 0)
+		return report(r, &d, "cannot store the key");
+	log_info("generated ECDSA P-256 key '%s' in the system keystore (service 'nono-trust')",
+		 name);
+	(void)printf("%s\n", trust_key_id(k));
+	return EXIT_NONO_OK;
+}
+
 static int trust_keygen(const struct trust_args *a)
 {
 	const char *path = a->keyref ? startswith(a->keyref, "file://") : NULL;
-	if (!a->keyref) {
-		log_error("writing to the system keystore (service 'nono-trust', key '%s') is not "
-			  "supported by this build yet; use --keyref file:///PATH (keys already "
-			  "in the keystore are read: secret-tool store --label=nono service "
-			  "nono-trust account %s < PATH)",
-			  a->id ? a->id : "default", a->id ? a->id : "default");
-		return EXIT_NONO_ERROR;
+	const char *ks = a->keyref ? startswith(a->keyref, "keystore://") : NULL;
+	if (!a->keyref || ks) {
+		const char *name = ks ? ks : a->id ? a->id : "default";
+		if (!*name || strlen(name) > 256) {
+			log_error("bad key name '%.64s'", name);
+			return EXIT_NONO_ERROR;
+		}
+		return keygen_keystore(a, name);
 	}
 	if (!path || path[0] != '/') {
 		log_error("'--keyref %s': keygen can write only file:///ABSOLUTE/PATH keys",

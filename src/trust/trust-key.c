@@ -342,6 +342,29 @@ static int write_new(const char *path, const char *data, size_t n, mode_t mode, 
 	return 0;
 }
 
+int trust_key_export_private(const struct trust_key *k, struct secret *ret)
+{
+	if (!k->has_private)
+		return -EINVAL;
+	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(k->pkey);
+	if (!p8)
+		return -EIO;
+	unsigned char *der = NULL;
+	int dl = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	if (dl <= 0)
+		return -EIO;
+	char *b = trust_b64_encode(der, (size_t)dl);
+	OPENSSL_clear_free(der, (size_t)dl);
+	if (!b)
+		return -ENOMEM;
+	size_t bl = strlen(b);
+	int r = secret_from_buf(b, bl, ret);
+	OPENSSL_cleanse(b, bl);
+	free(b);
+	return r;
+}
+
 int trust_key_write_file(const struct trust_key *k, const char *path, bool force, struct diag *d)
 {
 	_cleanup_free_ char *pub_path = NULL, *pub = NULL;

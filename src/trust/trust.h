@@ -97,6 +97,8 @@ int trust_key_export_public(const struct trust_key *k, bool pem, char **ret);
  * follows a symlink at either name.
  */
 int trust_key_write_file(const struct trust_key *k, const char *path, bool force, struct diag *d);
+/* The private key as base64 PKCS#8 DER (one line) in secret memory. */
+int trust_key_export_private(const struct trust_key *k, struct secret *ret);
 
 /* ECDSA-SHA256 over msg, DER signature. */
 int trust_key_sign(const struct trust_key *k, const void *msg, size_t n, uint8_t **ret,

@@ -255,7 +255,7 @@ check_refusals() {
 	assert_output --partial "'--keyless': Sigstore keyless signing needs Fulcio and Rekor"
 	run trust_as "$1" -- keygen
 	assert_failure 1
-	assert_output --partial "writing to the system keystore (service 'nono-trust', key 'default') is not supported"
+	assert_output --partial "no D-Bus session bus"
 	run trust_as "$1" NONO_TEST_KEY=bm90IGEga2V5 -- sign CLAUDE.md --keyref env://NONO_TEST_KEY
 	assert_failure 1
 	assert_output --partial "key 'env://NONO_TEST_KEY': not an ECDSA P-256 private key"
@@ -662,3 +662,30 @@ check_attestation_refusals() {
 }
 @test "--audit-sign-key without the audit trail or with a bad key is refused before the run (root)" { check_attestation_refusals root; }
 @test "--audit-sign-key without the audit trail or with a bad key is refused before the run (user)" { check_attestation_refusals user; }
+
+check_keygen_keystore() {
+	start_keyring "$1" "service=nono,account=other:unrelated"
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- keygen --id mine
+	assert_success
+	kid=$output
+	[[ "$kid" =~ ^[0-9a-f]{64}$ ]]
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- export-key --id mine --pem
+	assert_success
+	printf '%s\n' "$output" >"$T/mine.pub"
+	[ "$(openssl pkey -pubin -in "$T/mine.pub" -outform DER | sha256sum | cut -d' ' -f1)" = "$kid" ]
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- keygen --id mine
+	assert_failure 1
+	assert_output --partial "key 'mine' already exists in the system keystore"
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- sign CLAUDE.md --key mine
+	assert_success
+	run trust_as "$1" -- verify CLAUDE.md --public-key-file "$T/mine.pub"
+	assert_success
+	run trust_as "$1" DBUS_SESSION_BUS_ADDRESS="$BUS" -- keygen --keyref keystore://mine --force
+	assert_success
+	[ "$output" != "$kid" ]
+	run cat "$T/kr/log"
+	assert_output --partial "create [('account', 'mine'), ('service', 'nono-trust')"
+	kill "$KR_PID" "$DBUS_PID" 2>/dev/null || true
+}
+@test "keygen stores the key in the Secret Service (service nono-trust, account NAME) (root)" { check_keygen_keystore root; }
+@test "keygen stores the key in the Secret Service (service nono-trust, account NAME) (user)" { check_keygen_keystore user; }
