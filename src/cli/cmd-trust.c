@@ -64,6 +64,7 @@ const struct cli_option trust_options[] = {
 struct trust_args {
 	const char *id, *key, *keyref, *policy, *pubkey;
 	bool force, pem, keyless, all, user, json, recursive, exclude_dirs;
+	bool multi; /* sign: into .nono-trust.bundle even for one file (--all) */
 	char **files;
 	int n_files;
 };
@@ -262,9 +263,7 @@ static int sign_all(const struct trust_args *a)
 	b.all = false;
 	b.files = names;
 	b.n_files = (int)strv_length(names);
-	/* One file would go to a sidecar: --all always writes the multi-file bundle. */
-	if (b.n_files == 1 && strv_extend(&names, names[0]) < 0)
-		return EXIT_NONO_ERROR;
+	b.multi = true; /* --all always writes the multi-file bundle */
 	return trust_sign(&b);
 }
 
@@ -295,7 +294,7 @@ static int trust_sign(const struct trust_args *a)
 		return EXIT_NONO_ERROR;
 	_cleanup_free_ char *json = NULL, *base = NULL, *out_path = NULL;
 	int r;
-	if (a->n_files == 1) {
+	if (a->n_files == 1 && !a->multi) {
 		_cleanup_close_ int dfd = -EBADF;
 		r = open_parent(a->files[0], &dfd, &base);
 		if (r >= 0)

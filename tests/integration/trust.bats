@@ -509,6 +509,11 @@ assert all(x["status"] == "verified" for x in l), l' <<<"$output"
 	# verify FILES against the policy's publishers.
 	run trust_as "$1" -- verify SKILLS.md
 	assert_success
+	# --all with a single file still writes .nono-trust.bundle.
+	mkdir -p "$T/one-$1" && cp trust-policy.json CLAUDE.md "$T/one-$1/" && chown -R "$NOBODY:$NOBODY" "$T/one-$1"
+	(cd "$T/one-$1" && sed -i 's/"SKILLS\*", //; s/, ".claude\/\*\*\/\*.md"//' trust-policy.json &&
+		trust_as "$1" -- sign --all --keyref "file://$H/key" && [ -f .nono-trust.bundle ] &&
+		trust_as "$1" -- verify --all)
 	echo x >>SKILLS.md
 	run trust_as "$1" -- verify SKILLS.md
 	assert_failure 1
