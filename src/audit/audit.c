@@ -346,6 +346,11 @@ int audit_set_proxy_placement(struct audit_log *a, const char *placement)
 	return net ? set_str(net, "proxy_placement", placement) : -EINVAL;
 }
 
+int audit_set_trust(struct audit_log *a, json_t *summary)
+{
+	return json_object_set_new(a->session, "trust", summary) < 0 ? -ENOMEM : 0;
+}
+
 static int lock_chain(struct audit_chain *c)
 {
 	int e = pthread_mutex_lock(&c->lock);

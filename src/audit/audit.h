@@ -72,6 +72,9 @@ const char *audit_session_dir(const struct audit_log *a);
 /* "network-namespace" or "host-loopback"; recorded at the end. */
 int audit_set_proxy_placement(struct audit_log *a, const char *placement);
 
+/* The pre-exec trust scan's summary (taken, even on error), recorded as "trust". */
+int audit_set_trust(struct audit_log *a, json_t *summary);
+
 /* Append one event. Safe from any process that inherited a over fork(). */
 /*
  * share: the next fork() copies the chain state into the child (MADV_DOFORK); !share:

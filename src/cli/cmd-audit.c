@@ -18,6 +18,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/run-attest.h"
 
 enum {
 	OPT_A_JSON = 0x100,
@@ -30,7 +31,7 @@ enum {
 const struct cli_option audit_options[] = {
 	{"json", 0, no_argument, OPT_A_JSON, NULL, "show: print the session record and events as JSON", NULL, false},
 	{"dry-run", 'n', no_argument, OPT_A_DRY_RUN, NULL, "prune: list what would be removed, remove nothing", NULL, false},
-	{"public-key-file", 0, required_argument, OPT_A_PUBKEY, "FILE", "verify: pin the attestation key (not supported yet)", NULL, false},
+	{"public-key-file", 0, required_argument, OPT_A_PUBKEY, "FILE", "verify: check the attestation's signature with this public key (PEM or base64 DER)", NULL, false},
 	{"help", 'h', no_argument, OPT_A_HELP, NULL, "show this help", NULL, false},
 	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
 };
@@ -182,7 +183,7 @@ static int audit_show(const char *id, bool as_json)
 	return EXIT_NONO_OK;
 }
 
-static int audit_verify_cmd(const char *id)
+static int audit_verify_cmd(const char *id, const char *pubkey)
 {
 	_cleanup_free_ char *dir = NULL;
 	struct audit_verify_result res;
@@ -200,13 +201,13 @@ static int audit_verify_cmd(const char *id)
 		(void)printf("session %s: %zu events, recorded without integrity "
 			     "(--no-audit-integrity): nothing to verify\n",
 			     id, res.events);
-		return EXIT_NONO_OK;
+		return audit_attest_verify(dir, pubkey) < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
 	}
 	(void)printf("session %s: OK, %zu events, chain head %s, Merkle root %s%s\n", id,
 		     res.events, res.head, res.merkle_root,
 		     res.finished ? ""
 				  : " (session not finished: a cut tail cannot be detected yet)");
-	return EXIT_NONO_OK;
+	return audit_attest_verify(dir, pubkey) < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
 }
 
 static void print_pruned(void *ud, const struct audit_prune_item *it)
@@ -255,6 +256,7 @@ int cmd_audit(int argc, char **argv)
 	_cleanup_free_ struct option *lo = NULL;
 	_cleanup_free_ char *so = NULL;
 	bool as_json = false, dry_run = false;
+	const char *pubkey = NULL;
 	int c;
 
 	if (cli_getopt_tables(audit_options, &lo, &so) < 0)
@@ -277,10 +279,8 @@ int cmd_audit(int argc, char **argv)
 			dry_run = true;
 			break;
 		case OPT_A_PUBKEY:
-			log_error(
-			    "'--public-key-file': signed audit attestations are not supported "
-			    "by this build yet");
-			return EXIT_NONO_ERROR;
+			pubkey = optarg;
+			break;
 		case OPT_A_HELP:
 			cli_print_help(cmd, stdout);
 			return EXIT_NONO_OK;
@@ -319,7 +319,7 @@ int cmd_audit(int argc, char **argv)
 			return EXIT_NONO_ERROR;
 		}
 		return streq(sub, "show") ? audit_show(argv[optind], as_json)
-					  : audit_verify_cmd(argv[optind]);
+					  : audit_verify_cmd(argv[optind], pubkey);
 	}
 	log_error("unknown audit subcommand '%s': use list, show, verify or prune", sub);
 	return EXIT_NONO_ERROR;

@@ -20,7 +20,9 @@
 #include "cli/run-env-credentials.h"
 #include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
+#include "cli/run-attest.h"
 #include "cli/run-tmp.h"
+#include "cli/run-trust.h"
 #include "cli/run-options.h"
 #include "policy/policy.h"
 #include "query/query.h"
@@ -52,6 +54,9 @@ struct run_args {
 	int block_net, allow_net, capability_elevation;
 	bool allow_cwd, dry_run, no_diagnostics, allow_gpu, shared_tmp, any_allow_flag;
 	bool no_audit, no_audit_integrity;
+	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
+	const char *audit_sign_key;
+	bool trust_override;
 	int verbose;
 };
 
@@ -72,6 +77,7 @@ static void run_args_release(struct run_args *a)
 	strv_free(a->env_credential_map);
 	strv_free(a->pass_env);
 	strv_free(a->env_allow);
+	strv_free(a->skip_dirs);
 }
 
 static int add_grant(struct run_args *a, const char *path, unsigned access, bool is_file,
@@ -322,7 +328,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_CAPABILITY_ELEVATION:
 		case OPT_ROLLBACK:
 		case OPT_AUDIT_INTEGRITY:
-		case OPT_AUDIT_SIGN_KEY:
 		case OPT_DETACHED:
 		case OPT_STARTUP_TIMEOUT:
 		case OPT_DETACH_TIMEOUT:
@@ -330,6 +335,16 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			return refuse_unsupported(argv[optind - 1]);
 		case OPT_NO_AUDIT:
 			a->no_audit = true;
+			break;
+		case OPT_SKIP_DIR:
+			if (strv_extend(&a->skip_dirs, optarg) < 0)
+				return -ENOMEM;
+			break;
+		case OPT_TRUST_OVERRIDE:
+			a->trust_override = true;
+			break;
+		case OPT_AUDIT_SIGN_KEY:
+			a->audit_sign_key = optarg;
 			break;
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
@@ -339,8 +354,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_ROLLBACK_ALL:
 		case OPT_ROLLBACK_EXCLUDE:
 		case OPT_ROLLBACK_INCLUDE:
-		case OPT_SKIP_DIR:
-		case OPT_TRUST_OVERRIDE:
 		case OPT_SUPPRESS_SAVE_PROMPT:
 		case OPT_IGNORE_DENIED:
 		case OPT_NAME:
@@ -782,6 +795,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	_cleanup_(unotify_freep) struct unotify *unotify = NULL;
 	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL, *cwd = NULL;
+	_cleanup_strv_free_ char **trusted = NULL; /* verified instruction files */
+	_cleanup_secret_ struct secret attest_key = {0}; /* --audit-sign-key */
+	_cleanup_free_ char *audit_dir = NULL;
 	_cleanup_close_ int state_fd = -EBADF;
 	struct audit_log *audit = NULL;
 	struct policy_input in;
@@ -831,6 +847,21 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 
+	if (a.audit_sign_key && (mode == MODE_WRAP || a.no_audit || a.no_audit_integrity)) {
+		log_error("'--audit-sign-key' signs the audit record: it needs 'nono run' or "
+			  "'nono shell' with the audit trail and its integrity (no --no-audit, "
+			  "--no-audit-integrity)");
+		goto out;
+	}
+	if (a.audit_sign_key && run_attest_load(a.audit_sign_key, &attest_key) < 0)
+		goto out;
+	/* Pre-exec trust scan: stop on a failed instruction file, grant verified ones read. */
+	if (!a.dry_run && run_trust_preexec(a.skip_dirs, a.trust_override, &trusted) < 0)
+		goto out;
+	STRV_FOREACH(t, trusted)
+	if (add_grant(&a, *t, FS_READ, true, ORIGIN_CLI, "trust") < 0)
+		goto oom;
+
 	input_from_args(&a, &in);
 	r = policy_resolve(&in, &spec, &warnings, &d);
 	if (r < 0) {
@@ -840,6 +871,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	STRV_FOREACH(w, warnings)
 	log_warning("%s", *w);
 	warnings = strv_free(warnings);
+	if (run_trust_protect(spec, trusted) < 0)
+		goto out;
 	for (size_t i = 0; i < spec->n_denies; i++)
 		if (spec->denies[i].bypassed)
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
@@ -893,6 +926,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 		log_info("audit session %s", audit_session_id(audit));
 		rp.audit = audit;
+		if (attest_key.data && !(audit_dir = strdup(audit_session_dir(audit))))
+			goto oom;
+		json_t *ts = run_trust_take_summary();
+		if (ts && audit_set_trust(audit, ts) < 0)
+			goto oom;
 	}
 
 	if (spec->net == NET_PROXY) {
@@ -1080,7 +1118,9 @@ out:
 				  diag_format(&d, buf, sizeof(buf)));
 			if (ret == EXIT_NONO_OK)
 				ret = EXIT_NONO_ERROR;
-		}
+		} else if (audit_dir && run_attest_sign(audit_dir, &attest_key) < 0 &&
+			   ret == EXIT_NONO_OK)
+			ret = EXIT_NONO_ERROR; /* run_attest_sign printed why */
 		run_audit_prune();
 	}
 	return ret;

@@ -60,7 +60,7 @@
 	{"no-audit", 0, no_argument, OPT_NO_AUDIT, NULL, "disable the audit trail for this session", NULL, false}, \
 	{"audit-integrity", 0, no_argument, OPT_AUDIT_INTEGRITY, NULL, "hash the tracked writable state (not supported yet)", NULL, false}, \
 	{"no-audit-integrity", 0, no_argument, OPT_NO_AUDIT_INTEGRITY, NULL, "no hash chain over audit events", NULL, false}, \
-	{"audit-sign-key", 0, required_argument, OPT_AUDIT_SIGN_KEY, "KEYREF", "sign the session audit record (not supported yet)", NULL, false}, \
+	{"audit-sign-key", 0, required_argument, OPT_AUDIT_SIGN_KEY, "KEYREF", "sign the session audit record (Merkle root, context) with this key when it ends", NULL, false}, \
 	{"rollback-exclude", 0, required_argument, OPT_ROLLBACK_EXCLUDE, "PATTERN", "exclude from rollback snapshots", NULL, false}, \
 	{"rollback-include", 0, required_argument, OPT_ROLLBACK_INCLUDE, "DIR", "force-include in rollback snapshots", NULL, false}, \
 	{"rollback-all", 0, no_argument, OPT_ROLLBACK_ALL, NULL, "no rollback auto-exclusions", NULL, false}, \

@@ -14,6 +14,9 @@
  * keyring to ask (no D-Bus session, no Secret Service, built without libsecret).
  */
 int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d);
+/* The same under another service (e.g. "nono-trust" for signing keys). */
+int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
+				 size_t *ret_len, struct diag *d);
 void credential_keyring_free(char *value, size_t len);
 
 /* len + 1 bytes of secret memory (locked, not dumped); free with secret_buf_free(). */

@@ -74,6 +74,8 @@ static struct {
 	gchar *(*lookup)(const SecretSchema *, GCancellable *, GError **, ...);
 	void (*password_free)(gchar *);
 	void (*error_free)(GError *);
+	gboolean (*store)(const SecretSchema *, const gchar *, const gchar *, const gchar *,
+			  GCancellable *, GError **, ...); /* only `nono trust keygen` needs it */
 } ls;
 
 #define LIBSECRET_SONAME "libsecret-1.so.0"
@@ -86,6 +88,9 @@ static int load_libsecret(const char *account, struct diag *d)
 		    dlsym(h, "secret_password_lookup_sync");
 		ls.password_free = (void (*)(gchar *))dlsym(h, "secret_password_free");
 		ls.error_free = (void (*)(GError *))dlsym(h, "g_error_free");
+		ls.store = (gboolean(*)(const SecretSchema *, const gchar *, const gchar *,
+					const gchar *, GCancellable *, GError **,
+					...))dlsym(h, "secret_password_store_sync");
 	}
 	if (!h || !ls.lookup || !ls.password_free || !ls.error_free) {
 		diag_set(d, NULL, 0, 0,
@@ -97,7 +102,7 @@ static int load_libsecret(const char *account, struct diag *d)
 	return 0;
 }
 
-static int lookup_here(const char *account, gchar **ret, struct diag *d)
+static int lookup_here(const char *service, const char *account, gchar **ret, struct diag *d)
 {
 	GError *err = NULL;
 	gchar *v;
@@ -105,8 +110,8 @@ static int lookup_here(const char *account, gchar **ret, struct diag *d)
 	if (r < 0)
 		return r;
 
-	v = ls.lookup(&nono_schema, NULL, &err, "service", "nono", "account", account, NULL);
-	if (!v && !err)
+	v = ls.lookup(&nono_schema, NULL, &err, "service", service, "account", account, NULL);
+	if (!v && !err && streq(service, "nono"))
 		v = ls.lookup(&nono_schema, NULL, &err, "service", "nono", "username", account,
 			      NULL);
 	if (err) {
@@ -122,9 +127,9 @@ static int lookup_here(const char *account, gchar **ret, struct diag *d)
 	}
 	if (!v) {
 		diag_set(d, NULL, 0, 0,
-			 "credential '%s': no keyring item with service 'nono' and account '%s' "
-			 "(store one with: secret-tool store --label=nono service nono account %s)",
-			 account, account, account);
+			 "credential '%s': no keyring item with service '%s' and account '%s' "
+			 "(store one with: secret-tool store --label=nono service %s account %s)",
+			 account, service, account, service, account);
 		return -ENOENT;
 	}
 	*ret = v;
@@ -184,6 +189,12 @@ static void write_full(int fd, const void *buf, size_t n)
  */
 int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
 {
+	return credential_keyring_lookup_in("nono", account, ret, ret_len, d);
+}
+
+int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
+				 size_t *ret_len, struct diag *d)
+{
 	int pfd[2], r;
 
 	if (!session_bus_present()) {
@@ -210,7 +221,7 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 		gchar *v = NULL;
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		(void)close(pfd[0]);
-		rep.r = lookup_here(account, &v, &cd);
+		rep.r = lookup_here(service, account, &v, &cd);
 		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
 		rep.len = v ? (uint32_t)strlen(v) : 0;
 		if (rep.r >= 0 && rep.len > CREDENTIAL_MAX_SIZE) {
@@ -269,6 +280,83 @@ void credential_keyring_free(char *value, size_t len)
 	secret_buf_free(value, len);
 }
 
+/*
+ * Store value under service/account in the default collection, replacing an item
+ * with the same attributes. Like the lookup, in a short-lived helper process; the
+ * secret crosses the fork through secret_fork_keep().
+ */
+int credential_keyring_store(const char *service, const char *account, const char *label,
+			     const struct secret *value, struct diag *d)
+{
+	int pfd[2], r;
+	if (!session_bus_present()) {
+		diag_set(d, NULL, 0, 0,
+			 "keyring '%s': no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), "
+			 "so the system keyring (Secret Service) cannot be written",
+			 account);
+		return -EOPNOTSUPP;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	(void)secret_fork_keep(value, true);
+	pid_t pid = fork();
+	if (pid != 0)
+		(void)secret_fork_keep(value, false);
+	if (pid < 0) {
+		r = -errno;
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		struct reply rep = {0};
+		struct diag cd = {{0}};
+		GError *err = NULL;
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		(void)close(pfd[0]);
+		(void)secret_fork_keep(value, false);
+		rep.r = load_libsecret(account, &cd);
+		if (rep.r >= 0 && !ls.store) {
+			rep.r = -EOPNOTSUPP;
+			(void)snprintf(cd.msg, sizeof(cd.msg),
+				       "keyring '%s': libsecret lacks "
+				       "secret_password_store_sync",
+				       account);
+		}
+		if (rep.r >= 0 &&
+		    !ls.store(&nono_schema, SECRET_COLLECTION_DEFAULT, label, value->data, NULL,
+			      &err, "service", service, "account", account, NULL)) {
+			rep.r = -EIO;
+			(void)snprintf(cd.msg, sizeof(cd.msg),
+				       "keyring '%s': the system keyring (Secret Service) did not "
+				       "store it: %s",
+				       account, err ? err->message : "unknown error");
+		}
+		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
+		write_full(pfd[1], &rep, sizeof(rep));
+		_exit(0);
+	}
+	(void)close(pfd[1]);
+	_cleanup_close_ int rd = pfd[0];
+	struct reply rep;
+	r = read_full(rd, &rep, sizeof(rep), (long long)now_ms() + KEYRING_TIMEOUT_MS);
+	if (r < 0)
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		diag_set(d, NULL, 0, 0, "keyring '%s': the keyring store %s", account,
+			 r == -ETIMEDOUT ? "did not finish within 30 s" : "failed");
+		return r;
+	}
+	if (rep.r < 0) {
+		rep.msg[sizeof(rep.msg) - 1] = 0;
+		diag_set(d, NULL, 0, 0, "%s", rep.msg);
+	}
+	return rep.r;
+}
+
 #else
 
 bool credential_have_keyring(void)
@@ -278,6 +366,13 @@ bool credential_have_keyring(void)
 
 int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
 {
+	return credential_keyring_lookup_in("nono", account, ret, ret_len, d);
+}
+
+int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
+				 size_t *ret_len, struct diag *d)
+{
+	(void)service;
 	(void)ret;
 	(void)ret_len;
 	diag_set(d, NULL, 0, 0,
@@ -290,6 +385,19 @@ int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, 
 void credential_keyring_free(char *value, size_t len)
 {
 	secret_buf_free(value, len);
+}
+
+int credential_keyring_store(const char *service, const char *account, const char *label,
+			     const struct secret *value, struct diag *d)
+{
+	(void)service;
+	(void)label;
+	(void)value;
+	diag_set(d, NULL, 0, 0,
+		 "keyring '%s': this build of nono has no system keyring support (built "
+		 "without libsecret); use file://",
+		 account);
+	return -EOPNOTSUPP;
 }
 
 #endif

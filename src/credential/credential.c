@@ -470,6 +470,30 @@ static int load_keyring(const char *ref, struct secret *ret, struct diag *d)
 	return r;
 }
 
+int credential_load_keyring_service(const char *service, const char *account, struct secret *ret,
+				    struct diag *d)
+{
+	*ret = (struct secret){0};
+	if (!account[0] || strlen(account) > 256) {
+		diag_set(d, NULL, 0, 0, "key '%.64s': bad keyring account name", account);
+		return -EINVAL;
+	}
+	for (const char *c = account; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			diag_set(d, NULL, 0, 0,
+				 "bad keyring account name: it contains a control character");
+			return -EINVAL;
+		}
+	char *value = NULL;
+	size_t len = 0;
+	int r = credential_keyring_lookup_in(service, account, &value, &len, d);
+	if (r < 0)
+		return r;
+	r = finish(account, "the keyring item", value, len, ret, d);
+	credential_keyring_free(value, len);
+	return r;
+}
+
 int credential_load(const char *ref, struct secret *ret, struct diag *d)
 {
 	struct secret s = {0};

@@ -51,6 +51,21 @@ struct secret {
  * -EOPNOTSUPP (source unavailable in this build or on this OS), other -errno. */
 int credential_load(const char *ref, struct secret *ret, struct diag *d);
 
+/*
+ * The keyring item service=SERVICE, account=ACCOUNT (e.g. the trust signing keys under
+ * "nono-trust"), with the rules of the keyring source. Errors as credential_load().
+ */
+int credential_load_keyring_service(const char *service, const char *account, struct secret *ret,
+				    struct diag *d);
+
+/*
+ * Store value (one line) in the system keyring as service=SERVICE, account=ACCOUNT with
+ * label, in the default collection, replacing an item with the same attributes.
+ * -EOPNOTSUPP without a keyring (no session bus, built without libsecret).
+ */
+int credential_keyring_store(const char *service, const char *account, const char *label,
+			     const struct secret *value, struct diag *d);
+
 /* Zero and free; leaves *s empty. Accepts an empty secret. Only for secrets made by
  * credential_load() or secret_from_buf() (they live in their own mapping). */
 void secret_wipe(struct secret *s);

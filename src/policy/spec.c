@@ -34,6 +34,9 @@ struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s)
 		origin_done(&s->grants[i].origin);
 	}
 	free(s->grants);
+	for (char **f = s->readonly_files; f && *f; f++)
+		free(*f);
+	free(s->readonly_files);
 	for (size_t i = 0; i < s->n_denies; i++) {
 		free(s->denies[i].path);
 		free(s->denies[i].group);

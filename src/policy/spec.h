@@ -131,6 +131,9 @@ struct sandbox_spec {
 	size_t n_grants;
 	struct fs_deny *denies;
 	size_t n_denies;
+	/* Files bound read-only onto themselves for the session where a write grant reaches
+	 * them (verified instruction files, set by nono run's trust scan). Canonical. */
+	char **readonly_files;
 
 	enum net_mode net;
 	uint16_t *open_ports; /* connect+bind on localhost */

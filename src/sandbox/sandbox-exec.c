@@ -304,7 +304,22 @@ static void apply_masks(const struct sandbox_plan *p, int err_fd, bool defer_pro
 		if (target < 0)
 			fail(err_fd, STEP_MASK, -target, (int)i);
 
-		clone = open_tree(src, m->is_dir ? "d" : "f", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (m->ro_bind) {
+			/* The file itself, read-only: a bind of it, flagged so, over it. */
+			struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+			clone = open_tree(target, "",
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+			if (clone < 0 ||
+			    mount_setattr(clone, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+				fail(err_fd, STEP_MASK, errno, (int)i);
+		} else if (m->pin) {
+			/* Recursive: the masks already made below stay in the clone. */
+			clone = open_tree(target, "",
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					      AT_RECURSIVE);
+		} else
+			clone = open_tree(src, m->is_dir ? "d" : "f",
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (clone < 0)
 			fail(err_fd, STEP_MASK, errno, (int)i);
 		if (move_mount(clone, "", target, "",

@@ -16,6 +16,11 @@ struct sandbox_mask {
 	bool is_dir; /* directory mask (empty dir) or file mask (empty file) */
 	dev_t dev;   /* identity seen at prepare time; the child re-checks it */
 	ino_t ino;
+	/* Not masks (trust): ro_bind, the file itself bound read-only onto itself; pin, the
+	 * directory (and its mounts) bound onto itself, so its name cannot be renamed or
+	 * removed (EBUSY) while writes inside are unchanged. */
+	bool ro_bind;
+	bool pin;
 };
 
 /*

@@ -324,6 +324,111 @@ static bool already_masked(const char *path, const struct stat *st)
 	return empty;
 }
 
+static bool write_granted(const struct sandbox_spec *spec, const char *path)
+{
+	for (size_t i = 0; i < spec->n_grants; i++) {
+		const struct fs_grant *g = &spec->grants[i];
+		if (g->exists && g->path && (g->access & FS_WRITE) &&
+		    path_is_beneath(path, g->path))
+			return true;
+	}
+	return false;
+}
+
+static int add_pin(struct sandbox_plan *p, const char *dir, struct diag *d)
+{
+	struct stat st;
+	for (size_t i = 0; i < p->n_masks; i++)
+		if (p->masks[i].pin && streq(p->masks[i].path, dir))
+			return 0;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		diag_set(d, dir, 0, 0, "directory '%s' changed since the trust scan", dir);
+		return -ESTALE;
+	}
+	struct sandbox_mask *n = reallocarray(p->masks, p->n_masks + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->masks = n;
+	n = &p->masks[p->n_masks];
+	*n = (struct sandbox_mask){.pin = true, .is_dir = true, .dev = st.st_dev, .ino = st.st_ino};
+	if (!(n->path = strdup(dir)))
+		return -ENOMEM;
+	p->n_masks++;
+	return 0;
+}
+
+/*
+ * spec->readonly_files that a write grant reaches: read-only binds onto themselves. And
+ * each directory on the way whose parent is writable is pinned (bound onto itself), or
+ * the agent could rename .claude/ away and put a new, unverified .claude/x.md in its
+ * place. Pins come first: a file bind made before a pin above it would be hidden.
+ */
+static int plan_readonly(struct sandbox_plan *p, const struct sandbox_spec *spec,
+			 const struct sandbox_features *f, struct diag *d)
+{
+	for (char **ro = spec->readonly_files; ro && *ro; ro++) {
+		char dir[PATH_MAX];
+		if (!write_granted(spec, *ro) || strlen(*ro) >= sizeof(dir))
+			continue;
+		if (!f->is_root && !userns_ok(f))
+			continue; /* refused with a message below */
+		/* Outermost first: collect the chain, then add from the top down. */
+		size_t start = p->n_masks;
+		(void)snprintf(dir, sizeof(dir), "%s", *ro);
+		for (char *s = strrchr(dir, '/'); s && s != dir; s = strrchr(dir, '/')) {
+			*s = 0; /* dir is now the parent */
+			char parent[PATH_MAX];
+			(void)snprintf(parent, sizeof(parent), "%s", dir);
+			char *ps = strrchr(parent, '/');
+			if (!ps)
+				break;
+			if (ps == parent)
+				ps[1] = 0;
+			else
+				*ps = 0;
+			if (!write_granted(spec, parent))
+				break;
+			int r = add_pin(p, dir, d);
+			if (r < 0)
+				return r;
+		}
+		/* Reverse what this file added: the top of the chain goes first. */
+		for (size_t a = start, b = p->n_masks; b > a + 1; a++, b--) {
+			struct sandbox_mask t = p->masks[a];
+			p->masks[a] = p->masks[b - 1];
+			p->masks[b - 1] = t;
+		}
+	}
+	for (char **ro = spec->readonly_files; ro && *ro; ro++) {
+		bool writable = write_granted(spec, *ro);
+		struct stat st;
+		if (!writable)
+			continue;
+		if (lstat(*ro, &st) < 0 || !S_ISREG(st.st_mode)) {
+			diag_set(d, *ro, 0, 0, "verified file '%s' is no longer a regular file",
+				 *ro);
+			return -ESTALE;
+		}
+		if (!f->is_root && !userns_ok(f)) {
+			diag_set(d, *ro, 0, 0,
+				 "verified instruction file '%s' is inside a write grant, and user "
+				 "namespaces are unavailable to keep it read-only",
+				 *ro);
+			return -EPERM;
+		}
+		struct sandbox_mask *n = reallocarray(p->masks, p->n_masks + 1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->masks = n;
+		n = &p->masks[p->n_masks];
+		*n = (struct sandbox_mask){.ro_bind = true, .dev = st.st_dev, .ino = st.st_ino};
+		if (!(n->path = strdup(*ro)))
+			return -ENOMEM;
+		p->n_masks++;
+	}
+	return 0;
+}
+
 static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		      const struct sandbox_features *f, struct diag *d)
 {
@@ -378,7 +483,7 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 			return -ENOMEM;
 		p->n_masks++;
 	}
-	return 0;
+	return plan_readonly(p, spec, f, d);
 }
 
 /* Root may make namespaces only with CAP_SYS_ADMIN (not in every container). */

@@ -3,7 +3,8 @@
 # A minimal org.freedesktop.secrets for tests, on the session bus given by
 # DBUS_SESSION_BUS_ADDRESS: "plain" sessions only, every item unlocked, items from the
 # command line as ATTR=VALUE[,ATTR=VALUE...]:SECRET. Prints "ready" once the name is
-# owned. Each SearchItems call is logged to stderr with its attributes.
+# owned. Each SearchItems call is logged to stderr with its attributes. One collection
+# (alias "default") takes CreateItem, logged as "create" with the attributes.
 import sys
 
 import dbus
@@ -15,6 +16,8 @@ BASE = "/org/freedesktop/secrets"
 SERVICE = "org.freedesktop.Secret.Service"
 ITEM = "org.freedesktop.Secret.Item"
 SESSION = "org.freedesktop.Secret.Session"
+COLLECTION = "org.freedesktop.Secret.Collection"
+COLLECTION_PATH = BASE + "/collection/login"
 PROPS = "org.freedesktop.DBus.Properties"
 
 
@@ -55,6 +58,42 @@ class Item(dbus.service.Object):
         return self.props() if iface == ITEM else {}
 
 
+class Collection(dbus.service.Object):
+    def __init__(self, bus, service, path):
+        super().__init__(bus, path)
+        self.bus, self.service = bus, service
+
+    @dbus.service.method(COLLECTION, in_signature="a{sv}(oayays)b", out_signature="oo")
+    def CreateItem(self, props, secret, replace):
+        attrs = {str(k): str(v) for k, v in
+                 props.get("org.freedesktop.Secret.Item.Attributes", {}).items()}
+        print("create %s" % sorted(attrs.items()), file=sys.stderr, flush=True)
+        items = self.service.items
+        if replace:
+            for i in [i for i in items if i.attrs == attrs]:
+                i.remove_from_connection()
+                items.remove(i)
+        self.service.n += 1
+        item = Item(self.bus, "%s/i%d" % (COLLECTION_PATH, 1000 + self.service.n), attrs,
+                    bytes(secret[2]).decode())
+        items.append(item)
+        return (dbus.ObjectPath(item.__dbus_object_path__), dbus.ObjectPath("/"))
+
+    def props(self):
+        return {"Locked": False, "Label": "login",
+                "Items": dbus.Array([i.__dbus_object_path__ for i in self.service.items],
+                                    signature="o"),
+                "Created": dbus.UInt64(0), "Modified": dbus.UInt64(0)}
+
+    @dbus.service.method(PROPS, in_signature="ss", out_signature="v")
+    def Get(self, iface, prop):
+        return self.props()[prop]
+
+    @dbus.service.method(PROPS, in_signature="s", out_signature="a{sv}")
+    def GetAll(self, iface):
+        return self.props() if iface == COLLECTION else {}
+
+
 class Service(dbus.service.Object):
     def __init__(self, bus, items):
         super().__init__(bus, BASE)
@@ -85,9 +124,16 @@ class Service(dbus.service.Object):
     def Unlock(self, paths):
         return (dbus.Array(paths, signature="o"), dbus.ObjectPath("/"))
 
+    # libsecret stores into an alias by "creating" it: the spec returns the existing one.
+    @dbus.service.method(SERVICE, in_signature="a{sv}s", out_signature="oo")
+    def CreateCollection(self, _props, alias):
+        if alias != "default":
+            raise NotSupported("only the default collection")
+        return (dbus.ObjectPath(COLLECTION_PATH), dbus.ObjectPath("/"))
+
     @dbus.service.method(SERVICE, in_signature="s", out_signature="o")
     def ReadAlias(self, name):
-        return dbus.ObjectPath("/")
+        return dbus.ObjectPath(COLLECTION_PATH if name == "default" else "/")
 
     @dbus.service.method(PROPS, in_signature="ss", out_signature="v")
     def Get(self, iface, prop):
@@ -106,7 +152,9 @@ def main():
         spec, secret = arg.split(":", 1)
         attrs = dict(kv.split("=", 1) for kv in spec.split(","))
         items.append(Item(bus, "%s/collection/login/i%d" % (BASE, n), attrs, secret))
-    Service(bus, items)
+    service = Service(bus, items)
+    # libsecret addresses the default collection by its alias path too.
+    collections = [Collection(bus, service, p) for p in (COLLECTION_PATH, BASE + "/aliases/default")]
     _name = dbus.service.BusName("org.freedesktop.secrets", bus)
     print("ready", flush=True)
     GLib.MainLoop().run()
