@@ -15,6 +15,7 @@
 #include "policy/embedded.h"
 #include "policy/expand.h"
 #include "policy/json-strict.h"
+#include "policy/policy.h"
 #include "policy/spec.h"
 
 #define JP 512
@@ -318,12 +319,14 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 			0 ||
 		    (r = jctx_get_string(c, v, cp, "env_var", &cred->env_var)) < 0)
 			return r;
-		if (!cred->upstream)
+		/* An entry named like a preset inherits what it leaves unset. */
+		bool preset = policy_credential_is_preset(name);
+		if (!cred->upstream && !preset)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'upstream'; add "
 					  "\"upstream\": \"https://...\"",
 					  name);
-		if (!valid_upstream(cred->upstream))
+		if (cred->upstream && !valid_upstream(cred->upstream))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "upstream"), false,
 					  "upstream '%s' of '%s' must be an https://host[:port][/path] "
 					  "URL (http:// only for 127.0.0.1, [::1] or localhost)",
@@ -331,7 +334,7 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 		if (cred->inject_header && !valid_header_name(cred->inject_header))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "inject_header"),
 					  false, "bad HTTP header name '%s'", cred->inject_header);
-		if (!cred->credential_key)
+		if (!cred->credential_key && !preset)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'credential_key'", name);
 		if (cred->env_var && !env_name_valid(cred->env_var))

@@ -393,15 +393,24 @@ static int ports_union(uint16_t **dst, size_t *n, const uint16_t *a, size_t na)
 	return 0;
 }
 
+/*
+ * The built-in services, checked against what the clients read (claude-code 2.1, codex
+ * 0.171, opencode 1.18, gemini-cli 0.61 and the SDKs they bundle). Upstreams carry the
+ * path prefix the SDKs put in their default base URL (/v1 for OpenAI and Anthropic):
+ * the reverse proxy drops that prefix when a client repeats it, so a base URL without
+ * /v1 (Claude Code: BASE/v1/messages) and one that must end in /v1 (the AI SDK in
+ * opencode: BASE/messages) both reach /v1/messages. Gemini's clients (@google/genai,
+ * gemini-cli) read GOOGLE_GEMINI_BASE_URL; nothing reads GEMINI_BASE_URL.
+ */
 static const struct {
 	const char *name, *upstream, *key, *header, *format, *env, *base;
 } presets[] = {
-    {"openai", "https://api.openai.com", "openai_api_key", "Authorization", "Bearer {}",
+    {"openai", "https://api.openai.com/v1", "openai_api_key", "Authorization", "Bearer {}",
      "OPENAI_API_KEY", "OPENAI_BASE_URL"},
-    {"anthropic", "https://api.anthropic.com", "anthropic_api_key", "x-api-key", "{}",
+    {"anthropic", "https://api.anthropic.com/v1", "anthropic_api_key", "x-api-key", "{}",
      "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
     {"gemini", "https://generativelanguage.googleapis.com", "gemini_api_key", "x-goog-api-key",
-     "{}", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
+     "{}", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"},
     {"google-ai", "https://generativelanguage.googleapis.com", "google_api_key", "x-goog-api-key",
      "{}", "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
     /* gh reads GH_TOKEN first, then GITHUB_TOKEN; GITHUB_TOKEN is the one Actions, gh
@@ -435,19 +444,91 @@ static int dup_or(char **dst, const char *v, const char *dflt)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int add_credential(struct builder *b, const char *name, const char *flag)
+static ssize_t find_preset(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
+		if (streq(presets[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+bool policy_credential_is_preset(const char *name)
+{
+	return find_preset(name) >= 0;
+}
+
+/* A source for --credential SERVICE=SOURCE: a reference or a keyring account name. */
+static bool source_valid(const char *src)
+{
+	if (!*src || strlen(src) > 4096)
+		return false;
+	for (const char *c = src; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Enable service NAME, or NAME=SOURCE to take its key from SOURCE (env://, file://,
+ * op://, or a keyring account) instead of the preset's or entry's own. A later
+ * NAME=SOURCE overrides the source of a service already enabled (the command line
+ * after the profile). A custom entry named like a preset inherits what it leaves unset.
+ */
+static int add_credential(struct builder *b, const char *arg, const char *flag)
 {
 	struct proxy_spec *px = &b->s->proxy;
+	_cleanup_free_ char *name = strdup(arg);
+	if (!name)
+		return -ENOMEM;
+	char *source = strchr(name, '=');
+	if (source) {
+		*source++ = '\0';
+		if (!*name || !source_valid(source)) {
+			diag_set(b->d, flag, 0, 0,
+				 "bad credential '%s'; use SERVICE or SERVICE=SOURCE (env://VAR, "
+				 "file:///path, op://vault/item/field or a keyring account)",
+				 arg);
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i < px->n_credentials; i++)
-		if (streq(px->credentials[i].name, name))
+		if (streq(px->credentials[i].name, name)) {
+			if (!source)
+				return 0;
+			char *k = strdup(source);
+			if (!k)
+				return -ENOMEM;
+			free(px->credentials[i].credential_key);
+			px->credentials[i].credential_key = k;
 			return 0;
+		}
 	struct credential_spec c = {0};
 	int r = -ENOMEM;
 	const struct profile_credential *pc = NULL;
 	for (size_t i = 0; i < b->p->n_custom_credentials; i++)
 		if (streq(b->p->custom_credentials[i].name, name))
 			pc = &b->p->custom_credentials[i];
-	if (pc) {
+	ssize_t pi = find_preset(name);
+	if (!pc && pi < 0) {
+		diag_set(b->d, flag, 0, 0,
+			 "unknown credential service '%s'; use openai, anthropic, gemini, "
+			 "google-ai, github, gitlab or define it in network.custom_credentials",
+			 name);
+		return -ENOENT;
+	}
+	if (pi >= 0) {
+		/* The preset, with a same-named custom entry's fields over it. */
+		if (dup_or(&c.name, name, NULL) < 0 ||
+		    dup_or(&c.upstream, pc ? pc->upstream : NULL, presets[pi].upstream) < 0 ||
+		    dup_or(&c.credential_key, pc ? pc->credential_key : NULL, presets[pi].key) <
+			0 ||
+		    dup_or(&c.inject_header, pc ? pc->inject_header : NULL, presets[pi].header) <
+			0 ||
+		    dup_or(&c.format, pc ? pc->credential_format : NULL, presets[pi].format) < 0 ||
+		    dup_or(&c.env_var, pc ? pc->env_var : NULL, presets[pi].env) < 0 ||
+		    dup_or(&c.base_url_var, presets[pi].base, NULL) < 0)
+			goto fail;
+	} else {
 		if (dup_or(&c.name, name, NULL) < 0 ||
 		    dup_or(&c.upstream, pc->upstream, NULL) < 0 ||
 		    dup_or(&c.credential_key, pc->credential_key, NULL) < 0 ||
@@ -459,25 +540,10 @@ static int add_credential(struct builder *b, const char *name, const char *flag)
 			goto fail;
 		if (upper_var(name, "_BASE_URL", &c.base_url_var) < 0)
 			goto fail;
-	} else {
-		size_t i;
-		for (i = 0; i < ARRAY_SIZE(presets); i++)
-			if (streq(presets[i].name, name))
-				break;
-		if (i == ARRAY_SIZE(presets)) {
-			diag_set(b->d, flag, 0, 0,
-				 "unknown credential service '%s'; use openai, anthropic, gemini, "
-				 "google-ai, github, gitlab or define it in network.custom_credentials",
-				 name);
-			return -ENOENT;
-		}
-		if (dup_or(&c.name, name, NULL) < 0 ||
-		    dup_or(&c.upstream, presets[i].upstream, NULL) < 0 ||
-		    dup_or(&c.credential_key, presets[i].key, NULL) < 0 ||
-		    dup_or(&c.inject_header, presets[i].header, NULL) < 0 ||
-		    dup_or(&c.format, presets[i].format, NULL) < 0 ||
-		    dup_or(&c.env_var, presets[i].env, NULL) < 0 ||
-		    dup_or(&c.base_url_var, presets[i].base, NULL) < 0)
+	}
+	if (source) {
+		free(c.credential_key);
+		if (!(c.credential_key = strdup(source)))
 			goto fail;
 	}
 	struct credential_spec *nc =

@@ -149,6 +149,17 @@ int reverse_parse_upstream(const char *url, struct reverse_upstream *ret)
 	return 0;
 }
 
+void reverse_strip_base(const char *base, char *path)
+{
+	size_t bl = strlen(base);
+	if (bl == 0 || strncmp(path, base, bl) != 0 || (path[bl] != '/' && path[bl] != '\0'))
+		return;
+	if (path[bl] == '\0')
+		path[0] = '/', path[1] = '\0';
+	else
+		memmove(path, path + bl, strlen(path + bl) + 1);
+}
+
 int reverse_format(const char *format, const char *key, size_t key_len, char **ret, size_t *ret_len)
 {
 	const char *ph = strstr(format, "{}");
@@ -609,6 +620,19 @@ static bool rules_allow(const struct svc *s, const char *method, const char *pat
 		if (endpoint_method_match(s->rules[i].method, method) &&
 		    endpoint_glob_match(s->rules[i].path, path))
 			return true;
+	/* A rule may also name the path with the upstream's base in front (/v1/...). */
+	if (s->up.base[0]) {
+		size_t bl = strlen(s->up.base), pl = strlen(path);
+		_cleanup_free_ char *full = malloc(bl + pl + 1);
+		if (!full)
+			return false;
+		memcpy(full, s->up.base, bl);
+		memcpy(full + bl, path, pl + 1);
+		for (size_t i = 0; i < s->n_rules; i++)
+			if (endpoint_method_match(s->rules[i].method, method) &&
+			    endpoint_glob_match(s->rules[i].path, full))
+				return true;
+	}
 	return false;
 }
 
@@ -795,6 +819,7 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		respond_close(w, 400, "bad_path");
 		return CLOSE;
 	}
+	reverse_strip_base(s->up.base, norm);
 	copy_trunc(ri.path, sizeof(ri.path), norm, strlen(norm));
 	if (!rules_allow(s, h->method_str, norm)) {
 		emit(rv, &ri, false, "endpoint_denied", 403);

@@ -262,3 +262,84 @@ check_unauthorised() {
 	assert_success
 	assert_output --partial "[credential] x -> http://127.0.0.1:9"
 }
+
+# A profile whose custom entries are named like presets: only the upstream (the local
+# fake) is given; header, format and variables come from the preset, the key from
+# --credential SERVICE=SOURCE (no keyring, no D-Bus).
+preset_profile() {
+	cat >"$T/presets.json" <<-EOF2
+	{
+	  "meta": {"name": "presets"},
+	  "extends": "default",
+	  "network": {
+	    "custom_credentials": {
+	      "anthropic": {"upstream": "https://127.0.0.1:$UPORT/v1"},
+	      "openai": {"upstream": "https://127.0.0.1:$UPORT/v1",
+	                 "endpoint_rules": [{"method": "POST", "path": "/v1/responses"}]},
+	      "gemini": {"upstream": "https://127.0.0.1:$UPORT"}
+	    }
+	  }
+	}
+	EOF2
+	chmod 644 "$T/presets.json"
+}
+
+check_preset_source() {
+	preset_profile
+	# Claude Code posts to $ANTHROPIC_BASE_URL/v1/messages, the AI SDK (opencode) to
+	# $ANTHROPIC_BASE_URL/messages: both reach the upstream's /v1/messages.
+	run --separate-stderr rev_as "$1" run --profile "$T/presets.json" --allow "$T/data" \
+		--credential anthropic=env://NONO_TEST_KEY -- sh -c "
+		$CURL -H \"x-api-key: \$ANTHROPIC_API_KEY\" -d '{}' \"\$ANTHROPIC_BASE_URL/v1/messages\"; echo
+		$CURL -H \"x-api-key: \$ANTHROPIC_API_KEY\" -d '{}' \"\$ANTHROPIC_BASE_URL/messages\"; echo"
+	assert_success
+	assert_equal "$(grep -c '"path":"/v1/messages"' <<<"$output")" 2
+	assert_equal "$(grep -cxF "H x-api-key: $KEY" "$T/up.log")" 2
+	assert_equal "$(grep -c '^REQ .* POST /v1/messages HTTP/1.1$' "$T/up.log")" 2
+	refute_output --partial "$KEY"
+	# The preset's header survives a custom entry that does not name one.
+	run grep -ci '^H authorization' "$T/up.log"
+	assert_output 0
+}
+@test "--credential SERVICE=env://: preset header, /v1 with or without the client repeating it (root)" { check_preset_source root; }
+@test "--credential SERVICE=env://: preset header, /v1 with or without the client repeating it (user)" { check_preset_source user; }
+
+check_preset_vars() {
+	preset_profile
+	# gemini-cli and @google/genai read GOOGLE_GEMINI_BASE_URL; OpenAI SDKs append
+	# /responses to a base URL that stands for .../v1. Endpoint rules written with the
+	# base (/v1/responses) still match.
+	run --separate-stderr rev_as "$1" run --profile "$T/presets.json" --allow "$T/data" \
+		--credential gemini=env://NONO_TEST_KEY --credential openai=env://NONO_TEST_KEY -- sh -c "
+		$CURL -H \"x-goog-api-key: \$GEMINI_API_KEY\" \"\$GOOGLE_GEMINI_BASE_URL/v1beta/models/m:generateContent\"; echo
+		$CURL -H \"Authorization: Bearer \$OPENAI_API_KEY\" -d '{}' \"\$OPENAI_BASE_URL/responses\"; echo
+		$CURL -o /dev/null -w '%{http_code}' -H \"Authorization: Bearer \$OPENAI_API_KEY\" \"\$OPENAI_BASE_URL/models\"; echo
+		echo \"gemini_base=\${GEMINI_BASE_URL:-unset}\""
+	assert_success
+	assert_output --partial '"path":"/v1beta/models/m:generateContent"'
+	assert_output --partial '"path":"/v1/responses"'
+	assert_output --partial '403'
+	assert_output --partial 'gemini_base=unset'
+	grep -qxF "H x-goog-api-key: $KEY" "$T/up.log"
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+	assert_equal "$(upstream_requests)" 2
+}
+@test "gemini's base URL is GOOGLE_GEMINI_BASE_URL; openai's upstream carries /v1 (root)" { check_preset_vars root; }
+@test "gemini's base URL is GOOGLE_GEMINI_BASE_URL; openai's upstream carries /v1 (user)" { check_preset_vars user; }
+
+@test "--credential SERVICE=SOURCE overrides the source; malformed ones are refused by name" {
+	preset_profile
+	run rev_as root run --dry-run --credential anthropic=env://NONO_TEST_KEY -- true
+	assert_success
+	assert_output --partial "[credential] anthropic -> https://api.anthropic.com/v1"
+	for bad in 'anthropic=' '=env://X' 'anthropic=a b'; do
+		run rev_as root run --dry-run --credential "$bad" -- true
+		assert_failure 1
+		assert_output --partial "bad credential '$bad'; use SERVICE or SERVICE=SOURCE"
+	done
+	# The source is loaded, and a missing one named, instead of the preset's keyring name.
+	run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" run \
+		--credential anthropic=env://NONO_NO_SUCH_VAR -- true
+	assert_failure 1
+	assert_output --partial "service 'anthropic' from 'env://NONO_NO_SUCH_VAR'"
+}
