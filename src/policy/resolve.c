@@ -546,6 +546,13 @@ static int add_credential(struct builder *b, const char *arg, const char *flag)
 		if (!(c.credential_key = strdup(source)))
 			goto fail;
 	}
+	if (pc && pc->tls_ca) {
+		bool exists = false;
+		r = data_path(b, pc->tls_ca, b->p->file, "tls_ca", &c.tls_ca, &exists);
+		if (r < 0)
+			goto fail;
+		r = -ENOMEM;
+	}
 	struct credential_spec *nc =
 	    reallocarray(px->credentials, px->n_credentials + 1, sizeof(*nc));
 	if (!nc)
@@ -561,6 +568,7 @@ fail:
 	free(c.format);
 	free(c.env_var);
 	free(c.base_url_var);
+	free(c.tls_ca);
 	return r;
 }
 

@@ -19,6 +19,7 @@ static void credential_spec_done(struct credential_spec *c)
 	free(c->format);
 	free(c->env_var);
 	free(c->base_url_var);
+	free(c->tls_ca);
 }
 
 struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s)

@@ -91,6 +91,7 @@ struct credential_spec {
 	char *format;          /* default "Bearer {}" */
 	char *env_var;         /* where the phantom token goes, e.g. OPENAI_API_KEY */
 	char *base_url_var;    /* e.g. OPENAI_BASE_URL */
+	char *tls_ca;	       /* PEM CA file this upstream may also chain to, canonical; or NULL */
 };
 
 /* Where the proxy listens, as seen from the child (DESIGN.md, Network). */

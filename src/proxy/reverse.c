@@ -53,6 +53,7 @@ struct svc {
 	size_t n_rules;
 	struct upconn *idle[REVERSE_POOL_MAX];
 	size_t n_idle;
+	SSL_CTX *ctx; /* its own, when it has a tls_ca; else NULL (the shared one) */
 };
 
 struct worker {
@@ -538,7 +539,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 	}
 	u->fd = TAKE_FD(fd);
 	if (s->up.tls) {
-		u->ssl = SSL_new(rv->ctx);
+		u->ssl = SSL_new(s->ctx ? s->ctx : rv->ctx);
 		int ok = u->ssl && SSL_set_fd(u->ssl, u->fd) == 1;
 		if (ok && !s->up.is_ip)
 			ok = SSL_set_tlsext_host_name(u->ssl, s->up.host) == 1 &&
@@ -1140,6 +1141,7 @@ static void svc_done(struct svc *s)
 	free(s->rules);
 	for (size_t i = 0; i < s->n_idle; i++)
 		upconn_free(s->idle[i]);
+	SSL_CTX_free(s->ctx);
 	*s = (struct svc){0};
 }
 
@@ -1245,6 +1247,30 @@ static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *
 	return 0;
 }
 
+/* The upstream TLS context: the system store, plus the PEM file ca when given. */
+static int tls_ctx_new(const char *ca, SSL_CTX **ret, struct diag *d)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		diag_set(d, NULL, 0, 0, "cannot set up TLS for the credential proxy");
+		return -EIO;
+	}
+	if (ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		diag_set(d, NULL, 0, 0, "cannot load the CA certificates in tls_ca '%s'", ca);
+		return -EINVAL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	(void)SSL_CTX_set_mode(ctx,
+			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	*ret = ctx;
+	return 0;
+}
+
 int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct diag *d)
 {
 	struct reverse *rv = calloc(1, sizeof(*rv));
@@ -1283,17 +1309,14 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 		if (r < 0)
 			goto fail;
 	}
-	rv->ctx = SSL_CTX_new(TLS_client_method());
-	if (!rv->ctx || SSL_CTX_set_min_proto_version(rv->ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_default_verify_paths(rv->ctx) != 1) {
-		ERR_clear_error();
-		diag_set(d, NULL, 0, 0, "cannot set up TLS for the credential proxy");
-		r = -EIO;
+	if ((r = tls_ctx_new(NULL, &rv->ctx, d)) < 0)
 		goto fail;
-	}
-	SSL_CTX_set_verify(rv->ctx, SSL_VERIFY_PEER, NULL);
-	(void)SSL_CTX_set_mode(rv->ctx,
-			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A service's private CA goes into its own context only: no other upstream
+	 * chains to it. */
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].tls_ca &&
+		    (r = tls_ctx_new(cfg->services[i].tls_ca, &rv->svcs[i].ctx, d)) < 0)
+			goto fail;
 	*ret = rv;
 	return 0;
 fail:

@@ -343,3 +343,45 @@ check_preset_vars() {
 	assert_failure 1
 	assert_output --partial "service 'anthropic' from 'env://NONO_NO_SUCH_VAR'"
 }
+
+check_tls_ca() {
+	# No SSL_CERT_FILE: the test CA is trusted only through the service's tls_ca, and
+	# only for that service.
+	cat >"$T/ca-prof.json" <<-EOF2
+	{
+	  "meta": {"name": "ca"},
+	  "extends": "default",
+	  "network": {
+	    "credentials": ["private", "public"],
+	    "custom_credentials": {
+	      "private": {"upstream": "https://127.0.0.1:$UPORT", "credential_key": "env://NONO_TEST_KEY",
+	                  "tls_ca": "$T/tls/ca.pem"},
+	      "public": {"upstream": "https://localhost:$UPORT", "credential_key": "env://NONO_TEST_KEY"}
+	    }
+	  }
+	}
+	EOF2
+	chmod 644 "$T/ca-prof.json"
+	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp NONO_TEST_KEY="$KEY")
+	local pre=()
+	[ "$1" = user ] && pre=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+	run --separate-stderr "${pre[@]}" env -i "${envs[@]}" "$N" run --profile "$T/ca-prof.json" -- sh -c "
+		$CURL -H \"Authorization: Bearer \$PRIVATE_API_KEY\" \"\$PRIVATE_BASE_URL/v1/models\"; echo
+		$CURL -o /dev/null -w 'public=%{http_code}' -H \"Authorization: Bearer \$PUBLIC_API_KEY\" \"\$PUBLIC_BASE_URL/v1/models\"; echo"
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	assert_output --partial 'public=502'
+	assert_equal "$(upstream_requests)" 1
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+}
+@test "tls_ca trusts a private CA for that service's upstream only (root)" { check_tls_ca root; }
+@test "tls_ca trusts a private CA for that service's upstream only (user)" { check_tls_ca user; }
+
+@test "a tls_ca that is not a PEM file fails closed, naming it" {
+	echo "not a certificate" >"$T/bad-ca.pem"
+	chmod 644 "$T/bad-ca.pem"
+	printf '{"meta": {"name": "badca"}, "extends": "default", "network": {"credentials": ["x"], "custom_credentials": {"x": {"upstream": "https://127.0.0.1:%s", "credential_key": "env://NONO_TEST_KEY", "tls_ca": "%s"}}}}\n' "$UPORT" "$T/bad-ca.pem" >"$T/badca.json"
+	run rev_as root run --profile "$T/badca.json" -- true
+	assert_failure 1
+	assert_output --partial "cannot load the CA certificates in tls_ca '$T/bad-ca.pem'"
+}
