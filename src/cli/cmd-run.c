@@ -4,6 +4,7 @@
  * then either print it (--dry-run), exec in place (wrap) or supervise the child.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -609,6 +610,12 @@ static int check_command(const struct sandbox_spec *s, const char *path)
 	return -EPERM;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
 /*
  * A profile's own state directories (e.g. ~/.claude) must exist before the sandbox is
  * applied: Landlock attaches rules to existing inodes, so a grant on a missing directory
@@ -643,6 +650,49 @@ static int create_profile_state_dirs(struct sandbox_spec *s)
 				break;
 		}
 		log_info("created '%s' for profile '%s'", g->path, strempty(s->profile_name));
+		g->exists = true;
+	}
+	/*
+	 * Likewise the missing write-granted files a profile names under $HOME
+	 * (~/.claude.json), or the command line names anywhere (--write-file, --allow-file):
+	 * created mode 0600 in their existing parent, never through a symlink. A .json file starts
+	 * as "{}" (an empty file is not JSON, and its readers refuse it). Names ending in
+	 * .lock are left alone: lock "files" are often directories (mkdir locks), and a
+	 * regular file there would wedge the lock.
+	 */
+	for (size_t i = 0; i < s->n_grants; i++) {
+		struct fs_grant *g = &s->grants[i];
+		bool cli = g->origin.kind == ORIGIN_CLI || g->origin.kind == ORIGIN_ENV;
+		if (g->exists || !g->is_file || !(g->access & FS_WRITE) ||
+		    (!cli &&
+		     (g->origin.kind != ORIGIN_PROFILE || !path_is_beneath(g->path, real_home) ||
+		      streq(g->path, real_home) || has_suffix(g->path, ".lock"))))
+			continue;
+		_cleanup_close_ int fd =
+		    open(g->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue; /* no parent directory: nothing to create it in */
+			if (errno == EEXIST)
+				continue; /* appeared meanwhile: left as the sandbox found it */
+			if (cli && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+				log_warning("cannot create '%s' for %s: %s; the grant is skipped",
+					    g->path, strempty(g->origin.name), strerror(errno));
+				continue;
+			}
+			return log_error_errno(-errno, "cannot create '%s' for profile '%s'",
+					       g->path, strempty(s->profile_name));
+		}
+		bool json = has_suffix(g->path, ".json");
+		if (json && write(fd, "{}\n", 3) != 3)
+			return log_error_errno(-EIO, "cannot write '%s' for profile '%s'", g->path,
+					       strempty(s->profile_name));
+		if (cli)
+			log_info("created '%s' (%s, mode 0600) for %s", g->path,
+				 json ? "\"{}\"" : "empty", strempty(g->origin.name));
+		else
+			log_info("created '%s' (%s, mode 0600) for profile '%s'", g->path,
+				 json ? "\"{}\"" : "empty", strempty(s->profile_name));
 		g->exists = true;
 	}
 	return 0;

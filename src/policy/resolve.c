@@ -239,8 +239,8 @@ static int apply_input_grants(struct builder *b, const struct policy_input *in)
 				return -ENOENT;
 			}
 			warn(b,
-			     "%s '%s' does not exist yet; the grant applies once it is created "
-			     "before the sandbox starts",
+			     "%s '%s' does not exist yet; nono creates it (empty, mode 0600) "
+			     "when the sandbox starts",
 			     flag, g->path);
 		} else if (stat(path, &st) == 0) {
 			if (is_file && S_ISDIR(st.st_mode)) {

@@ -57,6 +57,8 @@ refute_denied() {
 	refute_denied
 	assert_output --partial "Not logged in"
 	[ -d "$H/.claude" ]
+	# The profile's ~/.claude.json is created for the first run, and Claude Code fills it.
+	grep -q '"userID"' "$H/.claude.json"
 }
 
 @test "codex --version under the codex profile" {
