@@ -5,6 +5,7 @@
  * bypasses, network, commands, credentials. See doc/design/policy-format.md.
  */
 #include <errno.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -254,6 +255,64 @@ static int apply_input_grants(struct builder *b, const struct policy_input *in)
 		}
 		r = add_grant(b, TAKE_PTR(path), g->access, is_file, exists,
 			      g->kind == ORIGIN_ENV ? ORIGIN_ENV : ORIGIN_CLI, flag);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * --allow-gpu on Linux (cli-reference): the GPU device nodes that exist, read-write as
+ * files (DRM render nodes, NVIDIA compute devices and MIG caps, AMD KFD, WSL2 /dev/dxg),
+ * and read-only the Vulkan ICD manifests and GPU sysfs. Never /dev/dri/card* (display,
+ * modesetting): compute needs the render nodes only.
+ */
+static int apply_gpu(struct builder *b, const struct policy_input *in)
+{
+	static const char *const rw_globs[] = {
+	    "/dev/dri/renderD*",     "/dev/nvidia[0-9]*",  "/dev/nvidiactl", "/dev/nvidia-uvm",
+	    "/dev/nvidia-uvm-tools", "/dev/nvidia-caps/*", "/dev/kfd",	     "/dev/dxg"};
+	static const char *const ro_dirs[] = {"/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d",
+					      "/sys/class/drm",		 "/sys/module/nvidia",
+					      "/sys/module/amdgpu",	 "/proc/driver/nvidia"};
+	const struct profile *p = b->p;
+	if (!in->allow_gpu && p->allow_gpu != 1)
+		return 0;
+	if (in->allow_gpu && in->profile && p->allow_gpu != 1) {
+		diag_set(b->d, "--allow-gpu", 0, 0,
+			 "profile '%s' does not opt into GPU access; add \"allow_gpu\": true "
+			 "to its security section, or run without --profile",
+			 strempty(p->name));
+		return -EPERM;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(rw_globs); i++) {
+		glob_t g = {0};
+		if (glob(rw_globs[i], GLOB_NOSORT, NULL, &g) != 0) {
+			globfree(&g);
+			continue;
+		}
+		int r = 0;
+		for (size_t k = 0; r >= 0 && k < g.gl_pathc; k++) {
+			struct stat st;
+			if (lstat(g.gl_pathv[k], &st) < 0 || !S_ISCHR(st.st_mode))
+				continue; /* device nodes only, never through a symlink */
+			char *path = strdup(g.gl_pathv[k]);
+			r = path ? add_grant(b, path, FS_RW, true, true, ORIGIN_IMPLIED,
+					     "--allow-gpu")
+				 : -ENOMEM;
+		}
+		globfree(&g);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ro_dirs); i++) {
+		struct stat st;
+		if (stat(ro_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		char *path = strdup(ro_dirs[i]);
+		int r =
+		    path ? add_grant(b, path, FS_READ, false, true, ORIGIN_IMPLIED, "--allow-gpu")
+			 : -ENOMEM;
 		if (r < 0)
 			return r;
 	}
@@ -827,6 +886,8 @@ static int resolve(struct builder *b, const struct policy_input *in)
 		}
 	}
 	if ((r = apply_input_grants(b, in)) < 0)
+		return r;
+	if ((r = apply_gpu(b, in)) < 0)
 		return r;
 	if ((r = apply_unix_grants(b, in)) < 0)
 		return r;
