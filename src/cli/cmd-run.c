@@ -857,7 +857,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 
 	sandbox_probe(&f);
 	if (a.dry_run) {
-		print_dry_run(spec, &f, cmdv, a.verbose);
+		/* -s silences everything nono prints: the dry run then only validates. */
+		if (log_get_level() != LOG_LEVEL_SILENT)
+			print_dry_run(spec, &f, cmdv, a.verbose);
 		ret = EXIT_NONO_OK;
 		goto out;
 	}
