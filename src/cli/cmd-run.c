@@ -22,6 +22,7 @@
 #include "cli/run-portfwd.h"
 #include "cli/run-proxy.h"
 #include "cli/run-options.h"
+#include "credential/credential.h"
 #include "policy/policy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
@@ -698,6 +699,33 @@ static int create_profile_state_dirs(struct sandbox_spec *s)
 	return 0;
 }
 
+/*
+ * A network profile's bundled credentials are optional: one whose key does not load
+ * (no keyring, no such entry) is dropped with a note under -v, and the run goes on
+ * without it; a key that loads is loaded again, and kept, by the proxy.
+ */
+static void drop_unavailable_bundled(struct sandbox_spec *s)
+{
+	for (size_t i = 0; i < s->proxy.n_credentials;) {
+		const struct credential_spec *c = &s->proxy.credentials[i];
+		if (!c->optional) {
+			i++;
+			continue;
+		}
+		_cleanup_secret_ struct secret sec = {0};
+		struct diag cd = {{0}};
+		int r = credential_load(c->credential_key, &sec, &cd);
+		if (r >= 0) {
+			i++;
+			continue;
+		}
+		log_info("network profile '%s' bundles credential '%s', not enabled: %s",
+			 strempty(s->proxy.network_profile), c->name,
+			 cd.msg[0] ? cd.msg : strerror(-r));
+		sandbox_spec_drop_credential(s, i);
+	}
+}
+
 static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
 {
 	if (e->step == STEP_EXEC)
@@ -889,6 +917,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	}
 
 	if (spec->net == NET_PROXY) {
+		drop_unavailable_bundled(spec);
 		r = run_proxy_prepare(&rp, spec, &f, &d);
 		if (r < 0) {
 			log_error("cannot start the network proxy: %s",

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <glob.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
+#include "policy/embedded.h"
 #include "policy/expand.h"
 #include "policy/groups.h"
 #include "policy/policy.h"
@@ -652,6 +654,40 @@ static bool credential_enabled(const struct proxy_spec *px, const char *name)
 	return false;
 }
 
+/*
+ * The credentials a network profile bundles (network-policy.json: codex -> openai,
+ * opencode -> google-ai), enabled like --credential but optional: the run drops one
+ * whose key does not load instead of failing, so the profile works without a key.
+ * An unknown network profile is reported where the proxy resolves its hosts.
+ */
+static int add_bundled_credentials(struct builder *b, const char *np)
+{
+	const struct embedded_file *f = embedded_find("network-policy.json");
+	if (!f)
+		return 0;
+	json_t *root = json_loadb(f->data, f->size, 0, NULL);
+	if (!root)
+		return 0;
+	json_t *creds =
+	    json_object_get(json_object_get(json_object_get(root, "profiles"), np), "credentials");
+	size_t i;
+	json_t *v;
+	int r = 0;
+	json_array_foreach(creds, i, v)
+	{
+		const char *name = json_string_value(v);
+		struct proxy_spec *px = &b->s->proxy;
+		if (!name || credential_enabled(px, name))
+			continue;
+		r = add_credential(b, name, "network profile");
+		if (r < 0)
+			break;
+		px->credentials[px->n_credentials - 1].optional = true;
+	}
+	json_decref(root);
+	return r;
+}
+
 static int apply_network(struct builder *b, const struct policy_input *in)
 {
 	const struct profile *p = b->p;
@@ -734,6 +770,8 @@ static int apply_network(struct builder *b, const struct policy_input *in)
 		return r;
 	STRV_FOREACH(x, in->credentials)
 	if ((r = add_credential(b, *x, "--credential")) < 0)
+		return r;
+	if (np && (r = add_bundled_credentials(b, np)) < 0)
 		return r;
 	for (size_t i = 0; i < p->n_custom_credentials; i++) {
 		const struct profile_credential *pc = &p->custom_credentials[i];

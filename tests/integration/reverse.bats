@@ -385,3 +385,37 @@ check_tls_ca() {
 	assert_failure 1
 	assert_output --partial "cannot load the CA certificates in tls_ca '$T/bad-ca.pem'"
 }
+
+check_bundled() {
+	# network-policy.json's codex profile bundles openai: enabled without --credential,
+	# here with its key from env:// through a preset-named entry pointing at the fake.
+	cat >"$T/bundled.json" <<-EOF2
+	{
+	  "meta": {"name": "bundled"},
+	  "extends": "default",
+	  "network": {
+	    "network_profile": "codex",
+	    "custom_credentials": {
+	      "openai": {"upstream": "https://127.0.0.1:$UPORT/v1", "credential_key": "env://NONO_TEST_KEY"}
+	    }
+	  }
+	}
+	EOF2
+	chmod 644 "$T/bundled.json"
+	run --separate-stderr rev_as "$1" run --profile "$T/bundled.json" -- sh -c \
+		"$CURL -H \"Authorization: Bearer \$OPENAI_API_KEY\" -d '{}' \"\$OPENAI_BASE_URL/responses\""
+	assert_success
+	assert_output --partial '"path":"/v1/responses"'
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+	# Without its key the run goes on without the service, and -v says why.
+	local pre=()
+	[ "$1" = user ] && pre=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+	run --separate-stderr "${pre[@]}" env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp \
+		SSL_CERT_FILE="$T/tls/ca.pem" "$N" run -v --profile "$T/bundled.json" -- \
+		sh -c 'echo "base=${OPENAI_BASE_URL:-unset}"'
+	assert_success
+	assert_output "base=unset"
+	[[ "$stderr" == *"network profile 'codex' bundles credential 'openai', not enabled"* ]]
+}
+@test "a network profile's bundled credential is enabled when its key loads (root)" { check_bundled root; }
+@test "a network profile's bundled credential is enabled when its key loads (user)" { check_bundled user; }

@@ -984,6 +984,30 @@ static void test_resolve_credential_source(void **state)
 	assert_string_equal(c->inject_header, "api-key");
 	assert_string_equal(c->env_var, "OPENAI_API_KEY");
 	s = sandbox_spec_free(s);
+	/* A network profile's bundled credential is enabled, optional; named on the command
+	 * line it is not optional. */
+	in = input_default();
+	in.network_profile = "codex";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 1);
+	assert_string_equal(s->proxy.credentials[0].name, "openai");
+	assert_true(s->proxy.credentials[0].optional);
+	sandbox_spec_drop_credential(s, 0);
+	assert_int_equal(s->proxy.n_credentials, 0);
+	s = sandbox_spec_free(s);
+	char *c3[] = {(char *)"openai=env://K", NULL};
+	in.credentials = c3;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 1);
+	assert_false(s->proxy.credentials[0].optional);
+	assert_string_equal(s->proxy.credentials[0].credential_key, "env://K");
+	s = sandbox_spec_free(s);
+	in = input_default();
+	in.network_profile = "developer";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 0);
+	s = sandbox_spec_free(s);
+
 	/* A non-preset entry still needs both. */
 	user_profile("noup", "{\"network\": {\"custom_credentials\": {\"mine\": "
 			     "{\"credential_key\": \"env://K\"}}}}");
