@@ -4,6 +4,7 @@
  * then either print it (--dry-run), exec in place (wrap) or supervise the child.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include "cli/run-tmp.h"
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
+#include "credential/credential.h"
 #include "policy/policy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
@@ -666,6 +668,12 @@ static int check_command(const struct sandbox_spec *s, const char *path)
 	return -EPERM;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
 /*
  * A profile's own state directories (e.g. ~/.claude) must exist before the sandbox is
  * applied: Landlock attaches rules to existing inodes, so a grant on a missing directory
@@ -702,7 +710,77 @@ static int create_profile_state_dirs(struct sandbox_spec *s)
 		log_info("created '%s' for profile '%s'", g->path, strempty(s->profile_name));
 		g->exists = true;
 	}
+	/*
+	 * Likewise the missing write-granted files a profile names under $HOME
+	 * (~/.claude.json), or the command line names anywhere (--write-file, --allow-file):
+	 * created mode 0600 in their existing parent, never through a symlink. A .json file starts
+	 * as "{}" (an empty file is not JSON, and its readers refuse it). Names ending in
+	 * .lock are left alone: lock "files" are often directories (mkdir locks), and a
+	 * regular file there would wedge the lock.
+	 */
+	for (size_t i = 0; i < s->n_grants; i++) {
+		struct fs_grant *g = &s->grants[i];
+		bool cli = g->origin.kind == ORIGIN_CLI || g->origin.kind == ORIGIN_ENV;
+		if (g->exists || !g->is_file || !(g->access & FS_WRITE) ||
+		    (!cli &&
+		     (g->origin.kind != ORIGIN_PROFILE || !path_is_beneath(g->path, real_home) ||
+		      streq(g->path, real_home) || has_suffix(g->path, ".lock"))))
+			continue;
+		_cleanup_close_ int fd =
+		    open(g->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue; /* no parent directory: nothing to create it in */
+			if (errno == EEXIST)
+				continue; /* appeared meanwhile: left as the sandbox found it */
+			if (cli && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+				log_warning("cannot create '%s' for %s: %s; the grant is skipped",
+					    g->path, strempty(g->origin.name), strerror(errno));
+				continue;
+			}
+			return log_error_errno(-errno, "cannot create '%s' for profile '%s'",
+					       g->path, strempty(s->profile_name));
+		}
+		bool json = has_suffix(g->path, ".json");
+		if (json && write(fd, "{}\n", 3) != 3)
+			return log_error_errno(-EIO, "cannot write '%s' for profile '%s'", g->path,
+					       strempty(s->profile_name));
+		if (cli)
+			log_info("created '%s' (%s, mode 0600) for %s", g->path,
+				 json ? "\"{}\"" : "empty", strempty(g->origin.name));
+		else
+			log_info("created '%s' (%s, mode 0600) for profile '%s'", g->path,
+				 json ? "\"{}\"" : "empty", strempty(s->profile_name));
+		g->exists = true;
+	}
 	return 0;
+}
+
+/*
+ * A network profile's bundled credentials are optional: one whose key does not load
+ * (no keyring, no such entry) is dropped with a note under -v, and the run goes on
+ * without it; a key that loads is loaded again, and kept, by the proxy.
+ */
+static void drop_unavailable_bundled(struct sandbox_spec *s)
+{
+	for (size_t i = 0; i < s->proxy.n_credentials;) {
+		const struct credential_spec *c = &s->proxy.credentials[i];
+		if (!c->optional) {
+			i++;
+			continue;
+		}
+		_cleanup_secret_ struct secret sec = {0};
+		struct diag cd = {{0}};
+		int r = credential_load(c->credential_key, &sec, &cd);
+		if (r >= 0) {
+			i++;
+			continue;
+		}
+		log_info("network profile '%s' bundles credential '%s', not enabled: %s",
+			 strempty(s->proxy.network_profile), c->name,
+			 cd.msg[0] ? cd.msg : strerror(-r));
+		sandbox_spec_drop_credential(s, i);
+	}
 }
 
 static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
@@ -899,7 +977,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 
 	sandbox_probe(&f);
 	if (a.dry_run) {
-		print_dry_run(spec, &f, cmdv, a.verbose);
+		/* -s silences everything nono prints: the dry run then only validates. */
+		if (log_get_level() != LOG_LEVEL_SILENT)
+			print_dry_run(spec, &f, cmdv, a.verbose);
 		ret = EXIT_NONO_OK;
 		goto out;
 	}
@@ -934,6 +1014,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	}
 
 	if (spec->net == NET_PROXY) {
+		drop_unavailable_bundled(spec);
 		r = run_proxy_prepare(&rp, spec, &f, &d);
 		if (r < 0) {
 			log_error("cannot start the network proxy: %s",

@@ -54,6 +54,7 @@ int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **
 		    .secret = c->secrets[i].data,
 		    .secret_len = c->secrets[i].len,
 		    .rules = c->rules + k,
+		    .tls_ca = cs->tls_ca,
 		};
 		for (size_t e = 0; e < px->n_endpoints; e++)
 			if (streq(px->endpoints[e].service, cs->name)) {

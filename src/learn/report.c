@@ -3,6 +3,10 @@
  * The learn report: which grants the traced command needs.
  *
  * Selection rules, in order:
+ *  0. Pseudo-files. "/", /proc and the tracing filesystems (/sys/kernel/tracing,
+ *     /sys/kernel/debug/tracing) are never proposed: the sandbox provides /proc itself,
+ *     "/" is only ever looked up, and the tracing files are touched by runtimes probing
+ *     for them, never needed.
  *  1. Class. EXEC and LIST count as READ; a path is READ, WRITE or READ+WRITE.
  *  2. Failures. Read-only uses that never succeeded are dropped (the tracer already
  *     dropped ENOENT/ENOTDIR probes; what is left is e.g. EACCES). Writes are kept
@@ -237,6 +241,13 @@ out:
 	return changed;
 }
 
+static bool pseudo_path(const char *path)
+{
+	return streq(path, "/") || path_is_beneath(path, "/proc") ||
+	       path_is_beneath(path, "/sys/kernel/tracing") ||
+	       path_is_beneath(path, "/sys/kernel/debug/tracing");
+}
+
 int report_select(const struct learn_result *r, const struct learn_covered *covered,
 		  size_t n_covered, bool all, const char *home, struct report_entry **ret,
 		  size_t *ret_n, size_t *ret_covered)
@@ -247,7 +258,7 @@ int report_select(const struct learn_result *r, const struct learn_covered *cove
 	for (size_t i = 0; i < r->n_paths; i++) {
 		const struct learn_path *p = &r->paths[i];
 		unsigned c = access_class(p->access);
-		if (!c)
+		if (!c || !p->path || pseudo_path(p->path))
 			continue;
 		if (p->err && !(c & LEARN_WRITE) && !all)
 			continue;

@@ -1155,6 +1155,15 @@ static int tracer_finish(struct tracer *t, const struct learn_options *opts,
 			dir[1] = 0;
 		else if (slash)
 			*slash = 0;
+		/*
+		 * Never widened to /, a top-level directory or $HOME and its ancestors: a
+		 * file there keeps its file rule (nono creates a missing write-granted file
+		 * of a profile under $HOME before the sandbox starts).
+		 */
+		const char *home = secure_getenv("HOME");
+		if (streq(dir, "/") || !strchr(dir + 1, '/') ||
+		    (home && home[0] == '/' && path_is_beneath(home, dir)))
+			continue;
 		unsigned access = p->access;
 		int err = p->err;
 		p->access = 0; /* dropped below; p may move when the table grows */

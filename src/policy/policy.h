@@ -65,6 +65,9 @@ struct policy_input {
 	int capability_elevation; /* -1 unset */
 };
 
+/* True if name is a built-in credential service (openai, anthropic, gemini, ...). */
+bool policy_credential_is_preset(const char *name);
+
 /* Initialise in to "nothing given": all tri-states -1, everything else zero/NULL. */
 void policy_input_init(struct policy_input *in);
 

@@ -15,6 +15,7 @@
 #include "policy/embedded.h"
 #include "policy/expand.h"
 #include "policy/json-strict.h"
+#include "policy/policy.h"
 #include "policy/spec.h"
 
 #define JP 512
@@ -27,6 +28,7 @@ static void credential_done(struct profile_credential *c)
 	free(c->inject_header);
 	free(c->credential_format);
 	free(c->env_var);
+	free(c->tls_ca);
 	for (size_t i = 0; i < c->n_rules; i++) {
 		free(c->rules[i].method);
 		free(c->rules[i].path);
@@ -277,13 +279,9 @@ static int parse_endpoint_rules(struct jctx *c, json_t *obj, const char *cp,
 
 static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile *p)
 {
-	static const char *const keys[] = {"upstream",
-					   "credential_key",
-					   "inject_header",
-					   "credential_format",
-					   "env_var",
-					   "endpoint_rules",
-					   NULL};
+	static const char *const keys[] = {
+	    "upstream", "credential_key", "inject_header",  "credential_format",
+	    "env_var",	"tls_ca",	  "endpoint_rules", NULL};
 	json_t *obj = NULL, *v;
 	const char *name;
 	int r = jctx_get_object(c, net, "/network", "custom_credentials", &obj);
@@ -317,14 +315,17 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 		    (r = jctx_get_string(c, v, cp, "inject_header", &cred->inject_header)) < 0 ||
 		    (r = jctx_get_string(c, v, cp, "credential_format", &cred->credential_format)) <
 			0 ||
-		    (r = jctx_get_string(c, v, cp, "env_var", &cred->env_var)) < 0)
+		    (r = jctx_get_string(c, v, cp, "env_var", &cred->env_var)) < 0 ||
+		    (r = jctx_get_string(c, v, cp, "tls_ca", &cred->tls_ca)) < 0)
 			return r;
-		if (!cred->upstream)
+		/* An entry named like a preset inherits what it leaves unset. */
+		bool preset = policy_credential_is_preset(name);
+		if (!cred->upstream && !preset)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'upstream'; add "
 					  "\"upstream\": \"https://...\"",
 					  name);
-		if (!valid_upstream(cred->upstream))
+		if (cred->upstream && !valid_upstream(cred->upstream))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "upstream"), false,
 					  "upstream '%s' of '%s' must be an https://host[:port][/path] "
 					  "URL (http:// only for 127.0.0.1, [::1] or localhost)",
@@ -332,7 +333,7 @@ static int parse_custom_credentials(struct jctx *c, json_t *net, struct profile 
 		if (cred->inject_header && !valid_header_name(cred->inject_header))
 			return jctx_error(c, -EINVAL, jptr(fp, sizeof(fp), cp, "inject_header"),
 					  false, "bad HTTP header name '%s'", cred->inject_header);
-		if (!cred->credential_key)
+		if (!cred->credential_key && !preset)
 			return jctx_error(c, -EINVAL, cp, false,
 					  "custom credential '%s' has no 'credential_key'", name);
 		if (cred->env_var && !env_name_valid(cred->env_var))
@@ -937,7 +938,8 @@ static int credential_copy(struct profile_credential *dst, const struct profile_
 	    replace_str(&dst->credential_key, src->credential_key) < 0 ||
 	    replace_str(&dst->inject_header, src->inject_header) < 0 ||
 	    replace_str(&dst->credential_format, src->credential_format) < 0 ||
-	    replace_str(&dst->env_var, src->env_var) < 0)
+	    replace_str(&dst->env_var, src->env_var) < 0 ||
+	    replace_str(&dst->tls_ca, src->tls_ca) < 0)
 		goto oom;
 	if (src->n_rules) {
 		dst->rules = calloc(src->n_rules, sizeof(*dst->rules));

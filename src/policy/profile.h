@@ -34,6 +34,7 @@ struct profile_credential {
 	char *inject_header;
 	char *credential_format;
 	char *env_var;
+	char *tls_ca; /* as written: a PEM file of extra CAs for this upstream */
 	struct profile_endpoint *rules;
 	size_t n_rules;
 };

@@ -5,6 +5,8 @@
  * bypasses, network, commands, credentials. See doc/design/policy-format.md.
  */
 #include <errno.h>
+#include <glob.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "base/path.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
+#include "policy/embedded.h"
 #include "policy/expand.h"
 #include "policy/groups.h"
 #include "policy/policy.h"
@@ -264,8 +267,8 @@ static int apply_input_grants(struct builder *b, const struct policy_input *in)
 				return -ENOENT;
 			}
 			warn(b,
-			     "%s '%s' does not exist yet; the grant applies once it is created "
-			     "before the sandbox starts",
+			     "%s '%s' does not exist yet; nono creates it (empty, mode 0600) "
+			     "when the sandbox starts",
 			     flag, g->path);
 		} else if (stat(path, &st) == 0) {
 			if (is_file && S_ISDIR(st.st_mode)) {
@@ -279,6 +282,64 @@ static int apply_input_grants(struct builder *b, const struct policy_input *in)
 		}
 		r = add_grant(b, TAKE_PTR(path), g->access, is_file, exists,
 			      g->kind == ORIGIN_ENV ? ORIGIN_ENV : ORIGIN_CLI, flag);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * --allow-gpu on Linux (cli-reference): the GPU device nodes that exist, read-write as
+ * files (DRM render nodes, NVIDIA compute devices and MIG caps, AMD KFD, WSL2 /dev/dxg),
+ * and read-only the Vulkan ICD manifests and GPU sysfs. Never /dev/dri/card* (display,
+ * modesetting): compute needs the render nodes only.
+ */
+static int apply_gpu(struct builder *b, const struct policy_input *in)
+{
+	static const char *const rw_globs[] = {
+	    "/dev/dri/renderD*",     "/dev/nvidia[0-9]*",  "/dev/nvidiactl", "/dev/nvidia-uvm",
+	    "/dev/nvidia-uvm-tools", "/dev/nvidia-caps/*", "/dev/kfd",	     "/dev/dxg"};
+	static const char *const ro_dirs[] = {"/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d",
+					      "/sys/class/drm",		 "/sys/module/nvidia",
+					      "/sys/module/amdgpu",	 "/proc/driver/nvidia"};
+	const struct profile *p = b->p;
+	if (!in->allow_gpu && p->allow_gpu != 1)
+		return 0;
+	if (in->allow_gpu && in->profile && p->allow_gpu != 1) {
+		diag_set(b->d, "--allow-gpu", 0, 0,
+			 "profile '%s' does not opt into GPU access; add \"allow_gpu\": true "
+			 "to its security section, or run without --profile",
+			 strempty(p->name));
+		return -EPERM;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(rw_globs); i++) {
+		glob_t g = {0};
+		if (glob(rw_globs[i], GLOB_NOSORT, NULL, &g) != 0) {
+			globfree(&g);
+			continue;
+		}
+		int r = 0;
+		for (size_t k = 0; r >= 0 && k < g.gl_pathc; k++) {
+			struct stat st;
+			if (lstat(g.gl_pathv[k], &st) < 0 || !S_ISCHR(st.st_mode))
+				continue; /* device nodes only, never through a symlink */
+			char *path = strdup(g.gl_pathv[k]);
+			r = path ? add_grant(b, path, FS_RW, true, true, ORIGIN_IMPLIED,
+					     "--allow-gpu")
+				 : -ENOMEM;
+		}
+		globfree(&g);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ro_dirs); i++) {
+		struct stat st;
+		if (stat(ro_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		char *path = strdup(ro_dirs[i]);
+		int r =
+		    path ? add_grant(b, path, FS_READ, false, true, ORIGIN_IMPLIED, "--allow-gpu")
+			 : -ENOMEM;
 		if (r < 0)
 			return r;
 	}
@@ -418,15 +479,24 @@ static int ports_union(uint16_t **dst, size_t *n, const uint16_t *a, size_t na)
 	return 0;
 }
 
+/*
+ * The built-in services, checked against what the clients read (claude-code 2.1, codex
+ * 0.171, opencode 1.18, gemini-cli 0.61 and the SDKs they bundle). Upstreams carry the
+ * path prefix the SDKs put in their default base URL (/v1 for OpenAI and Anthropic):
+ * the reverse proxy drops that prefix when a client repeats it, so a base URL without
+ * /v1 (Claude Code: BASE/v1/messages) and one that must end in /v1 (the AI SDK in
+ * opencode: BASE/messages) both reach /v1/messages. Gemini's clients (@google/genai,
+ * gemini-cli) read GOOGLE_GEMINI_BASE_URL; nothing reads GEMINI_BASE_URL.
+ */
 static const struct {
 	const char *name, *upstream, *key, *header, *format, *env, *base;
 } presets[] = {
-    {"openai", "https://api.openai.com", "openai_api_key", "Authorization", "Bearer {}",
+    {"openai", "https://api.openai.com/v1", "openai_api_key", "Authorization", "Bearer {}",
      "OPENAI_API_KEY", "OPENAI_BASE_URL"},
-    {"anthropic", "https://api.anthropic.com", "anthropic_api_key", "x-api-key", "{}",
+    {"anthropic", "https://api.anthropic.com/v1", "anthropic_api_key", "x-api-key", "{}",
      "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
     {"gemini", "https://generativelanguage.googleapis.com", "gemini_api_key", "x-goog-api-key",
-     "{}", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
+     "{}", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"},
     {"google-ai", "https://generativelanguage.googleapis.com", "google_api_key", "x-goog-api-key",
      "{}", "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
     /* gh reads GH_TOKEN first, then GITHUB_TOKEN; GITHUB_TOKEN is the one Actions, gh
@@ -460,19 +530,91 @@ static int dup_or(char **dst, const char *v, const char *dflt)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int add_credential(struct builder *b, const char *name, const char *flag)
+static ssize_t find_preset(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
+		if (streq(presets[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+bool policy_credential_is_preset(const char *name)
+{
+	return find_preset(name) >= 0;
+}
+
+/* A source for --credential SERVICE=SOURCE: a reference or a keyring account name. */
+static bool source_valid(const char *src)
+{
+	if (!*src || strlen(src) > 4096)
+		return false;
+	for (const char *c = src; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Enable service NAME, or NAME=SOURCE to take its key from SOURCE (env://, file://,
+ * op://, or a keyring account) instead of the preset's or entry's own. A later
+ * NAME=SOURCE overrides the source of a service already enabled (the command line
+ * after the profile). A custom entry named like a preset inherits what it leaves unset.
+ */
+static int add_credential(struct builder *b, const char *arg, const char *flag)
 {
 	struct proxy_spec *px = &b->s->proxy;
+	_cleanup_free_ char *name = strdup(arg);
+	if (!name)
+		return -ENOMEM;
+	char *source = strchr(name, '=');
+	if (source) {
+		*source++ = '\0';
+		if (!*name || !source_valid(source)) {
+			diag_set(b->d, flag, 0, 0,
+				 "bad credential '%s'; use SERVICE or SERVICE=SOURCE (env://VAR, "
+				 "file:///path, op://vault/item/field or a keyring account)",
+				 arg);
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i < px->n_credentials; i++)
-		if (streq(px->credentials[i].name, name))
+		if (streq(px->credentials[i].name, name)) {
+			if (!source)
+				return 0;
+			char *k = strdup(source);
+			if (!k)
+				return -ENOMEM;
+			free(px->credentials[i].credential_key);
+			px->credentials[i].credential_key = k;
 			return 0;
+		}
 	struct credential_spec c = {0};
 	int r = -ENOMEM;
 	const struct profile_credential *pc = NULL;
 	for (size_t i = 0; i < b->p->n_custom_credentials; i++)
 		if (streq(b->p->custom_credentials[i].name, name))
 			pc = &b->p->custom_credentials[i];
-	if (pc) {
+	ssize_t pi = find_preset(name);
+	if (!pc && pi < 0) {
+		diag_set(b->d, flag, 0, 0,
+			 "unknown credential service '%s'; use openai, anthropic, gemini, "
+			 "google-ai, github, gitlab or define it in network.custom_credentials",
+			 name);
+		return -ENOENT;
+	}
+	if (pi >= 0) {
+		/* The preset, with a same-named custom entry's fields over it. */
+		if (dup_or(&c.name, name, NULL) < 0 ||
+		    dup_or(&c.upstream, pc ? pc->upstream : NULL, presets[pi].upstream) < 0 ||
+		    dup_or(&c.credential_key, pc ? pc->credential_key : NULL, presets[pi].key) <
+			0 ||
+		    dup_or(&c.inject_header, pc ? pc->inject_header : NULL, presets[pi].header) <
+			0 ||
+		    dup_or(&c.format, pc ? pc->credential_format : NULL, presets[pi].format) < 0 ||
+		    dup_or(&c.env_var, pc ? pc->env_var : NULL, presets[pi].env) < 0 ||
+		    dup_or(&c.base_url_var, presets[pi].base, NULL) < 0)
+			goto fail;
+	} else {
 		if (dup_or(&c.name, name, NULL) < 0 ||
 		    dup_or(&c.upstream, pc->upstream, NULL) < 0 ||
 		    dup_or(&c.credential_key, pc->credential_key, NULL) < 0 ||
@@ -484,26 +626,18 @@ static int add_credential(struct builder *b, const char *name, const char *flag)
 			goto fail;
 		if (upper_var(name, "_BASE_URL", &c.base_url_var) < 0)
 			goto fail;
-	} else {
-		size_t i;
-		for (i = 0; i < ARRAY_SIZE(presets); i++)
-			if (streq(presets[i].name, name))
-				break;
-		if (i == ARRAY_SIZE(presets)) {
-			diag_set(b->d, flag, 0, 0,
-				 "unknown credential service '%s'; use openai, anthropic, gemini, "
-				 "google-ai, github, gitlab or define it in network.custom_credentials",
-				 name);
-			return -ENOENT;
-		}
-		if (dup_or(&c.name, name, NULL) < 0 ||
-		    dup_or(&c.upstream, presets[i].upstream, NULL) < 0 ||
-		    dup_or(&c.credential_key, presets[i].key, NULL) < 0 ||
-		    dup_or(&c.inject_header, presets[i].header, NULL) < 0 ||
-		    dup_or(&c.format, presets[i].format, NULL) < 0 ||
-		    dup_or(&c.env_var, presets[i].env, NULL) < 0 ||
-		    dup_or(&c.base_url_var, presets[i].base, NULL) < 0)
+	}
+	if (source) {
+		free(c.credential_key);
+		if (!(c.credential_key = strdup(source)))
 			goto fail;
+	}
+	if (pc && pc->tls_ca) {
+		bool exists = false;
+		r = data_path(b, pc->tls_ca, b->p->file, "tls_ca", &c.tls_ca, &exists);
+		if (r < 0)
+			goto fail;
+		r = -ENOMEM;
 	}
 	struct credential_spec *nc =
 	    reallocarray(px->credentials, px->n_credentials + 1, sizeof(*nc));
@@ -520,6 +654,7 @@ fail:
 	free(c.format);
 	free(c.env_var);
 	free(c.base_url_var);
+	free(c.tls_ca);
 	return r;
 }
 
@@ -542,6 +677,40 @@ static bool credential_enabled(const struct proxy_spec *px, const char *name)
 		if (streq(px->credentials[i].name, name))
 			return true;
 	return false;
+}
+
+/*
+ * The credentials a network profile bundles (network-policy.json: codex -> openai,
+ * opencode -> google-ai), enabled like --credential but optional: the run drops one
+ * whose key does not load instead of failing, so the profile works without a key.
+ * An unknown network profile is reported where the proxy resolves its hosts.
+ */
+static int add_bundled_credentials(struct builder *b, const char *np)
+{
+	const struct embedded_file *f = embedded_find("network-policy.json");
+	if (!f)
+		return 0;
+	json_t *root = json_loadb(f->data, f->size, 0, NULL);
+	if (!root)
+		return 0;
+	json_t *creds =
+	    json_object_get(json_object_get(json_object_get(root, "profiles"), np), "credentials");
+	size_t i;
+	json_t *v;
+	int r = 0;
+	json_array_foreach(creds, i, v)
+	{
+		const char *name = json_string_value(v);
+		struct proxy_spec *px = &b->s->proxy;
+		if (!name || credential_enabled(px, name))
+			continue;
+		r = add_credential(b, name, "network profile");
+		if (r < 0)
+			break;
+		px->credentials[px->n_credentials - 1].optional = true;
+	}
+	json_decref(root);
+	return r;
 }
 
 static int apply_network(struct builder *b, const struct policy_input *in)
@@ -626,6 +795,8 @@ static int apply_network(struct builder *b, const struct policy_input *in)
 		return r;
 	STRV_FOREACH(x, in->credentials)
 	if ((r = add_credential(b, *x, "--credential")) < 0)
+		return r;
+	if (np && (r = add_bundled_credentials(b, np)) < 0)
 		return r;
 	for (size_t i = 0; i < p->n_custom_credentials; i++) {
 		const struct profile_credential *pc = &p->custom_credentials[i];
@@ -778,6 +949,8 @@ static int resolve(struct builder *b, const struct policy_input *in)
 		}
 	}
 	if ((r = apply_input_grants(b, in)) < 0)
+		return r;
+	if ((r = apply_gpu(b, in)) < 0)
 		return r;
 	if ((r = apply_unix_grants(b, in)) < 0)
 		return r;

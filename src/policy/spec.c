@@ -19,6 +19,30 @@ static void credential_spec_done(struct credential_spec *c)
 	free(c->format);
 	free(c->env_var);
 	free(c->base_url_var);
+	free(c->tls_ca);
+}
+
+void sandbox_spec_drop_credential(struct sandbox_spec *s, size_t i)
+{
+	struct proxy_spec *px = &s->proxy;
+	if (i >= px->n_credentials)
+		return;
+	const char *name = px->credentials[i].name;
+	size_t o = 0;
+	for (size_t k = 0; k < px->n_endpoints; k++) {
+		struct endpoint_rule *e = &px->endpoints[k];
+		if (name && e->service && streq(e->service, name)) {
+			free(e->service);
+			free(e->method);
+			free(e->path);
+		} else
+			px->endpoints[o++] = *e;
+	}
+	px->n_endpoints = o;
+	credential_spec_done(&px->credentials[i]);
+	memmove(&px->credentials[i], &px->credentials[i + 1],
+		(px->n_credentials - i - 1) * sizeof(*px->credentials));
+	px->n_credentials--;
 }
 
 struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s)

@@ -94,6 +94,8 @@ struct credential_spec {
 	char *format;          /* default "Bearer {}" */
 	char *env_var;         /* where the phantom token goes, e.g. OPENAI_API_KEY */
 	char *base_url_var;    /* e.g. OPENAI_BASE_URL */
+	bool optional; /* bundled by the network profile: dropped when its key does not load */
+	char *tls_ca;	       /* PEM CA file this upstream may also chain to, canonical; or NULL */
 };
 
 /* Where the proxy listens, as seen from the child (DESIGN.md, Network). */
@@ -176,6 +178,9 @@ struct sandbox_spec {
 
 /* Frees everything; accepts NULL; returns NULL. */
 struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s);
+
+/* Remove credential service i and the endpoint rules naming it. */
+void sandbox_spec_drop_credential(struct sandbox_spec *s, size_t i);
 void sandbox_spec_freep(struct sandbox_spec **s);
 #define _cleanup_spec_ __attribute__((cleanup(sandbox_spec_freep)))
 

@@ -91,6 +91,7 @@ struct proxy_service {
 	size_t secret_len;
 	const struct proxy_endpoint *rules; /* none: every method and path */
 	size_t n_rules;
+	const char *tls_ca; /* a PEM file of CAs trusted for this upstream only; or NULL */
 };
 
 struct proxy_config {

@@ -56,6 +56,7 @@ struct svc {
 	size_t n_idle;
 	struct scrub *scrub; /* the key's spellings -> the phantom's, for responses */
 	unsigned busy;	     /* requests in flight upstream; under rv->lock */
+	SSL_CTX *ctx; /* its own, when it has a tls_ca; else NULL (the shared one) */
 };
 
 struct worker {
@@ -151,6 +152,17 @@ int reverse_parse_upstream(const char *url, struct reverse_upstream *ret)
 	}
 	*ret = u;
 	return 0;
+}
+
+void reverse_strip_base(const char *base, char *path)
+{
+	size_t bl = strlen(base);
+	if (bl == 0 || strncmp(path, base, bl) != 0 || (path[bl] != '/' && path[bl] != '\0'))
+		return;
+	if (path[bl] == '\0')
+		path[0] = '/', path[1] = '\0';
+	else
+		memmove(path, path + bl, strlen(path + bl) + 1);
 }
 
 int reverse_format(const char *format, const char *key, size_t key_len, char **ret, size_t *ret_len)
@@ -569,7 +581,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 	}
 	u->fd = TAKE_FD(fd);
 	if (s->up.tls) {
-		u->ssl = SSL_new(rv->ctx);
+		u->ssl = SSL_new(s->ctx ? s->ctx : rv->ctx);
 		int ok = u->ssl && SSL_set_fd(u->ssl, u->fd) == 1;
 		if (ok && !s->up.is_ip)
 			ok = SSL_set_tlsext_host_name(u->ssl, s->up.host) == 1 &&
@@ -651,6 +663,19 @@ static bool rules_allow(const struct svc *s, const char *method, const char *pat
 		if (endpoint_method_match(s->rules[i].method, method) &&
 		    endpoint_glob_match(s->rules[i].path, path))
 			return true;
+	/* A rule may also name the path with the upstream's base in front (/v1/...). */
+	if (s->up.base[0]) {
+		size_t bl = strlen(s->up.base), pl = strlen(path);
+		_cleanup_free_ char *full = malloc(bl + pl + 1);
+		if (!full)
+			return false;
+		memcpy(full, s->up.base, bl);
+		memcpy(full + bl, path, pl + 1);
+		for (size_t i = 0; i < s->n_rules; i++)
+			if (endpoint_method_match(s->rules[i].method, method) &&
+			    endpoint_glob_match(s->rules[i].path, full))
+				return true;
+	}
 	return false;
 }
 
@@ -680,6 +705,9 @@ void reverse_route(const struct reverse *rv, const struct http1_head *h, struct 
 	ret->svc = (size_t)(s - rv->svcs);
 	/* The normalised rest is what the rules see and what the upstream gets. */
 	ret->rest = sp[sl] ? sp + sl : "/";
+	/* A client that repeats the upstream's base path (/v1) has one copy dropped. */
+	if (sp[sl])
+		reverse_strip_base(s->up.base, ret->path + 1 + sl);
 	ret->allowed = rules_allow(s, h->method_str, ret->rest);
 	ret->status = 0;
 	ret->reason = NULL;
@@ -1418,6 +1446,7 @@ static void svc_done(struct svc *s)
 	free(s->rules);
 	for (size_t i = 0; i < s->n_idle; i++)
 		upconn_free(s->idle[i]);
+	SSL_CTX_free(s->ctx);
 	*s = (struct svc){0};
 }
 
@@ -1525,6 +1554,30 @@ static int svc_init(struct svc *s, const struct proxy_service *ps, struct diag *
 	return 0;
 }
 
+/* The upstream TLS context: the system store, plus the PEM file ca when given. */
+static int tls_ctx_new(const char *ca, SSL_CTX **ret, struct diag *d)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		diag_set(d, NULL, 0, 0, "cannot set up TLS for the credential proxy");
+		return -EIO;
+	}
+	if (ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		diag_set(d, NULL, 0, 0, "cannot load the CA certificates in tls_ca '%s'", ca);
+		return -EINVAL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	(void)SSL_CTX_set_mode(ctx,
+			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	*ret = ctx;
+	return 0;
+}
+
 int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct diag *d)
 {
 	struct reverse *rv = calloc(1, sizeof(*rv));
@@ -1565,17 +1618,14 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 		if (r < 0)
 			goto fail;
 	}
-	rv->ctx = SSL_CTX_new(TLS_client_method());
-	if (!rv->ctx || SSL_CTX_set_min_proto_version(rv->ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_default_verify_paths(rv->ctx) != 1) {
-		ERR_clear_error();
-		diag_set(d, NULL, 0, 0, "cannot set up TLS for the credential proxy");
-		r = -EIO;
+	if ((r = tls_ctx_new(NULL, &rv->ctx, d)) < 0)
 		goto fail;
-	}
-	SSL_CTX_set_verify(rv->ctx, SSL_VERIFY_PEER, NULL);
-	(void)SSL_CTX_set_mode(rv->ctx,
-			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A service's private CA goes into its own context only: no other upstream
+	 * chains to it. */
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].tls_ca &&
+		    (r = tls_ctx_new(cfg->services[i].tls_ca, &rv->svcs[i].ctx, d)) < 0)
+			goto fail;
 	*ret = rv;
 	return 0;
 fail:

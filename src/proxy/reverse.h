@@ -144,6 +144,14 @@ bool reverse_header_dropped(const char *name, size_t nl, const char *value, size
 			    const char *conn_tokens, size_t ctl);
 /* Constant-time check of a credential-slot value against the expected one. */
 bool reverse_slot_matches(const char *value, size_t vl, const char *expected, size_t el);
+/*
+ * A client that repeats the upstream's base path (BASE_URL/v1/messages against an
+ * upstream ending in /v1) means the same resource as one that does not: drop that one
+ * leading copy from the normalised path, in place ("/v1" alone becomes "/"). Endpoint
+ * rules are matched after this, relative to the base.
+ */
+void reverse_strip_base(const char *base, char *path);
+
 /* "Bearer {}" + key -> "Bearer key" into a new string; -EINVAL without "{}". */
 int reverse_format(const char *format, const char *key, size_t key_len, char **ret,
 		   size_t *ret_len);

@@ -197,6 +197,27 @@ static const char *grant_flag(unsigned access)
 	return access == FS_READ ? "--read" : access == FS_WRITE ? "--write" : "--allow";
 }
 
+/*
+ * The flag that grants op on path and works as typed. The plain flags take an existing
+ * file or directory, and a missing path only in its file form with write: nono then
+ * creates the file (mode 0600) in its existing directory. Reading a file that does not
+ * exist is ENOENT, not a refusal, so a missing path gets write in its suggestion.
+ */
+static const char *grant_flag_for(const char *path, unsigned access)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return grant_flag(access);
+	_cleanup_free_ char *parent = strdup(path);
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	if (!slash || slash == parent)
+		return grant_flag(access);
+	*slash = '\0';
+	if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
+		return grant_flag(access); /* nothing to create it in: "create it first" */
+	return access & FS_READ ? "--allow-file" : "--write-file";
+}
+
 /* "~" and "~/x" against $HOME, the way a shell would have expanded them. */
 static int expand_home(const char *path, char **ret)
 {
@@ -298,8 +319,8 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 		if ((q.granted & op) == op)
 			r = xasprintf(&q.suggestion, "--bypass-protection %s", deny->path);
 		else
-			r = xasprintf(&q.suggestion, "%s %s --bypass-protection %s", grant_flag(op),
-				      q.subject, deny->path);
+			r = xasprintf(&q.suggestion, "%s %s --bypass-protection %s",
+				      grant_flag_for(q.subject, op), q.subject, deny->path);
 	} else if ((q.granted & op) == op && root_mode_refuses(q.subject, op)) {
 		q.status = QUERY_DENIED;
 		q.reason = REASON_FILE_MODE;
@@ -321,11 +342,12 @@ int policy_query_path(const struct sandbox_spec *s, const char *path, unsigned o
 		q.reason = REASON_PARTIAL;
 		if (dup_opt(any->path, &q.rule) < 0 || origin_text(&any->origin, &q.origin) < 0)
 			return -ENOMEM;
-		r = xasprintf(&q.suggestion, "%s %s", grant_flag(op & ~q.granted), q.subject);
+		r = xasprintf(&q.suggestion, "%s %s", grant_flag_for(q.subject, op & ~q.granted),
+			      q.subject);
 	} else {
 		q.status = QUERY_DENIED;
 		q.reason = REASON_NOT_GRANTED;
-		r = xasprintf(&q.suggestion, "%s %s", grant_flag(op), q.subject);
+		r = xasprintf(&q.suggestion, "%s %s", grant_flag_for(q.subject, op), q.subject);
 	}
 	if (r < 0)
 		return r;

@@ -5,6 +5,7 @@
 # with nothing refused. When the npm registry is unreachable every case is a visible
 # SKIP, never a pass.
 
+bats_require_minimum_version 1.5.0
 load lib/common
 
 AGENTS_DIR=${NONO_AGENTS_DIR:-/var/cache/nono-test-agents}
@@ -56,6 +57,8 @@ refute_denied() {
 	refute_denied
 	assert_output --partial "Not logged in"
 	[ -d "$H/.claude" ]
+	# The profile's ~/.claude.json is created for the first run, and Claude Code fills it.
+	grep -q '"userID"' "$H/.claude.json"
 }
 
 @test "codex --version under the codex profile" {
@@ -104,4 +107,143 @@ refute_denied() {
 	echo "SECRET-SSH-KEY" >"$H/.ssh/id_rsa"
 	run agent claude-code /bin/sh -c "cat '$H/.ssh/id_rsa'"
 	refute_output --partial "SECRET-SSH-KEY"
+}
+
+# ---- A prompt round trip, offline, against a local fake of the provider's API --------
+# The provider's hostnames are mapped to the fake (tests/integration/lib/fake-llm.py,
+# HTTPS on 443 with a test CA that nono trusts through SSL_CERT_FILE) inside a mount and
+# network namespace the test creates; nono and the agent run there as uid 65534 or root,
+# exactly as a user types it: --profile AGENT --allow-cwd --credential SVC=env://KEY.
+
+RT_REPLY="FAKE-REPLY-$RANDOM$RANDOM"
+RT_KEY="sk-nono-agent-test-$RANDOM$RANDOM-secret"
+
+rt_setup() {
+	mkdir -p "$T/tls"
+	(
+		cd "$T/tls"
+		printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:api.anthropic.com,DNS:api.openai.com,DNS:generativelanguage.googleapis.com\n' >ext.cnf
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout ca.key -out ca.pem -days 2 -subj /CN=nono-agents-test-ca
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout srv.key -out srv.csr -subj /CN=fake-llm
+		openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-out srv.pem -days 2 -extfile ext.cnf
+	) >/dev/null 2>&1
+	chmod 755 "$T/tls"
+	chmod 644 "$T/tls/ca.pem"
+	printf '127.0.0.1 localhost\n127.0.0.1 api.anthropic.com api.openai.com generativelanguage.googleapis.com\n' >"$T/hosts"
+	chmod 644 "$T/hosts"
+	cat >"$T/ns.sh" <<-'EOF2'
+	#!/bin/sh
+	# ns.sh WHO NONO-ARGS...: inside the test's namespaces (as root), bring up lo, map
+	# the hosts, start the fake on 443, run nono as WHO with the test CA and key.
+	who=$1
+	shift
+	ip link set lo up || exit 90
+	mount --bind "$T/hosts" /etc/hosts || exit 91
+	python3 "$NONO_SRC/tests/integration/lib/fake-llm.py" --port 443 --port-file "$T/fake.port" \
+		--cert "$T/tls/srv.pem" --key "$T/tls/srv.key" --log "$T/up.log" --reply "$RT_REPLY" &
+	fp=$!
+	for _ in $(seq 100); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
+	set -- env -i PATH="$AGENTS_DIR/node_modules/.bin:/usr/bin:/bin" HOME="$H" TMPDIR=/tmp \
+		TERM=dumb SSL_CERT_FILE="$T/tls/ca.pem" AGENT_TEST_KEY="$RT_KEY" "$N" "$@"
+	if [ "$who" = user ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@" </dev/null
+	else
+		"$@" </dev/null
+	fi
+	rc=$?
+	kill "$fp"
+	wait "$fp" 2>/dev/null
+	exit $rc
+	EOF2
+	chmod 755 "$T/ns.sh"
+	export T H N AGENTS_DIR RT_REPLY RT_KEY NONO_SRC
+}
+
+# roundtrip WHO PROFILE SVC AGENT-ARGV...: the exact command, in the test's namespaces.
+roundtrip() {
+	local who=$1 profile=$2 svc=$3
+	shift 3
+	rm -f "$T/fake.port" "$T/up.log"
+	run --separate-stderr timeout 180 unshare -mn "$T/ns.sh" "$who" run --profile "$profile" \
+		--allow-cwd --credential "$svc=env://AGENT_TEST_KEY" -- "$@"
+}
+
+# assert_roundtrip WHO PROFILE SVC HEADER: what the issue asks of every agent.
+assert_roundtrip() {
+	local who=$1 profile=$2 svc=$3 header=$4
+	assert_success
+	assert_output --partial "$RT_REPLY"
+	# The real key reached the fake, in the provider's header.
+	grep -qiF "H $header: $(
+		[ "$header" = authorization ] && printf 'Bearer '
+	)$RT_KEY" "$T/up.log"
+	# No denial in what the agent or nono printed.
+	output=$stderr refute_denied
+	# The key is nowhere in the child's environment...
+	run --separate-stderr timeout 60 unshare -mn "$T/ns.sh" "$who" run --profile "$profile" \
+		--allow-cwd --credential "$svc=env://AGENT_TEST_KEY" -- sh -c 'tr "\0" "\n" </proc/self/environ'
+	assert_success
+	refute_output --partial "$RT_KEY"
+	refute_output --partial AGENT_TEST_KEY
+	# ...nor in any file under its HOME or cwd.
+	run grep -rlF "$RT_KEY" "$H"
+	assert_failure 1
+}
+
+@test "claude: a prompt round trip under claude-code with --credential anthropic=env:// (user)" {
+	rt_setup
+	roundtrip user claude-code anthropic claude -p hi
+	assert_roundtrip user claude-code anthropic x-api-key
+	grep -q '^REQ POST /v1/messages' "$T/up.log"
+}
+
+@test "claude: a prompt round trip under claude-code with --credential anthropic=env:// (root)" {
+	rt_setup
+	chown -R root:root "$H"
+	roundtrip root claude-code anthropic claude -p hi
+	assert_roundtrip root claude-code anthropic x-api-key
+}
+
+@test "opencode: the AI SDK's ANTHROPIC_BASE_URL/messages reaches /v1/messages (user)" {
+	AGENT_BIN=opencode
+	rt_setup
+	roundtrip user opencode anthropic opencode run -m anthropic/claude-sonnet-4-5 hi
+	assert_roundtrip user opencode anthropic x-api-key
+	grep -q '^REQ POST /v1/messages$' "$T/up.log"
+}
+
+@test "gemini: GOOGLE_GEMINI_BASE_URL and the documented auth-type setting (user)" {
+	AGENT_BIN=gemini
+	rt_setup
+	# The gemini profile's documented recipe (doc/agents.md): with a base URL set,
+	# gemini-cli 0.61 needs its auth type named in settings; nothing in the environment
+	# selects it.
+	mkdir -p "$H/.gemini"
+	echo '{"security": {"auth": {"selectedType": "gemini-api-key"}}}' >"$H/.gemini/settings.json"
+	chown -R "$NOBODY:$NOBODY" "$H"
+	roundtrip user gemini gemini gemini --skip-trust -m gemini-2.5-flash -p hi
+	assert_roundtrip user gemini gemini x-goog-api-key
+	grep -q '^REQ POST /v1beta/models/gemini-2.5-flash:streamGenerateContent' "$T/up.log"
+}
+
+@test "codex: the documented model_providers recipe, over HTTP (user)" {
+	AGENT_BIN=codex
+	rt_setup
+	# codex reads neither OPENAI_BASE_URL nor a provider from the environment; the
+	# codex profile's documented recipe (doc/agents.md) names the proxy's fixed port.
+	rm -f "$T/fake.port" "$T/up.log"
+	run --separate-stderr timeout 180 unshare -mn "$T/ns.sh" user run --profile codex \
+		--allow-cwd --credential openai=env://AGENT_TEST_KEY --proxy-port 18787 -- \
+		codex exec --skip-git-repo-check -s danger-full-access -c model_provider=nono \
+		-c 'model_providers.nono={name="nono",base_url="http://127.0.0.1:18787/openai",env_key="OPENAI_API_KEY",wire_api="responses"}' hi
+	assert_success
+	assert_output --partial "$RT_REPLY"
+	grep -qF "H authorization: Bearer $RT_KEY" "$T/up.log"
+	grep -q '^REQ POST /v1/responses$' "$T/up.log"
+	output=$stderr refute_denied
+	run grep -rlF "$RT_KEY" "$H"
+	assert_failure 1
 }

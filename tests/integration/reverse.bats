@@ -411,3 +411,160 @@ check_slow_head() {
 	assert_equal "$(grep -cxF 'H Accept-Encoding: identity' "$T/up.log")" 2
 	refute grep -qi '^H Accept-Encoding: .*gzip' "$T/up.log"
 }
+
+# A profile whose custom entries are named like presets: only the upstream (the local
+# fake) is given; header, format and variables come from the preset, the key from
+# --credential SERVICE=SOURCE (no keyring, no D-Bus).
+preset_profile() {
+	cat >"$T/presets.json" <<-EOF2
+	{
+	  "meta": {"name": "presets"},
+	  "extends": "default",
+	  "network": {
+	    "custom_credentials": {
+	      "anthropic": {"upstream": "https://127.0.0.1:$UPORT/v1"},
+	      "openai": {"upstream": "https://127.0.0.1:$UPORT/v1",
+	                 "endpoint_rules": [{"method": "POST", "path": "/v1/responses"}]},
+	      "gemini": {"upstream": "https://127.0.0.1:$UPORT"}
+	    }
+	  }
+	}
+	EOF2
+	chmod 644 "$T/presets.json"
+}
+
+check_preset_source() {
+	preset_profile
+	# Claude Code posts to $ANTHROPIC_BASE_URL/v1/messages, the AI SDK (opencode) to
+	# $ANTHROPIC_BASE_URL/messages: both reach the upstream's /v1/messages.
+	run --separate-stderr rev_as "$1" run --profile "$T/presets.json" --allow "$T/data" \
+		--credential anthropic=env://NONO_TEST_KEY -- sh -c "
+		$CURL -H \"x-api-key: \$ANTHROPIC_API_KEY\" -d '{}' \"\$ANTHROPIC_BASE_URL/v1/messages\"; echo
+		$CURL -H \"x-api-key: \$ANTHROPIC_API_KEY\" -d '{}' \"\$ANTHROPIC_BASE_URL/messages\"; echo"
+	assert_success
+	assert_equal "$(grep -c '"path":"/v1/messages"' <<<"$output")" 2
+	assert_equal "$(grep -cxF "H x-api-key: $KEY" "$T/up.log")" 2
+	assert_equal "$(grep -c '^REQ .* POST /v1/messages HTTP/1.1$' "$T/up.log")" 2
+	refute_output --partial "$KEY"
+	# The preset's header survives a custom entry that does not name one.
+	run grep -ci '^H authorization' "$T/up.log"
+	assert_output 0
+}
+@test "--credential SERVICE=env://: preset header, /v1 with or without the client repeating it (root)" { check_preset_source root; }
+@test "--credential SERVICE=env://: preset header, /v1 with or without the client repeating it (user)" { check_preset_source user; }
+
+check_preset_vars() {
+	preset_profile
+	# gemini-cli and @google/genai read GOOGLE_GEMINI_BASE_URL; OpenAI SDKs append
+	# /responses to a base URL that stands for .../v1. Endpoint rules written with the
+	# base (/v1/responses) still match.
+	run --separate-stderr rev_as "$1" run --profile "$T/presets.json" --allow "$T/data" \
+		--credential gemini=env://NONO_TEST_KEY --credential openai=env://NONO_TEST_KEY -- sh -c "
+		$CURL -H \"x-goog-api-key: \$GEMINI_API_KEY\" \"\$GOOGLE_GEMINI_BASE_URL/v1beta/models/m:generateContent\"; echo
+		$CURL -H \"Authorization: Bearer \$OPENAI_API_KEY\" -d '{}' \"\$OPENAI_BASE_URL/responses\"; echo
+		$CURL -o /dev/null -w '%{http_code}' -H \"Authorization: Bearer \$OPENAI_API_KEY\" \"\$OPENAI_BASE_URL/models\"; echo
+		echo \"gemini_base=\${GEMINI_BASE_URL:-unset}\""
+	assert_success
+	assert_output --partial '"path":"/v1beta/models/m:generateContent"'
+	assert_output --partial '"path":"/v1/responses"'
+	assert_output --partial '403'
+	assert_output --partial 'gemini_base=unset'
+	grep -qxF "H x-goog-api-key: $KEY" "$T/up.log"
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+	assert_equal "$(upstream_requests)" 2
+}
+@test "gemini's base URL is GOOGLE_GEMINI_BASE_URL; openai's upstream carries /v1 (root)" { check_preset_vars root; }
+@test "gemini's base URL is GOOGLE_GEMINI_BASE_URL; openai's upstream carries /v1 (user)" { check_preset_vars user; }
+
+@test "--credential SERVICE=SOURCE overrides the source; malformed ones are refused by name" {
+	preset_profile
+	run rev_as root run --dry-run --credential anthropic=env://NONO_TEST_KEY -- true
+	assert_success
+	assert_output --partial "[credential] anthropic -> https://api.anthropic.com/v1"
+	for bad in 'anthropic=' '=env://X' 'anthropic=a b'; do
+		run rev_as root run --dry-run --credential "$bad" -- true
+		assert_failure 1
+		assert_output --partial "bad credential '$bad'; use SERVICE or SERVICE=SOURCE"
+	done
+	# The source is loaded, and a missing one named, instead of the preset's keyring name.
+	run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" run \
+		--credential anthropic=env://NONO_NO_SUCH_VAR -- true
+	assert_failure 1
+	assert_output --partial "service 'anthropic' from 'env://NONO_NO_SUCH_VAR'"
+}
+
+check_tls_ca() {
+	# No SSL_CERT_FILE: the test CA is trusted only through the service's tls_ca, and
+	# only for that service.
+	cat >"$T/ca-prof.json" <<-EOF2
+	{
+	  "meta": {"name": "ca"},
+	  "extends": "default",
+	  "network": {
+	    "credentials": ["private", "public"],
+	    "custom_credentials": {
+	      "private": {"upstream": "https://127.0.0.1:$UPORT", "credential_key": "env://NONO_TEST_KEY",
+	                  "tls_ca": "$T/tls/ca.pem"},
+	      "public": {"upstream": "https://localhost:$UPORT", "credential_key": "env://NONO_TEST_KEY"}
+	    }
+	  }
+	}
+	EOF2
+	chmod 644 "$T/ca-prof.json"
+	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp NONO_TEST_KEY="$KEY")
+	local pre=()
+	[ "$1" = user ] && pre=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+	run --separate-stderr "${pre[@]}" env -i "${envs[@]}" "$N" run --profile "$T/ca-prof.json" -- sh -c "
+		$CURL -H \"Authorization: Bearer \$PRIVATE_API_KEY\" \"\$PRIVATE_BASE_URL/v1/models\"; echo
+		$CURL -o /dev/null -w 'public=%{http_code}' -H \"Authorization: Bearer \$PUBLIC_API_KEY\" \"\$PUBLIC_BASE_URL/v1/models\"; echo"
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	assert_output --partial 'public=502'
+	assert_equal "$(upstream_requests)" 1
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+}
+@test "tls_ca trusts a private CA for that service's upstream only (root)" { check_tls_ca root; }
+@test "tls_ca trusts a private CA for that service's upstream only (user)" { check_tls_ca user; }
+
+@test "a tls_ca that is not a PEM file fails closed, naming it" {
+	echo "not a certificate" >"$T/bad-ca.pem"
+	chmod 644 "$T/bad-ca.pem"
+	printf '{"meta": {"name": "badca"}, "extends": "default", "network": {"credentials": ["x"], "custom_credentials": {"x": {"upstream": "https://127.0.0.1:%s", "credential_key": "env://NONO_TEST_KEY", "tls_ca": "%s"}}}}\n' "$UPORT" "$T/bad-ca.pem" >"$T/badca.json"
+	run rev_as root run --profile "$T/badca.json" -- true
+	assert_failure 1
+	assert_output --partial "cannot load the CA certificates in tls_ca '$T/bad-ca.pem'"
+}
+
+check_bundled() {
+	# network-policy.json's codex profile bundles openai: enabled without --credential,
+	# here with its key from env:// through a preset-named entry pointing at the fake.
+	cat >"$T/bundled.json" <<-EOF2
+	{
+	  "meta": {"name": "bundled"},
+	  "extends": "default",
+	  "network": {
+	    "network_profile": "codex",
+	    "custom_credentials": {
+	      "openai": {"upstream": "https://127.0.0.1:$UPORT/v1", "credential_key": "env://NONO_TEST_KEY"}
+	    }
+	  }
+	}
+	EOF2
+	chmod 644 "$T/bundled.json"
+	run --separate-stderr rev_as "$1" run --profile "$T/bundled.json" -- sh -c \
+		"$CURL -H \"Authorization: Bearer \$OPENAI_API_KEY\" -d '{}' \"\$OPENAI_BASE_URL/responses\""
+	assert_success
+	assert_output --partial '"path":"/v1/responses"'
+	grep -qxF "H Authorization: Bearer $KEY" "$T/up.log"
+	# Without its key the run goes on without the service, and -v says why.
+	local pre=()
+	[ "$1" = user ] && pre=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+	run --separate-stderr "${pre[@]}" env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp \
+		SSL_CERT_FILE="$T/tls/ca.pem" "$N" run -v --profile "$T/bundled.json" -- \
+		sh -c 'echo "base=${OPENAI_BASE_URL:-unset}"'
+	assert_success
+	assert_output "base=unset"
+	[[ "$stderr" == *"network profile 'codex' bundles credential 'openai', not enabled"* ]]
+}
+@test "a network profile's bundled credential is enabled when its key loads (root)" { check_bundled root; }
+@test "a network profile's bundled credential is enabled when its key loads (user)" { check_bundled user; }

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Exit codes, environment, fds, command checks, wrap, option errors.
 
+bats_require_minimum_version 1.5.0
 load lib/common
 
 setup() { common_setup; }
@@ -148,3 +149,27 @@ teardown() { common_teardown; }
 	assert_output --partial "service 'openai'"
 	assert_output --partial "openai_api_key"
 }
+
+# -s: nothing from nono at all (cli-reference: "Only the executed command's output"),
+# --dry-run and errors included; the exit code still tells.
+check_silent() {
+	run --separate-stderr nono_as "$1" -s run --dry-run --allow "$T/data" -- true
+	assert_success
+	assert_output ""
+	[ -z "$stderr" ]
+	run --separate-stderr nono_as "$1" run -s --dry-run -- true
+	assert_success
+	assert_output ""
+	[ -z "$stderr" ]
+	run --separate-stderr nono_as "$1" -s run --credential nosuch -- true
+	assert_failure 1
+	assert_output ""
+	[ -z "$stderr" ]
+	# The command's own output passes; a refusal inside gets no footer from nono.
+	run --separate-stderr nono_as "$1" -s run -- sh -c "echo out; echo err >&2; cat '$T/outside.txt' 2>/dev/null; exit 3"
+	assert_failure 3
+	assert_output out
+	[ "$stderr" = err ]
+}
+@test "-s silences everything nono prints, --dry-run and errors included (root)" { check_silent root; }
+@test "-s silences everything nono prints, --dry-run and errors included (user)" { check_silent user; }

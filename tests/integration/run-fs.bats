@@ -104,3 +104,58 @@ check_symlink_escape() {
 	run sandboxed root --allow-cwd -- "$P/probe-open" "$T/data/file.txt" w
 	assert_failure 30 # EROFS: read-only outside the write grants
 }
+
+# --allow-gpu: a /dev of the test's own (a mount namespace) with a render node and KFD
+# (both /dev/null's device numbers) and a display node; the grant covers render and
+# compute nodes only.
+gpu_dev_ns() {
+	cat >"$T/gpu-ns.sh" <<-'EOF2'
+	#!/bin/sh
+	who=$1
+	shift
+	mount --make-rprivate / || exit 90
+	d=$(mktemp -d "$T/dev.XXXXXX")
+	mount -t tmpfs -o mode=755 tmpfs "$d" || exit 91
+	cp -a /dev/null /dev/zero /dev/urandom /dev/random /dev/full /dev/tty "$d"/
+	mkdir -p "$d/pts" "$d/shm" "$d/dri"
+	mknod -m 666 "$d/dri/renderD128" c 1 3
+	mknod -m 666 "$d/dri/card0" c 1 3
+	mknod -m 666 "$d/kfd" c 1 3
+	ln -s /proc/self/fd "$d/fd"
+	mount --rbind /dev/pts "$d/pts"
+	mount -t tmpfs tmpfs "$d/shm"
+	mount --move "$d" /dev || exit 92
+	if [ "$who" = user ]; then
+		exec setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" "$@"
+	fi
+	exec env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" "$@"
+	EOF2
+	chmod 755 "$T/gpu-ns.sh"
+	export T H N
+}
+
+check_allow_gpu() {
+	gpu_dev_ns
+	local probe='for f in /dev/dri/renderD128 /dev/kfd /dev/dri/card0; do if echo x >"$f"; then echo "ok $f"; else echo "refused $f"; fi; done'
+	run unshare -m "$T/gpu-ns.sh" "$1" run --allow-gpu -- sh -c "$probe"
+	assert_output --partial "ok /dev/dri/renderD128"
+	assert_output --partial "ok /dev/kfd"
+	assert_output --partial "refused /dev/dri/card0"
+	assert_output --regexp "card0: Permission denied"
+	run unshare -m "$T/gpu-ns.sh" "$1" run -- sh -c "$probe"
+	assert_output --partial "refused /dev/dri/renderD128"
+	assert_output --partial "refused /dev/kfd"
+	assert_output --regexp "renderD128: Permission denied"
+}
+@test "--allow-gpu grants the render and compute nodes, not the display node (root)" { check_allow_gpu root; }
+@test "--allow-gpu grants the render and compute nodes, not the display node (user)" { check_allow_gpu user; }
+
+@test "--allow-gpu with a profile that does not opt in fails closed, naming it" {
+	run nono_as root run --profile claude-code --allow-gpu -- true
+	assert_failure 1
+	assert_output --partial "profile 'claude-code' does not opt into GPU access"
+	mkdir -p "$H/.config/nono/profiles"
+	echo '{"extends": "default", "security": {"allow_gpu": true}}' >"$H/.config/nono/profiles/gpu.json"
+	run nono_as root run --profile gpu --allow-gpu -- true
+	assert_success
+}

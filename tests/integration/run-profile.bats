@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Profiles: every built-in one starts a shell; user profiles; bad profiles are named errors.
 
+bats_require_minimum_version 1.5.0
 load lib/common
 
 setup() { common_setup; mkdir -p "$H/.config/nono/profiles"; }
@@ -110,4 +111,42 @@ JSON
 	assert_failure 1
 	run env NONO_PROFILE=no-such-profile HOME="$H" "$N" run --profile default --dry-run -- true
 	assert_success
+}
+
+# A profile's write-granted files under $HOME that do not exist yet (~/.claude.json on a
+# first run) are created before the sandbox starts, mode 0600, as the invoking user, and
+# -v says so; a .json one starts as "{}"; a .lock name (often a mkdir lock) is left alone.
+check_profile_creates_files() {
+	local who=$1 owner=$NOBODY
+	[ "$who" = root ] && owner=0
+	cat >"$H/.config/nono/profiles/files.json" <<JSON
+{"extends": "default", "filesystem": {"allow_file": ["~/state.json", "~/notes.txt", "~/state.json.lock"],
+ "read_file": ["~/absent-read.txt"]}}
+JSON
+	chown -R "$owner:$owner" "$H"
+	run --separate-stderr nono_as "$who" run -v --profile files -- sh -c \
+		"cat '$H/state.json'; echo more >>'$H/notes.txt' && echo wrote"
+	assert_success
+	assert_output --partial "{}"
+	assert_output --partial "wrote"
+	[[ "$stderr" == *"created '$H/state.json' (\"{}\", mode 0600) for profile 'files'"* ]]
+	[[ "$stderr" == *"created '$H/notes.txt' (empty, mode 0600) for profile 'files'"* ]]
+	[ "$(stat -c '%a %u' "$H/state.json")" = "600 $owner" ]
+	[ "$(stat -c '%a %u' "$H/notes.txt")" = "600 $owner" ]
+	[ "$(cat "$H/notes.txt")" = more ]
+	[ ! -e "$H/state.json.lock" ]
+	[ ! -e "$H/absent-read.txt" ]
+}
+@test "a profile's missing write file under \$HOME is created 0600 and -v says so (root)" { check_profile_creates_files root; }
+@test "a profile's missing write file under \$HOME is created 0600 and -v says so (user)" { check_profile_creates_files user; }
+
+@test "a profile never creates a file through a symlink or outside \$HOME" {
+	ln -s "$T/data/target.txt" "$H/link.json"
+	cat >"$H/.config/nono/profiles/sym.json" <<JSON
+{"extends": "default", "filesystem": {"allow_file": ["~/link.json", "$T/data/outside.json"]}}
+JSON
+	run nono_as root run --profile sym -- true
+	assert_success
+	[ ! -e "$T/data/target.txt" ]
+	[ ! -e "$T/data/outside.json" ]
 }

@@ -277,3 +277,26 @@ check_agreement() {
 		if [ "$verdict" = allowed ]; then assert_success; else assert_failure 1; assert_output --regexp "cat: $path: (Permission denied|No such file or directory)"; fi
 	done
 }
+
+# why's suggestion for a missing file is one that works as typed: --write-file, which
+# creates it (mode 0600) in its existing directory when the sandbox starts.
+check_why_missing_file() {
+	why_json "$1" --path "$H/first-run.json" --op write
+	assert_success
+	[ "$(field status)" = denied ]
+	[ "$(field suggestion)" = "--write-file $H/first-run.json" ]
+	run --separate-stderr nono_as "$1" run -v --write-file "$H/first-run.json" -- sh -c "echo '{\"a\":1}' >'$H/first-run.json' && echo ok"
+	assert_success
+	assert_output ok
+	[[ "$stderr" == *"created '$H/first-run.json' (\"{}\", mode 0600) for --write-file"* ]]
+	[ "$(stat -c %a "$H/first-run.json")" = 600 ]
+	[ "$(cat "$H/first-run.json")" = '{"a":1}' ]
+	# Reading one, too: the suggestion grants write so that the file can come to be.
+	why_json "$1" --path "$H/other.txt" --op read
+	[ "$(field suggestion)" = "--allow-file $H/other.txt" ]
+	# An existing file keeps the plain flag, which takes files.
+	why_json "$1" --path "$T/outside.txt" --op read
+	[ "$(field suggestion)" = "--read $T/outside.txt" ]
+}
+@test "why suggests --write-file for a missing file, and that command works (root)" { check_why_missing_file root; }
+@test "why suggests --write-file for a missing file, and that command works (user)" { check_why_missing_file user; }

@@ -155,6 +155,38 @@ static void test_create_remove(void **state)
 	rm_rf(d);
 }
 
+/* A file created directly in $HOME stays a file: never widened to $HOME. */
+static void test_created_file_in_home(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *d = make_tmpdir();
+	char cmd[2048], sub[600], inhome[600];
+	snprintf(sub, sizeof(sub), "%s/sub", d);
+	snprintf(inhome, sizeof(inhome), "%s/.state.json", d);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(cmd, sizeof(cmd), "echo x > %s/new && echo y > %s", sub, inhome);
+	_cleanup_free_ char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", d, 1);
+	char *argv[] = {(char *)"sh", (char *)"-c", cmd, NULL};
+	_cleanup_learn_result_ struct learn_result *r = trace(argv, 0);
+	if (old_home)
+		setenv("HOME", old_home, 1);
+	else
+		unsetenv("HOME");
+	assert_int_equal(r->exit_status, 0);
+	/* Below $HOME: the directory, as before. */
+	const struct learn_path *p = need_path(r, sub);
+	assert_true(p->access & LEARN_WRITE);
+	assert_true(p->is_dir);
+	/* In $HOME itself: the file, and no write on $HOME. */
+	p = need_path(r, inhome);
+	assert_true(p->access & LEARN_WRITE);
+	assert_false(p->is_dir);
+	p = find_path(r, d);
+	assert_true(!p || !(p->access & LEARN_WRITE));
+	rm_rf(d);
+}
+
 static void test_script_interpreter(void **state)
 {
 	(void)state;
@@ -658,6 +690,12 @@ static struct learn_result *fake_result(void)
 		{"/dev/null", LEARN_READ | LEARN_WRITE, false, 0},
 		/* read covered, write is not: only the write is reported */
 		{"/etc/app.conf", LEARN_READ | LEARN_WRITE, false, 0},
+		/* pseudo-files the sandbox handles are never proposed (rule 0) */
+		{"/", LEARN_READ | LEARN_WRITE, true, 0},
+		{"/proc", LEARN_READ | LEARN_WRITE, true, 0},
+		{"/proc/self/status", LEARN_READ, false, 0},
+		{"/sys/kernel/debug/tracing", LEARN_READ | LEARN_WRITE, true, 0},
+		{"/sys/kernel/tracing/trace_marker", LEARN_WRITE, false, 0},
 		/* a read that failed (EACCES) is dropped, a failed write is kept */
 		{"/var/secret", LEARN_READ, false, EACCES},
 		{"/var/spool/new", LEARN_WRITE, false, ENOENT},
@@ -846,6 +884,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shell_redirect),
 		cmocka_unit_test(test_create_remove),
+		cmocka_unit_test(test_created_file_in_home),
 		cmocka_unit_test(test_script_interpreter),
 		cmocka_unit_test(test_threads_and_forks),
 		cmocka_unit_test(test_python_reads_file),

@@ -879,8 +879,9 @@ static void test_resolve_network(void **state)
 	in.profile = "gl";
 	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
 	assert_int_equal(s->net, NET_PROXY);
-	assert_string_equal(s->proxy.credentials[0].env_var, "GITLAB_API_KEY");
-	assert_string_equal(s->proxy.credentials[0].inject_header, "Authorization");
+	/* Named like the preset: what it leaves unset comes from the preset. */
+	assert_string_equal(s->proxy.credentials[0].env_var, "GITLAB_TOKEN");
+	assert_string_equal(s->proxy.credentials[0].inject_header, "PRIVATE-TOKEN");
 	assert_string_equal(s->proxy.endpoints[0].service, "gitlab");
 	s = sandbox_spec_free(s);
 	in.allow_net = 1;
@@ -892,6 +893,150 @@ static void test_resolve_network(void **state)
 	in.profile = "blk";
 	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
 	assert_int_equal(s->net, NET_BLOCK);
+}
+
+/* The preset table against what the clients read (see resolve.c). */
+static void test_resolve_presets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *upstream, *header, *format, *env, *base;
+	} want[] = {
+	    {"openai", "https://api.openai.com/v1", "Authorization", "Bearer {}", "OPENAI_API_KEY",
+	     "OPENAI_BASE_URL"},
+	    {"anthropic", "https://api.anthropic.com/v1", "x-api-key", "{}", "ANTHROPIC_API_KEY",
+	     "ANTHROPIC_BASE_URL"},
+	    {"gemini", "https://generativelanguage.googleapis.com", "x-goog-api-key", "{}",
+	     "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"},
+	    {"google-ai", "https://generativelanguage.googleapis.com", "x-goog-api-key", "{}",
+	     "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
+	    {"github", "https://api.github.com", "Authorization", "Bearer {}", "GITHUB_TOKEN",
+	     "GITHUB_BASE_URL"},
+	    {"gitlab", "https://gitlab.com", "PRIVATE-TOKEN", "{}", "GITLAB_TOKEN",
+	     "GITLAB_BASE_URL"},
+	};
+	struct diag d = {0};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		_cleanup_spec_ struct sandbox_spec *s = NULL;
+		struct policy_input in = input_default();
+		char *creds[] = {(char *)want[i].name, NULL};
+		in.credentials = creds;
+		assert_true(policy_credential_is_preset(want[i].name));
+		assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+		assert_int_equal(s->proxy.n_credentials, 1);
+		const struct credential_spec *c = &s->proxy.credentials[0];
+		assert_string_equal(c->upstream, want[i].upstream);
+		assert_string_equal(c->inject_header, want[i].header);
+		assert_string_equal(c->format, want[i].format);
+		assert_string_equal(c->env_var, want[i].env);
+		assert_string_equal(c->base_url_var, want[i].base);
+	}
+	assert_false(policy_credential_is_preset("nosuch"));
+}
+
+/* --credential SERVICE=SOURCE, in profiles too; a custom entry named like a preset. */
+static void test_resolve_credential_source(void **state)
+{
+	(void)state;
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	struct policy_input in = input_default();
+	char *c1[] = {(char *)"anthropic=env://MY_KEY", (char *)"openai=file:///k",
+		      (char *)"github=my-gh-account", NULL};
+	in.credentials = c1;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 3);
+	assert_string_equal(s->proxy.credentials[0].name, "anthropic");
+	assert_string_equal(s->proxy.credentials[0].credential_key, "env://MY_KEY");
+	assert_string_equal(s->proxy.credentials[0].inject_header, "x-api-key");
+	assert_string_equal(s->proxy.credentials[1].credential_key, "file:///k");
+	assert_string_equal(s->proxy.credentials[2].credential_key, "my-gh-account");
+	s = sandbox_spec_free(s);
+
+	/* Malformed: empty service or source, blanks. */
+	static const char *const bad[] = {"=env://X", "anthropic=", "anthropic=a b",
+					  "anthropic=a\tb"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *cb[] = {(char *)bad[i], NULL};
+		in.credentials = cb;
+		assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+		assert_non_null(strstr(d.msg, "use SERVICE or SERVICE=SOURCE"));
+	}
+	char *unk[] = {(char *)"nosuch=env://X", NULL};
+	in.credentials = unk;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -ENOENT);
+
+	/* The command line overrides the source of a service the profile enabled, in either
+	 * form; the profile's own NAME=SOURCE works too. */
+	user_profile("src", "{\"network\": {\"credentials\": [\"anthropic\", "
+			    "\"gemini=op://v/i/f\"]}}");
+	in = input_default();
+	in.profile = "src";
+	char *c2[] = {(char *)"anthropic=env://CLI_KEY", (char *)"gemini", NULL};
+	in.credentials = c2;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 2);
+	assert_string_equal(s->proxy.credentials[0].credential_key, "env://CLI_KEY");
+	assert_string_equal(s->proxy.credentials[1].credential_key, "op://v/i/f");
+	s = sandbox_spec_free(s);
+
+	/* A custom entry named like a preset keeps the preset's header, format, variables. */
+	user_profile("inh", "{\"network\": {\"credentials\": [\"anthropic\"], "
+			    "\"custom_credentials\": {\"anthropic\": {\"upstream\": "
+			    "\"https://llm.corp.example/anthropic\"}}}}");
+	in = input_default();
+	in.profile = "inh";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	const struct credential_spec *c = &s->proxy.credentials[0];
+	assert_string_equal(c->upstream, "https://llm.corp.example/anthropic");
+	assert_string_equal(c->credential_key, "anthropic_api_key");
+	assert_string_equal(c->inject_header, "x-api-key");
+	assert_string_equal(c->format, "{}");
+	assert_string_equal(c->env_var, "ANTHROPIC_API_KEY");
+	assert_string_equal(c->base_url_var, "ANTHROPIC_BASE_URL");
+	s = sandbox_spec_free(s);
+	user_profile("inh2", "{\"network\": {\"credentials\": [\"openai\"], "
+			     "\"custom_credentials\": {\"openai\": {\"credential_key\": "
+			     "\"env://K\", \"inject_header\": \"api-key\", "
+			     "\"credential_format\": \"{}\"}}}}");
+	in.profile = "inh2";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	c = &s->proxy.credentials[0];
+	assert_string_equal(c->upstream, "https://api.openai.com/v1");
+	assert_string_equal(c->credential_key, "env://K");
+	assert_string_equal(c->inject_header, "api-key");
+	assert_string_equal(c->env_var, "OPENAI_API_KEY");
+	s = sandbox_spec_free(s);
+	/* A network profile's bundled credential is enabled, optional; named on the command
+	 * line it is not optional. */
+	in = input_default();
+	in.network_profile = "codex";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 1);
+	assert_string_equal(s->proxy.credentials[0].name, "openai");
+	assert_true(s->proxy.credentials[0].optional);
+	sandbox_spec_drop_credential(s, 0);
+	assert_int_equal(s->proxy.n_credentials, 0);
+	s = sandbox_spec_free(s);
+	char *c3[] = {(char *)"openai=env://K", NULL};
+	in.credentials = c3;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 1);
+	assert_false(s->proxy.credentials[0].optional);
+	assert_string_equal(s->proxy.credentials[0].credential_key, "env://K");
+	s = sandbox_spec_free(s);
+	in = input_default();
+	in.network_profile = "developer";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->proxy.n_credentials, 0);
+	s = sandbox_spec_free(s);
+
+	/* A non-preset entry still needs both. */
+	user_profile("noup", "{\"network\": {\"custom_credentials\": {\"mine\": "
+			     "{\"credential_key\": \"env://K\"}}}}");
+	in.profile = "noup";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "has no 'upstream'"));
 }
 
 static void test_resolve_unix_and_env(void **state)
@@ -1006,6 +1151,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_bypass, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_exclude_and_deny, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_presets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_credential_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_unix_and_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_profile_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pass_env, setup, teardown),

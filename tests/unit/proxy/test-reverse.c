@@ -98,6 +98,30 @@ static void test_format(void **state)
 	assert_int_equal(reverse_format("Bearer", "k", 1, &s, &n), -EINVAL);
 }
 
+static void test_strip_base(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *base, *in, *out;
+	} t[] = {
+	    {"/v1", "/v1/messages", "/messages"}, /* Claude Code: BASE/v1/messages */
+	    {"/v1", "/messages", "/messages"},	  /* the AI SDK: BASE(/v1)/messages */
+	    {"/v1", "/v1", "/"},
+	    {"/v1", "/v1beta/models", "/v1beta/models"}, /* a segment, not a prefix */
+	    {"/v1", "/v1/v1/x", "/v1/x"},		 /* one copy only */
+	    {"/v1", "/x/v1/y", "/x/v1/y"},
+	    {"", "/v1/messages", "/v1/messages"},
+	    {"/api/v4", "/api/v4/projects", "/projects"},
+	    {"/api/v4", "/api/projects", "/api/projects"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char buf[64];
+		(void)snprintf(buf, sizeof(buf), "%s", t[i].in);
+		reverse_strip_base(t[i].base, buf);
+		assert_string_equal(buf, t[i].out);
+	}
+}
+
 static void test_upstream_url(void **state)
 {
 	struct reverse_upstream u;
@@ -778,6 +802,7 @@ int main(void)
 	    cmocka_unit_test(test_slot),
 	    cmocka_unit_test(test_header_rewrite),
 	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_strip_base),
 	    cmocka_unit_test(test_upstream_url),
 	    cmocka_unit_test(test_framer),
 	    cmocka_unit_test(test_injects_key),
