@@ -39,6 +39,13 @@ contenders = {
     'nono': [nono, 'run', '--allow-cwd', '--', '/bin/true'],
     'nono+masks': [nono, 'run', '--allow', home, '--', '/bin/true'],
 }
+# NONO_BASELINE=path/to/an/older/nono: the same two rows for it, in the same rounds, so
+# a change's cost shows as a ratio against its own predecessor.
+baseline = os.environ.get('NONO_BASELINE')
+if baseline:
+    baseline = os.path.abspath(baseline)
+    contenders['base'] = [baseline, 'run', '--allow-cwd', '--', '/bin/true']
+    contenders['base+masks'] = [baseline, 'run', '--allow', home, '--', '/bin/true']
 if shutil.which('bwrap'):
     bw = ['bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
           '--bind', cwd, cwd, '--die-with-parent']
@@ -70,7 +77,8 @@ bare = med['bare']
 print(f'{ROUNDS} interleaved rounds, median wall time per launch:')
 for k, v in med.items():
     print(f'  {k:12s} {v:8.3f} ms   added {v - bare:7.3f} ms')
-for mine, peer in [('nono', 'bwrap'), ('nono+masks', 'bwrap+masks'), ('nono', 'firejail')]:
+for mine, peer in [('nono', 'bwrap'), ('nono+masks', 'bwrap+masks'), ('nono', 'firejail'),
+                   ('nono', 'base'), ('nono+masks', 'base+masks')]:
     if mine in med and peer in med and med[peer] - bare > 0:
         print(f'  ratio added time {mine} / {peer}: {(med[mine] - bare) / (med[peer] - bare):.2f}')
 shutil.rmtree(work)
