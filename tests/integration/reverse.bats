@@ -568,3 +568,67 @@ check_bundled() {
 }
 @test "a network profile's bundled credential is enabled when its key loads (root)" { check_bundled root; }
 @test "a network profile's bundled credential is enabled when its key loads (user)" { check_bundled user; }
+
+# WebSocket (codex's transport): the handshake carries the real key upstream, frames
+# go both ways, and what comes back is scrubbed (doc/design/websocket-relay.md).
+ws_client() {
+	cp "$NONO_PROBES/ws-client" "$T/data/ws-client"
+	chmod 755 "$T/data/ws-client"
+	local who=$1 path=$2
+	shift 2
+	run --separate-stderr child "$who" "$@" -- sh -c "
+		\"$T/data/ws-client\" \"\$LOCAL_BASE_URL$path\" \"x-api-key: \$LOCAL_KEY\" $WS_MSGS
+		echo rc=\$?; echo phantom=\$LOCAL_KEY"
+}
+
+check_ws_roundtrip() {
+	WS_MSGS='hello key big' ws_client "$1" /v1/ws
+	assert_success
+	assert_line 'STATUS 101'
+	assert_line 'RECV 1 1 hello'
+	assert_equal "$(printf '%s\n' "$output" | sed -n 's/^RECV 2 1 //p' | tr -d '\n' | tr -d b | wc -c)" 0
+	assert_equal "$(printf '%s\n' "$output" | sed -n 's/^RECV 2 1 //p' | tr -d '\n' | wc -c)" 70000
+	assert_line 'CLOSED 1000'
+	assert_line rc=0
+	# The upstream's echo of the key reaches the child as the phantom only.
+	local ph
+	ph=$(printf '%s\n' "$output" | sed -n 's/^phantom=//p')
+	assert_line "RECV 1 1 key=$ph"
+	refute_output --partial "$KEY"
+	# The handshake went up with the real key, the upgrade and no extension offer.
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	grep -qxF "H Upgrade: websocket" "$T/up.log"
+	grep -qxF "H Connection: Upgrade" "$T/up.log"
+	run grep -ci 'sec-websocket-extensions\|permessage' "$T/up.log"
+	assert_output 0
+	grep -qxF "WS 1 hello" "$T/up.log"
+	grep -qxF "WS 8 "$'\x03\xe8' "$T/up.log"
+}
+@test "a WebSocket upgrade carries the key upstream and frames both ways, scrubbed (root)" { check_ws_roundtrip root; }
+@test "a WebSocket upgrade carries the key upstream and frames both ways, scrubbed (user)" { check_ws_roundtrip user; }
+
+check_ws_split() {
+	# A message in two fragments cut inside the key goes out whole, rewritten; the key
+	# cut across two messages cannot be: the second closes the connection (1008).
+	WS_MSGS='split split2 hello' ws_client "$1" /v1/ws
+	assert_success
+	local ph
+	ph=$(printf '%s\n' "$output" | sed -n 's/^phantom=//p')
+	assert_line "RECV 1 1 key=$ph"
+	assert_line 'CLOSE 1008'
+	assert_line rc=3
+	refute_output --partial "${KEY: -12}"
+}
+@test "a key cut across WebSocket fragments is scrubbed, across messages closes 1008 (root)" { check_ws_split root; }
+@test "a key cut across WebSocket fragments is scrubbed, across messages closes 1008 (user)" { check_ws_split user; }
+
+check_ws_denied() {
+	WS_MSGS=hello ws_client "$1" /v1/ws --allow-endpoint 'local:GET:/v1/models'
+	assert_success
+	assert_line 'STATUS 403'
+	assert_output --partial endpoint_denied
+	assert_line rc=2
+	assert_equal "$(upstream_requests)" 0
+}
+@test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (root)" { check_ws_denied root; }
+@test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (user)" { check_ws_denied user; }
