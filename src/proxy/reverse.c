@@ -83,6 +83,9 @@ struct reverse {
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);
 	void *ud;
+	char *via_host; /* the upstream proxy, or NULL */
+	uint16_t via_port;
+	const struct filter *via_bypass;
 };
 
 static int remaining(uint64_t deadline)
@@ -517,39 +520,33 @@ static void pool_put(struct reverse *rv, struct svc *s, struct upconn *u)
 }
 
 /*
- * Resolve (every address checked), connect to checked addresses only, TLS with
- * verification. On failure, status and reason say what the client gets.
+ * Resolve host (every address checked), connect to a checked address within deadline.
+ * On failure, status and reason say what the client gets.
  */
-static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
-		      struct upconn **ret, int *status, const char **reason)
+static int tcp_connect(struct worker *w, const char *host, uint16_t port, uint64_t deadline,
+		       int *ret_fd, int *status, const char **reason)
 {
-	uint64_t deadline = now_ms() + rv->connect_ms;
 	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
 	size_t n = 0;
 	_cleanup_close_ int fd = -EBADF;
 
 	/* The proxy's resolver and classifier, inside the connect deadline. */
-	if (s->up.is_ip) {
-		if (netmatch_literal(s->up.host, s->up.port, &addrs[0]) < 0) {
-			*status = 502;
-			*reason = "resolve_failed";
-			return -EINVAL;
-		}
+	if (netmatch_literal(host, port, &addrs[0]) == 0)
 		n = 1;
-	} else if (netmatch_name_is_metadata(s->up.host)) {
+	else if (netmatch_name_is_metadata(host)) {
 		*status = 403;
 		*reason = "denied_host";
 		return -EPERM;
 	} else {
-		int r = resolve_sync(s->up.host, s->up.port, remaining(deadline), addrs,
-				     RESOLVE_MAX_ADDRS, &n);
+		int r = resolve_sync(host, port, remaining(deadline), addrs, RESOLVE_MAX_ADDRS, &n);
 		if (r < 0) {
 			*status = r == -ETIMEDOUT ? 504 : 502;
 			*reason = r == -ETIMEDOUT ? "timeout" : "resolve_failed";
 			return r;
 		}
 	}
-	/* A configured upstream is an exact entry: the always-denied set applies. */
+	/* A configured upstream (or upstream proxy) is an exact entry: the always-denied
+	 * set applies. */
 	enum netmatch_verdict nv = netmatch_check_addrs(addrs, n, false, NULL, NULL);
 	if (nv != NETMATCH_OK) {
 		*status = 403;
@@ -584,6 +581,93 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		*reason = remaining(deadline) == 0 ? "timeout" : "connect_failed";
 		return -ECONNREFUSED;
 	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/*
+ * Through the upstream proxy: CONNECT to the service's upstream, a 2xx reply head and
+ * nothing after it (neither TLS nor HTTP lets the server speak first).
+ */
+static int via_connect(struct reverse *rv, struct worker *w, int fd, const struct svc *s,
+		       uint64_t deadline)
+{
+	char req[700], buf[4096];
+	const char *lb = strchr(s->up.host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+	int n = snprintf(req, sizeof(req), "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+			 lb, s->up.host, rb, s->up.port, lb, s->up.host, rb, s->up.port);
+	if (n <= 0 || (size_t)n >= sizeof(req))
+		return -EINVAL;
+	int r = client_write(fd, req, (size_t)n, (unsigned)remaining(deadline));
+	if (r < 0)
+		return r;
+	size_t len = 0;
+	struct http1_head rh;
+	for (;;) {
+		int pr = http1_parse_response_head(buf, len, &rh);
+		if (pr > 0)
+			break;
+		if (pr < 0 || len == sizeof(buf))
+			return -EPROTO;
+		int left = remaining(deadline);
+		ssize_t k = left == 0 ? -ETIMEDOUT
+				      : read_watch(fd, buf + len, sizeof(buf) - len, left, w->cfd);
+		if (k == 0)
+			return -EPROTO;
+		if (k < 0)
+			return (int)k;
+		len += (size_t)k;
+	}
+	if (rh.status / 100 != 2 || rh.head_len != len) {
+		if (rv->log) {
+			char line[400];
+			(void)snprintf(line, sizeof(line),
+				       "upstream proxy %s:%u refused CONNECT %s:%u: status %u",
+				       rv->via_host, rv->via_port, s->up.host, s->up.port,
+				       rh.status);
+			rv->log(rv->ud, line);
+		}
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * Connect to the service's upstream, directly or through the upstream proxy (unless
+ * the bypass list names it), then TLS with verification. On failure, status and
+ * reason say what the client gets.
+ */
+static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
+		      struct upconn **ret, int *status, const char **reason)
+{
+	uint64_t deadline = now_ms() + rv->connect_ms;
+	_cleanup_close_ int fd = -EBADF;
+	bool via = rv->via_host && !filter_match_host(rv->via_bypass, s->up.host);
+	int r;
+
+	if (via) {
+		/* What the proxy will reach is still checked where it can be here: a
+		 * metadata name or an always-denied literal never leaves. */
+		struct sockaddr_storage a;
+		if (netmatch_name_is_metadata(s->up.host) ||
+		    (s->up.is_ip &&
+		     (netmatch_literal(s->up.host, s->up.port, &a) < 0 ||
+		      netmatch_check_addrs(&a, 1, false, NULL, NULL) != NETMATCH_OK))) {
+			*status = 403;
+			*reason = "denied_host";
+			return -EPERM;
+		}
+		if ((r = tcp_connect(w, rv->via_host, rv->via_port, deadline, &fd, status,
+				     reason)) < 0)
+			return r;
+		if ((r = via_connect(rv, w, fd, s, deadline)) < 0) {
+			set_up_fd(w, -EBADF);
+			*status = r == -ETIMEDOUT ? 504 : 502;
+			*reason = r == -ETIMEDOUT ? "timeout" : "upstream_failed";
+			return r == -ECONNRESET ? r : -EIO;
+		}
+	} else if ((r = tcp_connect(w, s->up.host, s->up.port, deadline, &fd, status, reason)) < 0)
+		return r;
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -603,7 +687,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 			     SSL_set1_host(u->ssl, s->up.host) == 1;
 		else if (ok)
 			ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(u->ssl), s->up.host) == 1;
-		int r = -EIO;
+		r = -EIO;
 		while (ok) {
 			int cr = SSL_connect(u->ssl);
 			if (cr == 1) {
@@ -1980,6 +2064,12 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 	rv->event = cfg->event;
 	rv->log = cfg->log;
 	rv->ud = cfg->ud;
+	rv->via_port = cfg->upstream_proxy_port;
+	rv->via_bypass = cfg->upstream_bypass;
+	if (cfg->upstream_proxy_host && !(rv->via_host = strdup(cfg->upstream_proxy_host))) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	if (!cfg->token || strlen(cfg->token) != 64) {
 		r = -EINVAL;
 		goto fail;
@@ -2035,6 +2125,7 @@ struct reverse *reverse_free(struct reverse *rv)
 		svc_done(&rv->svcs[i]);
 	free(rv->svcs);
 	SSL_CTX_free(rv->ctx);
+	free(rv->via_host);
 	explicit_bzero(rv->token, sizeof(rv->token));
 	pthread_mutex_destroy(&rv->lock);
 	pthread_cond_destroy(&rv->idle_cond);

@@ -66,6 +66,7 @@
 #include <stdint.h>
 
 #include "base/diag.h"
+#include "proxy/filter.h"
 #include "proxy/http1.h"
 #include "proxy/proxy.h"
 
@@ -88,6 +89,14 @@ struct reverse_config {
 	 * request (not per byte: a head trickling in is cut off too) -> 504.
 	 */
 	unsigned response_ms;
+	/*
+	 * The upstream proxy (host normalised, or NULL) that carries every upstream
+	 * connection as a CONNECT tunnel, except to hosts upstream_bypass matches (may be
+	 * NULL; borrowed: it must outlive the reverse proxy). A refused CONNECT is 502.
+	 */
+	const char *upstream_proxy_host;
+	uint16_t upstream_proxy_port;
+	const struct filter *upstream_bypass;
 	/* Called from worker threads: the caller serialises them with its own calls. */
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);

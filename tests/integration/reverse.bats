@@ -55,6 +55,7 @@ setup() {
 
 teardown() {
 	[ -n "${UP:-}" ] && kill "$UP" 2>/dev/null
+	[ -n "${CHAIN:-}" ] && kill "$CHAIN" 2>/dev/null
 	common_teardown
 }
 
@@ -632,3 +633,53 @@ check_ws_denied() {
 }
 @test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (root)" { check_ws_denied root; }
 @test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (user)" { check_ws_denied user; }
+
+# --upstream-proxy carries the credential traffic too (a corporate network): CONNECT
+# through it, then TLS to the upstream; --upstream-bypass names hosts reached directly.
+start_upstream_proxy() {
+	python3 "$NONO_SRC/tests/integration/lib/upstream-proxy.py" "$T/chain.log" >"$T/chain.port" 3>&- &
+	CHAIN=$!
+	for _ in $(seq 100); do [ -s "$T/chain.port" ] && break; sleep 0.05; done
+	CPORT=$(cat "$T/chain.port")
+}
+
+check_upstream_proxy() {
+	start_upstream_proxy
+	run --separate-stderr child "$1" --upstream-proxy "127.0.0.1:$CPORT" -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	run cat "$T/chain.log"
+	assert_output "CONNECT 127.0.0.1:$UPORT HTTP/1.1"
+	# A WebSocket goes the same way.
+	: >"$T/chain.log"
+	WS_MSGS='hello key' ws_client "$1" /v1/ws --upstream-proxy "127.0.0.1:$CPORT"
+	assert_line 'STATUS 101'
+	assert_line 'RECV 1 1 hello'
+	assert_line rc=0
+	refute_output --partial "$KEY"
+	run cat "$T/chain.log"
+	assert_output "CONNECT 127.0.0.1:$UPORT HTTP/1.1"
+	kill "$CHAIN" 2>/dev/null || true
+}
+@test "--upstream-proxy carries the credential traffic as a CONNECT tunnel (root)" { check_upstream_proxy root; }
+@test "--upstream-proxy carries the credential traffic as a CONNECT tunnel (user)" { check_upstream_proxy user; }
+
+check_upstream_bypass() {
+	start_upstream_proxy
+	run --separate-stderr child "$1" --upstream-proxy "127.0.0.1:$CPORT" --upstream-bypass 127.0.0.1 -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	run cat "$T/chain.log"
+	assert_output ""
+	# A proxy that refuses the tunnel is 502, and the key goes nowhere.
+	kill "$CHAIN" 2>/dev/null || true
+	: >"$T/up.log"
+	run --separate-stderr child "$1" --upstream-proxy "127.0.0.1:$CPORT" -- sh -c "$CURL -o /dev/null -w '%{http_code}\n' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output 502
+	assert_equal "$(upstream_requests)" 0
+}
+@test "--upstream-bypass reaches the credential upstream directly; a dead proxy is 502 (root)" { check_upstream_bypass root; }
+@test "--upstream-bypass reaches the credential upstream directly; a dead proxy is 502 (user)" { check_upstream_bypass user; }
