@@ -1217,14 +1217,15 @@ static bool identity_encoded(const struct http1_head *rh)
 /*
  * After a 101 both directions are relayed as they arrive. Client -> upstream bytes go
  * unchanged (they carry no secret: the child has only phantoms). Upstream -> client
- * frames are parsed (RFC 6455 5.2): each frame is read whole (at most
- * REVERSE_WS_MAX_FRAME bytes of payload), its payload scrubbed like a body and the
- * frame written again with the new length (FIN and opcode kept, so fragmentation is
- * unchanged). A spelling of the key that would straddle two frames cannot be
- * rewritten: the connection is closed (1008) before either part reaches the client.
- * Control frames (at most 125 bytes) with a match, RSV bits (an extension nobody
- * offered: compressed payloads cannot be scanned), a masked server frame or an
- * oversized one close the connection too (1008, 1002, 1009).
+ * frames are parsed (RFC 6455 5.2): a data message (its fragments assembled, at most
+ * REVERSE_WS_MAX_FRAME bytes) is scrubbed like a body and sent as one frame with the
+ * new length and the message's opcode. A spelling of the key that starts in one
+ * message and ends in the next cannot be rewritten: the connection is closed (1008)
+ * before the second part reaches the client (the first has gone out; the last
+ * tail_max bytes of each message are kept to see this). Control frames (at most 125
+ * bytes) with a match, RSV bits (an extension nobody offered: compressed payloads
+ * cannot be scanned), a masked server frame or an oversized message close the
+ * connection too (1008, 1002, 1009).
  */
 struct ws_down {
 	const struct scrub *sc;
@@ -1478,7 +1479,10 @@ static enum outcome ws_relay(struct worker *w, const struct svc *s, const struct
 	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + 64};
 	struct strbuf out = {0};
 	struct span uh = http1_header_get(rh, "Upgrade");
-	bool ok = uh.p && uh.n >= 9 && strncasecmp(uh.p, "websocket", 9) == 0 &&
+	size_t un = uh.n;
+	while (un > 0 && (uh.p[un - 1] == ' ' || uh.p[un - 1] == '\t'))
+		un--;
+	bool ok = uh.p && un == 9 && strncasecmp(uh.p, "websocket", 9) == 0 &&
 		  !http1_header_get(rh, "Sec-WebSocket-Extensions").p;
 	if (!ok || build_client_head(scratch, rh, false, false, false, true, &ch) < 0 ||
 	    scrub_all(s->scrub, ch.buf, ch.len, &out) < 0) {
