@@ -634,6 +634,29 @@ check_ws_denied() {
 @test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (root)" { check_ws_denied root; }
 @test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (user)" { check_ws_denied user; }
 
+check_ws_client_gone() {
+	# The child gives up on an upgraded connection: the upstream one goes at once.
+	cp "$NONO_PROBES/ws-client" "$T/data/ws-client"
+	chmod 755 "$T/data/ws-client"
+	# (seen from inside while the session, and so the proxy, still runs)
+	: >"$T/up.log"
+	chmod 644 "$T/up.log"
+	run --separate-stderr child "$1" --read "$T/up.log" -- sh -c "
+		timeout 2 \"$T/data/ws-client\" \"\$LOCAL_BASE_URL/v1/ws\" \"x-api-key: \$LOCAL_KEY\" hello silent
+		echo rc=\$?
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			grep -q '^WSGONE ' \"$T/up.log\" && { echo upstream-gone; break; }
+			sleep 0.3
+		done"
+	assert_success
+	assert_line 'RECV 1 1 hello'
+	assert_line rc=124
+	assert_line upstream-gone
+	grep -qxF "WS 1 silent" "$T/up.log"
+}
+@test "a child that leaves a WebSocket frees the upstream connection (root)" { check_ws_client_gone root; }
+@test "a child that leaves a WebSocket frees the upstream connection (user)" { check_ws_client_gone user; }
+
 # --upstream-proxy carries the credential traffic too (a corporate network): CONNECT
 # through it, then TLS to the upstream; --upstream-bypass names hosts reached directly.
 start_upstream_proxy() {

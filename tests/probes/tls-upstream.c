@@ -31,8 +31,9 @@
  *                each client frame and answers it: "key" with a text frame
  *                "key=<value of the x-api-key or Authorization header received>",
  *                "split" with that text in two fragments cut inside the value,
- *                "split2" the same as two messages, "big"
- *                with a frame of 70000 bytes, anything else echoed; a close with a close
+ *                "split2" the same as two messages, "silent" with nothing, "big"
+ *                with a frame of 70000 bytes, anything else echoed; a close with a close;
+ *                logs "WSGONE <conn-id>" when the client side closes the connection
  *   anything     200 application/json {"ok":true,"path":"<path>"}
  * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
  */
@@ -262,7 +263,7 @@ static int ws_send(struct io *c, unsigned b0, const char *p, size_t n)
 }
 
 /* /ws: the handshake, then frames until the client closes. */
-static bool websocket(struct io *c, const char *hdrs, size_t hl)
+static bool websocket(struct io *c, const char *hdrs, size_t hl, unsigned conn_id)
 {
 	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 	const char *key = hdr_value(hdrs, hl, "Sec-WebSocket-Key");
@@ -290,8 +291,11 @@ static bool websocket(struct io *c, const char *hdrs, size_t hl)
 	if (!*cred)
 		cred = hdr_value(hdrs, hl, "Authorization");
 	for (;;) {
-		if (!fill(c, 2))
+		if (!fill(c, 2)) {
+			n = snprintf(resp, sizeof(resp), "WSGONE %u\n", conn_id);
+			log_block(resp, (size_t)n);
 			return false;
+		}
 		unsigned op = (unsigned char)c->buf[0] & 0x0f;
 		size_t len = (unsigned char)c->buf[1] & 0x7f, hlen = 2;
 		if (!((unsigned char)c->buf[1] & 0x80))
@@ -336,6 +340,8 @@ static bool websocket(struct io *c, const char *hdrs, size_t hl)
 				    ws_send(c, 0x81, line + half, (size_t)n - half) < 0
 				? -1
 				: 0;
+		} else if (strcmp(pay, "silent") == 0) {
+			r = 0;
 		} else if (strcmp(pay, "big") == 0) {
 			static char big[70000];
 			memset(big, 'b', sizeof(big));
@@ -482,7 +488,7 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 		return false;
 	}
 	if (plen >= 3 && strcmp(path + plen - 3, "/ws") == 0)
-		return websocket(c, hdrs, hl);
+		return websocket(c, hdrs, hl, conn_id);
 	if (plen >= 5 && strcmp(path + plen - 5, "/echo") == 0)
 		return echo(c, hdrs, hl, query) == 0 && !close_after && strcmp(query, "eof") != 0;
 	if (plen >= 5 && strcmp(path + plen - 5, "/hang") == 0) {
