@@ -604,9 +604,26 @@ check_ws_roundtrip() {
 	assert_output 0
 	grep -qxF "WS 1 hello" "$T/up.log"
 	grep -qxF "WS 8 "$'\x03\xe8' "$T/up.log"
+	# One audit event for the upgrade, with its 101.
+	run grep -h '/v1/ws' "$H"/.nono/audit/*/audit-events.ndjson
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp '"allow":true,"method":"GET",.*"path":"/v1/ws","service":"local".*"status":101'
 }
 @test "a WebSocket upgrade carries the key upstream and frames both ways, scrubbed (root)" { check_ws_roundtrip root; }
 @test "a WebSocket upgrade carries the key upstream and frames both ways, scrubbed (user)" { check_ws_roundtrip user; }
+
+@test "an Upgrade other than websocket is dropped: the request is plain HTTP" {
+	run --separate-stderr child root -- sh -c "
+		$CURL -H 'Upgrade: h2c' -H 'Connection: Upgrade, HTTP2-Settings' -H 'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -X POST -d x -H 'Upgrade: websocket' -H 'Connection: Upgrade' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/ws\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	# The POST "upgrade" reached /ws as plain HTTP: the test upstream's 426.
+	assert_line 426
+	run grep -ci '^H \(upgrade\|connection\|http2-settings\):' "$T/up.log"
+	assert_output 0
+}
 
 check_ws_split() {
 	# A message in two fragments cut inside the key goes out whole, rewritten; the key
