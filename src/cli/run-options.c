@@ -47,7 +47,7 @@
 	{"allow-domain", 0, required_argument, OPT_ALLOW_DOMAIN, "HOST|URL", "add a host (or URL with path glob) to the proxy allowlist", "NONO_ALLOW_DOMAIN", false}, \
 	{"credential", 0, required_argument, OPT_CREDENTIAL, "SERVICE[=SOURCE]", "inject a service's credential through the reverse proxy (SOURCE: env://VAR, file://PATH, op://REF or a keyring name)", "NONO_CREDENTIAL", false}, \
 	{"allow-endpoint", 0, required_argument, OPT_ALLOW_ENDPOINT, "SVC:METHOD:PATH", "restrict a credential service to matching requests", NULL, false}, \
-	{"upstream-proxy", 0, required_argument, OPT_UPSTREAM_PROXY, "HOST:PORT", "chain outbound connections through an upstream proxy", "NONO_UPSTREAM_PROXY", false}, \
+	{"upstream-proxy", 0, required_argument, OPT_UPSTREAM_PROXY, "HOST:PORT", "chain outbound connections (credential upstreams included) through an upstream proxy", "NONO_UPSTREAM_PROXY", false}, \
 	{"upstream-bypass", 0, required_argument, OPT_UPSTREAM_BYPASS, "HOST", "connect directly to HOST (exact or *.suffix) instead of the upstream proxy", "NONO_UPSTREAM_BYPASS", false}, \
 	{"proxy-port", 0, required_argument, OPT_PROXY_PORT, "PORT", "fixed port for the proxy (default: OS-assigned)", NULL, false}, \
 	{"listen-port", 0, required_argument, OPT_LISTEN_PORT, "PORT", "allow listening on TCP PORT in proxy mode", NULL, false}, \

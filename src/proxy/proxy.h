@@ -15,7 +15,8 @@
  *
  * With upstream_proxy set, destinations not matching upstream_bypass are chained:
  * CONNECT is re-issued to the upstream proxy, plain requests are sent to it in
- * absolute form. Metadata names and literals are refused before chaining.
+ * absolute form. Metadata names and literals are refused before chaining. The
+ * credential services' upstreams are chained the same way (reverse.h).
  *
  * Every decision is reported as one line through cfg->log:
  *   "ALLOW CONNECT api.openai.com:443"

@@ -56,7 +56,7 @@ struct svc {
 	size_t n_idle;
 	struct scrub *scrub; /* the key's spellings -> the phantom's, for responses */
 	unsigned busy;	     /* requests in flight upstream; under rv->lock */
-	SSL_CTX *ctx; /* its own, when it has a tls_ca; else NULL (the shared one) */
+	SSL_CTX *ctx;	     /* its own, when it has a tls_ca; else NULL (the shared one) */
 };
 
 struct worker {
@@ -83,6 +83,9 @@ struct reverse {
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);
 	void *ud;
+	char *via_host; /* the upstream proxy, or NULL */
+	uint16_t via_port;
+	const struct filter *via_bypass;
 };
 
 static int remaining(uint64_t deadline)
@@ -245,6 +248,21 @@ bool reverse_header_dropped(const char *name, size_t nl, const char *value, size
 	if (token && *token && memmem(value, vl, token, strlen(token)))
 		return true;
 	return false;
+}
+
+bool reverse_is_websocket(const struct http1_head *h)
+{
+	struct span up = http1_header_get(h, "Upgrade");
+	struct span conn = http1_header_get(h, "Connection");
+	if (h->method != HTTP_GET || h->http_major != 1 || h->http_minor < 1 || !up.p || !conn.p)
+		return false;
+	if (h->chunked || (h->has_content_length && h->content_length > 0))
+		return false;
+	size_t n = up.n;
+	while (n > 0 && (up.p[n - 1] == ' ' || up.p[n - 1] == '\t'))
+		n--;
+	return n == 9 && strncasecmp(up.p, "websocket", 9) == 0 &&
+	       in_token_list("upgrade", 7, conn.p, conn.n);
 }
 
 /* ---- events ---------------------------------------------------------------------- */
@@ -502,39 +520,33 @@ static void pool_put(struct reverse *rv, struct svc *s, struct upconn *u)
 }
 
 /*
- * Resolve (every address checked), connect to checked addresses only, TLS with
- * verification. On failure, status and reason say what the client gets.
+ * Resolve host (every address checked), connect to a checked address within deadline.
+ * On failure, status and reason say what the client gets.
  */
-static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
-		      struct upconn **ret, int *status, const char **reason)
+static int tcp_connect(struct worker *w, const char *host, uint16_t port, uint64_t deadline,
+		       int *ret_fd, int *status, const char **reason)
 {
-	uint64_t deadline = now_ms() + rv->connect_ms;
 	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
 	size_t n = 0;
 	_cleanup_close_ int fd = -EBADF;
 
 	/* The proxy's resolver and classifier, inside the connect deadline. */
-	if (s->up.is_ip) {
-		if (netmatch_literal(s->up.host, s->up.port, &addrs[0]) < 0) {
-			*status = 502;
-			*reason = "resolve_failed";
-			return -EINVAL;
-		}
+	if (netmatch_literal(host, port, &addrs[0]) == 0)
 		n = 1;
-	} else if (netmatch_name_is_metadata(s->up.host)) {
+	else if (netmatch_name_is_metadata(host)) {
 		*status = 403;
 		*reason = "denied_host";
 		return -EPERM;
 	} else {
-		int r = resolve_sync(s->up.host, s->up.port, remaining(deadline), addrs,
-				     RESOLVE_MAX_ADDRS, &n);
+		int r = resolve_sync(host, port, remaining(deadline), addrs, RESOLVE_MAX_ADDRS, &n);
 		if (r < 0) {
 			*status = r == -ETIMEDOUT ? 504 : 502;
 			*reason = r == -ETIMEDOUT ? "timeout" : "resolve_failed";
 			return r;
 		}
 	}
-	/* A configured upstream is an exact entry: the always-denied set applies. */
+	/* A configured upstream (or upstream proxy) is an exact entry: the always-denied
+	 * set applies. */
 	enum netmatch_verdict nv = netmatch_check_addrs(addrs, n, false, NULL, NULL);
 	if (nv != NETMATCH_OK) {
 		*status = 403;
@@ -569,6 +581,93 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 		*reason = remaining(deadline) == 0 ? "timeout" : "connect_failed";
 		return -ECONNREFUSED;
 	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/*
+ * Through the upstream proxy: CONNECT to the service's upstream, a 2xx reply head and
+ * nothing after it (neither TLS nor HTTP lets the server speak first).
+ */
+static int via_connect(struct reverse *rv, struct worker *w, int fd, const struct svc *s,
+		       uint64_t deadline)
+{
+	char req[700], buf[4096];
+	const char *lb = strchr(s->up.host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+	int n = snprintf(req, sizeof(req), "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+			 lb, s->up.host, rb, s->up.port, lb, s->up.host, rb, s->up.port);
+	if (n <= 0 || (size_t)n >= sizeof(req))
+		return -EINVAL;
+	int r = client_write(fd, req, (size_t)n, (unsigned)remaining(deadline));
+	if (r < 0)
+		return r;
+	size_t len = 0;
+	struct http1_head rh;
+	for (;;) {
+		int pr = http1_parse_response_head(buf, len, &rh);
+		if (pr > 0)
+			break;
+		if (pr < 0 || len == sizeof(buf))
+			return -EPROTO;
+		int left = remaining(deadline);
+		ssize_t k = left == 0 ? -ETIMEDOUT
+				      : read_watch(fd, buf + len, sizeof(buf) - len, left, w->cfd);
+		if (k == 0)
+			return -EPROTO;
+		if (k < 0)
+			return (int)k;
+		len += (size_t)k;
+	}
+	if (rh.status / 100 != 2 || rh.head_len != len) {
+		if (rv->log) {
+			char line[400];
+			(void)snprintf(line, sizeof(line),
+				       "upstream proxy %s:%u refused CONNECT %s:%u: status %u",
+				       rv->via_host, rv->via_port, s->up.host, s->up.port,
+				       rh.status);
+			rv->log(rv->ud, line);
+		}
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * Connect to the service's upstream, directly or through the upstream proxy (unless
+ * the bypass list names it), then TLS with verification. On failure, status and
+ * reason say what the client gets.
+ */
+static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
+		      struct upconn **ret, int *status, const char **reason)
+{
+	uint64_t deadline = now_ms() + rv->connect_ms;
+	_cleanup_close_ int fd = -EBADF;
+	bool via = rv->via_host && !filter_match_host(rv->via_bypass, s->up.host);
+	int r;
+
+	if (via) {
+		/* What the proxy will reach is still checked where it can be here: a
+		 * metadata name or an always-denied literal never leaves. */
+		struct sockaddr_storage a;
+		if (netmatch_name_is_metadata(s->up.host) ||
+		    (s->up.is_ip &&
+		     (netmatch_literal(s->up.host, s->up.port, &a) < 0 ||
+		      netmatch_check_addrs(&a, 1, false, NULL, NULL) != NETMATCH_OK))) {
+			*status = 403;
+			*reason = "denied_host";
+			return -EPERM;
+		}
+		if ((r = tcp_connect(w, rv->via_host, rv->via_port, deadline, &fd, status,
+				     reason)) < 0)
+			return r;
+		if ((r = via_connect(rv, w, fd, s, deadline)) < 0) {
+			set_up_fd(w, -EBADF);
+			*status = r == -ETIMEDOUT ? 504 : 502;
+			*reason = r == -ETIMEDOUT ? "timeout" : "upstream_failed";
+			return r == -ECONNRESET ? r : -EIO;
+		}
+	} else if ((r = tcp_connect(w, s->up.host, s->up.port, deadline, &fd, status, reason)) < 0)
+		return r;
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -588,7 +687,7 @@ static int up_connect(struct reverse *rv, struct worker *w, const struct svc *s,
 			     SSL_set1_host(u->ssl, s->up.host) == 1;
 		else if (ok)
 			ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(u->ssl), s->up.host) == 1;
-		int r = -EIO;
+		r = -EIO;
 		while (ok) {
 			int cr = SSL_connect(u->ssl);
 			if (cr == 1) {
@@ -719,7 +818,7 @@ void reverse_route(const struct reverse *rv, const struct http1_head *h, struct 
  */
 static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 			       const struct http1_head *h, const char *path, struct span query,
-			       char **ret, size_t *ret_len)
+			       bool ws, char **ret, size_t *ret_len)
 {
 	struct strbuf sbuf = {.max = HTTP1_MAX_HEAD + 4096}, *sb = &sbuf;
 	struct span conn = http1_header_get(h, "Connection");
@@ -727,10 +826,16 @@ static int build_upstream_head(const struct reverse *rv, const struct svc *s,
 			    path, (int)query.n, query.p ? query.p : "", s->authority);
 	if (r >= 0)
 		r = strbuf_adds(sb, "Accept-Encoding: identity\r\n");
+	/* The hop-by-hop pair a WebSocket handshake needs, and no extension offer: a
+	 * compressed frame (permessage-deflate) could not be scrubbed. */
+	if (r >= 0 && ws)
+		r = strbuf_adds(sb, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
 	for (size_t i = 0; r >= 0 && i < h->n_headers; i++) {
 		const struct http1_header *x = &h->headers[i];
 		if (reverse_header_dropped(x->name.p, x->name.n, x->value.p, x->value.n, s->header,
 					   s->phantom, rv->token, conn.p, conn.n))
+			continue;
+		if (name_is(x->name.p, x->name.n, "sec-websocket-extensions"))
 			continue;
 		/* Other services' phantoms never travel either. */
 		bool other = false;
@@ -814,7 +919,7 @@ static int relay_request_body(struct worker *w, struct upconn *u, const struct h
  * body is re-framed, chunked when chunked.
  */
 static int build_client_head(const char *raw, const struct http1_head *rh, bool close_client,
-			     bool body, bool chunked, struct strbuf *sb)
+			     bool body, bool chunked, bool upgrade, struct strbuf *sb)
 {
 	struct span conn = http1_header_get(rh, "Connection");
 	const char *cr = memchr(raw, '\r', rh->head_len);
@@ -839,6 +944,8 @@ static int build_client_head(const char *raw, const struct http1_head *rh, bool 
 	}
 	if (r >= 0 && chunked)
 		r = strbuf_adds(sb, "Transfer-Encoding: chunked\r\n");
+	if (r >= 0 && upgrade)
+		r = strbuf_adds(sb, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
 	if (r >= 0)
 		r = strbuf_adds(sb, close_client ? "Connection: close\r\n\r\n" : "\r\n");
 	return r;
@@ -863,7 +970,7 @@ static void svc_leave(struct reverse *rv, struct svc *s)
 }
 
 static enum outcome relay_one(struct worker *w, const struct http1_head *h, const struct svc *s,
-			      const struct req_info *ri, char *head, size_t head_len,
+			      const struct req_info *ri, bool ws, char *head, size_t head_len,
 			      char *scratch);
 
 /*
@@ -923,7 +1030,8 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 
 	char *head = NULL;
 	size_t head_len = 0;
-	if (build_upstream_head(rv, s, h, rest, query, &head, &head_len) < 0) {
+	bool ws = reverse_is_websocket(h);
+	if (build_upstream_head(rv, s, h, rest, query, ws, &head, &head_len) < 0) {
 		emit(rv, &ri, false, "bad_request", 431);
 		respond_close(w, 431, "bad_request");
 		return CLOSE;
@@ -934,7 +1042,8 @@ static enum outcome serve_one(struct worker *w, const struct http1_head *h, char
 		respond_close(w, 503, "busy");
 		return CLOSE;
 	}
-	enum outcome o = relay_one(w, h, s, &ri, head, head_len, scratch);
+	/* A WebSocket holds its worker and its share of the service for its life. */
+	enum outcome o = relay_one(w, h, s, &ri, ws, head, head_len, scratch);
 	svc_leave(rv, (struct svc *)s);
 	return o;
 }
@@ -1103,13 +1212,369 @@ static bool identity_encoded(const struct http1_head *rh)
 	return true;
 }
 
+/* ---- WebSocket relay ----------------------------------------------------------------- */
+
+/*
+ * After a 101 both directions are relayed as they arrive. Client -> upstream bytes go
+ * unchanged (they carry no secret: the child has only phantoms). Upstream -> client
+ * frames are parsed (RFC 6455 5.2): a data message (its fragments assembled, at most
+ * REVERSE_WS_MAX_FRAME bytes) is scrubbed like a body and sent as one frame with the
+ * new length and the message's opcode. A spelling of the key that starts in one
+ * message and ends in the next cannot be rewritten: the connection is closed (1008)
+ * before the second part reaches the client (the first has gone out; the last
+ * tail_max bytes of each message are kept to see this). Control frames (at most 125
+ * bytes) with a match, RSV bits (an extension nobody offered: compressed payloads
+ * cannot be scanned), a masked server frame or an oversized message close the
+ * connection too (1008, 1002, 1009).
+ */
+struct ws_down {
+	const struct scrub *sc;
+	char *buf; /* a frame being assembled */
+	size_t len, cap;
+	char tail[2048]; /* the last payload bytes of the previous data frame */
+	size_t tail_len, tail_max;
+	struct strbuf out;
+	struct strbuf msg; /* a fragmented message being assembled */
+	uint8_t msg_op;
+	bool in_msg;
+	uint16_t close_code; /* set when the relay must end with a close frame */
+};
+
+static size_t ws_header(char *h, uint8_t b0, uint64_t n)
+{
+	h[0] = (char)b0;
+	if (n < 126) {
+		h[1] = (char)n;
+		return 2;
+	}
+	if (n <= 0xffff) {
+		h[1] = 126;
+		h[2] = (char)(n >> 8);
+		h[3] = (char)n;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (char)(n >> (56 - 8 * i));
+	return 10;
+}
+
+/* Does a spelling of the key start in the tail and end in p? */
+static bool ws_straddles(const struct ws_down *d, const char *p, size_t n)
+{
+	char cat[4096];
+	size_t take = n < sizeof(cat) - d->tail_len ? n : sizeof(cat) - d->tail_len;
+	if (d->tail_len == 0)
+		return false;
+	memcpy(cat, d->tail, d->tail_len);
+	memcpy(cat + d->tail_len, p, take);
+	size_t at, ml, tl;
+	const char *to;
+	for (size_t from = 0; from < d->tail_len &&
+			      scrub_find(d->sc, cat, d->tail_len + take, from, &at, &ml, &to, &tl);
+	     from = at + 1)
+		if (at < d->tail_len && at + ml > d->tail_len) {
+			explicit_bzero(cat, sizeof(cat));
+			return true;
+		}
+	explicit_bzero(cat, sizeof(cat));
+	return false;
+}
+
+static void ws_keep_tail(struct ws_down *d, const char *p, size_t n)
+{
+	if (n >= d->tail_max) {
+		memcpy(d->tail, p + n - d->tail_max, d->tail_max);
+		d->tail_len = d->tail_max;
+		return;
+	}
+	size_t keep = d->tail_len + n > d->tail_max ? d->tail_max - n : d->tail_len;
+	memmove(d->tail, d->tail + d->tail_len - keep, keep);
+	memcpy(d->tail + keep, p, n);
+	d->tail_len = keep + n;
+}
+
+/* One whole data message to the client, scrubbed and framed again. */
+static int ws_down_data(struct ws_down *d, struct worker *w, uint8_t b0, const char *pay, size_t pl)
+{
+	if (ws_straddles(d, pay, pl)) {
+		d->close_code = 1008;
+		return 0;
+	}
+	strbuf_reset(&d->out);
+	int r = scrub_all(d->sc, pay, pl, &d->out);
+	if (r < 0)
+		return r;
+	ws_keep_tail(d, pay, pl);
+	char h[10];
+	size_t hn = ws_header(h, b0, d->out.len);
+	struct iovec iov[2] = {{h, hn}, {d->out.buf, d->out.len}};
+	return client_writev(w->cfd, iov, d->out.len ? 2 : 1, w->rv->idle_ms) < 0 ? -EPIPE : 0;
+}
+
+/* Send every complete frame in d->buf on to the client, scrubbed. */
+static int ws_down_frames(struct ws_down *d, struct worker *w)
+{
+	size_t off = 0;
+	int r = 0;
+	for (;;) {
+		const unsigned char *f = (const unsigned char *)d->buf + off;
+		size_t avail = d->len - off;
+		if (avail < 2)
+			break;
+		uint8_t b0 = f[0], op = f[0] & 0x0f;
+		uint64_t pl = f[1] & 0x7f;
+		size_t hl = 2;
+		if (f[1] & 0x80) {
+			d->close_code = 1002; /* a server never masks */
+			break;
+		}
+		if (b0 & 0x70) {
+			d->close_code = 1008; /* an extension's frame: unscannable */
+			break;
+		}
+		if (pl == 126) {
+			if (avail < 4)
+				break;
+			pl = (uint64_t)f[2] << 8 | f[3];
+			hl = 4;
+		} else if (pl == 127) {
+			if (avail < 10)
+				break;
+			pl = 0;
+			for (int i = 0; i < 8; i++)
+				pl = pl << 8 | f[2 + i];
+			hl = 10;
+		}
+		if (pl > REVERSE_WS_MAX_FRAME) {
+			d->close_code = 1009;
+			break;
+		}
+		if (avail < hl + pl)
+			break;
+		const char *pay = (const char *)f + hl;
+		if (op >= 8) {
+			size_t at, ml, tl;
+			const char *to;
+			if (pl > 125 || !(b0 & 0x80)) {
+				d->close_code = 1002;
+				break;
+			}
+			if (scrub_find(d->sc, pay, (size_t)pl, 0, &at, &ml, &to, &tl)) {
+				d->close_code = 1008;
+				break;
+			}
+			if (client_write(w->cfd, (const char *)f, hl + (size_t)pl, w->rv->idle_ms) <
+			    0) {
+				r = -EPIPE;
+				break;
+			}
+		} else if ((op == 0) != d->in_msg || (op != 0 && op != 1 && op != 2)) {
+			d->close_code = 1002; /* a continuation out of place, or unknown */
+			break;
+		} else if (!(b0 & 0x80) || d->in_msg) {
+			/* A fragment: the message is assembled and goes out whole, so a key
+			 * cut across fragments is rewritten like any other. */
+			if (!d->in_msg)
+				d->msg_op = op;
+			d->in_msg = true;
+			if (d->msg.len + pl > REVERSE_WS_MAX_FRAME) {
+				d->close_code = 1009;
+				break;
+			}
+			if ((r = strbuf_add(&d->msg, pay, (size_t)pl)) < 0)
+				break;
+			if (b0 & 0x80) {
+				d->in_msg = false;
+				r = ws_down_data(d, w, (uint8_t)(0x80 | d->msg_op), d->msg.buf,
+						 d->msg.len);
+				explicit_bzero(d->msg.buf, d->msg.len);
+				strbuf_reset(&d->msg);
+				if (r < 0 || d->close_code)
+					break;
+			}
+		} else if ((r = ws_down_data(d, w, b0, pay, (size_t)pl)) < 0 || d->close_code)
+			break;
+		off += hl + (size_t)pl;
+	}
+	explicit_bzero(d->buf, off);
+	memmove(d->buf, d->buf + off, d->len - off);
+	d->len -= off;
+	return r;
+}
+
+/*
+ * Take upstream bytes; every complete frame goes to the client, scrubbed. < 0: the
+ * client failed (-EPIPE) or memory; 0 with d->close_code set: the relay must end.
+ */
+static int ws_down_feed(struct ws_down *d, struct worker *w, const char *p, size_t n)
+{
+	const size_t cap_max = REVERSE_WS_MAX_FRAME + 14;
+	while (n > 0) {
+		/* A partial frame is never larger than cap_max (its header is checked
+		 * first), so there is always room for more of it. */
+		size_t take = n < cap_max - d->len ? n : cap_max - d->len;
+		if (d->len + take > d->cap) {
+			size_t cap = d->cap ? d->cap : 4096;
+			while (cap < d->len + take)
+				cap *= 2;
+			if (cap > cap_max)
+				cap = cap_max;
+			char *nb = malloc(cap);
+			if (!nb)
+				return -ENOMEM;
+			if (d->buf) {
+				memcpy(nb, d->buf, d->len);
+				explicit_bzero(d->buf, d->cap);
+				free(d->buf);
+			}
+			d->buf = nb;
+			d->cap = cap;
+		}
+		memcpy(d->buf + d->len, p, take);
+		d->len += take;
+		p += take;
+		n -= take;
+		int r = ws_down_frames(d, w);
+		if (r < 0 || d->close_code)
+			return r;
+	}
+	return 0;
+}
+
+/* A non-blocking upstream read: > 0 bytes, 0 EOF, -EAGAIN nothing yet, < 0 error. */
+static ssize_t up_read_nb(struct upconn *u, char *p, size_t n)
+{
+	if (!u->ssl) {
+		ssize_t k = recv(u->fd, p, n, MSG_DONTWAIT);
+		return k >= 0 ? k : errno == EINTR ? -EAGAIN : -errno;
+	}
+	size_t got = 0;
+	int ret = SSL_read_ex(u->ssl, p, n, &got);
+	if (ret == 1)
+		return (ssize_t)got;
+	switch (SSL_get_error(u->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		return wait_fd(u->fd, POLLOUT, REVERSE_WRITE_MS) < 0 ? -ETIMEDOUT : -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		return -EIO;
+	}
+}
+
+/*
+ * The upgraded connection: the 101 head (in scratch, rh) goes to the client scrubbed
+ * with what followed it, then both directions until either side closes, an idle
+ * period of idle_ms passes, or a frame cannot be passed on. One event, at the 101.
+ */
+static enum outcome ws_relay(struct worker *w, const struct svc *s, const struct req_info *ri,
+			     struct upconn *up, const struct http1_head *rh, char *scratch,
+			     size_t rlen)
+{
+	struct reverse *rv = w->rv;
+	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + 64};
+	struct strbuf out = {0};
+	struct span uh = http1_header_get(rh, "Upgrade");
+	size_t un = uh.n;
+	while (un > 0 && (uh.p[un - 1] == ' ' || uh.p[un - 1] == '\t'))
+		un--;
+	bool ok = uh.p && un == 9 && strncasecmp(uh.p, "websocket", 9) == 0 &&
+		  !http1_header_get(rh, "Sec-WebSocket-Extensions").p;
+	if (!ok || build_client_head(scratch, rh, false, false, false, true, &ch) < 0 ||
+	    scrub_all(s->scrub, ch.buf, ch.len, &out) < 0) {
+		strbuf_release(&ch);
+		strbuf_release(&out);
+		set_up_fd(w, -EBADF);
+		upconn_free(up);
+		emit(rv, ri, false, "upstream_failed", 502);
+		respond_close(w, 502, "upstream_failed");
+		return CLOSE;
+	}
+	strbuf_release(&ch);
+	emit(rv, ri, true, NULL, 101);
+	int r = client_write(w->cfd, out.buf, out.len, rv->idle_ms);
+	strbuf_release(&out);
+
+	struct ws_down d = {.sc = s->scrub,
+			    .out = {.max = REVERSE_WS_MAX_FRAME * 4 + 64},
+			    .msg = {.max = REVERSE_WS_MAX_FRAME + 1}};
+	d.tail_max = scrub_max_len(s->scrub) - 1;
+	if (d.tail_max > sizeof(d.tail))
+		d.tail_max = sizeof(d.tail);
+	/* What came with the 101, and what the client sent after its handshake. */
+	if (r >= 0 && rlen > rh->head_len)
+		r = ws_down_feed(&d, w, scratch + rh->head_len, rlen - rh->head_len);
+	if (r >= 0 && w->len > 0 && up_write(up, w->buf, w->len, REVERSE_WRITE_MS) < 0)
+		r = -EPIPE;
+	w->len = 0;
+	while (r == 0 && d.close_code == 0) {
+		bool pend = up->ssl && SSL_pending(up->ssl) > 0;
+		struct pollfd p[2] = {{w->cfd, POLLIN, 0}, {up->fd, POLLIN, 0}};
+		int n = poll(p, 2, pend ? 0 : (int)rv->idle_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n == 0 && !pend))
+			break; /* idle for idle_ms: both sides go */
+		if (p[0].revents) {
+			ssize_t k = recv(w->cfd, scratch, IO_BUF, MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+				break; /* the client is gone: so is the upstream connection */
+			if (k > 0 && up_write(up, scratch, (size_t)k, REVERSE_WRITE_MS) < 0)
+				break;
+		}
+		if (pend || p[1].revents) {
+			ssize_t k = up_read_nb(up, scratch, IO_BUF);
+			if (k == 0 || (k < 0 && k != -EAGAIN))
+				break;
+			if (k > 0)
+				r = ws_down_feed(&d, w, scratch, (size_t)k);
+		}
+	}
+	if (r == 0 && d.close_code) {
+		char cf[4] = {(char)0x88, 2, (char)(d.close_code >> 8), (char)d.close_code};
+		(void)client_write(w->cfd, cf, sizeof(cf), 2000);
+		/* No reset that could discard the close frame before the client reads it. */
+		(void)shutdown(w->cfd, SHUT_WR);
+		uint64_t deadline = now_ms() + DRAIN_MS;
+		for (size_t drained = 0; drained < DRAIN_BYTES;) {
+			ssize_t k = client_read(w->cfd, scratch, IO_BUF, remaining(deadline));
+			if (k <= 0)
+				break;
+			drained += (size_t)k;
+		}
+		if (rv->log) {
+			char line[700];
+			(void)snprintf(line, sizeof(line), "CLOSE websocket %s %s status=%u",
+				       s->name, ri->path, d.close_code);
+			printable(line);
+			rv->log(rv->ud, line);
+		}
+	}
+	if (d.buf)
+		explicit_bzero(d.buf, d.cap);
+	free(d.buf);
+	explicit_bzero(d.tail, sizeof(d.tail));
+	strbuf_release(&d.out);
+	if (d.msg.buf)
+		explicit_bzero(d.msg.buf, d.msg.len);
+	strbuf_release(&d.msg);
+	set_up_fd(w, -EBADF);
+	upconn_free(up);
+	return CLOSE;
+}
+
 /*
  * Send the request (head: owned, wiped here) upstream, relay its body, and the
  * response back, scrubbed. Returns KEEP when the client connection can carry
  * another request.
  */
 static enum outcome relay_one(struct worker *w, const struct http1_head *h, const struct svc *s,
-			      const struct req_info *ri, char *head, size_t head_len, char *scratch)
+			      const struct req_info *ri, bool ws, char *head, size_t head_len,
+			      char *scratch)
 {
 	struct reverse *rv = w->rv;
 	struct upconn *up = NULL;
@@ -1124,7 +1589,8 @@ static enum outcome relay_one(struct worker *w, const struct http1_head *h, cons
 	bool retried = false, body_done = false, client_keep = false;
 again:
 	for (int attempt = 0;; attempt++) {
-		up = pool_get(rv, (struct svc *)s);
+		/* A WebSocket gets a connection of its own: it never goes back to the pool. */
+		up = ws ? NULL : pool_get(rv, (struct svc *)s);
 		reused = up != NULL;
 		if (up)
 			set_up_fd(w, up->fd);
@@ -1174,6 +1640,8 @@ again:
 	struct http1_head rh;
 	for (;;) {
 		int pr = http1_parse_response_head(scratch, rlen, &rh);
+		if (pr > 0 && ws && rh.status == 101)
+			break;
 		if (pr > 0 && rh.status >= 100 && rh.status < 200) {
 			memmove(scratch, scratch + rh.head_len, rlen - rh.head_len);
 			rlen -= rh.head_len;
@@ -1214,6 +1682,8 @@ again:
 		rlen += (size_t)k;
 	}
 	head = erase_and_free(head, head_len);
+	if (ws && rh.status == 101)
+		return ws_relay(w, s, ri, up, &rh, scratch, rlen);
 
 	struct body_relay br = {.w = w};
 	http1_framer_init(&br.f, true, h->method == HTTP_HEAD);
@@ -1229,10 +1699,12 @@ again:
 	/* HTTP/1.1 clients get chunks; to 1.0 ones, the body ends with the connection. */
 	bool chunked = body && (h->http_major > 1 || (h->http_major == 1 && h->http_minor >= 1));
 	bool up_keep = http1_framer_keep_alive(&br.f) && !http1_framer_needs_eof(&br.f);
-	bool close_client = !client_keep || (body && !chunked);
+	/* A refused upgrade is answered, then the connection ends (the client may have
+	 * sent frames after its handshake). */
+	bool close_client = !client_keep || (body && !chunked) || ws;
 	struct strbuf ch = {.max = REVERSE_MAX_RESPONSE_HEAD + 64};
 	struct strbuf out = {0};
-	if (build_client_head(scratch, &rh, close_client, body, chunked, &ch) < 0 ||
+	if (build_client_head(scratch, &rh, close_client, body, chunked, false, &ch) < 0 ||
 	    scrub_all(s->scrub, ch.buf, ch.len, &out) < 0) {
 		strbuf_release(&ch);
 		strbuf_release(&out);
@@ -1596,6 +2068,12 @@ int reverse_new(const struct reverse_config *cfg, struct reverse **ret, struct d
 	rv->event = cfg->event;
 	rv->log = cfg->log;
 	rv->ud = cfg->ud;
+	rv->via_port = cfg->upstream_proxy_port;
+	rv->via_bypass = cfg->upstream_bypass;
+	if (cfg->upstream_proxy_host && !(rv->via_host = strdup(cfg->upstream_proxy_host))) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	if (!cfg->token || strlen(cfg->token) != 64) {
 		r = -EINVAL;
 		goto fail;
@@ -1651,6 +2129,7 @@ struct reverse *reverse_free(struct reverse *rv)
 		svc_done(&rv->svcs[i]);
 	free(rv->svcs);
 	SSL_CTX_free(rv->ctx);
+	free(rv->via_host);
 	explicit_bzero(rv->token, sizeof(rv->token));
 	pthread_mutex_destroy(&rv->lock);
 	pthread_cond_destroy(&rv->idle_cond);

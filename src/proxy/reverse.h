@@ -43,6 +43,19 @@
  * client re-chunked (Content-Length and the upstream's chunking and trailers
  * dropped), to an HTTP/1.0 client delimited by closing the connection.
  *
+ * WebSocket (reverse_is_websocket): the handshake is a request like any other (routing,
+ * canonical path, credential check, endpoint rules, the real key injected; the
+ * client's extension offer dropped so no compressed frame is ever negotiated) on a
+ * fresh upstream connection; a 101 head is scrubbed and relayed, and one event with
+ * status 101 is emitted. Then both directions are relayed until either side closes or
+ * nothing moves for idle_ms; the connection keeps its worker and its share of the
+ * service's cap. Client frames pass unchanged. Upstream frames are parsed: each data
+ * message (fragments assembled, at most REVERSE_WS_MAX_FRAME) is scrubbed and sent as
+ * one frame with its new length; a spelling of the key cut across two messages, a
+ * control frame holding one, RSV bits, a masked or oversized frame end the connection
+ * with a close frame (1008, 1002, 1009) instead: what the first message carried has
+ * gone out by then (decisions.md). Any other Upgrade is dropped: plain HTTP.
+ *
  * Each request yields one proxy_event (service set, path normalised, the status the
  * client got) and one log line, serialised with the epoll loop's by the caller's
  * hooks.
@@ -53,6 +66,7 @@
 #include <stdint.h>
 
 #include "base/diag.h"
+#include "proxy/filter.h"
 #include "proxy/http1.h"
 #include "proxy/proxy.h"
 
@@ -63,6 +77,7 @@
 #define REVERSE_MAX_WORKERS	  64	      /* default worker limit (connections) */
 #define REVERSE_RESPONSE_MS	  300000      /* default response-head deadline */
 #define REVERSE_WRITE_MS	  30000	      /* an upstream that takes no bytes for this long */
+#define REVERSE_WS_MAX_FRAME	  (4u << 20)  /* larger upstream WebSocket frame -> close 1009 */
 
 struct reverse_config {
 	const struct proxy_service *services;
@@ -74,6 +89,14 @@ struct reverse_config {
 	 * request (not per byte: a head trickling in is cut off too) -> 504.
 	 */
 	unsigned response_ms;
+	/*
+	 * The upstream proxy (host normalised, or NULL) that carries every upstream
+	 * connection as a CONNECT tunnel, except to hosts upstream_bypass matches (may be
+	 * NULL; borrowed: it must outlive the reverse proxy). A refused CONNECT is 502.
+	 */
+	const char *upstream_proxy_host;
+	uint16_t upstream_proxy_port;
+	const struct filter *upstream_bypass;
 	/* Called from worker threads: the caller serialises them with its own calls. */
 	void (*event)(void *ud, const struct proxy_event *ev);
 	void (*log)(void *ud, const char *line);
@@ -142,6 +165,12 @@ unsigned reverse_n_workers(struct reverse *rv);
 bool reverse_header_dropped(const char *name, size_t nl, const char *value, size_t vl,
 			    const char *cred_header, const char *phantom, const char *token,
 			    const char *conn_tokens, size_t ctl);
+/*
+ * A WebSocket handshake the proxy carries: GET, HTTP/1.1, "Upgrade: websocket" (that
+ * token alone), "upgrade" among the Connection tokens, no body. Any other Upgrade is
+ * dropped like every hop-by-hop header (the request is served as plain HTTP).
+ */
+bool reverse_is_websocket(const struct http1_head *h);
 /* Constant-time check of a credential-slot value against the expected one. */
 bool reverse_slot_matches(const char *value, size_t vl, const char *expected, size_t el);
 /*

@@ -55,6 +55,7 @@ setup() {
 
 teardown() {
 	[ -n "${UP:-}" ] && kill "$UP" 2>/dev/null
+	[ -n "${CHAIN:-}" ] && kill "$CHAIN" 2>/dev/null
 	common_teardown
 }
 
@@ -568,3 +569,157 @@ check_bundled() {
 }
 @test "a network profile's bundled credential is enabled when its key loads (root)" { check_bundled root; }
 @test "a network profile's bundled credential is enabled when its key loads (user)" { check_bundled user; }
+
+# WebSocket (codex's transport): the handshake carries the real key upstream, frames
+# go both ways, and what comes back is scrubbed (doc/design/websocket-relay.md).
+ws_client() {
+	cp "$NONO_PROBES/ws-client" "$T/data/ws-client"
+	chmod 755 "$T/data/ws-client"
+	local who=$1 path=$2
+	shift 2
+	run --separate-stderr child "$who" "$@" -- sh -c "
+		\"$T/data/ws-client\" \"\$LOCAL_BASE_URL$path\" \"x-api-key: \$LOCAL_KEY\" $WS_MSGS
+		echo rc=\$?; echo phantom=\$LOCAL_KEY"
+}
+
+check_ws_roundtrip() {
+	WS_MSGS='hello key big' ws_client "$1" /v1/ws
+	assert_success
+	assert_line 'STATUS 101'
+	assert_line 'RECV 1 1 hello'
+	assert_equal "$(printf '%s\n' "$output" | sed -n 's/^RECV 2 1 //p' | tr -d '\n' | tr -d b | wc -c)" 0
+	assert_equal "$(printf '%s\n' "$output" | sed -n 's/^RECV 2 1 //p' | tr -d '\n' | wc -c)" 70000
+	assert_line 'CLOSED 1000'
+	assert_line rc=0
+	# The upstream's echo of the key reaches the child as the phantom only.
+	local ph
+	ph=$(printf '%s\n' "$output" | sed -n 's/^phantom=//p')
+	assert_line "RECV 1 1 key=$ph"
+	refute_output --partial "$KEY"
+	# The handshake went up with the real key, the upgrade and no extension offer.
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	grep -qxF "H Upgrade: websocket" "$T/up.log"
+	grep -qxF "H Connection: Upgrade" "$T/up.log"
+	run grep -ci 'sec-websocket-extensions\|permessage' "$T/up.log"
+	assert_output 0
+	grep -qxF "WS 1 hello" "$T/up.log"
+	grep -qxF "WS 8 "$'\x03\xe8' "$T/up.log"
+	# One audit event for the upgrade, with its 101.
+	run grep -h '/v1/ws' "$H"/.nono/audit/*/audit-events.ndjson
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp '"allow":true,"method":"GET",.*"path":"/v1/ws","service":"local".*"status":101'
+}
+@test "a WebSocket upgrade carries the key upstream and frames both ways, scrubbed (root)" { check_ws_roundtrip root; }
+@test "a WebSocket upgrade carries the key upstream and frames both ways, scrubbed (user)" { check_ws_roundtrip user; }
+
+@test "an Upgrade other than websocket is dropped: the request is plain HTTP" {
+	run --separate-stderr child root -- sh -c "
+		$CURL -H 'Upgrade: h2c' -H 'Connection: Upgrade, HTTP2-Settings' -H 'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\"
+		$CURL -o /dev/null -w '%{http_code}\n' -X POST -d x -H 'Upgrade: websocket' -H 'Connection: Upgrade' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/ws\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	# The POST "upgrade" reached /ws as plain HTTP: the test upstream's 426.
+	assert_line 426
+	run grep -ci '^H \(upgrade\|connection\|http2-settings\):' "$T/up.log"
+	assert_output 0
+}
+
+check_ws_split() {
+	# A message in two fragments cut inside the key goes out whole, rewritten; the key
+	# cut across two messages cannot be: the second closes the connection (1008).
+	WS_MSGS='split split2 hello' ws_client "$1" /v1/ws
+	assert_success
+	local ph
+	ph=$(printf '%s\n' "$output" | sed -n 's/^phantom=//p')
+	assert_line "RECV 1 1 key=$ph"
+	assert_line 'CLOSE 1008'
+	assert_line rc=3
+	refute_output --partial "${KEY: -12}"
+}
+@test "a key cut across WebSocket fragments is scrubbed, across messages closes 1008 (root)" { check_ws_split root; }
+@test "a key cut across WebSocket fragments is scrubbed, across messages closes 1008 (user)" { check_ws_split user; }
+
+check_ws_denied() {
+	WS_MSGS=hello ws_client "$1" /v1/ws --allow-endpoint 'local:GET:/v1/models'
+	assert_success
+	assert_line 'STATUS 403'
+	assert_output --partial endpoint_denied
+	assert_line rc=2
+	assert_equal "$(upstream_requests)" 0
+}
+@test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (root)" { check_ws_denied root; }
+@test "a WebSocket upgrade to a disallowed endpoint is 403 and never reaches upstream (user)" { check_ws_denied user; }
+
+check_ws_client_gone() {
+	# The child gives up on an upgraded connection: the upstream one goes at once.
+	cp "$NONO_PROBES/ws-client" "$T/data/ws-client"
+	chmod 755 "$T/data/ws-client"
+	# (seen from inside while the session, and so the proxy, still runs)
+	: >"$T/up.log"
+	chmod 644 "$T/up.log"
+	run --separate-stderr child "$1" --read "$T/up.log" -- sh -c "
+		timeout 2 \"$T/data/ws-client\" \"\$LOCAL_BASE_URL/v1/ws\" \"x-api-key: \$LOCAL_KEY\" hello silent
+		echo rc=\$?
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			grep -q '^WSGONE ' \"$T/up.log\" && { echo upstream-gone; break; }
+			sleep 0.3
+		done"
+	assert_success
+	assert_line 'RECV 1 1 hello'
+	assert_line rc=124
+	assert_line upstream-gone
+	grep -qxF "WS 1 silent" "$T/up.log"
+}
+@test "a child that leaves a WebSocket frees the upstream connection (root)" { check_ws_client_gone root; }
+@test "a child that leaves a WebSocket frees the upstream connection (user)" { check_ws_client_gone user; }
+
+# --upstream-proxy carries the credential traffic too (a corporate network): CONNECT
+# through it, then TLS to the upstream; --upstream-bypass names hosts reached directly.
+start_upstream_proxy() {
+	python3 "$NONO_SRC/tests/integration/lib/upstream-proxy.py" "$T/chain.log" >"$T/chain.port" 3>&- &
+	CHAIN=$!
+	for _ in $(seq 100); do [ -s "$T/chain.port" ] && break; sleep 0.05; done
+	CPORT=$(cat "$T/chain.port")
+}
+
+check_upstream_proxy() {
+	start_upstream_proxy
+	run --separate-stderr child "$1" --upstream-proxy "127.0.0.1:$CPORT" -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	run cat "$T/chain.log"
+	assert_output "CONNECT 127.0.0.1:$UPORT HTTP/1.1"
+	# A WebSocket goes the same way.
+	: >"$T/chain.log"
+	WS_MSGS='hello key' ws_client "$1" /v1/ws --upstream-proxy "127.0.0.1:$CPORT"
+	assert_line 'STATUS 101'
+	assert_line 'RECV 1 1 hello'
+	assert_line rc=0
+	refute_output --partial "$KEY"
+	run cat "$T/chain.log"
+	assert_output "CONNECT 127.0.0.1:$UPORT HTTP/1.1"
+	kill "$CHAIN" 2>/dev/null || true
+}
+@test "--upstream-proxy carries the credential traffic as a CONNECT tunnel (root)" { check_upstream_proxy root; }
+@test "--upstream-proxy carries the credential traffic as a CONNECT tunnel (user)" { check_upstream_proxy user; }
+
+check_upstream_bypass() {
+	start_upstream_proxy
+	run --separate-stderr child "$1" --upstream-proxy "127.0.0.1:$CPORT" --upstream-bypass 127.0.0.1 -- sh -c "$CURL -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output --partial '"path":"/v1/models"'
+	grep -qxF "H x-api-key: $KEY" "$T/up.log"
+	run cat "$T/chain.log"
+	assert_output ""
+	# A proxy that refuses the tunnel is 502, and the key goes nowhere.
+	kill "$CHAIN" 2>/dev/null || true
+	: >"$T/up.log"
+	run --separate-stderr child "$1" --upstream-proxy "127.0.0.1:$CPORT" -- sh -c "$CURL -o /dev/null -w '%{http_code}\n' -H \"x-api-key: \$LOCAL_KEY\" \"\$LOCAL_BASE_URL/v1/models\""
+	assert_success
+	assert_output 502
+	assert_equal "$(upstream_requests)" 0
+}
+@test "--upstream-bypass reaches the credential upstream directly; a dead proxy is 502 (root)" { check_upstream_bypass root; }
+@test "--upstream-bypass reaches the credential upstream directly; a dead proxy is 502 (user)" { check_upstream_bypass user; }

@@ -27,6 +27,13 @@
  *   .../slowhead a response head sent one byte a second
  *   .../bulk/N   N bytes of JSON-ish text with a Content-Length (the benchmark)
  *   .../gzip     "Content-Encoding: gzip" whatever was asked (bytes not really gzip)
+ *   .../ws       a WebSocket (426 without "Upgrade: websocket"): logs "WS <payload>" for
+ *                each client frame and answers it: "key" with a text frame
+ *                "key=<value of the x-api-key or Authorization header received>",
+ *                "split" with that text in two fragments cut inside the value,
+ *                "split2" the same as two messages, "silent" with nothing, "big"
+ *                with a frame of 70000 bytes, anything else echoed; a close with a close;
+ *                logs "WSGONE <conn-id>" when the client side closes the connection
  *   anything     200 application/json {"ok":true,"path":"<path>"}
  * Exit: 0 on SIGTERM, 64 usage, 1 set-up failure.
  */
@@ -41,6 +48,7 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +227,132 @@ static int echo(struct io *c, const char *hdrs, size_t hl, const char *query)
 	return io_write(c, "0\r\n\r\n", 5);
 }
 
+/* The value of the first header line named name (hdrs: NUL-separated lines), or "". */
+static const char *hdr_value(const char *hdrs, size_t hl, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t o = 0; o < hl; o += strlen(hdrs + o) + 1)
+		if (strncasecmp(hdrs + o, name, nl) == 0 && hdrs[o + nl] == ':') {
+			const char *v = hdrs + o + nl + 1;
+			while (*v == ' ')
+				v++;
+			return v;
+		}
+	return "";
+}
+
+static int ws_send(struct io *c, unsigned b0, const char *p, size_t n)
+{
+	unsigned char h[10];
+	size_t hl = 2;
+	h[0] = (unsigned char)b0;
+	if (n < 126)
+		h[1] = (unsigned char)n;
+	else if (n < 65536) {
+		h[1] = 126;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		hl = 4;
+	} else {
+		h[1] = 127;
+		for (int i = 0; i < 8; i++)
+			h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+		hl = 10;
+	}
+	return io_write(c, (const char *)h, hl) < 0 || io_write(c, p, n) < 0 ? -1 : 0;
+}
+
+/* /ws: the handshake, then frames until the client closes. */
+static bool websocket(struct io *c, const char *hdrs, size_t hl, unsigned conn_id)
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	const char *key = hdr_value(hdrs, hl, "Sec-WebSocket-Key");
+	if (strcasecmp(hdr_value(hdrs, hl, "Upgrade"), "websocket") != 0 || !*key) {
+		static const char no[] = "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 11\r\n"
+					 "Connection: close\r\n\r\nno upgrade\n";
+		(void)io_write(c, no, sizeof(no) - 1);
+		return false;
+	}
+	char cat[256], acc[64], resp[512];
+	unsigned char md[20];
+	unsigned mdl = 0;
+	int n = snprintf(cat, sizeof(cat), "%s%s", key, guid);
+	if (n <= 0 || (size_t)n >= sizeof(cat) ||
+	    EVP_Digest(cat, (size_t)n, md, &mdl, EVP_sha1(), NULL) != 1)
+		return false;
+	EVP_EncodeBlock((unsigned char *)acc, md, 20);
+	n = snprintf(resp, sizeof(resp),
+		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		     acc);
+	if (io_write(c, resp, (size_t)n) < 0)
+		return false;
+	const char *cred = hdr_value(hdrs, hl, "x-api-key");
+	if (!*cred)
+		cred = hdr_value(hdrs, hl, "Authorization");
+	for (;;) {
+		if (!fill(c, 2)) {
+			n = snprintf(resp, sizeof(resp), "WSGONE %u\n", conn_id);
+			log_block(resp, (size_t)n);
+			return false;
+		}
+		unsigned op = (unsigned char)c->buf[0] & 0x0f;
+		size_t len = (unsigned char)c->buf[1] & 0x7f, hlen = 2;
+		if (!((unsigned char)c->buf[1] & 0x80))
+			return false; /* a client always masks */
+		if (len == 126) {
+			if (!fill(c, 4))
+				return false;
+			len = (size_t)((unsigned char)c->buf[2] << 8 | (unsigned char)c->buf[3]);
+			hlen = 4;
+		} else if (len == 127)
+			return false;
+		if (len > 8192 || !fill(c, hlen + 4 + len))
+			return false;
+		char pay[8200];
+		const unsigned char *mask = (const unsigned char *)c->buf + hlen;
+		for (size_t i = 0; i < len; i++)
+			pay[i] = (char)(c->buf[hlen + 4 + i] ^ mask[i % 4]);
+		pay[len] = '\0';
+		consume(c, hlen + 4 + len);
+		char line[8300];
+		n = snprintf(line, sizeof(line), "WS %u %s\n", op, pay);
+		log_block(line, (size_t)n);
+		if (op == 8) {
+			(void)ws_send(c, 0x88, pay, len);
+			return false;
+		}
+		int r;
+		if (strcmp(pay, "key") == 0) {
+			n = snprintf(line, sizeof(line), "key=%s", cred);
+			r = ws_send(c, 0x81, line, (size_t)n);
+		} else if (strcmp(pay, "split") == 0) {
+			n = snprintf(line, sizeof(line), "key=%s", cred);
+			size_t half = 4 + strlen(cred) / 2;
+			r = ws_send(c, 0x01, line, half) < 0 ||
+				    ws_send(c, 0x80, line + half, (size_t)n - half) < 0
+				? -1
+				: 0;
+		} else if (strcmp(pay, "split2") == 0) {
+			n = snprintf(line, sizeof(line), "key=%s", cred);
+			size_t half = 4 + strlen(cred) / 2;
+			r = ws_send(c, 0x81, line, half) < 0 ||
+				    ws_send(c, 0x81, line + half, (size_t)n - half) < 0
+				? -1
+				: 0;
+		} else if (strcmp(pay, "silent") == 0) {
+			r = 0;
+		} else if (strcmp(pay, "big") == 0) {
+			static char big[70000];
+			memset(big, 'b', sizeof(big));
+			r = ws_send(c, 0x82, big, sizeof(big));
+		} else
+			r = ws_send(c, 0x80 | op, pay, len);
+		if (r < 0)
+			return false;
+	}
+}
+
 /* One request; false when the connection is done. */
 static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 {
@@ -353,6 +487,8 @@ static bool serve(struct io *c, unsigned conn_id, unsigned nth)
 		(void)io_write(c, d, sizeof(d) - 1);
 		return false;
 	}
+	if (plen >= 3 && strcmp(path + plen - 3, "/ws") == 0)
+		return websocket(c, hdrs, hl, conn_id);
 	if (plen >= 5 && strcmp(path + plen - 5, "/echo") == 0)
 		return echo(c, hdrs, hl, query) == 0 && !close_after && strcmp(query, "eof") != 0;
 	if (plen >= 5 && strcmp(path + plen - 5, "/hang") == 0) {

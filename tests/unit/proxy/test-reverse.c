@@ -155,6 +155,34 @@ static void test_upstream_url(void **state)
 	assert_int_equal(reverse_parse_upstream("https://host/../x", &u), -EINVAL);
 }
 
+static bool ws_head(const char *raw)
+{
+	struct http1_head h;
+	assert_true(http1_parse_head(raw, strlen(raw), &h) > 0);
+	return reverse_is_websocket(&h);
+}
+
+static void test_is_websocket(void **state)
+{
+	(void)state;
+	assert_true(
+	    ws_head("GET /r HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"));
+	assert_true(ws_head("GET /r HTTP/1.1\r\nupgrade: WebSocket\r\n"
+			    "Connection: keep-alive, upgrade\r\n\r\n"));
+	/* Anything else is not carried: the Upgrade is dropped like any hop-by-hop. */
+	assert_false(ws_head("GET /r HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"));
+	assert_false(
+	    ws_head("GET /r HTTP/1.1\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\n\r\n"));
+	assert_false(ws_head("GET /r HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"));
+	assert_false(ws_head("GET /r HTTP/1.1\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n"));
+	assert_false(ws_head("POST /r HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			     "Content-Length: 0\r\n\r\n"));
+	assert_false(
+	    ws_head("GET /r HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"));
+	assert_false(ws_head("GET /r HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			     "Content-Length: 3\r\n\r\n"));
+}
+
 static void test_framer(void **state)
 {
 	struct http1_framer f;
@@ -804,6 +832,7 @@ int main(void)
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_strip_base),
 	    cmocka_unit_test(test_upstream_url),
+	    cmocka_unit_test(test_is_websocket),
 	    cmocka_unit_test(test_framer),
 	    cmocka_unit_test(test_injects_key),
 	    cmocka_unit_test(test_refusals_never_reach_upstream),
