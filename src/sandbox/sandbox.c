@@ -732,7 +732,8 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		p->binds[p->n_binds - 1].required = true; /* never the host's /tmp instead */
 		p->private_tmp = true;
 	}
-	qsort(p->binds, p->n_binds, sizeof(*p->binds), bind_cmp);
+	if (p->n_binds > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(p->binds, p->n_binds, sizeof(*p->binds), bind_cmp);
 	return 0;
 fail:
 	if (!d->msg[0])
