@@ -903,7 +903,19 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		.cmdv = cmdv,
 		.exe = exe,
 		.attest_key = &attest_key,
+		.pty_drain_ms = 100,
 	};
+	const char *drain = secure_getenv("NONO_PTY_DRAIN_TIMEOUT");
+	uint64_t drain_ms;
+	if (drain && *drain) {
+		if (parse_u64(drain, 60000, &drain_ms) < 0) {
+			log_error("NONO_PTY_DRAIN_TIMEOUT: '%s' is not a number of milliseconds "
+				  "(0 to 60000)",
+				  drain);
+			goto out;
+		}
+		so.pty_drain_ms = (int)drain_ms;
+	}
 	if (so.audit)
 		so.trust_summary = run_trust_take_summary();
 	session_init(&sess, spec, &f, &so);

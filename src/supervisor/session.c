@@ -340,6 +340,18 @@ int session_supervise(struct session *s, int *ret_code)
 	struct sandbox_exec_error e = {0};
 	int code = 0;
 	s->hook.env = s->env;
+	/* Interactive: a terminal of its own for the child, relayed by us. Not for a
+	 * background job (it may not change the terminal's modes) nor when the output
+	 * goes elsewhere (a pipe gets the command's bytes unchanged). */
+	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp()) {
+		int r = pty_open(&s->pty);
+		if (r < 0)
+			/* E.g. nested in a sandbox without /dev/ptmx: today's inheritance. */
+			log_info("no pseudo-terminal for the command (%s): it shares nono's",
+				 strerror(-r));
+		else
+			so.pty = &s->pty;
+	}
 	int r = supervise_run(&so, &code, &e);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
@@ -405,6 +417,7 @@ int session_finish(struct session *s, int ret)
 	free(s->audit_dir);
 	s->audit_dir = NULL;
 	s->state_fd = safe_close(s->state_fd);
+	pty_close(&s->pty);
 	secret_wipe(&s->attest_key);
 	return ret;
 }

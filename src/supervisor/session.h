@@ -11,7 +11,9 @@
  *                        (env credentials, proxy variables, the published state)
  *   session_exec()       wrap only: no parent stays behind, exec in place
  *   session_supervise()  fork the child, start what needs its pid (namespace proxy,
- *                        forwarder), wait for it
+ *                        forwarder), wait for it; when stdin and stdout are the
+ *                        terminal of a foreground job, the child gets a PTY of its
+ *                        own (supervisor/pty.h)
  *   session_finish()     stop the helpers, wipe secrets, close and sign the audit record
  *
  * Each step prints its own errors and returns 0 or -1 (the run ends with
@@ -26,6 +28,7 @@
 #include "sandbox/sandbox.h"
 #include "supervisor/session-portfwd.h"
 #include "supervisor/session-proxy.h"
+#include "supervisor/pty.h"
 #include "supervisor/session-tmp.h"
 #include "supervisor/unotify.h"
 
@@ -39,6 +42,7 @@ struct session_opts {
 	const char *exe;	      /* resolved executable */
 	struct json_t *trust_summary; /* the pre-exec trust scan's record; taken, may be NULL */
 	struct secret *attest_key;    /* --audit-sign-key (moved into the session), or NULL */
+	int pty_drain_ms;	      /* NONO_PTY_DRAIN_TIMEOUT */
 };
 
 struct session_hook {
@@ -67,6 +71,7 @@ struct session {
 	char **env;
 	char *cwd;
 	int state_fd;
+	struct pty pty;
 	struct session_hook hook;
 };
 
