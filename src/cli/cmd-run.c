@@ -54,6 +54,7 @@ struct run_args {
 	bool no_audit, no_audit_integrity;
 	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
 	const char *audit_sign_key;
+	const char *name; /* --name */
 	bool trust_override;
 	int verbose;
 };
@@ -334,6 +335,9 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT:
 			a->no_audit = true;
 			break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
 		case OPT_SKIP_DIR:
 			if (strv_extend(&a->skip_dirs, optarg) < 0)
 				return -ENOMEM;
@@ -354,7 +358,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_ROLLBACK_INCLUDE:
 		case OPT_SUPPRESS_SAVE_PROMPT:
 		case OPT_IGNORE_DENIED:
-		case OPT_NAME:
 			/* Switch off or tune features this build does not run: nothing to relax. */
 			break;
 		case OPT_HELP:
@@ -904,6 +907,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		.exe = exe,
 		.attest_key = &attest_key,
 		.pty_drain_ms = 100,
+		.name = a.name,
 	};
 	const char *drain = secure_getenv("NONO_PTY_DRAIN_TIMEOUT");
 	uint64_t drain_ms;

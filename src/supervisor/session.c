@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -101,6 +103,105 @@ static int set_state_env(char ***env, int fd)
 	(*env)[k] = NULL;
 	(void)snprintf(var, sizeof(var), "%s=%d", SANDBOX_STATE_FD_ENV, fd);
 	return strv_extend(env, var);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* --name must be free among the live sessions of this home; a crashed one's is free. */
+static int prepare_name(struct session *s)
+{
+	struct session_record *v = NULL;
+	size_t n = 0;
+	if (s->o.name) {
+		if (!session_name_valid(s->o.name)) {
+			log_error("'--name %s': a session name is 1-%d letters, digits, '.', '_' "
+				  "or '-', not starting with '.' or '-'",
+				  s->o.name, SESSION_NAME_MAX);
+			return -1;
+		}
+		(void)session_records_load(getenv("HOME"), &v, &n);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].state == SESSION_RUNNING && streq(v[i].name, s->o.name)) {
+				log_error(
+				    "'--name %s': a running session already has that name (%s)",
+				    s->o.name, v[i].id);
+				session_records_free(v, n);
+				free(v);
+				return -1;
+			}
+		session_records_free(v, n);
+		free(v);
+	}
+	return 0;
+}
+
+/* The record in the state directory (the private tmp's session directory). */
+static int prepare_record(struct session *s)
+{
+	struct stat st;
+	char gen[SESSION_NAME_MAX + 1];
+	if (s->o.wrap || s->tmp.session_fd < 0 || fstat(s->tmp.session_fd, &st) < 0)
+		return 0; /* no supervisor, or no state directory (--shared-tmp, no mount ns) */
+	if (s->o.name)
+		s->name = strdup(s->o.name);
+	else {
+		/* The command's name (safe characters only) and the id's random tail. */
+		const char *cmd = base_name(s->o.exe);
+		size_t k = 0, idl = strlen(s->tmp.id);
+		for (; cmd[k] && k < 32; k++) {
+			char c = cmd[k];
+			bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				  (c >= '0' && c <= '9') || c == '_' ||
+				  (k > 0 && (c == '.' || c == '-'));
+			gen[k] = ok ? c : '_';
+		}
+		(void)snprintf(gen + k, sizeof(gen) - k, "-%s",
+			       s->tmp.id + (idl > 4 ? idl - 4 : 0));
+		s->name = strdup(gen);
+	}
+	if (!s->name)
+		return oom();
+	s->record = (struct session_record){
+	    .id = s->tmp.id,
+	    .name = s->name,
+	    .command = (char *)base_name(s->o.exe),
+	    .state = SESSION_RUNNING,
+	    .supervisor_pid = getpid(),
+	    .supervisor_start = session_pid_start(getpid()),
+	    .started = (int64_t)time(NULL),
+	};
+	bool give = geteuid() == 0 && st.st_uid != 0;
+	int r = session_record_write(s->tmp.session_fd, &s->record, give, st.st_uid, st.st_gid);
+	if (r < 0) {
+		log_error_errno(r, "cannot write the session record in %s/..", s->tmp.tmp);
+		return -1;
+	}
+	s->recorded = true;
+	log_info("session %s (%s)", s->record.id, s->name);
+	return 0;
+}
+
+/* At the end: the record stays with what the session kept (its /tmp), else it goes. */
+static void finish_record(struct session *s, int code)
+{
+	struct stat st;
+	if (!s->recorded)
+		return;
+	s->recorded = false;
+	if (!run_tmp_used(s->tmp.tmp) && !run_tmp_used(s->tmp.var_tmp)) {
+		session_record_remove(s->tmp.session_fd);
+		return;
+	}
+	s->record.state = SESSION_EXITED;
+	s->record.ended = (int64_t)time(NULL);
+	s->record.exit_code = code;
+	if (fstat(s->tmp.session_fd, &st) == 0)
+		(void)session_record_write(s->tmp.session_fd, &s->record,
+					   geteuid() == 0 && st.st_uid != 0, st.st_uid, st.st_gid);
 }
 
 /* The audit record comes first: the proxy appends to the session's event log. */
@@ -277,8 +378,9 @@ static int prepare_environ(struct session *s)
 
 int session_prepare(struct session *s)
 {
-	if (prepare_audit(s) < 0 || prepare_proxy(s) < 0 || prepare_tmp(s) < 0 ||
-	    prepare_plan(s) < 0 || prepare_mediation(s) < 0 || prepare_environ(s) < 0)
+	if (prepare_name(s) < 0 || prepare_audit(s) < 0 || prepare_proxy(s) < 0 ||
+	    prepare_tmp(s) < 0 || prepare_record(s) < 0 || prepare_plan(s) < 0 ||
+	    prepare_mediation(s) < 0 || prepare_environ(s) < 0)
 		return -1;
 	return 0;
 }
@@ -380,6 +482,7 @@ int session_finish(struct session *s, int ret)
 {
 	struct diag d = {{0}};
 	char buf[2048];
+	finish_record(s, ret);
 	run_tmp_finish(&s->tmp);
 	run_portfwd_release(&s->pf);
 	run_proxy_release(&s->rp);
@@ -418,6 +521,8 @@ int session_finish(struct session *s, int ret)
 	s->audit_dir = NULL;
 	s->state_fd = safe_close(s->state_fd);
 	pty_close(&s->pty);
+	free(s->name);
+	s->name = NULL;
 	secret_wipe(&s->attest_key);
 	return ret;
 }

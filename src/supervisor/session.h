@@ -6,15 +6,13 @@
  * parses argv, resolves the policy into a spec and hands it over; the session then
  * goes through explicit steps:
  *
- *   session_prepare()    audit trail, proxy + port forwarding, private /tmp, the
- *                        sandbox plan, AF_UNIX mediation, the child's environment
- *                        (env credentials, proxy variables, the published state)
- *   session_exec()       wrap only: no parent stays behind, exec in place
- *   session_supervise()  fork the child, start what needs its pid (namespace proxy,
- *                        forwarder), wait for it; when stdin and stdout are the
- *                        terminal of a foreground job, the child gets a PTY of its
- *                        own (supervisor/pty.h)
- *   session_finish()     stop the helpers, wipe secrets, close and sign the audit record
+ *   session_prepare()    the name (unique among live sessions), audit trail, proxy + port
+ * forwarding, private /tmp, the sandbox plan, AF_UNIX mediation, the child's environment (env
+ * credentials, proxy variables, the published state) session_exec()       wrap only: no parent
+ * stays behind, exec in place session_supervise()  fork the child, start what needs its pid
+ * (namespace proxy, forwarder), wait for it; when stdin and stdout are the terminal of a foreground
+ * job, the child gets a PTY of its own (supervisor/pty.h) session_finish()     stop the helpers,
+ * wipe secrets, close and sign the audit record
  *
  * Each step prints its own errors and returns 0 or -1 (the run ends with
  * EXIT_NONO_ERROR); session_finish() always runs and decides the final exit code.
@@ -29,6 +27,7 @@
 #include "supervisor/session-portfwd.h"
 #include "supervisor/session-proxy.h"
 #include "supervisor/pty.h"
+#include "supervisor/session-state.h"
 #include "supervisor/session-tmp.h"
 #include "supervisor/unotify.h"
 
@@ -43,6 +42,7 @@ struct session_opts {
 	struct json_t *trust_summary; /* the pre-exec trust scan's record; taken, may be NULL */
 	struct secret *attest_key;    /* --audit-sign-key (moved into the session), or NULL */
 	int pty_drain_ms;	      /* NONO_PTY_DRAIN_TIMEOUT */
+	const char *name;	      /* --name, or NULL: made from the command and the id */
 };
 
 struct session_hook {
@@ -72,6 +72,9 @@ struct session {
 	char *cwd;
 	int state_fd;
 	struct pty pty;
+	char *name;
+	bool recorded; /* session.json written in the state directory */
+	struct session_record record;
 	struct session_hook hook;
 };
 
