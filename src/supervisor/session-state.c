@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/macro.h"
@@ -168,6 +169,10 @@ static int load_one(int sessions_fd, const char *id, struct session_record *r)
 		session_records_free(r, 1);
 		return -ENOMEM;
 	}
+	if (!streq(r->id, id)) {
+		session_records_free(r, 1); /* a record must be the one of its directory */
+		return -EINVAL;
+	}
 	if (exited)
 		r->state = SESSION_EXITED;
 	else if (r->supervisor_pid > 0 && r->supervisor_start != 0 &&
@@ -243,4 +248,92 @@ void session_records_free(struct session_record *r, size_t n)
 		free(r[i].command);
 		r[i].id = r[i].name = r[i].command = NULL;
 	}
+}
+
+const struct session_record *session_record_find(const struct session_record *v, size_t n,
+						 const char *key)
+{
+	const struct session_record *by_name = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (streq(v[i].id, key))
+			return &v[i];
+		if (streq(v[i].name, key) && (!by_name || by_name->state != SESSION_RUNNING ||
+					      v[i].state == SESSION_RUNNING))
+			by_name = &v[i]; /* oldest first: the last match is the newest */
+	}
+	return by_name;
+}
+
+/* The real uid in /proc/PID/status, or (uid_t)-1. */
+static uid_t pid_uid(pid_t pid)
+{
+	char path[64], buf[4096];
+	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return (uid_t)-1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return (uid_t)-1;
+	buf[n] = 0;
+	const char *u = strstr(buf, "\nUid:");
+	if (!u)
+		return (uid_t)-1;
+	return (uid_t)strtoul(u + 5, NULL, 10);
+}
+
+/* Whether pid holds an fd open on the directory with st's device and inode: the
+ * supervisor keeps its session directory open for the whole session. */
+static bool holds_dir(pid_t pid, const struct stat *dst)
+{
+	char path[64];
+	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool found = false;
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		found = fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode) &&
+			st.st_dev == dst->st_dev && st.st_ino == dst->st_ino;
+	}
+	(void)closedir(d);
+	return found;
+}
+
+int session_signal(const char *home, const struct session_record *r, int sig)
+{
+	char dir[4096];
+	struct stat dst;
+	if (r->state != SESSION_RUNNING || r->supervisor_pid <= 0)
+		return -ESRCH;
+	if (!home || home[0] != '/')
+		return -EINVAL;
+	(void)snprintf(dir, sizeof(dir), "%s/.nono/sessions/%s", home, r->id);
+	if (lstat(dir, &dst) < 0 || !S_ISDIR(dst.st_mode))
+		return -ESRCH;
+	int pidfd = (int)syscall(SYS_pidfd_open, r->supervisor_pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	/*
+	 * Held open, the pid stays this process's: check it, then signal through the fd.
+	 * A record is the user's own file: the process must be the one it names (start
+	 * time), ours (real uid), and the supervisor of this very session (it holds the
+	 * session directory open), so a forged record cannot aim our signal elsewhere.
+	 */
+	int rr = 0;
+	if (session_pid_start(r->supervisor_pid) != r->supervisor_start)
+		rr = -ESRCH;
+	else if (pid_uid(r->supervisor_pid) != getuid())
+		rr = -EPERM;
+	else if (!holds_dir(r->supervisor_pid, &dst))
+		rr = -ESRCH;
+	else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		rr = -errno;
+	(void)close(pidfd);
+	return rr;
 }

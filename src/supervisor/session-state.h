@@ -49,3 +49,17 @@ void session_record_remove(int dirfd);
  * out. *ret empty when there is no such directory. 0 or -errno. */
 int session_records_load(const char *home, struct session_record **ret, size_t *ret_n);
 void session_records_free(struct session_record *r, size_t n);
+
+/* The record of KEY (an id, or the name of a running session; else the newest with
+ * that name) among v. NULL when none. */
+const struct session_record *session_record_find(const struct session_record *v, size_t n,
+						 const char *key);
+/*
+ * Send sig to r's supervisor (r loaded from HOME), if it is still the process the
+ * record names (pid and start time, checked through a pidfd so the pid cannot be
+ * reused in between), its real uid is ours (root too may signal only its own
+ * sessions) and it holds r's session directory open (a forged record cannot point at
+ * another process). 0; -ESRCH: not that session's running supervisor; -EPERM: another
+ * user's; other -errno.
+ */
+int session_signal(const char *home, const struct session_record *r, int sig);

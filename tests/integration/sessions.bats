@@ -108,3 +108,83 @@ check_kept() {
 	assert_failure 1
 	assert_output --partial "'nono ps' takes no arguments"
 }
+
+check_stop() {
+	start_bg "$1" run -s --no-diagnostics --name s1 -- /bin/sh -c 'exec sleep 3193'
+	wait_ps "$1" "s1 +running"
+	run nono_as "$1" stop s1
+	assert_success
+	status=0
+	wait "$bg" || status=$?
+	bg=
+	[ "$status" = 143 ]
+	run nono_as "$1" ps --all
+	refute_output --partial s1
+	run nono_as "$1" stop s1
+	assert_failure 1
+	assert_output --partial "no session 's1'"
+	# --force: the supervisor is killed and takes the sandbox with it.
+	start_bg "$1" run -s --name s2 -- /bin/sh -c 'exec sleep 3194'
+	wait_ps "$1" "s2 +running"
+	run nono_as "$1" stop --force s2
+	assert_success
+	status=0
+	wait "$bg" || status=$?
+	bg=
+	[ "$status" = 137 ]
+	for _ in $(seq 50); do
+		pgrep -f "sleep 3194" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -f "sleep 3194"
+	assert_failure 1
+	run nono_as "$1" ps --all
+	assert_output --regexp "s2 +crashed"
+}
+@test "nono stop ends a session; --force kills its sandbox with the supervisor (root)" { check_stop root; }
+@test "nono stop ends a session; --force kills its sandbox with the supervisor (user)" { check_stop user; }
+
+# check_cross OWNER OTHER: OTHER sees OWNER's session (same HOME) but cannot stop it.
+check_cross() {
+	start_bg "$1" run -s --name mine -- /bin/sh -c 'exec sleep 3195'
+	wait_ps "$1" "mine +running"
+	run nono_as "$2" stop mine
+	assert_failure 1
+	assert_output --partial "belongs to another user: not stopped"
+	run nono_as "$2" stop --force mine
+	assert_failure 1
+	assert_output --partial "belongs to another user"
+	run nono_as "$1" ps
+	assert_output --regexp "mine +running"
+	run nono_as "$1" stop mine
+	assert_success
+	wait "$bg" || true
+	bg=
+}
+@test "another uid cannot stop a session: uid 65534 not root's" { check_cross root user; }
+@test "another uid cannot stop a session: root not uid 65534's" { check_cross user root; }
+
+check_forged() {
+	# A record the user wrote, naming another process of theirs: never signalled.
+	if [ "$1" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups sleep 3196 3>&- &
+	else
+		sleep 3196 3>&- &
+	fi
+	victim=$!
+	start=$(sed 's/.*) //' "/proc/$victim/stat" | awk '{ print $20 }')
+	id=20200101-000000-0000beef
+	mkdir -p "$H/.nono/sessions/$id"
+	printf '{"id": "%s", "name": "forged", "command": "sh", "state": "running", "supervisor_pid": %d, "supervisor_start": %s, "started": 1}\n' \
+		"$id" "$victim" "$start" >"$H/.nono/sessions/$id/session.json"
+	chown -R "$NOBODY:$NOBODY" "$H/.nono"
+	run nono_as "$1" ps
+	assert_output --regexp "forged +running +$victim"
+	run nono_as "$1" stop --force forged
+	assert_failure 1
+	assert_output --partial "is not running"
+	kill -0 "$victim"
+	kill "$victim"
+}
+@test "a forged session record cannot aim nono stop at another process (root)" { check_forged root; }
+@test "a forged session record cannot aim nono stop at another process (user)" { check_forged user; }
