@@ -59,6 +59,10 @@ int cmd_profile(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 extern const struct cli_option audit_options[];
 int cmd_trust(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+extern const struct cli_option ps_options[];
+int cmd_stop(int argc, char **argv);
+extern const struct cli_option stop_options[];
 extern const struct cli_option trust_options[];
 /* Hidden (names starting "__" are left out of usage, completions and man pages). */
 int cmd_generate(int argc, char **argv);

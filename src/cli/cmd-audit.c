@@ -18,7 +18,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "cli/cli.h"
-#include "cli/run-attest.h"
+#include "supervisor/session-attest.h"
 
 enum {
 	OPT_A_JSON = 0x100,

@@ -17,19 +17,15 @@
 #include "base/path.h"
 #include "base/strv.h"
 #include "cli/cli.h"
-#include "cli/run-audit.h"
-#include "cli/run-env-credentials.h"
-#include "cli/run-portfwd.h"
-#include "cli/run-proxy.h"
-#include "cli/run-attest.h"
-#include "cli/run-tmp.h"
+#include "supervisor/session-attest.h"
+#include "supervisor/session-proxy.h"
+#include "supervisor/session.h"
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
 #include "credential/credential.h"
 #include "policy/policy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
-#include "supervisor/supervisor.h"
 
 extern char **environ;
 
@@ -58,6 +54,7 @@ struct run_args {
 	bool no_audit, no_audit_integrity;
 	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
 	const char *audit_sign_key;
+	const char *name; /* --name */
 	bool trust_override;
 	int verbose;
 };
@@ -338,6 +335,9 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT:
 			a->no_audit = true;
 			break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
 		case OPT_SKIP_DIR:
 			if (strv_extend(&a->skip_dirs, optarg) < 0)
 				return -ENOMEM;
@@ -358,7 +358,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_ROLLBACK_INCLUDE:
 		case OPT_SUPPRESS_SAVE_PROMPT:
 		case OPT_IGNORE_DENIED:
-		case OPT_NAME:
 			/* Switch off or tune features this build does not run: nothing to relax. */
 			break;
 		case OPT_HELP:
@@ -756,45 +755,6 @@ static int create_profile_state_dirs(struct sandbox_spec *s)
 	return 0;
 }
 
-/*
- * A network profile's bundled credentials are optional: one whose key does not load
- * (no keyring, no such entry) is dropped with a note under -v, and the run goes on
- * without it; a key that loads is loaded again, and kept, by the proxy.
- */
-static void drop_unavailable_bundled(struct sandbox_spec *s)
-{
-	for (size_t i = 0; i < s->proxy.n_credentials;) {
-		const struct credential_spec *c = &s->proxy.credentials[i];
-		if (!c->optional) {
-			i++;
-			continue;
-		}
-		_cleanup_secret_ struct secret sec = {0};
-		struct diag cd = {{0}};
-		int r = credential_load(c->credential_key, &sec, &cd);
-		if (r >= 0) {
-			i++;
-			continue;
-		}
-		log_info("network profile '%s' bundles credential '%s', not enabled: %s",
-			 strempty(s->proxy.network_profile), c->name,
-			 cd.msg[0] ? cd.msg : strerror(-r));
-		sandbox_spec_drop_credential(s, i);
-	}
-}
-
-static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
-{
-	if (e->step == STEP_EXEC)
-		log_error("cannot execute '%s' inside the sandbox: %s%s", path, strerror(e->err),
-			  e->err == EACCES ? " (is its directory granted? try 'nono why --path "
-					     "<file> --op read')"
-					   : "");
-	else
-		log_error("sandbox set-up failed at %s: %s", sandbox_step_to_string(e->step),
-			  strerror(e->err));
-}
-
 static void print_footer(const struct sandbox_spec *s, int code, const char *private_tmp)
 {
 	if (log_get_level() == LOG_LEVEL_SILENT)
@@ -815,77 +775,20 @@ static void print_footer(const struct sandbox_spec *s, int code, const char *pri
 		(void)fprintf(stderr, "nono: the command's /tmp is kept in %s\n", private_tmp);
 }
 
-struct proxy_hook {
-	struct run_proxy *rp;
-	struct run_portfwd *pf;
-	bool child_userns; /* the child has its own user namespace */
-	int error; /* negative errno when the proxy could not start */
-	struct diag d;
-	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
-	char **env;
-};
-
-/* In the supervisor right after fork: namespace mode takes the child's listener over. */
-static void after_fork_proxy(void *userdata, int child_pid)
-{
-	struct proxy_hook *h = userdata;
-	int r = run_proxy_receive_listener(h->rp, &h->d);
-	if (r >= 0)
-		r = run_portfwd_start(h->pf, child_pid, h->child_userns, &h->d);
-	if (r < 0 && r != -EPIPE) {
-		/* Fail closed: a child whose proxy is missing must not run on. */
-		h->error = r;
-		(void)kill(child_pid, SIGKILL);
-	}
-}
-
-/* In the supervisor right after fork: the child has its copy of the credentials. */
-static void after_fork_run(void *userdata, int child_pid)
-{
-	struct proxy_hook *h = userdata;
-	run_env_credentials_wipe(h->spec, h->env);
-	if (h->rp->netns)
-		after_fork_proxy(userdata, child_pid);
-}
-
-/* Replace any inherited NONO_SANDBOX_STATE_FD (a nested run describes the inner sandbox). */
-static int set_state_env(char ***env, int fd)
-{
-	char var[64];
-	size_t k = 0;
-	for (size_t i = 0; (*env)[i]; i++) {
-		if (startswith((*env)[i], SANDBOX_STATE_FD_ENV "="))
-			free((*env)[i]);
-		else
-			(*env)[k++] = (*env)[i];
-	}
-	(*env)[k] = NULL;
-	(void)snprintf(var, sizeof(var), "%s=%d", SANDBOX_STATE_FD_ENV, fd);
-	return strv_extend(env, var);
-}
-
 static int run_common(enum run_mode mode, const char *verb, int argc, char **argv)
 {
 	const struct cli_command *cmd = cli_find_command(verb);
 	struct run_args a = {0};
 	_cleanup_spec_ struct sandbox_spec *spec = NULL;
-	_cleanup_(sandbox_plan_freep) struct sandbox_plan *plan = NULL;
-	_cleanup_(unotify_freep) struct unotify *unotify = NULL;
-	_cleanup_strv_free_ char **warnings = NULL, **env = NULL, **shell_argv = NULL;
-	_cleanup_free_ char *exe = NULL, *cwd = NULL;
+	_cleanup_strv_free_ char **warnings = NULL, **shell_argv = NULL;
+	_cleanup_free_ char *exe = NULL;
 	_cleanup_strv_free_ char **trusted = NULL; /* verified instruction files */
 	_cleanup_secret_ struct secret attest_key = {0}; /* --audit-sign-key */
-	_cleanup_free_ char *audit_dir = NULL;
-	_cleanup_close_ int state_fd = -EBADF;
-	struct audit_log *audit = NULL;
 	struct policy_input in;
 	struct sandbox_features f;
-	struct run_proxy rp = {.pid = -1, .sock = {-EBADF, -EBADF}, .stop_fd = -EBADF};
-	struct run_portfwd pf = RUN_PORTFWD_INIT;
-	struct proxy_hook hook = {.rp = &rp, .pf = &pf};
+	struct session sess;
+	bool started = false;
 	struct diag d = {{0}};
-	struct run_tmp tmp = RUN_TMP_INIT;
-	bool private_tmp = false;
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
 
@@ -996,214 +899,48 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	if (create_profile_state_dirs(spec) < 0)
 		goto out;
-	/* Before the proxy forks: it appends to the session's event log. */
-	if (mode != MODE_WRAP && !a.no_audit) {
-		r = run_audit_open(spec, cmdv, !a.no_audit_integrity, &audit, &d);
-		if (r < 0) {
-			log_error("cannot record the audit trail: %s",
-				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-			goto out;
-		}
-		log_info("audit session %s", audit_session_id(audit));
-		rp.audit = audit;
-		if (attest_key.data && !(audit_dir = strdup(audit_session_dir(audit))))
-			goto oom;
-		json_t *ts = run_trust_take_summary();
-		if (ts && audit_set_trust(audit, ts) < 0)
-			goto oom;
-	}
-
-	if (spec->net == NET_PROXY) {
-		drop_unavailable_bundled(spec);
-		r = run_proxy_prepare(&rp, spec, &f, &d);
-		if (r < 0) {
-			log_error("cannot start the network proxy: %s",
-				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-			goto out;
-		}
-		if (audit)
-			(void)audit_set_proxy_placement(audit, rp.netns ? "network-namespace"
-								       : "host-loopback");
-		log_info("network proxy on 127.0.0.1:%u (%s)", rp.port,
-			 rp.netns ? "inside a private network namespace"
-				  : "host loopback, Landlock port rules");
-		spec->proxy.placement = rp.netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
-		r = run_portfwd_prepare(&pf, spec, rp.netns, &d);
-		if (r < 0) {
-			log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-			goto out;
-		}
-	}
-
-	if (!spec->shared_tmp && sandbox_mountns_available(&f)) {
-		r = run_tmp_create(getenv("HOME"), audit ? audit_session_id(audit) : NULL, &tmp,
-				   &d);
-		if (r < 0) {
-			log_error("%s",
-				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-			goto out;
-		}
-		spec->private_tmp = strdup(tmp.tmp);
-		spec->private_var_tmp = strdup(tmp.var_tmp);
-		if (!spec->private_tmp || !spec->private_var_tmp)
-			goto oom;
-	} else if (!sandbox_mountns_available(&f))
-		log_info("no mount namespace (user namespaces unavailable): the root is not "
-			 "read-only outside the write grants and /tmp is the host's");
-
-	r = sandbox_prepare(spec, &f, rp.netns ? SANDBOX_NETNS : 0, &plan, &warnings, &d);
-	if (r < 0) {
-		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-		goto out;
-	}
-	{
-		struct sandbox_plan_info pi;
-		sandbox_plan_get_info(plan, &pi);
-		private_tmp = pi.private_tmp;
-		if (private_tmp)
-			log_info("private /tmp and /var/tmp, kept after the run: %s, %s", tmp.tmp,
-				 tmp.var_tmp);
-	}
-	STRV_FOREACH(w, warnings)
-	log_warning("%s", *w);
-	if (spec->net == NET_PROXY) {
-		r = sandbox_plan_set_proxy_port(plan, rp.port);
-		if (r >= 0 && rp.netns)
-			r = sandbox_plan_set_netns_listener(plan, rp.sock[1], rp.port);
-		if (r >= 0)
-			r = run_portfwd_plan(&pf, plan);
-		struct sandbox_plan_info info;
-		sandbox_plan_get_info(plan, &info);
-		hook.child_userns = info.userns;
-		if (r < 0) {
-			log_error_errno(r, "cannot confine the child to the proxy port");
-			goto out;
-		}
-	}
-
-	bool nested = mode != MODE_WRAP && f.seccomp && f.seccomp_notify &&
-		      sandbox_notify_listener_taken();
-	if (nested)
-		/* Still mediated, by the enclosing sandbox's supervisor under its rules. */
-		log_warning("nested in a sandbox that already mediates AF_UNIX path sockets (the "
-			    "kernel allows one mediator): its socket rules apply here, not this "
-			    "run's");
-	else if (mode != MODE_WRAP && f.seccomp && f.seccomp_notify) {
-		r = unotify_new(spec, plan, &unotify);
-		if (r < 0) {
-			log_error_errno(r, "cannot prepare AF_UNIX socket mediation");
-			goto out;
-		}
-	} else if (mode != MODE_WRAP && (spec->n_unix_grants > 0 || spec->net != NET_ALLOW) &&
-		   !spec->best_effort) {
-		log_error("the kernel lacks seccomp user notification, which AF_UNIX socket "
-			  "mediation needs under --block-net, a proxy or --allow-unix-socket*");
-		goto out;
-	} else if (mode != MODE_WRAP && unotify_names_mediated(spec) && !spec->best_effort) {
-		log_error("the kernel lacks seccomp user notification, which keeps protected "
-			  "names inside a write grant from being created or replaced; narrow the "
-			  "grant");
-		goto out;
-	} else if (mode != MODE_WRAP)
-		log_warning("named AF_UNIX sockets are not mediated: the kernel lacks seccomp "
-			    "user notification");
-
-	{
-		_cleanup_strv_free_ char **removed = NULL;
-		r = sandbox_env_filter(environ, spec->pass_env, &env, &removed);
-		if (r < 0)
-			goto oom;
-		STRV_FOREACH(n, removed)
-		log_info("ambient credential %s removed from the environment (keep it with "
-			 "--pass-env %s)",
-			 *n, *n);
-	}
-	hook.spec = spec;
-	r = run_env_credentials_load(spec, &env, &d);
-	if (r < 0) {
-		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-		goto out;
-	}
-	if (spec->net == NET_PROXY && run_proxy_environ(&rp, &env) < 0)
-		goto oom;
-	/* why --self: the spec, sealed in a memfd the child inherits at this number. */
-	r = sandbox_state_publish(spec, &state_fd);
-	if (r < 0) {
-		log_error_errno(r, "cannot publish the sandbox state for 'nono why --self'");
-		goto out;
-	}
-	sandbox_plan_keep_fd(plan, state_fd);
-	if (set_state_env(&env, state_fd) < 0)
-		goto oom;
-	cwd = getcwd(NULL, 0);
-
-	if (mode == MODE_WRAP) {
-		/* No parent stays behind: apply in place and exec. Fds above 2 are closed. */
-		sandbox_child_exec(plan, exe, cmdv, env, cwd, SANDBOX_ERR_STDERR);
-	}
-
-	struct supervise_opts so = {
-		.plan = plan,
-		.path = exe,
-		.argv = cmdv,
-		.envp = env,
-		.cwd = cwd,
-		.after_fork = after_fork_run,
-		.userdata = &hook,
-		.unotify = unotify,
+	struct session_opts so = {
+		.wrap = mode == MODE_WRAP,
+		.audit = mode != MODE_WRAP && !a.no_audit,
+		.audit_integrity = !a.no_audit_integrity,
+		.cmdv = cmdv,
+		.exe = exe,
+		.attest_key = &attest_key,
+		.pty_drain_ms = 100,
+		.name = a.name,
 	};
-	struct sandbox_exec_error e = {0};
+	const char *drain = secure_getenv("NONO_PTY_DRAIN_TIMEOUT");
+	uint64_t drain_ms;
+	if (drain && *drain) {
+		if (parse_u64(drain, 60000, &drain_ms) < 0) {
+			log_error("NONO_PTY_DRAIN_TIMEOUT: '%s' is not a number of milliseconds "
+				  "(0 to 60000)",
+				  drain);
+			goto out;
+		}
+		so.pty_drain_ms = (int)drain_ms;
+	}
+	if (so.audit)
+		so.trust_summary = run_trust_take_summary();
+	session_init(&sess, spec, &f, &so);
+	started = true;
+	if (session_prepare(&sess) < 0)
+		goto out;
+	if (mode == MODE_WRAP)
+		session_exec(&sess);
 	int code = 0;
-	hook.env = env;
-	r = supervise_run(&so, &code, &e);
-	if (r < 0) {
-		log_error_errno(r, "cannot start the sandboxed command");
+	if (session_supervise(&sess, &code) < 0)
 		goto out;
-	}
-	if (hook.error < 0) {
-		log_error("cannot start the network proxy: %s",
-			  hook.d.msg[0] ? diag_format(&hook.d, buf, sizeof(buf)) : strerror(-hook.error));
-		goto out;
-	}
-	if (e.step != STEP_NONE) {
-		print_exec_error(&e, exe);
-		goto out;
-	}
 	if (code != 0 && !a.no_diagnostics)
-		print_footer(spec, code, private_tmp ? tmp.tmp : NULL);
+		print_footer(spec, code, session_private_tmp(&sess));
 	ret = code;
 	goto out;
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
-	run_tmp_finish(&tmp);
-	run_portfwd_release(&pf);
-	run_proxy_release(&rp);
 	run_args_release(&a);
-	run_env_credentials_wipe(spec, env);
-	/* After the proxy stopped: the chain head and the loss count are final. An
-	 * incomplete trail fails the run, whatever the command's own status was. */
-	uint64_t lost = audit_events_lost(audit);
-	int status = ret; /* what session.json records: the command's own */
-	if (lost > 0) {
-		log_error("the audit trail could not be written (%llu events lost, recorded as "
-			  "events_lost in %s/session.json where it still fit): network requests "
-			  "were refused from then on; the command exited with status %d",
-			  (unsigned long long)lost, audit_session_dir(audit), ret);
-		if (ret == EXIT_NONO_OK)
-			ret = EXIT_NONO_ERROR;
-	}
-	if (audit) {
-		if (audit_close(TAKE_PTR(audit), status, &d) < 0) {
-			log_error("cannot finish the audit record: %s",
-				  diag_format(&d, buf, sizeof(buf)));
-			if (ret == EXIT_NONO_OK)
-				ret = EXIT_NONO_ERROR;
-		} else if (audit_dir && run_attest_sign(audit_dir, &attest_key) < 0 &&
-			   ret == EXIT_NONO_OK)
-			ret = EXIT_NONO_ERROR; /* run_attest_sign printed why */
-		run_audit_prune();
-	}
+	if (started)
+		ret = session_finish(&sess, ret);
 	return ret;
 }
 

@@ -26,7 +26,7 @@
 #include "base/macro.h"
 #include "base/path.h"
 #include "cli/cli.h"
-#include "cli/run-proxy.h"
+#include "supervisor/session-proxy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
 

@@ -16,7 +16,7 @@
 #include "base/parse.h"
 #include "base/strv.h"
 #include "cli/cli.h"
-#include "cli/run-proxy.h"
+#include "supervisor/session-proxy.h"
 #include "policy/embedded.h"
 #include "policy/netmatch.h"
 #include "policy/policy.h"
@@ -347,7 +347,7 @@ static int read_self(struct sandbox_spec **ret)
 
 /*
  * The proxy allows a network profile's host groups as well as allow_domains (see
- * run-proxy.c): expand them the same way so host answers match what the proxy does.
+ * session-proxy.c): expand them the same way so host answers match what the proxy does.
  */
 static int expand_network_profile(struct sandbox_spec *s)
 {

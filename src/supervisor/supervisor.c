@@ -100,12 +100,19 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&mask, forwarded[i]);
 	sigaddset(&mask, SIGCHLD);
+	if (o->pty) {
+		/* The child's job control is its own terminal's: ours only forward. */
+		sigaddset(&mask, SIGTSTP);
+		sigaddset(&mask, SIGCONT);
+	}
 	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
 		return -errno;
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		int r = -errno;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		if (o->pty)
+			pty_close(o->pty);
 		return r;
 	}
 
@@ -120,6 +127,8 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	if (pid < 0) {
 		int r = -errno;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		if (o->pty)
+			pty_close(o->pty);
 		return r;
 	}
 	if (pid == 0) {
@@ -129,10 +138,14 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		 * namespace getppid() says 0). */
 		(void)parent;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		if (o->pty && pty_child_setup(o->pty) < 0)
+			_exit(1);
 		sandbox_child_exec(o->plan, o->path, o->argv, o->envp, o->cwd, err_w);
 	}
 
 	err_w = safe_close(err_w);
+	if (o->pty)
+		(void)pty_parent_start(o->pty); /* not a terminal after all: relay as is */
 	unotify_after_fork(o->unotify);
 	if (o->after_fork)
 		o->after_fork(o->userdata, pid);
@@ -152,28 +165,37 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	pidfd = pidfd_open_(pid);
 	int status = 0;
 	for (;;) {
+		struct pollfd p[4] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+		int np = pidfd >= 0 ? 2 : 1;
+		int nt = o->pty ? pty_pollfds(o->pty, p + np) : 0;
 		if (pidfd >= 0) {
-			struct pollfd p[2] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-			if (poll(p, 2, -1) < 0 && errno != EINTR)
+			if (poll(p, (nfds_t)(np + nt), -1) < 0 && errno != EINTR)
 				break;
 			if (p[1].revents & POLLIN)
 				break;
 		} else {
-			struct pollfd p = {sfd, POLLIN, 0};
-			(void)poll(&p, 1, 200);
+			(void)poll(p, (nfds_t)(np + nt), 200);
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				goto reaped;
 		}
+		if (nt > 0)
+			pty_relay(o->pty, p + np, nt);
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
+			/* The child's terminal is ours to size; the kernel tells the child. */
+			if (o->pty && si.ssi_signo == SIGWINCH) {
+				pty_resize(o->pty);
+				continue;
+			}
 			/*
 			 * A signal the terminal generated (si_pid 0) already reached the
 			 * child, which shares our process group; forward only the ones sent
 			 * to us by another process.
 			 */
-			if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT ||
+			if (!o->pty &&
+			    (si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT ||
 			     si.ssi_signo == SIGWINCH) &&
 			    si.ssi_pid == 0)
 				continue;
@@ -186,6 +208,12 @@ reaped:
 	if (!info.pidns) {
 		kill_leftovers(o->unotify);
 		(void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	}
+	if (o->pty) {
+		/* Nothing of the child's is left to write: take what it wrote, then the
+		 * user's terminal gets its modes back before anything else is printed. */
+		pty_drain(o->pty);
+		pty_close(o->pty);
 	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 

@@ -10,20 +10,24 @@
 #include <stdbool.h>
 
 #include "sandbox/sandbox.h"
+#include "supervisor/pty.h"
 #include "supervisor/unotify.h"
 
 struct supervise_opts {
 	const struct sandbox_plan *plan;
-	const char *path;   /* resolved executable */
+	const char *path; /* resolved executable */
 	char *const *argv;
 	char *const *envp;
-	const char *cwd;    /* NULL: inherit */
+	const char *cwd; /* NULL: inherit */
 	/* Called in the parent after fork, before waiting (e.g. to close fds). May be NULL. */
 	void (*after_fork)(void *userdata, int child_pid);
 	void *userdata;
 	/* AF_UNIX mediation prepared with unotify_new(), or NULL. Started once the child
 	 * has exec'd; the caller frees it after supervise_run() returns. */
 	struct unotify *unotify;
+	/* PTY supervision (supervisor/pty.h), opened with pty_open(), or NULL: the child
+	 * inherits our stdio. Closed, and the user's terminal restored, on return. */
+	struct pty *pty;
 };
 
 /*
@@ -31,7 +35,8 @@ struct supervise_opts {
  * or a negative errno when the supervisor itself failed. When the child failed before
  * execve, returns 0 with *ret_exit = 1 and *ret_err filled (step != STEP_NONE).
  */
-int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_exec_error *ret_err);
+int supervise_run(const struct supervise_opts *o, int *ret_exit,
+		  struct sandbox_exec_error *ret_err);
 
 /* The exit code for a wait(2) status: the child's code, or 128+signal. */
 int exit_code_from_status(int status);

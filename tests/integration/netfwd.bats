@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # --open-port and --listen-port in the namespace placement of proxy mode: the child has
 # its own network namespace and the supervisor forwards exactly those loopback ports
-# (src/cli/run-portfwd.c). Loopback only; as root and as uid 65534.
+# (src/supervisor/session-portfwd.c). Loopback only; as root and as uid 65534.
 
 bats_require_minimum_version 1.5.0
 load lib/common

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cli/run-credentials.h"
+#include "supervisor/session-credentials.h"
 #include "policy/spec.h"
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
@@ -56,6 +56,3 @@ void run_proxy_release(struct run_proxy *rp);
  * grants. `nono why --host` uses it too, so its answers match what the proxy does.
  */
 int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d);
-
-/* Set or replace NAME=VALUE in an environment strv. */
-int env_set(char ***env, const char *assignment);

@@ -10,13 +10,14 @@
  *    accepts there and connects upstream from the host namespace. Nothing but the proxy
  *    is reachable, on any address or port.
  *    --open-port/--listen-port are forwarded between the host and that namespace
- *    (run-portfwd.c).
+ *    (session-portfwd.c).
  *  - Landlock mode (fallback): the proxy listens on the host's 127.0.0.1 and Landlock
  *    lets the child connect to that port only.
  * run_proxy_placement() decides; why and setup report the same answer.
  */
-#include "cli/run-proxy.h"
-#include "cli/run-portfwd.h"
+#include "supervisor/session-proxy.h"
+#include "supervisor/session-environ.h"
+#include "supervisor/session-portfwd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,7 +185,7 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	if (r < 0)
 		return r;
 
-	/* --open-port/--listen-port are forwarded in the namespace placement (run-portfwd.c). */
+	/* --open-port/--listen-port are forwarded in the namespace placement (session-portfwd.c). */
 	rp->netns = run_proxy_placement(f->is_root, f->is_root && run_proxy_have_sys_admin(),
 					!f->is_root && sandbox_userns_available(),
 					NULL) == PROXY_PLACEMENT_NETNS;
@@ -354,21 +355,6 @@ int run_proxy_environ(const struct run_proxy *rp, char ***env)
 	STRV_FOREACH(v, vars)
 	explicit_bzero(*v, strlen(*v));
 	return r;
-}
-
-int env_set(char ***env, const char *assignment)
-{
-	size_t k = strcspn(assignment, "=");
-	for (char **e = *env; e && *e; e++)
-		if (strncmp(*e, assignment, k) == 0 && (*e)[k] == '=') {
-			char *c = strdup(assignment);
-			if (!c)
-				return -ENOMEM;
-			free(*e);
-			*e = c;
-			return 0;
-		}
-	return strv_extend(env, assignment);
 }
 
 void run_proxy_release(struct run_proxy *rp)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/run-tmp.h"
+#include "supervisor/session-tmp.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Signed audit attestations: see run-attest.h. */
+/* Signed audit attestations: see session-attest.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -8,7 +8,7 @@
 
 #include "base/log.h"
 #include "base/macro.h"
-#include "cli/run-attest.h"
+#include "supervisor/session-attest.h"
 #include "trust/trust.h"
 
 #define ATTEST_FILE  "audit-attestation.bundle"

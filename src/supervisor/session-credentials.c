@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/run-credentials.h"
+#include "supervisor/session-credentials.h"
 
 #include <errno.h>
 
 #include "base/macro.h"
 #include "base/strv.h"
-#include "cli/run-proxy.h"
+#include "supervisor/session-environ.h"
 #include "proxy/token.h"
 
 int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **ret, struct diag *d)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/run-portfwd.h"
+#include "supervisor/session-portfwd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

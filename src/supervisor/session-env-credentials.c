@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/run-env-credentials.h"
+#include "supervisor/session-env-credentials.h"
 
 #include <errno.h>
 
 #include "base/macro.h"
 #include "base/strv.h"
-#include "cli/run-proxy.h"
+#include "supervisor/session-environ.h"
 #include "credential/credential.h"
 #include "sandbox/sandbox.h"
 

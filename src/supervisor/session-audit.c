@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/run-audit.h"
+#include "supervisor/session-audit.h"
 
 #include <errno.h>
 #include <unistd.h>

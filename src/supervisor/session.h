@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * One supervised run of `nono run` / `shell` / `wrap`, owned by the supervisor. cli
+ * parses argv, resolves the policy into a spec and hands it over; the session then
+ * goes through explicit steps:
+ *
+ *   session_prepare()    the name (unique among live sessions), audit trail, proxy + port
+ * forwarding, private /tmp, the sandbox plan, AF_UNIX mediation, the child's environment (env
+ * credentials, proxy variables, the published state) session_exec()       wrap only: no parent
+ * stays behind, exec in place session_supervise()  fork the child, start what needs its pid
+ * (namespace proxy, forwarder), wait for it; when stdin and stdout are the terminal of a foreground
+ * job, the child gets a PTY of its own (supervisor/pty.h) session_finish()     stop the helpers,
+ * wipe secrets, close and sign the audit record
+ *
+ * Each step prints its own errors and returns 0 or -1 (the run ends with
+ * EXIT_NONO_ERROR); session_finish() always runs and decides the final exit code.
+ */
+
+#include <stdbool.h>
+
+#include "audit/audit.h"
+#include "credential/credential.h"
+#include "policy/spec.h"
+#include "sandbox/sandbox.h"
+#include "supervisor/session-portfwd.h"
+#include "supervisor/session-proxy.h"
+#include "supervisor/pty.h"
+#include "supervisor/session-state.h"
+#include "supervisor/session-tmp.h"
+#include "supervisor/unotify.h"
+
+struct json_t;
+
+struct session_opts {
+	bool wrap;		      /* nono wrap: exec in place, no supervising parent */
+	bool audit;		      /* record the audit trail */
+	bool audit_integrity;	      /* with its hash chain */
+	char *const *cmdv;	      /* the command as given (recorded, redacted) */
+	const char *exe;	      /* resolved executable */
+	struct json_t *trust_summary; /* the pre-exec trust scan's record; taken, may be NULL */
+	struct secret *attest_key;    /* --audit-sign-key (moved into the session), or NULL */
+	int pty_drain_ms;	      /* NONO_PTY_DRAIN_TIMEOUT */
+	const char *name;	      /* --name, or NULL: made from the command and the id */
+};
+
+struct session_hook {
+	struct run_proxy *rp;
+	struct run_portfwd *pf;
+	bool child_userns; /* the child has its own user namespace */
+	int error;	   /* negative errno when the proxy could not start */
+	struct diag d;
+	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
+	char **env;
+};
+
+struct session {
+	struct sandbox_spec *spec; /* borrowed; prepare records placement and private /tmp */
+	struct session_opts o;
+	struct sandbox_features f;
+	struct audit_log *audit;
+	char *audit_dir; /* kept for the attestation */
+	struct secret attest_key;
+	struct run_proxy rp;
+	struct run_portfwd pf;
+	struct run_tmp tmp;
+	bool private_tmp; /* the plan mounts tmp over /tmp */
+	struct sandbox_plan *plan;
+	struct unotify *unotify;
+	char **env;
+	char *cwd;
+	int state_fd;
+	struct pty pty;
+	char *name;
+	bool recorded; /* session.json written in the state directory */
+	struct session_record record;
+	struct session_hook hook;
+};
+
+/* Initialise s for spec (borrowed; it must outlive the session) with the probed features. */
+void session_init(struct session *s, struct sandbox_spec *spec, const struct sandbox_features *f,
+		  const struct session_opts *o);
+int session_prepare(struct session *s);
+/* wrap: apply the sandbox to this process and exec; returns only on failure. */
+_noreturn_ void session_exec(struct session *s);
+/* Run the child to its end: 0 with *ret_code (the child's code or 128+signal), or -1. */
+int session_supervise(struct session *s, int *ret_code);
+/* The private /tmp when the command used it (for the footer), else NULL. */
+const char *session_private_tmp(const struct session *s);
+/* Release everything; ret is the run's exit code so far, the result the final one. */
+int session_finish(struct session *s, int ret);
