@@ -79,10 +79,12 @@ check_helpers_exec() {
 	serve "$S/ok/granted.sock" fine
 	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp)
 	local cmd=(env -i "${envs[@]}" "$N" run --read "$H/project" --allow-unix-socket "$S/ok/granted.sock" --
-		/bin/sh -c "ps -o pid=,args= -e; exec \"\$0\" connect \"\$1\"")
+		/bin/sh -c "for i in \$(seq 100); do o=\$(ps -o pid=,args= -e); case \"\$o\" in *' nono __init '*' nono __unotify-helper'*|*' nono __unotify-helper'*' nono __init '*) break;; esac; sleep 0.05; done; echo \"\$o\"; exec \"\$0\" connect \"\$1\"")
 	[ "$1" = user ] && cmd=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "${cmd[@]}")
 	cp "$P/probe-unix" "$H/project/probe-unix"
 	chmod 755 "$H/project/probe-unix"
+	# The agent may run before PID 1 and the first helper have finished their execve
+	# (they are outside its Landlock domain meanwhile): look again until both show.
 	run "${cmd[@]}" "$H/project/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	assert_output --partial fine
