@@ -60,6 +60,8 @@ int cmd_audit(int argc, char **argv);
 extern const struct cli_option audit_options[];
 int cmd_trust(int argc, char **argv);
 extern const struct cli_option trust_options[];
+int cmd_rollback(int argc, char **argv);
+extern const struct cli_option rollback_options[];
 /* Hidden (names starting "__" are left out of usage, completions and man pages). */
 int cmd_generate(int argc, char **argv);
 

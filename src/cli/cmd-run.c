@@ -24,6 +24,7 @@
 #include "cli/run-tmp.h"
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
+#include "cli/run-rollback.h"
 #include "policy/policy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
@@ -58,6 +59,7 @@ struct run_args {
 	const char *audit_sign_key;
 	bool trust_override;
 	int verbose;
+	struct run_rollback_opts rollback;
 };
 
 static void run_args_release(struct run_args *a)
@@ -78,6 +80,7 @@ static void run_args_release(struct run_args *a)
 	strv_free(a->pass_env);
 	strv_free(a->env_allow);
 	strv_free(a->skip_dirs);
+	run_rollback_opts_release(&a->rollback);
 }
 
 static int add_grant(struct run_args *a, const char *path, unsigned access, bool is_file,
@@ -326,7 +329,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			log_error("'--allow-launch-services' is only supported on macOS");
 			return -EOPNOTSUPP;
 		case OPT_CAPABILITY_ELEVATION:
-		case OPT_ROLLBACK:
 		case OPT_AUDIT_INTEGRITY:
 		case OPT_DETACHED:
 		case OPT_STARTUP_TIMEOUT:
@@ -339,6 +341,8 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_SKIP_DIR:
 			if (strv_extend(&a->skip_dirs, optarg) < 0)
 				return -ENOMEM;
+			if (run_rollback_opt(&a->rollback, c, optarg) < 0)
+				return -ENOMEM;
 			break;
 		case OPT_TRUST_OVERRIDE:
 			a->trust_override = true;
@@ -349,11 +353,15 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
 			break;
+		case OPT_ROLLBACK:
 		case OPT_NO_ROLLBACK:
 		case OPT_NO_ROLLBACK_PROMPT:
 		case OPT_ROLLBACK_ALL:
 		case OPT_ROLLBACK_EXCLUDE:
 		case OPT_ROLLBACK_INCLUDE:
+			if (run_rollback_opt(&a->rollback, c, optarg) < 0)
+				return -EINVAL;
+			break;
 		case OPT_SUPPRESS_SAVE_PROMPT:
 		case OPT_IGNORE_DENIED:
 		case OPT_NAME:
@@ -807,6 +815,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct proxy_hook hook = {.rp = &rp, .pf = &pf};
 	struct diag d = {{0}};
 	struct run_tmp tmp = RUN_TMP_INIT;
+	struct run_rollback rb = RUN_ROLLBACK_INIT;
 	bool private_tmp = false;
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
@@ -1074,6 +1083,10 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct sandbox_exec_error e = {0};
 	int code = 0;
 	hook.env = env;
+	/* Pre-run snapshot: the last step before the child exists. */
+	if (run_rollback_begin(&rb, &a.rollback, spec, audit ? audit_session_id(audit) : NULL,
+			       cmdv) < 0)
+		goto out;
 	r = supervise_run(&so, &code, &e);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
@@ -1091,10 +1104,13 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	if (code != 0 && !a.no_diagnostics)
 		print_footer(spec, code, private_tmp ? tmp.tmp : NULL);
 	ret = code;
+	if (run_rollback_end(&rb, &a.rollback, code) < 0 && ret == EXIT_NONO_OK)
+		ret = EXIT_NONO_ERROR;
 	goto out;
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_rollback_release(&rb);
 	run_tmp_finish(&tmp);
 	run_portfwd_release(&pf);
 	run_proxy_release(&rp);

@@ -27,7 +27,7 @@
 
 #define TMP_PREFIX ".nono-restore-"
 
-static int open_beneath(int rootfd, const char *rel, uint64_t flags)
+int rb_open_beneath(int rootfd, const char *rel, uint64_t flags)
 {
 	struct open_how how = {
 	    .flags = flags | O_CLOEXEC | O_NOFOLLOW,
@@ -45,14 +45,14 @@ static int open_parent(int rootfd, const char *rel, const char **ret_name)
 	const char *slash = strrchr(rel, '/');
 	if (!slash) {
 		*ret_name = rel;
-		return open_beneath(rootfd, "", O_RDONLY | O_DIRECTORY);
+		return rb_open_beneath(rootfd, "", O_RDONLY | O_DIRECTORY);
 	}
 	if ((size_t)(slash - rel) >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, rel, (size_t)(slash - rel));
 	buf[slash - rel] = 0;
 	*ret_name = slash + 1;
-	return open_beneath(rootfd, buf, O_RDONLY | O_DIRECTORY);
+	return rb_open_beneath(rootfd, buf, O_RDONLY | O_DIRECTORY);
 }
 
 /* Removes name in dirfd, recursively for a directory; never follows a symlink. */
@@ -156,7 +156,9 @@ static int prune_dir(struct ctx *c, int dirfd, const char *rel, unsigned depth)
 		    rb_filter_excluded(&c->m->filter, path, *n, S_ISDIR(st.st_mode)))
 			continue; /* never snapshotted: not ours to remove */
 		if (!e || !type_matches(e->type, st.st_mode)) {
-			if (!in_scope(c, path))
+			/* Out of scope stays; but a directory on the way to the scope that a
+			 * symlink or file replaced must become a directory again. */
+			if (!in_scope(c, path) && !e)
 				continue;
 			if ((r = remove_at(dirfd, *n, depth)) < 0)
 				return r;
@@ -312,7 +314,8 @@ static int restore_root(struct ctx *c)
 	for (size_t i = 0; i < c->root->n_entries; i++) {
 		const struct rb_entry *e = &c->root->entries[i];
 		const char *name;
-		if (!in_scope(c, e->path) || e->type == RB_EXCLUDED)
+		if (e->type == RB_EXCLUDED ||
+		    !(in_scope(c, e->path) || (e->type == RB_DIR && leads_to_scope(c, e->path))))
 			continue;
 		_cleanup_close_ int pfd = open_parent(c->rootfd, e->path, &name);
 		if (pfd < 0)
@@ -330,7 +333,8 @@ static int restore_root(struct ctx *c)
 		const struct rb_entry *e = &c->root->entries[i];
 		if (!in_scope(c, e->path) || e->type != RB_DIR)
 			continue;
-		_cleanup_close_ int fd = open_beneath(c->rootfd, e->path, O_RDONLY | O_DIRECTORY);
+		_cleanup_close_ int fd =
+		    rb_open_beneath(c->rootfd, e->path, O_RDONLY | O_DIRECTORY);
 		if (fd < 0)
 			return fd;
 		if (fchmod(fd, e->mode) < 0)

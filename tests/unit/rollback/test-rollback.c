@@ -17,6 +17,7 @@
 
 #include "base/macro.h"
 #include "base/strv.h"
+#include "rollback/rollback-internal.h"
 #include "rollback/rollback.h"
 
 static char top[] = "/tmp/nono-rollback-test.XXXXXX";
@@ -290,6 +291,23 @@ static void test_big_dir(void **state)
 	assert_int_equal(st.files, 6);
 }
 
+/* The primitive restore resolves every parent with: no symlink, no escape. */
+static void test_open_beneath(void **state)
+{
+	(void)state;
+	_cleanup_close_ int root = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	sh("cd '%s' && ln -s '%s' out && ln -s a via", tree, outside);
+	int fd = rb_open_beneath(root, "a/b", O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	safe_close(fd);
+	assert_int_equal(rb_open_beneath(root, "via/b", O_RDONLY | O_DIRECTORY), -ELOOP);
+	assert_true(rb_open_beneath(root, "out", O_RDONLY | O_DIRECTORY) < 0);
+	assert_int_equal(rb_open_beneath(root, "out/x", O_RDONLY | O_DIRECTORY), -ELOOP);
+	assert_int_equal(rb_open_beneath(root, "../outside", O_RDONLY | O_DIRECTORY), -EXDEV);
+	assert_int_equal(rb_open_beneath(root, "a/../../outside", O_RDONLY | O_DIRECTORY), -EXDEV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +319,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_manifest_parse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_beneath, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

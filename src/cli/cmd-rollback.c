@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nono rollback list | show SESSION | diff SESSION [PATH] | restore SESSION [--path P] |
+ * prune [--keep N]: review and restore the snapshots --rollback took (~/.nono/rollback).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/parse.h"
+#include "base/path.h"
+#include "base/strv.h"
+#include "cli/cli.h"
+#include "cli/run-rollback.h"
+#include "rollback/rollback.h"
+
+enum {
+	OPT_R_PATH = 0x100,
+	OPT_R_KEEP,
+	OPT_R_HELP = 'h',
+};
+
+/* clang-format off */
+const struct cli_option rollback_options[] = {
+	{"path", 0, required_argument, OPT_R_PATH, "PATH", "restore: only this path (and what lies beneath it)", NULL, false},
+	{"keep", 0, required_argument, OPT_R_KEEP, "N", "prune: keep the N newest sessions (default: [rollback] max_sessions, else 10)", NULL, false},
+	{"help", 'h', no_argument, OPT_R_HELP, NULL, "show this help", NULL, false},
+	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
+};
+/* clang-format on */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Session ids, oldest first. */
+static int list_sessions(const char *base, char ***ret)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_strv_free_ char **ids = NULL;
+	if (asprintf(&p, "%s/sessions", base) < 0)
+		return -ENOMEM;
+	DIR *d = opendir(p);
+	if (!d) {
+		*ret = NULL;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	struct dirent *de;
+	int fd;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || run_rollback_open_session(base, de->d_name, &fd) < 0)
+			continue;
+		safe_close(fd);
+		if (strv_extend(&ids, de->d_name) < 0) {
+			closedir(d);
+			return -ENOMEM;
+		}
+	}
+	closedir(d);
+	if (ids)
+		qsort(ids, strv_length(ids), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(ids);
+	return 0;
+}
+
+static int load_session(const char *base, const char *id, struct rb_manifest **pre,
+			struct rb_manifest **post)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r = run_rollback_open_session(base, id, &fd);
+	if (r < 0) {
+		if (r == -EINVAL)
+			log_error("invalid rollback session id '%s'", id);
+		else
+			log_error_errno(r, "no rollback session '%s' (see 'nono rollback list')",
+					id);
+		return r;
+	}
+	if ((r = rb_manifest_load(fd, "000.json", pre)) < 0) {
+		log_error("cannot read the pre-run snapshot of session '%s': %s", id,
+			  r == -EBADMSG ? "malformed manifest" : strerror(-r));
+		return r;
+	}
+	if (post && (r = rb_manifest_load(fd, "001.json", post)) < 0) {
+		if (r == -ENOENT)
+			return 0; /* the run did not finish: nothing after */
+		log_error("cannot read the post-run snapshot of session '%s': %s", id,
+			  r == -EBADMSG ? "malformed manifest" : strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int do_list(const char *base)
+{
+	_cleanup_strv_free_ char **ids = NULL;
+	int r = list_sessions(base, &ids);
+	if (r < 0) {
+		log_error_errno(r, "cannot list '%s/sessions'", base);
+		return EXIT_NONO_ERROR;
+	}
+	if (!ids) {
+		(void)printf("no rollback sessions\n");
+		return EXIT_NONO_OK;
+	}
+	STRV_FOREACH(id, ids)
+	{
+		_cleanup_manifest_ struct rb_manifest *pre = NULL, *post = NULL;
+		struct rb_summary s = {{0}};
+		if (load_session(base, *id, &pre, &post) < 0)
+			continue;
+		(void)printf("%s  %zu root(s)", *id, pre->n_roots);
+		if (post && rb_summary_collect(pre, post, &s) >= 0)
+			(void)printf("  %zu created, %zu modified, %zu deleted", s.n[RB_CREATED],
+				     s.n[RB_MODIFIED], s.n[RB_DELETED]);
+		else if (!post)
+			(void)printf("  (no post-run snapshot)");
+		(void)printf("  %s\n", pre->n_roots ? pre->roots[0].path : "");
+		rb_summary_release(&s);
+	}
+	return EXIT_NONO_OK;
+}
+
+static int do_show(const char *base, const char *id)
+{
+	_cleanup_manifest_ struct rb_manifest *pre = NULL, *post = NULL;
+	struct rb_summary s = {{0}};
+	if (load_session(base, id, &pre, &post) < 0)
+		return EXIT_NONO_ERROR;
+	(void)printf("session %s\n", id);
+	for (size_t i = 0; i < pre->n_roots; i++)
+		(void)printf("  root %s (%zu entries)\n", pre->roots[i].path,
+			     pre->roots[i].n_entries);
+	if (!post) {
+		(void)printf("  no post-run snapshot\n");
+		return EXIT_NONO_OK;
+	}
+	if (rb_summary_collect(pre, post, &s) < 0) {
+		rb_summary_release(&s);
+		log_error_errno(-ENOMEM, "out of memory");
+		return EXIT_NONO_ERROR;
+	}
+	rb_summary_print(&s, stdout);
+	rb_summary_release(&s);
+	return EXIT_NONO_OK;
+}
+
+struct diff_ctx {
+	const char *only;
+};
+
+static int print_change(void *ud, const char *root, const struct rb_entry *e, enum rb_change c)
+{
+	const struct diff_ctx *dc = ud;
+	_cleanup_free_ char *p = NULL;
+	if (asprintf(&p, "%s/%s", root, e->path) < 0)
+		return -ENOMEM;
+	if (dc->only && !path_is_beneath(p, dc->only))
+		return 0;
+	(void)printf("%c %s%s\n",
+		     c == RB_CREATED   ? '+'
+		     : c == RB_DELETED ? '-'
+				       : '~',
+		     p, e->type == RB_DIR ? "/" : "");
+	return 0;
+}
+
+static int do_diff(const char *base, const char *id, const char *path)
+{
+	_cleanup_manifest_ struct rb_manifest *pre = NULL, *post = NULL;
+	_cleanup_free_ char *abs = NULL;
+	if (load_session(base, id, &pre, &post) < 0)
+		return EXIT_NONO_ERROR;
+	if (!post) {
+		log_error("session '%s' has no post-run snapshot to compare with", id);
+		return EXIT_NONO_ERROR;
+	}
+	if (path && path_absolute(path, NULL, &abs) < 0) {
+		log_error("invalid path '%s'", path);
+		return EXIT_NONO_ERROR;
+	}
+	struct diff_ctx dc = {.only = abs};
+	int r = rb_diff(pre, post, print_change, &dc);
+	if (r < 0) {
+		log_error_errno(r, "cannot compare the snapshots of '%s'", id);
+		return EXIT_NONO_ERROR;
+	}
+	return EXIT_NONO_OK;
+}
+
+static int do_restore(const char *base, const char *id, const char *path)
+{
+	_cleanup_manifest_ struct rb_manifest *pre = NULL;
+	_cleanup_store_ struct rb_store *store = NULL;
+	_cleanup_free_ char *abs = NULL;
+	struct rb_stats st = {0};
+	int r;
+	if (load_session(base, id, &pre, NULL) < 0)
+		return EXIT_NONO_ERROR;
+	if (path && path_absolute(path, NULL, &abs) < 0) {
+		log_error("invalid path '%s'", path);
+		return EXIT_NONO_ERROR;
+	}
+	if ((r = rb_store_open(base, &store)) < 0) {
+		log_error_errno(r, "cannot open the rollback store '%s/objects'", base);
+		return EXIT_NONO_ERROR;
+	}
+	r = rb_restore(store, pre, abs, &st);
+	if (r == -ENOENT && abs) {
+		log_error("'%s' is not inside a directory session '%s' snapshotted", abs, id);
+		return EXIT_NONO_ERROR;
+	}
+	if (r == -EBADMSG) {
+		log_error("a stored object of session '%s' is corrupt (its content does not "
+			  "match its SHA-256): the file it holds was not restored",
+			  id);
+		return EXIT_NONO_ERROR;
+	}
+	if (r < 0) {
+		log_error_errno(r, "restore of session '%s' stopped (run it again to resume)", id);
+		return EXIT_NONO_ERROR;
+	}
+	(void)printf("restored session %s: %llu written, %llu removed, %llu unchanged\n", id,
+		     (unsigned long long)st.written, (unsigned long long)st.removed,
+		     (unsigned long long)st.unchanged);
+	return EXIT_NONO_OK;
+}
+
+static int rm_session(const char *base, const char *id)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	static const char *const files[] = {"000.json", "001.json", "session.json"};
+	if (run_rollback_open_session(base, id, &fd) < 0 ||
+	    asprintf(&p, "%s/sessions/%s", base, id) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		(void)unlinkat(fd, files[i], 0);
+	return rmdir(p) < 0 ? -errno : 0;
+}
+
+static int do_prune(const char *base, long keep)
+{
+	_cleanup_strv_free_ char **ids = NULL;
+	_cleanup_store_ struct rb_store *store = NULL;
+	int r = list_sessions(base, &ids);
+	size_t n = strv_length(ids), removed = 0;
+	if (r < 0 || (r = rb_store_open(base, &store)) < 0) {
+		log_error_errno(r, "cannot open the rollback store '%s'", base);
+		return EXIT_NONO_ERROR;
+	}
+	for (size_t i = 0; n > (size_t)keep && i < n - (size_t)keep; i++) {
+		if ((r = rm_session(base, ids[i])) < 0) {
+			log_error_errno(r, "cannot remove rollback session '%s'", ids[i]);
+			return EXIT_NONO_ERROR;
+		}
+		removed++;
+	}
+	/* Mark and sweep: objects no remaining manifest references. */
+	_cleanup_free_ struct rb_manifest **keepm = calloc(2 * (n + 1), sizeof(*keepm));
+	size_t nk = 0;
+	if (!keepm)
+		return EXIT_NONO_ERROR;
+	for (size_t i = removed; i < n; i++) {
+		struct rb_manifest *pre = NULL, *post = NULL;
+		if (load_session(base, ids[i], &pre, &post) < 0) {
+			/* An unreadable manifest: sweeping now could drop objects it needs. */
+			for (size_t k = 0; k < nk; k++)
+				rb_manifest_free(keepm[k]);
+			log_error("not removing unreferenced objects: session '%s' is unreadable",
+				  ids[i]);
+			return EXIT_NONO_ERROR;
+		}
+		keepm[nk++] = pre;
+		if (post)
+			keepm[nk++] = post;
+	}
+	uint64_t objs = 0;
+	r = rb_store_sweep(store, keepm, nk, &objs);
+	for (size_t k = 0; k < nk; k++)
+		rb_manifest_free(keepm[k]);
+	if (r < 0) {
+		log_error_errno(r, "cannot remove unreferenced rollback objects");
+		return EXIT_NONO_ERROR;
+	}
+	(void)printf("%zu sessions removed, %zu kept, %llu objects removed\n", removed, n - removed,
+		     (unsigned long long)objs);
+	return EXIT_NONO_OK;
+}
+
+int cmd_rollback(int argc, char **argv)
+{
+	const struct cli_command *cmd = cli_find_command("rollback");
+	_cleanup_free_ struct option *lo = NULL;
+	_cleanup_free_ char *so = NULL, *base = NULL;
+	const char *path = NULL;
+	long keep = 10;
+	int c;
+
+	if (cli_getopt_tables(rollback_options, &lo, &so) < 0)
+		return EXIT_NONO_ERROR;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, so + 1, lo, NULL)) >= 0) {
+		switch (c) {
+		case OPT_R_PATH:
+			path = optarg;
+			break;
+		case OPT_R_KEEP: {
+			uint64_t v;
+			if (parse_u64(optarg, 100000, &v) < 0) {
+				log_error("invalid value '%s' for --keep: expected a number of "
+					  "sessions",
+					  optarg);
+				return EXIT_NONO_ERROR;
+			}
+			keep = (long)v;
+			break;
+		}
+		case OPT_R_HELP:
+			cli_print_help(cmd, stdout);
+			return EXIT_NONO_OK;
+		default:
+			log_error("unknown option '%s' for 'nono rollback' (see 'nono rollback "
+				  "--help')",
+				  argv[optind - 1]);
+			return EXIT_NONO_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		log_error("'nono rollback' needs a subcommand: list, show SESSION, diff SESSION "
+			  "[PATH], restore SESSION [--path P] or prune");
+		return EXIT_NONO_ERROR;
+	}
+	if (run_rollback_base(&base) < 0) {
+		log_error("nono rollback needs an absolute HOME (~/.nono/rollback)");
+		return EXIT_NONO_ERROR;
+	}
+	const char *sub = argv[optind++];
+	int rest = argc - optind;
+	if (streq(sub, "list") && rest == 0)
+		return do_list(base);
+	if (streq(sub, "show") && rest == 1)
+		return do_show(base, argv[optind]);
+	if (streq(sub, "diff") && (rest == 1 || rest == 2))
+		return do_diff(base, argv[optind], rest == 2 ? argv[optind + 1] : NULL);
+	if (streq(sub, "restore") && rest == 1)
+		return do_restore(base, argv[optind], path);
+	if (streq(sub, "prune") && rest == 0)
+		return do_prune(base, keep);
+	log_error("usage: %s", cmd->synopsis);
+	return EXIT_NONO_ERROR;
+}
