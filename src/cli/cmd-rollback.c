@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/diag.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/parse.h"
@@ -30,46 +31,11 @@ enum {
 /* clang-format off */
 const struct cli_option rollback_options[] = {
 	{"path", 0, required_argument, OPT_R_PATH, "PATH", "restore: only this path (and what lies beneath it)", NULL, false},
-	{"keep", 0, required_argument, OPT_R_KEEP, "N", "prune: keep the N newest sessions (default: [rollback] max_sessions, else 10)", NULL, false},
+	{"keep", 0, required_argument, OPT_R_KEEP, "N", "prune: keep the N newest sessions (default: [rollback] max_sessions, else 10; max_storage_gb applies too)", NULL, false},
 	{"help", 'h', no_argument, OPT_R_HELP, NULL, "show this help", NULL, false},
 	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
 };
 /* clang-format on */
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Session ids, oldest first. */
-static int list_sessions(const char *base, char ***ret)
-{
-	_cleanup_free_ char *p = NULL;
-	_cleanup_strv_free_ char **ids = NULL;
-	if (asprintf(&p, "%s/sessions", base) < 0)
-		return -ENOMEM;
-	DIR *d = opendir(p);
-	if (!d) {
-		*ret = NULL;
-		return errno == ENOENT ? 0 : -errno;
-	}
-	struct dirent *de;
-	int fd;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || run_rollback_open_session(base, de->d_name, &fd) < 0)
-			continue;
-		safe_close(fd);
-		if (strv_extend(&ids, de->d_name) < 0) {
-			closedir(d);
-			return -ENOMEM;
-		}
-	}
-	closedir(d);
-	if (ids)
-		qsort(ids, strv_length(ids), sizeof(char *), cmp_str);
-	*ret = TAKE_PTR(ids);
-	return 0;
-}
 
 static int load_session(const char *base, const char *id, struct rb_manifest **pre,
 			struct rb_manifest **post)
@@ -102,7 +68,7 @@ static int load_session(const char *base, const char *id, struct rb_manifest **p
 static int do_list(const char *base)
 {
 	_cleanup_strv_free_ char **ids = NULL;
-	int r = list_sessions(base, &ids);
+	int r = run_rollback_list(base, &ids);
 	if (r < 0) {
 		log_error_errno(r, "cannot list '%s/sessions'", base);
 		return EXIT_NONO_ERROR;
@@ -234,64 +200,26 @@ static int do_restore(const char *base, const char *id, const char *path)
 	return EXIT_NONO_OK;
 }
 
-static int rm_session(const char *base, const char *id)
-{
-	_cleanup_free_ char *p = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	static const char *const files[] = {"000.json", "001.json", "session.json"};
-	if (run_rollback_open_session(base, id, &fd) < 0 ||
-	    asprintf(&p, "%s/sessions/%s", base, id) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		(void)unlinkat(fd, files[i], 0);
-	return rmdir(p) < 0 ? -errno : 0;
-}
-
 static int do_prune(const char *base, long keep)
 {
-	_cleanup_strv_free_ char **ids = NULL;
-	_cleanup_store_ struct rb_store *store = NULL;
-	int r = list_sessions(base, &ids);
-	size_t n = strv_length(ids), removed = 0;
-	if (r < 0 || (r = rb_store_open(base, &store)) < 0) {
-		log_error_errno(r, "cannot open the rollback store '%s'", base);
-		return EXIT_NONO_ERROR;
-	}
-	for (size_t i = 0; n > (size_t)keep && i < n - (size_t)keep; i++) {
-		if ((r = rm_session(base, ids[i])) < 0) {
-			log_error_errno(r, "cannot remove rollback session '%s'", ids[i]);
-			return EXIT_NONO_ERROR;
-		}
-		removed++;
-	}
-	/* Mark and sweep: objects no remaining manifest references. */
-	_cleanup_free_ struct rb_manifest **keepm = calloc(2 * (n + 1), sizeof(*keepm));
-	size_t nk = 0;
-	if (!keepm)
-		return EXIT_NONO_ERROR;
-	for (size_t i = removed; i < n; i++) {
-		struct rb_manifest *pre = NULL, *post = NULL;
-		if (load_session(base, ids[i], &pre, &post) < 0) {
-			/* An unreadable manifest: sweeping now could drop objects it needs. */
-			for (size_t k = 0; k < nk; k++)
-				rb_manifest_free(keepm[k]);
-			log_error("not removing unreferenced objects: session '%s' is unreadable",
-				  ids[i]);
-			return EXIT_NONO_ERROR;
-		}
-		keepm[nk++] = pre;
-		if (post)
-			keepm[nk++] = post;
-	}
+	_cleanup_free_ char *config = NULL;
+	struct rb_limits l;
+	struct diag d = {{0}};
+	char buf[1024];
+	size_t removed = 0, kept = 0;
 	uint64_t objs = 0;
-	r = rb_store_sweep(store, keepm, nk, &objs);
-	for (size_t k = 0; k < nk; k++)
-		rb_manifest_free(keepm[k]);
-	if (r < 0) {
-		log_error_errno(r, "cannot remove unreferenced rollback objects");
+	int r;
+	if (asprintf(&config, "%s/.config/nono/config.toml", getenv("HOME")) < 0)
+		return EXIT_NONO_ERROR;
+	if ((r = rb_limits_load(config, &l, &d)) < 0) {
+		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 		return EXIT_NONO_ERROR;
 	}
-	(void)printf("%zu sessions removed, %zu kept, %llu objects removed\n", removed, n - removed,
+	if (keep >= 0)
+		l.max_sessions = keep;
+	if (run_rollback_prune(base, &l, NULL, &removed, &kept, &objs) < 0)
+		return EXIT_NONO_ERROR;
+	(void)printf("%zu sessions removed, %zu kept, %llu objects removed\n", removed, kept,
 		     (unsigned long long)objs);
 	return EXIT_NONO_OK;
 }
@@ -302,7 +230,7 @@ int cmd_rollback(int argc, char **argv)
 	_cleanup_free_ struct option *lo = NULL;
 	_cleanup_free_ char *so = NULL, *base = NULL;
 	const char *path = NULL;
-	long keep = 10;
+	long keep = -1;
 	int c;
 
 	if (cli_getopt_tables(rollback_options, &lo, &so) < 0)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/diag.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/path.h"
@@ -226,6 +227,19 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 		log_error("--rollback needs an absolute HOME for ~/.nono/rollback");
 		return r;
 	}
+	{
+		_cleanup_free_ char *config = NULL;
+		struct diag d = {{0}};
+		char buf[1024];
+		if (asprintf(&config, "%s/.config/nono/config.toml", getenv("HOME")) < 0)
+			goto oom;
+		/* Checked now: a bad [rollback] is found before the run, not after it. */
+		if ((r = rb_limits_load(config, &rb->limits, &d)) < 0) {
+			log_error("%s",
+				  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+			return r;
+		}
+	}
 	if ((r = tracked_roots(spec, &rb->roots)) < 0)
 		goto oom;
 	if (!rb->roots) {
@@ -347,6 +361,18 @@ int run_rollback_end(struct run_rollback *rb, const struct run_rollback_opts *o,
 				rb->id);
 		return r;
 	}
+	{
+		_cleanup_free_ char *base = NULL;
+		size_t removed = 0, kept = 0;
+		uint64_t objs = 0;
+		if (run_rollback_base(&base) >= 0 &&
+		    run_rollback_prune(base, &rb->limits, rb->id, &removed, &kept, &objs) >= 0 &&
+		    removed > 0)
+			log_info("rollback retention: %zu old sessions removed ([rollback] "
+				 "max_sessions %lld, max_storage_gb %lld)",
+				 removed, rb->limits.max_sessions,
+				 rb->limits.max_storage_bytes >> 30);
+	}
 	if (o->no_prompt || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return 0;
 	if ((r = rb_summary_collect(rb->pre, post, &sum)) < 0)
@@ -385,4 +411,140 @@ void run_rollback_release(struct run_rollback *rb)
 	rb->store = rb_store_free(rb->store);
 	rb->pre = rb_manifest_free(rb->pre);
 	rb->roots = strv_free(rb->roots);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Session ids, oldest first. */
+int run_rollback_list(const char *base, char ***ret)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_strv_free_ char **ids = NULL;
+	if (asprintf(&p, "%s/sessions", base) < 0)
+		return -ENOMEM;
+	DIR *d = opendir(p);
+	if (!d) {
+		*ret = NULL;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	struct dirent *de;
+	int fd;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || run_rollback_open_session(base, de->d_name, &fd) < 0)
+			continue;
+		safe_close(fd);
+		if (strv_extend(&ids, de->d_name) < 0) {
+			closedir(d);
+			return -ENOMEM;
+		}
+	}
+	closedir(d);
+	if (ids)
+		qsort(ids, strv_length(ids), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(ids);
+	return 0;
+}
+
+static int rm_session(const char *base, const char *id)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	static const char *const files[] = {"000.json", "001.json", "session.json"};
+	if (run_rollback_open_session(base, id, &fd) < 0 ||
+	    asprintf(&p, "%s/sessions/%s", base, id) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		(void)unlinkat(fd, files[i], 0);
+	return rmdir(p) < 0 ? -errno : 0;
+}
+
+/* Objects no remaining session references go (mark and sweep). */
+static int sweep(const char *base, struct rb_store *store, char *const *ids, uint64_t *objs)
+{
+	size_t n = strv_length(ids), nk = 0;
+	_cleanup_free_ struct rb_manifest **keepm = calloc(2 * n + 1, sizeof(*keepm));
+	int r = 0;
+	if (!keepm)
+		return -ENOMEM;
+	STRV_FOREACH(id, ids)
+	{
+		_cleanup_close_ int fd = -EBADF;
+		struct rb_manifest *m = NULL;
+		if ((r = run_rollback_open_session(base, *id, &fd)) < 0 ||
+		    (r = rb_manifest_load(fd, "000.json", &m)) < 0) {
+			/* Unreadable: sweeping now could drop objects it needs. */
+			log_error("not removing unreferenced objects: rollback session '%s' is "
+				  "unreadable",
+				  *id);
+			goto out;
+		}
+		keepm[nk++] = m;
+		m = NULL;
+		r = rb_manifest_load(fd, "001.json", &m);
+		if (r < 0 && r != -ENOENT) {
+			log_error("not removing unreferenced objects: rollback session '%s' is "
+				  "unreadable",
+				  *id);
+			goto out;
+		}
+		if (m)
+			keepm[nk++] = m;
+	}
+	uint64_t removed = 0;
+	r = rb_store_sweep(store, keepm, nk, &removed);
+	if (r < 0)
+		log_error_errno(r, "cannot remove unreferenced rollback objects");
+	else
+		*objs += removed;
+out:
+	for (size_t k = 0; k < nk; k++)
+		rb_manifest_free(keepm[k]);
+	return r;
+}
+
+int run_rollback_prune(const char *base, const struct rb_limits *l, const char *keep_id,
+		       size_t *ret_removed, size_t *ret_kept, uint64_t *ret_objs)
+{
+	_cleanup_strv_free_ char **ids = NULL;
+	_cleanup_store_ struct rb_store *store = NULL;
+	size_t n, first = 0, removed = 0;
+	uint64_t objs = 0, size = 0;
+	int r = run_rollback_list(base, &ids);
+	if (r < 0 || (r = rb_store_open(base, &store)) < 0) {
+		log_error_errno(r, "cannot open the rollback store '%s'", base);
+		return r;
+	}
+	n = strv_length(ids);
+	/* Oldest first; the session just taken (keep_id) always stays. */
+	for (; first < n && n - first > (size_t)l->max_sessions; first++) {
+		if (keep_id && streq(ids[first], keep_id))
+			break;
+		if ((r = rm_session(base, ids[first])) < 0) {
+			log_error_errno(r, "cannot remove rollback session '%s'", ids[first]);
+			return r;
+		}
+		removed++;
+	}
+	for (;;) {
+		if ((r = sweep(base, store, ids + first, &objs)) < 0)
+			return r;
+		if ((r = rb_store_size(store, &size)) < 0)
+			return r;
+		if ((long long)size <= l->max_storage_bytes || first + 1 >= n ||
+		    (keep_id && streq(ids[first], keep_id)))
+			break;
+		if ((r = rm_session(base, ids[first])) < 0) {
+			log_error_errno(r, "cannot remove rollback session '%s'", ids[first]);
+			return r;
+		}
+		first++;
+		removed++;
+	}
+	*ret_removed = removed;
+	*ret_kept = n - first;
+	*ret_objs = objs;
+	return 0;
 }

@@ -22,6 +22,7 @@ struct run_rollback {
 	struct rb_store *store;
 	struct rb_manifest *pre;
 	char **roots;
+	struct rb_limits limits; /* [rollback] in config.toml, applied after the run */
 };
 #define RUN_ROLLBACK_INIT                                                                          \
 	{                                                                                          \
@@ -52,3 +53,11 @@ int rb_summary_collect(const struct rb_manifest *from, const struct rb_manifest 
 		       struct rb_summary *s);
 void rb_summary_print(const struct rb_summary *s, FILE *out);
 void rb_summary_release(struct rb_summary *s);
+
+/* Session ids in ~/.nono/rollback/sessions, oldest first (NULL when none). */
+int run_rollback_list(const char *base, char ***ret);
+/* Remove the oldest sessions beyond l->max_sessions, then more while the objects exceed
+ * l->max_storage_bytes (never keep_id, never the newest), and unreferenced objects.
+ * Prints its errors. */
+int run_rollback_prune(const char *base, const struct rb_limits *l, const char *keep_id,
+		       size_t *ret_removed, size_t *ret_kept, uint64_t *ret_objs);

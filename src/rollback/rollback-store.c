@@ -286,3 +286,30 @@ int rb_store_sweep(struct rb_store *s, struct rb_manifest *const *keep, size_t n
 		*ret_removed = removed;
 	return 0;
 }
+
+int rb_store_size(struct rb_store *s, uint64_t *ret)
+{
+	uint64_t total = 0;
+	for (unsigned b = 0; b < 256; b++) {
+		char dir[3];
+		(void)snprintf(dir, sizeof(dir), "%02x", b);
+		int dfd =
+		    openat(s->objects_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		DIR *d = fdopendir(dfd);
+		if (!d) {
+			safe_close(dfd);
+			return -ENOMEM;
+		}
+		struct dirent *de;
+		struct stat st;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.' &&
+			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				total += (uint64_t)st.st_size;
+		closedir(d);
+	}
+	*ret = total;
+	return 0;
+}

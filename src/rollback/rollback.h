@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/diag.h"
+
 enum rb_type {
 	RB_FILE = 0,
 	RB_DIR,
@@ -115,3 +117,16 @@ int rb_diff(const struct rb_manifest *from, const struct rb_manifest *to, rb_cha
  */
 int rb_restore(struct rb_store *s, const struct rb_manifest *m, const char *only,
 	       struct rb_stats *stats);
+
+/* Bytes the objects take (file sizes). */
+int rb_store_size(struct rb_store *s, uint64_t *ret);
+
+/* Retention, [rollback] in config.toml. Unset keys keep the defaults. */
+#define RB_DEFAULT_MAX_SESSIONS	  10
+#define RB_DEFAULT_MAX_STORAGE_GB 5LL
+struct rb_limits {
+	long long max_sessions;
+	long long max_storage_bytes;
+};
+/* -ENOENT is not an error (defaults); a bad key or value: -EINVAL with d set. */
+int rb_limits_load(const char *path, struct rb_limits *ret, struct diag *d);

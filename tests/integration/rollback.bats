@@ -278,3 +278,72 @@ run_corrupt() {
 		rm -rf "$W" "$H/.nono/rollback"
 	done
 }
+
+# nono_tty WHO INPUT ARGS...: nono_as on a terminal (script(1)), INPUT typed into it.
+nono_tty() {
+	local who=$1 input=$2 cmd
+	shift 2
+	cmd=$(printf '%q ' nono_as "$who" "$@")
+	printf '%s' "$input" | script -qec "$(declare -f nono_as); N=$(printf %q "$N") \
+		H=$(printf %q "$H") NOBODY=$NOBODY; $cmd" /dev/null
+}
+
+run_prompt() {
+	local who=$1
+	make_tree "$who"
+	# "r": the pre-run state comes back at once.
+	run nono_tty "$who" $'r\n' run --rollback --allow "$W" -- sh -c \
+		'echo changed >"$0/dir/a.txt"; echo new >"$0/created.txt"' "$W"
+	assert_success
+	assert_output --partial "1 created"
+	assert_output --partial "$W/created.txt"
+	assert_output --partial "keep these changes or restore the pre-run state?"
+	assert_output --partial "restored: "
+	grep -qx original "$W/dir/a.txt"
+	[ ! -e "$W/created.txt" ]
+	# Enter: kept.
+	run nono_tty "$who" $'\n' run --rollback --allow "$W" -- sh -c \
+		'echo changed >"$0/dir/a.txt"' "$W"
+	assert_success
+	assert_output --partial "kept (restore later: nono rollback restore "
+	grep -qx changed "$W/dir/a.txt"
+	# --no-rollback-prompt: no question even on a terminal.
+	run nono_tty "$who" $'r\n' run --rollback --no-rollback-prompt --allow "$W" -- sh -c \
+		'echo again >"$0/dir/a.txt"' "$W"
+	assert_success
+	refute_output --partial "keep these changes"
+	grep -qx again "$W/dir/a.txt"
+}
+
+@test "rollback: the post-run review on a terminal restores or keeps (root)" {
+	run_prompt root
+}
+
+@test "rollback: the post-run review on a terminal restores or keeps (uid 65534)" {
+	run_prompt user
+}
+
+@test "rollback: [rollback] max_sessions in config.toml; a bad key is refused before the run" {
+	for who in root user; do
+		make_tree "$who"
+		mkdir -p "$H/.config/nono"
+		printf '[rollback]\nmax_sessions = 2\n' >"$H/.config/nono/config.toml"
+		chmod -R a+rX "$H/.config"
+		for i in 1 2 3; do
+			run nono_as "$who" run --rollback --no-rollback-prompt --allow "$W" -- sh -c \
+				"echo $i >\"\$0/dir/a.txt\"" "$W"
+			assert_success
+			sleep 1
+		done
+		[ "$(ls "$H/.nono/rollback/sessions" | wc -l)" -eq 2 ]
+		# The oldest session's pre-run content is gone from the store.
+		h=$(printf 'original\n' | sha256sum | cut -c1-64)
+		[ ! -e "$H/.nono/rollback/objects/${h:0:2}/${h:2}" ]
+		printf '[rollback]\nmax_session = 2\n' >"$H/.config/nono/config.toml"
+		run nono_as "$who" run --rollback --allow "$W" -- sh -c 'echo ran >"$0/ran"' "$W"
+		[ "$status" -eq 1 ]
+		assert_output --partial "[rollback] max_session: unknown key"
+		[ ! -e "$W/ran" ]
+		rm -rf "$W" "$H/.nono/rollback" "$H/.config/nono/config.toml"
+	done
+}

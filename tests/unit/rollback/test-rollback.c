@@ -308,6 +308,32 @@ static void test_open_beneath(void **state)
 	assert_int_equal(rb_open_beneath(root, "a/../../outside", O_RDONLY | O_DIRECTORY), -EXDEV);
 }
 
+static void test_limits(void **state)
+{
+	(void)state;
+	char cfg[400];
+	struct rb_limits l;
+	struct diag d = {{0}};
+	(void)snprintf(cfg, sizeof(cfg), "%s/config.toml", top);
+	assert_int_equal(rb_limits_load(cfg, &l, &d), 0);
+	assert_int_equal(l.max_sessions, RB_DEFAULT_MAX_SESSIONS);
+	assert_int_equal(l.max_storage_bytes, RB_DEFAULT_MAX_STORAGE_GB << 30);
+	sh("printf '[audit]\\nmax_sessions = 1\\n[rollback]\\nmax_sessions = 3\\n"
+	   "max_storage_gb = 2\\n' > '%s'",
+	   cfg);
+	assert_int_equal(rb_limits_load(cfg, &l, &d), 0);
+	assert_int_equal(l.max_sessions, 3);
+	assert_int_equal(l.max_storage_bytes, 2LL << 30);
+	sh("printf '[rollback]\\nmax_sessions = 0\\n' > '%s'", cfg);
+	assert_int_equal(rb_limits_load(cfg, &l, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "positive integer"));
+	sh("printf '[rollback]\\nmax_storage_gb = \"1\"\\n' > '%s'", cfg);
+	assert_int_equal(rb_limits_load(cfg, &l, &d), -EINVAL);
+	sh("printf '[rollback]\\nkeep = 1\\n' > '%s'", cfg);
+	assert_int_equal(rb_limits_load(cfg, &l, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "unknown key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +346,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_beneath, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
