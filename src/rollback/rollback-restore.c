@@ -191,6 +191,11 @@ static int same_content(int dirfd, const char *name, const struct rb_entry *e)
 	return streq(hash, e->hash);
 }
 
+static int64_t ts_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static int set_times(int fd, int64_t mtime_ns)
 {
 	struct timespec ts[2] = {
@@ -207,8 +212,15 @@ static int restore_file(struct ctx *c, int dirfd, const char *name, const struct
 	int r;
 	struct stat st;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	    same_content(dirfd, name, e)) {
+	int found = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	/* The same inode, untouched since the snapshot: the ctime cannot be set back. */
+	if (found && st.st_dev == e->dev && st.st_ino == e->ino &&
+	    (uint64_t)st.st_size == e->size && (st.st_mode & 07777) == e->mode &&
+	    ts_ns(st.st_mtim) == e->mtime_ns && ts_ns(st.st_ctim) == e->ctime_ns) {
+		c->stats->unchanged++;
+		return 0;
+	}
+	if (found && same_content(dirfd, name, e)) {
 		_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
