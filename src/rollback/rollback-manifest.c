@@ -358,8 +358,17 @@ int rb_manifest_write(int dirfd, const char *name, const struct rb_manifest *m)
 		json_decref(j);
 		return -errno;
 	}
-	r = json_dumpfd(j, fd, JSON_COMPACT) < 0 ? -EIO : 0;
+	/* One buffer, one write: json_dumpfd writes every token on its own (a syscall each). */
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
+	r = text ? 0 : -ENOMEM;
+	for (size_t off = 0, len = text ? strlen(text) : 0; r >= 0 && off < len;) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno != EINTR)
+			r = -errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
