@@ -220,7 +220,9 @@ static int restore_file(struct ctx *c, int dirfd, const char *name, const struct
 		c->stats->unchanged++;
 		return 0;
 	}
-	if (found && same_content(dirfd, name, e)) {
+	/* Same bytes: only mode and times to fix, on this inode, unless it is linked from
+	 * elsewhere (an agent's hard link to a file outside): then it is replaced. */
+	if (found && st.st_nlink == 1 && same_content(dirfd, name, e)) {
 		_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;

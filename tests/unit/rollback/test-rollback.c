@@ -165,6 +165,23 @@ static void test_planted_symlink(void **state)
 	sh("test -d '%s/a/b' && ! test -L '%s/a/b' && grep -q two '%s/a/b/g'", tree, tree, tree);
 }
 
+static void test_hardlink_outside(void **state)
+{
+	(void)state;
+	_cleanup_store_ struct rb_store *s = NULL;
+	_cleanup_manifest_ struct rb_manifest *pre = NULL;
+	assert_int_equal(rb_store_open(base, &s), 0);
+	pre = snap(s, NULL, NULL);
+	/* The agent links a file from outside, same bytes, other mode, in place of a/f. */
+	sh("echo one > '%s/victim' && chmod 0644 '%s/victim' && rm '%s/a/f' && "
+	   "ln '%s/victim' '%s/a/f'",
+	   outside, outside, tree, outside, tree);
+	assert_int_equal(rb_restore(s, pre, NULL, NULL), 0);
+	sh("test \"$(stat -c %%a '%s/victim')\" = 644 && test \"$(stat -c %%h '%s/victim')\" = 1",
+	   outside, outside);
+	sh("test \"$(stat -c %%a '%s/a/f')\" = 600 && grep -qx one '%s/a/f'", tree, tree);
+}
+
 static void test_corrupt_object(void **state)
 {
 	(void)state;
@@ -340,6 +357,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incremental_and_dedup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_planted_symlink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hardlink_outside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_object, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_parse, setup, teardown),
