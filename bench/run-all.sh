@@ -6,7 +6,7 @@ build=${1:-build}
 here=$(dirname "$0")
 echo "== launch"; python3 "$here/launch.py" "$build/nono"
 for b in "$here"/learn.sh "$here"/proxy.sh "$here"/reverse.sh "$here"/portfwd.sh \
-	"$here"/unix-mediation.sh "$here"/names.sh "$here"/trust.sh "$here"/session.sh; do
+	"$here"/unix-mediation.sh "$here"/names.sh "$here"/trust.sh "$here"/session.sh "$here"/rollback.sh; do
 	[ -x "$b" ] && { echo "== $(basename "$b" .sh)"; "$b" "$build"; }
 done
 true

@@ -64,6 +64,8 @@ extern const struct cli_option ps_options[];
 int cmd_stop(int argc, char **argv);
 extern const struct cli_option stop_options[];
 extern const struct cli_option trust_options[];
+int cmd_rollback(int argc, char **argv);
+extern const struct cli_option rollback_options[];
 /* Hidden (names starting "__" are left out of usage, completions and man pages). */
 int cmd_generate(int argc, char **argv);
 

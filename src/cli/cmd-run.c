@@ -23,6 +23,7 @@
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
 #include "credential/credential.h"
+#include "cli/run-rollback.h"
 #include "policy/policy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
@@ -57,6 +58,7 @@ struct run_args {
 	const char *name; /* --name */
 	bool trust_override;
 	int verbose;
+	struct run_rollback_opts rollback;
 };
 
 static void run_args_release(struct run_args *a)
@@ -77,6 +79,7 @@ static void run_args_release(struct run_args *a)
 	strv_free(a->pass_env);
 	strv_free(a->env_allow);
 	strv_free(a->skip_dirs);
+	run_rollback_opts_release(&a->rollback);
 }
 
 static int add_grant(struct run_args *a, const char *path, unsigned access, bool is_file,
@@ -325,7 +328,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			log_error("'--allow-launch-services' is only supported on macOS");
 			return -EOPNOTSUPP;
 		case OPT_CAPABILITY_ELEVATION:
-		case OPT_ROLLBACK:
 		case OPT_AUDIT_INTEGRITY:
 		case OPT_DETACHED:
 		case OPT_STARTUP_TIMEOUT:
@@ -341,6 +343,8 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_SKIP_DIR:
 			if (strv_extend(&a->skip_dirs, optarg) < 0)
 				return -ENOMEM;
+			if (run_rollback_opt(&a->rollback, c, optarg) < 0)
+				return -ENOMEM;
 			break;
 		case OPT_TRUST_OVERRIDE:
 			a->trust_override = true;
@@ -351,11 +355,15 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
 			break;
+		case OPT_ROLLBACK:
 		case OPT_NO_ROLLBACK:
 		case OPT_NO_ROLLBACK_PROMPT:
 		case OPT_ROLLBACK_ALL:
 		case OPT_ROLLBACK_EXCLUDE:
 		case OPT_ROLLBACK_INCLUDE:
+			if (run_rollback_opt(&a->rollback, c, optarg) < 0)
+				return -EINVAL;
+			break;
 		case OPT_SUPPRESS_SAVE_PROMPT:
 		case OPT_IGNORE_DENIED:
 			/* Switch off or tune features this build does not run: nothing to relax. */
@@ -789,6 +797,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	struct session sess;
 	bool started = false;
 	struct diag d = {{0}};
+	struct run_rollback rb = RUN_ROLLBACK_INIT;
 	char buf[2048];
 	int r, ret = EXIT_NONO_ERROR;
 
@@ -929,15 +938,22 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	if (mode == MODE_WRAP)
 		session_exec(&sess);
 	int code = 0;
+	/* Pre-run snapshot: the last step before the child exists. */
+	if (run_rollback_begin(&rb, &a.rollback, spec,
+			       sess.audit ? audit_session_id(sess.audit) : NULL, cmdv) < 0)
+		goto out;
 	if (session_supervise(&sess, &code) < 0)
 		goto out;
 	if (code != 0 && !a.no_diagnostics)
 		print_footer(spec, code, session_private_tmp(&sess));
 	ret = code;
+	if (run_rollback_end(&rb, &a.rollback, code) < 0 && ret == EXIT_NONO_OK)
+		ret = EXIT_NONO_ERROR;
 	goto out;
 oom:
 	log_error_errno(-ENOMEM, "out of memory");
 out:
+	run_rollback_release(&rb);
 	run_args_release(&a);
 	if (started)
 		ret = session_finish(&sess, ret);

@@ -54,7 +54,7 @@
 	{"detached", 0, no_argument, OPT_DETACHED, NULL, "start without attaching the terminal (not supported yet)", NULL, false}, \
 	{"detach-timeout", 0, required_argument, OPT_DETACH_TIMEOUT, "SECS", "wait for a detached session (not supported yet)", "NONO_DETACH_STARTUP_TIMEOUT", false}, \
 	{"name", 0, required_argument, OPT_NAME, "NAME", "session name", NULL, false}, \
-	{"rollback", 0, no_argument, OPT_ROLLBACK, NULL, "snapshot writable directories (not supported yet)", NULL, false}, \
+	{"rollback", 0, no_argument, OPT_ROLLBACK, NULL, "snapshot the write-granted directories for review and restore", NULL, false}, \
 	{"no-rollback-prompt", 0, no_argument, OPT_NO_ROLLBACK_PROMPT, NULL, "no post-exit rollback review", NULL, false}, \
 	{"no-rollback", 0, no_argument, OPT_NO_ROLLBACK, NULL, "disable rollback for this session", NULL, false}, \
 	{"no-audit", 0, no_argument, OPT_NO_AUDIT, NULL, "disable the audit trail for this session", NULL, false}, \
