@@ -279,22 +279,27 @@ run_corrupt() {
 	done
 }
 
-# nono_tty WHO INPUT ARGS...: nono_as on a terminal (script(1)), INPUT typed into it.
+# nono_tty WHO INPUT ARGS...: nono_as on a terminal (lib/ptyrun.py), INPUT typed once the
+# review question is on the screen: typed earlier it would go to the command, which
+# runs on a terminal of its own that nono relays to (PTY supervision).
 nono_tty() {
 	local who=$1 input=$2 cmd
 	shift 2
 	cmd=$(printf '%q ' nono_as "$who" "$@")
-	printf '%s' "$input" | script -qec "$(declare -f nono_as); N=$(printf %q "$N") \
-		H=$(printf %q "$H") NOBODY=$NOBODY; $cmd" /dev/null
+	local acts=()
+	[ -n "$input" ] && acts=("e:[K/r]" "w:$input")
+	python3 "$NONO_SRC/tests/integration/lib/ptyrun.py" "${acts[@]}" -- bash -c \
+		"$(declare -f nono_as); N=$(printf %q "$N") H=$(printf %q "$H") NOBODY=$NOBODY; $cmd"
 }
 
 run_prompt() {
 	local who=$1
 	make_tree "$who"
 	# "r": the pre-run state comes back at once.
-	run nono_tty "$who" $'r\n' run --rollback --allow "$W" -- sh -c \
+	run nono_tty "$who" 'r\n' run --rollback --allow "$W" -- sh -c \
 		'echo changed >"$0/dir/a.txt"; echo new >"$0/created.txt"' "$W"
 	assert_success
+	assert_output --partial "STATUS 0"
 	assert_output --partial "1 created"
 	assert_output --partial "$W/created.txt"
 	assert_output --partial "keep these changes or restore the pre-run state?"
@@ -302,15 +307,17 @@ run_prompt() {
 	grep -qx original "$W/dir/a.txt"
 	[ ! -e "$W/created.txt" ]
 	# Enter: kept.
-	run nono_tty "$who" $'\n' run --rollback --allow "$W" -- sh -c \
+	run nono_tty "$who" '\n' run --rollback --allow "$W" -- sh -c \
 		'echo changed >"$0/dir/a.txt"' "$W"
 	assert_success
+	assert_output --partial "STATUS 0"
 	assert_output --partial "kept (restore later: nono rollback restore "
 	grep -qx changed "$W/dir/a.txt"
 	# --no-rollback-prompt: no question even on a terminal.
-	run nono_tty "$who" $'r\n' run --rollback --no-rollback-prompt --allow "$W" -- sh -c \
+	run nono_tty "$who" "" run --rollback --no-rollback-prompt --allow "$W" -- sh -c \
 		'echo again >"$0/dir/a.txt"' "$W"
 	assert_success
+	assert_output --partial "STATUS 0"
 	refute_output --partial "keep these changes"
 	grep -qx again "$W/dir/a.txt"
 }
