@@ -20,6 +20,12 @@ setup() {
 teardown() {
 	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
 	[ -n "${UP:-}" ] && kill "$UP" 2>/dev/null
+	# A server run under nono writes its audit end record as it stops: let it finish
+	# before the tree goes (bounded).
+	for _ in $(seq 50); do
+		{ [ -z "${SRV:-}" ] || ! kill -0 "$SRV" 2>/dev/null; } && break
+		sleep 0.1
+	done
 	common_teardown
 }
 

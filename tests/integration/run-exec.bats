@@ -113,9 +113,12 @@ teardown() { common_teardown; }
 }
 
 @test "unsupported features are refused, never silently ignored" {
-	run nono_as root run --rollback -- true
+	run nono_as root run --detached -- true
 	assert_failure 1
-	assert_output --partial "--rollback"
+	assert_output --partial "'--detached' is not supported by this build of nono yet"
+	run nono_as root run --audit-integrity -- true
+	assert_failure 1
+	assert_output --partial "'--audit-integrity' is not supported"
 }
 
 @test "nono wrap execs in place: no nono process stays behind" {
