@@ -41,64 +41,6 @@ const char *filter_verdict_to_string(enum filter_verdict v)
 	return v < _FILTER_VERDICT_MAX ? verdict_table[v] : "unknown";
 }
 
-/* Match one segment [g, gend) against [p, pend) with "*" inside a segment. */
-static bool seg_match(const char *g, const char *gend, const char *p, const char *pend)
-{
-	while (g < gend) {
-		if (*g == '*') {
-			g++;
-			if (g == gend)
-				return true;
-			for (const char *q = p; q <= pend; q++)
-				if (seg_match(g, gend, q, pend))
-					return true;
-			return false;
-		}
-		if (p == pend || *g != *p)
-			return false;
-		g++, p++;
-	}
-	return p == pend;
-}
-
-static bool glob_rec(const char *g, const char *p, unsigned depth)
-{
-	if (depth > 64)
-		return false;
-	for (;;) {
-		if (*g == '\0')
-			return *p == '\0';
-		const char *gend = strchrnul(g, '/');
-		if (gend - g == 2 && g[0] == '*' && g[1] == '*') {
-			const char *rest = *gend ? gend + 1 : gend;
-			/* zero or more segments */
-			for (const char *q = p;;) {
-				if (glob_rec(rest, q, depth + 1))
-					return true;
-				const char *slash = strchr(q, '/');
-				if (!slash) {
-					if (*rest == '\0')
-						return true; /* "**" at the end swallows the last
-								segment */
-					return false;
-				}
-				q = slash + 1;
-			}
-		}
-		if (*p == '\0' && gend != g)
-			return false;
-		const char *pend = strchrnul(p, '/');
-		if (!seg_match(g, gend, p, pend))
-			return false;
-		if (*gend == '\0')
-			return *pend == '\0';
-		if (*pend == '\0')
-			return glob_rec(gend + 1, pend, depth + 1); /* only "**" matches nothing */
-		g = gend + 1;
-		p = pend + 1;
-	}
-}
-
 bool path_glob_match(const char *glob, const char *path)
 {
 	char buf[8192];
@@ -109,7 +51,9 @@ bool path_glob_match(const char *glob, const char *path)
 	/* The one canonical form (endpoint.h); a spelling it refuses matches nothing. */
 	if (endpoint_canon_target(path, strlen(path), buf, sizeof(buf), &qoff) < 0)
 		return false;
-	return glob_rec(glob + 1, buf + 1, 0);
+	/* One glob (endpoint.c): linear per segment and bounded in steps, where the
+	 * recursive matcher that was here took minutes on a pattern of many '*'. */
+	return endpoint_glob_match(glob, buf);
 }
 
 static int rule_parse(const char *pat, struct rule *r)
