@@ -366,10 +366,20 @@ bool trust_policy_blocked(const struct trust_policy *p, const uint8_t sha256[32]
 	return false;
 }
 
-/* pat and s: component lists ending at NUL; '**' matches zero or more components. */
-static bool match_components(const char *pat, const char *s)
+/* Work one match may do: a policy a cloned repository brings must not stall the scan. */
+#define GLOB_MAX_STEPS 100000
+
+/*
+ * pat and s: component lists ending at NUL; '**' matches zero or more components.
+ * Past *budget steps the answer is "matches": an include that matches makes a file one
+ * that must verify, so running out fails closed.
+ */
+static bool match_components(const char *pat, const char *s, unsigned *budget)
 {
 	for (;;) {
+		if (*budget == 0)
+			return true;
+		--*budget;
 		const char *pe = strchrnul(pat, '/'), *se = strchrnul(s, '/');
 		size_t pl = (size_t)(pe - pat);
 		if (pl == 2 && pat[0] == '*' && pat[1] == '*') {
@@ -377,7 +387,9 @@ static bool match_components(const char *pat, const char *s)
 			if (!*rest)
 				return true;
 			for (const char *t = s;; t = strchrnul(t, '/') + 1) {
-				if (match_components(rest, t))
+				if (match_components(rest, t, budget))
+					return true;
+				if (*budget == 0)
 					return true;
 				if (!*strchrnul(t, '/'))
 					return false;
@@ -402,11 +414,13 @@ static bool match_components(const char *pat, const char *s)
 
 bool trust_glob_match(const char *pattern, const char *rel)
 {
+	unsigned budget = GLOB_MAX_STEPS;
+
 	if (pattern[0] == '/')
-		return match_components(pattern + 1, rel);
+		return match_components(pattern + 1, rel, &budget);
 	if (!strchr(pattern, '/')) {
 		const char *base = strrchr(rel, '/');
 		return fnmatch(pattern, base ? base + 1 : rel, 0) == 0;
 	}
-	return match_components(pattern, rel);
+	return match_components(pattern, rel, &budget);
 }
