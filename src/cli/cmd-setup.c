@@ -348,6 +348,16 @@ int cmd_setup(int argc, char **argv)
 	if (userns_unpriv >= 0)
 		(void)printf("  for unprivileged users: %s\n",
 			     userns_unpriv == 0 ? "yes" : "NO (no user namespaces)");
+	/* PID and IPC namespaces come with the mount namespace (sandbox_pidns_available). */
+	(void)printf("Process tree:     %s\n",
+		     mountns ? "yes: private PID and IPC namespaces, PID 1 is nono's init, "
+			       "everything the command starts ends with it"
+			     : "partly: no PID/IPC namespace (the host's processes and SysV IPC "
+			       "are visible); the supervisor, a child subreaper, ends the "
+			       "command's tree when it exits");
+	if (userns_unpriv >= 0)
+		(void)printf("  for unprivileged users: %s\n",
+			     userns_unpriv == 0 ? "yes" : "partly (no user namespaces)");
 	/* Proxy mode (--allow-domain, --network-profile, ...): the rule `nono run` follows. */
 	const char *why;
 	enum proxy_placement placement =

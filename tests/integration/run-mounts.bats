@@ -179,5 +179,6 @@ check_tmp_unix_grant() {
 	run nono_as root setup --check-only
 	assert_success
 	assert_output --partial "Mount namespace:  yes: read-only outside the write grants, private /tmp, masks"
+	assert_output --partial "Process tree:     yes: private PID and IPC namespaces, PID 1 is nono's init"
 	assert_output --partial "for unprivileged users: yes"
 }
