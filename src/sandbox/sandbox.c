@@ -719,6 +719,29 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		if (r < 0)
 			goto fail;
 	}
+	/* A working directory beneath a private /tmp stays where the command starts, with
+	 * the rights the grants of /tmp itself give (the host /tmp was reachable so). */
+	char cwd[PATH_MAX];
+	int ck = getcwd(cwd, sizeof(cwd)) ? tmp_region(cwd, tmp_dst) : -1;
+	if (ck >= 0) {
+		unsigned access = 0;
+		bool covered = false;
+		for (size_t j = 0; j < spec->n_grants; j++) {
+			const struct fs_grant *g = &spec->grants[j];
+			if (!g->exists || !g->path || g->access == 0)
+				continue;
+			if (streq(g->path, tmp_dst[ck]))
+				access |= g->access;
+			else if (path_is_beneath(cwd, g->path) && tmp_region(g->path, tmp_dst) == ck)
+				covered = true;
+		}
+		if (access != 0 && !covered) {
+			r = add_bind(p, cwd, cwd, access & FS_WRITE, tmp_dst[ck],
+				     ck == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+			if (r < 0)
+				goto fail;
+		}
+	}
 	for (int k = 0; k < 2; k++) {
 		if (!tmp_dst[k])
 			continue;

@@ -182,3 +182,22 @@ check_tmp_unix_grant() {
 	assert_output --partial "Process tree:     yes: private PID and IPC namespaces, PID 1 is nono's init"
 	assert_output --partial "for unprivileged users: yes"
 }
+
+# A working directory under the host's /tmp stays reachable through the private /tmp
+# (bound back with /tmp's own rights), while the rest of the host's /tmp stays hidden.
+check_cwd_under_tmp() {
+	local d="/tmp/nono-it-cwd.$$"
+	mkdir -p "$d/sub"
+	echo hi >"$d/sub/f"
+	chmod -R a+rwX "$d"
+	cd "$d/sub"
+	run nono_as "$1" run -- /bin/sh -c 'cat f && echo w >g && ls /tmp'
+	cd /
+	assert_success
+	assert_output "hi
+nono-it-cwd.$$"
+	[ -s "$d/sub/g" ]
+	rm -rf "$d"
+}
+@test "a working directory under /tmp stays reachable through the private /tmp (root)" { check_cwd_under_tmp root; }
+@test "a working directory under /tmp stays reachable through the private /tmp (user)" { check_cwd_under_tmp user; }
