@@ -7,7 +7,12 @@
 bats_require_minimum_version 1.5.0
 load lib/common
 
-setup() { common_setup; }
+# From $T, not a directory under /tmp (bound back into the private /tmp, which would
+# then not be empty and the session record would be kept).
+setup() {
+	common_setup
+	cd "$T"
+}
 teardown() {
 	[ -n "${bg:-}" ] && kill -9 "$bg" 2>/dev/null
 	common_teardown
