@@ -182,33 +182,34 @@ static void write_full(int fd, const void *buf, size_t n)
 }
 
 /*
- * libsecret runs GLib's D-Bus worker thread, and that thread would stay in the
- * supervisor, which later forks the sandboxed child and the proxy. The lookup runs in
- * a short-lived helper process instead, so nono itself stays single-threaded; the
- * secret comes back over a pipe.
+ * What a job in the helper process does: set rep->r (and rep->msg through d on
+ * failure) and, for a lookup, hand back the secret in *payload (freed with
+ * ls.password_free, which wipes it).
  */
-int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
-{
-	return credential_keyring_lookup_in("nono", account, ret, ret_len, d);
-}
+typedef int (*keyring_job_fn)(void *arg, gchar **payload, struct diag *d);
 
-int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
-				 size_t *ret_len, struct diag *d)
+/*
+ * libsecret runs GLib's D-Bus worker thread, and that thread would stay in the
+ * supervisor, which later forks the sandboxed child and the proxy. Every keyring
+ * call runs in a short-lived helper process instead, so nono itself stays
+ * single-threaded; the result (and a looked-up secret) comes back over a pipe.
+ * carry, when set, is a secret the helper needs (a store): it crosses the fork
+ * through secret_fork_keep() and is wiped from nothing else. With ret set, the
+ * payload is read into a secret buffer. what/account name the call in errors.
+ */
+static int keyring_helper(keyring_job_fn job, void *arg, const struct secret *carry,
+			  char **ret, size_t *ret_len, const char *what, const char *account,
+			  struct diag *d)
 {
 	int pfd[2], r;
-
-	if (!session_bus_present()) {
-		diag_set(d, NULL, 0, 0,
-			 "credential '%s': no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is "
-			 "unset), so the system keyring (Secret Service) cannot be asked; store "
-			 "it in a running keyring or use env://, file:// or op://",
-			 account);
-		return -EOPNOTSUPP;
-	}
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
+	if (carry)
+		(void)secret_fork_keep(carry, true);
 	pid_t pid = fork();
+	if (carry && pid != 0)
+		(void)secret_fork_keep(carry, false);
 	if (pid < 0) {
 		r = -errno;
 		(void)close(pfd[0]);
@@ -221,18 +222,20 @@ int credential_keyring_lookup_in(const char *service, const char *account, char 
 		gchar *v = NULL;
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		(void)close(pfd[0]);
-		rep.r = lookup_here(service, account, &v, &cd);
-		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
+		if (carry)
+			(void)secret_fork_keep(carry, false);
+		rep.r = job(arg, &v, &cd);
 		rep.len = v ? (uint32_t)strlen(v) : 0;
 		if (rep.r >= 0 && rep.len > CREDENTIAL_MAX_SIZE) {
 			rep.r = -E2BIG;
 			rep.len = 0;
-			(void)snprintf(rep.msg, sizeof(rep.msg),
+			(void)snprintf(cd.msg, sizeof(cd.msg),
 				       "credential '%s': the keyring item is larger than %d bytes",
 				       account, CREDENTIAL_MAX_SIZE);
 		}
+		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
 		write_full(pfd[1], &rep, sizeof(rep));
-		if (rep.r >= 0)
+		if (rep.r >= 0 && v)
 			write_full(pfd[1], v, rep.len);
 		if (v)
 			ls.password_free(v); /* wipes before freeing */
@@ -244,7 +247,7 @@ int credential_keyring_lookup_in(const char *service, const char *account, char 
 	struct reply rep;
 	char *v = NULL;
 	r = read_full(rd, &rep, sizeof(rep), deadline);
-	if (r >= 0 && rep.r >= 0) {
+	if (r >= 0 && rep.r >= 0 && ret) {
 		if (rep.len > CREDENTIAL_MAX_SIZE)
 			r = -EPROTO;
 		else if (!(v = secret_buf_alloc(rep.len)))
@@ -261,7 +264,7 @@ int credential_keyring_lookup_in(const char *service, const char *account, char 
 	if (r < 0) {
 		if (v)
 			secret_buf_free(v, rep.len);
-		diag_set(d, NULL, 0, 0, "credential '%s': the keyring lookup %s", account,
+		diag_set(d, NULL, 0, 0, "%s: the keyring %s %s", account, what,
 			 r == -ETIMEDOUT ? "did not finish within 30 s" : "failed");
 		return r;
 	}
@@ -270,9 +273,44 @@ int credential_keyring_lookup_in(const char *service, const char *account, char 
 		diag_set(d, NULL, 0, 0, "%s", rep.msg);
 		return rep.r;
 	}
-	*ret = v;
-	*ret_len = rep.len;
+	if (ret) {
+		*ret = v;
+		*ret_len = rep.len;
+	}
 	return 0;
+}
+
+struct lookup_job {
+	const char *service, *account;
+};
+
+static int lookup_job(void *arg, gchar **payload, struct diag *d)
+{
+	const struct lookup_job *j = arg;
+	return lookup_here(j->service, j->account, payload, d);
+}
+
+int credential_keyring_lookup(const char *account, char **ret, size_t *ret_len, struct diag *d)
+{
+	return credential_keyring_lookup_in("nono", account, ret, ret_len, d);
+}
+
+int credential_keyring_lookup_in(const char *service, const char *account, char **ret,
+				 size_t *ret_len, struct diag *d)
+{
+	if (!session_bus_present()) {
+		diag_set(d, NULL, 0, 0,
+			 "credential '%s': no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is "
+			 "unset), so the system keyring (Secret Service) cannot be asked; store "
+			 "it in a running keyring or use env://, file:// or op://",
+			 account);
+		return -EOPNOTSUPP;
+	}
+	_cleanup_free_ char *who = NULL;
+	if (asprintf(&who, "credential '%s'", account) < 0)
+		return -ENOMEM;
+	struct lookup_job j = {service, account};
+	return keyring_helper(lookup_job, &j, NULL, ret, ret_len, "lookup", who, d);
 }
 
 void credential_keyring_free(char *value, size_t len)
@@ -280,15 +318,43 @@ void credential_keyring_free(char *value, size_t len)
 	secret_buf_free(value, len);
 }
 
+struct store_job {
+	const char *service, *account, *label;
+	const struct secret *value;
+};
+
+static int store_job(void *arg, gchar **payload, struct diag *d)
+{
+	const struct store_job *j = arg;
+	GError *err = NULL;
+	(void)payload;
+	int r = load_libsecret(j->account, d);
+	if (r < 0)
+		return r;
+	if (!ls.store) {
+		diag_set(d, NULL, 0, 0, "keyring '%s': libsecret lacks secret_password_store_sync",
+			 j->account);
+		return -EOPNOTSUPP;
+	}
+	if (!ls.store(&nono_schema, SECRET_COLLECTION_DEFAULT, j->label, j->value->data, NULL,
+		      &err, "service", j->service, "account", j->account, NULL)) {
+		diag_set(d, NULL, 0, 0,
+			 "keyring '%s': the system keyring (Secret Service) did not store it: %s",
+			 j->account, err ? err->message : "unknown error");
+		if (err)
+			ls.error_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * Store value under service/account in the default collection, replacing an item
- * with the same attributes. Like the lookup, in a short-lived helper process; the
- * secret crosses the fork through secret_fork_keep().
+ * with the same attributes, in the same kind of helper process as a lookup.
  */
 int credential_keyring_store(const char *service, const char *account, const char *label,
 			     const struct secret *value, struct diag *d)
 {
-	int pfd[2], r;
 	if (!session_bus_present()) {
 		diag_set(d, NULL, 0, 0,
 			 "keyring '%s': no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), "
@@ -296,65 +362,11 @@ int credential_keyring_store(const char *service, const char *account, const cha
 			 account);
 		return -EOPNOTSUPP;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	(void)secret_fork_keep(value, true);
-	pid_t pid = fork();
-	if (pid != 0)
-		(void)secret_fork_keep(value, false);
-	if (pid < 0) {
-		r = -errno;
-		(void)close(pfd[0]);
-		(void)close(pfd[1]);
-		return r;
-	}
-	if (pid == 0) {
-		struct reply rep = {0};
-		struct diag cd = {{0}};
-		GError *err = NULL;
-		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		(void)close(pfd[0]);
-		(void)secret_fork_keep(value, false);
-		rep.r = load_libsecret(account, &cd);
-		if (rep.r >= 0 && !ls.store) {
-			rep.r = -EOPNOTSUPP;
-			(void)snprintf(cd.msg, sizeof(cd.msg),
-				       "keyring '%s': libsecret lacks "
-				       "secret_password_store_sync",
-				       account);
-		}
-		if (rep.r >= 0 &&
-		    !ls.store(&nono_schema, SECRET_COLLECTION_DEFAULT, label, value->data, NULL,
-			      &err, "service", service, "account", account, NULL)) {
-			rep.r = -EIO;
-			(void)snprintf(cd.msg, sizeof(cd.msg),
-				       "keyring '%s': the system keyring (Secret Service) did not "
-				       "store it: %s",
-				       account, err ? err->message : "unknown error");
-		}
-		memcpy(rep.msg, cd.msg, sizeof(rep.msg));
-		write_full(pfd[1], &rep, sizeof(rep));
-		_exit(0);
-	}
-	(void)close(pfd[1]);
-	_cleanup_close_ int rd = pfd[0];
-	struct reply rep;
-	r = read_full(rd, &rep, sizeof(rep), (long long)now_ms() + KEYRING_TIMEOUT_MS);
-	if (r < 0)
-		(void)kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		diag_set(d, NULL, 0, 0, "keyring '%s': the keyring store %s", account,
-			 r == -ETIMEDOUT ? "did not finish within 30 s" : "failed");
-		return r;
-	}
-	if (rep.r < 0) {
-		rep.msg[sizeof(rep.msg) - 1] = 0;
-		diag_set(d, NULL, 0, 0, "%s", rep.msg);
-	}
-	return rep.r;
+	_cleanup_free_ char *who = NULL;
+	if (asprintf(&who, "keyring '%s'", account) < 0)
+		return -ENOMEM;
+	struct store_job j = {service, account, label, value};
+	return keyring_helper(store_job, &j, value, NULL, NULL, "store", who, d);
 }
 
 #else
