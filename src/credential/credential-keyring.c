@@ -197,9 +197,8 @@ typedef int (*keyring_job_fn)(void *arg, gchar **payload, struct diag *d);
  * through secret_fork_keep() and is wiped from nothing else. With ret set, the
  * payload is read into a secret buffer. what/account name the call in errors.
  */
-static int keyring_helper(keyring_job_fn job, void *arg, const struct secret *carry,
-			  char **ret, size_t *ret_len, const char *what, const char *account,
-			  struct diag *d)
+static int keyring_helper(keyring_job_fn job, void *arg, const struct secret *carry, char **ret,
+			  size_t *ret_len, const char *what, const char *account, struct diag *d)
 {
 	int pfd[2], r;
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -336,8 +335,8 @@ static int store_job(void *arg, gchar **payload, struct diag *d)
 			 j->account);
 		return -EOPNOTSUPP;
 	}
-	if (!ls.store(&nono_schema, SECRET_COLLECTION_DEFAULT, j->label, j->value->data, NULL,
-		      &err, "service", j->service, "account", j->account, NULL)) {
+	if (!ls.store(&nono_schema, SECRET_COLLECTION_DEFAULT, j->label, j->value->data, NULL, &err,
+		      "service", j->service, "account", j->account, NULL)) {
 		diag_set(d, NULL, 0, 0,
 			 "keyring '%s': the system keyring (Secret Service) did not store it: %s",
 			 j->account, err ? err->message : "unknown error");
