@@ -66,6 +66,11 @@ struct worker {
 	int up_fd; /* the upstream socket in use, for reverse_free to wake; under rv->lock */
 	char *buf; /* client bytes not consumed yet */
 	size_t len;
+	/* Between requests with nothing read yet (a keep-alive connection at rest), since
+	 * waiting_since; evicted once reverse_handoff has shut it down to free its slot.
+	 * Both under rv->lock. */
+	bool waiting, evicted;
+	uint64_t waiting_since;
 };
 
 struct reverse {
@@ -77,6 +82,7 @@ struct reverse {
 	pthread_cond_t idle_cond;
 	struct worker *workers;
 	unsigned n_workers, max_workers;
+	unsigned n_evicted; /* workers shut down by eviction that have not exited yet */
 	bool stopping;
 	unsigned head_ms, connect_ms, idle_ms, response_ms;
 	unsigned svc_cap; /* requests in flight per service */
@@ -1787,8 +1793,23 @@ static int read_head(struct worker *w, struct http1_head *h, bool first)
 			return r;
 		if (w->len >= HTTP1_MAX_HEAD)
 			return -431;
+		bool at_rest = !first && w->len == 0;
+		if (at_rest) {
+			pthread_mutex_lock(&rv->lock);
+			w->waiting = true;
+			w->waiting_since = now_ms();
+			pthread_mutex_unlock(&rv->lock);
+		}
 		ssize_t k = client_read(w->cfd, w->buf + w->len, HTTP1_MAX_HEAD - w->len,
 					remaining(deadline));
+		if (at_rest) {
+			pthread_mutex_lock(&rv->lock);
+			w->waiting = false;
+			bool evicted = w->evicted;
+			pthread_mutex_unlock(&rv->lock);
+			if (evicted)
+				return 0; /* its slot went to a new connection */
+		}
 		if (k == 0 || (k < 0 && w->len == 0))
 			return 0; /* closed, or idle between requests */
 		if (k == -ETIMEDOUT)
@@ -1833,12 +1854,36 @@ static void *worker_main(void *arg)
 		w->next->prev = w->prev;
 	w->cfd = safe_close(w->cfd);
 	rv->n_workers--;
+	if (w->evicted)
+		rv->n_evicted--;
 	pthread_cond_broadcast(&rv->idle_cond);
 	pthread_mutex_unlock(&rv->lock);
 	free(w->buf);
 	free(w);
 	ERR_clear_error();
 	return NULL;
+}
+
+/*
+ * At the worker limit, a keep-alive connection at rest gives its slot to a new one:
+ * the one that has rested longest (at least REVERSE_EVICT_REST_MS) is shut down, as
+ * a server closing an idle connection may (RFC 9112, 9.5), and its worker exits.
+ * Without this, a client holding max_workers idle connections starves every later
+ * one for REVERSE_KEEPALIVE_MS. Under rv->lock.
+ */
+static void evict_one_at_rest(struct reverse *rv)
+{
+	struct worker *oldest = NULL;
+	uint64_t now = now_ms();
+	for (struct worker *w = rv->workers; w; w = w->next)
+		if (w->waiting && !w->evicted && now - w->waiting_since >= REVERSE_EVICT_REST_MS &&
+		    (!oldest || w->waiting_since < oldest->waiting_since))
+			oldest = w;
+	if (!oldest)
+		return;
+	oldest->evicted = true;
+	rv->n_evicted++;
+	(void)shutdown(oldest->cfd, SHUT_RDWR);
 }
 
 int reverse_handoff(struct reverse *rv, int fd, const char *buf, size_t len)
@@ -1856,7 +1901,9 @@ int reverse_handoff(struct reverse *rv, int fd, const char *buf, size_t len)
 	*w = (struct worker){.rv = rv, .cfd = fd, .up_fd = -EBADF, .buf = b, .len = len};
 
 	pthread_mutex_lock(&rv->lock);
-	if (rv->stopping || rv->n_workers >= rv->max_workers) {
+	if (!rv->stopping && rv->n_workers - rv->n_evicted >= rv->max_workers)
+		evict_one_at_rest(rv);
+	if (rv->stopping || rv->n_workers - rv->n_evicted >= rv->max_workers) {
 		pthread_mutex_unlock(&rv->lock);
 		free(b);
 		free(w);

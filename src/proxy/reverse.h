@@ -74,6 +74,7 @@
 #define REVERSE_POOL_MAX	  4	      /* idle upstream connections per service */
 #define REVERSE_POOL_IDLE_MS	  20000	      /* an idle one older than this is closed */
 #define REVERSE_KEEPALIVE_MS	  60000	      /* client idle between requests */
+#define REVERSE_EVICT_REST_MS	  200	      /* evictable at the limit after */
 #define REVERSE_MAX_WORKERS	  64	      /* default worker limit (connections) */
 #define REVERSE_RESPONSE_MS	  300000      /* default response-head deadline */
 #define REVERSE_WRITE_MS	  30000	      /* an upstream that takes no bytes for this long */

@@ -723,3 +723,43 @@ check_upstream_bypass() {
 }
 @test "--upstream-bypass reaches the credential upstream directly; a dead proxy is 502 (root)" { check_upstream_bypass root; }
 @test "--upstream-bypass reaches the credential upstream directly; a dead proxy is 502 (user)" { check_upstream_bypass user; }
+
+check_idle_keepalive_evicted() {
+	# The child holds as many keep-alive connections at rest as the proxy has
+	# workers (64); a new connection still gets an answer, because the one at rest
+	# longest gives up its slot. The others keep working.
+	cat >"$T/data/hold.py" <<-'EOF2'
+	import http.client, os, sys, time, urllib.parse
+	u = urllib.parse.urlsplit(os.environ["LOCAL_BASE_URL"])
+	hdr = {"x-api-key": os.environ["LOCAL_KEY"]}
+	def get(c):
+	    c.request("GET", u.path + "/v1/models", headers=hdr)
+	    r = c.getresponse()
+	    r.read()
+	    return r.status
+	held = []
+	for i in range(64):
+	    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+	    assert get(c) == 200, "held %d" % i
+	    held.append(c)
+	time.sleep(0.6)
+	print("new", get(http.client.HTTPConnection(u.hostname, u.port, timeout=20)))
+	closed = ok = 0
+	for c in held:
+	    try:
+	        ok += get(c) == 200
+	    except (http.client.RemoteDisconnected, ConnectionError):
+	        closed += 1
+	print("closed", closed, "ok", ok)
+	EOF2
+	chmod 644 "$T/data/hold.py"
+	run --separate-stderr child "$1" -- python3 "$T/data/hold.py"
+	assert_success
+	assert_line 'new 200'
+	assert_line --regexp '^closed [1-9][0-9]* ok [0-9]+$'
+	local closed ok
+	read -r _ closed _ ok <<<"$(grep '^closed ' <<<"$output")"
+	assert_equal $((closed + ok)) 64
+}
+@test "keep-alive connections at rest give up their worker to a new connection (root)" { check_idle_keepalive_evicted root; }
+@test "keep-alive connections at rest give up their worker to a new connection (user)" { check_idle_keepalive_evicted user; }
