@@ -40,7 +40,10 @@ void session_init(struct session *s, struct sandbox_spec *spec, const struct san
 	    .pf = RUN_PORTFWD_INIT,
 	    .tmp = RUN_TMP_INIT,
 	    .state_fd = -EBADF,
+	    .pty = PTY_INIT,
 	};
+	s->pty.drain_ms = o->pty_drain_ms;
+	s->pty.startup_timeout_s = o->startup_timeout_s;
 	if (o->attest_key) {
 		s->attest_key = *o->attest_key;
 		*o->attest_key = (struct secret){0};
@@ -549,6 +552,9 @@ int session_supervise(struct session *s, int *ret_code)
 		else
 			so.pty = &s->pty;
 	}
+	if (s->o.startup_timeout_s > 0 && !so.pty)
+		log_info("--startup-timeout not applied: the command has no terminal of its own "
+			 "(stdin or stdout is not a terminal)");
 	int r = supervise_run(&so, &code, &e);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
