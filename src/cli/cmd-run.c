@@ -777,11 +777,11 @@ static void print_footer(const struct sandbox_spec *s, int code, const char *pri
 	for (size_t i = 0; i < s->n_denies; i++)
 		masked += s->denies[i].exists && !s->denies[i].bypassed;
 	(void)fprintf(stderr,
-		      "\nnono: the command exited with status %d inside the sandbox "
+		      "\n%snono:%s the command exited with status %d inside the sandbox "
 		      "(%zu grants, network: %s, %zu protected paths).\n"
 		      "nono: if it was refused access, ask: nono why --path PATH --op read|write "
 		      "%s%s; '--dry-run' lists every grant.\n",
-		      code, s->n_grants,
+		      theme_on(stderr, THEME_HEADER), theme_off(stderr), code, s->n_grants,
 		      s->net == NET_BLOCK ? "blocked" : s->net == NET_PROXY ? "proxy only" : "allowed",
 		      masked,
 		      s->profile_name ? "--profile " : "", strempty(s->profile_name));
