@@ -129,6 +129,18 @@ r = json.loads(os.environ["INSPECT"])
 assert r["state"] == "exited" and r["exit_code"] == 4, r
 assert r["ended"] >= r["started"] > 0, r
 assert r["network"] == {"mode": "block"}, r'
+	# A record is a file in the home: what it says never drives the terminal.
+	python3 - "$H/.nono/sessions/$(session_id "$1" done1)/session.json" <<-'EOF'
+		import json, sys
+		r = json.load(open(sys.argv[1]))
+		r['command'] = 'sh\u001b]0;pwned\u0007'
+		r['grants'] = [{'path': '/x\u001b[2J', 'access': 'read', 'file': False}]
+		json.dump(r, open(sys.argv[1], 'w'))
+	EOF
+	run nono_as "$1" inspect done1
+	assert_success
+	assert_line --regexp '^COMMAND +sh\?\]0;pwned\?$'
+	refute_output --partial $'\e'
 	run nono_as "$1" inspect nosuch
 	assert_failure 1
 	assert_output "nono: error: no session 'nosuch' (see 'nono ps --all')"
