@@ -318,8 +318,8 @@ check_startup_kills() {
 
 check_startup_keeps() {
 	# The sequence split across two writes; the program outlives the limit.
-	run pty_as "$1" -- run --no-diagnostics --startup-timeout 2 -- /bin/sh -c \
-		'printf "up\033[?10"; sleep 0.5; printf "49hTUI\n"; sleep 3; exit 5'
+	run pty_as "$1" -- run --no-diagnostics --startup-timeout 3 -- /bin/sh -c \
+		'printf "up\033[?10"; sleep 0.5; printf "49hTUI\n"; sleep 4; exit 5'
 	assert_line "STATUS 5"
 	refute_output --partial "alternate screen"
 	# 0 disables; the flag wins over the variable.
