@@ -40,26 +40,10 @@ static void format_time(int64_t t, char *buf, size_t n)
 		(void)snprintf(buf, n, "-");
 }
 
-/*
- * s with control characters shown as '?': a record is a file in the user's home, and
- * what it says must not drive the terminal it is printed on. Up to 4 at a time.
- */
-static const char *clean(const char *s)
-{
-	static char ring[4][4096];
-	static unsigned next;
-	char *b = ring[next++ % 4];
-	size_t i = 0;
-	for (; s && s[i] && i < sizeof(ring[0]) - 1; i++)
-		b[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	b[i] = 0;
-	return b;
-}
-
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
-	return s ? clean(s) : "-";
+	return s ? theme_printable(s) : "-";
 }
 
 static void label(const char *l)
@@ -76,9 +60,9 @@ static void print_text(const struct session_record *r)
 			     : r->state == SESSION_CRASHED ? THEME_ERROR
 							   : THEME_DIM;
 	label("ID");
-	(void)printf("%s\n", clean(r->id));
+	(void)printf("%s\n", theme_printable(r->id));
 	label("NAME");
-	(void)printf("%s\n", clean(r->name));
+	(void)printf("%s\n", theme_printable(r->name));
 	label("STATE");
 	(void)printf("%s%s%s", theme_on(stdout, sr), session_state_to_string(r->state),
 		     theme_off(stdout));
@@ -86,7 +70,7 @@ static void print_text(const struct session_record *r)
 		(void)printf(" (exit status %d)", r->exit_code);
 	(void)printf("\n");
 	label("COMMAND");
-	(void)printf("%s\n", clean(r->command));
+	(void)printf("%s\n", theme_printable(r->command));
 	label("PROFILE");
 	(void)printf("%s\n", str(d, "profile"));
 	format_time(r->started, t, sizeof(t));
@@ -118,12 +102,14 @@ static void print_text(const struct session_record *r)
 	json_array_foreach(json_object_get(net, "credentials"), i, v)
 	{
 		label(i == 0 ? "CREDENTIALS" : "");
-		(void)printf("%s\n", json_string_value(v) ? clean(json_string_value(v)) : "?");
+		(void)printf("%s\n",
+			     json_string_value(v) ? theme_printable(json_string_value(v)) : "?");
 	}
 	json_array_foreach(json_object_get(net, "allow_domains"), i, v)
 	{
 		label(i == 0 ? "HOSTS" : "");
-		(void)printf("%s\n", json_string_value(v) ? clean(json_string_value(v)) : "?");
+		(void)printf("%s\n",
+			     json_string_value(v) ? theme_printable(json_string_value(v)) : "?");
 	}
 	label("PLACEMENT");
 	if (!json_is_object(pl))

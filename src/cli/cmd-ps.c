@@ -88,9 +88,10 @@ static void print_table(const struct session_record *v, size_t n, bool all)
 				       : v[i].state == SESSION_CRASHED ? THEME_ERROR
 								       : THEME_DIM;
 		/* The colour wraps the padded field, so the columns stay aligned. */
-		(void)printf("%-26s %-24s %s%-10s%s %-8d %-21s %s\n", v[i].id, v[i].name,
-			     theme_on(stdout, role), state, theme_off(stdout),
-			     (int)v[i].supervisor_pid, started, v[i].command);
+		(void)printf("%-26s %-24s %s%-10s%s %-8d %-21s %s\n", theme_printable(v[i].id),
+			     theme_printable(v[i].name), theme_on(stdout, role), state,
+			     theme_off(stdout), (int)v[i].supervisor_pid, started,
+			     theme_printable(v[i].command));
 	}
 }
 

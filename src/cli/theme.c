@@ -117,3 +117,15 @@ const char *theme_off(FILE *f)
 {
 	return theme_color(f) ? "\033[0m" : "";
 }
+
+const char *theme_printable(const char *s)
+{
+	static char ring[4][4096];
+	static unsigned next;
+	char *b = ring[next++ % 4];
+	size_t i = 0;
+	for (; s && s[i] && i < sizeof(ring[0]) - 1; i++)
+		b[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	b[i] = 0;
+	return b;
+}

@@ -33,5 +33,9 @@ bool theme_color(FILE *f);
  * not coloured. */
 const char *theme_on(FILE *f, enum theme_role role);
 const char *theme_off(FILE *f);
+/* s with control characters shown as '?', for text read from files the user (or an
+ * agent with a write grant there) controls: it must not drive the terminal. Returns
+ * one of 4 static buffers in turn (at most 4095 bytes each); NULL gives "". */
+const char *theme_printable(const char *s);
 /* Index of name among the known themes, or -1 (for tests). */
 int theme_lookup(const char *name);

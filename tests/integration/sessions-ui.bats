@@ -141,6 +141,9 @@ assert r["network"] == {"mode": "block"}, r'
 	assert_success
 	assert_line --regexp '^COMMAND +sh\?\]0;pwned\?$'
 	refute_output --partial $'\e'
+	run nono_as "$1" ps --all
+	assert_output --regexp 'done1 +exited\(4\) .* sh\?\]0;pwned\?$'
+	refute_output --partial $'\e'
 	run nono_as "$1" inspect nosuch
 	assert_failure 1
 	assert_output "nono: error: no session 'nosuch' (see 'nono ps --all')"
