@@ -27,8 +27,8 @@ enum {
 
 /* clang-format off */
 const struct cli_option prune_options[] = {
-	{"older-than", 0, required_argument, OPT_PRUNE_OLDER, "DURATION", "only sessions that ended at least this long ago (e.g. 90m, 12h, 7d, 2w; default: any age)", NULL, false},
-	{"keep", 0, required_argument, OPT_PRUNE_KEEP, "N", "keep the N newest ended sessions (default: 0)", NULL, false},
+	{"older-than", 0, required_argument, OPT_PRUNE_OLDER, "DURATION", "only sessions that ended at least this long ago (e.g. 90m, 12h, 7d, 2w; default: any age, or [sessions] older_than in config.toml)", NULL, false},
+	{"keep", 0, required_argument, OPT_PRUNE_KEEP, "N", "keep the N newest ended sessions (default: 0, or [sessions] keep in config.toml)", NULL, false},
 	{"dry-run", 0, no_argument, OPT_PRUNE_DRY_RUN, NULL, "list what would be removed, remove nothing", NULL, false},
 	{"help", 'h', no_argument, OPT_PRUNE_HELP, NULL, "show this help", NULL, false},
 	{NULL, 0, 0, 0, NULL, NULL, NULL, false},
