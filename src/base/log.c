@@ -40,7 +40,7 @@ static void log_vmsg(enum log_level l, int err, const char *fmt, va_list ap)
 	if (l > log_level || log_level == LOG_LEVEL_SILENT)
 		return;
 	char buf[4096];
-	const char *on = l == LOG_LEVEL_ERROR ? style_error
+	const char *on = l == LOG_LEVEL_ERROR	  ? style_error
 			 : l == LOG_LEVEL_WARNING ? style_warning
 						  : NULL;
 	const char *off = on && style_reset ? style_reset : "";

@@ -59,7 +59,7 @@ struct run_args {
 	bool no_audit, no_audit_integrity;
 	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
 	const char *audit_sign_key;
-	const char *name; /* --name */
+	const char *name;	     /* --name */
 	const char *startup_timeout; /* --startup-timeout, else NONO_STARTUP_TIMEOUT */
 	bool trust_override;
 	int verbose;
@@ -939,8 +939,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 	uint64_t startup_s = 0;
 	if (a.startup_timeout && *a.startup_timeout &&
 	    parse_u64(a.startup_timeout, STARTUP_TIMEOUT_MAX, &startup_s) < 0) {
-		log_error("'--startup-timeout %s' (or NONO_STARTUP_TIMEOUT): not a number of seconds "
-			  "(0 to %d; 0 disables)",
+		log_error("'--startup-timeout %s' (or NONO_STARTUP_TIMEOUT): not a number of "
+			  "seconds (0 to %d; 0 disables)",
 			  a.startup_timeout, STARTUP_TIMEOUT_MAX);
 		goto out;
 	}
