@@ -812,11 +812,11 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		ret = r == 0 ? EXIT_NONO_OK : EXIT_NONO_ERROR;
 		goto out;
 	}
-	theme_select(arg_theme);
 	if (arg_silent)
 		log_set_level(LOG_LEVEL_SILENT);
 	else if (a.verbose > 0)
 		log_set_level(a.verbose >= 3 ? LOG_LEVEL_TRACE : LOG_LEVEL_WARNING + a.verbose);
+	theme_select(arg_theme); /* after -s: its warning is nono output too */
 
 	char **cmdv = argv + optind;
 	if (mode == MODE_SHELL) {

@@ -381,6 +381,10 @@ check_theme() {
 	run env_as "$1" -- --theme neon ps
 	assert_output --partial "nono: warning: unknown theme 'neon' (--theme): using mocha"
 	refute_output --partial $'\e['
+	# -s silences that warning too.
+	run env_as "$1" -- run -s --theme neon -- /bin/sh -c 'echo out'
+	assert_success
+	assert_output "out"
 }
 @test "themes colour nono's own output on a terminal only: flag, env, config, unknown, NO_COLOR (root)" { check_theme root; }
 @test "themes colour nono's own output on a terminal only: flag, env, config, unknown, NO_COLOR (user)" { check_theme user; }
