@@ -19,6 +19,9 @@ enum log_level {
 };
 
 void log_set_level(enum log_level l);
+/* Colour the "error:" and "warning:" prefixes with these escape sequences (cli/theme.c
+ * decides when stderr may have them); NULL: plain. The strings must stay valid. */
+void log_set_style(const char *error, const char *warning, const char *reset);
 enum log_level log_get_level(void);
 /* Warnings are shown at the default level too; -s hides everything. */
 void log_msg(enum log_level l, const char *fmt, ...) _printf_(2, 3);

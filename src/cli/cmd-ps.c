@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "cli/cli.h"
+#include "cli/theme.h"
 #include "supervisor/session-state.h"
 
 enum {
@@ -71,8 +72,8 @@ static int print_json(const struct session_record *v, size_t n, bool all)
 
 static void print_table(const struct session_record *v, size_t n, bool all)
 {
-	(void)printf("%-26s %-24s %-10s %-8s %-21s %s\n", "ID", "NAME", "STATE", "PID", "STARTED",
-		     "COMMAND");
+	(void)printf("%s%-26s %-24s %-10s %-8s %-21s %s%s\n", theme_on(stdout, THEME_HEADER), "ID",
+		     "NAME", "STATE", "PID", "STARTED", "COMMAND", theme_off(stdout));
 	for (size_t i = 0; i < n; i++) {
 		char started[32], state[32];
 		if (!all && v[i].state != SESSION_RUNNING)
@@ -83,8 +84,14 @@ static void print_table(const struct session_record *v, size_t n, bool all)
 		else
 			(void)snprintf(state, sizeof(state), "%s",
 				       session_state_to_string(v[i].state));
-		(void)printf("%-26s %-24s %-10s %-8d %-21s %s\n", v[i].id, v[i].name, state,
-			     (int)v[i].supervisor_pid, started, v[i].command);
+		enum theme_role role = v[i].state == SESSION_RUNNING   ? THEME_OK
+				       : v[i].state == SESSION_CRASHED ? THEME_ERROR
+								       : THEME_DIM;
+		/* The colour wraps the padded field, so the columns stay aligned. */
+		(void)printf("%-26s %-24s %s%-10s%s %-8d %-21s %s\n", theme_printable(v[i].id),
+			     theme_printable(v[i].name), theme_on(stdout, role), state,
+			     theme_off(stdout), (int)v[i].supervisor_pid, started,
+			     theme_printable(v[i].command));
 	}
 }
 

@@ -22,6 +22,7 @@
 #include "supervisor/session.h"
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
+#include "cli/theme.h"
 #include "credential/credential.h"
 #include "cli/run-rollback.h"
 #include "policy/policy.h"
@@ -29,6 +30,9 @@
 #include "sandbox/sandbox.h"
 
 extern char **environ;
+
+/* --startup-timeout: a day at most. */
+#define STARTUP_TIMEOUT_MAX 86400
 
 enum run_mode {
 	MODE_RUN = 0,
@@ -55,7 +59,8 @@ struct run_args {
 	bool no_audit, no_audit_integrity;
 	char **skip_dirs; /* --skip-dir: pruned by the trust scan */
 	const char *audit_sign_key;
-	const char *name; /* --name */
+	const char *name;	     /* --name */
+	const char *startup_timeout; /* --startup-timeout, else NONO_STARTUP_TIMEOUT */
 	bool trust_override;
 	int verbose;
 	struct run_rollback_opts rollback;
@@ -330,7 +335,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_CAPABILITY_ELEVATION:
 		case OPT_AUDIT_INTEGRITY:
 		case OPT_DETACHED:
-		case OPT_STARTUP_TIMEOUT:
 		case OPT_DETACH_TIMEOUT:
 			/* Fail closed: accepting these silently would promise protection we do not give. */
 			return refuse_unsupported(argv[optind - 1]);
@@ -339,6 +343,9 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			break;
 		case OPT_NAME:
 			a->name = optarg;
+			break;
+		case OPT_STARTUP_TIMEOUT:
+			a->startup_timeout = optarg;
 			break;
 		case OPT_SKIP_DIR:
 			if (strv_extend(&a->skip_dirs, optarg) < 0)
@@ -441,9 +448,8 @@ static int apply_environment(struct run_args *a)
 	    env_list("NONO_PASS_ENV", &a->pass_env) < 0 ||
 	    env_list("NONO_UPSTREAM_BYPASS", &a->upstream_bypass) < 0)
 		return log_error_errno(-ENOMEM, "out of memory");
-	const char *st = secure_getenv("NONO_STARTUP_TIMEOUT");
-	if (st && *st && strcmp(st, "0") != 0)
-		return refuse_unsupported("NONO_STARTUP_TIMEOUT");
+	if (!a->startup_timeout)
+		a->startup_timeout = env_str("NONO_STARTUP_TIMEOUT", NULL);
 
 	if (a->block_net > 0 && a->allow_net > 0) {
 		log_error("'--block-net' and '--allow-net' (or NONO_BLOCK_NET and NONO_ALLOW_NET) "
@@ -771,11 +777,11 @@ static void print_footer(const struct sandbox_spec *s, int code, const char *pri
 	for (size_t i = 0; i < s->n_denies; i++)
 		masked += s->denies[i].exists && !s->denies[i].bypassed;
 	(void)fprintf(stderr,
-		      "\nnono: the command exited with status %d inside the sandbox "
+		      "\n%snono:%s the command exited with status %d inside the sandbox "
 		      "(%zu grants, network: %s, %zu protected paths).\n"
 		      "nono: if it was refused access, ask: nono why --path PATH --op read|write "
 		      "%s%s; '--dry-run' lists every grant.\n",
-		      code, s->n_grants,
+		      theme_on(stderr, THEME_HEADER), theme_off(stderr), code, s->n_grants,
 		      s->net == NET_BLOCK ? "blocked" : s->net == NET_PROXY ? "proxy only" : "allowed",
 		      masked,
 		      s->profile_name ? "--profile " : "", strempty(s->profile_name));
@@ -810,6 +816,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		log_set_level(LOG_LEVEL_SILENT);
 	else if (a.verbose > 0)
 		log_set_level(a.verbose >= 3 ? LOG_LEVEL_TRACE : LOG_LEVEL_WARNING + a.verbose);
+	theme_select(arg_theme); /* after -s: its warning is nono output too */
 
 	char **cmdv = argv + optind;
 	if (mode == MODE_SHELL) {
@@ -929,6 +936,15 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		}
 		so.pty_drain_ms = (int)drain_ms;
 	}
+	uint64_t startup_s = 0;
+	if (a.startup_timeout && *a.startup_timeout &&
+	    parse_u64(a.startup_timeout, STARTUP_TIMEOUT_MAX, &startup_s) < 0) {
+		log_error("'--startup-timeout %s' (or NONO_STARTUP_TIMEOUT): not a number of "
+			  "seconds (0 to %d; 0 disables)",
+			  a.startup_timeout, STARTUP_TIMEOUT_MAX);
+		goto out;
+	}
+	so.startup_timeout_s = (int)startup_s;
 	if (so.audit)
 		so.trust_summary = run_trust_take_summary();
 	session_init(&sess, spec, &f, &so);

@@ -8,6 +8,7 @@
 #include "base/macro.h"
 #include "cli/cli.h"
 #include "cli/run-options.h"
+#include "cli/theme.h"
 #include "sandbox/sandbox.h"
 
 #ifndef NONO_VERSION
@@ -55,6 +56,12 @@ const struct cli_command cli_commands[] = {
 	{"stop", cmd_stop, "nono stop ID|NAME [--force]",
 	 "Stop a running session of this user (SIGTERM to its supervisor; --force: SIGKILL).",
 	 stop_options},
+	{"inspect", cmd_inspect, "nono inspect ID|NAME [--json]",
+	 "Show one session of this user: state, times, pids, profile, network, placement, grants.",
+	 inspect_options},
+	{"prune", cmd_prune, "nono prune [--older-than DURATION] [--keep N] [--dry-run]",
+	 "Remove the state directories of this user's ended (exited or crashed) sessions.",
+	 prune_options},
 	{"__generate", cmd_generate, "nono __generate bash|zsh|fish|man [COMMAND]",
 	 "Print shell completions or a man page generated from the option tables.", NULL},
 	{NULL, NULL, NULL, NULL, NULL},
@@ -130,6 +137,9 @@ int main(int argc, char **argv)
 	}
 	const char *verb = argv[optind];
 	const struct cli_command *cmd = cli_find_command(verb);
+	/* run, shell and wrap take --theme too: they select once their flags are read. */
+	if (!cmd || !(streq(verb, "run") || streq(verb, "shell") || streq(verb, "wrap")))
+		theme_select(arg_theme);
 	if (!cmd) {
 		log_error("unknown command '%s' (see 'nono --help')", verb);
 		return EXIT_NONO_ERROR;

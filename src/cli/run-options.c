@@ -65,7 +65,7 @@
 	{"rollback-include", 0, required_argument, OPT_ROLLBACK_INCLUDE, "DIR", "force-include in rollback snapshots", NULL, false}, \
 	{"rollback-all", 0, no_argument, OPT_ROLLBACK_ALL, NULL, "no rollback auto-exclusions", NULL, false}, \
 	{"skip-dir", 0, required_argument, OPT_SKIP_DIR, "NAME", "skip a directory name in trust scanning and rollback preflight", NULL, false}, \
-	{"startup-timeout", 0, required_argument, OPT_STARTUP_TIMEOUT, "SECS", "kill the command if it is not interactive in time (not supported yet)", "NONO_STARTUP_TIMEOUT", false}, \
+	{"startup-timeout", 0, required_argument, OPT_STARTUP_TIMEOUT, "SECS", "end the command (SIGKILL) if it has not entered the alternate screen within SECS; terminal runs only; 0: off (default)", "NONO_STARTUP_TIMEOUT", false}, \
 	{"capability-elevation", 0, no_argument, OPT_CAPABILITY_ELEVATION, NULL, "runtime capability elevation (not supported yet)", "NONO_CAPABILITY_ELEVATION", false}
 
 const struct cli_option run_options[] = {

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "base/macro.h"
@@ -58,10 +59,30 @@ int pty_child_setup(const struct pty *p)
 	return 0;
 }
 
+/* --startup-timeout: from the fork on, the child has that long to enter the alternate
+ * screen. Armed only where output is relayed (and so scanned): a PTY. */
+static int pty_arm_startup_timer(struct pty *p)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = p->startup_timeout_s}};
+	if (p->startup_timeout_s <= 0 || p->timer_fd >= 0)
+		return 0;
+	p->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->timer_fd < 0)
+		return -errno;
+	if (timerfd_settime(p->timer_fd, 0, &its, NULL) < 0) {
+		int r = -errno;
+		p->timer_fd = safe_close(p->timer_fd);
+		return r;
+	}
+	return 0;
+}
+
 int pty_parent_start(struct pty *p)
 {
 	struct termios raw;
 	p->slave = safe_close(p->slave);
+	/* Out of fds or memory the limit is not kept: a convenience, not a boundary. */
+	(void)pty_arm_startup_timer(p);
 	if (tcgetattr(p->in, &p->saved) < 0)
 		return -errno;
 	raw = p->saved;
@@ -90,6 +111,8 @@ int pty_pollfds(const struct pty *p, struct pollfd *fds)
 	fds[n++] = (struct pollfd){p->master, (short)(POLLIN | (p->len > p->off ? POLLOUT : 0)), 0};
 	if (!p->in_eof && p->len == p->off)
 		fds[n++] = (struct pollfd){p->in, POLLIN, 0};
+	if (p->timer_fd >= 0)
+		fds[n++] = (struct pollfd){p->timer_fd, POLLIN, 0};
 	return n;
 }
 
@@ -118,6 +141,9 @@ static ssize_t relay_out(struct pty *p)
 	ssize_t n = read(p->master, b, sizeof(b));
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? -1 : 0;
+	/* Waiting for a TUI: once it enters the alternate screen the timer goes. */
+	if (p->timer_fd >= 0 && altscreen_feed(&p->alt, b, (size_t)n))
+		p->timer_fd = safe_close(p->timer_fd);
 	write_all(p->out, b, (size_t)n);
 	return n;
 }
@@ -149,6 +175,10 @@ void pty_relay(struct pty *p, const struct pollfd *fds, int n)
 				(void)relay_out(p);
 			if (fds[i].revents & POLLOUT)
 				flush_in(p);
+		} else if (fds[i].fd == p->timer_fd) {
+			/* Ran out: the supervisor ends the child (supervisor.c). */
+			p->startup_expired = true;
+			p->timer_fd = safe_close(p->timer_fd);
 		} else if (fds[i].fd == p->in) {
 			ssize_t r = read(p->in, p->buf, sizeof(p->buf));
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -193,4 +223,5 @@ void pty_close(struct pty *p)
 	pty_restore(p);
 	p->master = safe_close(p->master);
 	p->slave = safe_close(p->slave);
+	p->timer_fd = safe_close(p->timer_fd);
 }

@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <termios.h>
 
+#include "supervisor/altscreen.h"
+
 struct pty {
 	int master;	      /* ours; -1: no PTY */
 	int slave;	      /* the child's; closed in the supervisor once it has forked */
@@ -25,11 +27,18 @@ struct pty {
 	char buf[4096];	      /* input not yet written to the master */
 	size_t len, off;
 	bool in_eof;
+	/* --startup-timeout: seconds the child has to enter the alternate screen (0: no
+	 * limit), the timer armed by pty_parent_start() (-1: none or no longer needed) and
+	 * whether it ran out before the child's output entered it. */
+	int startup_timeout_s;
+	int timer_fd;
+	bool startup_expired;
+	struct altscreen alt;
 };
 
 #define PTY_INIT                                                                                   \
 	{                                                                                          \
-		.master = -1, .slave = -1, .in = 0, .out = 1, .drain_ms = 100                      \
+		.master = -1, .slave = -1, .in = 0, .out = 1, .drain_ms = 100, .timer_fd = -1      \
 	}
 
 /* Open a PTY pair with the modes and window size of p->in. 0 or -errno. */
@@ -37,11 +46,13 @@ int pty_open(struct pty *p);
 /* In the forked child, before the sandbox applies: async-signal-safe. New session, the
  * slave as controlling terminal and as fds 0, 1, 2. 0 or -errno. */
 int pty_child_setup(const struct pty *p);
-/* In the supervisor after fork: close the slave, put the user's terminal in raw mode. */
+/* In the supervisor after fork: close the slave, arm the --startup-timeout timer, put
+ * the user's terminal in raw mode. */
 int pty_parent_start(struct pty *p);
 /* Copy the user's window size to the child's terminal (SIGWINCH). */
 void pty_resize(const struct pty *p);
-/* Poll set-up: fill up to 2 pollfds; returns how many. */
+/* Poll set-up: fill up to PTY_POLLFDS_MAX pollfds; returns how many. */
+#define PTY_POLLFDS_MAX 3
 int pty_pollfds(const struct pty *p, struct pollfd *fds);
 /* Handle the revents of those pollfds (same order). */
 void pty_relay(struct pty *p, const struct pollfd *fds, int n);

@@ -82,6 +82,12 @@ int session_record_write(int dirfd, const struct session_record *r, bool give, u
 			      (json_int_t)r->supervisor_start, "started", (json_int_t)r->started);
 	if (!j)
 		return -ENOMEM;
+	if ((r->child_pid > 0 &&
+	     json_object_set_new(j, "child_pid", json_integer(r->child_pid)) < 0) ||
+	    (r->detail && json_object_update_missing(j, r->detail) < 0)) {
+		json_decref(j);
+		return -ENOMEM;
+	}
 	if (r->state == SESSION_EXITED &&
 	    (json_object_set_new(j, "ended", json_integer(r->ended)) < 0 ||
 	     json_object_set_new(j, "exit_code", json_integer(r->exit_code)) < 0)) {
@@ -128,9 +134,13 @@ static char *dup_str(json_t *o, const char *key)
 
 static int load_one(int sessions_fd, const char *id, struct session_record *r)
 {
-	char path[512];
-	(void)snprintf(path, sizeof(path), "%s/" RECORD, id);
-	int fd = openat(sessions_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	/* Neither the session directory nor the record may be a symlink: one planted in
+	 * ~/.nono/sessions would have ps, inspect and prune act on what it points at. */
+	int dfd = openat(sessions_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int fd = openat(dfd, RECORD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	(void)close(dfd);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
@@ -161,10 +171,11 @@ static int load_one(int sessions_fd, const char *id, struct session_record *r)
 	    .started = json_integer_value(json_object_get(j, "started")),
 	    .ended = json_integer_value(json_object_get(j, "ended")),
 	    .exit_code = (int)json_integer_value(json_object_get(j, "exit_code")),
+	    .child_pid = (pid_t)json_integer_value(json_object_get(j, "child_pid")),
 	};
 	const char *state = json_string_value(json_object_get(j, "state"));
 	bool exited = state && streq(state, "exited");
-	json_decref(j);
+	r->detail = j; /* the whole record, for inspect */
 	if (!r->id || !r->name || !r->command) {
 		session_records_free(r, 1);
 		return -ENOMEM;
@@ -247,6 +258,8 @@ void session_records_free(struct session_record *r, size_t n)
 		free(r[i].name);
 		free(r[i].command);
 		r[i].id = r[i].name = r[i].command = NULL;
+		json_decref(r[i].detail);
+		r[i].detail = NULL;
 	}
 }
 

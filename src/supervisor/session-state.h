@@ -15,6 +15,8 @@
 
 #define SESSION_NAME_MAX 64
 
+struct json_t;
+
 enum session_state {
 	SESSION_RUNNING,
 	SESSION_EXITED,
@@ -30,6 +32,12 @@ struct session_record {
 	uint64_t supervisor_start; /* /proc/PID/stat starttime, clock ticks since boot */
 	int64_t started, ended;	   /* unix seconds; ended 0 while running */
 	int exit_code;		   /* when exited */
+	pid_t child_pid;	   /* the sandboxed command's (host) pid; 0 before the fork */
+	/* What `nono inspect` shows beyond the fields above (grants, network, placement,
+	 * profile: see session.c), a JSON object written with the record; owned. Loaded
+	 * records hold the whole record object here. Never a secret: credentials by
+	 * service name only. */
+	struct json_t *detail;
 };
 
 /* A name users may give (--name): 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'. */

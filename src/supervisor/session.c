@@ -3,6 +3,7 @@
 #include "supervisor/session.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,7 +40,10 @@ void session_init(struct session *s, struct sandbox_spec *spec, const struct san
 	    .pf = RUN_PORTFWD_INIT,
 	    .tmp = RUN_TMP_INIT,
 	    .state_fd = -EBADF,
+	    .pty = PTY_INIT,
 	};
+	s->pty.drain_ms = o->pty_drain_ms;
+	s->pty.startup_timeout_s = o->startup_timeout_s;
 	if (o->attest_key) {
 		s->attest_key = *o->attest_key;
 		*o->attest_key = (struct secret){0};
@@ -376,11 +380,101 @@ static int prepare_environ(struct session *s)
 	return 0;
 }
 
+static const char *access_name(unsigned a)
+{
+	return a == FS_RW ? "readwrite" : a == FS_WRITE ? "write" : "read";
+}
+
+/* What `nono inspect` shows: grants, network, placement, profile. No secret goes in:
+ * credentials by service name only, never their source or value. */
+static json_t *record_detail(const struct session *s)
+{
+	const struct sandbox_spec *spec = s->spec;
+	struct sandbox_plan_info pi;
+	json_t *grants = json_array(), *creds = json_array(), *hosts = json_array();
+	json_t *net = NULL, *placement = NULL, *d = NULL;
+	sandbox_plan_get_info(s->plan, &pi);
+	for (size_t i = 0; grants && i < spec->n_grants; i++)
+		if (spec->grants[i].exists &&
+		    json_array_append_new(grants,
+					  json_pack("{s:s, s:s, s:b}", "path", spec->grants[i].path,
+						    "access", access_name(spec->grants[i].access),
+						    "file", spec->grants[i].is_file)) < 0)
+			goto fail;
+	for (size_t i = 0; creds && i < spec->proxy.n_credentials; i++)
+		if (json_array_append_new(creds, json_string(spec->proxy.credentials[i].name)) < 0)
+			goto fail;
+	for (char **h = spec->proxy.allow_domains; hosts && h && *h; h++)
+		if (json_array_append_new(hosts, json_string(*h)) < 0)
+			goto fail;
+	if (!grants || !creds || !hosts)
+		goto fail;
+	net = json_pack("{s:s}", "mode", net_mode_to_string(spec->net));
+	if (net && spec->net == NET_PROXY &&
+	    (json_object_set_new(net, "proxy_port", json_integer(s->rp.port)) < 0 ||
+	     json_object_set_new(net, "proxy_placement",
+				 json_string(s->rp.netns ? "network-namespace" : "host-loopback")) <
+		 0 ||
+	     (spec->proxy.network_profile &&
+	      json_object_set_new(net, "network_profile",
+				  json_string(spec->proxy.network_profile)) < 0) ||
+	     json_object_set(net, "allow_domains", hosts) < 0 ||
+	     json_object_set(net, "credentials", creds) < 0))
+		goto fail;
+	placement = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:i}", "user_namespace", pi.userns,
+			      "mount_namespace", pi.mountns, "network_namespace", pi.netns,
+			      "pid_namespace", pi.pidns, "ipc_namespace", pi.ipcns,
+			      "read_only_root", pi.ro_root, "landlock_abi", pi.landlock_abi);
+	if (!net || !placement)
+		goto fail;
+	if (json_object_set_new(placement, "private_tmp",
+				s->private_tmp ? json_string(s->tmp.tmp) : json_null()) < 0)
+		goto fail;
+	/* "o" takes the references, on failure too. */
+	d = json_pack("{s:o, s:o, s:o, s:o}", "profile",
+		      spec->profile_name ? json_string(spec->profile_name) : json_null(), "network",
+		      net, "grants", grants, "placement", placement);
+	net = placement = grants = NULL;
+fail:
+	json_decref(grants);
+	json_decref(creds);
+	json_decref(hosts);
+	json_decref(net);
+	json_decref(placement);
+	return d;
+}
+
+/* Rewrite the record (new detail, the child's pid): atomically, as at the start. */
+static int rewrite_record(struct session *s)
+{
+	struct stat st;
+	if (!s->recorded || fstat(s->tmp.session_fd, &st) < 0)
+		return 0;
+	return session_record_write(s->tmp.session_fd, &s->record, geteuid() == 0 && st.st_uid != 0,
+				    st.st_uid, st.st_gid);
+}
+
+/* Once the plan is made: what inspect shows joins the record. */
+static int prepare_detail(struct session *s)
+{
+	if (!s->recorded)
+		return 0;
+	s->record.detail = record_detail(s);
+	if (!s->record.detail)
+		return oom();
+	int r = rewrite_record(s);
+	if (r < 0) {
+		log_error_errno(r, "cannot write the session record in %s/..", s->tmp.tmp);
+		return -1;
+	}
+	return 0;
+}
+
 int session_prepare(struct session *s)
 {
 	if (prepare_name(s) < 0 || prepare_audit(s) < 0 || prepare_proxy(s) < 0 ||
 	    prepare_tmp(s) < 0 || prepare_record(s) < 0 || prepare_plan(s) < 0 ||
-	    prepare_mediation(s) < 0 || prepare_environ(s) < 0)
+	    prepare_mediation(s) < 0 || prepare_environ(s) < 0 || prepare_detail(s) < 0)
 		return -1;
 	return 0;
 }
@@ -409,7 +503,11 @@ static void after_fork_proxy(void *userdata, int child_pid)
 static void after_fork_run(void *userdata, int child_pid)
 {
 	struct session_hook *h = userdata;
+	struct session *s = (struct session *)((char *)h - offsetof(struct session, hook));
 	run_env_credentials_wipe(h->spec, h->env);
+	/* The child's pid for inspect; a record that cannot be rewritten keeps the old. */
+	s->record.child_pid = child_pid;
+	(void)rewrite_record(s);
 	if (h->rp->netns)
 		after_fork_proxy(userdata, child_pid);
 }
@@ -454,6 +552,9 @@ int session_supervise(struct session *s, int *ret_code)
 		else
 			so.pty = &s->pty;
 	}
+	if (s->o.startup_timeout_s > 0 && !so.pty)
+		log_info("--startup-timeout not applied: the command has no terminal of its own "
+			 "(stdin or stdout is not a terminal)");
 	int r = supervise_run(&so, &code, &e);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
@@ -523,6 +624,8 @@ int session_finish(struct session *s, int ret)
 	pty_close(&s->pty);
 	free(s->name);
 	s->name = NULL;
+	json_decref(s->record.detail);
+	s->record.detail = NULL;
 	secret_wipe(&s->attest_key);
 	return ret;
 }

@@ -43,6 +43,7 @@ struct session_opts {
 	struct secret *attest_key;    /* --audit-sign-key (moved into the session), or NULL */
 	int pty_drain_ms;	      /* NONO_PTY_DRAIN_TIMEOUT */
 	const char *name;	      /* --name, or NULL: made from the command and the id */
+	int startup_timeout_s;	      /* --startup-timeout (PTY runs only); 0: none */
 };
 
 struct session_hook {

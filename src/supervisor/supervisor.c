@@ -80,6 +80,18 @@ static void kill_leftovers(const struct unotify *u)
 	}
 }
 
+/* After the terminal's modes are back: why the command was ended. */
+static void startup_warning(const struct supervise_opts *o)
+{
+	const char *hint = altscreen_profile_hint(o->path);
+	log_warning("'%s' did not enter the alternate screen (start a full-screen interface) "
+		    "within --startup-timeout %d s: terminated (SIGKILL)%s%s%s; "
+		    "'--startup-timeout 0' disables the limit",
+		    o->path, o->pty->startup_timeout_s,
+		    hint ? "; the recommended built-in profile for it is '--profile " : "",
+		    hint ? hint : "", hint ? "'" : "");
+}
+
 static int pidfd_open_(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -164,8 +176,9 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 
 	pidfd = pidfd_open_(pid);
 	int status = 0;
+	bool startup_killed = false;
 	for (;;) {
-		struct pollfd p[4] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+		struct pollfd p[2 + PTY_POLLFDS_MAX] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 		int np = pidfd >= 0 ? 2 : 1;
 		int nt = o->pty ? pty_pollfds(o->pty, p + np) : 0;
 		if (pidfd >= 0) {
@@ -180,6 +193,11 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		}
 		if (nt > 0)
 			pty_relay(o->pty, p + np, nt);
+		if (o->pty && o->pty->startup_expired && !startup_killed) {
+			/* --startup-timeout: no alternate screen in time (warned below). */
+			startup_killed = true;
+			(void)kill(pid, SIGKILL);
+		}
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
@@ -215,6 +233,8 @@ reaped:
 		pty_drain(o->pty);
 		pty_close(o->pty);
 	}
+	if (startup_killed)
+		startup_warning(o);
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 
 	if (rr > 0) {
