@@ -55,6 +55,8 @@ const struct cli_command cli_commands[] = {
 	{"stop", cmd_stop, "nono stop ID|NAME [--force]",
 	 "Stop a running session of this user (SIGTERM to its supervisor; --force: SIGKILL).",
 	 stop_options},
+	{"attach", cmd_attach, "nono attach ID|NAME", "Attach this terminal to a detached session (detach: ctrl-] d, or [ui] detach_sequence).", attach_options},
+	{"logs", cmd_logs, "nono logs ID|NAME [-f]", "Print a detached session's output log; -f follows it until the session ends.", logs_options},
 	{"__generate", cmd_generate, "nono __generate bash|zsh|fish|man [COMMAND]",
 	 "Print shell completions or a man page generated from the option tables.", NULL},
 	{NULL, NULL, NULL, NULL, NULL},

@@ -24,6 +24,7 @@
 #include "credential/credential.h"
 #include "policy/spec.h"
 #include "sandbox/sandbox.h"
+#include "supervisor/session-control.h"
 #include "supervisor/session-portfwd.h"
 #include "supervisor/session-proxy.h"
 #include "supervisor/pty.h"
@@ -43,6 +44,8 @@ struct session_opts {
 	struct secret *attest_key;    /* --audit-sign-key (moved into the session), or NULL */
 	int pty_drain_ms;	      /* NONO_PTY_DRAIN_TIMEOUT */
 	const char *name;	      /* --name, or NULL: made from the command and the id */
+	bool detached;		      /* --detached: in the background (session-detach.h) */
+	int detach_fd;		      /* detached: the readiness pipe to the caller */
 };
 
 struct session_hook {
@@ -53,6 +56,7 @@ struct session_hook {
 	struct diag d;
 	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
 	char **env;
+	struct session *sess;
 };
 
 struct session {
@@ -76,6 +80,7 @@ struct session {
 	bool recorded; /* session.json written in the state directory */
 	struct session_record record;
 	struct session_hook hook;
+	struct session_ctl ctl; /* detached: control socket, replay ring, output log */
 };
 
 /* Initialise s for spec (borrowed; it must outlive the session) with the probed features. */

@@ -161,11 +161,13 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 			(void)kill(pid, SIGKILL);
 		}
 	}
+	if (rr == 0 && mediation >= 0 && o->on_ready && o->on_ready(o->userdata, pid) < 0)
+		(void)kill(pid, SIGKILL);
 
 	pidfd = pidfd_open_(pid);
 	int status = 0;
 	for (;;) {
-		struct pollfd p[4] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+		struct pollfd p[2 + PTY_POLLFDS] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 		int np = pidfd >= 0 ? 2 : 1;
 		int nt = o->pty ? pty_pollfds(o->pty, p + np) : 0;
 		if (pidfd >= 0) {
