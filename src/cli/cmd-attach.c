@@ -134,8 +134,9 @@ static int connect_session(int dir_fd, int64_t deadline, int *ret_fd)
 			return -errno;
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
 			window_size(ws);
+			/* A refusal may already wait to be read: the answer says why. */
 			int r = ctl_send(fd, CTL_HELLO, ws, sizeof(ws));
-			if (r < 0)
+			if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 				return r;
 			*ret_fd = TAKE_FD(fd);
 			return 0;

@@ -306,6 +306,18 @@ static void accept_client(struct session_ctl *c)
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
+	/*
+	 * The hello first (a client that stalls is dropped): closing a socket with its
+	 * packet unread would reset the connection before the client reads why.
+	 */
+	ssize_t n = -1;
+	if (wait_fd(fd, POLLIN, CTL_STALL_MS) == 0)
+		n = recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC);
+	if (n <= 0 || (size_t)n > sizeof(b) || ctl_msg_parse(b, (size_t)n, true, &m) < 0 ||
+	    m.type != CTL_HELLO) {
+		refuse(fd, "protocol error: expected hello");
+		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cl != sizeof(cr)) {
 		refuse(fd, "cannot identify the peer");
 		return;
@@ -323,15 +335,6 @@ static void accept_client(struct session_ctl *c)
 	}
 	if (c->client_fd >= 0) {
 		refuse(fd, "another client is attached to this session");
-		return;
-	}
-	/* The hello comes with the connection: a client that stalls is dropped. */
-	ssize_t n = -1;
-	if (wait_fd(fd, POLLIN, CTL_STALL_MS) == 0)
-		n = recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC);
-	if (n <= 0 || (size_t)n > sizeof(b) || ctl_msg_parse(b, (size_t)n, true, &m) < 0 ||
-	    m.type != CTL_HELLO) {
-		refuse(fd, "protocol error: expected hello");
 		return;
 	}
 	char ready[256];
