@@ -227,7 +227,8 @@ static int relay(struct attach *at)
 	if (sfd < 0)
 		return -errno;
 	for (;;) {
-		struct pollfd p[3] = {{at->sock, POLLIN, 0}, {sfd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+		struct pollfd p[3] = {
+		    {at->sock, POLLIN, 0}, {sfd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
 		if (poll(p, in_open ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;

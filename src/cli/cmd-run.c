@@ -941,9 +941,9 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		const char *v = env_str("NONO_DETACH_STARTUP_TIMEOUT", a.detach_timeout);
 		uint64_t secs = 30;
 		if (v && parse_u64(v, 86400, &secs) < 0) {
-			log_error("%s: '%s' is not a number of seconds (0 to 86400)",
-				  a.detach_timeout ? "--detach-timeout" : "NONO_DETACH_STARTUP_TIMEOUT",
-				  v);
+			const char *what =
+			    a.detach_timeout ? "--detach-timeout" : "NONO_DETACH_STARTUP_TIMEOUT";
+			log_error("%s: '%s' is not a number of seconds (0 to 86400)", what, v);
 			goto out;
 		}
 		so.detached = true;

@@ -167,8 +167,8 @@ int detach_seq_parse(const char *s, uint8_t out[DETACH_SEQ_MAX], size_t *ret_len
 
 static int open_log(int dir_fd)
 {
-	return openat(dir_fd, CTL_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	return openat(dir_fd, CTL_LOG,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 int session_ctl_open(struct session_ctl *c, int dir_fd, int master, pid_t child, const char *id,

@@ -29,14 +29,14 @@
 #include <poll.h>
 #include <sys/types.h>
 
-#define CTL_SOCKET	 "control"
-#define CTL_LOG		 "output.log"
-#define CTL_LOG_OLD	 "output.log.1"
-#define CTL_LOG_ROTATE	 (4 * 1024 * 1024)
-#define CTL_RING	 (256 * 1024)
-#define CTL_MAX_INPUT	 4096
-#define CTL_MAX_OUTPUT	 65536
-#define DETACH_SEQ_MAX	 8
+#define CTL_SOCKET	   "control"
+#define CTL_LOG		   "output.log"
+#define CTL_LOG_OLD	   "output.log.1"
+#define CTL_LOG_ROTATE	   (4 * 1024 * 1024)
+#define CTL_RING	   (256 * 1024)
+#define CTL_MAX_INPUT	   4096
+#define CTL_MAX_OUTPUT	   65536
+#define DETACH_SEQ_MAX	   8
 #define DETACH_SEQ_DEFAULT "ctrl-] d"
 
 enum ctl_type {

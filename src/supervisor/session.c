@@ -434,11 +434,10 @@ static void after_fork_run(void *userdata, int child_pid)
 static int on_ready_detached(void *userdata, int child_pid)
 {
 	struct session *s = ((struct session_hook *)userdata)->sess;
-	int r = session_ctl_open(&s->ctl, s->tmp.session_fd, s->pty.master, child_pid,
-				 s->record.id, s->name, s->audit);
+	int r = session_ctl_open(&s->ctl, s->tmp.session_fd, s->pty.master, child_pid, s->record.id,
+				 s->name, s->audit);
 	if (r < 0) {
-		log_error_errno(r, "cannot open the session's control socket in %s/..",
-				s->tmp.tmp);
+		log_error_errno(r, "cannot open the session's control socket in %s/..", s->tmp.tmp);
 		return -1;
 	}
 	session_detach_ready(&s->o.detach_fd, s->record.id, s->name);
@@ -481,7 +480,8 @@ int session_supervise(struct session *s, int *ret_code)
 		s->pty.in = s->pty.out = -1;
 		int r = pty_open(&s->pty);
 		if (r < 0) {
-			log_error_errno(r, "cannot open a pseudo-terminal for the detached command");
+			log_error_errno(r,
+					"cannot open a pseudo-terminal for the detached command");
 			return -1;
 		}
 		s->pty.ctl = &s->ctl;

@@ -35,7 +35,10 @@ static void seq_bad(const char *s)
 static void test_detach_sequence(void **state)
 {
 	(void)state;
-	seq_ok(DETACH_SEQ_DEFAULT, "\x1d" "d", 2);
+	seq_ok(DETACH_SEQ_DEFAULT,
+	       "\x1d"
+	       "d",
+	       2);
 	seq_ok("ctrl-a x", "\x01x", 2);
 	seq_ok("CTRL-A", "\x01", 1);
 	seq_ok("ctrl-@ ctrl-_ ctrl-? ctrl-[", "\x00\x1f\x7f\x1b", 4);
