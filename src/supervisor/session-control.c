@@ -200,11 +200,10 @@ int session_ctl_open(struct session_ctl *c, int dir_fd, int master, pid_t child,
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d/" CTL_SOCKET, dir_fd);
 	memcpy(a.sun_path, path, strlen(path) + 1);
 	(void)unlinkat(dir_fd, CTL_SOCKET, 0);
+	/* 0600 from birth (no chmod by name after the fact, which follows symlinks). */
 	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
 	(void)umask(old);
-	if (r >= 0 && fchmodat(dir_fd, CTL_SOCKET, 0600, 0) < 0)
-		r = -errno;
 	if (r >= 0 && listen(fd, 4) < 0)
 		r = -errno;
 	if (r < 0) {

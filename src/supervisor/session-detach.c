@@ -56,13 +56,17 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* What the background process printed while it started. */
+#define DETACH_MESSAGES_MAX (64 * 1024)
+
+/* What the background process printed while it started: up to its stderr's offset
+ * (shared with ours: one open file description). */
 static void print_messages(int memfd)
 {
 	char b[4096];
-	off_t off = 0;
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = pread(memfd, b, sizeof(b), off);
+	off_t off = 0, end = lseek(memfd, 0, SEEK_CUR);
+	while (off < end) {
+		size_t want = (size_t)(end - off) < sizeof(b) ? (size_t)(end - off) : sizeof(b);
+		ssize_t n = pread(memfd, b, want, off);
 		if (n <= 0)
 			return;
 		if (write(STDERR_FILENO, b, (size_t)n) < 0)
@@ -135,9 +139,19 @@ static int caller_wait(pid_t pid, int rfd, int memfd, int timeout_ms)
 int session_detach_start(int timeout_ms, int *ret_status_fd, int *ret_code)
 {
 	int p[2];
-	int memfd = memfd_create("nono-detach-messages", MFD_CLOEXEC);
+	/*
+	 * Fixed size, sealed: helpers forked before the session was ready keep it as their
+	 * stderr after the caller has gone, and must not grow it without bound.
+	 */
+	int memfd = memfd_create("nono-detach-messages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (memfd < 0)
 		return -errno;
+	if (ftruncate(memfd, DETACH_MESSAGES_MAX) < 0 ||
+	    fcntl(memfd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int r = -errno;
+		(void)close(memfd);
+		return r;
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		int r = -errno;
 		(void)close(memfd);
