@@ -104,6 +104,10 @@ check_lifecycle() {
 	assert_output 2
 	run grep -c '"type":"session","event":"detach"' "$H/.nono/audit/$id/audit-events.ndjson"
 	assert_output 2
+	run nono_as "$1" audit show "$id"
+	assert_output --regexp "SESSION attach uid=(0|$NOBODY)"
+	run nono_as "$1" audit verify "$id"
+	assert_success
 }
 @test "detached: start, ps, attach with replay, detach, logs -f, exit status (root)" { check_lifecycle root; }
 @test "detached: start, ps, attach with replay, detach, logs -f, exit status (user)" { check_lifecycle user; }
