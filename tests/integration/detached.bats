@@ -112,6 +112,18 @@ check_lifecycle() {
 @test "detached: start, ps, attach with replay, detach, logs -f, exit status (root)" { check_lifecycle root; }
 @test "detached: start, ps, attach with replay, detach, logs -f, exit status (user)" { check_lifecycle user; }
 
+check_winsize() {
+	start "$1" sized -- /bin/sh -c 'trap "echo size \$(stty size)" WINCH; echo ready; while :; do sleep 0.05; done'
+	# The size on attach (or the resize right after it), then every change.
+	run on_pty "$1" r:31x97 e:ready 'e:size 31 97' r:40x120 'e:size 40 120' 'w:\x1dd' -- attach sized
+	assert_success
+	assert_line "size 31 97"
+	assert_line "size 40 120"
+	nono_as "$1" stop sized
+}
+@test "detached: the attached terminal's size reaches the command, on attach and on resize (root)" { check_winsize root; }
+@test "detached: the attached terminal's size reaches the command, on attach and on resize (user)" { check_winsize user; }
+
 check_one_client() {
 	start "$1" solo -- /bin/sh -c "$ECHO_LOOP"
 	on_pty "$1" e:hello 'w:first\n' 'e:got first' -- attach solo >"$T/w/first" &
