@@ -20,7 +20,16 @@ nono=$(cd "$(dirname "$nono")" && pwd)/$(basename "$nono")
 command -v script >/dev/null || { echo "session.sh: script(1) missing (bsdutils)" >&2; exit 1; }
 
 T=$(mktemp -d "${DIR:-/var/lib}/nono-bench-session.XXXXXX")
-trap 'tmux -L nono-bench kill-server 2>/dev/null || true; rm -rf "$T"' EXIT
+# No detached session outlives the bench (a failed stop is reported, then forced here).
+cleanup() {
+	for id in $(HOME="$T/home" "$nono" ps 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+		HOME="$T/home" "$nono" stop --force "$id" >/dev/null 2>&1 || true
+	done
+	tmux -L nono-bench kill-server 2>/dev/null || true
+	tmux -L nono-bench-a kill-server 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
 mkdir -p "$T/home"
 chmod 755 "$T"
 # Text lines (a terminal's ONLCR turns each \n into \r\n on every contender alike).
@@ -79,7 +88,9 @@ if pid == 0:
 select.select([fd], [], [], 10)
 os.read(fd, 1)
 t1 = time.monotonic()
-subprocess.run(stop.replace('KEY', key), shell=True, capture_output=True)
+r = subprocess.run(stop.replace('KEY', key), shell=True, capture_output=True, text=True)
+if r.returncode:
+    sys.stderr.write('attach.py: stop failed: %s' % r.stderr)
 os.waitpid(pid, 0)
 print('%.1f' % ((t1 - t0) * 1000))
 PY
