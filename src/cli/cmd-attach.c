@@ -61,7 +61,8 @@ static int raw_terminal(void)
 	cfmakeraw(&raw);
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0)
+	/* TCSANOW: what was typed ahead while attach connected goes to the command. */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
 		return -errno;
 	raw_on = true;
 	(void)atexit(restore_terminal);
