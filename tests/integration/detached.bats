@@ -278,3 +278,29 @@ check_sequence() {
 	assert_failure 1
 	assert_output --partial "NONO_PTY_ATTACH_TIMEOUT: '1s' is not a number of milliseconds"
 }
+
+check_bounds() {
+	# 12 MB of output: the log keeps two parts of at most 4 MiB, attach replays 256 KiB.
+	start "$1" big -- /bin/sh -c 'yes 0123456789abcdefghijklmnopqrstu | head -c 12000000; echo; echo END; exec sleep 3313'
+	for _ in $(seq 200); do
+		grep -q END "$H/.nono/sessions/$id/output.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	local cur old
+	cur=$(stat -c %s "$H/.nono/sessions/$id/output.log")
+	old=$(stat -c %s "$H/.nono/sessions/$id/output.log.1")
+	[ "$cur" -le 4194304 ]
+	[ "$old" -le 4194304 ]
+	[ "$old" -gt 4000000 ]
+	run nono_as "$1" logs big
+	assert_success
+	[ "${#output}" -le 8388608 ]
+	[ "${lines[-1]}" = $'END\r' ] # the terminal's own bytes: CR LF
+	run on_pty "$1" e:END 'w:\x1dd' -- attach big
+	assert_success
+	[ "${#output}" -le 270000 ]
+	assert_output --partial END
+	nono_as "$1" stop big
+}
+@test "detached: the output log is capped at 2 x 4 MiB, the replay at 256 KiB (root)" { check_bounds root; }
+@test "detached: the output log is capped at 2 x 4 MiB, the replay at 256 KiB (user)" { check_bounds user; }
