@@ -371,6 +371,30 @@ int cmd_attach(int argc, char **argv)
 					 : "");
 		goto out;
 	}
+	/*
+	 * The other end must be this session's supervisor under our uid: a socket planted
+	 * in a directory someone else can write (root attaching in another user's home)
+	 * must not get our keystrokes, nor write to our terminal.
+	 */
+	{
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+		bool ours = getsockopt(at.sock, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 &&
+			    cl == sizeof(cr) && cr.pid == at.s->supervisor_pid &&
+			    session_pid_start(cr.pid) == at.s->supervisor_start;
+		if (!ours) {
+			log_error("cannot attach to session %s (%s): the control socket in %s is "
+				  "not its supervisor's",
+				  at.s->id, at.s->name, dir);
+			goto out;
+		}
+		if (cr.uid != getuid()) { /* the supervisor refuses us too */
+			log_error("cannot attach to session %s (%s): permission denied: the "
+				  "session belongs to uid %u, not to uid %u",
+				  at.s->id, at.s->name, (unsigned)cr.uid, (unsigned)getuid());
+			goto out;
+		}
+	}
 	/* The supervisor's answer: ready, or why not. */
 	{
 		uint8_t b[1100];

@@ -304,3 +304,41 @@ check_bounds() {
 }
 @test "detached: the output log is capped at 2 x 4 MiB, the replay at 256 KiB (root)" { check_bounds root; }
 @test "detached: the output log is capped at 2 x 4 MiB, the replay at 256 KiB (user)" { check_bounds user; }
+
+@test "attach talks only to the session's own supervisor, not to a socket planted in its directory" {
+	# Root's session in a home uid 65534 owns: its directories are theirs (as the
+	# audit trail's), so they can replace the socket with one of their own.
+	start root victim -- /bin/sh -c 'exec sleep 3317'
+	local sock="$H/.nono/sessions/$id/control"
+	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups /usr/bin/python3 -c '
+import os, socket, sys
+p = sys.argv[1]
+os.unlink(p)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(p)
+s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+c.sendall(b"Rfake fake")
+c.sendall(b"OFAKE-OUTPUT")
+c.settimeout(5)
+try:
+    while True:
+        m = c.recv(100)
+        if not m:
+            break
+        print("got", m[:1].decode(), flush=True)
+except OSError:
+    pass
+' "$sock" >"$T/w/fake" 2>&1 &
+	local fake=$!
+	wait_for "$T/w/fake" ready
+	run on_pty root 'w:secret\n' -- attach victim
+	assert_output --partial "cannot attach to session $id (victim): the control socket in $H/.nono/sessions/$id is not its supervisor's"
+	refute_output --partial FAKE-OUTPUT
+	assert_line "STATUS 1"
+	wait "$fake" || true
+	run cat "$T/w/fake"
+	refute_output --partial "got I"
+	kill -TERM "$spid"
+}
