@@ -77,6 +77,13 @@ check_lifecycle() {
 	assert_output --partial "[detached from session $id (d1); reattach with: nono attach d1]"
 	run nono_as "$1" ps
 	assert_output --regexp "$id +d1 +running"
+	# A killed attach detaches too, its terminal's modes restored.
+	run on_pty "$1" e:hello m k:SIGTERM -- attach d1
+	assert_line "STATUS 143"
+	assert_line "MID raw"
+	assert_line "MODES same"
+	run nono_as "$1" ps
+	assert_output --regexp "$id +d1 +running"
 	# The log has it all; -f follows it until the session ends.
 	run nono_as "$1" logs d1
 	assert_success
@@ -101,9 +108,9 @@ check_lifecycle() {
 	run cat "$H/.nono/audit/$id/session.json"
 	assert_output --partial '"session_name": "d1"'
 	run grep -c '"type":"session","event":"attach"' "$H/.nono/audit/$id/audit-events.ndjson"
-	assert_output 2
+	assert_output 3
 	run grep -c '"type":"session","event":"detach"' "$H/.nono/audit/$id/audit-events.ndjson"
-	assert_output 2
+	assert_output 3
 	run nono_as "$1" audit show "$id"
 	assert_output --regexp "SESSION attach uid=(0|$NOBODY)"
 	run nono_as "$1" audit verify "$id"
