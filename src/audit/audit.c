@@ -368,10 +368,36 @@ int audit_fork_share(struct audit_log *a, bool share)
 	return 0;
 }
 
+int audit_set_session_name(struct audit_log *a, const char *name)
+{
+	return set_str(a->session, "session_name", name);
+}
+
+/* Chain and write one event object (taken). */
+static int append_event(struct audit_log *a, json_t *o);
+
+int audit_append_session(struct audit_log *a, const char *event, int pid, int uid)
+{
+	char t[40];
+
+	if (!a || a->events_fd < 0)
+		return -EBADF;
+	now_rfc3339(t, sizeof(t));
+	json_t *o = json_object();
+	if (!o || set_str(o, "time", t) < 0 || set_str(o, "type", "session") < 0 ||
+	    set_str(o, "event", event) < 0 ||
+	    (pid > 0 && json_object_set_new(o, "pid", json_integer(pid)) < 0) ||
+	    json_object_set_new(o, "uid", json_integer(uid)) < 0) {
+		json_decref(o);
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	return append_event(a, o);
+}
+
 int audit_append_network(struct audit_log *a, const struct audit_network_event *ev)
 {
 	char t[40];
-	int r;
 
 	if (!a || a->events_fd < 0)
 		return -EBADF;
@@ -393,6 +419,13 @@ int audit_append_network(struct audit_log *a, const struct audit_network_event *
 		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
 		return -ENOMEM;
 	}
+	return append_event(a, o);
+}
+
+static int append_event(struct audit_log *a, json_t *o)
+{
+	int r;
+
 	if ((r = lock_chain(a->chain)) < 0) {
 		json_decref(o);
 		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);

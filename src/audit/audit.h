@@ -84,6 +84,10 @@ int audit_set_trust(struct audit_log *a, json_t *summary);
 int audit_fork_share(struct audit_log *a, bool share);
 
 int audit_append_network(struct audit_log *a, const struct audit_network_event *ev);
+/* A session event ("attach", "detach"): {"time","type":"session","event",["pid",]"uid","prev"}. */
+int audit_append_session(struct audit_log *a, const char *event, int pid, int uid);
+/* The session's name (sessions: --name or generated), recorded as "session_name". */
+int audit_set_session_name(struct audit_log *a, const char *name);
 /*
  * Events that could not be written so far (disk full, I/O error), in any process.
  * Once it is non-zero the trail is incomplete: callers fail closed.

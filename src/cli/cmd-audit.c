@@ -162,6 +162,15 @@ static int audit_show(const char *id, bool as_json)
 		(void)printf("%zu network events:\n", json_array_size(events));
 		json_array_foreach(events, i, ev)
 		{
+			const char *type = json_string_value(json_object_get(ev, "type"));
+			if (type && streq(type, "session")) { /* attach, detach */
+				const char *when = json_string_value(json_object_get(ev, "time"));
+				const char *what = json_string_value(json_object_get(ev, "event"));
+				json_int_t uid = json_integer_value(json_object_get(ev, "uid"));
+				(void)printf("  %s SESSION %s uid=%lld\n", strempty(when),
+					     strempty(what), (long long)uid);
+				continue;
+			}
 			const char *reason = json_string_value(json_object_get(ev, "reason"));
 			json_int_t count = json_integer_value(json_object_get(ev, "count"));
 			char times[32] = "";

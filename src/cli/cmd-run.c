@@ -18,6 +18,7 @@
 #include "base/strv.h"
 #include "cli/cli.h"
 #include "supervisor/session-attest.h"
+#include "supervisor/session-detach.h"
 #include "supervisor/session-proxy.h"
 #include "supervisor/session.h"
 #include "cli/run-trust.h"
@@ -61,6 +62,8 @@ struct run_args {
 	const char *audit_sign_key;
 	const char *name;	     /* --name */
 	const char *startup_timeout; /* --startup-timeout, else NONO_STARTUP_TIMEOUT */
+	bool detached;
+	const char *detach_timeout; /* --detach-timeout SECS */
 	bool trust_override;
 	int verbose;
 	struct run_rollback_opts rollback;
@@ -332,10 +335,14 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_ALLOW_LAUNCH_SERVICES:
 			log_error("'--allow-launch-services' is only supported on macOS");
 			return -EOPNOTSUPP;
+		case OPT_DETACHED:
+			a->detached = true;
+			break;
+		case OPT_DETACH_TIMEOUT:
+			a->detach_timeout = optarg;
+			break;
 		case OPT_CAPABILITY_ELEVATION:
 		case OPT_AUDIT_INTEGRITY:
-		case OPT_DETACHED:
-		case OPT_DETACH_TIMEOUT:
 			/* Fail closed: accepting these silently would promise protection we do not give. */
 			return refuse_unsupported(argv[optind - 1]);
 		case OPT_NO_AUDIT:
@@ -945,6 +952,25 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 	so.startup_timeout_s = (int)startup_s;
+	if (a.detached) {
+		/* The caller waits here; the background process goes on as the supervisor. */
+		const char *v = env_str("NONO_DETACH_STARTUP_TIMEOUT", a.detach_timeout);
+		uint64_t secs = 30;
+		if (v && parse_u64(v, 86400, &secs) < 0) {
+			const char *what =
+			    a.detach_timeout ? "--detach-timeout" : "NONO_DETACH_STARTUP_TIMEOUT";
+			log_error("%s: '%s' is not a number of seconds (0 to 86400)", what, v);
+			goto out;
+		}
+		so.detached = true;
+		r = session_detach_start((int)secs * 1000, &so.detach_fd, &ret);
+		if (r < 0) {
+			log_error_errno(r, "cannot start the detached session");
+			goto out;
+		}
+		if (r == 0)
+			goto out; /* the caller: ret says how the start went */
+	}
 	if (so.audit)
 		so.trust_summary = run_trust_take_summary();
 	session_init(&sess, spec, &f, &so);

@@ -51,8 +51,8 @@
 	{"upstream-bypass", 0, required_argument, OPT_UPSTREAM_BYPASS, "HOST", "connect directly to HOST (exact or *.suffix) instead of the upstream proxy", "NONO_UPSTREAM_BYPASS", false}, \
 	{"proxy-port", 0, required_argument, OPT_PROXY_PORT, "PORT", "fixed port for the proxy (default: OS-assigned)", NULL, false}, \
 	{"listen-port", 0, required_argument, OPT_LISTEN_PORT, "PORT", "allow listening on TCP PORT in proxy mode", NULL, false}, \
-	{"detached", 0, no_argument, OPT_DETACHED, NULL, "start without attaching the terminal (not supported yet)", NULL, false}, \
-	{"detach-timeout", 0, required_argument, OPT_DETACH_TIMEOUT, "SECS", "wait for a detached session (not supported yet)", "NONO_DETACH_STARTUP_TIMEOUT", false}, \
+	{"detached", 0, no_argument, OPT_DETACHED, NULL, "start in the background; print the session id and the attach command", NULL, false}, \
+	{"detach-timeout", 0, required_argument, OPT_DETACH_TIMEOUT, "SECS", "how long a detached start may take to be ready (default 30)", "NONO_DETACH_STARTUP_TIMEOUT", false}, \
 	{"name", 0, required_argument, OPT_NAME, "NAME", "session name", NULL, false}, \
 	{"rollback", 0, no_argument, OPT_ROLLBACK, NULL, "snapshot the write-granted directories for review and restore", NULL, false}, \
 	{"no-rollback-prompt", 0, no_argument, OPT_NO_ROLLBACK_PROMPT, NULL, "no post-exit rollback review", NULL, false}, \

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "supervisor/session-control.h"
 
 int pty_open(struct pty *p)
 {
@@ -32,8 +33,9 @@ int pty_open(struct pty *p)
 	}
 	if (tcgetattr(p->in, &p->saved) == 0)
 		(void)tcsetattr(s, TCSANOW, &p->saved);
-	if (ioctl(p->in, TIOCGWINSZ, &ws) == 0)
-		(void)ioctl(s, TIOCSWINSZ, &ws);
+	if (p->in < 0 || ioctl(p->in, TIOCGWINSZ, &ws) < 0)
+		ws = (struct winsize){.ws_row = 24, .ws_col = 80};
+	(void)ioctl(s, TIOCSWINSZ, &ws);
 	int fl = fcntl(m, F_GETFL);
 	if (fl < 0 || fcntl(m, F_SETFL, fl | O_NONBLOCK) < 0) {
 		int r = -errno;
@@ -83,6 +85,8 @@ int pty_parent_start(struct pty *p)
 	p->slave = safe_close(p->slave);
 	/* Out of fds or memory the limit is not kept: a convenience, not a boundary. */
 	(void)pty_arm_startup_timer(p);
+	if (p->in < 0)
+		return 0; /* detached: no terminal of the user's */
 	if (tcgetattr(p->in, &p->saved) < 0)
 		return -errno;
 	raw = p->saved;
@@ -98,7 +102,7 @@ int pty_parent_start(struct pty *p)
 void pty_resize(const struct pty *p)
 {
 	struct winsize ws;
-	if (p->master >= 0 && ioctl(p->in, TIOCGWINSZ, &ws) == 0)
+	if (p->master >= 0 && p->in >= 0 && ioctl(p->in, TIOCGWINSZ, &ws) == 0)
 		(void)ioctl(p->master, TIOCSWINSZ, &ws);
 }
 
@@ -109,10 +113,12 @@ int pty_pollfds(const struct pty *p, struct pollfd *fds)
 		return 0;
 	/* Input waits while the child has not taken the last chunk: POLLOUT on the master. */
 	fds[n++] = (struct pollfd){p->master, (short)(POLLIN | (p->len > p->off ? POLLOUT : 0)), 0};
-	if (!p->in_eof && p->len == p->off)
-		fds[n++] = (struct pollfd){p->in, POLLIN, 0};
 	if (p->timer_fd >= 0)
 		fds[n++] = (struct pollfd){p->timer_fd, POLLIN, 0};
+	if (p->ctl)
+		return n + session_ctl_pollfds(p->ctl, fds + n);
+	if (!p->in_eof && p->len == p->off)
+		fds[n++] = (struct pollfd){p->in, POLLIN, 0};
 	return n;
 }
 
@@ -144,7 +150,10 @@ static ssize_t relay_out(struct pty *p)
 	/* Waiting for a TUI: once it enters the alternate screen the timer goes. */
 	if (p->timer_fd >= 0 && altscreen_feed(&p->alt, b, (size_t)n))
 		p->timer_fd = safe_close(p->timer_fd);
-	write_all(p->out, b, (size_t)n);
+	if (p->ctl)
+		session_ctl_output(p->ctl, (const uint8_t *)b, (size_t)n);
+	else
+		write_all(p->out, b, (size_t)n);
 	return n;
 }
 
@@ -167,6 +176,8 @@ static void flush_in(struct pty *p)
 
 void pty_relay(struct pty *p, const struct pollfd *fds, int n)
 {
+	if (p->ctl && n > 1)
+		session_ctl_handle(p->ctl, fds + 1, n - 1);
 	for (int i = 0; i < n; i++) {
 		if (!fds[i].revents)
 			continue;
@@ -179,7 +190,7 @@ void pty_relay(struct pty *p, const struct pollfd *fds, int n)
 			/* Ran out: the supervisor ends the child (supervisor.c). */
 			p->startup_expired = true;
 			p->timer_fd = safe_close(p->timer_fd);
-		} else if (fds[i].fd == p->in) {
+		} else if (!p->ctl && fds[i].fd == p->in) {
 			ssize_t r = read(p->in, p->buf, sizeof(p->buf));
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;

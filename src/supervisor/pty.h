@@ -17,6 +17,8 @@
 
 #include "supervisor/altscreen.h"
 
+struct session_ctl;
+
 struct pty {
 	int master;	      /* ours; -1: no PTY */
 	int slave;	      /* the child's; closed in the supervisor once it has forked */
@@ -34,6 +36,9 @@ struct pty {
 	int timer_fd;
 	bool startup_expired;
 	struct altscreen alt;
+	/* Detached (in and out -1): output goes to the session's control side instead,
+	 * and input comes from its attached client (supervisor/session-control.h). */
+	struct session_ctl *ctl;
 };
 
 #define PTY_INIT                                                                                   \
@@ -41,7 +46,8 @@ struct pty {
 		.master = -1, .slave = -1, .in = 0, .out = 1, .drain_ms = 100, .timer_fd = -1      \
 	}
 
-/* Open a PTY pair with the modes and window size of p->in. 0 or -errno. */
+/* Open a PTY pair with the modes and window size of p->in (detached, p->in < 0: the
+ * default modes, 24x80). 0 or -errno. */
 int pty_open(struct pty *p);
 /* In the forked child, before the sandbox applies: async-signal-safe. New session, the
  * slave as controlling terminal and as fds 0, 1, 2. 0 or -errno. */
@@ -52,7 +58,7 @@ int pty_parent_start(struct pty *p);
 /* Copy the user's window size to the child's terminal (SIGWINCH). */
 void pty_resize(const struct pty *p);
 /* Poll set-up: fill up to PTY_POLLFDS_MAX pollfds; returns how many. */
-#define PTY_POLLFDS_MAX 3
+#define PTY_POLLFDS_MAX 4
 int pty_pollfds(const struct pty *p, struct pollfd *fds);
 /* Handle the revents of those pollfds (same order). */
 void pty_relay(struct pty *p, const struct pollfd *fds, int n);

@@ -51,6 +51,9 @@ uint64_t session_pid_start(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
+	/* A zombie has ended: a detached supervisor's parent may never reap it. */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0;
 	/* starttime is field 22; after ')' comes field 3. */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');

@@ -42,7 +42,7 @@ struct session_record {
 
 /* A name users may give (--name): 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool session_name_valid(const char *name);
-/* /proc/PID/stat starttime of pid, or 0. */
+/* /proc/PID/stat starttime of pid, or 0 (also for a zombie: it has ended). */
 uint64_t session_pid_start(pid_t pid);
 const char *session_state_to_string(enum session_state s);
 

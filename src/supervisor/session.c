@@ -18,6 +18,7 @@
 #include "query/query.h"
 #include "supervisor/session-attest.h"
 #include "supervisor/session-audit.h"
+#include "supervisor/session-detach.h"
 #include "supervisor/session-env-credentials.h"
 #include "supervisor/supervisor.h"
 
@@ -41,8 +42,11 @@ void session_init(struct session *s, struct sandbox_spec *spec, const struct san
 	    .tmp = RUN_TMP_INIT,
 	    .state_fd = -EBADF,
 	    .pty = PTY_INIT,
+	    .ctl = {.dir_fd = -1, .listen_fd = -1, .client_fd = -1, .log_fd = -1},
 	};
 	s->pty.drain_ms = o->pty_drain_ms;
+	if (!o->detached)
+		s->o.detach_fd = -1;
 	s->pty.startup_timeout_s = o->startup_timeout_s;
 	if (o->attest_key) {
 		s->attest_key = *o->attest_key;
@@ -51,6 +55,7 @@ void session_init(struct session *s, struct sandbox_spec *spec, const struct san
 	s->o.attest_key = NULL;
 	s->hook.rp = &s->rp;
 	s->hook.pf = &s->pf;
+	s->hook.sess = s;
 }
 
 static int log_diag(int r, const struct diag *d)
@@ -148,6 +153,12 @@ static int prepare_record(struct session *s)
 {
 	struct stat st;
 	char gen[SESSION_NAME_MAX + 1];
+	if (s->o.detached && (s->tmp.session_fd < 0 || fstat(s->tmp.session_fd, &st) < 0)) {
+		/* Its control socket and output log live in the state directory. */
+		log_error("'--detached' needs the session's state directory, which comes with "
+			  "the private /tmp: not with --shared-tmp or without user namespaces");
+		return -1;
+	}
 	if (s->o.wrap || s->tmp.session_fd < 0 || fstat(s->tmp.session_fd, &st) < 0)
 		return 0; /* no supervisor, or no state directory (--shared-tmp, no mount ns) */
 	if (s->o.name)
@@ -185,6 +196,8 @@ static int prepare_record(struct session *s)
 		return -1;
 	}
 	s->recorded = true;
+	if (s->audit && audit_set_session_name(s->audit, s->name) < 0)
+		return oom();
 	log_info("session %s (%s)", s->record.id, s->name);
 	return 0;
 }
@@ -196,7 +209,8 @@ static void finish_record(struct session *s, int code)
 	if (!s->recorded)
 		return;
 	s->recorded = false;
-	if (!run_tmp_used(s->tmp.tmp) && !run_tmp_used(s->tmp.var_tmp)) {
+	/* A detached session keeps its record beside its output log (nono logs). */
+	if (!s->o.detached && !run_tmp_used(s->tmp.tmp) && !run_tmp_used(s->tmp.var_tmp)) {
 		session_record_remove(s->tmp.session_fd);
 		return;
 	}
@@ -512,6 +526,20 @@ static void after_fork_run(void *userdata, int child_pid)
 		after_fork_proxy(userdata, child_pid);
 }
 
+/* Detached, once the command runs: the control side opens, the caller is told. */
+static int on_ready_detached(void *userdata, int child_pid)
+{
+	struct session *s = ((struct session_hook *)userdata)->sess;
+	int r = session_ctl_open(&s->ctl, s->tmp.session_fd, s->pty.master, child_pid, s->record.id,
+				 s->name, s->audit);
+	if (r < 0) {
+		log_error_errno(r, "cannot open the session's control socket in %s/..", s->tmp.tmp);
+		return -1;
+	}
+	session_detach_ready(&s->o.detach_fd, s->record.id, s->name);
+	return 0;
+}
+
 static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
 {
 	if (e->step == STEP_EXEC)
@@ -543,7 +571,20 @@ int session_supervise(struct session *s, int *ret_code)
 	/* Interactive: a terminal of its own for the child, relayed by us. Not for a
 	 * background job (it may not change the terminal's modes) nor when the output
 	 * goes elsewhere (a pipe gets the command's bytes unchanged). */
-	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp()) {
+	if (s->o.detached) {
+		/* In the background: the PTY is the only terminal, relayed to nono attach. */
+		s->pty.in = s->pty.out = -1;
+		int r = pty_open(&s->pty);
+		if (r < 0) {
+			log_error_errno(r,
+					"cannot open a pseudo-terminal for the detached command");
+			return -1;
+		}
+		s->pty.ctl = &s->ctl;
+		so.pty = &s->pty;
+		so.on_ready = on_ready_detached;
+	} else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+		   tcgetpgrp(STDIN_FILENO) == getpgrp()) {
 		int r = pty_open(&s->pty);
 		if (r < 0)
 			/* E.g. nested in a sandbox without /dev/ptmx: today's inheritance. */
@@ -556,6 +597,8 @@ int session_supervise(struct session *s, int *ret_code)
 		log_info("--startup-timeout not applied: the command has no terminal of its own "
 			 "(stdin or stdout is not a terminal)");
 	int r = supervise_run(&so, &code, &e);
+	if (s->o.detached)
+		session_ctl_close(&s->ctl, code); /* the attached client learns the status */
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
 		return -1;
@@ -583,6 +626,8 @@ int session_finish(struct session *s, int ret)
 {
 	struct diag d = {{0}};
 	char buf[2048];
+	session_detach_failed(&s->o.detach_fd, ret == 0 ? 1 : ret);
+	session_ctl_close(&s->ctl, ret);
 	finish_record(s, ret);
 	run_tmp_finish(&s->tmp);
 	run_portfwd_release(&s->pf);

@@ -24,6 +24,7 @@
 #include "credential/credential.h"
 #include "policy/spec.h"
 #include "sandbox/sandbox.h"
+#include "supervisor/session-control.h"
 #include "supervisor/session-portfwd.h"
 #include "supervisor/session-proxy.h"
 #include "supervisor/pty.h"
@@ -44,6 +45,8 @@ struct session_opts {
 	int pty_drain_ms;	      /* NONO_PTY_DRAIN_TIMEOUT */
 	const char *name;	      /* --name, or NULL: made from the command and the id */
 	int startup_timeout_s;	      /* --startup-timeout (PTY runs only); 0: none */
+	bool detached;		      /* --detached: in the background (session-detach.h) */
+	int detach_fd;		      /* detached: the readiness pipe to the caller */
 };
 
 struct session_hook {
@@ -54,6 +57,7 @@ struct session_hook {
 	struct diag d;
 	const struct sandbox_spec *spec; /* env credentials to wipe after the fork */
 	char **env;
+	struct session *sess;
 };
 
 struct session {
@@ -77,6 +81,7 @@ struct session {
 	bool recorded; /* session.json written in the state directory */
 	struct session_record record;
 	struct session_hook hook;
+	struct session_ctl ctl; /* detached: control socket, replay ring, output log */
 };
 
 /* Initialise s for spec (borrowed; it must outlive the session) with the probed features. */

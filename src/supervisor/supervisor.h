@@ -21,6 +21,9 @@ struct supervise_opts {
 	const char *cwd; /* NULL: inherit */
 	/* Called in the parent after fork, before waiting (e.g. to close fds). May be NULL. */
 	void (*after_fork)(void *userdata, int child_pid);
+	/* Called once the child has exec'd the command (and mediation runs), before the
+	 * child's output is relayed; < 0 ends the child (SIGKILL). May be NULL. */
+	int (*on_ready)(void *userdata, int child_pid);
 	void *userdata;
 	/* AF_UNIX mediation prepared with unotify_new(), or NULL. Started once the child
 	 * has exec'd; the caller frees it after supervise_run() returns. */

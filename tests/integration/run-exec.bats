@@ -113,9 +113,9 @@ teardown() { common_teardown; }
 }
 
 @test "unsupported features are refused, never silently ignored" {
-	run nono_as root run --detached -- true
+	run nono_as root run --capability-elevation -- true
 	assert_failure 1
-	assert_output --partial "'--detached' is not supported by this build of nono yet"
+	assert_output --partial "'--capability-elevation' is not supported by this build of nono yet"
 	run nono_as root run --audit-integrity -- true
 	assert_failure 1
 	assert_output --partial "'--audit-integrity' is not supported"

@@ -49,9 +49,10 @@ start_bg() {
 	"${cmd[@]}" >/dev/null 2>&1 3>&- &
 	bg=$!
 }
-# wait_ps WHO PATTERN: until `nono ps --all` shows a line matching PATTERN (10 s).
+# wait_ps WHO PATTERN: until `nono ps --all` shows a line matching PATTERN (30 s: a
+# loaded machine, ASan).
 wait_ps() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		nono_as "$1" ps --all | grep -qE -- "$2" && return 0
 		sleep 0.1
 	done
