@@ -186,9 +186,12 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		return r;
 
 	/* --open-port/--listen-port are forwarded in the namespace placement (session-portfwd.c). */
-	rp->netns = run_proxy_placement(f->is_root, f->is_root && run_proxy_have_sys_admin(),
-					!f->is_root && sandbox_userns_available(),
-					NULL) == PROXY_PLACEMENT_NETNS;
+	/* As the spec's placement says (policy_resolve decided it); else by the same rule. */
+	rp->netns = s->proxy.placement != PROXY_PLACEMENT_UNDECIDED
+			? s->proxy.placement == PROXY_PLACEMENT_NETNS
+			: run_proxy_placement(f->is_root, f->is_root && run_proxy_have_sys_admin(),
+					      !f->is_root && sandbox_userns_available(),
+					      NULL) == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
 		.event = audit ? proxy_audit_event : NULL,
