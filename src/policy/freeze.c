@@ -114,8 +114,10 @@ int freeze_readonly_files(struct sandbox_spec *s, char *const *files, struct dia
 			return r;
 		}
 		int r = strv_consume(&s->readonly_files, c);
-		if (r < 0)
+		if (r < 0) {
+			free(c);
 			return r;
+		}
 	}
 	return 0;
 }

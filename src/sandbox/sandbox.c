@@ -454,12 +454,15 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		if (!S_ISLNK(st.st_mode) &&
 		    (dac_unreachable(dn->path, &st) || already_masked(dn->path, &st)))
 			continue;
-		if (!f->is_root && !userns_ok(f)) {
-			diag_set(
-			    d, g->path, 0, 0,
-			    "grant '%s' covers protected path '%s' (%s), and user namespaces are "
-			    "unavailable to mask it; narrow the grant or use --bypass-protection",
-			    g->path, dn->path, strempty(dn->category));
+		/* As the spec's placement says (decided from the same features), else probed. */
+		if (spec->placement.decided ? !spec->placement.masks
+					    : !f->is_root && !userns_ok(f)) {
+			diag_set(d, g->path, 0, 0,
+				 "grant '%s' covers protected path '%s' (%s), and %s to mask it; "
+				 "narrow the grant or use --bypass-protection",
+				 g->path, dn->path, strempty(dn->category),
+				 f->is_root ? "no mount namespace can be had (no CAP_SYS_ADMIN)"
+					    : "user namespaces are unavailable");
 			return -EPERM;
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {

@@ -38,11 +38,8 @@ int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **
 		r = credential_load(cs->credential_key, &c->secrets[i], &cd);
 		if (r < 0 && cs->optional) {
 			/* A network profile's bundled key that does not load: run without it. */
-			char *why = NULL;
-			if (asprintf(&why, "%s: %s", cs->name, cd.msg[0] ? cd.msg : strerror(-r)) <
-				0 ||
-			    strv_consume(&c->dropped, why) < 0) {
-				free(why);
+			if (strv_extend(&c->dropped, cs->name) < 0 ||
+			    strv_extend(&c->dropped, cd.msg[0] ? cd.msg : strerror(-r)) < 0) {
 				r = -ENOMEM;
 				goto fail;
 			}

@@ -24,7 +24,7 @@ struct run_credentials {
 	char (*phantoms)[65];
 	struct proxy_endpoint *rules; /* all services' rules, grouped by service */
 	/* Bundled (optional) services whose key did not load, left out of this session:
-	 * "service: reason" each, for the caller to report. The spec keeps them. */
+	 * pairs of service name and reason, for the caller to report. The spec keeps them. */
 	char **dropped;
 };
 

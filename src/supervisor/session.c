@@ -215,9 +215,9 @@ static int prepare_proxy(struct session *s)
 	}
 	/* A network profile's bundled credentials are optional: one whose key does not
 	 * load is left out of this session, with a note under -v. */
-	STRV_FOREACH(x, s->rp.creds ? s->rp.creds->dropped : NULL)
-	log_info("network profile '%s' bundles credential %s, not enabled",
-		 strempty(spec->proxy.network_profile), *x);
+	for (char **x = s->rp.creds ? s->rp.creds->dropped : NULL; x && x[0] && x[1]; x += 2)
+		log_info("network profile '%s' bundles credential '%s', not enabled: %s",
+			 strempty(spec->proxy.network_profile), x[0], x[1]);
 	if (s->audit)
 		(void)audit_set_proxy_placement(s->audit, s->rp.netns ? "network-namespace"
 								      : "host-loopback");
@@ -235,6 +235,10 @@ static int prepare_tmp(struct session *s)
 {
 	const struct sandbox_spec *spec = s->spec;
 	struct diag d = {{0}};
+	if (!spec->placement.decided) {
+		log_error("the placement was not decided: policy_resolve had no probed features");
+		return -1;
+	}
 	if (spec->placement.private_tmp) {
 		int r = run_tmp_create(getenv("HOME"), s->audit ? audit_session_id(s->audit) : NULL,
 				       &s->tmp, &d);
