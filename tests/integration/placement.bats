@@ -39,7 +39,7 @@ check_placement() {
 	run nono_as "$who" run --allow-domain example.com --read "$P" --allow "$H/project" -- \
 		/bin/sh -c "readlink /proc/self/ns/user /proc/self/ns/mnt /proc/self/ns/pid \
 			/proc/self/ns/net; echo x >'$MARK'; '$P/probe-meta' chmod '$T/outside.txt' \
-			>/dev/null 2>&1; echo meta=\$?"
+			>/dev/null 2>&1; echo meta=\$?; '$P/nono' why --self --path /etc/passwd"
 	assert_success
 	local -a ns
 	mapfile -t ns < <(grep '^[a-z]*:\[' <<<"$output")
@@ -61,6 +61,11 @@ check_placement() {
 	echo "printed: $want"
 	echo "probed:  $got"
 	[ "$want" = "$got" ]
+	# And the sandbox's own state says the same (why --self: the published spec).
+	local self
+	self=$(grep '^Placement: ' <<<"$output")
+	echo "self:    $self"
+	[ "$self" = "${dry% (*}" ]
 
 	# --shared-tmp: the placement says the host's /tmp, and the run writes there.
 	rm -f "$MARK"
