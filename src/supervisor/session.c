@@ -245,8 +245,9 @@ static int prepare_tmp(struct session *s)
 		if (r < 0)
 			return log_diag(r, &d);
 	} else if (!spec->placement.mountns)
-		log_info("no mount namespace (user namespaces unavailable): the root is not "
-			 "read-only outside the write grants and /tmp is the host's");
+		log_info("no mount namespace (%s): the root is not read-only outside the write "
+			 "grants and /tmp is the host's",
+			 strempty(spec->placement.reason));
 	return 0;
 }
 
