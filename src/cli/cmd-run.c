@@ -21,6 +21,7 @@
 #include "supervisor/session-detach.h"
 #include "supervisor/session-proxy.h"
 #include "supervisor/session.h"
+#include "cli/placement.h"
 #include "cli/run-trust.h"
 #include "cli/run-options.h"
 #include "cli/theme.h"
@@ -625,36 +626,36 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 			      f->landlock_abi >= 6 ? "yes" : "no",
 			      s->scope_abstract_unix && f->landlock_abi >= 6 ? "yes" : "no");
 		(void)fprintf(out, "User namespaces: %s\n", sandbox_userns_available() ? "available" : "unavailable");
-		if (sandbox_pidns_available(f))
+		if (s->placement.pidns)
 			(void)fprintf(out,
 				      "Namespaces: pid, ipc, mount%s%s (PID 1 is nono's init: "
 				      "everything the command starts ends with it)\n",
-				      f->is_root ? "" : ", user",
-				      s->net == NET_PROXY ? ", network (where placed)" : "");
+				      s->placement.userns ? ", user" : "",
+				      s->proxy.placement == PROXY_PLACEMENT_NETNS ? ", network"
+										  : "");
 		else
 			(void)fprintf(out,
 				      "Namespaces: no pid/ipc (needs user namespaces or "
 				      "CAP_SYS_ADMIN): the supervisor, a child subreaper, ends "
 				      "the command's whole process tree when it exits\n");
-		bool mountns = sandbox_mountns_available(f);
-		(void)fprintf(out, "Read-only outside write grants: %s\n",
-			      mountns ? "yes (mount namespace: chmod, chown, utimes and xattr "
-					"changes fail with EROFS)"
-				      : "NO: no mount namespace can be had (user namespaces "
-					"unavailable); Landlock cannot refuse chmod, chown, utimes "
-					"and xattr changes outside the write grants");
+		bool mountns = s->placement.mountns;
+		(void)fprintf(
+		    out, "Read-only outside write grants: %s\n",
+		    !mountns		   ? "NO: no mount namespace can be had (user namespaces "
+					     "unavailable); Landlock cannot refuse chmod, chown, utimes "
+					     "and xattr changes outside the write grants"
+		    : s->placement.ro_root ? "yes (mount namespace: chmod, chown, utimes and xattr "
+					     "changes fail with EROFS)"
+					   : "no (a write grant of /)");
 		(void)fprintf(out, "Private /tmp: %s\n",
-			      !mountns	      ? "no (no mount namespace): the host's /tmp is shared"
-			      : s->shared_tmp ? "no (--shared-tmp): the host's /tmp is shared"
-					      : "yes, kept under ~/.nono/sessions/<id>/tmp");
-		if (s->net == NET_PROXY) {
-			const char *why;
-			enum proxy_placement pl = run_proxy_placement(
-			    f->is_root, f->is_root && run_proxy_have_sys_admin(),
-			    !f->is_root && sandbox_userns_available(), &why);
-			(void)fprintf(out, "Proxy placement: %s (%s)\n", proxy_placement_describe(pl),
-				      why);
-		}
+			      !mountns ? "no (no mount namespace): the host's /tmp is shared"
+			      : !s->placement.private_tmp
+				  ? "no (--shared-tmp): the host's /tmp is shared"
+				  : "yes, kept under ~/.nono/sessions/<id>/tmp");
+		if (s->net == NET_PROXY)
+			(void)fprintf(out, "Proxy placement: %s (%s)\n",
+				      proxy_placement_describe(s->proxy.placement),
+				      strempty(s->proxy.placement_reason));
 		(void)fprintf(out, "AF_UNIX path sockets: %s\n",
 			      f->seccomp_notify ? "mediated by the supervisor under 'nono run' "
 						  "(seccomp user notification), not under 'nono wrap'"
@@ -670,6 +671,7 @@ static void print_dry_run(const struct sandbox_spec *s, const struct sandbox_fea
 				(void)fprintf(out, "  passed through (--pass-env): %s\n", *n);
 		}
 	}
+	cli_print_placement(out, &s->placement);
 	(void)fprintf(out, "Would execute:");
 	for (char *const *p = argv; *p; p++)
 		(void)fprintf(out, " %s", *p);
@@ -686,94 +688,6 @@ static int check_command(const struct sandbox_spec *s, const char *path)
 		  "'--allow-command %s' to run it anyway",
 		  name, name);
 	return -EPERM;
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/*
- * A profile's own state directories (e.g. ~/.claude) must exist before the sandbox is
- * applied: Landlock attaches rules to existing inodes, so a grant on a missing directory
- * is skipped and the agent could not create it. Create the missing write-granted
- * directories a profile names itself (not the broad runtime groups such as ~/.nvm),
- * under $HOME only, mode 0700, as the invoking user.
- */
-static int create_profile_state_dirs(struct sandbox_spec *s)
-{
-	const char *home = getenv("HOME");
-	_cleanup_free_ char *real_home = NULL;
-	if (!home || home[0] != '/' || !(real_home = realpath(home, NULL)))
-		return 0;
-	for (size_t i = 0; i < s->n_grants; i++) {
-		struct fs_grant *g = &s->grants[i];
-		if (g->exists || g->is_file || !(g->access & FS_WRITE) ||
-		    g->origin.kind != ORIGIN_PROFILE || streq(g->path, real_home) ||
-		    !path_is_beneath(g->path, real_home))
-			continue;
-		/* mkdir -p from the first missing component down. */
-		for (char *p = g->path + strlen(real_home) + 1;; p++) {
-			if (*p != '/' && *p != 0)
-				continue;
-			char saved = *p;
-			*p = 0;
-			int r = mkdir(g->path, 0700);
-			*p = saved;
-			if (r < 0 && errno != EEXIST)
-				return log_error_errno(-errno, "cannot create '%s' for profile '%s'",
-						       g->path, strempty(s->profile_name));
-			if (!saved)
-				break;
-		}
-		log_info("created '%s' for profile '%s'", g->path, strempty(s->profile_name));
-		g->exists = true;
-	}
-	/*
-	 * Likewise the missing write-granted files a profile names under $HOME
-	 * (~/.claude.json), or the command line names anywhere (--write-file, --allow-file):
-	 * created mode 0600 in their existing parent, never through a symlink. A .json file starts
-	 * as "{}" (an empty file is not JSON, and its readers refuse it). Names ending in
-	 * .lock are left alone: lock "files" are often directories (mkdir locks), and a
-	 * regular file there would wedge the lock.
-	 */
-	for (size_t i = 0; i < s->n_grants; i++) {
-		struct fs_grant *g = &s->grants[i];
-		bool cli = g->origin.kind == ORIGIN_CLI || g->origin.kind == ORIGIN_ENV;
-		if (g->exists || !g->is_file || !(g->access & FS_WRITE) ||
-		    (!cli &&
-		     (g->origin.kind != ORIGIN_PROFILE || !path_is_beneath(g->path, real_home) ||
-		      streq(g->path, real_home) || has_suffix(g->path, ".lock"))))
-			continue;
-		_cleanup_close_ int fd =
-		    open(g->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				continue; /* no parent directory: nothing to create it in */
-			if (errno == EEXIST)
-				continue; /* appeared meanwhile: left as the sandbox found it */
-			if (cli && (errno == EACCES || errno == EPERM || errno == EROFS)) {
-				log_warning("cannot create '%s' for %s: %s; the grant is skipped",
-					    g->path, strempty(g->origin.name), strerror(errno));
-				continue;
-			}
-			return log_error_errno(-errno, "cannot create '%s' for profile '%s'",
-					       g->path, strempty(s->profile_name));
-		}
-		bool json = has_suffix(g->path, ".json");
-		if (json && write(fd, "{}\n", 3) != 3)
-			return log_error_errno(-EIO, "cannot write '%s' for profile '%s'", g->path,
-					       strempty(s->profile_name));
-		if (cli)
-			log_info("created '%s' (%s, mode 0600) for %s", g->path,
-				 json ? "\"{}\"" : "empty", strempty(g->origin.name));
-		else
-			log_info("created '%s' (%s, mode 0600) for profile '%s'", g->path,
-				 json ? "\"{}\"" : "empty", strempty(s->profile_name));
-		g->exists = true;
-	}
-	return 0;
 }
 
 static void print_footer(const struct sandbox_spec *s, int code, const char *private_tmp)
@@ -800,13 +714,14 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 {
 	const struct cli_command *cmd = cli_find_command(verb);
 	struct run_args a = {0};
-	_cleanup_spec_ struct sandbox_spec *spec = NULL;
-	_cleanup_strv_free_ char **warnings = NULL, **shell_argv = NULL;
+	_cleanup_spec_ struct sandbox_spec *resolved = NULL;
+	_cleanup_strv_free_ char **warnings = NULL, **notes = NULL, **shell_argv = NULL;
 	_cleanup_free_ char *exe = NULL;
 	_cleanup_strv_free_ char **trusted = NULL; /* verified instruction files */
 	_cleanup_secret_ struct secret attest_key = {0}; /* --audit-sign-key */
 	struct policy_input in;
 	struct sandbox_features f;
+	struct policy_features pf;
 	struct session sess;
 	bool started = false;
 	struct diag d = {{0}};
@@ -867,16 +782,25 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto oom;
 
 	input_from_args(&a, &in);
-	r = policy_resolve(&in, &spec, &warnings, &d);
+	/* The spec comes out of policy_resolve complete (placement decided from the probed
+	 * features, state directories created, verified files read-only) and frozen. */
+	sandbox_probe(&f);
+	sandbox_placement_features(&f, &pf);
+	in.features = &pf;
+	in.readonly_files = trusted;
+	in.create_state_dirs = !a.dry_run;
+	in.created_notes = &notes;
+	r = policy_resolve(&in, &resolved, &warnings, &d);
 	if (r < 0) {
 		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 		goto out;
 	}
+	const struct sandbox_spec *spec = resolved;
+	STRV_FOREACH(n, notes)
+	log_info("%s", *n);
 	STRV_FOREACH(w, warnings)
 	log_warning("%s", *w);
 	warnings = strv_free(warnings);
-	if (run_trust_protect(spec, trusted) < 0)
-		goto out;
 	for (size_t i = 0; i < spec->n_denies; i++)
 		if (spec->denies[i].bypassed)
 			log_warning("protection bypassed for '%s' (%s)", spec->denies[i].path,
@@ -901,7 +825,6 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 
-	sandbox_probe(&f);
 	if (a.dry_run) {
 		/* -s silences everything nono prints: the dry run then only validates. */
 		if (log_get_level() != LOG_LEVEL_SILENT)
@@ -919,8 +842,6 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	}
 	if (check_command(spec, exe) < 0)
-		goto out;
-	if (create_profile_state_dirs(spec) < 0)
 		goto out;
 	struct session_opts so = {
 		.wrap = mode == MODE_WRAP,

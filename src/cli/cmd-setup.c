@@ -26,7 +26,8 @@
 #include "base/macro.h"
 #include "base/path.h"
 #include "cli/cli.h"
-#include "supervisor/session-proxy.h"
+#include "cli/placement.h"
+#include "policy/policy.h"
 #include "query/query.h"
 #include "sandbox/sandbox.h"
 
@@ -340,8 +341,25 @@ int cmd_setup(int argc, char **argv)
 	if (verbose > 0)
 		(void)printf("  (probed: unshare(CLONE_NEWUSER|CLONE_NEWNS) in a forked child%s)\n",
 			     f.is_root ? "; also as uid 65534" : "");
-	/* The mount namespace every launch gets where it can: what it adds. */
-	bool mountns = f.is_root ? run_proxy_have_sys_admin() : userns_self;
+	/* The placement every launch gets here: what policy_resolve decides for a run of
+	 * the default profile from this probe (the rule is policy_decide_placement's). */
+	_cleanup_spec_ struct sandbox_spec *spec = NULL;
+	struct policy_features pf;
+	struct policy_input in;
+	struct diag d = {{0}};
+	char buf[2048];
+	sandbox_placement_features(&f, &pf);
+	policy_input_init(&in);
+	in.workdir = "/";
+	in.features = &pf;
+	r = policy_resolve(&in, &spec, NULL, &d);
+	if (r < 0) {
+		log_error("cannot resolve the default profile: %s",
+			  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+		return EXIT_NONO_ERROR;
+	}
+	const struct sandbox_placement *pl = &spec->placement;
+	bool mountns = pl->mountns;
 	(void)printf("Mount namespace:  %s\n",
 		     mountns ? "yes: read-only outside the write grants, private /tmp, masks"
 			     : "NO (see Degraded)");
@@ -359,15 +377,18 @@ int cmd_setup(int argc, char **argv)
 		(void)printf("  for unprivileged users: %s\n",
 			     userns_unpriv == 0 ? "yes" : "partly (no user namespaces)");
 	/* Proxy mode (--allow-domain, --network-profile, ...): the rule `nono run` follows. */
-	const char *why;
-	enum proxy_placement placement =
-	    run_proxy_placement(f.is_root, f.is_root && run_proxy_have_sys_admin(), userns_self, &why);
-	(void)printf("Proxy placement:  %s (%s)\n", proxy_placement_describe(placement), why);
+	enum proxy_placement placement = pl->proxy;
+	(void)printf("Proxy placement:  %s (%s)\n", proxy_placement_describe(placement),
+		     strempty(pl->reason));
 	if (userns_unpriv >= 0) {
-		enum proxy_placement pu = run_proxy_placement(false, false, userns_unpriv == 0, &why);
-		(void)printf("  for unprivileged users: %s (%s)\n", proxy_placement_describe(pu),
-			     why);
+		struct sandbox_spec other = {0};
+		policy_decide_placement(
+		    &(const struct policy_features){.userns = userns_unpriv == 0}, &other);
+		(void)printf("  for unprivileged users: %s (%s)\n",
+			     proxy_placement_describe(other.placement.proxy),
+			     strempty(other.placement.reason));
 	}
+	cli_print_placement(stdout, pl);
 
 	/* Degradations: what a user would lose, in their words (stdout: part of the report). */
 	const char *lost[10];

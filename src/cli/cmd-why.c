@@ -16,6 +16,7 @@
 #include "base/parse.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/placement.h"
 #include "supervisor/session-proxy.h"
 #include "policy/embedded.h"
 #include "policy/netmatch.h"
@@ -308,6 +309,12 @@ static int resolve_context(struct why_args *a, struct sandbox_spec **ret)
 	    .allow_domains = a->allow_domains,
 	    .capability_elevation = -1,
 	};
+	/* The placement `nono run` would decide here, from the same probe by the same rule. */
+	struct sandbox_features f;
+	struct policy_features pf;
+	sandbox_probe(&f);
+	sandbox_placement_features(&f, &pf);
+	in.features = &pf;
 	int r = policy_resolve(&in, ret, &warnings, &d);
 	if (r < 0) {
 		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
@@ -343,28 +350,6 @@ static int read_self(struct sandbox_spec **ret)
 				SANDBOX_STATE_FD_ENV, fd);
 	}
 	return r;
-}
-
-/*
- * The proxy allows a network profile's host groups as well as allow_domains (see
- * session-proxy.c): expand them the same way so host answers match what the proxy does.
- */
-static int expand_network_profile(struct sandbox_spec *s)
-{
-	_cleanup_strv_free_ char **hosts = NULL;
-	struct diag d = {{0}};
-	char buf[2048];
-
-	if (s->net != NET_PROXY || !s->proxy.network_profile)
-		return 0;
-	int r = run_proxy_allowlist(s, &hosts, &d);
-	if (r < 0) {
-		log_error("%s", d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
-		return r;
-	}
-	strv_free(s->proxy.allow_domains);
-	s->proxy.allow_domains = TAKE_PTR(hosts);
-	return 0;
 }
 
 /*
@@ -420,20 +405,11 @@ int cmd_why(int argc, char **argv)
 		if (r >= 0)
 			r = resolve_context(&a, &spec);
 	}
-	if (r >= 0 && a.host)
-		r = expand_network_profile(spec);
 	if (r < 0)
 		goto done;
-	/* Outside a sandbox: the placement `nono run` would choose here, by the same rule.
-	 * With --self the state says what the running sandbox got. */
-	const char *placement_reason = NULL;
-	if (!a.self && spec->net == NET_PROXY) {
-		struct sandbox_features f;
-		sandbox_probe(&f);
-		spec->proxy.placement = run_proxy_placement(
-		    f.is_root, f.is_root && run_proxy_have_sys_admin(),
-		    !f.is_root && sandbox_userns_available(), &placement_reason);
-	}
+	/* Outside a sandbox: the placement `nono run` would decide here (policy_resolve
+	 * decided it). With --self the state says what the running sandbox got. */
+	const char *placement_reason = spec->proxy.placement_reason;
 
 	if (a.path) {
 		r = policy_query_path(spec, a.path, a.op, &q);
@@ -501,6 +477,8 @@ int cmd_why(int argc, char **argv)
 		(void)fputs("Credential services (reverse proxy):\n", stdout);
 		run_credentials_describe(spec, stdout);
 	}
+	if (!a.json)
+		cli_print_placement(stdout, &spec->placement);
 	ret = fflush(stdout) == 0 ? EXIT_NONO_OK : EXIT_NONO_ERROR;
 done:
 	why_args_release(&a);

@@ -193,19 +193,3 @@ int run_trust_preexec(char *const *skip_dirs, bool override, char ***ret_verifie
 	*ret_verified = TAKE_PTR(verified);
 	return 0;
 }
-
-int run_trust_protect(struct sandbox_spec *spec, char *const *verified)
-{
-	STRV_FOREACH(v, verified)
-	{
-		char *c = realpath(*v, NULL);
-		if (!c)
-			return log_error_errno(-errno, "trust: cannot resolve '%s'", *v);
-		int r = strv_consume(&spec->readonly_files, c);
-		if (r < 0) {
-			free(c);
-			return log_error_errno(r, "out of memory");
-		}
-	}
-	return 0;
-}

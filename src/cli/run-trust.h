@@ -23,7 +23,3 @@ struct trust_policy;
 /* The merged user + project policy (anchoring above), *ret NULL when there is none.
  * 0, or -1 after printing the error. */
 int run_trust_load_policy(struct trust_policy **ret);
-
-struct sandbox_spec;
-/* Keep the verified files read-only for the session (spec->readonly_files). 0 or -errno. */
-int run_trust_protect(struct sandbox_spec *spec, char *const *verified);

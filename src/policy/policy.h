@@ -27,6 +27,16 @@ struct input_unix_grant {
 	const char *flag;
 };
 
+/*
+ * What the kernel lets this process do, as far as the placement depends on it
+ * (sandbox_placement_features() fills it from the probe).
+ */
+struct policy_features {
+	bool is_root;	/* euid 0: namespaces without a user namespace */
+	bool sys_admin; /* root holding CAP_SYS_ADMIN */
+	bool userns;	/* not root: a user + mount namespace can be made */
+};
+
 /* Everything the CLI learnt from flags and NONO_* environment, already merged by precedence. */
 struct policy_input {
 	const char *profile; /* name (built-in or ~/.config/nono/profiles/NAME.json) or a path */
@@ -63,7 +73,27 @@ struct policy_input {
 	bool allow_gpu;
 	bool shared_tmp;	  /* --shared-tmp */
 	int capability_elevation; /* -1 unset */
+
+	/* Verified instruction files (the trust scan): bound read-only where a write grant
+	 * reaches them; canonicalised by resolve. */
+	char **readonly_files;
+	/* Create the missing state directories and files the profile (or a --write-file)
+	 * names before the spec is frozen, so their grants exist; what was created is
+	 * described in *created_notes when non-NULL. */
+	bool create_state_dirs;
+	char ***created_notes;
+	/* The probed features: resolve decides the placement from them. NULL: undecided
+	 * (policy show, learn). */
+	const struct policy_features *features;
 };
+
+/*
+ * The placement rule (resolve applies it; setup asks it for other users too): a mount
+ * namespace, and with it PID/IPC namespaces, the read-only root, masks and a private
+ * /tmp, for root holding CAP_SYS_ADMIN or anyone else with user namespaces; the proxy
+ * in the child's network namespace under the same condition, else on host loopback.
+ */
+void policy_decide_placement(const struct policy_features *f, struct sandbox_spec *s);
 
 /* True if name is a built-in credential service (openai, anthropic, gemini, ...). */
 bool policy_credential_is_preset(const char *name);
@@ -73,7 +103,10 @@ void policy_input_init(struct policy_input *in);
 
 /*
  * Resolve: load the profile chain (extends), expand $HOME $WORKDIR $TMPDIR $UID and ~,
- * apply groups and policy patches, add the input's grants, canonicalise every path.
+ * apply groups and policy patches, add the input's grants, canonicalise every path,
+ * expand the network profile into proxy.allow_domains and validate every host pattern
+ * with the proxy's compiler, decide the placement. The result is complete: nothing
+ * writes to it afterwards (everything downstream takes a const spec).
  * On a user-fixable error returns -errno and fills *d with file:line:column or flag.
  * Warnings (a missing optional path, a deprecated flag) go to *ret_warnings if non-NULL.
  */

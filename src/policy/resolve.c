@@ -19,6 +19,7 @@
 #include "base/strv.h"
 #include "policy/embedded.h"
 #include "policy/expand.h"
+#include "policy/freeze.h"
 #include "policy/groups.h"
 #include "policy/policy.h"
 #include "policy/profile.h"
@@ -683,7 +684,7 @@ static bool credential_enabled(const struct proxy_spec *px, const char *name)
  * The credentials a network profile bundles (network-policy.json: codex -> openai,
  * opencode -> google-ai), enabled like --credential but optional: the run drops one
  * whose key does not load instead of failing, so the profile works without a key.
- * An unknown network profile is reported where the proxy resolves its hosts.
+ * An unknown network profile is reported by freeze_network(), which expands its hosts.
  */
 static int add_bundled_credentials(struct builder *b, const char *np)
 {
@@ -1015,6 +1016,16 @@ static int resolve(struct builder *b, const struct policy_input *in)
 	s->shared_tmp = in->shared_tmp || p->shared_tmp == 1;
 	s->scope_signal = true;
 	s->scope_abstract_unix = true;
+
+	/* Frozen from here: nothing after policy_resolve writes to the spec. */
+	if ((r = freeze_network(s, in, p, b->d)) < 0 ||
+	    (r = freeze_readonly_files(s, in->readonly_files, b->d)) < 0)
+		return r;
+	if (in->create_state_dirs &&
+	    (r = freeze_state_dirs(s, in->created_notes, &b->warnings, b->d)) < 0)
+		return r;
+	if (in->features)
+		policy_decide_placement(in->features, s);
 	return 0;
 }
 

@@ -51,8 +51,6 @@ struct sandbox_spec *sandbox_spec_free(struct sandbox_spec *s)
 		return NULL;
 	free(s->profile_name);
 	free(s->workdir);
-	free(s->private_tmp);
-	free(s->private_var_tmp);
 	for (size_t i = 0; i < s->n_grants; i++) {
 		free(s->grants[i].path);
 		origin_done(&s->grants[i].origin);

@@ -116,7 +116,27 @@ struct proxy_spec {
 	char *upstream_proxy;       /* host:port or NULL */
 	char **upstream_bypass;
 	uint16_t port;              /* 0: OS-assigned */
-	enum proxy_placement placement; /* set by nono run (run_proxy_placement()) */
+	/* Decided by policy_resolve from the probed features (UNDECIDED without them, or
+	 * outside proxy mode); placement_reason says why, in words (static, may be NULL). */
+	enum proxy_placement placement;
+	const char *placement_reason;
+};
+
+/*
+ * Which namespaces the child gets and what follows from them, decided once by
+ * policy_resolve from the probed features (policy_input.features); run obeys it and
+ * why, setup and --dry-run print it. decided is false when no features were given.
+ */
+struct sandbox_placement {
+	bool decided;
+	bool userns;	  /* a user namespace of its own (not root) */
+	bool mountns;	  /* a mount namespace: read-only root, masks by mount, private /tmp */
+	bool pidns;	  /* private PID and IPC namespaces, PID 1 nono's init */
+	bool ro_root;	  /* read-only outside the write grants (no write grant of "/") */
+	bool masks;	  /* protected paths inside grants masked by mounts */
+	bool private_tmp; /* the session's own /tmp and /var/tmp (not --shared-tmp) */
+	enum proxy_placement proxy; /* where a proxy goes (proxy.placement in proxy mode) */
+	const char *reason;	    /* why there is or is not a mount namespace (static) */
 };
 
 /* Environment credentials loaded into the child's environment (--env-credential[-map]). */
@@ -134,7 +154,7 @@ struct sandbox_spec {
 	struct fs_deny *denies;
 	size_t n_denies;
 	/* Files bound read-only onto themselves for the session where a write grant reaches
-	 * them (verified instruction files, set by nono run's trust scan). Canonical. */
+	 * them (verified instruction files: policy_input.readonly_files). Canonical. */
 	char **readonly_files;
 
 	enum net_mode net;
@@ -166,10 +186,7 @@ struct sandbox_spec {
 	bool best_effort;
 	/* --shared-tmp / security.shared_tmp: the host's /tmp instead of a private one. */
 	bool shared_tmp;
-	/* The session's own directories for /tmp and /var/tmp (set by `run` before
-	 * sandbox_prepare, which mounts them where a mount namespace exists); NULL: none. */
-	char *private_tmp;
-	char *private_var_tmp;
+	struct sandbox_placement placement;
 
 	/* filesystem.suppress_save_prompt: canonical paths the post-run save prompt skips
 	 * (not grants). Added by policy/; NULL when none. */

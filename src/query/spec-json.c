@@ -204,6 +204,24 @@ static json_t *proxy_json(const struct proxy_spec *p)
 	return o;
 }
 
+/* The namespace placement policy_resolve decided (the proxy's is in "proxy"). */
+static json_t *placement_json(const struct sandbox_placement *p)
+{
+	json_t *o = json_object();
+	if (put(o, "decided", json_boolean(p->decided)) < 0 ||
+	    put(o, "userns", json_boolean(p->userns)) < 0 ||
+	    put(o, "mountns", json_boolean(p->mountns)) < 0 ||
+	    put(o, "pidns", json_boolean(p->pidns)) < 0 ||
+	    put(o, "ro_root", json_boolean(p->ro_root)) < 0 ||
+	    put(o, "masks", json_boolean(p->masks)) < 0 ||
+	    put(o, "private_tmp", json_boolean(p->private_tmp)) < 0 ||
+	    put(o, "proxy", jstr(proxy_placement_to_string(p->proxy))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 int spec_to_json(const struct sandbox_spec *s, char **ret)
 {
 	if (!s || !ret || s->net < 0 || s->net >= _NET_MODE_MAX)
@@ -222,6 +240,7 @@ int spec_to_json(const struct sandbox_spec *s, char **ret)
 		   put(o, "blocked_commands", strv_json(s->blocked_commands)) < 0 ||
 		   put(o, "allowed_commands", strv_json(s->allowed_commands)) < 0 ||
 		   put(o, "proxy", proxy_json(&s->proxy)) < 0 ||
+		   put(o, "placement", placement_json(&s->placement)) < 0 ||
 		   put(o, "allow_gpu", json_boolean(s->allow_gpu)) < 0 ||
 		   put(o, "capability_elevation", json_boolean(s->capability_elevation)) < 0 ||
 		   put(o, "best_effort", json_boolean(s->best_effort)) < 0;
@@ -541,6 +560,30 @@ static int read_proxy(const json_t *root, struct proxy_spec *p)
 	return r;
 }
 
+static int read_placement(const json_t *root, struct sandbox_placement *p)
+{
+	const json_t *o = json_object_get(root, "placement"), *pl;
+	int r = CHECK_KEYS(o, "decided", "userns", "mountns", "pidns", "ro_root", "masks",
+			   "private_tmp", "proxy");
+	if (r >= 0)
+		r = get_bool(o, "decided", &p->decided);
+	if (r >= 0)
+		r = get_bool(o, "userns", &p->userns);
+	if (r >= 0)
+		r = get_bool(o, "mountns", &p->mountns);
+	if (r >= 0)
+		r = get_bool(o, "pidns", &p->pidns);
+	if (r >= 0)
+		r = get_bool(o, "ro_root", &p->ro_root);
+	if (r >= 0)
+		r = get_bool(o, "masks", &p->masks);
+	if (r >= 0)
+		r = get_bool(o, "private_tmp", &p->private_tmp);
+	if (r >= 0 && !json_is_null(pl = json_object_get(o, "proxy")))
+		r = proxy_placement_from_string(json_string_value(pl), &p->proxy);
+	return r;
+}
+
 static int read_spec(const json_t *root, struct sandbox_spec *s)
 {
 	json_int_t version;
@@ -548,7 +591,7 @@ static int read_spec(const json_t *root, struct sandbox_spec *s)
 	int r = CHECK_KEYS(root, "version", "profile_name", "workdir", "grants", "denies", "net",
 			   "open_ports", "listen_ports", "unix_grants", "scope_signal",
 			   "scope_abstract_unix", "blocked_commands", "allowed_commands", "proxy",
-			   "allow_gpu", "capability_elevation", "best_effort");
+			   "placement", "allow_gpu", "capability_elevation", "best_effort");
 	if (r >= 0)
 		r = get_int(root, "version", SPEC_JSON_VERSION, SPEC_JSON_VERSION, &version);
 	if (r >= 0)
@@ -579,6 +622,8 @@ static int read_spec(const json_t *root, struct sandbox_spec *s)
 		r = get_strv(root, "allowed_commands", &s->allowed_commands);
 	if (r >= 0)
 		r = read_proxy(root, &s->proxy);
+	if (r >= 0)
+		r = read_placement(root, &s->placement);
 	if (r >= 0)
 		r = get_bool(root, "allow_gpu", &s->allow_gpu);
 	if (r >= 0)

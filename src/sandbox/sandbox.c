@@ -454,12 +454,15 @@ static int plan_masks(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		if (!S_ISLNK(st.st_mode) &&
 		    (dac_unreachable(dn->path, &st) || already_masked(dn->path, &st)))
 			continue;
-		if (!f->is_root && !userns_ok(f)) {
-			diag_set(
-			    d, g->path, 0, 0,
-			    "grant '%s' covers protected path '%s' (%s), and user namespaces are "
-			    "unavailable to mask it; narrow the grant or use --bypass-protection",
-			    g->path, dn->path, strempty(dn->category));
+		/* As the spec's placement says (decided from the same features), else probed. */
+		if (spec->placement.decided ? !spec->placement.masks
+					    : !f->is_root && !userns_ok(f)) {
+			diag_set(d, g->path, 0, 0,
+				 "grant '%s' covers protected path '%s' (%s), and %s to mask it; "
+				 "narrow the grant or use --bypass-protection",
+				 g->path, dn->path, strempty(dn->category),
+				 f->is_root ? "no mount namespace can be had (no CAP_SYS_ADMIN)"
+					    : "user namespaces are unavailable");
 			return -EPERM;
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
@@ -500,6 +503,15 @@ static bool have_sys_admin(void)
 bool sandbox_mountns_available(const struct sandbox_features *f)
 {
 	return f->is_root ? have_sys_admin() : userns_ok(f);
+}
+
+void sandbox_placement_features(const struct sandbox_features *f, struct policy_features *ret)
+{
+	*ret = (struct policy_features){
+	    .is_root = f->is_root,
+	    .sys_admin = f->is_root && have_sys_admin(),
+	    .userns = !f->is_root && userns_ok(f),
+	};
 }
 
 /*
@@ -667,17 +679,21 @@ static int bind_cmp(const void *x, const void *y)
  * an explicit grant under /tmp still sees the real path. A write grant of "/" leaves the
  * root writable.
  */
-static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, struct diag *d)
+static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec,
+		      const struct sandbox_tmp *tmp, struct diag *d)
 {
 	const char *tmp_dst[2] = {NULL, NULL};
+	const char *tmp_src[2] = {tmp ? tmp->tmp : NULL, tmp ? tmp->var_tmp : NULL};
+	bool private_tmp =
+	    spec->placement.decided ? spec->placement.private_tmp : !spec->shared_tmp;
 	struct stat st;
 	int r;
 
 	p->ro_root = true;
-	if (!spec->shared_tmp && spec->private_tmp) {
+	if (private_tmp && tmp_src[0]) {
 		if (lstat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
 			tmp_dst[0] = "/tmp";
-		if (spec->private_var_tmp && lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+		if (tmp_src[1] && lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
 			tmp_dst[1] = "/var/tmp";
 	}
 	for (size_t i = 0; i < spec->n_grants; i++) {
@@ -694,8 +710,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		int k = tmp_region(g->path, tmp_dst);
 		if ((!write && k < 0) || bind_covered(spec, i, tmp_dst))
 			continue;
-		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k],
-			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k], tmp_src[k], d);
 		if (r < 0)
 			goto fail;
 	}
@@ -715,7 +730,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 		if (covered)
 			continue;
 		r = add_bind(p, up, up, spec->unix_grants[i].flags & UNIX_BIND, tmp_dst[k],
-			     k == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+			     tmp_src[k], d);
 		if (r < 0)
 			goto fail;
 	}
@@ -736,8 +751,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 				covered = true;
 		}
 		if (access != 0 && !covered) {
-			r = add_bind(p, cwd, cwd, access & FS_WRITE, tmp_dst[ck],
-				     ck == 0 ? spec->private_tmp : spec->private_var_tmp, d);
+			r = add_bind(p, cwd, cwd, access & FS_WRITE, tmp_dst[ck], tmp_src[ck], d);
 			if (r < 0)
 				goto fail;
 		}
@@ -745,8 +759,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec, s
 	for (int k = 0; k < 2; k++) {
 		if (!tmp_dst[k])
 			continue;
-		r = add_bind(p, k == 0 ? spec->private_tmp : spec->private_var_tmp, tmp_dst[k],
-			     true, NULL, NULL, d);
+		r = add_bind(p, tmp_src[k], tmp_dst[k], true, NULL, NULL, d);
 		if (r < 0)
 			goto fail;
 		r = private_tmp_rule(p, spec, tmp_dst[k]);
@@ -868,6 +881,13 @@ pid_t sandbox_fork(const struct sandbox_plan *p)
 int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
 		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d)
 {
+	return sandbox_prepare_session(spec, f, flags, NULL, ret, ret_warnings, d);
+}
+
+int sandbox_prepare_session(const struct sandbox_spec *spec, const struct sandbox_features *f,
+			    unsigned flags, const struct sandbox_tmp *tmp,
+			    struct sandbox_plan **ret, char ***ret_warnings, struct diag *d)
+{
 	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
 	int r;
 
@@ -917,10 +937,12 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	if (r < 0)
 		return r;
 
-	/* Read-only root and private /tmp wherever a mount namespace can be had. */
-	bool mountns = sandbox_mountns_available(f);
+	/* Read-only root and private /tmp wherever a mount namespace can be had: as the
+	 * spec's placement says (decided from the same features), else as probed. */
+	bool mountns =
+	    spec->placement.decided ? spec->placement.mountns : sandbox_mountns_available(f);
 	if (mountns) {
-		r = plan_binds(p, spec, d);
+		r = plan_binds(p, spec, tmp, d);
 		if (r < 0)
 			return r;
 	}
@@ -942,7 +964,7 @@ int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_featur
 	 * processes and SysV objects, and everything it starts dies with it (the PID
 	 * namespace's init). They need a mount namespace too, for a /proc of their own.
 	 */
-	if (sandbox_pidns_available(f)) {
+	if (spec->placement.decided ? spec->placement.pidns : sandbox_pidns_available(f)) {
 		p->use_pidns = true;
 		p->use_mountns = true;
 		if (!f->is_root)

@@ -23,6 +23,7 @@
 
 #include "base/diag.h"
 #include "base/macro.h"
+#include "policy/policy.h"
 #include "policy/spec.h"
 
 struct sandbox_features {
@@ -56,6 +57,9 @@ void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc);
  */
 bool sandbox_mountns_available(const struct sandbox_features *f);
 
+/* The features policy_resolve decides the placement from (policy_input.features). */
+void sandbox_placement_features(const struct sandbox_features *f, struct policy_features *ret);
+
 /*
  * True when a seccomp user-notification listener already exists in this process's
  * filter chain (nono nested inside a nono sandbox): the kernel allows one per chain,
@@ -80,6 +84,16 @@ enum sandbox_plan_flags {
  */
 int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
 		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d);
+/* The session's own directories mounted on /tmp and /var/tmp where the spec's
+ * placement has a private /tmp (var_tmp may be NULL). */
+struct sandbox_tmp {
+	const char *tmp;
+	const char *var_tmp;
+};
+/* sandbox_prepare() with the session's private /tmp (tmp may be NULL: none). */
+int sandbox_prepare_session(const struct sandbox_spec *spec, const struct sandbox_features *f,
+			    unsigned flags, const struct sandbox_tmp *tmp,
+			    struct sandbox_plan **ret, char ***ret_warnings, struct diag *d);
 struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox_plan *, sandbox_plan_free);
 

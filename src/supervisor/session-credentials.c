@@ -30,17 +30,29 @@ int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **
 		goto fail;
 	}
 	size_t k = 0;
-	for (size_t i = 0; i < px->n_credentials; i++, c->n++) {
-		const struct credential_spec *cs = &px->credentials[i];
+	for (size_t j = 0; j < px->n_credentials; j++) {
+		const struct credential_spec *cs = &px->credentials[j];
 		struct diag cd = {{0}};
+		size_t i = c->n;
 		c->specs[i] = cs;
 		r = credential_load(cs->credential_key, &c->secrets[i], &cd);
+		if (r < 0 && cs->optional) {
+			/* A network profile's bundled key that does not load: run without it. */
+			if (strv_extend(&c->dropped, cs->name) < 0 ||
+			    strv_extend(&c->dropped, cd.msg[0] ? cd.msg : strerror(-r)) < 0) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			secret_wipe(&c->secrets[i]);
+			continue;
+		}
 		if (r < 0) {
 			diag_set(d, "--credential", 0, 0,
 				 "cannot load the credential of service '%s' from '%s': %s",
 				 cs->name, cs->credential_key, cd.msg[0] ? cd.msg : strerror(-r));
 			goto fail;
 		}
+		c->n++;
 		r = token_generate(c->phantoms[i], sizeof(c->phantoms[i]));
 		if (r < 0)
 			goto fail;
@@ -93,6 +105,7 @@ struct run_credentials *run_credentials_free(struct run_credentials *c)
 	free(c->secrets);
 	free(c->phantoms);
 	free(c->rules);
+	strv_free(c->dropped);
 	free(c);
 	return NULL;
 }

@@ -23,11 +23,15 @@ struct run_credentials {
 	struct secret *secrets;
 	char (*phantoms)[65];
 	struct proxy_endpoint *rules; /* all services' rules, grouped by service */
+	/* Bundled (optional) services whose key did not load, left out of this session:
+	 * pairs of service name and reason, for the caller to report. The spec keeps them. */
+	char **dropped;
 };
 
 /*
  * Load every credential of s->proxy (none: *ret = NULL, 0). A failure names the
- * service and the reference in d, never a value.
+ * service and the reference in d, never a value; an optional one (bundled by the
+ * network profile) whose key does not load is left out and listed in dropped.
  */
 int run_credentials_load(const struct sandbox_spec *s, struct run_credentials **ret,
 			 struct diag *d);

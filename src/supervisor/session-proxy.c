@@ -13,7 +13,7 @@
  *    (session-portfwd.c).
  *  - Landlock mode (fallback): the proxy listens on the host's 127.0.0.1 and Landlock
  *    lets the child connect to that port only.
- * run_proxy_placement() decides; why and setup report the same answer.
+ * policy_resolve() decides (spec->proxy.placement); why and setup print the same answer.
  */
 #include "supervisor/session-proxy.h"
 #include "supervisor/session-environ.h"
@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <linux/capability.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,10 +34,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/parse.h"
-#include "base/strbuf.h"
 #include "base/strv.h"
-#include "policy/embedded.h"
-#include "proxy/netpolicy.h"
 #include "proxy/token.h"
 
 /* How long the child has to hand over the listener (it is the child's first act). */
@@ -75,69 +71,18 @@ static bool proxy_audit_failed(void *ud)
 	return audit_events_lost(ud) > 0;
 }
 
-/* Host patterns: the network profile's groups, then --allow-domain and the profile's. */
+/* Host patterns: policy_resolve expanded the network profile into allow_domains. */
 int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d)
 {
 	_cleanup_strv_free_ char **hosts = NULL;
-	int r;
-
-	if (s->proxy.network_profile) {
-		const struct embedded_file *f = embedded_find("network-policy.json");
-		_cleanup_net_policy_ struct net_policy *np = NULL;
-		_cleanup_strv_free_ char **creds = NULL;
-		if (!f) {
-			diag_set(d, NULL, 0, 0, "network-policy.json is not embedded in this build");
-			return -ENOENT;
-		}
-		r = net_policy_parse(f->data, f->size, "network-policy.json", &np, d);
-		if (r < 0)
-			return r;
-		r = net_policy_resolve(np, s->proxy.network_profile, &hosts, &creds);
-		if (r == -ENOENT) {
-			_cleanup_strv_free_ char **names = NULL;
-			struct strbuf sb = STRBUF_INIT;
-			(void)net_policy_profile_names(np, &names);
-			STRV_FOREACH(n, names)
-			(void)strbuf_addf(&sb, "%s%s", n == names ? "" : ", ", *n);
-			diag_set(d, "--network-profile", 0, 0,
-				 "unknown network profile '%s' (available: %s)",
-				 s->proxy.network_profile, sb.buf ? sb.buf : "none");
-			strbuf_release(&sb);
-			return r;
-		}
-		if (r < 0)
-			return r;
-	}
+	(void)d;
 	STRV_FOREACH(h, s->proxy.allow_domains)
-	if (strv_extend_unique(&hosts, *h) < 0)
+	if (strv_extend(&hosts, *h) < 0)
 		return -ENOMEM;
 	if (!hosts && !(hosts = calloc(1, sizeof(char *))))
 		return -ENOMEM;
 	*ret = TAKE_PTR(hosts);
 	return 0;
-}
-
-enum proxy_placement run_proxy_placement(bool is_root, bool sys_admin, bool userns,
-					 const char **ret_reason)
-{
-	/* Root makes the namespace directly (sandbox_prepare), which takes CAP_SYS_ADMIN. */
-	bool netns = is_root ? sys_admin : userns;
-	const char *why = is_root ? (sys_admin ? "running as root"
-					       : "running as root without CAP_SYS_ADMIN")
-			  : userns ? "user namespaces are available"
-				   : "user namespaces are unavailable for this user";
-	if (ret_reason)
-		*ret_reason = why;
-	return netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
-}
-
-bool run_proxy_have_sys_admin(void)
-{
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct c[2] = {{0}};
-	if (syscall(SYS_capget, &h, c) < 0)
-		return false;
-	return c[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
 static uint16_t random_port(void)
@@ -185,10 +130,15 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	if (r < 0)
 		return r;
 
-	/* --open-port/--listen-port are forwarded in the namespace placement (session-portfwd.c). */
-	rp->netns = run_proxy_placement(f->is_root, f->is_root && run_proxy_have_sys_admin(),
-					!f->is_root && sandbox_userns_available(),
-					NULL) == PROXY_PLACEMENT_NETNS;
+	/* As the spec's placement says: policy_resolve decided it from the probed features.
+	 * --open-port/--listen-port are forwarded in the namespace placement
+	 * (session-portfwd.c). */
+	(void)f;
+	if (s->proxy.placement == PROXY_PLACEMENT_UNDECIDED) {
+		diag_set(d, NULL, 0, 0, "the proxy placement was not decided (no probed features)");
+		return -EINVAL;
+	}
+	rp->netns = s->proxy.placement == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
 		.event = audit ? proxy_audit_event : NULL,

@@ -10,17 +10,6 @@
 #include "proxy/proxy.h"
 #include "sandbox/sandbox.h"
 
-/*
- * The one placement decision `nono run`, `why` and `setup` share: the private network
- * namespace whenever the child can have one (root holding CAP_SYS_ADMIN, or another
- * user with user namespaces available), the Landlock-port fallback otherwise (e.g. root
- * in a container without CAP_SYS_ADMIN). *ret_reason (may be NULL) says why, in words.
- */
-enum proxy_placement run_proxy_placement(bool is_root, bool sys_admin, bool userns,
-					 const char **ret_reason);
-/* Whether this process holds CAP_SYS_ADMIN (effective): root can unshare then. */
-bool run_proxy_have_sys_admin(void);
-
 struct run_proxy {
 	bool netns;         /* the proxy listener lives in the child's network namespace */
 	pid_t pid;          /* the proxy process, -1 before it starts */
@@ -35,10 +24,11 @@ struct run_proxy {
 };
 
 /*
- * Decide the placement, build the allowlist from the network profile and the domain
- * grants, generate the token, load the credentials of the reverse-proxy services
- * (wiped in this process as soon as the proxy process is forked). In Landlock mode the proxy starts here; in namespace
- * mode it starts in run_proxy_receive_listener() once the child hands the listener over.
+ * Take the placement from the spec (-EINVAL when undecided), build the allowlist,
+ * generate the token, load the credentials of the reverse-proxy services (wiped in
+ * this process as soon as the proxy process is forked). In Landlock mode the proxy
+ * starts here; in namespace mode it starts in run_proxy_receive_listener() once the
+ * child hands the listener over.
  */
 int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 		      const struct sandbox_features *f, struct diag *d);
@@ -51,8 +41,5 @@ int run_proxy_environ(const struct run_proxy *rp, char ***env);
 /* Stop the proxy process, close everything, wipe the token. */
 void run_proxy_release(struct run_proxy *rp);
 
-/*
- * The proxy's allowlist for a spec: the network profile's host groups, then the domain
- * grants. `nono why --host` uses it too, so its answers match what the proxy does.
- */
+/* The proxy's allowlist: the spec's allow_domains (the network profile expanded). */
 int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d);

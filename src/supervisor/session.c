@@ -30,8 +30,8 @@ enum {
 	SESSION_EXIT_ERROR = 1,
 };
 
-void session_init(struct session *s, struct sandbox_spec *spec, const struct sandbox_features *f,
-		  const struct session_opts *o)
+void session_init(struct session *s, const struct sandbox_spec *spec,
+		  const struct sandbox_features *f, const struct session_opts *o)
 {
 	*s = (struct session){
 	    .spec = spec,
@@ -69,33 +69,6 @@ static int oom(void)
 {
 	log_error_errno(-ENOMEM, "out of memory");
 	return -1;
-}
-
-/*
- * A network profile's bundled credentials are optional: one whose key does not load
- * (no keyring, no such entry) is dropped with a note under -v, and the run goes on
- * without it; a key that loads is loaded again, and kept, by the proxy.
- */
-static void drop_unavailable_bundled(struct sandbox_spec *s)
-{
-	for (size_t i = 0; i < s->proxy.n_credentials;) {
-		const struct credential_spec *c = &s->proxy.credentials[i];
-		if (!c->optional) {
-			i++;
-			continue;
-		}
-		_cleanup_secret_ struct secret sec = {0};
-		struct diag cd = {{0}};
-		int r = credential_load(c->credential_key, &sec, &cd);
-		if (r >= 0) {
-			i++;
-			continue;
-		}
-		log_info("network profile '%s' bundles credential '%s', not enabled: %s",
-			 strempty(s->proxy.network_profile), c->name,
-			 cd.msg[0] ? cd.msg : strerror(-r));
-		sandbox_spec_drop_credential(s, i);
-	}
 }
 
 /* Replace any inherited NONO_SANDBOX_STATE_FD (a nested run describes the inner sandbox). */
@@ -247,25 +220,28 @@ static int prepare_audit(struct session *s)
 
 static int prepare_proxy(struct session *s)
 {
-	struct sandbox_spec *spec = s->spec;
+	const struct sandbox_spec *spec = s->spec;
 	struct diag d = {{0}};
 	char buf[2048];
 	if (spec->net != NET_PROXY)
 		return 0;
-	drop_unavailable_bundled(spec);
 	int r = run_proxy_prepare(&s->rp, spec, &s->f, &d);
 	if (r < 0) {
 		log_error("cannot start the network proxy: %s",
 			  d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
 		return -1;
 	}
+	/* A network profile's bundled credentials are optional: one whose key does not
+	 * load is left out of this session, with a note under -v. */
+	for (char **x = s->rp.creds ? s->rp.creds->dropped : NULL; x && x[0] && x[1]; x += 2)
+		log_info("network profile '%s' bundles credential '%s', not enabled: %s",
+			 strempty(spec->proxy.network_profile), x[0], x[1]);
 	if (s->audit)
 		(void)audit_set_proxy_placement(s->audit, s->rp.netns ? "network-namespace"
 								      : "host-loopback");
 	log_info("network proxy on 127.0.0.1:%u (%s)", s->rp.port,
 		 s->rp.netns ? "inside a private network namespace"
 			     : "host loopback, Landlock port rules");
-	spec->proxy.placement = s->rp.netns ? PROXY_PLACEMENT_NETNS : PROXY_PLACEMENT_LANDLOCK;
 	r = run_portfwd_prepare(&s->pf, spec, s->rp.netns, &d);
 	if (r < 0)
 		return log_diag(r, &d);
@@ -275,30 +251,32 @@ static int prepare_proxy(struct session *s)
 /* The private /tmp lives in the session's directory, named by the audit session id. */
 static int prepare_tmp(struct session *s)
 {
-	struct sandbox_spec *spec = s->spec;
+	const struct sandbox_spec *spec = s->spec;
 	struct diag d = {{0}};
-	if (!spec->shared_tmp && sandbox_mountns_available(&s->f)) {
+	if (!spec->placement.decided) {
+		log_error("the placement was not decided: policy_resolve had no probed features");
+		return -1;
+	}
+	if (spec->placement.private_tmp) {
 		int r = run_tmp_create(getenv("HOME"), s->audit ? audit_session_id(s->audit) : NULL,
 				       &s->tmp, &d);
 		if (r < 0)
 			return log_diag(r, &d);
-		spec->private_tmp = strdup(s->tmp.tmp);
-		spec->private_var_tmp = strdup(s->tmp.var_tmp);
-		if (!spec->private_tmp || !spec->private_var_tmp)
-			return oom();
-	} else if (!sandbox_mountns_available(&s->f))
-		log_info("no mount namespace (user namespaces unavailable): the root is not "
-			 "read-only outside the write grants and /tmp is the host's");
+	} else if (!spec->placement.mountns)
+		log_info("no mount namespace (%s): the root is not read-only outside the write "
+			 "grants and /tmp is the host's",
+			 strempty(spec->placement.reason));
 	return 0;
 }
 
 static int prepare_plan(struct session *s)
 {
-	struct sandbox_spec *spec = s->spec;
+	const struct sandbox_spec *spec = s->spec;
 	_cleanup_strv_free_ char **warnings = NULL;
 	struct diag d = {{0}};
-	int r =
-	    sandbox_prepare(spec, &s->f, s->rp.netns ? SANDBOX_NETNS : 0, &s->plan, &warnings, &d);
+	const struct sandbox_tmp tmp = {s->tmp.tmp, s->tmp.var_tmp};
+	int r = sandbox_prepare_session(spec, &s->f, s->rp.netns ? SANDBOX_NETNS : 0,
+					s->tmp.tmp ? &tmp : NULL, &s->plan, &warnings, &d);
 	if (r < 0)
 		return log_diag(r, &d);
 	struct sandbox_plan_info pi;
@@ -363,7 +341,7 @@ static int prepare_mediation(struct session *s)
 /* The child's environment: filtered, with env credentials, proxy variables and state. */
 static int prepare_environ(struct session *s)
 {
-	struct sandbox_spec *spec = s->spec;
+	const struct sandbox_spec *spec = s->spec;
 	struct diag d = {{0}};
 	{
 		_cleanup_strv_free_ char **removed = NULL;

@@ -61,7 +61,7 @@ struct session_hook {
 };
 
 struct session {
-	struct sandbox_spec *spec; /* borrowed; prepare records placement and private /tmp */
+	const struct sandbox_spec *spec; /* borrowed, frozen: the placement is decided in it */
 	struct session_opts o;
 	struct sandbox_features f;
 	struct audit_log *audit;
@@ -85,8 +85,8 @@ struct session {
 };
 
 /* Initialise s for spec (borrowed; it must outlive the session) with the probed features. */
-void session_init(struct session *s, struct sandbox_spec *spec, const struct sandbox_features *f,
-		  const struct session_opts *o);
+void session_init(struct session *s, const struct sandbox_spec *spec,
+		  const struct sandbox_features *f, const struct session_opts *o);
 int session_prepare(struct session *s);
 /* wrap: apply the sandbox to this process and exec; returns only on failure. */
 _noreturn_ void session_exec(struct session *s);

@@ -538,6 +538,12 @@ static struct sandbox_spec *full_spec(void)
 	s->proxy.n_endpoints = 1;
 	s->proxy.port = 9999;
 	s->proxy.placement = PROXY_PLACEMENT_NETNS;
+	s->placement = (struct sandbox_placement){.decided = true,
+						  .userns = true,
+						  .mountns = true,
+						  .pidns = true,
+						  .private_tmp = true,
+						  .proxy = PROXY_PLACEMENT_NETNS};
 	s->best_effort = true;
 	return s;
 }
@@ -562,6 +568,11 @@ static void test_spec_json_roundtrip(void **state)
 	assert_int_equal(back->listen_ports[1], 3001);
 	assert_null(back->proxy.credentials[0].credential_key);
 	assert_int_equal(back->proxy.placement, PROXY_PLACEMENT_NETNS);
+	/* The namespace placement travels too: why --self prints what the run got. */
+	assert_true(back->placement.decided && back->placement.userns && back->placement.mountns &&
+		    back->placement.pidns && back->placement.private_tmp);
+	assert_false(back->placement.ro_root || back->placement.masks);
+	assert_int_equal(back->placement.proxy, PROXY_PLACEMENT_NETNS);
 
 	/* An empty spec round-trips too. */
 	struct sandbox_spec empty = {0};
@@ -607,6 +618,10 @@ static void test_spec_json_strict(void **state)
 	    {"\"placement\":\"network-namespace\"", "\"placement\":\"host\""},
 	    {"\"placement\":\"network-namespace\"", "\"placement\":1"},
 	    {",\"placement\":\"network-namespace\"", ""},
+	    {"\"decided\":true,", ""},
+	    {"\"ro_root\":false", "\"ro_root\":0"},
+	    {"\"private_tmp\":true,\"proxy\":\"network-namespace\"",
+	     "\"private_tmp\":true,\"proxy\":\"elsewhere\""},
 	};
 
 	assert_int_equal(spec_to_json(s, &good), 0);

@@ -895,6 +895,124 @@ static void test_resolve_network(void **state)
 	assert_int_equal(s->net, NET_BLOCK);
 }
 
+/*
+ * The spec comes out of policy_resolve complete: the network profile expanded into the
+ * allowlist the proxy enforces, every host pattern compiled by the proxy's filter, the
+ * verified files canonical, the placement decided from the features.
+ */
+static void test_resolve_frozen(void **state)
+{
+	(void)state;
+	struct policy_input in = input_default();
+	_cleanup_spec_ struct sandbox_spec *s = NULL;
+	struct diag d = {0};
+	const struct policy_features root = {.is_root = true, .sys_admin = true};
+	const struct policy_features user_ns = {.userns = true};
+	const struct policy_features user_no_ns = {0};
+	const struct policy_features root_no_cap = {.is_root = true};
+	char *domains[] = {(char *)"api.example.com", NULL};
+	char path[1024];
+
+	in.network_profile = "minimal";
+	in.allow_domains = domains;
+	in.features = &root;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_true(strv_contains(s->proxy.allow_domains, "api.openai.com"));
+	assert_true(strv_contains(s->proxy.allow_domains, "api.example.com"));
+	/* The profile's groups first, then the domains: the proxy's order. */
+	assert_string_equal(s->proxy.allow_domains[0], "api.openai.com");
+	assert_true(s->placement.decided);
+	assert_true(s->placement.mountns && s->placement.pidns && s->placement.ro_root &&
+		    s->placement.masks && s->placement.private_tmp);
+	assert_false(s->placement.userns);
+	assert_int_equal(s->placement.proxy, PROXY_PLACEMENT_NETNS);
+	assert_int_equal(s->proxy.placement, PROXY_PLACEMENT_NETNS);
+	assert_string_equal(s->proxy.placement_reason, "running as root");
+	s = sandbox_spec_free(s);
+
+	in.features = &user_ns;
+	in.shared_tmp = true;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_true(s->placement.userns && s->placement.mountns && s->placement.pidns);
+	assert_false(s->placement.private_tmp);
+	assert_int_equal(s->proxy.placement, PROXY_PLACEMENT_NETNS);
+	s = sandbox_spec_free(s);
+	in.shared_tmp = false;
+
+	for (int k = 0; k < 2; k++) {
+		in.features = k == 0 ? &user_no_ns : &root_no_cap;
+		assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+		assert_true(s->placement.decided);
+		assert_false(s->placement.mountns || s->placement.pidns || s->placement.ro_root ||
+			     s->placement.masks || s->placement.private_tmp ||
+			     s->placement.userns);
+		assert_int_equal(s->proxy.placement, PROXY_PLACEMENT_LANDLOCK);
+		assert_string_equal(s->proxy.placement_reason,
+				    k == 0 ? "user namespaces are unavailable for this user"
+					   : "running as root without CAP_SYS_ADMIN");
+		s = sandbox_spec_free(s);
+	}
+
+	/* Without features (policy show, learn): nothing decided; still expanded. */
+	in.features = NULL;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_false(s->placement.decided);
+	assert_int_equal(s->proxy.placement, PROXY_PLACEMENT_UNDECIDED);
+	assert_true(strv_contains(s->proxy.allow_domains, "api.anthropic.com"));
+	s = sandbox_spec_free(s);
+
+	/* Not proxy mode: the placement is decided, the proxy's is not. */
+	in = input_default();
+	in.features = &root;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(s->placement.proxy, PROXY_PLACEMENT_NETNS);
+	assert_int_equal(s->proxy.placement, PROXY_PLACEMENT_UNDECIDED);
+	s = sandbox_spec_free(s);
+
+	/* A write grant of / leaves nothing read-only. */
+	struct input_grant g = {.path = "/", .access = FS_RW, .kind = ORIGIN_CLI, .flag = "--allow"};
+	in.grants = &g;
+	in.n_grants = 1;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_true(s->placement.mountns);
+	assert_false(s->placement.ro_root);
+	s = sandbox_spec_free(s);
+
+	/* Verified instruction files come out canonical. */
+	in = input_default();
+	(void)snprintf(path, sizeof(path), "%s/AGENTS.md", home);
+	write_file(path, "x");
+	(void)snprintf(path, sizeof(path), "%s/./AGENTS.md", home);
+	char *ro[] = {path, NULL};
+	in.readonly_files = ro;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), 0);
+	assert_int_equal(strv_length(s->readonly_files), 1);
+	assert_null(strstr(s->readonly_files[0], "/./"));
+	s = sandbox_spec_free(s);
+
+	/* Bad host patterns: refused by resolve, naming where, with the proxy's verdict. */
+	in = input_default();
+	user_profile("badhost", "{\"network\": {\"allow_domain\": [\"ok.example.com\", "
+				"\"exa mple.com\"]}}");
+	in.profile = "badhost";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	assert_string_equal(d.msg,
+			    "invalid host pattern 'exa mple.com' in network.allow_domain of "
+			    "profile 'badhost'");
+	assert_non_null(strstr(d.file, "badhost.json"));
+	in = input_default();
+	char *bad[] = {(char *)"good.example", (char *)"*.*.example", NULL};
+	in.allow_domains = bad;
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -EINVAL);
+	assert_string_equal(d.file, "--allow-domain");
+	assert_string_equal(d.msg, "invalid host pattern '*.*.example'");
+	in = input_default();
+	in.network_profile = "nosuch";
+	assert_int_equal(policy_resolve(&in, &s, NULL, &d), -ENOENT);
+	assert_string_equal(d.file, "--network-profile");
+	assert_non_null(strstr(d.msg, "unknown network profile 'nosuch' (available: "));
+}
+
 /* The preset table against what the clients read (see resolve.c). */
 static void test_resolve_presets(void **state)
 {
@@ -1151,6 +1269,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_bypass, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_exclude_and_deny, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_frozen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_presets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_credential_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_unix_and_env, setup, teardown),

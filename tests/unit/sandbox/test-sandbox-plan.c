@@ -166,10 +166,10 @@ static void test_ro_root_plan(void **state)
 	if (!sandbox_mountns_available(&F))
 		return;
 	assert_non_null(mkdtemp(dir));
-	s.private_tmp = dir;
+	const struct sandbox_tmp priv = {dir, NULL};
 	{
 		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
-		assert_int_equal(sandbox_prepare(&s, &F, 0, &p, NULL, &d), 0);
+		assert_int_equal(sandbox_prepare_session(&s, &F, 0, &priv, &p, NULL, &d), 0);
 		sandbox_plan_get_info(p, &info);
 		assert_true(info.mountns);
 		assert_true(info.ro_root);
@@ -180,12 +180,11 @@ static void test_ro_root_plan(void **state)
 	g[1].access = FS_RW;
 	{
 		_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
-		assert_int_equal(sandbox_prepare(&s, &F, 0, &p, NULL, &d), 0);
+		assert_int_equal(sandbox_prepare_session(&s, &F, 0, &priv, &p, NULL, &d), 0);
 		sandbox_plan_get_info(p, &info);
 		assert_false(info.ro_root);
 		assert_false(info.private_tmp);
 	}
-	s.private_tmp = NULL;
 	assert_int_equal(rmdir(dir), 0);
 }
 
