@@ -71,6 +71,12 @@ check_inspect_running() {
 	start_bg "$1" NONO_TEST_SECRET=$secret -- run -s --name insp --allow "$T/data" \
 		--credential openai=env://NONO_TEST_SECRET -- /bin/sh -c 'exec sleep 3301'
 	wait_ps "$1" "insp +running"
+	# The record is written first (the name is taken), the plan and the child's pid
+	# join it once the command is forked.
+	for _ in $(seq 300); do
+		nono_as "$1" inspect insp | grep -qE '^CHILD +pid [0-9]+$' && break
+		sleep 0.1
+	done
 	run nono_as "$1" inspect insp
 	assert_success
 	assert_line --regexp '^STATE +running$'
