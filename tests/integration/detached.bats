@@ -53,7 +53,7 @@ start() {
 
 # wait_for FILE TEXT: until FILE holds TEXT (10 s).
 wait_for() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -qF -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -139,6 +139,8 @@ check_one_client() {
 	run nono_as "$1" attach solo
 	assert_failure 1
 	assert_output --partial "cannot attach to session $id (solo): another client is attached to this session"
+	# The first client's line has gone round before the session is stopped.
+	wait_for "$H/.nono/sessions/$id/output.log" "got first"
 	run nono_as "$1" stop solo
 	assert_success
 	wait "$first"
