@@ -124,6 +124,12 @@ struct sandbox_plan {
 	struct __user_cap_data_struct caps[2]; /* target effective/permitted/inheritable */
 };
 
+/* sandbox-helper.c: send fd over the AF_UNIX socket sock (SCM_RIGHTS) with len bytes of
+ * data. 0 or an errno. Async-signal-safe. */
+int sandbox_send_fd(int sock, int fd, const void *data, size_t len);
+/* sandbox.c: O_PATH fd of the binary the init and the helpers are exec'd from, or -errno. */
+int sandbox_open_helper_exe(void);
+
 /* landlock.c */
 int sandbox_landlock_abi(void);
 /* The helpers' ruleset (helper_ruleset_fd); 0 or -errno. */
