@@ -161,6 +161,8 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 			(void)kill(pid, SIGKILL);
 		}
 	}
+	if (rr == 0 && mediation >= 0 && o->after_exec && o->after_exec(o->userdata) < 0)
+		(void)kill(pid, SIGKILL);
 
 	pidfd = pidfd_open_(pid);
 	int status = 0;

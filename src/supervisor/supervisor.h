@@ -21,6 +21,10 @@ struct supervise_opts {
 	const char *cwd; /* NULL: inherit */
 	/* Called in the parent after fork, before waiting (e.g. to close fds). May be NULL. */
 	void (*after_fork)(void *userdata, int child_pid);
+	/* Called in the parent once the child has exec'd (mediation started): work that must
+	 * happen but not on the child's path, e.g. the audit record's fsyncs. A negative
+	 * return kills the child (fail closed). May be NULL. */
+	int (*after_exec)(void *userdata);
 	void *userdata;
 	/* AF_UNIX mediation prepared with unotify_new(), or NULL. Started once the child
 	 * has exec'd; the caller frees it after supervise_run() returns. */
