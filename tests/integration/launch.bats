@@ -3,7 +3,9 @@
 # Launch cost (issue 18) without giving up containment: the processes exec'd inside the
 # sandbox come from the small libc-only nono-helper (when it is trustworthy), still
 # fresh and non-dumpable; the audit start record reaches the disk after the command
-# has started, and a record is there all the same. As root and uid 65534.
+# has started, and a record is there all the same; OpenSSL is loaded only when used
+# (trust.bats, proxy.bats and reverse.bats cover the paths that use it). As root and
+# uid 65534.
 
 load lib/common
 
@@ -101,3 +103,33 @@ check_audit_open_fails() {
 }
 @test "an audit record that cannot be created stops the run before the command (root)" { check_audit_open_fails root; }
 @test "an audit record that cannot be created stops the run before the command (user)" { check_audit_open_fails user; }
+
+check_no_openssl_mapped() {
+	# Not a needed library of nono any more ...
+	run readelf -d "$N"
+	assert_success
+	refute_output --partial 'libcrypto'
+	refute_output --partial 'libssl'
+	# ... nor mapped into a supervisor whose run uses none of it.
+	local wait_go="touch $T/data/started; i=0; while [ ! -e $T/data/go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done"
+	# Not through nono_as (a function: $! would be its subshell): setpriv and env exec,
+	# so $! is nono's pid.
+	if [ "$1" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME="$H" TMPDIR=/tmp "$N" run --allow "$T/data" -- /bin/sh -c "$wait_go" &
+	else
+		env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" run --allow "$T/data" -- \
+			/bin/sh -c "$wait_go" &
+	fi
+	local pid=$! i=0
+	while [ ! -e "$T/data/started" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e "$T/data/started" ] || fail "the sandboxed command did not start"
+	run cat "/proc/$pid/maps"
+	touch "$T/data/go"
+	wait "$pid"
+	assert_output --partial 'libjansson'
+	refute_output --partial 'libcrypto'
+	refute_output --partial 'libssl'
+}
+@test "nono links no OpenSSL: a run that needs none never maps it (root)" { check_no_openssl_mapped root; }
+@test "nono links no OpenSSL: a run that needs none never maps it (user)" { check_no_openssl_mapped user; }
