@@ -133,3 +133,24 @@ check_no_openssl_mapped() {
 }
 @test "nono links no OpenSSL: a run that needs none never maps it (root)" { check_no_openssl_mapped root; }
 @test "nono links no OpenSSL: a run that needs none never maps it (user)" { check_no_openssl_mapped user; }
+
+check_mask_source_attached() {
+	# The masks' source tmpfs is attached beneath the namespace's /proc, not left
+	# detached: closing a detached mount waits for an RCU grace period on the
+	# command's path. The command sees the PID namespace's proc there, not the source.
+	# (--allow ~ puts ~/.ssh and ~/.aws under masks.)
+	run nono_as "$1" run --allow "$H" -- /bin/sh -c \
+		'grep " /proc " /proc/self/mountinfo; cat /proc/self/comm; ls /proc/1 >/dev/null && echo listed'
+	assert_success
+	assert_line --regexp '^[0-9]+ [0-9]+ [0-9:]+ / /proc ro,nosuid,nodev,noexec[^ ]* - tmpfs '
+	assert_line --regexp '^[0-9]+ [0-9]+ [0-9:]+ / /proc rw,nosuid,nodev,noexec[^ ]* - proc '
+	assert_line cat
+	assert_line listed
+	# The masks made from it still hold.
+	run nono_as "$1" run --allow "$H" -- /bin/cat "$H/.ssh/id_rsa"
+	assert_failure
+	assert_output --partial 'Permission denied'
+	refute_output --partial SECRET
+}
+@test "the mask source is attached beneath the namespace's /proc, masks hold (root)" { check_mask_source_attached root; }
+@test "the mask source is attached beneath the namespace's /proc, masks hold (user)" { check_mask_source_attached user; }
