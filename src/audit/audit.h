@@ -71,7 +71,7 @@ struct audit_log;
  */
 int audit_open(const char *home, const struct audit_session_info *info, struct audit_log **ret,
 	       struct diag *d);
-/* Make what audit_open() wrote durable (session.json, the events file, the directory).
+/* Make what audit_open() wrote durable (session.json and the directory's entries).
  * 0 or -errno; again after success: nothing to do. */
 int audit_sync(struct audit_log *a);
 const char *audit_session_id(const struct audit_log *a);
