@@ -126,28 +126,27 @@ static bool userns_ok(const struct sandbox_features *f)
 #define NONO_HELPER_DIR "/usr/local/libexec/nono"
 #endif
 
-/* A helper binary we accept: a regular executable file owned by root or by the owner of
- * the running nono, and writable by no one else. */
-static bool helper_trusted(int fd, const struct stat *self)
+/* Owned by root or by the owner of the running nono, and writable by no one else: what
+ * we require of the helper binary and of the directory it is found in. */
+static bool owned_safely(int fd, const struct stat *self, struct stat *ret)
 {
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) &&
-	       !(st.st_mode & 022) && (st.st_uid == 0 || st.st_uid == self->st_uid);
+	return fstat(fd, ret) == 0 && !(ret->st_mode & 022) &&
+	       (ret->st_uid == 0 || ret->st_uid == self->st_uid);
 }
 
 /*
  * The file the namespace's init and the mediation helpers are exec'd from, as an O_PATH
  * fd pinned for the plan's life: `nono-helper` beside this binary (the build tree) or in
- * NONO_HELPER_DIR (installed), when helper_trusted(); else this binary itself, which has
- * the same hidden modes. nono-helper needs only libc: an exec of it costs a fraction of
- * an exec of nono with its OpenSSL, c-ares, jansson and libseccomp (decisions.md).
+ * NONO_HELPER_DIR (installed): a regular executable file, not a symlink, in a directory,
+ * both owned_safely(); else this binary itself, which has the same hidden modes.
+ * nono-helper needs only libc: an exec of it costs a fraction of an exec of nono with
+ * its libraries (decisions.md, "Launch speed").
  */
 int sandbox_open_helper_exe(void)
 {
-	char self[PATH_MAX], path[PATH_MAX + 16];
+	char self[PATH_MAX];
 	const char *dirs[2] = {self, NONO_HELPER_DIR};
-	struct stat me;
+	struct stat me, st;
 	int exe = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	ssize_t n;
 	char *slash;
@@ -163,13 +162,16 @@ int sandbox_open_helper_exe(void)
 		return exe;
 	*slash = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		int fd;
-		if (snprintf(path, sizeof(path), "%s/nono-helper", dirs[i]) >= (int)sizeof(path))
-			continue;
-		fd = open(path, O_PATH | O_CLOEXEC);
+		int dir = open(dirs[i][0] ? dirs[i] : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = -1;
+
+		if (dir >= 0 && owned_safely(dir, &me, &st))
+			fd = openat(dir, "nono-helper", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (dir >= 0)
+			(void)close(dir);
 		if (fd < 0)
 			continue;
-		if (helper_trusted(fd, &me)) {
+		if (owned_safely(fd, &me, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
 			(void)close(exe);
 			return fd;
 		}

@@ -46,6 +46,21 @@ check_untrusted_helper() {
 	assert_success
 	assert_line --regexp '^1 nono nono __init 2 $'
 	refute_output --partial 'nono-helper'
+	# A symlink (even to a good copy): the same.
+	chmod 755 "$P/nono-helper"
+	mv "$P/nono-helper" "$T/helper-copy"
+	ln -s "$T/helper-copy" "$P/nono-helper"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	assert_line --regexp '^1 nono nono __init 2 $'
+	# A good file in a directory others may write to (and so swap it): the same.
+	rm "$P/nono-helper"
+	mv "$T/helper-copy" "$P/nono-helper"
+	chmod 777 "$P"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	chmod 755 "$P"
+	assert_success
+	assert_line --regexp '^1 nono nono __init 2 $'
 	# Not a regular file: the same.
 	rm "$P/nono-helper"
 	mkdir "$P/nono-helper"
@@ -53,8 +68,8 @@ check_untrusted_helper() {
 	assert_success
 	assert_line --regexp '^1 nono nono __init 2 $'
 }
-@test "a nono-helper writable by others or not a file is not exec'd: nono itself is (root)" { check_untrusted_helper root; }
-@test "a nono-helper writable by others or not a file is not exec'd: nono itself is (user)" { check_untrusted_helper user; }
+@test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (root)" { check_untrusted_helper root; }
+@test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (user)" { check_untrusted_helper user; }
 
 check_audit_after_exec() {
 	command -v strace >/dev/null || skip_feature "strace is not installed"
