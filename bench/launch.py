@@ -1,23 +1,35 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""bench/launch: time to launch /bin/true under nono, bubblewrap and firejail.
+"""bench/launch: time to launch /bin/true under nono and its peers (issue 18).
 
-Every round runs each command once, in a shuffled order, so drift on the machine
-(frequency, cache, other load) spreads evenly over the contenders. Prints the median
-wall time of each, the time each adds over bare /bin/true, and nono's added time as a
-ratio of bubblewrap's (target: <= 0.5). Two settings: plain (no protected path under a
-grant) and with deny masks in force (a home with ~/.ssh, ~/.aws, ... under --allow).
+Every round runs each contender once, in a shuffled order, so drift on the machine
+(frequency, cache, other load) spreads evenly over them. Prints the median wall time of
+each, the time each adds over bare /bin/true, and the ratios the issue sets as goals:
+
+  nono run (plain, with deny masks, --block-net)   <= 0.5 x bubblewrap's added time
+  nono run --allow-domain (proxy mode)              <= 1.0 x bubblewrap's
+  nono wrap (Landlock + seccomp, no namespaces)     <= 1.5 x the kernel's sample sandboxer
+
+Peers: bwrap as in the issue (--ro-bind / / --dev /dev --proc /proc --bind W W), and the
+same with the namespaces nono run now uses (PID + IPC; a network namespace for
+--block-net); firejail --noprofile; samples/landlock/sandboxer.c, built here from
+Debian's linux-source package when it is installed (tools/install-deps.sh --bench).
+
+Usage: bench/launch.py [path/to/nono]   env: BENCH_ROUNDS (default 60),
+NONO_BASELINE=path/to/an/older/nono (its rows in the same rounds, as "base ...").
 """
+import glob
 import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
-ROUNDS = int(os.environ.get('BENCH_ROUNDS', '200'))
+ROUNDS = int(os.environ.get('BENCH_ROUNDS', '60'))
 nono = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build/nono')
 work = tempfile.mkdtemp(prefix='nono-bench-')
 home = os.path.join(work, 'home')
@@ -27,6 +39,56 @@ for f in ['.bash_history', '.zsh_history', '.bashrc', '.ssh/id_rsa']:
     open(os.path.join(home, f), 'w').write('x\n')
 cwd = os.path.join(home, 'project')
 env = dict(os.environ, HOME=home)
+notes = []
+
+
+def sample_sandboxer():
+    """The kernel's samples/landlock/sandboxer, compiled from linux-source, or None."""
+    tars = sorted(glob.glob('/usr/src/linux-source-*.tar.*'))
+    cc = shutil.which('cc') or shutil.which('gcc')
+    if not tars or not cc:
+        notes.append('sandboxer: no /usr/src/linux-source-*.tar.* (apt-get install '
+                     'linux-source) or no C compiler: row left out')
+        return None
+    cache = os.path.join(os.path.dirname(nono), 'bench-sandboxer')
+    exe = os.path.join(cache, 'sandboxer')
+    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(tars[-1]):
+        return exe
+    os.makedirs(os.path.join(cache, 'linux'), exist_ok=True)
+    want = {'samples/landlock/sandboxer.c': 'sandboxer.c',
+            'include/uapi/linux/landlock.h': 'linux/landlock.h'}
+    with tarfile.open(tars[-1]) as t:
+        for m in t:
+            rel = m.name.split('/', 1)[-1]
+            if rel in want:
+                with open(os.path.join(cache, want.pop(rel)), 'wb') as out:
+                    out.write(t.extractfile(m).read())
+                if not want:
+                    break
+    if want:
+        notes.append(f'sandboxer: {tars[-1]} lacks {", ".join(want)}: row left out')
+        return None
+    r = subprocess.run([cc, '-O2', '-I', cache, '-o', exe, os.path.join(cache, 'sandboxer.c')],
+                       stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        notes.append(f'sandboxer: does not build ({r.stderr.decode()[:200]}): row left out')
+        return None
+    return exe
+
+
+def nono_rows(binary, prefix):
+    return {
+        prefix + 'wrap': [binary, 'wrap', '--allow', cwd, '--', '/bin/true'],
+        prefix + 'run': [binary, 'run', '--allow', cwd, '--', '/bin/true'],
+        prefix + 'run --no-audit': [binary, 'run', '--no-audit', '--allow', cwd, '--',
+                                    '/bin/true'],
+        prefix + 'run masks': [binary, 'run', '--allow', home, '--', '/bin/true'],
+        prefix + 'run --block-net': [binary, 'run', '--allow', cwd, '--block-net', '--',
+                                     '/bin/true'],
+        prefix + 'run proxy': [binary, 'run', '--allow', cwd, '--allow-domain', 'example.com',
+                               '--', '/bin/true'],
+    }
+
 
 masks = []
 for d in ['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.config/gcloud']:
@@ -34,32 +96,37 @@ for d in ['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.config/gcloud']:
 for f in ['.bash_history', '.zsh_history', '.bashrc']:
     masks += ['--ro-bind', '/dev/null', os.path.join(home, f)]
 
-contenders = {
-    'bare': ['/bin/true'],
-    'nono': [nono, 'run', '--allow-cwd', '--', '/bin/true'],
-    'nono+masks': [nono, 'run', '--allow', home, '--', '/bin/true'],
-}
-# NONO_BASELINE=path/to/an/older/nono: the same two rows for it, in the same rounds, so
-# a change's cost shows as a ratio against its own predecessor.
+contenders = {'bare': ['/bin/true']}
+contenders.update(nono_rows(nono, 'nono '))
 baseline = os.environ.get('NONO_BASELINE')
 if baseline:
-    baseline = os.path.abspath(baseline)
-    contenders['base'] = [baseline, 'run', '--allow-cwd', '--', '/bin/true']
-    contenders['base+masks'] = [baseline, 'run', '--allow', home, '--', '/bin/true']
+    contenders.update(nono_rows(os.path.abspath(baseline), 'base '))
 if shutil.which('bwrap'):
     bw = ['bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
-          '--bind', cwd, cwd, '--die-with-parent']
-    contenders['bwrap'] = bw + ['/bin/true']
-    contenders['bwrap+masks'] = bw[:-1] + ['--bind', home, home] + masks + ['/bin/true']
+          '--die-with-parent']
+    ns = ['--unshare-pid', '--unshare-ipc']
+    contenders['bwrap'] = bw + ['--bind', cwd, cwd, '/bin/true']
+    contenders['bwrap masks'] = bw + ['--bind', home, home] + masks + ['/bin/true']
+    contenders['bwrap pid+ipc'] = bw + ns + ['--bind', cwd, cwd, '/bin/true']
+    contenders['bwrap pid+ipc masks'] = bw + ns + ['--bind', home, home] + masks + ['/bin/true']
+    contenders['bwrap pid+ipc+net'] = bw + ns + ['--unshare-net', '--bind', cwd, cwd,
+                                                 '/bin/true']
+else:
+    notes.append('bwrap: not installed (tools/install-deps.sh --bench): ratios left out')
 if shutil.which('firejail'):
     contenders['firejail'] = ['firejail', '--noprofile', '--quiet', '/bin/true']
+sb = sample_sandboxer()
+if sb:
+    contenders['sandboxer'] = [sb, '/bin/true']
+    env['LL_FS_RO'] = '/'
+    env['LL_FS_RW'] = cwd
 
 # Every contender must work before it is timed.
 for name, argv in list(contenders.items()):
     r = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
     if r.returncode != 0:
-        print(f'{name}: fails ({r.stderr.decode().strip()[:200]}), left out')
+        notes.append(f'{name}: fails ({r.stderr.decode().strip()[:200]}), left out')
         del contenders[name]
 
 times = {k: [] for k in contenders}
@@ -74,11 +141,28 @@ for _ in range(ROUNDS):
 
 med = {k: statistics.median(v) / 1e6 for k, v in times.items()}
 bare = med['bare']
-print(f'{ROUNDS} interleaved rounds, median wall time per launch:')
+added = {k: v - bare for k, v in med.items()}
+print(f'{ROUNDS} interleaved rounds as uid {os.getuid()}, median wall time per launch:')
 for k, v in med.items():
-    print(f'  {k:12s} {v:8.3f} ms   added {v - bare:7.3f} ms')
-for mine, peer in [('nono', 'bwrap'), ('nono+masks', 'bwrap+masks'), ('nono', 'firejail'),
-                   ('nono', 'base'), ('nono+masks', 'base+masks')]:
-    if mine in med and peer in med and med[peer] - bare > 0:
-        print(f'  ratio added time {mine} / {peer}: {(med[mine] - bare) / (med[peer] - bare):.2f}')
+    print(f'  {k:24s} {v:8.3f} ms   added {added[k]:7.3f} ms')
+print('ratios of added time (goal in brackets):')
+goals = [('nono run', 'bwrap', 0.5), ('nono run masks', 'bwrap masks', 0.5),
+         ('nono run --block-net', 'bwrap', 0.5), ('nono run proxy', 'bwrap', 1.0),
+         ('nono wrap', 'sandboxer', 1.5),
+         # Like for like: the namespaces nono run sets up today.
+         ('nono run', 'bwrap pid+ipc', 0.5), ('nono run masks', 'bwrap pid+ipc masks', 0.5),
+         ('nono run --block-net', 'bwrap pid+ipc+net', 0.5),
+         ('nono run', 'firejail', None)]
+if baseline:
+    goals += [('nono ' + r, 'base ' + r, None)
+              for r in ['wrap', 'run', 'run --no-audit', 'run masks', 'run --block-net',
+                        'run proxy']]
+for mine, peer, goal in goals:
+    if mine in added and peer in added and added[peer] > 0:
+        ratio = added[mine] / added[peer]
+        verdict = '' if goal is None else (' met' if ratio <= goal else ' NOT met')
+        g = '' if goal is None else f' [<= {goal}]'
+        print(f'  {mine:22s} / {peer:22s} {ratio:5.2f}{g}{verdict}')
+for n in notes:
+    print('note: ' + n)
 shutil.rmtree(work)

@@ -43,6 +43,7 @@ struct audit_log {
 	char *dir;
 	json_t *session;
 	struct audit_chain *chain;
+	bool unsynced; /* audit_open wrote without fsync: audit_sync owes it */
 };
 
 static void hex(const unsigned char *md, size_t n, char *out)
@@ -141,8 +142,10 @@ static int open_dir_at(const struct audit_log *a, int at, const char *name, bool
 	return fd;
 }
 
-/* Write json to dir/name atomically: temp file, fsync, rename, fsync the directory. */
-static int write_json_atomic(const struct audit_log *a, const char *name, json_t *j)
+/* Write json to dir/name atomically: temp file, fsync, rename, fsync the directory.
+ * !durable: no fsync, the caller owes one (audit_sync). */
+static int write_json_atomic(const struct audit_log *a, const char *name, json_t *j,
+			     bool durable)
 {
 	int dir_fd = a->dir_fd;
 	char tmp[128];
@@ -166,11 +169,12 @@ static int write_json_atomic(const struct audit_log *a, const char *name, json_t
 			return -errno;
 		off += (size_t)n;
 	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+	if (write(fd, "\n", 1) != 1 || (durable && fsync(fd) < 0))
 		return -errno;
 	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
 		return -errno;
-	(void)fsync(dir_fd);
+	if (durable)
+		(void)fsync(dir_fd);
 	return 0;
 }
 
@@ -312,10 +316,11 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 
 	if ((r = make_session_json(a, info)) < 0)
 		return r;
-	if ((r = write_json_atomic(a, SESSION_FILE, a->session)) < 0) {
+	if ((r = write_json_atomic(a, SESSION_FILE, a->session, false)) < 0) {
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
 		return r;
 	}
+	a->unsynced = true;
 	/* Room for the end record, released by audit_close: a full disk must not cost it. */
 	_cleanup_close_ int rfd = openat(
 	    a->dir_fd, RESERVE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -327,6 +332,18 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 		return r;
 	}
 	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+int audit_sync(struct audit_log *a)
+{
+	if (!a || !a->unsynced)
+		return 0;
+	_cleanup_close_ int fd = openat(a->dir_fd, SESSION_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* The events file is empty yet: the directory's fsync makes its entry durable. */
+	if (fd < 0 || fsync(fd) < 0 || fsync(a->dir_fd) < 0)
+		return -errno;
+	a->unsynced = false;
 	return 0;
 }
 
@@ -671,7 +688,7 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
 	(void)unlinkat(a->dir_fd, RESERVE_FILE, 0);
-	r = write_json_atomic(a, SESSION_FILE, a->session);
+	r = write_json_atomic(a, SESSION_FILE, a->session, true);
 	if (r < 0)
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
 	audit_free(a);

@@ -64,9 +64,16 @@ struct audit_network_event {
 
 struct audit_log;
 
-/* Create the session directory under home and write the first session.json. */
+/*
+ * Create the session directory under home and write the first session.json, without
+ * waiting for the disk: call audit_sync() once the command has started, so the fsyncs
+ * are off its path. A failure to create or write still stops the run here.
+ */
 int audit_open(const char *home, const struct audit_session_info *info, struct audit_log **ret,
 	       struct diag *d);
+/* Make what audit_open() wrote durable (session.json and the directory's entries).
+ * 0 or -errno; again after success: nothing to do. */
+int audit_sync(struct audit_log *a);
 const char *audit_session_id(const struct audit_log *a);
 const char *audit_session_dir(const struct audit_log *a);
 /* "network-namespace" or "host-loopback"; recorded at the end. */

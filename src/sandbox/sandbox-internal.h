@@ -124,6 +124,12 @@ struct sandbox_plan {
 	struct __user_cap_data_struct caps[2]; /* target effective/permitted/inheritable */
 };
 
+/* sandbox-helper.c: send fd over the AF_UNIX socket sock (SCM_RIGHTS) with len bytes of
+ * data. 0 or an errno. Async-signal-safe. */
+int sandbox_send_fd(int sock, int fd, const void *data, size_t len);
+/* sandbox.c: O_PATH fd of the binary the init and the helpers are exec'd from, or -errno. */
+int sandbox_open_helper_exe(void);
+
 /* landlock.c */
 int sandbox_landlock_abi(void);
 /* The helpers' ruleset (helper_ruleset_fd); 0 or -errno. */
@@ -138,9 +144,15 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
 int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access);
 
 /* seccomp.c */
-/* Build the filter; on success the program (malloc'd) and its length are returned. */
+/* Build the filter; on success the program (malloc'd) and its length are returned. The
+ * programs are fixed by the network mode (and, for the notify filter, names), so the
+ * build compiles them once (seccomp-gen.c): these copy the result. The seccomp_compile*
+ * functions are the libseccomp path itself, for the generator, tests and cross builds. */
 int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
 		  unsigned short *ret_len);
+/* net: the rules of --block-net and proxy mode (non-TCP inet sockets refused). */
+int seccomp_compile(bool net, struct sock_filter **ret, unsigned short *ret_len);
+int seccomp_compile_notify(bool names, struct sock_filter **ret, unsigned short *ret_len);
 /* The AF_UNIX mediation filter (connect, bind, sendto with an address: USER_NOTIF); with
  * names also the calls that make, replace or remove a name (sandbox_plan_set_unotify()). */
 int seccomp_build_notify(bool names, struct sock_filter **ret, unsigned short *ret_len);

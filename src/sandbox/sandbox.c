@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -121,6 +122,64 @@ static bool userns_ok(const struct sandbox_features *f)
 	return f->userns_probed ? f->userns : sandbox_userns_available();
 }
 
+#ifndef NONO_HELPER_DIR
+#define NONO_HELPER_DIR "/usr/local/libexec/nono"
+#endif
+
+/* Owned by root or by the owner of the running nono, and writable by no one else: what
+ * we require of the helper binary and of the directory it is found in. */
+static bool owned_safely(int fd, const struct stat *self, struct stat *ret)
+{
+	return fstat(fd, ret) == 0 && !(ret->st_mode & 022) &&
+	       (ret->st_uid == 0 || ret->st_uid == self->st_uid);
+}
+
+/*
+ * The file the namespace's init and the mediation helpers are exec'd from, as an O_PATH
+ * fd pinned for the plan's life: `nono-helper` beside this binary (the build tree) or in
+ * NONO_HELPER_DIR (installed): a regular executable file, not a symlink, in a directory,
+ * both owned_safely(); else this binary itself, which has the same hidden modes.
+ * nono-helper needs only libc: an exec of it costs a fraction of an exec of nono with
+ * its libraries (decisions.md, "Launch speed").
+ */
+int sandbox_open_helper_exe(void)
+{
+	char self[PATH_MAX];
+	const char *dirs[2] = {self, NONO_HELPER_DIR};
+	struct stat me, st;
+	int exe = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	ssize_t n;
+	char *slash;
+
+	if (exe < 0)
+		return -errno;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || fstat(exe, &me) < 0 || secure_getenv("NONO_NO_HELPER_BINARY"))
+		return exe;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (!slash)
+		return exe;
+	*slash = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int dir = open(dirs[i][0] ? dirs[i] : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = -1;
+
+		if (dir >= 0 && owned_safely(dir, &me, &st))
+			fd = openat(dir, "nono-helper", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (dir >= 0)
+			(void)close(dir);
+		if (fd < 0)
+			continue;
+		if (owned_safely(fd, &me, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+			(void)close(exe);
+			return fd;
+		}
+		(void)close(fd);
+	}
+	return exe;
+}
+
 const char *sandbox_step_to_string(enum sandbox_step s)
 {
 	static const char *const names[_STEP_MAX] = {
@@ -181,9 +240,9 @@ int sandbox_plan_set_unotify(struct sandbox_plan *p, const struct sandbox_spec *
 			return -EINVAL;
 	/* The helpers are exec'd fresh from this binary: pin it now, before any mask. */
 	if (p->exe_fd < 0) {
-		p->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		p->exe_fd = sandbox_open_helper_exe();
 		if (p->exe_fd < 0)
-			return -errno;
+			return p->exe_fd;
 	}
 	r = landlock_build_helper(p, spec);
 	if (r < 0)
@@ -969,7 +1028,9 @@ int sandbox_prepare_session(const struct sandbox_spec *spec, const struct sandbo
 		p->use_mountns = true;
 		if (!f->is_root)
 			p->use_userns = true;
-		p->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		p->exe_fd = sandbox_open_helper_exe();
+		if (p->exe_fd < 0)
+			errno = -p->exe_fd;
 		p->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 		if (p->exe_fd < 0 || p->parent_pidfd < 0) {
 			r = -errno;

@@ -370,16 +370,47 @@ static int export_bpf(scmp_filter_ctx c, struct sock_filter **ret, unsigned shor
 	return 0;
 }
 
-int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
-		  unsigned short *ret_len)
+int seccomp_compile(bool net, struct sock_filter **ret, unsigned short *ret_len)
 {
 	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
+	struct sandbox_spec spec = {.net = net ? NET_BLOCK : NET_ALLOW};
 	int r;
 
-	r = build_ctx(spec, &c);
+	r = build_ctx(&spec, &c);
 	if (r < 0)
 		return r;
 	return export_bpf(c, ret, ret_len);
+}
+
+#ifdef NONO_SECCOMP_PRECOMPILED
+/* seccomp_pre_{main,main_net,notify,notify_names}: seccomp_compile*() run at build time. */
+#include "seccomp-precompiled.h"
+
+static int copy_prog(const struct sock_filter *prog, size_t len, struct sock_filter **ret,
+		     unsigned short *ret_len)
+{
+	struct sock_filter *buf = malloc(len * sizeof(*prog));
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, prog, len * sizeof(*prog));
+	*ret = buf;
+	*ret_len = (unsigned short)len;
+	return 0;
+}
+#endif
+
+int seccomp_build(const struct sandbox_spec *spec, struct sock_filter **ret,
+		  unsigned short *ret_len)
+{
+	bool net = spec->net == NET_BLOCK || spec->net == NET_PROXY;
+#ifdef NONO_SECCOMP_PRECOMPILED
+	if (net)
+		return copy_prog(seccomp_pre_main_net, ARRAY_SIZE(seccomp_pre_main_net), ret,
+				 ret_len);
+	return copy_prog(seccomp_pre_main, ARRAY_SIZE(seccomp_pre_main), ret, ret_len);
+#else
+	return seccomp_compile(net, ret, ret_len);
+#endif
 }
 
 /*
@@ -443,13 +474,25 @@ static int build_notify_ctx(bool names, scmp_filter_ctx *ret)
 	return 0;
 }
 
-int seccomp_build_notify(bool names, struct sock_filter **ret, unsigned short *ret_len)
+int seccomp_compile_notify(bool names, struct sock_filter **ret, unsigned short *ret_len)
 {
 	scmp_filter_ctx c _cleanup_(ctx_releasep) = NULL;
 	int r = build_notify_ctx(names, &c);
 	if (r < 0)
 		return r;
 	return export_bpf(c, ret, ret_len);
+}
+
+int seccomp_build_notify(bool names, struct sock_filter **ret, unsigned short *ret_len)
+{
+#ifdef NONO_SECCOMP_PRECOMPILED
+	if (names)
+		return copy_prog(seccomp_pre_notify_names, ARRAY_SIZE(seccomp_pre_notify_names),
+				 ret, ret_len);
+	return copy_prog(seccomp_pre_notify, ARRAY_SIZE(seccomp_pre_notify), ret, ret_len);
+#else
+	return seccomp_compile_notify(names, ret, ret_len);
+#endif
 }
 
 int sandbox_seccomp_export_pfc(const struct sandbox_spec *spec, int fd)

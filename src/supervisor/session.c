@@ -518,6 +518,17 @@ static int on_ready_detached(void *userdata, int child_pid)
 	return 0;
 }
 
+/* Off the child's path: the start record reaches the disk once the command runs. */
+static int after_exec_run(void *userdata)
+{
+	struct session_hook *h = userdata;
+	int r = h->rp->audit ? audit_sync(h->rp->audit) : 0;
+	if (r < 0)
+		log_error_errno(r, "cannot record the audit trail: the start record did not reach "
+				   "the disk; the command is stopped");
+	return r;
+}
+
 static void print_exec_error(const struct sandbox_exec_error *e, const char *path)
 {
 	if (e->step == STEP_EXEC)
@@ -540,6 +551,7 @@ int session_supervise(struct session *s, int *ret_code)
 	    .envp = s->env,
 	    .cwd = s->cwd,
 	    .after_fork = after_fork_run,
+	    .after_exec = after_exec_run,
 	    .userdata = &s->hook,
 	    .unotify = s->unotify,
 	};

@@ -173,7 +173,9 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 			(void)kill(pid, SIGKILL);
 		}
 	}
-	if (rr == 0 && mediation >= 0 && o->on_ready && o->on_ready(o->userdata, pid) < 0)
+	if (rr == 0 && mediation >= 0 && o->after_exec && o->after_exec(o->userdata) < 0)
+		(void)kill(pid, SIGKILL);
+	else if (rr == 0 && mediation >= 0 && o->on_ready && o->on_ready(o->userdata, pid) < 0)
 		(void)kill(pid, SIGKILL);
 
 	pidfd = pidfd_open_(pid);

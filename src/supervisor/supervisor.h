@@ -21,7 +21,11 @@ struct supervise_opts {
 	const char *cwd; /* NULL: inherit */
 	/* Called in the parent after fork, before waiting (e.g. to close fds). May be NULL. */
 	void (*after_fork)(void *userdata, int child_pid);
-	/* Called once the child has exec'd the command (and mediation runs), before the
+	/* Called in the parent once the child has exec'd (mediation started): work that must
+	 * happen but not on the child's path, e.g. the audit record's fsyncs. A negative
+	 * return kills the child (fail closed). May be NULL. */
+	int (*after_exec)(void *userdata);
+	/* Then (after after_exec): once the child has exec'd the command, before the
 	 * child's output is relayed; < 0 ends the child (SIGKILL). May be NULL. */
 	int (*on_ready)(void *userdata, int child_pid);
 	void *userdata;

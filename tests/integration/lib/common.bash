@@ -18,6 +18,9 @@ common_setup() {
 	# Private copies: the build tree may sit under a directory uid 65534 cannot enter.
 	mkdir -p "$T/bin"
 	cp "$NONO" "$T/bin/nono"
+	# The init and mediation helpers' binary, found beside nono (sandbox_open_helper_exe).
+	NONO_HELPER="$(dirname "$(readlink -f "$NONO")")/nono-helper"
+	[ ! -e "$NONO_HELPER" ] || cp "$NONO_HELPER" "$T/bin/nono-helper"
 	cp "$NONO_PROBES"/probe-* "$T/bin/" 2>/dev/null || true
 	chmod 755 "$T/bin" "$T/bin"/*
 	N="$T/bin/nono"

@@ -18,6 +18,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/sandbox-internal.h"
 #include "../must-run.h"
 
 static struct sandbox_features F;
@@ -206,6 +207,37 @@ static void test_pfc_export(void **state)
 	assert_int_equal(sandbox_seccomp_export_pfc(&s, fd), 0);
 }
 
+/* The programs a launch copies (built at build time) are the ones libseccomp compiles
+ * now, for every mode: a stale or truncated table would weaken or break the filter. */
+static void expect_same_prog(struct sock_filter *a, unsigned short na, struct sock_filter *b,
+			     unsigned short nb)
+{
+	assert_true(na > 0);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na * sizeof(*a));
+	free(a);
+	free(b);
+}
+
+static void test_seccomp_precompiled_matches(void **state)
+{
+	static const enum net_mode modes[] = {NET_ALLOW, NET_BLOCK, NET_PROXY};
+	struct sock_filter *a, *b;
+	unsigned short na, nb;
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct sandbox_spec s = {.net = modes[i]};
+		assert_int_equal(seccomp_build(&s, &a, &na), 0);
+		assert_int_equal(seccomp_compile(modes[i] != NET_ALLOW, &b, &nb), 0);
+		expect_same_prog(a, na, b, nb);
+	}
+	for (int names = 0; names < 2; names++) {
+		assert_int_equal(seccomp_build_notify(names, &a, &na), 0);
+		assert_int_equal(seccomp_compile_notify(names, &b, &nb), 0);
+		expect_same_prog(a, na, b, nb);
+	}
+}
+
 static void test_read_exec_error(void **state)
 {
 	struct sandbox_exec_error in = {.step = STEP_MASK, .err = EROFS, .index = 2}, out;
@@ -245,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_ro_root_plan),
 	    cmocka_unit_test(test_clean_environ_empty),
 	    cmocka_unit_test(test_pfc_export),
+	    cmocka_unit_test(test_seccomp_precompiled_matches),
 	    cmocka_unit_test(test_read_exec_error),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

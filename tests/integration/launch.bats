@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Launch cost (issue 18) without giving up containment: the processes exec'd inside the
+# sandbox come from the small libc-only nono-helper (when it is trustworthy), still
+# fresh and non-dumpable; the audit start record reaches the disk after the command
+# has started, and a record is there all the same; OpenSSL is loaded only when used
+# (trust.bats, proxy.bats and reverse.bats cover the paths that use it). As root and
+# uid 65534.
+
+load lib/common
+
+setup() {
+	common_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+# comm and cmdline of every process the sandboxed shell can see, one per line.
+list_procs='for p in /proc/[0-9]*; do echo "${p#/proc/} $(cat $p/comm) $(tr "\0" " " <$p/cmdline)"; done'
+
+check_helper_binary() {
+	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	# PID 1 is the init, PID 3 the first mediation helper: both nono-helper now.
+	assert_line --regexp '^1 nono-helper nono __init 2 $'
+	assert_line --regexp '^3 nono-helper nono __unotify-helper [1-9] $'
+	# Still not dumpable: the agent cannot read their environment or memory.
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c 'cat /proc/1/environ; echo rc=$?'
+	assert_output --partial 'Permission denied'
+	assert_output --partial 'rc=1'
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c 'cat /proc/3/environ; echo rc=$?'
+	assert_output --partial 'Permission denied'
+	assert_output --partial 'rc=1'
+}
+@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable (root)" { check_helper_binary root; }
+@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable (user)" { check_helper_binary user; }
+
+check_untrusted_helper() {
+	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"
+	# Writable by others: anyone could swap it, so nono execs itself instead.
+	chmod 777 "$P/nono-helper"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	assert_line --regexp '^1 nono nono __init 2 $'
+	refute_output --partial 'nono-helper'
+	# A symlink (even to a good copy): the same.
+	chmod 755 "$P/nono-helper"
+	mv "$P/nono-helper" "$T/helper-copy"
+	ln -s "$T/helper-copy" "$P/nono-helper"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	assert_line --regexp '^1 nono nono __init 2 $'
+	# A good file in a directory others may write to (and so swap it): the same.
+	rm "$P/nono-helper"
+	mv "$T/helper-copy" "$P/nono-helper"
+	chmod 777 "$P"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	chmod 755 "$P"
+	assert_success
+	assert_line --regexp '^1 nono nono __init 2 $'
+	# Not a regular file: the same.
+	rm "$P/nono-helper"
+	mkdir "$P/nono-helper"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	assert_line --regexp '^1 nono nono __init 2 $'
+}
+@test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (root)" { check_untrusted_helper root; }
+@test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (user)" { check_untrusted_helper user; }
+
+check_audit_after_exec() {
+	command -v strace >/dev/null || skip_feature "strace is not installed"
+	# (LeakSanitizer cannot run under ptrace: off for this run of a sanitizer build.)
+	local log="$T/data/strace.$1"  # writable by uid 65534 too
+	if [ "$1" = user ]; then
+		run setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log.out" -e trace=fsync,execve \
+			"$N" run --allow "$T/data" -- /bin/true
+	else
+		run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log.out" -e trace=fsync,execve \
+			"$N" run --allow "$T/data" -- /bin/true
+	fi
+	assert_success
+	# The command's execve has returned before the first fsync is entered.
+	local pid exec_line fsync_line
+	pid=$(grep 'execve("/bin/true"' "$log.out" | head -1 | cut -d' ' -f1)
+	[ -n "$pid" ] || fail "no execve of /bin/true in: $(cat "$log.out")"
+	exec_line=$(grep -n "^$pid " "$log.out" | grep -E 'execve\("/bin/true".*= 0$|execve resumed>.*= 0$' |
+		head -1 | cut -d: -f1)
+	fsync_line=$(grep -n 'fsync(' "$log.out" | head -1 | cut -d: -f1)
+	[ -n "$exec_line" ] || fail "the execve of /bin/true did not return 0: $(cat "$log.out")"
+	[ -n "$fsync_line" ] || fail "no fsync at all in: $(cat "$log.out")"
+	[ "$fsync_line" -gt "$exec_line" ] ||
+		fail "fsync (line $fsync_line) before the command's exec (line $exec_line): $(cat "$log.out")"
+	# And the record is complete and durable at the end: start and end, exit status 0.
+	run cat "$H"/.nono/audit/*/session.json
+	assert_output --regexp '"start_time": "[0-9]{4}-'
+	assert_output --regexp '"end_time": "[0-9]{4}-'
+	assert_output --partial '"exit_status": 0,'
+
+}
+@test "the audit record's fsyncs come after the command's exec, the end record is written (root)" { check_audit_after_exec root; }
+@test "the audit record's fsyncs come after the command's exec, the end record is written (user)" { check_audit_after_exec user; }
+
+check_audit_open_fails() {
+	# The record must still be created before the command starts: a ~/.nono/audit that
+	# cannot hold it stops the run before the command runs.
+	mkdir -p "$H/.nono"
+	echo file >"$H/.nono/audit"
+	chown -R $NOBODY:$NOBODY "$H/.nono"
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "echo ran >$T/data/ran"
+	assert_failure
+	assert_output --partial 'cannot create the audit directory'
+	assert_output --partial 'Not a directory'
+	[ ! -e "$T/data/ran" ]
+}
+@test "an audit record that cannot be created stops the run before the command (root)" { check_audit_open_fails root; }
+@test "an audit record that cannot be created stops the run before the command (user)" { check_audit_open_fails user; }
+
+check_no_openssl_mapped() {
+	# Not a needed library of nono any more ...
+	run readelf -d "$N"
+	assert_success
+	refute_output --partial 'libcrypto'
+	refute_output --partial 'libssl'
+	# ... nor mapped into a supervisor whose run uses none of it.
+	local wait_go="touch $T/data/started; i=0; while [ ! -e $T/data/go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done"
+	# Not through nono_as (a function: $! would be its subshell): setpriv and env exec,
+	# so $! is nono's pid.
+	if [ "$1" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME="$H" TMPDIR=/tmp "$N" run --allow "$T/data" -- /bin/sh -c "$wait_go" &
+	else
+		env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp "$N" run --allow "$T/data" -- \
+			/bin/sh -c "$wait_go" &
+	fi
+	local pid=$! i=0
+	while [ ! -e "$T/data/started" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e "$T/data/started" ] || fail "the sandboxed command did not start"
+	run cat "/proc/$pid/maps"
+	touch "$T/data/go"
+	wait "$pid"
+	assert_output --partial 'libjansson'
+	refute_output --partial 'libcrypto'
+	refute_output --partial 'libssl'
+}
+@test "nono links no OpenSSL: a run that needs none never maps it (root)" { check_no_openssl_mapped root; }
+@test "nono links no OpenSSL: a run that needs none never maps it (user)" { check_no_openssl_mapped user; }
+
+check_mask_source_attached() {
+	# The masks' source tmpfs is attached beneath the namespace's /proc, not left
+	# detached: closing a detached mount waits for an RCU grace period on the
+	# command's path. The command sees the PID namespace's proc there, not the source.
+	# (--allow ~ puts ~/.ssh and ~/.aws under masks.)
+	run nono_as "$1" run --allow "$H" -- /bin/sh -c \
+		'grep " /proc " /proc/self/mountinfo; cat /proc/self/comm; ls /proc/1 >/dev/null && echo listed'
+	assert_success
+	assert_line --regexp '^[0-9]+ [0-9]+ [0-9:]+ / /proc ro,nosuid,nodev,noexec[^ ]* - tmpfs '
+	assert_line --regexp '^[0-9]+ [0-9]+ [0-9:]+ / /proc rw,nosuid,nodev,noexec[^ ]* - proc '
+	assert_line cat
+	assert_line listed
+	# The masks made from it still hold.
+	run nono_as "$1" run --allow "$H" -- /bin/cat "$H/.ssh/id_rsa"
+	assert_failure
+	assert_output --partial 'Permission denied'
+	refute_output --partial SECRET
+}
+@test "the mask source is attached beneath the namespace's /proc, masks hold (root)" { check_mask_source_attached root; }
+@test "the mask source is attached beneath the namespace's /proc, masks hold (user)" { check_mask_source_attached user; }
