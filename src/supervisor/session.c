@@ -15,6 +15,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "query/query.h"
+#include "supervisor/session-agent.h"
 #include "supervisor/session-attest.h"
 #include "supervisor/session-audit.h"
 #include "supervisor/session-env-credentials.h"
@@ -363,6 +364,11 @@ static int prepare_environ(struct session *s)
 		return log_diag(r, &d);
 	if (spec->net == NET_PROXY && run_proxy_environ(&s->rp, &s->env) < 0)
 		return oom();
+	struct sandbox_plan_info pi;
+	sandbox_plan_get_info(s->plan, &pi);
+	if (run_agent_files_prepare(spec, session_private_tmp(s), geteuid() == 0 && !pi.userns,
+				    &s->env) < 0)
+		return oom();
 	/* why --self: the spec, sealed in a memfd the child inherits at this number. */
 	r = sandbox_state_publish(spec, &s->state_fd);
 	if (r < 0) {
@@ -455,6 +461,7 @@ int session_supervise(struct session *s, int *ret_code)
 			so.pty = &s->pty;
 	}
 	int r = supervise_run(&so, &code, &e);
+	run_agent_files_remove(s->spec, session_private_tmp(s));
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
 		return -1;
@@ -482,6 +489,7 @@ int session_finish(struct session *s, int ret)
 {
 	struct diag d = {{0}};
 	char buf[2048];
+	run_agent_files_remove(s->spec, session_private_tmp(s));
 	finish_record(s, ret);
 	run_tmp_finish(&s->tmp);
 	run_portfwd_release(&s->pf);

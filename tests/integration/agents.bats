@@ -220,18 +220,38 @@ assert_roundtrip() {
 	grep -q '^REQ POST /v1/messages$' "$T/up.log"
 }
 
-@test "gemini: GOOGLE_GEMINI_BASE_URL and the documented auth-type setting (user)" {
+# gemini-cli asks for a workspace-trust decision before -p in a directory it was never
+# told to trust; that is gemini's own gate against a repository's .gemini/ settings
+# (hooks, MCP servers), which nono cannot answer for the user: --skip-trust is gemini's
+# flag for it (it sets GEMINI_CLI_TRUST_WORKSPACE=true).
+gemini_roundtrip() {
+	local who=$1
+	roundtrip "$who" gemini gemini gemini --skip-trust -p hi
+	assert_roundtrip "$who" gemini gemini x-goog-api-key
+	grep -q '^REQ POST /v1beta/models/[^/]*:streamGenerateContent' "$T/up.log"
+	# The settings file nono wrote is gone, and the user's settings were not touched.
+	run compgen -G "$H/.nono/sessions/*/tmp/nono-gemini-system-defaults.json"
+	assert_failure
+}
+
+@test "gemini: a prompt round trip under gemini with --credential gemini=env:// (root)" {
 	AGENT_BIN=gemini
 	rt_setup
-	# The gemini profile's documented recipe (doc/agents.md): with a base URL set,
-	# gemini-cli 0.61 needs its auth type named in settings; nothing in the environment
-	# selects it.
+	chown -R root:root "$H"
+	gemini_roundtrip root
+	[ ! -e "$H/.gemini/settings.json" ]
+}
+
+@test "gemini: a prompt round trip under gemini, auth type in ~/.gemini/settings.json (user)" {
+	AGENT_BIN=gemini
+	rt_setup
+	# As a user, gemini-cli skips nono's system-defaults file: it wants root to own it
+	# and every directory above it, and in the user namespace nothing is root's. The
+	# documented recipe (doc/agents.md) names the auth type once in the user's settings.
 	mkdir -p "$H/.gemini"
 	echo '{"security": {"auth": {"selectedType": "gemini-api-key"}}}' >"$H/.gemini/settings.json"
 	chown -R "$NOBODY:$NOBODY" "$H"
-	roundtrip user gemini gemini gemini --skip-trust -m gemini-2.5-flash -p hi
-	assert_roundtrip user gemini gemini x-goog-api-key
-	grep -q '^REQ POST /v1beta/models/gemini-2.5-flash:streamGenerateContent' "$T/up.log"
+	gemini_roundtrip user
 }
 
 @test "codex: the documented model_providers recipe, over HTTP (user)" {
