@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/refusal-scan.h"
 
 int pty_open(struct pty *p)
 {
@@ -119,6 +120,8 @@ static ssize_t relay_out(struct pty *p)
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? -1 : 0;
 	write_all(p->out, b, (size_t)n);
+	if (p->scan)
+		refusal_scan_feed(p->scan, b, (size_t)n);
 	return n;
 }
 

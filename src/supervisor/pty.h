@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <termios.h>
 
+struct refusal_scan;
+
 struct pty {
 	int master;	      /* ours; -1: no PTY */
 	int slave;	      /* the child's; closed in the supervisor once it has forked */
@@ -25,6 +27,7 @@ struct pty {
 	char buf[4096];	      /* input not yet written to the master */
 	size_t len, off;
 	bool in_eof;
+	struct refusal_scan *scan; /* also fed the child's output, after it is written; or NULL */
 };
 
 #define PTY_INIT                                                                                   \

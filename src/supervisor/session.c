@@ -457,11 +457,17 @@ int session_supervise(struct session *s, int *ret_code)
 			/* E.g. nested in a sandbox without /dev/ptmx: today's inheritance. */
 			log_info("no pseudo-terminal for the command (%s): it shares nono's",
 				 strerror(-r));
-		else
+		else {
 			so.pty = &s->pty;
+			refusal_scan_init(&s->refused);
+			s->pty.scan = &s->refused;
+			s->scanned = true;
+		}
 	}
 	int r = supervise_run(&so, &code, &e);
 	run_agent_files_remove(s->spec, session_private_tmp(s));
+	if (s->scanned)
+		refusal_scan_flush(&s->refused);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
 		return -1;
@@ -483,6 +489,17 @@ int session_supervise(struct session *s, int *ret_code)
 const char *session_private_tmp(const struct session *s)
 {
 	return s->private_tmp ? s->tmp.tmp : NULL;
+}
+
+const struct refusal_scan *session_refused_paths(const struct session *s)
+{
+	return s->scanned ? &s->refused : NULL;
+}
+
+size_t session_refused_hosts(const struct session *s, struct run_refused_host *ret, size_t max,
+			     unsigned *ret_dropped)
+{
+	return run_proxy_refused_hosts(&s->rp, ret, max, ret_dropped);
 }
 
 int session_finish(struct session *s, int ret)
