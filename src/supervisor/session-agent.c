@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/macro.h"
+#include "base/strv.h"
 #include "policy/spec.h"
 #include "supervisor/session-environ.h"
 
@@ -120,4 +121,68 @@ void run_agent_files_remove(const struct sandbox_spec *s, const char *tmp_dir)
 		    S_ISREG(st.st_mode) && (size_t)st.st_size == strlen(agent_files[i].content))
 			(void)unlinkat(dirfd, agent_files[i].name, 0);
 	}
+}
+
+/* The value of var in env, or NULL. */
+static const char *env_get(char **env, const char *var)
+{
+	size_t l = strlen(var);
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], var, l) == 0 && env[i][l] == '=')
+			return env[i] + l + 1;
+	return NULL;
+}
+
+static const struct credential_spec *find_service(const struct sandbox_spec *s, const char *name)
+{
+	for (size_t i = 0; i < s->proxy.n_credentials; i++)
+		if (streq(s->proxy.credentials[i].name, name))
+			return &s->proxy.credentials[i];
+	return NULL;
+}
+
+static int add_config(char ***argv, const char *key, const char *value)
+{
+	_cleanup_free_ char *kv = NULL;
+	if (strv_extend(argv, "-c") < 0 || asprintf(&kv, "%s=\"%s\"", key, value) < 0)
+		return -ENOMEM;
+	return strv_extend(argv, kv);
+}
+
+int run_agent_argv(const struct sandbox_spec *s, char *const *argv, char ***env, char ***ret)
+{
+	_cleanup_strv_free_ char **out = NULL;
+	const struct credential_spec *openai = s->net == NET_PROXY ? find_service(s, "openai") : NULL;
+	const char *phantom = openai && openai->env_var ? env_get(*env, openai->env_var) : NULL;
+	const char *base = openai && openai->base_url_var ? env_get(*env, openai->base_url_var) : NULL;
+	_cleanup_free_ char *kv = NULL;
+
+	*ret = NULL;
+	if (phantom && !streq(openai->env_var, "CODEX_API_KEY")) {
+		if (asprintf(&kv, "CODEX_API_KEY=%s", phantom) < 0 || env_set(env, kv) < 0)
+			return -ENOMEM;
+		explicit_bzero(kv, strlen(kv));
+	}
+	if (!argv || !argv[0])
+		return 0;
+	const char *slash = strrchr(argv[0], '/');
+	if (!streq(slash ? slash + 1 : argv[0], "codex"))
+		return 0;
+	bool sandbox = s->profile_name && streq(s->profile_name, "codex");
+	/* A value that would need TOML escaping is not ours (nono writes the base URL). */
+	if (base && strpbrk(base, "\"\\"))
+		base = NULL;
+	if (!base && !sandbox)
+		return 0;
+	if (strv_extend(&out, argv[0]) < 0 ||
+	    (base && add_config(&out, "openai_base_url", base) < 0) ||
+	    (sandbox && add_config(&out, "sandbox_mode", "danger-full-access") < 0))
+		return -ENOMEM;
+	for (size_t i = 1; argv[i]; i++)
+		if (strv_extend(&out, argv[i]) < 0)
+			return -ENOMEM;
+	log_info("codex: %s%s%s (doc/agents.md)", base ? "-c openai_base_url=" : "",
+		 base ? base : "", sandbox ? " -c sandbox_mode=danger-full-access" : "");
+	*ret = TAKE_PTR(out);
+	return 0;
 }

@@ -32,3 +32,17 @@ int run_agent_files_prepare(const struct sandbox_spec *s, const char *tmp_dir, b
 /* Remove the files prepare wrote (still regular files of the size written), so an
  * otherwise empty /tmp is not kept. Safe to call twice, and with tmp_dir NULL. */
 void run_agent_files_remove(const struct sandbox_spec *s, const char *tmp_dir);
+
+/*
+ * codex 0.171 reads neither a base URL nor (in its built-in openai provider) OPENAI_API_KEY
+ * from the environment: its key comes from CODEX_API_KEY, its base URL only from the
+ * `openai_base_url` config key. With the openai service active nono sets CODEX_API_KEY to
+ * the service's phantom token (never to a real key, whatever the caller's environment
+ * held), and when the command is codex (argv[0]'s last component) inserts
+ * `-c openai_base_url="<the service's base URL>"` before its arguments; under the codex
+ * profile also `-c sandbox_mode="danger-full-access"` (codex's own sandbox needs a user
+ * namespace nono does not give it; nono is the sandbox). codex applies later -c and its
+ * own -s/--sandbox over these, so what the user types wins. *ret: the new argv (strv,
+ * owned) or NULL when nothing changes. 0 or -ENOMEM.
+ */
+int run_agent_argv(const struct sandbox_spec *s, char *const *argv, char ***env, char ***ret);

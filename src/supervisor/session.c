@@ -369,6 +369,8 @@ static int prepare_environ(struct session *s)
 	if (run_agent_files_prepare(spec, session_private_tmp(s), geteuid() == 0 && !pi.userns,
 				    &s->env) < 0)
 		return oom();
+	if (run_agent_argv(spec, s->o.cmdv, &s->env, &s->agent_argv) < 0)
+		return oom();
 	/* why --self: the spec, sealed in a memfd the child inherits at this number. */
 	r = sandbox_state_publish(spec, &s->state_fd);
 	if (r < 0) {
@@ -394,7 +396,8 @@ int session_prepare(struct session *s)
 void session_exec(struct session *s)
 {
 	/* No parent stays behind: apply in place and exec. Fds above 2 are closed. */
-	sandbox_child_exec(s->plan, s->o.exe, s->o.cmdv, s->env, s->cwd, SANDBOX_ERR_STDERR);
+	sandbox_child_exec(s->plan, s->o.exe, s->agent_argv ? s->agent_argv : s->o.cmdv, s->env,
+			   s->cwd, SANDBOX_ERR_STDERR);
 }
 
 /* In the supervisor right after fork: namespace mode takes the child's listener over. */
@@ -438,7 +441,7 @@ int session_supervise(struct session *s, int *ret_code)
 	struct supervise_opts so = {
 	    .plan = s->plan,
 	    .path = s->o.exe,
-	    .argv = s->o.cmdv,
+	    .argv = s->agent_argv ? s->agent_argv : s->o.cmdv,
 	    .envp = s->env,
 	    .cwd = s->cwd,
 	    .after_fork = after_fork_run,
@@ -540,6 +543,7 @@ int session_finish(struct session *s, int ret)
 	s->unotify = unotify_free(s->unotify);
 	s->plan = sandbox_plan_free(s->plan);
 	s->env = strv_free(s->env);
+	s->agent_argv = strv_free(s->agent_argv);
 	free(s->cwd);
 	s->cwd = NULL;
 	free(s->audit_dir);

@@ -79,6 +79,7 @@ struct session {
 	struct session_hook hook;
 	struct refusal_scan refused; /* paths the command's terminal output says were refused */
 	bool scanned;		     /* the command had a PTY: refused was fed */
+	char **agent_argv; /* the command with nono's agent options (session-agent.h); or NULL */
 };
 
 /* Initialise s for spec (borrowed; it must outlive the session) with the probed features. */
