@@ -259,13 +259,15 @@ gemini_roundtrip() {
 
 # codex reads its key from CODEX_API_KEY and its base URL from the openai_base_url config
 # key only: nono sets the first to the phantom and passes the second with -c, and under
-# the codex profile picks danger-full-access (session-agent.h). The round trip goes over
-# HTTPS after codex's WebSocket attempts (the fake answers them 404).
+# the codex profile picks danger-full-access (session-agent.h). codex talks WebSocket to
+# /responses: the reverse proxy relays it, the key injected into the handshake.
 codex_roundtrip() {
 	local who=$1
 	roundtrip "$who" codex openai codex exec --skip-git-repo-check hi
 	assert_roundtrip "$who" codex openai authorization
-	grep -q '^REQ POST /v1/responses$' "$T/up.log"
+	grep -q '^REQ GET /v1/responses$' "$T/up.log"
+	grep -q '^WS response.create$' "$T/up.log"
+	[[ "$stderr" != *"Falling back from WebSockets"* ]]
 	# What nono added is in -v, never the key.
 	[[ "$stderr" != *"$RT_KEY"* ]]
 }
