@@ -81,7 +81,7 @@ static bool path_start(const char *line, size_t n, size_t i)
 /*
  * The path starting at line[i]: its end (exclusive) in *ret_end. Quoted: up to the
  * closing quote, which must be on the line. Bare: up to a space, ':', ',', ')' or a quote.
- * False when it holds a byte that is not printable ASCII or UTF-8.
+ * False when it holds a byte that is not printable ASCII.
  */
 static bool path_at(const char *line, size_t n, size_t i, size_t *ret_end)
 {
@@ -102,7 +102,9 @@ static bool path_at(const char *line, size_t n, size_t i, size_t *ret_end)
 		else if (c == 0xe2 && j + 3 <= n && (unsigned char)line[j + 1] == 0x80 &&
 			 ((unsigned char)line[j + 2] == 0x99 || (unsigned char)line[j + 2] == 0x9d))
 			break;
-		if (c < 0x20 || c == 0x7f)
+		/* Printable ASCII only: a terminal may act on C1 controls (U+0080..U+009F, or
+		 * 8-bit 0x9b as CSI), and the footer prints what is kept. */
+		if (c < 0x20 || c >= 0x7f)
 			return false;
 	}
 	if (quoted && j == n)

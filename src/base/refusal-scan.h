@@ -8,7 +8,8 @@
  * shells, Node ("EACCES: permission denied, open '/x'") and Python print them.
  * The output is untrusted (the sandboxed command writes it): memory is fixed (one line
  * buffer, REFUSAL_MAX paths), a longer line or path is skipped, terminal escape
- * sequences and control bytes are dropped, and a path kept holds printable bytes only.
+ * sequences and control bytes are dropped, and a path kept holds printable ASCII only
+ * (a path with other bytes is not named).
  * Nothing here allocates, blocks or fails.
  */
 

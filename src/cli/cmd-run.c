@@ -763,6 +763,16 @@ static int create_profile_state_dirs(struct sandbox_spec *s)
 	return 0;
 }
 
+/* The policy's suggestion names a canonical path, which a symlink the command made can
+ * steer: printed only when it is printable ASCII. */
+static const char *printable_or_null(const char *v)
+{
+	for (const char *c = v; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			return NULL;
+	return v;
+}
+
 /*
  * One refused path the command named: which access nono did not grant (EROFS: write;
  * otherwise read, then write), or nothing when nono grants both (the refusal came from
@@ -775,12 +785,12 @@ static void footer_path(const struct sandbox_spec *s, const struct refusal *f)
 		_cleanup_query_result_ struct query_result q = {0};
 		if (policy_query_path(s, f->path, ops[i], &q) < 0 || q.status != QUERY_DENIED)
 			continue;
+		const char *sug = printable_or_null(q.suggestion);
 		(void)fprintf(
 		    stderr, "nono: refused: %s %s (%s); ask: nono why --path %s --op %s%s%s%s%s\n",
 		    query_op_to_string(ops[i]), f->path, refusal_kind_to_string(f->kind), f->path,
 		    query_op_to_string(ops[i]), s->profile_name ? " --profile " : "",
-		    strempty(s->profile_name), q.suggestion ? "; to allow it: " : "",
-		    strempty(q.suggestion));
+		    strempty(s->profile_name), sug ? "; to allow it: " : "", strempty(sug));
 		return;
 	}
 }
@@ -788,7 +798,8 @@ static void footer_path(const struct sandbox_spec *s, const struct refusal *f)
 static void footer_host(const struct sandbox_spec *s, const struct run_refused_host *h)
 {
 	_cleanup_query_result_ struct query_result q = {0};
-	bool sug = policy_query_host(s, h->host, h->port, &q) >= 0 && q.suggestion;
+	bool sug = policy_query_host(s, h->host, h->port, &q) >= 0 &&
+		   printable_or_null(q.suggestion);
 	(void)fprintf(
 	    stderr,
 	    "nono: refused: host %s port %u (%s); ask: nono why --host %s --port %u%s%s%s%s\n",

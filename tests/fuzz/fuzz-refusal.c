@@ -3,7 +3,7 @@
  * libFuzzer target: the scanner of the sandboxed command's terminal output for refused
  * paths (base/refusal-scan.h). The input is fed whole to refusal_scan_line(), then as a
  * stream split at a point chosen by its first byte. Invariants: at most REFUSAL_MAX paths
- * kept, each absolute, NUL-terminated inside its buffer, without control bytes, and
+ * kept, each absolute, NUL-terminated inside its buffer, printable ASCII only, and
  * distinct.
  */
 #include <stddef.h>
@@ -20,7 +20,7 @@ static void check_path(const char *p, size_t size)
 	if (l == size || l == 0 || p[0] != '/')
 		__builtin_trap();
 	for (size_t i = 0; i < l; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f)
 			__builtin_trap();
 }
 

@@ -130,8 +130,10 @@ static void test_refusal_scan_line(void **state)
 	expect_line("cat: data/x: Permission denied", 0, NULL);
 	expect_line("open '/x: permission denied", 0, NULL);
 	expect_line("all good in /srv", 0, NULL);
-	/* A control byte inside the path: not kept. */
+	/* A control byte, a C1 control in UTF-8 or any other non-ASCII byte: not kept. */
 	expect_line("cat: /a\x01" "b: Permission denied", 0, NULL);
+	expect_line("cat: /a\xc2\x9b" "2J: Permission denied", 0, NULL);
+	expect_line("cat: /caf\xc3\xa9: Permission denied", 0, NULL);
 	/* Too long for the caller's buffer: nothing. */
 	char small[4];
 	enum refusal_kind k;
