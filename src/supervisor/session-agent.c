@@ -80,7 +80,8 @@ int run_agent_files_prepare(const struct sandbox_spec *s, const char *tmp_dir, b
 		if (!has_service(s, agent_files[i].service) || env_has(*env, agent_files[i].var))
 			continue;
 		if (!tmp_dir || !root_owned) {
-			log_info("service '%s': %s", agent_files[i].service, agent_files[i].instead);
+			log_info("service '%s': %s", agent_files[i].service,
+				 agent_files[i].instead);
 			continue;
 		}
 		if (dirfd < 0 && (dirfd = open_dir(tmp_dir)) < 0) {
@@ -152,9 +153,11 @@ static int add_config(char ***argv, const char *key, const char *value)
 int run_agent_argv(const struct sandbox_spec *s, char *const *argv, char ***env, char ***ret)
 {
 	_cleanup_strv_free_ char **out = NULL;
-	const struct credential_spec *openai = s->net == NET_PROXY ? find_service(s, "openai") : NULL;
+	const struct credential_spec *openai =
+	    s->net == NET_PROXY ? find_service(s, "openai") : NULL;
 	const char *phantom = openai && openai->env_var ? env_get(*env, openai->env_var) : NULL;
-	const char *base = openai && openai->base_url_var ? env_get(*env, openai->base_url_var) : NULL;
+	const char *base =
+	    openai && openai->base_url_var ? env_get(*env, openai->base_url_var) : NULL;
 	_cleanup_free_ char *kv = NULL;
 
 	*ret = NULL;

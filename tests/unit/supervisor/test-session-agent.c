@@ -59,9 +59,14 @@ static void test_codex_argv(void **state)
 
 	assert_int_equal(run_agent_argv(&s, argv, &env, &out), 0);
 	assert_non_null(out);
-	const char *want[] = {"/opt/bin/codex", "-c",
-			      "openai_base_url=\"http://127.0.0.1:1234/openai\"", "-c",
-			      "sandbox_mode=\"danger-full-access\"", "exec", "hi", NULL};
+	const char *want[] = {"/opt/bin/codex",
+			      "-c",
+			      "openai_base_url=\"http://127.0.0.1:1234/openai\"",
+			      "-c",
+			      "sandbox_mode=\"danger-full-access\"",
+			      "exec",
+			      "hi",
+			      NULL};
 	for (size_t i = 0; want[i]; i++)
 		assert_string_equal(out[i], want[i]);
 	assert_null(out[7]);
@@ -129,7 +134,8 @@ static void test_gemini_file(void **state)
 	(void)close(fd);
 	assert_true(n > 0);
 	buf[n] = 0;
-	assert_string_equal(buf, "{\"security\": {\"auth\": {\"selectedType\": \"gemini-api-key\"}}}\n");
+	assert_string_equal(buf,
+			    "{\"security\": {\"auth\": {\"selectedType\": \"gemini-api-key\"}}}\n");
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0444);
@@ -153,8 +159,8 @@ static void test_gemini_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_codex_argv),
-		cmocka_unit_test(test_gemini_file),
+	    cmocka_unit_test(test_codex_argv),
+	    cmocka_unit_test(test_gemini_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
