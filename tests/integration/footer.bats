@@ -90,3 +90,11 @@ check_host() {
 	grep -qxF "nono: refused: host refused.example.invalid port 443 (not_allowed); ask: nono why --host refused.example.invalid --port 443; to allow it: --allow-domain refused.example.invalid" <<<"$stderr"
 	[[ "$stderr" != *"exited with status"* ]]
 }
+
+@test "footer: at most eight refused hosts are named, the rest counted" {
+	run --separate-stderr nono_as user run --allow-domain 127.0.0.1 -- sh -c \
+		'for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null https://h$i.example.invalid/; done; exit 3'
+	assert_failure 3
+	[ "$(grep -c '^nono: refused: host h[0-9]*\.example\.invalid port 443 (not_allowed)' <<<"$stderr")" -eq 8 ]
+	grep -qxF "nono: refused: 2 more hosts not listed" <<<"$stderr"
+}
