@@ -690,9 +690,74 @@ static int check_command(const struct sandbox_spec *s, const char *path)
 	return -EPERM;
 }
 
-static void print_footer(const struct sandbox_spec *s, int code, const char *private_tmp)
+/* The policy's suggestion names a canonical path, which a symlink the command made can
+ * steer: printed only when it is printable ASCII. */
+static const char *printable_or_null(const char *v)
 {
+	for (const char *c = v; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			return NULL;
+	return v;
+}
+
+/*
+ * One refused path the command named: which access nono did not grant (EROFS: write;
+ * otherwise read, then write), or nothing when nono grants both (the refusal came from
+ * elsewhere: the file's mode, another sandbox).
+ */
+static void footer_path(const struct sandbox_spec *s, const struct refusal *f)
+{
+	static const unsigned ops[] = {FS_READ, FS_WRITE};
+	for (size_t i = f->kind == REFUSAL_EROFS ? 1 : 0; i < ARRAY_SIZE(ops); i++) {
+		_cleanup_query_result_ struct query_result q = {0};
+		if (policy_query_path(s, f->path, ops[i], &q) < 0 || q.status != QUERY_DENIED)
+			continue;
+		const char *sug = printable_or_null(q.suggestion);
+		(void)fprintf(
+		    stderr, "nono: refused: %s %s (%s); ask: nono why --path %s --op %s%s%s%s%s\n",
+		    query_op_to_string(ops[i]), f->path, refusal_kind_to_string(f->kind), f->path,
+		    query_op_to_string(ops[i]), s->profile_name ? " --profile " : "",
+		    strempty(s->profile_name), sug ? "; to allow it: " : "", strempty(sug));
+		return;
+	}
+}
+
+static void footer_host(const struct sandbox_spec *s, const struct run_refused_host *h)
+{
+	_cleanup_query_result_ struct query_result q = {0};
+	bool sug = policy_query_host(s, h->host, h->port, &q) >= 0 &&
+		   printable_or_null(q.suggestion);
+	(void)fprintf(
+	    stderr,
+	    "nono: refused: host %s port %u (%s); ask: nono why --host %s --port %u%s%s%s%s\n",
+	    h->host, h->port, h->reason, h->host, h->port, s->profile_name ? " --profile " : "",
+	    strempty(s->profile_name), sug ? "; to allow it: " : "", sug ? q.suggestion : "");
+}
+
+/*
+ * What nono knows was refused (paths the command printed on its terminal, hosts the
+ * proxy refused), whatever the exit status; then, when the command failed, the summary.
+ */
+static void print_footer(const struct sandbox_spec *s, int code, const struct session *sess)
+{
+	const char *private_tmp = session_private_tmp(sess);
+	const struct refusal_scan *paths = session_refused_paths(sess);
+	struct run_refused_host hosts[RUN_REFUSED_HOSTS_MAX];
+	unsigned hosts_dropped = 0;
+	size_t n_hosts;
+
 	if (log_get_level() == LOG_LEVEL_SILENT)
+		return;
+	for (size_t i = 0; paths && i < paths->n; i++)
+		footer_path(s, &paths->found[i]);
+	if (paths && paths->dropped)
+		(void)fprintf(stderr, "nono: refused: %zu more paths not listed\n", paths->dropped);
+	n_hosts = session_refused_hosts(sess, hosts, ARRAY_SIZE(hosts), &hosts_dropped);
+	for (size_t i = 0; i < n_hosts; i++)
+		footer_host(s, &hosts[i]);
+	if (hosts_dropped)
+		(void)fprintf(stderr, "nono: refused: %u more hosts not listed\n", hosts_dropped);
+	if (code == 0)
 		return;
 	size_t masked = 0;
 	for (size_t i = 0; i < s->n_denies; i++)
@@ -703,9 +768,10 @@ static void print_footer(const struct sandbox_spec *s, int code, const char *pri
 		      "nono: if it was refused access, ask: nono why --path PATH --op read|write "
 		      "%s%s; '--dry-run' lists every grant.\n",
 		      theme_on(stderr, THEME_HEADER), theme_off(stderr), code, s->n_grants,
-		      s->net == NET_BLOCK ? "blocked" : s->net == NET_PROXY ? "proxy only" : "allowed",
-		      masked,
-		      s->profile_name ? "--profile " : "", strempty(s->profile_name));
+		      s->net == NET_BLOCK   ? "blocked"
+		      : s->net == NET_PROXY ? "proxy only"
+					    : "allowed",
+		      masked, s->profile_name ? "--profile " : "", strempty(s->profile_name));
 	if (private_tmp && run_tmp_used(private_tmp))
 		(void)fprintf(stderr, "nono: the command's /tmp is kept in %s\n", private_tmp);
 }
@@ -907,8 +973,8 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		goto out;
 	if (session_supervise(&sess, &code) < 0)
 		goto out;
-	if (code != 0 && !a.no_diagnostics)
-		print_footer(spec, code, session_private_tmp(&sess));
+	if (!a.no_diagnostics)
+		print_footer(spec, code, &sess);
 	ret = code;
 	if (run_rollback_end(&rb, &a.rollback, code) < 0 && ret == EXIT_NONO_OK)
 		ret = EXIT_NONO_ERROR;

@@ -33,7 +33,7 @@
 	{"allow-launch-services", 0, no_argument, OPT_ALLOW_LAUNCH_SERVICES, NULL, "macOS only: allow LaunchServices opens", NULL, false}, \
 	{"allow-gpu", 0, no_argument, OPT_ALLOW_GPU, NULL, "allow GPU compute devices", NULL, false}, \
 	{"shared-tmp", 0, no_argument, OPT_SHARED_TMP, NULL, "share the host's /tmp and /var/tmp instead of the session's own", NULL, false}, \
-	{"no-diagnostics", 0, no_argument, OPT_NO_DIAGNOSTICS, NULL, "no diagnostic footer when the command exits non-zero", NULL, false}, \
+	{"no-diagnostics", 0, no_argument, OPT_NO_DIAGNOSTICS, NULL, "no diagnostic footer (what nono refused; the summary when the command fails)", NULL, false}, \
 	{"dry-run", 0, no_argument, OPT_DRY_RUN, NULL, "print the capabilities that would be granted, run nothing", NULL, false}, \
 	{"verbose", 'v', no_argument, OPT_VERBOSE, NULL, "more output (-v info, -vv debug, -vvv trace)", NULL, false}, \
 	{"silent", 's', no_argument, OPT_SILENT, NULL, "no nono output, only the command's", NULL, false}, \

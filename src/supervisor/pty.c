@@ -12,6 +12,7 @@
 
 #include "base/macro.h"
 #include "supervisor/session-control.h"
+#include "base/refusal-scan.h"
 
 int pty_open(struct pty *p)
 {
@@ -154,6 +155,8 @@ static ssize_t relay_out(struct pty *p)
 		session_ctl_output(p->ctl, (const uint8_t *)b, (size_t)n);
 	else
 		write_all(p->out, b, (size_t)n);
+	if (p->scan)
+		refusal_scan_feed(p->scan, b, (size_t)n);
 	return n;
 }
 

@@ -18,6 +18,7 @@
 #include "supervisor/altscreen.h"
 
 struct session_ctl;
+struct refusal_scan;
 
 struct pty {
 	int master;	      /* ours; -1: no PTY */
@@ -39,6 +40,8 @@ struct pty {
 	/* Detached (in and out -1): output goes to the session's control side instead,
 	 * and input comes from its attached client (supervisor/session-control.h). */
 	struct session_ctl *ctl;
+	/* Also fed the child's output, after it is written; or NULL. */
+	struct refusal_scan *scan;
 };
 
 #define PTY_INIT                                                                                   \

@@ -23,6 +23,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -65,10 +68,65 @@ static void proxy_audit_event(void *ud, const struct proxy_event *ev)
 	(void)audit_append_network(ud, &ae); /* a lost event is counted in the record */
 }
 
+/* In the proxy process: a refusal a flag could lift, for the run's footer. */
+static void refused_add(struct run_refused_hosts *rh, const struct proxy_event *ev)
+{
+	if (!rh || ev->allow || !ev->reason || !ev->host || streq(ev->host, "-") ||
+	    (!streq(ev->reason, "not_allowed") && !streq(ev->reason, "path_restricted")))
+		return;
+	unsigned n = __atomic_load_n(&rh->n, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < n && i < RUN_REFUSED_HOSTS_MAX; i++)
+		if (rh->h[i].port == ev->port && streq(rh->h[i].host, ev->host))
+			return;
+	if (n >= RUN_REFUSED_HOSTS_MAX || strlen(ev->host) >= sizeof(rh->h[0].host)) {
+		rh->dropped++;
+		return;
+	}
+	struct run_refused_host *h = &rh->h[n];
+	memcpy(h->host, ev->host, strlen(ev->host) + 1);
+	h->port = ev->port;
+	(void)snprintf(h->reason, sizeof(h->reason), "%s", ev->reason);
+	__atomic_store_n(&rh->n, n + 1, __ATOMIC_RELEASE);
+}
+
+/* In the proxy process: every decision goes to the audit trail, refusals to the footer. */
+static void proxy_event(void *ud, const struct proxy_event *ev)
+{
+	struct run_proxy *rp = ud;
+	if (rp->audit)
+		proxy_audit_event(rp->audit, ev);
+	refused_add(rp->refused, ev);
+}
+
 /* The proxy fails closed once an event could not be written (in any process). */
 static bool proxy_audit_failed(void *ud)
 {
-	return audit_events_lost(ud) > 0;
+	const struct run_proxy *rp = ud;
+	return audit_events_lost(rp->audit) > 0;
+}
+
+size_t run_proxy_refused_hosts(const struct run_proxy *rp, struct run_refused_host *ret, size_t max,
+			       unsigned *ret_dropped)
+{
+	const struct run_refused_hosts *rh = rp->refused;
+	size_t k = 0;
+	*ret_dropped = 0;
+	if (!rh)
+		return 0;
+	unsigned n = __atomic_load_n(&rh->n, __ATOMIC_ACQUIRE);
+	if (n > RUN_REFUSED_HOSTS_MAX)
+		n = RUN_REFUSED_HOSTS_MAX;
+	for (unsigned i = 0; i < n && k < max; i++) {
+		struct run_refused_host h = rh->h[i];
+		bool ok = strnlen(h.host, sizeof(h.host)) < sizeof(h.host) && h.host[0] &&
+			  strnlen(h.reason, sizeof(h.reason)) < sizeof(h.reason);
+		for (const char *c = h.host; ok && *c; c++)
+			ok = (unsigned char)*c > ' ' && (unsigned char)*c < 0x7f;
+		if (ok)
+			ret[k++] = h;
+	}
+	*ret_dropped = __atomic_load_n(&rh->dropped, __ATOMIC_RELAXED) + (unsigned)(n - k);
+	return k;
 }
 
 /* Host patterns: policy_resolve expanded the network profile into allow_domains. */
@@ -123,6 +181,13 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	r = run_proxy_allowlist(s, &rp->allow, d);
 	if (r < 0)
 		return r;
+	/* Shared with the proxy process only: kept out of every other fork. */
+	void *m = mmap(NULL, sizeof(*rp->refused), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED && madvise(m, sizeof(*rp->refused), MADV_DONTFORK) == 0)
+		rp->refused = m;
+	else if (m != MAP_FAILED)
+		(void)munmap(m, sizeof(*rp->refused));
 	r = token_generate(rp->token, sizeof(rp->token));
 	if (r < 0)
 		return r;
@@ -141,8 +206,8 @@ int run_proxy_prepare(struct run_proxy *rp, const struct sandbox_spec *s,
 	rp->netns = s->proxy.placement == PROXY_PLACEMENT_NETNS;
 	rp->cfg = (struct proxy_config){
 		.allow = rp->allow,
-		.event = audit ? proxy_audit_event : NULL,
-		.event_ud = audit,
+		.event = proxy_event,
+		.event_ud = rp,
 		.event_failed = audit ? proxy_audit_failed : NULL,
 		.upstream_proxy = s->proxy.upstream_proxy,
 		.upstream_bypass = s->proxy.upstream_bypass,
@@ -221,9 +286,13 @@ int run_proxy_start(struct run_proxy *rp, struct proxy **px)
 		(void)close(stop[1]);
 		return r;
 	}
+	if (rp->refused && madvise(rp->refused, sizeof(*rp->refused), MADV_DOFORK) < 0)
+		r = -errno;
 	fflush(NULL);
-	pid_t pid = fork();
-	int e = errno;
+	pid_t pid = r < 0 ? -1 : fork();
+	int e = r < 0 ? -r : errno;
+	if (rp->refused)
+		(void)madvise(rp->refused, sizeof(*rp->refused), MADV_DONTFORK);
 	/* Off again on both sides, so nothing either process forks later inherits them. */
 	r = audit_fork_share(rp->audit, false);
 	int r2 = creds_fork_keep(rp->creds, false);
@@ -335,4 +404,7 @@ void run_proxy_release(struct run_proxy *rp)
 	rp->allow = strv_free(rp->allow);
 	rp->creds = run_credentials_free(rp->creds);
 	explicit_bzero(rp->token, sizeof(rp->token));
+	if (rp->refused)
+		(void)munmap(rp->refused, sizeof(*rp->refused));
+	rp->refused = NULL;
 }

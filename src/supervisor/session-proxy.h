@@ -21,6 +21,21 @@ struct run_proxy {
 	struct proxy_config cfg;
 	struct audit_log *audit; /* set before prepare: every decision is appended; borrowed */
 	int stop_fd;             /* written to ask the proxy process to stop */
+	/* Hosts the proxy refused, written by the proxy process into a shared page that
+	 * no other fork inherits (run_proxy_refused_hosts()); NULL: none mapped. */
+	struct run_refused_hosts *refused;
+};
+
+#define RUN_REFUSED_HOSTS_MAX 8
+struct run_refused_host {
+	char host[256]; /* printable, NUL-terminated */
+	uint16_t port;
+	char reason[32]; /* the proxy's deny reason (proxy.h) */
+};
+struct run_refused_hosts {
+	unsigned n;	  /* entries published (atomic, release) */
+	unsigned dropped; /* further distinct hosts */
+	struct run_refused_host h[RUN_REFUSED_HOSTS_MAX];
 };
 
 /*
@@ -40,6 +55,15 @@ int run_proxy_receive_listener(struct run_proxy *rp, struct diag *d);
 int run_proxy_environ(const struct run_proxy *rp, char ***env);
 /* Stop the proxy process, close everything, wipe the token. */
 void run_proxy_release(struct run_proxy *rp);
+
+/*
+ * The distinct hosts the proxy refused so far for a reason a flag can change
+ * (not_allowed, path_restricted), copied out checked (the proxy process faces the
+ * network: its page is read as untrusted). Returns how many were written to ret (at most
+ * max) and the number left out in *ret_dropped.
+ */
+size_t run_proxy_refused_hosts(const struct run_proxy *rp, struct run_refused_host *ret, size_t max,
+			       unsigned *ret_dropped);
 
 /* The proxy's allowlist: the spec's allow_domains (the network profile expanded). */
 int run_proxy_allowlist(const struct sandbox_spec *s, char ***ret, struct diag *d);

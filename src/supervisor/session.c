@@ -16,6 +16,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "query/query.h"
+#include "supervisor/session-agent.h"
 #include "supervisor/session-attest.h"
 #include "supervisor/session-audit.h"
 #include "supervisor/session-detach.h"
@@ -359,6 +360,13 @@ static int prepare_environ(struct session *s)
 		return log_diag(r, &d);
 	if (spec->net == NET_PROXY && run_proxy_environ(&s->rp, &s->env) < 0)
 		return oom();
+	struct sandbox_plan_info pi;
+	sandbox_plan_get_info(s->plan, &pi);
+	if (run_agent_files_prepare(spec, session_private_tmp(s), geteuid() == 0 && !pi.userns,
+				    &s->env) < 0)
+		return oom();
+	if (run_agent_argv(spec, s->o.cmdv, &s->env, &s->agent_argv) < 0)
+		return oom();
 	/* why --self: the spec, sealed in a memfd the child inherits at this number. */
 	r = sandbox_state_publish(spec, &s->state_fd);
 	if (r < 0) {
@@ -474,7 +482,8 @@ int session_prepare(struct session *s)
 void session_exec(struct session *s)
 {
 	/* No parent stays behind: apply in place and exec. Fds above 2 are closed. */
-	sandbox_child_exec(s->plan, s->o.exe, s->o.cmdv, s->env, s->cwd, SANDBOX_ERR_STDERR);
+	sandbox_child_exec(s->plan, s->o.exe, s->agent_argv ? s->agent_argv : s->o.cmdv, s->env,
+			   s->cwd, SANDBOX_ERR_STDERR);
 }
 
 /* In the supervisor right after fork: namespace mode takes the child's listener over. */
@@ -547,7 +556,7 @@ int session_supervise(struct session *s, int *ret_code)
 	struct supervise_opts so = {
 	    .plan = s->plan,
 	    .path = s->o.exe,
-	    .argv = s->o.cmdv,
+	    .argv = s->agent_argv ? s->agent_argv : s->o.cmdv,
 	    .envp = s->env,
 	    .cwd = s->cwd,
 	    .after_fork = after_fork_run,
@@ -580,8 +589,12 @@ int session_supervise(struct session *s, int *ret_code)
 			/* E.g. nested in a sandbox without /dev/ptmx: today's inheritance. */
 			log_info("no pseudo-terminal for the command (%s): it shares nono's",
 				 strerror(-r));
-		else
+		else {
 			so.pty = &s->pty;
+			refusal_scan_init(&s->refused);
+			s->pty.scan = &s->refused;
+			s->scanned = true;
+		}
 	}
 	if (s->o.startup_timeout_s > 0 && !so.pty)
 		log_info("--startup-timeout not applied: the command has no terminal of its own "
@@ -589,6 +602,9 @@ int session_supervise(struct session *s, int *ret_code)
 	int r = supervise_run(&so, &code, &e);
 	if (s->o.detached)
 		session_ctl_close(&s->ctl, code); /* the attached client learns the status */
+	run_agent_files_remove(s->spec, session_private_tmp(s));
+	if (s->scanned)
+		refusal_scan_flush(&s->refused);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
 		return -1;
@@ -612,12 +628,24 @@ const char *session_private_tmp(const struct session *s)
 	return s->private_tmp ? s->tmp.tmp : NULL;
 }
 
+const struct refusal_scan *session_refused_paths(const struct session *s)
+{
+	return s->scanned ? &s->refused : NULL;
+}
+
+size_t session_refused_hosts(const struct session *s, struct run_refused_host *ret, size_t max,
+			     unsigned *ret_dropped)
+{
+	return run_proxy_refused_hosts(&s->rp, ret, max, ret_dropped);
+}
+
 int session_finish(struct session *s, int ret)
 {
 	struct diag d = {{0}};
 	char buf[2048];
 	session_detach_failed(&s->o.detach_fd, ret == 0 ? 1 : ret);
 	session_ctl_close(&s->ctl, ret);
+	run_agent_files_remove(s->spec, session_private_tmp(s));
 	finish_record(s, ret);
 	run_tmp_finish(&s->tmp);
 	run_portfwd_release(&s->pf);
@@ -651,6 +679,7 @@ int session_finish(struct session *s, int ret)
 	s->unotify = unotify_free(s->unotify);
 	s->plan = sandbox_plan_free(s->plan);
 	s->env = strv_free(s->env);
+	s->agent_argv = strv_free(s->agent_argv);
 	free(s->cwd);
 	s->cwd = NULL;
 	free(s->audit_dir);

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 
 #include "audit/audit.h"
+#include "base/refusal-scan.h"
 #include "credential/credential.h"
 #include "policy/spec.h"
 #include "sandbox/sandbox.h"
@@ -82,6 +83,9 @@ struct session {
 	struct session_record record;
 	struct session_hook hook;
 	struct session_ctl ctl; /* detached: control socket, replay ring, output log */
+	struct refusal_scan refused; /* paths the command's terminal output says were refused */
+	bool scanned;		     /* the command had a PTY: refused was fed */
+	char **agent_argv; /* the command with nono's agent options (session-agent.h); or NULL */
 };
 
 /* Initialise s for spec (borrowed; it must outlive the session) with the probed features. */
@@ -94,5 +98,15 @@ _noreturn_ void session_exec(struct session *s);
 int session_supervise(struct session *s, int *ret_code);
 /* The private /tmp when the command used it (for the footer), else NULL. */
 const char *session_private_tmp(const struct session *s);
+
+/*
+ * For the footer, after session_supervise(): the paths the command's terminal output
+ * named as refused (NULL when it had no PTY: plain stdout/stderr are the caller's own
+ * fds, never read by nono), and the hosts the proxy refused (up to max, the number left
+ * out in *ret_dropped).
+ */
+const struct refusal_scan *session_refused_paths(const struct session *s);
+size_t session_refused_hosts(const struct session *s, struct run_refused_host *ret, size_t max,
+			     unsigned *ret_dropped);
 /* Release everything; ret is the run's exit code so far, the result the final one. */
 int session_finish(struct session *s, int ret);

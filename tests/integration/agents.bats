@@ -147,12 +147,15 @@ rt_setup() {
 	shift
 	ip link set lo up || exit 90
 	mount --bind "$T/hosts" /etc/hosts || exit 91
+	# The test CA where a system's own CAs live, so the agent can read it too (codex
+	# configures TLS from SSL_CERT_FILE even for a plain-HTTP base URL).
+	mount --bind "$T/tls" /usr/local/share/ca-certificates || exit 92
 	python3 "$NONO_SRC/tests/integration/lib/fake-llm.py" --port 443 --port-file "$T/fake.port" \
 		--cert "$T/tls/srv.pem" --key "$T/tls/srv.key" --log "$T/up.log" --reply "$RT_REPLY" &
 	fp=$!
 	for _ in $(seq 100); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
 	set -- env -i PATH="$AGENTS_DIR/node_modules/.bin:/usr/bin:/bin" HOME="$H" TMPDIR=/tmp \
-		TERM=dumb SSL_CERT_FILE="$T/tls/ca.pem" AGENT_TEST_KEY="$RT_KEY" "$N" "$@"
+		TERM=dumb SSL_CERT_FILE=/usr/local/share/ca-certificates/ca.pem AGENT_TEST_KEY="$RT_KEY" "$N" "$@"
 	if [ "$who" = user ]; then
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$@" </dev/null
 	else
@@ -220,35 +223,64 @@ assert_roundtrip() {
 	grep -q '^REQ POST /v1/messages$' "$T/up.log"
 }
 
-@test "gemini: GOOGLE_GEMINI_BASE_URL and the documented auth-type setting (user)" {
+# gemini-cli asks for a workspace-trust decision before -p in a directory it was never
+# told to trust; that is gemini's own gate against a repository's .gemini/ settings
+# (hooks, MCP servers), which nono cannot answer for the user: --skip-trust is gemini's
+# flag for it (it sets GEMINI_CLI_TRUST_WORKSPACE=true).
+gemini_roundtrip() {
+	local who=$1
+	roundtrip "$who" gemini gemini gemini --skip-trust -p hi
+	assert_roundtrip "$who" gemini gemini x-goog-api-key
+	grep -q '^REQ POST /v1beta/models/[^/]*:streamGenerateContent' "$T/up.log"
+	# The settings file nono wrote is gone, and the user's settings were not touched.
+	run compgen -G "$H/.nono/sessions/*/tmp/nono-gemini-system-defaults.json"
+	assert_failure
+}
+
+@test "gemini: a prompt round trip under gemini with --credential gemini=env:// (root)" {
 	AGENT_BIN=gemini
 	rt_setup
-	# The gemini profile's documented recipe (doc/agents.md): with a base URL set,
-	# gemini-cli 0.61 needs its auth type named in settings; nothing in the environment
-	# selects it.
+	chown -R root:root "$H"
+	gemini_roundtrip root
+	[ ! -e "$H/.gemini/settings.json" ]
+}
+
+@test "gemini: a prompt round trip under gemini, auth type in ~/.gemini/settings.json (user)" {
+	AGENT_BIN=gemini
+	rt_setup
+	# As a user, gemini-cli skips nono's system-defaults file: it wants root to own it
+	# and every directory above it, and in the user namespace nothing is root's. The
+	# documented recipe (doc/agents.md) names the auth type once in the user's settings.
 	mkdir -p "$H/.gemini"
 	echo '{"security": {"auth": {"selectedType": "gemini-api-key"}}}' >"$H/.gemini/settings.json"
 	chown -R "$NOBODY:$NOBODY" "$H"
-	roundtrip user gemini gemini gemini --skip-trust -m gemini-2.5-flash -p hi
-	assert_roundtrip user gemini gemini x-goog-api-key
-	grep -q '^REQ POST /v1beta/models/gemini-2.5-flash:streamGenerateContent' "$T/up.log"
+	gemini_roundtrip user
 }
 
-@test "codex: the documented model_providers recipe, over HTTP (user)" {
+# codex reads its key from CODEX_API_KEY and its base URL from the openai_base_url config
+# key only: nono sets the first to the phantom and passes the second with -c, and under
+# the codex profile picks danger-full-access (session-agent.h). codex talks WebSocket to
+# /responses: the reverse proxy relays it, the key injected into the handshake.
+codex_roundtrip() {
+	local who=$1
+	roundtrip "$who" codex openai codex exec --skip-git-repo-check hi
+	assert_roundtrip "$who" codex openai authorization
+	grep -q '^REQ GET /v1/responses$' "$T/up.log"
+	grep -q '^WS response.create$' "$T/up.log"
+	[[ "$stderr" != *"Falling back from WebSockets"* ]]
+	# What nono added is in -v, never the key.
+	[[ "$stderr" != *"$RT_KEY"* ]]
+}
+
+@test "codex: a prompt round trip under codex with --credential openai=env:// (user)" {
 	AGENT_BIN=codex
 	rt_setup
-	# codex reads neither OPENAI_BASE_URL nor a provider from the environment; the
-	# codex profile's documented recipe (doc/agents.md) names the proxy's fixed port.
-	rm -f "$T/fake.port" "$T/up.log"
-	run --separate-stderr timeout 180 unshare -mn "$T/ns.sh" user run --profile codex \
-		--read "$AGENTS_DIR" --allow-cwd --credential openai=env://AGENT_TEST_KEY --proxy-port 18787 -- \
-		codex exec --skip-git-repo-check -s danger-full-access -c model_provider=nono \
-		-c 'model_providers.nono={name="nono",base_url="http://127.0.0.1:18787/openai",env_key="OPENAI_API_KEY",wire_api="responses"}' hi
-	assert_success
-	assert_output --partial "$RT_REPLY"
-	grep -qF "H authorization: Bearer $RT_KEY" "$T/up.log"
-	grep -q '^REQ POST /v1/responses$' "$T/up.log"
-	output=$stderr refute_denied
-	run grep -rlF "$RT_KEY" "$H"
-	assert_failure 1
+	codex_roundtrip user
+}
+
+@test "codex: a prompt round trip under codex with --credential openai=env:// (root)" {
+	AGENT_BIN=codex
+	rt_setup
+	chown -R root:root "$H"
+	codex_roundtrip root
 }

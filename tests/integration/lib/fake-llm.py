@@ -9,14 +9,20 @@ Listens on ADDR:N (127.0.0.1, kernel-chosen port by default; written to FILE). E
 "REQ METHOD PATH" plus "H name: value" for the credential headers. Answers one prompt:
   POST .../messages                      Anthropic Messages (SSE when "stream": true)
   POST .../responses                     OpenAI Responses (SSE when "stream": true)
+  GET .../responses, Upgrade: websocket  OpenAI Responses over WebSocket: each
+                                         "response.create" message is answered with the
+                                         streamed events as text messages (logged "WS TYPE")
   POST .../chat/completions              OpenAI Chat Completions (SSE when "stream")
   POST ...:generateContent / :streamGenerateContent   Gemini
   anything else                          404 JSON error
 """
 import argparse
+import base64
+import hashlib
 import http.server
 import json
 import ssl
+import struct
 import threading
 
 CRED_HEADERS = ("x-api-key", "authorization", "x-goog-api-key", "api-key")
@@ -136,7 +142,79 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record()
+        if (self.path.split("?")[0].endswith("/responses") and
+                self.headers.get("Upgrade", "").lower() == "websocket"):
+            return self.websocket()
         self.answer(404, "application/json", b'{"error":{"message":"not found"}}')
+
+    def ws_send(self, opcode, data):
+        n = len(data)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([n])
+        elif n < 65536:
+            head += bytes([126]) + struct.pack("!H", n)
+        else:
+            head += bytes([127]) + struct.pack("!Q", n)
+        self.wfile.write(head + data)
+        self.wfile.flush()
+
+    def ws_recv(self):
+        """One message: (opcode, payload); (None, b"") at EOF."""
+        data, first = b"", None
+        while True:
+            h = self.rfile.read(2)
+            if len(h) < 2:
+                return None, b""
+            fin, op, n = h[0] & 0x80, h[0] & 0x0F, h[1] & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self.rfile.read(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if h[1] & 0x80 else b"\0\0\0\0"
+            chunk = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+            if op >= 8:  # control frames come whole, between fragments too
+                return op, chunk
+            first = op if first is None else first
+            data += chunk
+            if fin:
+                return first, data
+
+    def websocket(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        while True:
+            op, data = self.ws_recv()
+            if op is None or op == 8:
+                if op == 8:
+                    self.ws_send(8, data[:2])
+                return
+            if op == 9:
+                self.ws_send(10, data)
+                continue
+            if op != 1:
+                continue
+            try:
+                req = json.loads(data)
+            except ValueError:
+                req = {}
+            with self.server.lock, open(self.server.log, "a") as f:
+                f.write("WS %s\n" % req.get("type", "-"))
+            if req.get("type") != "response.create":
+                continue
+            _, body = responses(dict(req, stream=True), self.server.reply)
+            for block in body.split(b"\n\n"):
+                for line in block.split(b"\n"):
+                    if line.startswith(b"data: "):
+                        self.ws_send(1, line[len(b"data: "):])
 
     def do_POST(self):
         self.record()

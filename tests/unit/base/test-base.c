@@ -8,6 +8,7 @@
 #include "base/macro.h"
 #include "base/parse.h"
 #include "base/path.h"
+#include "base/refusal-scan.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
 
@@ -94,6 +95,90 @@ static void test_strv_and_strbuf(void **state)
 	strbuf_release(&sb);
 }
 
+static void expect_line(const char *line, enum refusal_kind kind, const char *path)
+{
+	char got[REFUSAL_PATH_MAX];
+	enum refusal_kind k;
+	bool ok = refusal_scan_line(line, strlen(line), &k, got, sizeof(got));
+	if (!path) {
+		assert_false(ok);
+		return;
+	}
+	assert_true(ok);
+	assert_int_equal(k, kind);
+	assert_string_equal(got, path);
+}
+
+static void test_refusal_scan_line(void **state)
+{
+	(void)state;
+	expect_line("cat: /srv/data/x.txt: Permission denied", REFUSAL_EACCES, "/srv/data/x.txt");
+	expect_line("touch: cannot touch '/srv/a b': Permission denied", REFUSAL_EACCES, "/srv/a b");
+	expect_line("mkdir: cannot create directory \xe2\x80\x98/srv/d\xe2\x80\x99: Permission denied",
+		    REFUSAL_EACCES, "/srv/d");
+	expect_line("/bin/bash: line 1: /etc/x: Read-only file system", REFUSAL_EROFS, "/etc/x");
+	expect_line("sh: 1: cannot create /opt/y: Permission denied", REFUSAL_EACCES, "/opt/y");
+	expect_line("Error: EACCES: permission denied, open '/home/u/.cfg'", REFUSAL_EACCES,
+		    "/home/u/.cfg");
+	expect_line("Error: EPERM: operation not permitted, mkdir '/x'", REFUSAL_EPERM, "/x");
+	expect_line("PermissionError: [Errno 13] Permission denied: '/root/k'", REFUSAL_EACCES,
+		    "/root/k");
+	expect_line("OSError: [Errno 30] Read-only file system: \"/usr/z\"", REFUSAL_EROFS, "/usr/z");
+	/* No path, a URL, a relative path, an unterminated quote: nothing. */
+	expect_line("Permission denied", 0, NULL);
+	expect_line("GET http://h//x: permission denied", 0, NULL);
+	expect_line("cat: data/x: Permission denied", 0, NULL);
+	expect_line("open '/x: permission denied", 0, NULL);
+	expect_line("all good in /srv", 0, NULL);
+	/* A control byte, a C1 control in UTF-8 or any other non-ASCII byte: not kept. */
+	expect_line("cat: /a\x01" "b: Permission denied", 0, NULL);
+	expect_line("cat: /a\xc2\x9b" "2J: Permission denied", 0, NULL);
+	expect_line("cat: /caf\xc3\xa9: Permission denied", 0, NULL);
+	/* Too long for the caller's buffer: nothing. */
+	char small[4];
+	enum refusal_kind k;
+	assert_false(refusal_scan_line("cat: /abcd: Permission denied", 29, &k, small, sizeof(small)));
+}
+
+static void test_refusal_scan_stream(void **state)
+{
+	(void)state;
+	struct refusal_scan s;
+	refusal_scan_init(&s);
+	/* Split across feeds, in colour, with CR LF, a duplicate and an OSC title. */
+	const char *out = "\x1b]0;title\x07\x1b[31mcat: /s/one: Permi";
+	refusal_scan_feed(&s, out, strlen(out));
+	out = "ssion denied\x1b[0m\r\ncat: /s/one: Permission denied\nok\n";
+	refusal_scan_feed(&s, out, strlen(out));
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.found[0].path, "/s/one");
+	/* The last line has no newline until flush. */
+	out = "rm: cannot remove '/s/two': Read-only file system";
+	refusal_scan_feed(&s, out, strlen(out));
+	assert_int_equal(s.n, 1);
+	refusal_scan_flush(&s);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.found[1].kind, REFUSAL_EROFS);
+	/* Bounded: REFUSAL_MAX paths, the rest counted. */
+	char line[64];
+	for (int i = 0; i < REFUSAL_MAX + 3; i++) {
+		int l = snprintf(line, sizeof(line), "cat: /p/%d: Permission denied\n", i);
+		refusal_scan_feed(&s, line, (size_t)l);
+	}
+	assert_int_equal(s.n, REFUSAL_MAX);
+	assert_int_equal(s.dropped, 5);
+	/* A line longer than the buffer is skipped whole, the next one scanned. */
+	refusal_scan_init(&s);
+	char big[REFUSAL_LINE_MAX + 10];
+	memset(big, 'a', sizeof(big));
+	refusal_scan_feed(&s, big, sizeof(big));
+	out = " cat: /q: Permission denied\ncat: /r: Permission denied\n";
+	refusal_scan_feed(&s, out, strlen(out));
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.found[0].path, "/r");
+	assert_string_equal(refusal_kind_to_string(REFUSAL_EPERM), "Operation not permitted");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +187,8 @@ int main(void)
 		cmocka_unit_test(test_path_canonicalize_missing),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_strv_and_strbuf),
+		cmocka_unit_test(test_refusal_scan_line),
+		cmocka_unit_test(test_refusal_scan_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
