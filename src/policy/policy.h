@@ -95,9 +95,6 @@ struct policy_input {
  */
 void policy_decide_placement(const struct policy_features *f, struct sandbox_spec *s);
 
-/* True if name is a built-in credential service (openai, anthropic, gemini, ...). */
-bool policy_credential_is_preset(const char *name);
-
 /* Initialise in to "nothing given": all tri-states -1, everything else zero/NULL. */
 void policy_input_init(struct policy_input *in);
 

@@ -16,6 +16,7 @@
 #include "policy/expand.h"
 #include "policy/json-strict.h"
 #include "policy/policy.h"
+#include "policy/presets.h"
 #include "policy/spec.h"
 
 #define JP 512

@@ -22,6 +22,7 @@
 #include "policy/freeze.h"
 #include "policy/groups.h"
 #include "policy/policy.h"
+#include "policy/presets.h"
 #include "policy/profile.h"
 
 struct builder {
@@ -480,34 +481,6 @@ static int ports_union(uint16_t **dst, size_t *n, const uint16_t *a, size_t na)
 	return 0;
 }
 
-/*
- * The built-in services, checked against what the clients read (claude-code 2.1, codex
- * 0.171, opencode 1.18, gemini-cli 0.61 and the SDKs they bundle). Upstreams carry the
- * path prefix the SDKs put in their default base URL (/v1 for OpenAI and Anthropic):
- * the reverse proxy drops that prefix when a client repeats it, so a base URL without
- * /v1 (Claude Code: BASE/v1/messages) and one that must end in /v1 (the AI SDK in
- * opencode: BASE/messages) both reach /v1/messages. Gemini's clients (@google/genai,
- * gemini-cli) read GOOGLE_GEMINI_BASE_URL; nothing reads GEMINI_BASE_URL.
- */
-static const struct {
-	const char *name, *upstream, *key, *header, *format, *env, *base;
-} presets[] = {
-    {"openai", "https://api.openai.com/v1", "openai_api_key", "Authorization", "Bearer {}",
-     "OPENAI_API_KEY", "OPENAI_BASE_URL"},
-    {"anthropic", "https://api.anthropic.com/v1", "anthropic_api_key", "x-api-key", "{}",
-     "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
-    {"gemini", "https://generativelanguage.googleapis.com", "gemini_api_key", "x-goog-api-key",
-     "{}", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"},
-    {"google-ai", "https://generativelanguage.googleapis.com", "google_api_key", "x-goog-api-key",
-     "{}", "GOOGLE_API_KEY", "GOOGLE_AI_BASE_URL"},
-    /* gh reads GH_TOKEN first, then GITHUB_TOKEN; GITHUB_TOKEN is the one Actions, gh
-     * and most GitHub tooling all honour, so the phantom goes there. */
-    {"github", "https://api.github.com", "github_token", "Authorization", "Bearer {}",
-     "GITHUB_TOKEN", "GITHUB_BASE_URL"},
-    {"gitlab", "https://gitlab.com", "gitlab_token", "PRIVATE-TOKEN", "{}", "GITLAB_TOKEN",
-     "GITLAB_BASE_URL"},
-};
-
 static int upper_var(const char *name, const char *suffix, char **ret)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -529,19 +502,6 @@ static int dup_or(char **dst, const char *v, const char *dflt)
 {
 	*dst = strdup(v ? v : dflt);
 	return *dst ? 0 : -ENOMEM;
-}
-
-static ssize_t find_preset(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
-		if (streq(presets[i].name, name))
-			return (ssize_t)i;
-	return -1;
-}
-
-bool policy_credential_is_preset(const char *name)
-{
-	return find_preset(name) >= 0;
 }
 
 /* A source for --credential SERVICE=SOURCE: a reference or a keyring account name. */
@@ -595,25 +555,23 @@ static int add_credential(struct builder *b, const char *arg, const char *flag)
 	for (size_t i = 0; i < b->p->n_custom_credentials; i++)
 		if (streq(b->p->custom_credentials[i].name, name))
 			pc = &b->p->custom_credentials[i];
-	ssize_t pi = find_preset(name);
-	if (!pc && pi < 0) {
+	const struct credential_preset *pre = policy_credential_preset(name);
+	if (!pc && !pre) {
 		diag_set(b->d, flag, 0, 0,
 			 "unknown credential service '%s'; use openai, anthropic, gemini, "
 			 "google-ai, github, gitlab or define it in network.custom_credentials",
 			 name);
 		return -ENOENT;
 	}
-	if (pi >= 0) {
+	if (pre) {
 		/* The preset, with a same-named custom entry's fields over it. */
 		if (dup_or(&c.name, name, NULL) < 0 ||
-		    dup_or(&c.upstream, pc ? pc->upstream : NULL, presets[pi].upstream) < 0 ||
-		    dup_or(&c.credential_key, pc ? pc->credential_key : NULL, presets[pi].key) <
-			0 ||
-		    dup_or(&c.inject_header, pc ? pc->inject_header : NULL, presets[pi].header) <
-			0 ||
-		    dup_or(&c.format, pc ? pc->credential_format : NULL, presets[pi].format) < 0 ||
-		    dup_or(&c.env_var, pc ? pc->env_var : NULL, presets[pi].env) < 0 ||
-		    dup_or(&c.base_url_var, presets[pi].base, NULL) < 0)
+		    dup_or(&c.upstream, pc ? pc->upstream : NULL, pre->upstream) < 0 ||
+		    dup_or(&c.credential_key, pc ? pc->credential_key : NULL, pre->key) < 0 ||
+		    dup_or(&c.inject_header, pc ? pc->inject_header : NULL, pre->header) < 0 ||
+		    dup_or(&c.format, pc ? pc->credential_format : NULL, pre->format) < 0 ||
+		    dup_or(&c.env_var, pc ? pc->env_var : NULL, pre->env) < 0 ||
+		    dup_or(&c.base_url_var, pre->base, NULL) < 0)
 			goto fail;
 	} else {
 		if (dup_or(&c.name, name, NULL) < 0 ||

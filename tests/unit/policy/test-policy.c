@@ -18,6 +18,7 @@
 #include "policy/expand.h"
 #include "policy/groups.h"
 #include "policy/json-locate.h"
+#include "policy/presets.h"
 #include "policy/policy.h"
 #include "policy/profile.h"
 #include "policy/spec.h"
