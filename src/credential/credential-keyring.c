@@ -12,8 +12,7 @@
 
 #include "base/clock.h"
 #include "base/macro.h"
-#include "credential/credential.h"
-#include "credential/credential-internal.h"
+#include "credential/credential-keyring.h"
 
 #ifdef HAVE_LIBSECRET
 #include <fcntl.h>

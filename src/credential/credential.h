@@ -38,14 +38,10 @@
 #include <stddef.h>
 
 #include "base/diag.h"
+#include "credential/credential-keyring.h"
+#include "credential/secret.h"
 
-#define CREDENTIAL_MAX_SIZE	 (64 * 1024)
 #define CREDENTIAL_OP_TIMEOUT_MS 30000
-
-struct secret {
-	char *data; /* NUL-terminated for convenience; len excludes the NUL */
-	size_t len;
-};
 
 /* Load ref into *ret. Errors: -ENOENT (not found), -EINVAL (bad reference),
  * -EOPNOTSUPP (source unavailable in this build or on this OS), other -errno. */
@@ -58,26 +54,6 @@ int credential_load(const char *ref, struct secret *ret, struct diag *d);
 int credential_load_keyring_service(const char *service, const char *account, struct secret *ret,
 				    struct diag *d);
 
-/*
- * Store value (one line) in the system keyring as service=SERVICE, account=ACCOUNT with
- * label, in the default collection, replacing an item with the same attributes.
- * -EOPNOTSUPP without a keyring (no session bus, built without libsecret).
- */
-int credential_keyring_store(const char *service, const char *account, const char *label,
-			     const struct secret *value, struct diag *d);
-
-/* Zero and free; leaves *s empty. Accepts an empty secret. Only for secrets made by
- * credential_load() or secret_from_buf() (they live in their own mapping). */
-void secret_wipe(struct secret *s);
-#define _cleanup_secret_ __attribute__((cleanup(secret_wipe)))
-
-/* keep: the next fork() copies *s into the child (MADV_KEEPONFORK); !keep: it is
- * zeroed in every child forked later (the default). 0 or -errno; empty s: 0. */
-int secret_fork_keep(const struct secret *s, bool keep);
-
-/* Copy len bytes into protected secret memory (NUL-terminated). -ENOMEM on failure. */
-int secret_from_buf(const void *buf, size_t len, struct secret *ret);
-
 /* True for env://, file://, op://, apple-password:// references. */
 bool credential_ref_is_uri(const char *ref);
 
@@ -86,6 +62,3 @@ bool credential_env_name_valid(const char *name);
 
 /* Tests only: the op:// timeout in milliseconds (0 restores the default). */
 void credential_set_op_timeout(unsigned ms);
-
-/* True when this build can read the system keyring (built with libsecret). */
-bool credential_have_keyring(void);

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Between credential.c and the keyring back end (credential-keyring.c). */
+/*
+ * The system keyring (credential-keyring.c): the freedesktop Secret Service through
+ * libsecret, asked in a short-lived helper process. credential.c's keyring source and
+ * `nono trust keygen` use it.
+ */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/diag.h"
+#include "credential/secret.h"
+
+/* True when this build can read the system keyring (built with libsecret). */
+bool credential_have_keyring(void);
 
 /*
  * Look account up in the Secret Service under service "nono". On success *ret is a
@@ -19,6 +28,10 @@ int credential_keyring_lookup_in(const char *service, const char *account, char 
 				 size_t *ret_len, struct diag *d);
 void credential_keyring_free(char *value, size_t len);
 
-/* len + 1 bytes of secret memory (locked, not dumped); free with secret_buf_free(). */
-char *secret_buf_alloc(size_t len);
-void secret_buf_free(char *p, size_t len);
+/*
+ * Store value (one line) in the system keyring as service=SERVICE, account=ACCOUNT with
+ * label, in the default collection, replacing an item with the same attributes.
+ * -EOPNOTSUPP without a keyring (no session bus, built without libsecret).
+ */
+int credential_keyring_store(const char *service, const char *account, const char *label,
+			     const struct secret *value, struct diag *d);
