@@ -769,7 +769,8 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		int k = tmp_region(g->path, tmp_dst);
 		if ((!write && k < 0) || bind_covered(spec, i, tmp_dst))
 			continue;
-		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k], tmp_src[k], d);
+		r = add_bind(p, g->path, g->path, write, k < 0 ? NULL : tmp_dst[k],
+			     k < 0 ? NULL : tmp_src[k], d);
 		if (r < 0)
 			goto fail;
 	}
