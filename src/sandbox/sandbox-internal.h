@@ -95,6 +95,15 @@ struct sandbox_plan {
 	bool private_tmp; /* /tmp and /var/tmp are the session's own directories */
 	struct sandbox_bind *binds;
 	size_t n_binds;
+	/* Mount points made in the private /tmp directories for the binds back onto them,
+	 * in the order they were made: removed after the run (sandbox_plan_remove_mountpoints),
+	 * so an untouched private /tmp is still empty. */
+	struct sandbox_made {
+		char *base; /* the private directory (trusted: nono made it) */
+		char *rel;  /* beneath it */
+		bool is_dir;
+	} *made;
+	size_t n_made;
 	/* Directory rules added after planning (landlock_add_dir_rule: the private /tmp),
 	 * kept so the helpers' layer, built later, grants them too: the agent runs under
 	 * both layers, and a rule missing from either takes the directory away from it. */

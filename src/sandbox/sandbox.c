@@ -221,6 +221,11 @@ struct sandbox_plan *sandbox_plan_free(struct sandbox_plan *p)
 		free(p->binds[i].dst);
 	}
 	free(p->binds);
+	for (size_t i = 0; i < p->n_made; i++) {
+		free(p->made[i].base);
+		free(p->made[i].rel);
+	}
+	free(p->made);
 	for (size_t i = 0; i < p->n_dir_rules; i++)
 		safe_close(p->dir_rule_fds[i]);
 	free(p);
@@ -573,13 +578,33 @@ void sandbox_placement_features(const struct sandbox_features *f, struct policy_
 	};
 }
 
+/* Note that base/rel[0..n) was made by make_mountpoint(). */
+static int note_made(struct sandbox_plan *p, const char *base, const char *rel, size_t n,
+		     bool is_dir)
+{
+	struct sandbox_made *m = reallocarray(p->made, p->n_made + 1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	p->made = m;
+	m = &p->made[p->n_made];
+	*m = (struct sandbox_made){.base = strdup(base), .rel = strndup(rel, n), .is_dir = is_dir};
+	if (!m->base || !m->rel) {
+		free(m->base);
+		free(m->rel);
+		return -ENOMEM;
+	}
+	p->n_made++;
+	return 0;
+}
+
 /*
  * Make the mount point rel (a path relative to the directory base, no "." or "..")
  * inside the session's private tmp directory: the missing directories 0700, the last
  * component a directory or an empty file. Beneath a directory fd, no symlink followed.
- * Its identity goes to *ret.
+ * Its identity goes to *ret; what did not exist before is noted in p.
  */
-static int make_mountpoint(const char *base, const char *rel, bool is_dir, struct stat *ret)
+static int make_mountpoint(struct sandbox_plan *p, const char *base, const char *rel, bool is_dir,
+			   struct stat *ret)
 {
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			       .resolve =
@@ -587,6 +612,7 @@ static int make_mountpoint(const char *base, const char *rel, bool is_dir, struc
 	_cleanup_free_ char *copy = strdup(rel);
 	_cleanup_close_ int fd = -EBADF;
 	char *save = NULL, *c, *next;
+	int r;
 
 	if (!copy)
 		return -ENOMEM;
@@ -599,16 +625,24 @@ static int make_mountpoint(const char *base, const char *rel, bool is_dir, struc
 		next = strtok_r(NULL, "/", &save);
 		if (streq(c, ".") || streq(c, ".."))
 			return -EINVAL;
-		if (next || is_dir) {
-			if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST)
+		bool dir = next || is_dir, made = false;
+		if (dir) {
+			made = mkdirat(fd, c, 0700) == 0;
+			if (!made && errno != EEXIST)
 				return -errno;
 		} else {
-			int f = openat(fd, c, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+			int f = openat(fd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				       0600);
+			made = f >= 0;
+			if (f < 0 && errno == EEXIST)
+				f = openat(fd, c, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (f < 0)
 				return -errno;
 			(void)close(f);
 			how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 		}
+		if (made && (r = note_made(p, base, rel, (size_t)(c - copy) + strlen(c), dir)) < 0)
+			return r;
 		int sub = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
 		if (sub < 0)
 			return -errno;
@@ -616,6 +650,48 @@ static int make_mountpoint(const char *base, const char *rel, bool is_dir, struc
 		fd = sub;
 	}
 	return fstat(fd, ret) < 0 ? -errno : 0;
+}
+
+void sandbox_plan_remove_mountpoints(struct sandbox_plan *p)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	if (!p)
+		return;
+	/* Newest first: a directory after what was made inside it. Nothing the command left
+	 * in one is removed: rmdir fails on a directory that is not empty, and a file mount
+	 * point goes only while it is still an empty regular file. */
+	for (size_t i = p->n_made; i-- > 0;) {
+		const struct sandbox_made *m = &p->made[i];
+		_cleanup_close_ int bfd =
+		    (int)syscall(SYS_openat2, AT_FDCWD, m->base, &how, sizeof(how));
+		_cleanup_close_ int dfd = -EBADF;
+		const char *slash = strrchr(m->rel, '/'), *name = slash ? slash + 1 : m->rel;
+		struct stat st;
+		if (bfd < 0)
+			continue;
+		if (slash) {
+			_cleanup_free_ char *dir = strndup(m->rel, (size_t)(slash - m->rel));
+			struct open_how sub = how;
+			sub.resolve |= RESOLVE_BENEATH;
+			if (!dir ||
+			    (dfd = (int)syscall(SYS_openat2, bfd, dir, &sub, sizeof(sub))) < 0)
+				continue;
+		}
+		int at = slash ? dfd : bfd;
+		if (m->is_dir)
+			(void)unlinkat(at, name, AT_REMOVEDIR);
+		else if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+			 st.st_size == 0)
+			(void)unlinkat(at, name, 0);
+	}
+	for (size_t i = 0; i < p->n_made; i++) {
+		free(p->made[i].base);
+		free(p->made[i].rel);
+	}
+	free(p->made);
+	p->made = NULL;
+	p->n_made = 0;
 }
 
 /* Add a bind of src at dst. tmp_dst: dst lies beneath that private mount point, whose
@@ -636,7 +712,8 @@ static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bo
 		return 0;
 	if (tmp_dst) {
 		/* Bound back on the private /tmp: its mount point must exist in there. */
-		r = make_mountpoint(tmp_src, dst + strlen(tmp_dst) + 1, S_ISDIR(ss.st_mode), &ds);
+		r = make_mountpoint(p, tmp_src, dst + strlen(tmp_dst) + 1, S_ISDIR(ss.st_mode),
+				    &ds);
 		if (r < 0)
 			return r;
 	} else if (lstat(dst, &ds) < 0)

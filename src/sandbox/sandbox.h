@@ -176,6 +176,9 @@ const char *sandbox_plan_mask_path(const struct sandbox_plan *p, size_t i);
 bool sandbox_plan_uses_masks(const struct sandbox_plan *p);
 /* Let FD survive execve in the child (the CLOEXEC sweep spares it). -1: none. */
 void sandbox_plan_keep_fd(struct sandbox_plan *p, int fd);
+/* After the run: remove the mount points the plan made in the private /tmp directories
+ * (the binds back onto them), as far as the command left them empty. Idempotent. */
+void sandbox_plan_remove_mountpoints(struct sandbox_plan *p);
 
 /*
  * Steps reported through err_fd when the child fails before execve. The parent turns

@@ -603,6 +603,7 @@ int session_supervise(struct session *s, int *ret_code)
 	if (s->o.detached)
 		session_ctl_close(&s->ctl, code); /* the attached client learns the status */
 	run_agent_files_remove(s->spec, session_private_tmp(s));
+	sandbox_plan_remove_mountpoints(s->plan);
 	if (s->scanned)
 		refusal_scan_flush(&s->refused);
 	if (r < 0) {
@@ -646,6 +647,7 @@ int session_finish(struct session *s, int ret)
 	session_detach_failed(&s->o.detach_fd, ret == 0 ? 1 : ret);
 	session_ctl_close(&s->ctl, ret);
 	run_agent_files_remove(s->spec, session_private_tmp(s));
+	sandbox_plan_remove_mountpoints(s->plan);
 	finish_record(s, ret);
 	run_tmp_finish(&s->tmp);
 	run_portfwd_release(&s->pf);

@@ -200,6 +200,16 @@ check_cwd_under_tmp() {
 	assert_output "hi
 nono-it-cwd.$$"
 	[ -s "$d/sub/g" ]
+	# The mount point made for it in the private /tmp goes after the run: a run that
+	# left /tmp untouched leaves no session directory behind.
+	local before
+	before=$(ls "$H/.nono/sessions" 2>/dev/null | wc -l)
+	cd "$d/sub"
+	run nono_as "$1" run -v -- /bin/sh -c 'cat f'
+	cd /
+	assert_success
+	refute_output --partial "the command's /tmp is kept"
+	[ "$(ls "$H/.nono/sessions" 2>/dev/null | wc -l)" = "$before" ]
 	rm -rf "$d"
 }
 @test "a working directory under /tmp stays reachable through the private /tmp (root)" { check_cwd_under_tmp root; }
