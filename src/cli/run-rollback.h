@@ -57,7 +57,9 @@ void rb_summary_release(struct rb_summary *s);
 /* Session ids in ~/.nono/rollback/sessions, oldest first (NULL when none). */
 int run_rollback_list(const char *base, char ***ret);
 /* Remove the oldest sessions beyond l->max_sessions, then more while the objects exceed
- * l->max_storage_bytes (never keep_id, never the newest), and unreferenced objects.
- * Prints its errors. */
-int run_rollback_prune(const char *base, const struct rb_limits *l, const char *keep_id,
-		       size_t *ret_removed, size_t *ret_kept, uint64_t *ret_objs);
+ * l->max_storage_bytes (never keep_id, never a running one, never the newest), and the
+ * objects no remaining session references. store: the caller's (NULL: opened here);
+ * keep_id NULL (an explicit prune) counts and sweeps the whole store. Prints its errors. */
+int run_rollback_prune(const char *base, const struct rb_limits *l, struct rb_store *store,
+		       const char *keep_id, size_t *ret_removed, size_t *ret_kept,
+		       uint64_t *ret_objs);

@@ -25,6 +25,7 @@ struct walk {
 	const struct rb_root *prev;
 	struct rb_root *root;
 	size_t cap;
+	size_t cursor; /* into prev: the walk meets entries in (nearly) its order */
 	struct rb_stats *stats;
 };
 
@@ -59,9 +60,24 @@ static void fill_stat(struct rb_entry *e, const struct stat *st)
 	e->ctime_ns = ts_ns(st->st_ctim);
 }
 
-static int snap_file(struct walk *w, int dirfd, const char *name, struct rb_entry *e)
+/* prev's entry for path: the next one in order, else a binary search. */
+static const struct rb_entry *prev_find(struct walk *w, const char *path)
 {
-	const struct rb_entry *p = w->prev ? rb_root_find(w->prev, e->path) : NULL;
+	const struct rb_entry *p = NULL;
+	if (!w->prev)
+		return NULL;
+	if (w->cursor < w->prev->n_entries && streq(w->prev->entries[w->cursor].path, path))
+		p = &w->prev->entries[w->cursor];
+	else
+		p = rb_root_find(w->prev, path);
+	if (p)
+		w->cursor = (size_t)(p - w->prev->entries) + 1;
+	return p;
+}
+
+static int snap_file(struct walk *w, int dirfd, const char *name, struct rb_entry *e,
+		     const struct rb_entry *p)
+{
 	w->stats->files++;
 	if (p && p->type == RB_FILE && p->dev == e->dev && p->ino == e->ino && p->size == e->size &&
 	    p->mtime_ns == e->mtime_ns && p->ctime_ns == e->ctime_ns) {
@@ -144,9 +160,13 @@ static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name
 		struct rb_entry e = {0};
 		struct stat st;
 		char path[PATH_MAX];
-		int l = snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", names[i]);
-		if (l < 0 || (size_t)l >= sizeof(path))
+		size_t rl = strlen(rel), nl = strlen(names[i]);
+		if (rl + nl + 2 > sizeof(path))
 			return -ENAMETOOLONG;
+		memcpy(path, rel, rl);
+		if (rl)
+			path[rl++] = '/';
+		memcpy(path + rl, names[i], nl + 1);
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				continue;
@@ -175,8 +195,13 @@ static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name
 			if (sub < 0)
 				return -errno;
 		}
-		if (e.type == RB_EXCLUDED)
+		if (e.type == RB_EXCLUDED) {
+			/* Not ours: its times change with what runs inside (git), and a
+			 * manifest that records them never stays the same. */
+			e.size = e.dev = e.ino = 0;
+			e.mtime_ns = e.ctime_ns = 0;
 			w->stats->excluded++;
+		}
 		if (!(e.path = strdup(path)))
 			return -ENOMEM;
 		if (e.type == RB_SYMLINK) {
@@ -191,7 +216,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name
 				free(e.path);
 				return -ENOMEM;
 			}
-		} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, names[i], &e)) < 0) {
+		} else if (e.type == RB_FILE &&
+			   (r = snap_file(w, dirfd, names[i], &e, prev_find(w, path))) < 0) {
 			free(e.path);
 			return r;
 		}
@@ -205,7 +231,10 @@ static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name
 		if (e.type == RB_DIR && (r = walk_dir(w, sub, path, names[i], depth + 1)) < 0)
 			return r;
 		if (r > 0) {
-			w->root->entries[idx].type = RB_EXCLUDED;
+			struct rb_entry *x = &w->root->entries[idx];
+			x->type = RB_EXCLUDED;
+			x->size = x->dev = x->ino = 0;
+			x->mtime_ns = x->ctime_ns = 0;
 			w->stats->excluded++;
 		}
 	}
@@ -220,6 +249,45 @@ static int copy_filter(const struct rb_filter *f, struct rb_filter *to)
 	    (f->skip_dirs && !(to->skip_dirs = strv_copy(f->skip_dirs))))
 		return -ENOMEM;
 	return 0;
+}
+
+static bool strv_same(char *const *a, char *const *b)
+{
+	size_t n = strv_length(a);
+	if (n != strv_length(b))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!streq(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static bool entry_equal(const struct rb_entry *a, const struct rb_entry *b)
+{
+	return a->type == b->type && a->mode == b->mode && a->size == b->size &&
+	       a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns &&
+	       a->ctime_ns == b->ctime_ns && streq(a->path, b->path) &&
+	       (a->type != RB_FILE || streq(a->hash, b->hash)) &&
+	       (a->type != RB_SYMLINK || streq(a->target, b->target));
+}
+
+/* Would m serialise to the very body prev was written with? */
+static bool body_equal(const struct rb_manifest *m, const struct rb_manifest *prev)
+{
+	if (m->n_roots != prev->n_roots || m->filter.all != prev->filter.all ||
+	    !strv_same(m->filter.exclude, prev->filter.exclude) ||
+	    !strv_same(m->filter.include, prev->filter.include) ||
+	    !strv_same(m->filter.skip_dirs, prev->filter.skip_dirs))
+		return false;
+	for (size_t i = 0; i < m->n_roots; i++) {
+		const struct rb_root *a = &m->roots[i], *b = &prev->roots[i];
+		if (a->n_entries != b->n_entries || !streq(a->path, b->path))
+			return false;
+		for (size_t j = 0; j < a->n_entries; j++)
+			if (!entry_equal(&a->entries[j], &b->entries[j]))
+				return false;
+	}
+	return true;
 }
 
 int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *f,
@@ -258,10 +326,20 @@ int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *
 			return -errno;
 		if ((r = walk_dir(&w, fd, "", NULL, 0)) < 0)
 			return r;
-		/* Depth-first in name order is not strcmp order ("a/b" vs "a.c"): sort. */
-		if (m->roots[i].n_entries)
+		/* Depth-first in name order is not strcmp order ("a/b" vs "a.c"): sort,
+		 * unless (as without names holding bytes below '/') it already is. */
+		bool sorted = true;
+		for (size_t j = 1; sorted && j < m->roots[i].n_entries; j++)
+			sorted = strcmp(m->roots[i].entries[j - 1].path,
+					m->roots[i].entries[j].path) < 0;
+		if (!sorted)
 			qsort(m->roots[i].entries, m->roots[i].n_entries, sizeof(struct rb_entry),
 			      rb_entry_cmp);
+	}
+	/* Nothing changed: the manifest references prev's stored body, not re-encoded. */
+	if (prev && prev->body_stored && rb_hash_valid(prev->body_hash) && body_equal(m, prev)) {
+		memcpy(m->body_hash, prev->body_hash, 65);
+		m->body_stored = true;
 	}
 	*ret = TAKE_PTR(m);
 	return 0;
