@@ -328,7 +328,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			log_error("'--allow-launch-services' is only supported on macOS");
 			return -EOPNOTSUPP;
 		case OPT_CAPABILITY_ELEVATION:
-		case OPT_AUDIT_INTEGRITY:
 		case OPT_DETACHED:
 		case OPT_STARTUP_TIMEOUT:
 		case OPT_DETACH_TIMEOUT:
@@ -355,6 +354,7 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
 			break;
+		case OPT_AUDIT_INTEGRITY:
 		case OPT_ROLLBACK:
 		case OPT_NO_ROLLBACK:
 		case OPT_NO_ROLLBACK_PROMPT:
@@ -843,6 +843,12 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 			  "--no-audit-integrity)");
 		goto out;
 	}
+	if (a.rollback.fs_integrity && (mode == MODE_WRAP || a.no_audit)) {
+		log_error("'--audit-integrity' records hashes of the tracked state in the audit "
+			  "trail: it conflicts with --no-audit (and needs 'nono run' or 'nono "
+			  "shell')");
+		goto out;
+	}
 	if (a.audit_sign_key && run_attest_load(a.audit_sign_key, &attest_key) < 0)
 		goto out;
 	/* Pre-exec trust scan: stop on a failed instruction file, grant verified ones read. */
@@ -939,6 +945,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		session_exec(&sess);
 	int code = 0;
 	/* Pre-run snapshot: the last step before the child exists. */
+	rb.audit = sess.audit;
 	if (run_rollback_begin(&rb, &a.rollback, spec,
 			       sess.audit ? audit_session_id(sess.audit) : NULL, cmdv) < 0)
 		goto out;

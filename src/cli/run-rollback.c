@@ -37,6 +37,9 @@ int run_rollback_opt(struct run_rollback_opts *o, int opt, const char *arg)
 	case OPT_NO_ROLLBACK_PROMPT:
 		o->no_prompt = true;
 		return 1;
+	case OPT_AUDIT_INTEGRITY:
+		o->fs_integrity = true;
+		return 1;
 	case OPT_ROLLBACK_ALL:
 		o->filter.all = true;
 		return 1;
@@ -216,6 +219,69 @@ static int exclude_state(struct rb_filter *f, const char *root)
 	return strv_extend(&f->exclude, rel) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * --audit-integrity (and --rollback, which implies it): the Merkle root of the tracked
+ * state, as an event in the chained audit log and in session.json ("fs_integrity"), so
+ * that 'nono audit verify' can tell an edited record from the logged one.
+ */
+static int record_fs_root(struct run_rollback *rb, const struct rb_manifest *m, bool after)
+{
+	char root[65];
+	uint64_t leaves = 0;
+	json_t *paths = json_array(), *rec;
+	int r;
+	if (!rb->audit)
+		return 0;
+	if ((r = rb_merkle_root(m, root, &leaves)) < 0)
+		return r;
+	STRV_FOREACH(p, rb->roots)
+	(void)json_array_append_new(paths, json_string(*p));
+	json_t *ev = json_pack("{s:s, s:s, s:I, s:O}", "phase", after ? "after" : "before",
+			       "merkle_root", root, "entries", (json_int_t)leaves, "tracked_paths",
+			       paths);
+	if (!ev || (r = audit_append_event(rb->audit, "fs_integrity", ev)) < 0) {
+		json_decref(paths);
+		return r < 0 ? r : -ENOMEM;
+	}
+	if (!after)
+		memcpy(rb->before, root, 65);
+	rec = json_pack("{s:s, s:o, s:s, s:s?}", "algorithm", "sha256-merkle", "tracked_paths",
+			paths, "before", rb->before, "after", after ? root : NULL);
+	return rec ? audit_set_record(rb->audit, "fs_integrity", rec) : -ENOMEM;
+}
+
+/* --audit-integrity alone: the state hashed, nothing stored. */
+static int begin_hash_only(struct run_rollback *rb, const struct run_rollback_opts *o,
+			   const struct sandbox_spec *spec)
+{
+	struct rb_filter f = o->filter;
+	int r;
+	if ((r = tracked_roots(spec, &rb->roots)) < 0)
+		return r;
+	if (!rb->roots) {
+		log_warning("--audit-integrity: no write-granted directory to hash");
+		return 0;
+	}
+	f.exclude = strv_copy(o->filter.exclude);
+	if (o->filter.exclude && !f.exclude)
+		return -ENOMEM;
+	STRV_FOREACH(root, rb->roots)
+	if ((r = exclude_state(&f, *root)) < 0)
+		break;
+	if (r >= 0)
+		r = rb_snapshot(NULL, rb->roots, &f, NULL, 0, &rb->pre, NULL);
+	strv_free(f.exclude);
+	if (r >= 0)
+		r = record_fs_root(rb, rb->pre, false);
+	if (r < 0) {
+		log_error_errno(r, "cannot hash the tracked state of '%s' (--audit-integrity)",
+				rb->roots[0]);
+		return r;
+	}
+	rb->hash_only = true;
+	return 0;
+}
+
 int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *o,
 		       const struct sandbox_spec *spec, const char *session_id, char *const *cmdv)
 {
@@ -225,8 +291,10 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 	struct rb_stats st = {0};
 	int r;
 
-	if (!o->enabled || o->disabled)
+	if (o->disabled || (!o->enabled && !o->fs_integrity))
 		return 0;
+	if (!o->enabled)
+		return begin_hash_only(rb, o, spec);
 	if ((r = run_rollback_base(&base)) < 0) {
 		log_error("--rollback needs an absolute HOME for ~/.nono/rollback");
 		return r;
@@ -305,6 +373,8 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 	(void)rb_store_lock(rb->store, LOCK_UN);
 	if (r >= 0)
 		r = write_session_json(rb, cmdv, 0, false);
+	if (r >= 0)
+		r = record_fs_root(rb, rb->pre, false);
 	if (r < 0) {
 		log_error_errno(r, "cannot take the rollback snapshot of '%s'", rb->roots[0]);
 		return r;
@@ -361,6 +431,15 @@ int run_rollback_end(struct run_rollback *rb, const struct run_rollback_opts *o,
 	int r;
 	if (!rb->pre)
 		return 0;
+	if (rb->hash_only) {
+		r = rb_snapshot(NULL, rb->roots, &rb->pre->filter, NULL, 1, &post, NULL);
+		if (r >= 0)
+			r = record_fs_root(rb, post, true);
+		if (r < 0)
+			log_error_errno(r, "cannot hash the tracked state after the run "
+					   "(--audit-integrity)");
+		return r;
+	}
 	r = rb_store_lock(rb->store, LOCK_SH);
 	if (r >= 0)
 		r = rb_snapshot(rb->store, rb->roots, &rb->pre->filter, rb->pre, 1, &post, NULL);
@@ -371,6 +450,8 @@ int run_rollback_end(struct run_rollback *rb, const struct run_rollback_opts *o,
 	(void)rb_store_lock(rb->store, LOCK_UN);
 	if (r >= 0)
 		r = write_session_json(rb, NULL, exit_code, true);
+	if (r >= 0)
+		r = record_fs_root(rb, post, true);
 	if (r < 0) {
 		log_error_errno(r,
 				"cannot take the post-run rollback snapshot (session %s; the "

@@ -8,11 +8,13 @@
  */
 #include <stdbool.h>
 
+#include "audit/audit.h"
 #include "policy/policy.h"
 #include "rollback/rollback.h"
 
 struct run_rollback_opts {
 	bool enabled, disabled, no_prompt;
+	bool fs_integrity; /* --audit-integrity: Merkle roots of the tracked state, audited */
 	struct rb_filter filter; /* exclude, include, skip_dirs, all */
 };
 
@@ -23,6 +25,9 @@ struct run_rollback {
 	struct rb_manifest *pre;
 	char **roots;
 	struct rb_limits limits; /* [rollback] in config.toml, applied after the run */
+	struct audit_log *audit; /* borrowed, NULL: no audit; set before begin */
+	bool hash_only;		 /* --audit-integrity without --rollback: no store */
+	char before[65];	 /* the pre-run Merkle root, "" when not taken */
 };
 #define RUN_ROLLBACK_INIT                                                                          \
 	{                                                                                          \

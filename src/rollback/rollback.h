@@ -123,12 +123,17 @@ int rb_store_sweep(struct rb_store *s, struct rb_manifest *const *keep, size_t n
 		   uint64_t *ret_removed);
 
 /*
- * Snapshot the roots (absolute, existing directories). prev (may be NULL) supplies hashes
+ * Snapshot the roots (absolute, existing directories); s NULL: hash only, store nothing
+ * (--audit-integrity without --rollback). prev (may be NULL) supplies hashes
  * for files whose (dev, ino, size, mtime_ns, ctime_ns) are unchanged; they are not re-read.
  */
 int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *f,
 		const struct rb_manifest *prev, unsigned number, struct rb_manifest **ret,
 		struct rb_stats *stats);
+
+/* --audit-integrity: the Merkle root over the files and symlinks of m (rollback-merkle.c)
+ * and the number of leaves. */
+int rb_merkle_root(const struct rb_manifest *m, char ret[65], uint64_t *ret_leaves);
 
 /* Per-path change between two manifests. */
 enum rb_change { RB_CREATED, RB_MODIFIED, RB_DELETED, RB_CHANGE_MAX };
