@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -111,13 +112,11 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Returns 1, having recorded nothing, for a directory auto-excluded for its size. */
-static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth)
+/* The names in a directory (not "." and ".."), sorted. */
+static int read_names(int dirfd, char ***ret, size_t *ret_n)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	size_t n = 0, cap = 0;
-	if (depth > RB_MAX_DEPTH)
-		return -ELOOP;
 	int dfd = dup(dirfd);
 	if (dfd < 0)
 		return -errno;
@@ -151,95 +150,225 @@ static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name
 	closedir(d);
 	if (r < 0)
 		return r;
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_name);
+	*ret = TAKE_PTR(names);
+	*ret_n = n;
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name,
+		    unsigned depth);
+
+/* One name in dirfd: recorded (and, for a directory, walked) unless left out. */
+static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, unsigned depth)
+{
+	struct rb_entry e = {0};
+	struct stat st;
+	char path[PATH_MAX];
+	int r;
+	size_t rl = strlen(rel), nl = strlen(nm);
+	if (rl + nl + 2 > sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, rel, rl);
+	if (rl)
+		path[rl++] = '/';
+	memcpy(path + rl, nm, nl + 1);
+	if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	fill_stat(&e, &st);
+	bool is_dir = S_ISDIR(st.st_mode);
+	if (!is_dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return 0; /* sockets, fifos, devices: not snapshotted */
+	if (rb_filter_excluded(w->filter, path, nm, is_dir)) {
+		if (!is_dir) {
+			w->stats->excluded++;
+			return 0;
+		}
+		e.type = RB_EXCLUDED;
+	} else if (is_dir)
+		e.type = RB_DIR;
+	else if (S_ISLNK(st.st_mode))
+		e.type = RB_SYMLINK;
+	else
+		e.type = RB_FILE;
+	_cleanup_close_ int sub = -EBADF;
+	if (e.type == RB_DIR) {
+		sub = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			return -errno;
+	}
+	if (e.type == RB_EXCLUDED) {
+		/* Not ours: its times change with what runs inside (git), and a manifest
+		 * that records them never stays the same. */
+		e.size = e.dev = e.ino = 0;
+		e.mtime_ns = e.ctime_ns = 0;
+		w->stats->excluded++;
+	}
+	if (!(e.path = strdup(path)))
+		return -ENOMEM;
+	if (e.type == RB_SYMLINK) {
+		char t[PATH_MAX];
+		ssize_t tl = readlinkat(dirfd, nm, t, sizeof(t) - 1);
+		if (tl <= 0) {
+			free(e.path);
+			return tl < 0 ? -errno : -EBADMSG;
+		}
+		t[tl] = 0;
+		if (!(e.target = strdup(t))) {
+			free(e.path);
+			return -ENOMEM;
+		}
+	} else if (e.type == RB_FILE &&
+		   (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0) {
+		free(e.path);
+		return r;
+	}
+	if ((r = add_entry(w, &e)) < 0) {
+		free(e.path);
+		free(e.target);
+		return r;
+	}
+	size_t idx = w->root->n_entries - 1;
+	r = 0;
+	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1)) < 0)
+		return r;
+	if (r > 0) {
+		struct rb_entry *x = &w->root->entries[idx];
+		x->type = RB_EXCLUDED;
+		x->size = x->dev = x->ino = 0;
+		x->mtime_ns = x->ctime_ns = 0;
+		w->stats->excluded++;
+	}
+	return 0;
+}
+
+/* Returns 1, having recorded nothing, for a directory auto-excluded for its size. */
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	size_t n = 0;
+	int r;
+	if (depth > RB_MAX_DEPTH)
+		return -ELOOP;
+	if ((r = read_names(dirfd, &names, &n)) < 0)
+		return r;
 	/* Spec: any directory with more than 10,000 files is auto-excluded. */
 	if (n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
 	    !strv_contains(w->filter->include, name))
 		return 1;
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_name);
-	for (size_t i = 0; i < n; i++) {
-		struct rb_entry e = {0};
-		struct stat st;
-		char path[PATH_MAX];
-		size_t rl = strlen(rel), nl = strlen(names[i]);
-		if (rl + nl + 2 > sizeof(path))
-			return -ENAMETOOLONG;
-		memcpy(path, rel, rl);
-		if (rl)
-			path[rl++] = '/';
-		memcpy(path + rl, names[i], nl + 1);
-		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		fill_stat(&e, &st);
-		bool is_dir = S_ISDIR(st.st_mode);
-		if (!is_dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-			continue; /* sockets, fifos, devices: not snapshotted */
-		if (rb_filter_excluded(w->filter, path, names[i], is_dir)) {
-			if (!is_dir) {
-				w->stats->excluded++;
-				continue;
-			}
-			e.type = RB_EXCLUDED;
-		} else if (is_dir)
-			e.type = RB_DIR;
-		else if (S_ISLNK(st.st_mode))
-			e.type = RB_SYMLINK;
-		else
-			e.type = RB_FILE;
-		_cleanup_close_ int sub = -EBADF;
-		if (e.type == RB_DIR) {
-			sub = openat(dirfd, names[i],
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				return -errno;
-		}
-		if (e.type == RB_EXCLUDED) {
-			/* Not ours: its times change with what runs inside (git), and a
-			 * manifest that records them never stays the same. */
-			e.size = e.dev = e.ino = 0;
-			e.mtime_ns = e.ctime_ns = 0;
-			w->stats->excluded++;
-		}
-		if (!(e.path = strdup(path)))
-			return -ENOMEM;
-		if (e.type == RB_SYMLINK) {
-			char t[PATH_MAX];
-			ssize_t tl = readlinkat(dirfd, names[i], t, sizeof(t) - 1);
-			if (tl <= 0) {
-				free(e.path);
-				return tl < 0 ? -errno : -EBADMSG;
-			}
-			t[tl] = 0;
-			if (!(e.target = strdup(t))) {
-				free(e.path);
-				return -ENOMEM;
-			}
-		} else if (e.type == RB_FILE &&
-			   (r = snap_file(w, dirfd, names[i], &e, prev_find(w, path))) < 0) {
-			free(e.path);
+	for (size_t i = 0; i < n; i++)
+		if ((r = visit(w, dirfd, rel, names[i], depth)) < 0)
 			return r;
-		}
-		if ((r = add_entry(w, &e)) < 0) {
-			free(e.path);
-			free(e.target);
-			return r;
-		}
-		size_t idx = w->root->n_entries - 1;
-		r = 0;
-		if (e.type == RB_DIR && (r = walk_dir(w, sub, path, names[i], depth + 1)) < 0)
-			return r;
-		if (r > 0) {
-			struct rb_entry *x = &w->root->entries[idx];
-			x->type = RB_EXCLUDED;
-			x->size = x->dev = x->ino = 0;
-			x->mtime_ns = x->ctime_ns = 0;
-			w->stats->excluded++;
+	return 0;
+}
+
+/*
+ * The root's entries shared among threads (the stat of every file is most of a snapshot,
+ * and git's index preload does the same): each top-level name is a job whose entries go
+ * to a segment of their own, joined in name order afterwards.
+ */
+struct par {
+	struct walk *segs;
+	char **names;
+	size_t n, next;
+	int rootfd, err;
+	pthread_mutex_t lock;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+	for (;;) {
+		size_t i;
+		(void)pthread_mutex_lock(&p->lock);
+		i = p->err ? p->n : p->next++;
+		(void)pthread_mutex_unlock(&p->lock);
+		if (i >= p->n)
+			return NULL;
+		int r = visit(&p->segs[i], p->rootfd, "", p->names[i], 0);
+		if (r < 0) {
+			(void)pthread_mutex_lock(&p->lock);
+			if (!p->err)
+				p->err = r;
+			(void)pthread_mutex_unlock(&p->lock);
 		}
 	}
-	return 0;
+}
+
+static void seg_release(struct walk *sg)
+{
+	for (size_t j = 0; sg->root && j < sg->root->n_entries; j++) {
+		free(sg->root->entries[j].path);
+		free(sg->root->entries[j].target);
+	}
+	if (sg->root)
+		free(sg->root->entries);
+	free(sg->root);
+	free(sg->stats);
+}
+
+static int walk_root(struct walk *w, int rootfd)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	size_t n = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nt = cpus > 4 ? 4 : cpus > 1 ? (unsigned)cpus : 1;
+	int r = read_names(rootfd, &names, &n);
+	if (r < 0)
+		return r;
+	if (nt < 2 || n < 2) {
+		for (size_t i = 0; i < n; i++)
+			if ((r = visit(w, rootfd, "", names[i], 0)) < 0)
+				return r;
+		return 0;
+	}
+	struct par p = {.names = names, .n = n, .rootfd = rootfd};
+	if (!(p.segs = calloc(n, sizeof(*p.segs))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		p.segs[i] = (struct walk){.store = w->store, .filter = w->filter, .prev = w->prev};
+		if (!(p.segs[i].root = calloc(1, sizeof(struct rb_root))) ||
+		    !(p.segs[i].stats = calloc(1, sizeof(struct rb_stats))))
+			r = -ENOMEM;
+	}
+	pthread_t th[4];
+	unsigned started = 0;
+	pthread_attr_t attr;
+	if (r >= 0 && pthread_mutex_init(&p.lock, NULL) == 0) {
+		/* The walk recurses up to RB_MAX_DEPTH with PATH_MAX buffers per level. */
+		bool attr_ok = pthread_attr_init(&attr) == 0 &&
+			       pthread_attr_setstacksize(&attr, 16u << 20) == 0;
+		for (unsigned t = 1; t < nt && attr_ok; t++)
+			if (pthread_create(&th[started], &attr, par_worker, &p) == 0)
+				started++;
+		if (attr_ok)
+			(void)pthread_attr_destroy(&attr);
+		(void)par_worker(&p); /* this thread works too */
+		for (unsigned t = 0; t < started; t++)
+			(void)pthread_join(th[t], NULL);
+		(void)pthread_mutex_destroy(&p.lock);
+		r = p.err;
+	} else if (r >= 0)
+		r = -ENOMEM;
+	/* Join the segments in name order: the walk's own order. */
+	for (size_t i = 0; i < n; i++) {
+		struct walk *sg = &p.segs[i];
+		if (r >= 0 && sg->stats) {
+			w->stats->files += sg->stats->files;
+			w->stats->hashed += sg->stats->hashed;
+			w->stats->reused += sg->stats->reused;
+			w->stats->stored_bytes += sg->stats->stored_bytes;
+			w->stats->excluded += sg->stats->excluded;
+		}
+		for (size_t j = 0; r >= 0 && sg->root && j < sg->root->n_entries; j++) {
+			if ((r = add_entry(w, &sg->root->entries[j])) >= 0)
+				sg->root->entries[j] = (struct rb_entry){0}; /* moved */
+		}
+		seg_release(sg);
+	}
+	free(p.segs);
+	return r;
 }
 
 static int copy_filter(const struct rb_filter *f, struct rb_filter *to)
@@ -325,7 +454,7 @@ int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *
 		_cleanup_close_ int fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if ((r = walk_dir(&w, fd, "", NULL, 0)) < 0)
+		if ((r = walk_root(&w, fd)) < 0)
 			return r;
 		/* Depth-first in name order is not strcmp order ("a/b" vs "a.c"): sort,
 		 * unless (as without names holding bytes below '/') it already is. */

@@ -199,9 +199,9 @@ int rb_store_put(struct rb_store *s, int fd, char ret_hash[65], uint64_t *ret_si
 	} else if (r >= 0) {
 		if (renameat(s->objects_fd, tmp, s->objects_fd, path) < 0)
 			r = -errno;
-		else {
-			s->added += (int64_t)size;
-			s->dirty = true;
+		else { /* snapshot threads store concurrently */
+			(void)__atomic_add_fetch(&s->added, (int64_t)size, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->dirty, true, __ATOMIC_RELAXED);
 		}
 	}
 	if (r < 0) {
