@@ -203,8 +203,9 @@ static int verify_fs_integrity(const char *dir, const char *id, bool finished)
 		const char *ph = json_string_value(json_object_get(ev, "phase"));
 		const char *root = json_string_value(json_object_get(ev, "merkle_root"));
 		int k = !ph ? -1 : streq(ph, "before") ? 0 : streq(ph, "after") ? 1 : -1;
-		if (ev && streq(strempty(json_string_value(json_object_get(ev, "type"))),
-				"fs_integrity") &&
+		if (ev &&
+		    streq(strempty(json_string_value(json_object_get(ev, "type"))),
+			  "fs_integrity") &&
 		    k >= 0 && root && !evs[k]) {
 			evs[k] = ev;
 			logged[k] = root;
@@ -221,14 +222,16 @@ static int verify_fs_integrity(const char *dir, const char *id, bool finished)
 		json_t *v = json_object_get(rec, phases[k]);
 		const char *recorded = json_string_value(v);
 		if (logged[k] && !streq(strempty(recorded), logged[k])) {
-			log_error("audit session '%s' FAILED verification: %s: the filesystem Merkle "
-				  "root '%s' in session.json does not match the audit log (%s)",
-				  id, path, phases[k], logged[k]);
+			log_error(
+			    "audit session '%s' FAILED verification: %s: the filesystem Merkle "
+			    "root '%s' in session.json does not match the audit log (%s)",
+			    id, path, phases[k], logged[k]);
 			r = -EBADMSG;
 		} else if (!logged[k] && recorded) {
-			log_error("audit session '%s' FAILED verification: %s: session.json records "
-				  "a filesystem Merkle root '%s' the audit log does not hold",
-				  id, path, phases[k]);
+			log_error(
+			    "audit session '%s' FAILED verification: %s: session.json records "
+			    "a filesystem Merkle root '%s' the audit log does not hold",
+			    id, path, phases[k]);
 			r = -EBADMSG;
 		}
 	}

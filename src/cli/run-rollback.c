@@ -236,9 +236,9 @@ static int record_fs_root(struct run_rollback *rb, const struct rb_manifest *m, 
 		return r;
 	STRV_FOREACH(p, rb->roots)
 	(void)json_array_append_new(paths, json_string(*p));
-	json_t *ev = json_pack("{s:s, s:s, s:I, s:O}", "phase", after ? "after" : "before",
-			       "merkle_root", root, "entries", (json_int_t)leaves, "tracked_paths",
-			       paths);
+	json_t *ev =
+	    json_pack("{s:s, s:s, s:I, s:O}", "phase", after ? "after" : "before", "merkle_root",
+		      root, "entries", (json_int_t)leaves, "tracked_paths", paths);
 	if (!ev || (r = audit_append_event(rb->audit, "fs_integrity", ev)) < 0) {
 		json_decref(paths);
 		return r < 0 ? r : -ENOMEM;
@@ -597,8 +597,8 @@ static int mset_add(struct mset *s, const char *base, const char *id, struct rb_
 		char key[65];
 		struct rb_manifest *m = NULL;
 		bool keyed = rb_manifest_peek_key(fd, names[i], key) >= 0;
-		if (keyed && ((skip_loaded && strv_contains(s->keys, key)) ||
-			      strv_contains(skip_keys, key)))
+		if (keyed &&
+		    ((skip_loaded && strv_contains(s->keys, key)) || strv_contains(skip_keys, key)))
 			continue;
 		r = rb_manifest_load_at(fd, names[i], store, RB_LOAD_TRUST_KEY, &m);
 		if (r == -ENOENT)

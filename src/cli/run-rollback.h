@@ -14,7 +14,7 @@
 
 struct run_rollback_opts {
 	bool enabled, disabled, no_prompt;
-	bool fs_integrity; /* --audit-integrity: Merkle roots of the tracked state, audited */
+	bool fs_integrity;	 /* --audit-integrity: Merkle roots of the tracked state, audited */
 	struct rb_filter filter; /* exclude, include, skip_dirs, all */
 };
 

@@ -71,7 +71,9 @@ static int unhex(const char *h, uint8_t out[32])
 		int v = 0;
 		for (int k = 0; k < 2; k++) {
 			char c = h[2 * i + (size_t)k];
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			int d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+						       : -1;
 			if (d < 0)
 				return -EINVAL;
 			v = v * 16 + d;

@@ -621,9 +621,10 @@ int rb_manifest_write_at(int dirfd, const char *name, struct rb_store *s, struct
 		return r;
 	if (s && !stored && (r = rb_store_put_buf(s, body, o.len, key)) < 0)
 		return r;
-	int hl = snprintf(head, sizeof(head),
-			  "{\"version\":1,\"number\":%u,\"timestamp\":%lld,\"body_sha256\":\"%s\",%s",
-			  m->number, (long long)m->timestamp, key, s ? body_ref : "");
+	int hl =
+	    snprintf(head, sizeof(head),
+		     "{\"version\":1,\"number\":%u,\"timestamp\":%lld,\"body_sha256\":\"%s\",%s",
+		     m->number, (long long)m->timestamp, key, s ? body_ref : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head))
 		return -EINVAL;
 	if ((r = rb_tmp_name(tmp, sizeof(tmp), ".tmp-manifest-")) < 0)

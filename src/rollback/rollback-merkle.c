@@ -25,8 +25,8 @@ static int leaf_cmp(const void *a, const void *b)
 	return strcmp(((const struct leaf *)a)->path, ((const struct leaf *)b)->path);
 }
 
-static int digest(const void *p1, size_t n1, const void *p2, size_t n2, const void *p3,
-		  size_t n3, unsigned char out[32])
+static int digest(const void *p1, size_t n1, const void *p2, size_t n2, const void *p3, size_t n3,
+		  unsigned char out[32])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&

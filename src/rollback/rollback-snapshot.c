@@ -157,8 +157,7 @@ static int read_names(int dirfd, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name,
-		    unsigned depth);
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth);
 
 /* One name in dirfd: recorded (and, for a directory, walked) unless left out. */
 static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, unsigned depth)
@@ -219,8 +218,7 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 			free(e.path);
 			return -ENOMEM;
 		}
-	} else if (e.type == RB_FILE &&
-		   (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0) {
+	} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0) {
 		free(e.path);
 		return r;
 	}
@@ -394,10 +392,9 @@ static bool strv_same(char *const *a, char *const *b)
 
 static bool entry_equal(const struct rb_entry *a, const struct rb_entry *b)
 {
-	return a->type == b->type && a->mode == b->mode && a->size == b->size &&
-	       a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns &&
-	       a->ctime_ns == b->ctime_ns && streq(a->path, b->path) &&
-	       (a->type != RB_FILE || streq(a->hash, b->hash)) &&
+	return a->type == b->type && a->mode == b->mode && a->size == b->size && a->dev == b->dev &&
+	       a->ino == b->ino && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
+	       streq(a->path, b->path) && (a->type != RB_FILE || streq(a->hash, b->hash)) &&
 	       (a->type != RB_SYMLINK || streq(a->target, b->target));
 }
 

@@ -24,7 +24,7 @@ struct rb_store {
 	int objects_fd;
 	int64_t added; /* bytes of objects this store created (less removed), not yet in usage */
 	bool dirty;    /* objects created since the last rb_store_sync */
-	int index_fd; /* <base>/index: manifest index cache, -EBADF when unavailable */
+	int index_fd;  /* <base>/index: manifest index cache, -EBADF when unavailable */
 };
 
 static int mkdir_p_at(int dirfd, const char *name, int *ret_fd)
@@ -414,8 +414,8 @@ int rb_store_unlink(struct rb_store *s, const char *hash)
  */
 int rb_store_usage(struct rb_store *s, bool exact, uint64_t *ret)
 {
-	_cleanup_close_ int fd = openat(s->objects_fd, "usage",
-					O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd =
+	    openat(s->objects_fd, "usage", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	char buf[32];
 	unsigned long long v = 0;
 	int r;
