@@ -432,7 +432,8 @@ int run_rollback_end(struct run_rollback *rb, const struct run_rollback_opts *o,
 	if (!rb->pre)
 		return 0;
 	if (rb->hash_only) {
-		r = rb_snapshot(NULL, rb->roots, &rb->pre->filter, NULL, 1, &post, NULL);
+		/* Incremental against the pre-run state: only what changed is read. */
+		r = rb_snapshot(NULL, rb->roots, &rb->pre->filter, rb->pre, 1, &post, NULL);
 		if (r >= 0)
 			r = record_fs_root(rb, post, true);
 		if (r < 0)
