@@ -349,7 +349,21 @@ static int walk_root(struct walk *w, int rootfd)
 		r = p.err;
 	} else if (r >= 0)
 		r = -ENOMEM;
-	/* Join the segments in name order: the walk's own order. */
+	/* Join the segments in name order (the walk's own order), in one allocation. */
+	size_t total = w->root->n_entries;
+	for (size_t i = 0; i < n; i++)
+		total += p.segs[i].root ? p.segs[i].root->n_entries : 0;
+	if (r >= 0 && total > RB_MAX_ENTRIES)
+		r = -E2BIG;
+	if (r >= 0 && total > w->cap) {
+		struct rb_entry *ne = realloc(w->root->entries, total * sizeof(*ne));
+		if (!ne)
+			r = -ENOMEM;
+		else {
+			w->root->entries = ne;
+			w->cap = total;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct walk *sg = &p.segs[i];
 		if (r >= 0 && sg->stats) {
@@ -359,9 +373,11 @@ static int walk_root(struct walk *w, int rootfd)
 			w->stats->stored_bytes += sg->stats->stored_bytes;
 			w->stats->excluded += sg->stats->excluded;
 		}
-		for (size_t j = 0; r >= 0 && sg->root && j < sg->root->n_entries; j++) {
-			if ((r = add_entry(w, &sg->root->entries[j])) >= 0)
-				sg->root->entries[j] = (struct rb_entry){0}; /* moved */
+		if (r >= 0 && sg->root && sg->root->n_entries) {
+			memcpy(w->root->entries + w->root->n_entries, sg->root->entries,
+			       sg->root->n_entries * sizeof(struct rb_entry));
+			w->root->n_entries += sg->root->n_entries;
+			sg->root->n_entries = 0; /* moved */
 		}
 		seg_release(sg);
 	}
