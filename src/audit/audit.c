@@ -761,3 +761,76 @@ out:
 		*ret = res;
 	return r;
 }
+
+int audit_set_record(struct audit_log *a, const char *key, json_t *value)
+{
+	if (!a || !a->session) {
+		json_decref(value);
+		return -EBADF;
+	}
+	return json_object_set_new(a->session, key, value) < 0 ? -ENOMEM : 0;
+}
+
+int audit_append_event(struct audit_log *a, const char *type, json_t *fields)
+{
+	char t[40];
+	const char *k;
+	json_t *v;
+	int r;
+
+	if (!a || a->events_fd < 0) {
+		json_decref(fields);
+		return -EBADF;
+	}
+	now_rfc3339(t, sizeof(t));
+	json_t *o = json_object();
+	if (!o || set_str(o, "time", t) < 0 || set_str(o, "type", type) < 0) {
+		json_decref(o);
+		json_decref(fields);
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	json_object_foreach(fields, k, v)
+	{
+		if (streq(k, "time") || streq(k, "type") || streq(k, "prev"))
+			continue; /* ours */
+		if (json_object_set(o, k, v) < 0) {
+			json_decref(o);
+			json_decref(fields);
+			(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
+			return -ENOMEM;
+		}
+	}
+	json_decref(fields);
+	if ((r = lock_chain(a->chain)) < 0) {
+		json_decref(o);
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
+		return r;
+	}
+	if (a->integrity && !a->chain->head[0])
+		r = genesis(a->id, a->chain->head);
+	if (r >= 0 && a->integrity && set_str(o, "prev", a->chain->head) < 0)
+		r = -ENOMEM;
+	char *line = r < 0 ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!line)
+		r = r < 0 ? r : -ENOMEM;
+	size_t len = line ? strlen(line) : 0;
+	if (r >= 0 && len + 1 > AUDIT_MAX_LINE)
+		r = -E2BIG;
+	if (r >= 0) {
+		line[len] = '\n';
+		ssize_t n = write(a->events_fd, line, len + 1);
+		line[len] = 0;
+		r = n == (ssize_t)(len + 1) ? 0 : n < 0 ? -errno : -EIO;
+	}
+	if (r >= 0) {
+		a->chain->count++;
+		if (a->integrity)
+			r = sha256_hex(line, len, a->chain->head);
+	} else
+		(void)__atomic_add_fetch(&a->chain->lost, 1, __ATOMIC_RELAXED);
+	(void)pthread_mutex_unlock(&a->chain->lock);
+	free(line);
+	return r;
+}

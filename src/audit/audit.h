@@ -95,6 +95,11 @@ int audit_append_network(struct audit_log *a, const struct audit_network_event *
 int audit_append_session(struct audit_log *a, const char *event, int pid, int uid);
 /* The session's name (sessions: --name or generated), recorded as "session_name". */
 int audit_set_session_name(struct audit_log *a, const char *name);
+/* Append an event {"time", "type": type, fields..., "prev"} (fields taken, may be an
+ * empty object). Same chain and rules as audit_append_network. */
+int audit_append_event(struct audit_log *a, const char *type, json_t *fields);
+/* Set a top-level key of session.json (value taken), written at audit_close. */
+int audit_set_record(struct audit_log *a, const char *key, json_t *value);
 /*
  * Events that could not be written so far (disk full, I/O error), in any process.
  * Once it is non-zero the trail is incomplete: callers fail closed.

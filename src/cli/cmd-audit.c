@@ -192,6 +192,67 @@ static int audit_show(const char *id, bool as_json)
 	return EXIT_NONO_OK;
 }
 
+/*
+ * --audit-integrity: the filesystem Merkle roots session.json records ("fs_integrity")
+ * must be the ones the chained log holds (its "fs_integrity" events, which audit_verify
+ * has just checked). Returns -EBADMSG, having printed which one differs.
+ */
+static int verify_fs_integrity(const char *dir, const char *id, bool finished)
+{
+	static const char *const phases[] = {"before", "after"};
+	char path[4200], *line = NULL;
+	size_t cap = 0;
+	const char *logged[2] = {NULL, NULL};
+	json_t *evs[2] = {NULL, NULL};
+	int r = 0;
+	(void)snprintf(path, sizeof(path), "%s/audit-events.ndjson", dir);
+	FILE *f = fopen(path, "re");
+	while (f && getline(&line, &cap, f) > 0) {
+		json_t *ev = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		const char *ph = json_string_value(json_object_get(ev, "phase"));
+		const char *root = json_string_value(json_object_get(ev, "merkle_root"));
+		int k = !ph ? -1 : streq(ph, "before") ? 0 : streq(ph, "after") ? 1 : -1;
+		if (ev &&
+		    streq(strempty(json_string_value(json_object_get(ev, "type"))),
+			  "fs_integrity") &&
+		    k >= 0 && root && !evs[k]) {
+			evs[k] = ev;
+			logged[k] = root;
+		} else
+			json_decref(ev);
+	}
+	free(line);
+	if (f)
+		(void)fclose(f);
+	(void)snprintf(path, sizeof(path), "%s/session.json", dir);
+	json_t *s = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	json_t *rec = json_object_get(s, "fs_integrity");
+	for (int k = 0; k < 2 && r >= 0 && (finished || rec); k++) {
+		json_t *v = json_object_get(rec, phases[k]);
+		const char *recorded = json_string_value(v);
+		if (logged[k] && !streq(strempty(recorded), logged[k])) {
+			log_error(
+			    "audit session '%s' FAILED verification: %s: the filesystem Merkle "
+			    "root '%s' in session.json does not match the audit log (%s)",
+			    id, path, phases[k], logged[k]);
+			r = -EBADMSG;
+		} else if (!logged[k] && recorded) {
+			log_error(
+			    "audit session '%s' FAILED verification: %s: session.json records "
+			    "a filesystem Merkle root '%s' the audit log does not hold",
+			    id, path, phases[k]);
+			r = -EBADMSG;
+		}
+	}
+	if (r >= 0 && logged[0])
+		(void)printf("session %s: filesystem state before %s, after %s\n", id, logged[0],
+			     logged[1] ? logged[1] : "(not recorded)");
+	json_decref(s);
+	json_decref(evs[0]);
+	json_decref(evs[1]);
+	return r;
+}
+
 static int audit_verify_cmd(const char *id, const char *pubkey)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -212,6 +273,8 @@ static int audit_verify_cmd(const char *id, const char *pubkey)
 			     id, res.events);
 		return audit_attest_verify(dir, pubkey) < 0 ? EXIT_NONO_ERROR : EXIT_NONO_OK;
 	}
+	if (verify_fs_integrity(dir, id, res.finished) < 0)
+		return EXIT_NONO_ERROR;
 	(void)printf("session %s: OK, %zu events, chain head %s, Merkle root %s%s\n", id,
 		     res.events, res.head, res.merkle_root,
 		     res.finished ? ""

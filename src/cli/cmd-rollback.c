@@ -41,6 +41,7 @@ static int load_session(const char *base, const char *id, struct rb_manifest **p
 			struct rb_manifest **post)
 {
 	_cleanup_close_ int fd = -EBADF;
+	_cleanup_store_ struct rb_store *store = NULL;
 	int r = run_rollback_open_session(base, id, &fd);
 	if (r < 0) {
 		if (r == -EINVAL)
@@ -50,12 +51,16 @@ static int load_session(const char *base, const char *id, struct rb_manifest **p
 					id);
 		return r;
 	}
-	if ((r = rb_manifest_load(fd, "000.json", pre)) < 0) {
+	if ((r = rb_store_open(base, &store)) < 0) {
+		log_error_errno(r, "cannot open the rollback store '%s/objects'", base);
+		return r;
+	}
+	if ((r = rb_manifest_load_at(fd, "000.json", store, 0, pre)) < 0) {
 		log_error("cannot read the pre-run snapshot of session '%s': %s", id,
 			  r == -EBADMSG ? "malformed manifest" : strerror(-r));
 		return r;
 	}
-	if (post && (r = rb_manifest_load(fd, "001.json", post)) < 0) {
+	if (post && (r = rb_manifest_load_at(fd, "001.json", store, 0, post)) < 0) {
 		if (r == -ENOENT)
 			return 0; /* the run did not finish: nothing after */
 		log_error("cannot read the post-run snapshot of session '%s': %s", id,
@@ -217,7 +222,7 @@ static int do_prune(const char *base, long keep)
 	}
 	if (keep >= 0)
 		l.max_sessions = keep;
-	if (run_rollback_prune(base, &l, NULL, &removed, &kept, &objs) < 0)
+	if (run_rollback_prune(base, &l, NULL, NULL, &removed, &kept, &objs) < 0)
 		return EXIT_NONO_ERROR;
 	(void)printf("%zu sessions removed, %zu kept, %llu objects removed\n", removed, kept,
 		     (unsigned long long)objs);

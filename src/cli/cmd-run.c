@@ -343,7 +343,6 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 			a->detach_timeout = optarg;
 			break;
 		case OPT_CAPABILITY_ELEVATION:
-		case OPT_AUDIT_INTEGRITY:
 			/* Fail closed: accepting these silently would promise protection we do not give. */
 			return refuse_unsupported(argv[optind - 1]);
 		case OPT_NO_AUDIT:
@@ -370,6 +369,7 @@ static int parse_run_args(enum run_mode mode, const struct cli_command *cmd, int
 		case OPT_NO_AUDIT_INTEGRITY:
 			a->no_audit_integrity = true;
 			break;
+		case OPT_AUDIT_INTEGRITY:
 		case OPT_ROLLBACK:
 		case OPT_NO_ROLLBACK:
 		case OPT_NO_ROLLBACK_PROMPT:
@@ -838,6 +838,12 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 			  "--no-audit-integrity)");
 		goto out;
 	}
+	if (a.rollback.fs_integrity && (mode == MODE_WRAP || a.no_audit)) {
+		log_error("'--audit-integrity' records hashes of the tracked state in the audit "
+			  "trail: it conflicts with --no-audit (and needs 'nono run' or 'nono "
+			  "shell')");
+		goto out;
+	}
 	if (a.audit_sign_key && run_attest_load(a.audit_sign_key, &attest_key) < 0)
 		goto out;
 	/* Pre-exec trust scan: stop on a failed instruction file, grant verified ones read. */
@@ -968,6 +974,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		session_exec(&sess);
 	int code = 0;
 	/* Pre-run snapshot: the last step before the child exists. */
+	rb.audit = sess.audit;
 	if (run_rollback_begin(&rb, &a.rollback, spec,
 			       sess.audit ? audit_session_id(sess.audit) : NULL, cmdv) < 0)
 		goto out;

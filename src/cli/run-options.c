@@ -58,7 +58,7 @@
 	{"no-rollback-prompt", 0, no_argument, OPT_NO_ROLLBACK_PROMPT, NULL, "no post-exit rollback review", NULL, false}, \
 	{"no-rollback", 0, no_argument, OPT_NO_ROLLBACK, NULL, "disable rollback for this session", NULL, false}, \
 	{"no-audit", 0, no_argument, OPT_NO_AUDIT, NULL, "disable the audit trail for this session", NULL, false}, \
-	{"audit-integrity", 0, no_argument, OPT_AUDIT_INTEGRITY, NULL, "hash the tracked writable state (not supported yet)", NULL, false}, \
+	{"audit-integrity", 0, no_argument, OPT_AUDIT_INTEGRITY, NULL, "hash the tracked writable state before and after (Merkle roots in the audit record; --rollback implies it)", NULL, false}, \
 	{"no-audit-integrity", 0, no_argument, OPT_NO_AUDIT_INTEGRITY, NULL, "no hash chain over audit events", NULL, false}, \
 	{"audit-sign-key", 0, required_argument, OPT_AUDIT_SIGN_KEY, "KEYREF", "sign the session audit record (Merkle root, context) with this key when it ends", NULL, false}, \
 	{"rollback-exclude", 0, required_argument, OPT_ROLLBACK_EXCLUDE, "PATTERN", "exclude from rollback snapshots", NULL, false}, \

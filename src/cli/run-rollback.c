@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,9 @@ int run_rollback_opt(struct run_rollback_opts *o, int opt, const char *arg)
 		return 1;
 	case OPT_NO_ROLLBACK_PROMPT:
 		o->no_prompt = true;
+		return 1;
+	case OPT_AUDIT_INTEGRITY:
+		o->fs_integrity = true;
 		return 1;
 	case OPT_ROLLBACK_ALL:
 		o->filter.all = true;
@@ -134,7 +138,8 @@ static int tracked_roots(const struct sandbox_spec *spec, char ***ret)
 }
 
 /* The newest session's last manifest: hashes to reuse for unchanged files. */
-static struct rb_manifest *latest_manifest(const char *base, const char *skip_id)
+static struct rb_manifest *latest_manifest(const char *base, const char *skip_id,
+					   struct rb_store *s)
 {
 	_cleanup_free_ char *p = NULL, *best = NULL;
 	if (asprintf(&p, "%s/sessions", base) < 0)
@@ -156,8 +161,10 @@ static struct rb_manifest *latest_manifest(const char *base, const char *skip_id
 	struct rb_manifest *m = NULL;
 	if (run_rollback_open_session(base, best, &fd) < 0)
 		return NULL;
-	if (rb_manifest_load(fd, "001.json", &m) < 0)
-		(void)rb_manifest_load(fd, "000.json", &m);
+	/* Its index, the body unread: a stat cache, and the body an unchanged snapshot
+	 * references is the object itself, checked whenever it is loaded. */
+	if (rb_manifest_load_at(fd, "001.json", s, RB_LOAD_TRUST_KEY, &m) < 0)
+		(void)rb_manifest_load_at(fd, "000.json", s, RB_LOAD_TRUST_KEY, &m);
 	return m;
 }
 
@@ -212,6 +219,69 @@ static int exclude_state(struct rb_filter *f, const char *root)
 	return strv_extend(&f->exclude, rel) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * --audit-integrity (and --rollback, which implies it): the Merkle root of the tracked
+ * state, as an event in the chained audit log and in session.json ("fs_integrity"), so
+ * that 'nono audit verify' can tell an edited record from the logged one.
+ */
+static int record_fs_root(struct run_rollback *rb, const struct rb_manifest *m, bool after)
+{
+	char root[65];
+	uint64_t leaves = 0;
+	json_t *paths = json_array(), *rec;
+	int r;
+	if (!rb->audit)
+		return 0;
+	if ((r = rb_merkle_root(m, root, &leaves)) < 0)
+		return r;
+	STRV_FOREACH(p, rb->roots)
+	(void)json_array_append_new(paths, json_string(*p));
+	json_t *ev =
+	    json_pack("{s:s, s:s, s:I, s:O}", "phase", after ? "after" : "before", "merkle_root",
+		      root, "entries", (json_int_t)leaves, "tracked_paths", paths);
+	if (!ev || (r = audit_append_event(rb->audit, "fs_integrity", ev)) < 0) {
+		json_decref(paths);
+		return r < 0 ? r : -ENOMEM;
+	}
+	if (!after)
+		memcpy(rb->before, root, 65);
+	rec = json_pack("{s:s, s:o, s:s, s:s?}", "algorithm", "sha256-merkle", "tracked_paths",
+			paths, "before", rb->before, "after", after ? root : NULL);
+	return rec ? audit_set_record(rb->audit, "fs_integrity", rec) : -ENOMEM;
+}
+
+/* --audit-integrity alone: the state hashed, nothing stored. */
+static int begin_hash_only(struct run_rollback *rb, const struct run_rollback_opts *o,
+			   const struct sandbox_spec *spec)
+{
+	struct rb_filter f = o->filter;
+	int r;
+	if ((r = tracked_roots(spec, &rb->roots)) < 0)
+		return r;
+	if (!rb->roots) {
+		log_warning("--audit-integrity: no write-granted directory to hash");
+		return 0;
+	}
+	f.exclude = strv_copy(o->filter.exclude);
+	if (o->filter.exclude && !f.exclude)
+		return -ENOMEM;
+	STRV_FOREACH(root, rb->roots)
+	if ((r = exclude_state(&f, *root)) < 0)
+		break;
+	if (r >= 0)
+		r = rb_snapshot(NULL, rb->roots, &f, NULL, 0, &rb->pre, NULL);
+	strv_free(f.exclude);
+	if (r >= 0)
+		r = record_fs_root(rb, rb->pre, false);
+	if (r < 0) {
+		log_error_errno(r, "cannot hash the tracked state of '%s' (--audit-integrity)",
+				rb->roots[0]);
+		return r;
+	}
+	rb->hash_only = true;
+	return 0;
+}
+
 int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *o,
 		       const struct sandbox_spec *spec, const char *session_id, char *const *cmdv)
 {
@@ -221,8 +291,10 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 	struct rb_stats st = {0};
 	int r;
 
-	if (!o->enabled || o->disabled)
+	if (o->disabled || (!o->enabled && !o->fs_integrity))
 		return 0;
+	if (!o->enabled)
+		return begin_hash_only(rb, o, spec);
 	if ((r = run_rollback_base(&base)) < 0) {
 		log_error("--rollback needs an absolute HOME for ~/.nono/rollback");
 		return r;
@@ -273,6 +345,12 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 		log_error_errno(r, "cannot create the rollback session '%s'", dir);
 		return r;
 	}
+	/* Held until release: a prune elsewhere leaves a running session alone. */
+	if (flock(rb->session_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		log_error_errno(r, "cannot lock the rollback session '%s'", dir);
+		return r;
+	}
 	f = o->filter;
 	f.exclude = strv_copy(o->filter.exclude);
 	if (o->filter.exclude && !f.exclude)
@@ -282,15 +360,21 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 		strv_free(f.exclude);
 		goto oom;
 	}
-	prev = latest_manifest(base, rb->id);
-	r = rb_snapshot(rb->store, rb->roots, &f, prev, 0, &rb->pre, &st);
+	prev = latest_manifest(base, rb->id, rb->store);
+	/* Shared: no sweep while objects this snapshot stores or reuses are unreferenced. */
+	r = rb_store_lock(rb->store, LOCK_SH);
+	if (r >= 0)
+		r = rb_snapshot(rb->store, rb->roots, &f, prev, 0, &rb->pre, &st);
 	strv_free(f.exclude);
 	if (r >= 0)
 		r = rb_store_sync(rb->store);
 	if (r >= 0)
-		r = rb_manifest_write(rb->session_fd, "000.json", rb->pre);
+		r = rb_manifest_write_at(rb->session_fd, "000.json", rb->store, rb->pre);
+	(void)rb_store_lock(rb->store, LOCK_UN);
 	if (r >= 0)
 		r = write_session_json(rb, cmdv, 0, false);
+	if (r >= 0)
+		r = record_fs_root(rb, rb->pre, false);
 	if (r < 0) {
 		log_error_errno(r, "cannot take the rollback snapshot of '%s'", rb->roots[0]);
 		return r;
@@ -347,13 +431,28 @@ int run_rollback_end(struct run_rollback *rb, const struct run_rollback_opts *o,
 	int r;
 	if (!rb->pre)
 		return 0;
-	r = rb_snapshot(rb->store, rb->roots, &rb->pre->filter, rb->pre, 1, &post, NULL);
+	if (rb->hash_only) {
+		/* Incremental against the pre-run state: only what changed is read. */
+		r = rb_snapshot(NULL, rb->roots, &rb->pre->filter, rb->pre, 1, &post, NULL);
+		if (r >= 0)
+			r = record_fs_root(rb, post, true);
+		if (r < 0)
+			log_error_errno(r, "cannot hash the tracked state after the run "
+					   "(--audit-integrity)");
+		return r;
+	}
+	r = rb_store_lock(rb->store, LOCK_SH);
+	if (r >= 0)
+		r = rb_snapshot(rb->store, rb->roots, &rb->pre->filter, rb->pre, 1, &post, NULL);
 	if (r >= 0)
 		r = rb_store_sync(rb->store);
 	if (r >= 0)
-		r = rb_manifest_write(rb->session_fd, "001.json", post);
+		r = rb_manifest_write_at(rb->session_fd, "001.json", rb->store, post);
+	(void)rb_store_lock(rb->store, LOCK_UN);
 	if (r >= 0)
 		r = write_session_json(rb, NULL, exit_code, true);
+	if (r >= 0)
+		r = record_fs_root(rb, post, true);
 	if (r < 0) {
 		log_error_errno(r,
 				"cannot take the post-run rollback snapshot (session %s; the "
@@ -366,7 +465,8 @@ int run_rollback_end(struct run_rollback *rb, const struct run_rollback_opts *o,
 		size_t removed = 0, kept = 0;
 		uint64_t objs = 0;
 		if (run_rollback_base(&base) >= 0 &&
-		    run_rollback_prune(base, &rb->limits, rb->id, &removed, &kept, &objs) >= 0 &&
+		    run_rollback_prune(base, &rb->limits, rb->store, rb->id, &removed, &kept,
+				       &objs) >= 0 &&
 		    removed > 0)
 			log_info("rollback retention: %zu old sessions removed ([rollback] "
 				 "max_sessions %lld, max_storage_gb %lld)",
@@ -461,90 +561,236 @@ static int rm_session(const char *base, const char *id)
 	return rmdir(p) < 0 ? -errno : 0;
 }
 
-/* Objects no remaining session references go (mark and sweep). */
-static int sweep(const char *base, struct rb_store *store, char *const *ids, uint64_t *objs)
+/* A running session holds an exclusive flock on its directory (run_rollback_begin). */
+static bool session_live(const char *base, const char *id)
 {
-	size_t n = strv_length(ids), nk = 0;
-	_cleanup_free_ struct rb_manifest **keepm = calloc(2 * n + 1, sizeof(*keepm));
-	int r = 0;
-	if (!keepm)
-		return -ENOMEM;
+	_cleanup_close_ int fd = -EBADF;
+	if (run_rollback_open_session(base, id, &fd) < 0)
+		return false;
+	return flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+/* The distinct manifests of the sessions ids (one load per body hash). */
+struct mset {
+	struct rb_manifest **m;
+	size_t n;
+	char **keys;
+};
+
+static void mset_release(struct mset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		rb_manifest_free(s->m[i]);
+	s->m = mfree(s->m);
+	s->keys = strv_free(s->keys);
+	s->n = 0;
+}
+
+static int mset_add(struct mset *s, const char *base, const char *id, struct rb_store *store,
+		    bool skip_loaded, char *const *skip_keys)
+{
+	static const char *const names[] = {"000.json", "001.json"};
+	_cleanup_close_ int fd = -EBADF;
+	int r = run_rollback_open_session(base, id, &fd);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char key[65];
+		struct rb_manifest *m = NULL;
+		bool keyed = rb_manifest_peek_key(fd, names[i], key) >= 0;
+		if (keyed &&
+		    ((skip_loaded && strv_contains(s->keys, key)) || strv_contains(skip_keys, key)))
+			continue;
+		r = rb_manifest_load_at(fd, names[i], store, RB_LOAD_TRUST_KEY, &m);
+		if (r == -ENOENT)
+			continue; /* a run that ended before its snapshot: nothing to keep */
+		if (r < 0)
+			return r;
+		struct rb_manifest **nm = realloc(s->m, (s->n + 1) * sizeof(*nm));
+		if (!nm || (keyed && strv_extend(&s->keys, key) < 0)) {
+			s->m = nm ? nm : s->m;
+			rb_manifest_free(m);
+			return -ENOMEM;
+		}
+		s->m = nm;
+		s->m[s->n++] = m;
+	}
+	return 0;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The body hashes the sessions' manifests name in their headers (cheap: no load). */
+static int peek_keys(const char *base, char *const *ids, char ***ret)
+{
+	static const char *const names[] = {"000.json", "001.json"};
+	_cleanup_strv_free_ char **keys = NULL;
 	STRV_FOREACH(id, ids)
 	{
 		_cleanup_close_ int fd = -EBADF;
-		struct rb_manifest *m = NULL;
-		if ((r = run_rollback_open_session(base, *id, &fd)) < 0 ||
-		    (r = rb_manifest_load(fd, "000.json", &m)) < 0) {
-			/* Unreadable: sweeping now could drop objects it needs. */
-			log_error("not removing unreferenced objects: rollback session '%s' is "
-				  "unreadable",
-				  *id);
-			goto out;
-		}
-		keepm[nk++] = m;
-		m = NULL;
-		r = rb_manifest_load(fd, "001.json", &m);
-		if (r < 0 && r != -ENOENT) {
-			log_error("not removing unreferenced objects: rollback session '%s' is "
-				  "unreadable",
-				  *id);
-			goto out;
-		}
-		if (m)
-			keepm[nk++] = m;
+		char key[65];
+		if (run_rollback_open_session(base, *id, &fd) < 0)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (rb_manifest_peek_key(fd, names[i], key) >= 0 &&
+			    strv_extend_unique(&keys, key) < 0)
+				return -ENOMEM;
 	}
-	uint64_t removed = 0;
-	r = rb_store_sweep(store, keepm, nk, &removed);
-	if (r < 0)
-		log_error_errno(r, "cannot remove unreferenced rollback objects");
-	else
-		*objs += removed;
+	*ret = TAKE_PTR(keys);
+	return 0;
+}
+
+/*
+ * Objects no remaining session references go. full: mark and sweep over the whole store
+ * (also what a crashed snapshot left); else only the objects of cand (the manifests of
+ * the removed sessions) are candidates. Skipped while a snapshot is being taken (it may
+ * be reusing an object only it knows of yet).
+ */
+static int sweep(const char *base, struct rb_store *store, char *const *kept,
+		 const struct mset *cand, bool full, uint64_t *objs)
+{
+	struct mset keep = {0};
+	_cleanup_free_ char **live = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	if (!full && (!cand || cand->n == 0))
+		return 0;
+	if (rb_store_lock(store, LOCK_EX | LOCK_NB) < 0)
+		return 0;
+	STRV_FOREACH(id, kept)
+	if ((r = mset_add(&keep, base, *id, store, true, NULL)) < 0) {
+		/* Unreadable: sweeping now could drop objects it needs. */
+		log_error("not removing unreferenced objects: rollback session '%s' is "
+			  "unreadable",
+			  *id);
+		goto out;
+	}
+	if (full) {
+		uint64_t removed = 0;
+		r = rb_store_sweep(store, keep.m, keep.n, &removed);
+		if (r < 0)
+			log_error_errno(r, "cannot remove unreferenced rollback objects");
+		else
+			*objs += removed;
+		goto out;
+	}
+	for (size_t k = 0; k < keep.n; k++)
+		for (size_t i = 0; i < keep.m[k]->n_roots; i++)
+			for (size_t j = 0; j < keep.m[k]->roots[i].n_entries; j++) {
+				struct rb_entry *e = &keep.m[k]->roots[i].entries[j];
+				if (e->type != RB_FILE)
+					continue;
+				if (n == cap) {
+					cap = cap ? cap * 2 : 1024;
+					char **nl = realloc(live, cap * sizeof(*nl));
+					if (!nl) {
+						r = -ENOMEM;
+						goto out;
+					}
+					live = nl;
+				}
+				live[n++] = e->hash;
+			}
+	if (n)
+		qsort(live, n, sizeof(*live), hash_cmp);
+	for (size_t k = 0; k < cand->n; k++) {
+		const char *b = cand->m[k]->body_hash;
+		if (cand->m[k]->body_stored && !strv_contains(keep.keys, b) &&
+		    rb_store_unlink(store, b) == 0)
+			(*objs)++;
+		for (size_t i = 0; i < cand->m[k]->n_roots; i++)
+			for (size_t j = 0; j < cand->m[k]->roots[i].n_entries; j++) {
+				const char *h = cand->m[k]->roots[i].entries[j].hash;
+				if (cand->m[k]->roots[i].entries[j].type != RB_FILE ||
+				    (n && bsearch(&h, live, n, sizeof(*live), hash_cmp)))
+					continue;
+				if (rb_store_unlink(store, h) == 0)
+					(*objs)++;
+			}
+	}
 out:
-	for (size_t k = 0; k < nk; k++)
-		rb_manifest_free(keepm[k]);
+	(void)rb_store_lock(store, LOCK_UN);
+	mset_release(&keep);
 	return r;
 }
 
-int run_rollback_prune(const char *base, const struct rb_limits *l, const char *keep_id,
-		       size_t *ret_removed, size_t *ret_kept, uint64_t *ret_objs)
+int run_rollback_prune(const char *base, const struct rb_limits *l, struct rb_store *store,
+		       const char *keep_id, size_t *ret_removed, size_t *ret_kept,
+		       uint64_t *ret_objs)
 {
-	_cleanup_strv_free_ char **ids = NULL;
-	_cleanup_store_ struct rb_store *store = NULL;
-	size_t n, first = 0, removed = 0;
+	_cleanup_strv_free_ char **ids = NULL, **kept = NULL, **gone = NULL, **kept_keys = NULL;
+	_cleanup_store_ struct rb_store *own = NULL;
+	struct mset cand = {0};
+	size_t n, removed = 0;
 	uint64_t objs = 0, size = 0;
+	/* An explicit prune counts and sweeps everything; after a run, only what changed. */
+	bool full = !keep_id;
 	int r = run_rollback_list(base, &ids);
-	if (r < 0 || (r = rb_store_open(base, &store)) < 0) {
+	if (r >= 0 && !store && (r = rb_store_open(base, &own)) >= 0)
+		store = own;
+	if (r < 0) {
 		log_error_errno(r, "cannot open the rollback store '%s'", base);
 		return r;
 	}
 	n = strv_length(ids);
-	/* Oldest first; the session just taken (keep_id) always stays. */
-	for (; first < n && n - first > (size_t)l->max_sessions; first++) {
-		if (keep_id && streq(ids[first], keep_id))
-			break;
-		if ((r = rm_session(base, ids[first])) < 0) {
-			log_error_errno(r, "cannot remove rollback session '%s'", ids[first]);
+	/* Oldest first; the session just taken (keep_id) and running ones always stay. */
+	for (size_t i = 0; i < n; i++) {
+		bool stays = (keep_id && streq(ids[i], keep_id)) || session_live(base, ids[i]);
+		if (!stays && n - strv_length(gone) > (size_t)l->max_sessions)
+			r = strv_extend(&gone, ids[i]);
+		else
+			r = strv_extend(&kept, ids[i]);
+		if (r < 0)
+			return -ENOMEM;
+	}
+	/* What the removed sessions referenced, read before they go; a manifest body a kept
+	 * session shares (an unchanged tree) adds nothing to look at. */
+	if (gone && !full) {
+		if ((r = peek_keys(base, kept, &kept_keys)) < 0)
 			return r;
+		STRV_FOREACH(id, gone)
+		if (mset_add(&cand, base, *id, store, true, kept_keys) < 0)
+			mset_release(&cand); /* unreadable: its objects wait for a full prune */
+	}
+	STRV_FOREACH(id, gone)
+	{
+		if ((r = rm_session(base, *id)) < 0) {
+			log_error_errno(r, "cannot remove rollback session '%s'", *id);
+			goto out;
 		}
 		removed++;
 	}
-	for (;;) {
-		if ((r = sweep(base, store, ids + first, &objs)) < 0)
-			return r;
-		if ((r = rb_store_size(store, &size)) < 0)
-			return r;
-		if ((long long)size <= l->max_storage_bytes || first + 1 >= n ||
-		    (keep_id && streq(ids[first], keep_id)))
+	if ((removed || full) && (r = sweep(base, store, kept, &cand, full, &objs)) < 0)
+		goto out;
+	if ((r = rb_store_usage(store, full, &size)) < 0)
+		goto out;
+	/* Over the size cap: the oldest that may go, one at a time, counted exactly. */
+	while ((long long)size > l->max_storage_bytes) {
+		size_t i, nk = strv_length(kept);
+		for (i = 0; i + 1 < nk; i++) /* never the newest */
+			if (!(keep_id && streq(kept[i], keep_id)) && !session_live(base, kept[i]))
+				break;
+		if (i + 1 >= nk)
 			break;
-		if ((r = rm_session(base, ids[first])) < 0) {
-			log_error_errno(r, "cannot remove rollback session '%s'", ids[first]);
-			return r;
+		if ((r = rm_session(base, kept[i])) < 0) {
+			log_error_errno(r, "cannot remove rollback session '%s'", kept[i]);
+			goto out;
 		}
-		first++;
 		removed++;
+		free(kept[i]);
+		memmove(kept + i, kept + i + 1, (nk - i) * sizeof(*kept));
+		if ((r = sweep(base, store, kept, NULL, true, &objs)) < 0 ||
+		    (r = rb_store_usage(store, true, &size)) < 0)
+			goto out;
 	}
 	*ret_removed = removed;
-	*ret_kept = n - first;
+	*ret_kept = strv_length(kept);
 	*ret_objs = objs;
-	return 0;
+	r = 0;
+out:
+	mset_release(&cand);
+	return r;
 }

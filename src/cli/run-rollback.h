@@ -8,11 +8,13 @@
  */
 #include <stdbool.h>
 
+#include "audit/audit.h"
 #include "policy/policy.h"
 #include "rollback/rollback.h"
 
 struct run_rollback_opts {
 	bool enabled, disabled, no_prompt;
+	bool fs_integrity;	 /* --audit-integrity: Merkle roots of the tracked state, audited */
 	struct rb_filter filter; /* exclude, include, skip_dirs, all */
 };
 
@@ -23,6 +25,9 @@ struct run_rollback {
 	struct rb_manifest *pre;
 	char **roots;
 	struct rb_limits limits; /* [rollback] in config.toml, applied after the run */
+	struct audit_log *audit; /* borrowed, NULL: no audit; set before begin */
+	bool hash_only;		 /* --audit-integrity without --rollback: no store */
+	char before[65];	 /* the pre-run Merkle root, "" when not taken */
 };
 #define RUN_ROLLBACK_INIT                                                                          \
 	{                                                                                          \
@@ -57,7 +62,9 @@ void rb_summary_release(struct rb_summary *s);
 /* Session ids in ~/.nono/rollback/sessions, oldest first (NULL when none). */
 int run_rollback_list(const char *base, char ***ret);
 /* Remove the oldest sessions beyond l->max_sessions, then more while the objects exceed
- * l->max_storage_bytes (never keep_id, never the newest), and unreferenced objects.
- * Prints its errors. */
-int run_rollback_prune(const char *base, const struct rb_limits *l, const char *keep_id,
-		       size_t *ret_removed, size_t *ret_kept, uint64_t *ret_objs);
+ * l->max_storage_bytes (never keep_id, never a running one, never the newest), and the
+ * objects no remaining session references. store: the caller's (NULL: opened here);
+ * keep_id NULL (an explicit prune) counts and sweeps the whole store. Prints its errors. */
+int run_rollback_prune(const char *base, const struct rb_limits *l, struct rb_store *store,
+		       const char *keep_id, size_t *ret_removed, size_t *ret_kept,
+		       uint64_t *ret_objs);

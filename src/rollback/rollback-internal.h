@@ -14,3 +14,13 @@ int rb_entry_cmp(const void *a, const void *b);
 /* openat2 beneath rootfd, no symlink anywhere on the path, the last name included:
  * what restore resolves every target's parent with. rel "" is the root itself. */
 int rb_open_beneath(int rootfd, const char *rel, uint64_t flags);
+/* A plain relative path: no leading or trailing '/', no empty, "." or ".." component. */
+bool rb_relpath_valid(const char *p);
+
+struct rb_manifest;
+/* The index (rollback-index.c): a binary cache of a manifest body named by its hash key.
+ * decode: key NULL skips the key check (fuzzing); -EBADMSG for anything malformed. */
+int rb_index_decode(const void *buf, size_t len, const char *key, struct rb_manifest **ret);
+int rb_index_encode(const struct rb_manifest *m, const char *key, void **ret, size_t *ret_len);
+int rb_index_load(int index_dirfd, const char *key, struct rb_manifest **ret);
+int rb_index_store(int index_dirfd, const char *key, const struct rb_manifest *m);

@@ -7,9 +7,12 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/macro.h"
@@ -33,7 +36,7 @@ struct rb_manifest *rb_manifest_free(struct rb_manifest *m)
 		return NULL;
 	for (size_t i = 0; i < m->n_roots; i++) {
 		struct rb_root *r = &m->roots[i];
-		for (size_t j = 0; j < r->n_entries; j++) {
+		for (size_t j = 0; !m->arena && j < r->n_entries; j++) {
 			free(r->entries[j].path);
 			free(r->entries[j].target);
 		}
@@ -42,6 +45,7 @@ struct rb_manifest *rb_manifest_free(struct rb_manifest *m)
 	}
 	free(m->roots);
 	filter_release(&m->filter);
+	free(m->arena);
 	free(m);
 	return NULL;
 }
@@ -103,7 +107,7 @@ bool rb_filter_excluded(const struct rb_filter *f, const char *relpath, const ch
 	return false;
 }
 
-static bool relpath_valid(const char *p)
+bool rb_relpath_valid(const char *p)
 {
 	size_t l = strlen(p);
 	if (l == 0 || l >= PATH_MAX || p[0] == '/' || p[l - 1] == '/')
@@ -148,7 +152,7 @@ static int parse_entry(json_t *o, struct rb_entry *e)
 		&path, "type", &type, "mode", &mode, "size", &size, "mtime_ns", &mtime, "ctime_ns",
 		&ctime, "dev", &dev, "ino", &ino, "hash", &hash, "target", &target) < 0)
 		return -EBADMSG;
-	if (!relpath_valid(path) || mode < 0 || mode > 07777 || size < 0 || dev < 0 || ino < 0)
+	if (!rb_relpath_valid(path) || mode < 0 || mode > 07777 || size < 0 || dev < 0 || ino < 0)
 		return -EBADMSG;
 	int t;
 	for (t = 0; t < RB_TYPE_MAX; t++)
@@ -211,18 +215,19 @@ int rb_manifest_parse(const char *buf, size_t len, struct rb_manifest **ret)
 	json_error_t err;
 	json_t *roots, *filter = NULL, *v;
 	json_int_t version, number, ts;
+	const char *body_hash = NULL;
 	size_t i;
 	_cleanup_manifest_ struct rb_manifest *m = NULL;
 	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (!j)
 		return -EBADMSG;
 	int r = -EBADMSG;
-	if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:I, s:I, s?o, s:o}", "version", &version,
-			   "number", &number, "timestamp", &ts, "filter", &filter, "roots",
-			   &roots) < 0)
+	if (json_unpack_ex(j, &err, JSON_STRICT, "{s:I, s:I, s:I, s?s, s?o, s:o}", "version",
+			   &version, "number", &number, "timestamp", &ts, "body_sha256", &body_hash,
+			   "filter", &filter, "roots", &roots) < 0)
 		goto out;
 	if (version != 1 || number < 0 || number > 999 || !json_is_array(roots) ||
-	    json_array_size(roots) > 256)
+	    json_array_size(roots) > 256 || (body_hash && !rb_hash_valid(body_hash)))
 		goto out;
 	r = -ENOMEM;
 	if (!(m = calloc(1, sizeof(*m))))
@@ -261,7 +266,76 @@ out:
 	return r;
 }
 
-int rb_manifest_load(int dirfd, const char *name, struct rb_manifest **ret)
+/*
+ * The header a manifest we wrote starts with: version, number, timestamp and the SHA-256
+ * of the rest (the body: filter and roots). Recognised byte for byte; anything else is
+ * left to the JSON parser. Returns the body's offset, or -EBADMSG.
+ */
+static int parse_header(const char *buf, size_t len, unsigned *ret_number, int64_t *ret_ts,
+			char ret_key[65])
+{
+	static const char p1[] = "{\"version\":1,\"number\":", p2[] = ",\"timestamp\":",
+			  p3[] = ",\"body_sha256\":\"";
+	size_t i = 0, d;
+	unsigned number = 0;
+	int64_t ts = 0;
+	bool neg = false;
+#define LIT(s)                                                                                     \
+	do {                                                                                       \
+		if (len - i < sizeof(s) - 1 || memcmp(buf + i, s, sizeof(s) - 1) != 0)             \
+			return -EBADMSG;                                                           \
+		i += sizeof(s) - 1;                                                                \
+	} while (0)
+	LIT(p1);
+	for (d = 0; i < len && buf[i] >= '0' && buf[i] <= '9' && d < 4; i++, d++)
+		number = number * 10 + (unsigned)(buf[i] - '0');
+	if (d == 0 || d > 3 || (d > 1 && buf[i - d] == '0'))
+		return -EBADMSG;
+	LIT(p2);
+	if (i < len && buf[i] == '-') {
+		neg = true;
+		i++;
+	}
+	for (d = 0; i < len && buf[i] >= '0' && buf[i] <= '9' && d < 19; i++, d++)
+		ts = ts * 10 + (buf[i] - '0');
+	if (d == 0 || d >= 19 || (d > 1 && buf[i - d] == '0'))
+		return -EBADMSG;
+	LIT(p3);
+	if (len - i < 66 || buf[i + 64] != '"' || buf[i + 65] != ',')
+		return -EBADMSG;
+	memcpy(ret_key, buf + i, 64);
+	ret_key[64] = 0;
+	if (!rb_hash_valid(ret_key))
+		return -EBADMSG;
+#undef LIT
+	*ret_number = number;
+	*ret_ts = neg ? -ts : ts;
+	return (int)(i + 66);
+}
+
+static int sha256_hex(const void *p, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned l = sizeof(md);
+	if (EVP_Digest(p, n, md, &l, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	rb_hex(md, sizeof(md), out);
+	return 0;
+}
+
+struct map {
+	void *p;
+	size_t len;
+};
+
+static void map_release(struct map *m)
+{
+	if (m->p && m->len)
+		(void)munmap(m->p, m->len);
+}
+
+/* Mapped, not read: a 100k-entry manifest is tens of MB already in the page cache. */
+static int map_file(int dirfd, const char *name, struct map *ret, int *ret_fd)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -269,105 +343,313 @@ int rb_manifest_load(int dirfd, const char *name, struct rb_manifest **ret)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)4 << 30)
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)1 << 31)
 		return -EBADMSG;
-	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
+	ret->len = (size_t)st.st_size;
+	ret->p = NULL;
+	if (ret->len) {
+		void *p = mmap(NULL, ret->len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED)
 			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
+		ret->p = p;
 	}
-	return rb_manifest_parse(buf, got, ret);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
 }
 
-static json_t *strv_to_json(char *const *l)
+/* What follows the header when the body is an object in the store. */
+static const char body_ref[] = "\"body\":\"store\"}";
+
+/* Header and body as one JSON text for the strict parser. */
+static int parse_joined(const char *head, size_t hl, const char *body, size_t bl,
+			struct rb_manifest **ret)
 {
-	json_t *a = json_array();
-	STRV_FOREACH(s, l)
-	if (a && json_array_append_new(a, json_string(*s)) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
+	_cleanup_free_ char *doc = malloc(hl + bl + 1);
+	if (!doc)
+		return -ENOMEM;
+	memcpy(doc, head, hl);
+	memcpy(doc + hl, body, bl);
+	return rb_manifest_parse(doc, hl + bl, ret);
 }
 
-static json_t *manifest_to_json(const struct rb_manifest *m)
+int rb_manifest_load_at(int dirfd, const char *name, struct rb_store *s, unsigned flags,
+			struct rb_manifest **ret)
 {
-	json_t *roots = json_array();
-	if (!roots)
-		return NULL;
-	for (size_t i = 0; i < m->n_roots; i++) {
-		json_t *ents = json_array();
-		if (!ents ||
-		    json_array_append_new(roots, json_pack("{s:s, s:o}", "path", m->roots[i].path,
-							   "entries", ents)) < 0)
-			goto fail;
-		for (size_t j = 0; j < m->roots[i].n_entries; j++) {
-			const struct rb_entry *e = &m->roots[i].entries[j];
-			json_t *o =
-			    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "path", e->path,
-				      "type", type_names[e->type], "mode", (json_int_t)e->mode,
-				      "size", (json_int_t)e->size, "mtime_ns",
-				      (json_int_t)e->mtime_ns, "ctime_ns", (json_int_t)e->ctime_ns,
-				      "dev", (json_int_t)e->dev, "ino", (json_int_t)e->ino);
-			if (!o || json_array_append_new(ents, o) < 0)
-				goto fail;
-			if (e->type == RB_FILE &&
-			    json_object_set_new(o, "hash", json_string(e->hash)) < 0)
-				goto fail;
-			if (e->type == RB_SYMLINK &&
-			    json_object_set_new(o, "target", json_string(e->target)) < 0)
-				goto fail;
+	_cleanup_(map_release) struct map map = {0}, bmap = {0};
+	_cleanup_manifest_ struct rb_manifest *m = NULL;
+	_cleanup_close_ int fd = -EBADF, bfd = -EBADF;
+	unsigned number;
+	int64_t ts;
+	char key[65], sum[65];
+	int ifd = s ? rb_store_index_fd(s) : -EBADF;
+	int r = map_file(dirfd, name, &map, &fd);
+	if (r < 0)
+		return r;
+	const char *buf = map.p ? map.p : "";
+	int off = parse_header(buf, map.len, &number, &ts, key);
+	if (off < 0 || map.len - (size_t)off != sizeof(body_ref) - 1 ||
+	    memcmp(buf + off, body_ref, sizeof(body_ref) - 1) != 0)
+		return rb_manifest_parse(buf, map.len, ret); /* the body inline */
+	/* The body is object <key>: its index stands in for it, else it is parsed. */
+	if ((flags & RB_LOAD_TRUST_KEY) && ifd >= 0 && rb_index_load(ifd, key, &m) >= 0)
+		goto done;
+	if (!s)
+		return -ENOENT;
+	if ((r = rb_store_open_object(s, key, &bfd)) < 0)
+		return r == -ENOENT ? -EBADMSG : r; /* a manifest without its body */
+	{
+		_cleanup_close_ int dfd = -EBADF;
+		struct stat st;
+		if (fstat(bfd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || st.st_size > (off_t)1 << 31)
+			return -EBADMSG;
+		bmap.len = (size_t)st.st_size;
+		if (bmap.len) {
+			void *p = mmap(NULL, bmap.len, PROT_READ, MAP_PRIVATE, bfd, 0);
+			if (p == MAP_FAILED)
+				return -errno;
+			bmap.p = p;
 		}
 	}
-	json_t *filter =
-	    json_pack("{s:o, s:o, s:o, s:b}", "exclude", strv_to_json(m->filter.exclude), "include",
-		      strv_to_json(m->filter.include), "skip_dirs",
-		      strv_to_json(m->filter.skip_dirs), "all", m->filter.all);
-	if (!filter)
-		goto fail;
-	return json_pack("{s:i, s:I, s:I, s:o, s:o}", "version", 1, "number", (json_int_t)m->number,
-			 "timestamp", (json_int_t)m->timestamp, "filter", filter, "roots", roots);
-fail:
-	json_decref(roots);
-	return NULL;
+	const char *body = bmap.p ? bmap.p : "";
+	if ((r = sha256_hex(body, bmap.len, sum)) < 0)
+		return r;
+	if (!streq(sum, key))
+		return -EBADMSG; /* the stored body was altered */
+	if (ifd >= 0 && rb_index_load(ifd, key, &m) >= 0)
+		goto done;
+	if ((r = parse_joined(buf, (size_t)off, body, bmap.len, &m)) < 0)
+		return r;
+	if (ifd >= 0)
+		(void)rb_index_store(ifd, key, m); /* a cache: best effort */
+done:
+	m->number = number;
+	m->timestamp = ts;
+	memcpy(m->body_hash, key, 65);
+	m->body_stored = true;
+	*ret = TAKE_PTR(m);
+	return 0;
 }
 
-int rb_manifest_write(int dirfd, const char *name, const struct rb_manifest *m)
+int rb_manifest_peek_key(int dirfd, const char *name, char ret_key[65])
 {
-	char tmp[64];
-	json_t *j = manifest_to_json(m);
-	if (!j)
-		return -ENOMEM;
-	int r = rb_tmp_name(tmp, sizeof(tmp), ".tmp-manifest-");
-	if (r < 0) {
-		json_decref(j);
-		return r;
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char buf[256];
+	unsigned number;
+	int64_t ts;
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	return parse_header(buf, (size_t)n, &number, &ts, ret_key) < 0 ? -EBADMSG : 0;
+}
+
+int rb_manifest_load(int dirfd, const char *name, struct rb_manifest **ret)
+{
+	return rb_manifest_load_at(dirfd, name, NULL, 0, ret);
+}
+
+/* A writer for exactly this shape: jansson's object tree costs seconds at 100k entries. */
+struct out {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void put(struct out *o, const char *p, size_t n)
+{
+	if (o->err)
+		return;
+	if (o->cap - o->len < n) {
+		size_t nc = o->cap ? o->cap : 1 << 20;
+		while (nc - o->len < n)
+			nc *= 2;
+		char *x = realloc(o->buf, nc);
+		if (!x) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->buf = x;
+		o->cap = nc;
 	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void put_int(struct out *o, const char *key, long long v)
+{
+	char b[64];
+	int l = snprintf(b, sizeof(b), ",\"%s\":%lld", key, v);
+	put(o, b, (size_t)l);
+}
+
+/* Length of the UTF-8 sequence at s (what jansson accepts), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0], n, v;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1, v = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2, v = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3, v = c & 0x07;
+	else
+		return 0;
+	for (unsigned i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
+	    (n == 3 && (v < 0x10000 || v > 0x10ffff)))
+		return 0;
+	return n + 1;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	put(o, "\"", 1);
+	while (*p && !o->err) {
+		const unsigned char *start = p;
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		put(o, (const char *)start, (size_t)(p - start));
+		if (!*p)
+			break;
+		if (*p >= 0x80) {
+			size_t n = utf8_len(p);
+			if (!n) {
+				o->err = -EILSEQ; /* JSON holds Unicode text only */
+				return;
+			}
+			put(o, (const char *)p, n);
+			p += n;
+		} else if (*p == '"' || *p == '\\') {
+			char esc[2] = {'\\', (char)*p++};
+			put(o, esc, 2);
+		} else {
+			char esc[8];
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p++);
+			put(o, esc, 6);
+		}
+	}
+	put(o, "\"", 1);
+}
+
+static void put_strv(struct out *o, const char *key, char *const *l)
+{
+	put(o, "\"", 1);
+	puts_(o, key);
+	put(o, "\":[", 3);
+	STRV_FOREACH(s, l)
+	{
+		if (s != l)
+			put(o, ",", 1);
+		put_str(o, *s);
+	}
+	put(o, "]", 1);
+}
+
+/* The body: everything after the header, ending the top-level object. */
+static int manifest_body(const struct rb_manifest *m, struct out *o)
+{
+	puts_(o, "\"filter\":{");
+	put_strv(o, "exclude", m->filter.exclude);
+	put(o, ",", 1);
+	put_strv(o, "include", m->filter.include);
+	put(o, ",", 1);
+	put_strv(o, "skip_dirs", m->filter.skip_dirs);
+	puts_(o, m->filter.all ? ",\"all\":true},\"roots\":[" : ",\"all\":false},\"roots\":[");
+	for (size_t i = 0; i < m->n_roots && !o->err; i++) {
+		puts_(o, i ? ",{\"path\":" : "{\"path\":");
+		put_str(o, m->roots[i].path);
+		puts_(o, ",\"entries\":[");
+		for (size_t j = 0; j < m->roots[i].n_entries && !o->err; j++) {
+			const struct rb_entry *e = &m->roots[i].entries[j];
+			puts_(o, j ? ",{\"path\":" : "{\"path\":");
+			put_str(o, e->path);
+			puts_(o, ",\"type\":\"");
+			puts_(o, type_names[e->type]);
+			put(o, "\"", 1);
+			put_int(o, "mode", e->mode);
+			put_int(o, "size", (long long)e->size);
+			put_int(o, "mtime_ns", e->mtime_ns);
+			put_int(o, "ctime_ns", e->ctime_ns);
+			put_int(o, "dev", (long long)e->dev);
+			put_int(o, "ino", (long long)e->ino);
+			if (e->type == RB_FILE) {
+				puts_(o, ",\"hash\":\"");
+				put(o, e->hash, 64);
+				put(o, "\"", 1);
+			} else if (e->type == RB_SYMLINK) {
+				puts_(o, ",\"target\":");
+				put_str(o, e->target);
+			}
+			put(o, "}", 1);
+		}
+		puts_(o, "]}");
+	}
+	puts_(o, "]}");
+	return o->err;
+}
+
+int rb_manifest_write_at(int dirfd, const char *name, struct rb_store *s, struct rb_manifest *m)
+{
+	char tmp[64], key[65], head[256];
+	struct out o = {0};
+	/* Unchanged since a snapshot whose body is stored: referenced, not written again. */
+	_cleanup_close_ int have = -EBADF;
+	bool stored = s && m->body_stored && rb_hash_valid(m->body_hash) &&
+		      rb_store_open_object(s, m->body_hash, &have) >= 0;
+	int r = stored ? 0 : manifest_body(m, &o);
+	_cleanup_free_ char *body = o.buf;
+	if (r < 0)
+		return r;
+	if (stored)
+		memcpy(key, m->body_hash, 65);
+	else if ((r = sha256_hex(body, o.len, key)) < 0)
+		return r;
+	if (s && !stored && (r = rb_store_put_buf(s, body, o.len, key)) < 0)
+		return r;
+	int hl =
+	    snprintf(head, sizeof(head),
+		     "{\"version\":1,\"number\":%u,\"timestamp\":%lld,\"body_sha256\":\"%s\",%s",
+		     m->number, (long long)m->timestamp, key, s ? body_ref : "");
+	if (hl < 0 || (size_t)hl >= sizeof(head))
+		return -EINVAL;
+	if ((r = rb_tmp_name(tmp, sizeof(tmp), ".tmp-manifest-")) < 0)
+		return r;
 	_cleanup_close_ int fd =
 	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		json_decref(j);
+	if (fd < 0)
 		return -errno;
-	}
-	/* One buffer, one write: json_dumpfd writes every token on its own (a syscall each). */
-	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	r = text ? 0 : -ENOMEM;
-	for (size_t off = 0, len = text ? strlen(text) : 0; r >= 0 && off < len;) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno != EINTR)
-			r = -errno;
-		else if (w > 0)
-			off += (size_t)w;
+	struct iovec iov[2] = {{head, (size_t)hl}, {body, s ? 0 : o.len}};
+	size_t total = iov[0].iov_len + iov[1].iov_len, done = 0;
+	while (r >= 0 && done < total) {
+		ssize_t w = writev(fd, iov, 2);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)w;
+		for (int k = 0; k < 2; k++) {
+			size_t t = (size_t)w < iov[k].iov_len ? (size_t)w : iov[k].iov_len;
+			iov[k].iov_base = (char *)iov[k].iov_base + t;
+			iov[k].iov_len -= t;
+			w -= (ssize_t)t;
+		}
 	}
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
@@ -377,7 +659,20 @@ int rb_manifest_write(int dirfd, const char *name, const struct rb_manifest *m)
 		(void)unlinkat(dirfd, tmp, 0);
 		return r;
 	}
-	return fsync(dirfd) < 0 ? -errno : 0;
+	if (fsync(dirfd) < 0)
+		return -errno;
+	memcpy(m->body_hash, key, 65);
+	m->body_stored = s != NULL;
+	/* The next snapshot and any restore read this one through its index. */
+	int ifd = s ? rb_store_index_fd(s) : -EBADF;
+	if (ifd >= 0 && faccessat(ifd, key, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		(void)rb_index_store(ifd, key, m);
+	return 0;
+}
+
+int rb_manifest_write(int dirfd, const char *name, struct rb_manifest *m)
+{
+	return rb_manifest_write_at(dirfd, name, NULL, m);
 }
 
 static bool entry_same(const struct rb_entry *a, const struct rb_entry *b)

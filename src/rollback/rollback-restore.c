@@ -84,8 +84,19 @@ static int remove_at(int parent, const char *name, unsigned depth)
 	return unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* A file written to its temp name, renamed over the target once all are durable. */
+struct pending {
+	size_t idx; /* into root->entries */
+	char tmp[64];
+};
+
 struct ctx {
 	struct rb_store *store;
+	struct pending *pending;
+	size_t n_pending, cap_pending;
+	size_t parent_len; /* the directory parent_fd is, as a prefix of the last path */
+	const char *parent_of;
+	int parent_fd;
 	const struct rb_manifest *m;
 	const struct rb_root *root;
 	int rootfd;
@@ -247,20 +258,24 @@ static int restore_file(struct ctx *c, int dirfd, const char *name, const struct
 		r = -errno;
 	if (r >= 0)
 		r = set_times(out, e->mtime_ns);
-	if (r >= 0 && fsync(out) < 0)
-		r = -errno;
-	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
-		r = -errno;
-		/* A directory now stands there (raced in): remove it and retry once. */
-		if ((r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST) &&
-		    (r = remove_at(dirfd, name, 0)) >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-			r = -errno;
+	if (r >= 0 && c->n_pending == c->cap_pending) {
+		size_t nc = c->cap_pending ? c->cap_pending * 2 : 256;
+		struct pending *np = realloc(c->pending, nc * sizeof(*np));
+		if (!np)
+			r = -ENOMEM;
+		else {
+			c->pending = np;
+			c->cap_pending = nc;
+		}
 	}
 	if (r < 0) {
 		(void)unlinkat(dirfd, tmp, 0);
 		return r;
 	}
-	c->stats->written++;
+	/* Renamed in commit_pending, after one sync for all of them: no fsync each. */
+	c->pending[c->n_pending].idx = (size_t)(e - c->root->entries);
+	(void)snprintf(c->pending[c->n_pending].tmp, sizeof(c->pending[0].tmp), "%s", tmp);
+	c->n_pending++;
 	return 0;
 }
 
@@ -320,6 +335,65 @@ static int restore_dir(struct ctx *c, int dirfd, const char *name)
 	return 0;
 }
 
+/* The parent of rel, resolved beneath the root, kept while the entries that follow share
+ * it (files of one directory come together in path order). Not owned by the caller. */
+static int parent_cached(struct ctx *c, const char *rel, const char **ret_name)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t len = slash ? (size_t)(slash - rel) : 0;
+	*ret_name = slash ? slash + 1 : rel;
+	if (c->parent_fd >= 0 && c->parent_of && len == c->parent_len &&
+	    strncmp(rel, c->parent_of, len) == 0)
+		return c->parent_fd;
+	c->parent_fd = safe_close(c->parent_fd);
+	int fd = open_parent(c->rootfd, rel, ret_name);
+	if (fd < 0)
+		return fd;
+	c->parent_fd = fd;
+	c->parent_of = rel; /* entries outlive the restore */
+	c->parent_len = len;
+	return fd;
+}
+
+static void parent_drop(struct ctx *c)
+{
+	c->parent_fd = safe_close(c->parent_fd);
+	c->parent_of = NULL;
+}
+
+/*
+ * The written files, durable first (one syncfs rather than an fsync each: the same
+ * guarantee, a crash leaves either the old file or the whole new one, with a temp name
+ * the next run removes), then renamed over their targets, each parent resolved again.
+ */
+static int commit_pending(struct ctx *c)
+{
+	int r = 0;
+	if (c->n_pending && syncfs(c->rootfd) < 0)
+		return -errno;
+	for (size_t i = 0; i < c->n_pending && r >= 0; i++) {
+		const struct rb_entry *e = &c->root->entries[c->pending[i].idx];
+		const char *name, *tmp = c->pending[i].tmp;
+		int dirfd = parent_cached(c, e->path, &name);
+		if (dirfd < 0)
+			return dirfd;
+		if (renameat(dirfd, tmp, dirfd, name) < 0) {
+			r = -errno;
+			/* A directory now stands there (raced in): remove it and retry once. */
+			if ((r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST) &&
+			    (r = remove_at(dirfd, name, 0)) >= 0 &&
+			    renameat(dirfd, tmp, dirfd, name) < 0)
+				r = -errno;
+			if (r < 0)
+				(void)unlinkat(dirfd, tmp, 0);
+		}
+		if (r >= 0)
+			c->stats->written++;
+	}
+	parent_drop(c);
+	return r;
+}
+
 static int restore_root(struct ctx *c)
 {
 	int r;
@@ -331,7 +405,7 @@ static int restore_root(struct ctx *c)
 		if (e->type == RB_EXCLUDED ||
 		    !(in_scope(c, e->path) || (e->type == RB_DIR && leads_to_scope(c, e->path))))
 			continue;
-		_cleanup_close_ int pfd = open_parent(c->rootfd, e->path, &name);
+		int pfd = parent_cached(c, e->path, &name);
 		if (pfd < 0)
 			return pfd;
 		if (e->type == RB_DIR)
@@ -343,6 +417,9 @@ static int restore_root(struct ctx *c)
 		if (r < 0)
 			return r;
 	}
+	parent_drop(c);
+	if ((r = commit_pending(c)) < 0)
+		return r;
 	for (size_t i = c->root->n_entries; i-- > 0;) {
 		const struct rb_entry *e = &c->root->entries[i];
 		if (!in_scope(c, e->path) || e->type != RB_DIR)
@@ -385,8 +462,18 @@ int rb_restore(struct rb_store *s, const struct rb_manifest *m, const char *only
 				.root = root,
 				.rootfd = fd,
 				.only = rel,
+				.parent_fd = -EBADF,
 				.stats = stats ? stats : &dummy};
 		int r = restore_root(&c);
+		/* Not committed: the temp files go on the next run (or now). */
+		for (size_t k = c.n_pending; r < 0 && k-- > 0;) {
+			const char *name;
+			int dfd = parent_cached(&c, root->entries[c.pending[k].idx].path, &name);
+			if (dfd >= 0)
+				(void)unlinkat(dfd, c.pending[k].tmp, 0);
+		}
+		parent_drop(&c);
+		free(c.pending);
 		if (r < 0)
 			return r;
 	}

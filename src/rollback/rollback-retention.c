@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* [rollback] in config.toml: max_sessions, max_storage_gb. */
+/* [rollback] in config.toml: max_sessions, max_storage_gb, and max_storage_mb for a cap
+ * finer than a gigabyte (TOML integers only here); with both, the smaller applies. */
 #include <errno.h>
 
 #include "base/macro.h"
@@ -9,6 +10,7 @@
 int rb_limits_load(const char *path, struct rb_limits *ret, struct diag *d)
 {
 	struct rb_limits l = {RB_DEFAULT_MAX_SESSIONS, RB_DEFAULT_MAX_STORAGE_GB << 30};
+	long long gb = 0, mb = 0;
 	_cleanup_toml_ struct toml_doc *doc = NULL;
 	int r = toml_parse_file(path, &doc, d);
 
@@ -22,9 +24,11 @@ int rb_limits_load(const char *path, struct rb_limits *ret, struct diag *d)
 		const struct toml_entry *e = &doc->entries[i];
 		if (!streq(e->table, "rollback"))
 			continue;
-		if (!streq(e->key, "max_sessions") && !streq(e->key, "max_storage_gb")) {
+		if (!streq(e->key, "max_sessions") && !streq(e->key, "max_storage_gb") &&
+		    !streq(e->key, "max_storage_mb")) {
 			diag_set(d, path, e->line, e->column,
-				 "[rollback] %s: unknown key (known: max_sessions, max_storage_gb)",
+				 "[rollback] %s: unknown key (known: max_sessions, max_storage_gb, "
+				 "max_storage_mb)",
 				 e->key);
 			return -EINVAL;
 		}
@@ -35,9 +39,13 @@ int rb_limits_load(const char *path, struct rb_limits *ret, struct diag *d)
 		}
 		if (streq(e->key, "max_sessions"))
 			l.max_sessions = e->i;
+		else if (streq(e->key, "max_storage_gb"))
+			gb = e->i << 30; /* TOML_INT_MAX << 30 fits */
 		else
-			l.max_storage_bytes = e->i << 30; /* TOML_INT_MAX << 30 fits */
+			mb = e->i << 20;
 	}
+	if (gb || mb)
+		l.max_storage_bytes = !gb ? mb : !mb ? gb : gb < mb ? gb : mb;
 	*ret = l;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,6 +26,7 @@ struct walk {
 	const struct rb_root *prev;
 	struct rb_root *root;
 	size_t cap;
+	size_t cursor; /* into prev: the walk meets entries in (nearly) its order */
 	struct rb_stats *stats;
 };
 
@@ -59,9 +61,24 @@ static void fill_stat(struct rb_entry *e, const struct stat *st)
 	e->ctime_ns = ts_ns(st->st_ctim);
 }
 
-static int snap_file(struct walk *w, int dirfd, const char *name, struct rb_entry *e)
+/* prev's entry for path: the next one in order, else a binary search. */
+static const struct rb_entry *prev_find(struct walk *w, const char *path)
 {
-	const struct rb_entry *p = w->prev ? rb_root_find(w->prev, e->path) : NULL;
+	const struct rb_entry *p = NULL;
+	if (!w->prev)
+		return NULL;
+	if (w->cursor < w->prev->n_entries && streq(w->prev->entries[w->cursor].path, path))
+		p = &w->prev->entries[w->cursor];
+	else
+		p = rb_root_find(w->prev, path);
+	if (p)
+		w->cursor = (size_t)(p - w->prev->entries) + 1;
+	return p;
+}
+
+static int snap_file(struct walk *w, int dirfd, const char *name, struct rb_entry *e,
+		     const struct rb_entry *p)
+{
 	w->stats->files++;
 	if (p && p->type == RB_FILE && p->dev == e->dev && p->ino == e->ino && p->size == e->size &&
 	    p->mtime_ns == e->mtime_ns && p->ctime_ns == e->ctime_ns) {
@@ -80,7 +97,8 @@ static int snap_file(struct walk *w, int dirfd, const char *name, struct rb_entr
 		return -ESTALE; /* swapped under us */
 	fill_stat(e, &st);
 	uint64_t size;
-	int r = rb_store_put(w->store, fd, e->hash, &size);
+	int r = w->store ? rb_store_put(w->store, fd, e->hash, &size)
+			 : rb_copy_hash(fd, -EBADF, e->hash, &size);
 	if (r < 0)
 		return r;
 	e->size = size;
@@ -94,122 +112,271 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names in a directory (not "." and ".."), sorted. Reads dirfd from its current
+ * offset with getdents64 (no DIR, no dup: each directory fd is read once, fresh). */
+static int read_names(int dirfd, char ***ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	size_t n = 0, cap = 0;
+	char buf[32768] __attribute__((aligned(8)));
+	for (;;) {
+		ssize_t got = getdents64(dirfd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		for (ssize_t off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			off += de->d_reclen;
+			if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+				continue;
+			if (n + 1 >= cap) {
+				cap = cap ? cap * 2 : 64;
+				char **nn = realloc(names, cap * sizeof(*nn));
+				if (!nn)
+					return -ENOMEM;
+				names = nn;
+			}
+			if (!(names[n++] = strdup(de->d_name)))
+				return -ENOMEM;
+			names[n] = NULL;
+		}
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_name);
+	*ret = TAKE_PTR(names);
+	*ret_n = n;
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth);
+
+/* One name in dirfd: recorded (and, for a directory, walked) unless left out. */
+static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, unsigned depth)
+{
+	struct rb_entry e = {0};
+	struct stat st;
+	char path[PATH_MAX];
+	int r;
+	size_t rl = strlen(rel), nl = strlen(nm);
+	if (rl + nl + 2 > sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, rel, rl);
+	if (rl)
+		path[rl++] = '/';
+	memcpy(path + rl, nm, nl + 1);
+	if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	fill_stat(&e, &st);
+	bool is_dir = S_ISDIR(st.st_mode);
+	if (!is_dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return 0; /* sockets, fifos, devices: not snapshotted */
+	if (rb_filter_excluded(w->filter, path, nm, is_dir)) {
+		if (!is_dir) {
+			w->stats->excluded++;
+			return 0;
+		}
+		e.type = RB_EXCLUDED;
+	} else if (is_dir)
+		e.type = RB_DIR;
+	else if (S_ISLNK(st.st_mode))
+		e.type = RB_SYMLINK;
+	else
+		e.type = RB_FILE;
+	_cleanup_close_ int sub = -EBADF;
+	if (e.type == RB_DIR) {
+		sub = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			return -errno;
+	}
+	if (e.type == RB_EXCLUDED) {
+		/* Not ours: its times change with what runs inside (git), and a manifest
+		 * that records them never stays the same. */
+		e.size = e.dev = e.ino = 0;
+		e.mtime_ns = e.ctime_ns = 0;
+		w->stats->excluded++;
+	}
+	if (!(e.path = strdup(path)))
+		return -ENOMEM;
+	if (e.type == RB_SYMLINK) {
+		char t[PATH_MAX];
+		ssize_t tl = readlinkat(dirfd, nm, t, sizeof(t) - 1);
+		if (tl <= 0) {
+			free(e.path);
+			return tl < 0 ? -errno : -EBADMSG;
+		}
+		t[tl] = 0;
+		if (!(e.target = strdup(t))) {
+			free(e.path);
+			return -ENOMEM;
+		}
+	} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0) {
+		free(e.path);
+		return r;
+	}
+	if ((r = add_entry(w, &e)) < 0) {
+		free(e.path);
+		free(e.target);
+		return r;
+	}
+	size_t idx = w->root->n_entries - 1;
+	r = 0;
+	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1)) < 0)
+		return r;
+	if (r > 0) {
+		struct rb_entry *x = &w->root->entries[idx];
+		x->type = RB_EXCLUDED;
+		x->size = x->dev = x->ino = 0;
+		x->mtime_ns = x->ctime_ns = 0;
+		w->stats->excluded++;
+	}
+	return 0;
+}
+
 /* Returns 1, having recorded nothing, for a directory auto-excluded for its size. */
 static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth)
 {
 	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
+	int r;
 	if (depth > RB_MAX_DEPTH)
 		return -ELOOP;
-	int dfd = dup(dirfd);
-	if (dfd < 0)
-		return -errno;
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		safe_close(dfd);
-		return -errno;
-	}
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (n + 1 >= cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, cap * sizeof(*nn));
-			if (!nn) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			names = nn;
-		}
-		if (!(names[n++] = strdup(de->d_name))) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		names[n] = NULL;
-		errno = 0;
-	}
-	int r = errno ? -errno : 0;
-	closedir(d);
-	if (r < 0)
+	if ((r = read_names(dirfd, &names, &n)) < 0)
 		return r;
 	/* Spec: any directory with more than 10,000 files is auto-excluded. */
 	if (n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
 	    !strv_contains(w->filter->include, name))
 		return 1;
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_name);
-	for (size_t i = 0; i < n; i++) {
-		struct rb_entry e = {0};
-		struct stat st;
-		char path[PATH_MAX];
-		int l = snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", names[i]);
-		if (l < 0 || (size_t)l >= sizeof(path))
-			return -ENAMETOOLONG;
-		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		fill_stat(&e, &st);
-		bool is_dir = S_ISDIR(st.st_mode);
-		if (!is_dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-			continue; /* sockets, fifos, devices: not snapshotted */
-		if (rb_filter_excluded(w->filter, path, names[i], is_dir)) {
-			if (!is_dir) {
-				w->stats->excluded++;
-				continue;
-			}
-			e.type = RB_EXCLUDED;
-		} else if (is_dir)
-			e.type = RB_DIR;
-		else if (S_ISLNK(st.st_mode))
-			e.type = RB_SYMLINK;
-		else
-			e.type = RB_FILE;
-		_cleanup_close_ int sub = -EBADF;
-		if (e.type == RB_DIR) {
-			sub = openat(dirfd, names[i],
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				return -errno;
-		}
-		if (e.type == RB_EXCLUDED)
-			w->stats->excluded++;
-		if (!(e.path = strdup(path)))
-			return -ENOMEM;
-		if (e.type == RB_SYMLINK) {
-			char t[PATH_MAX];
-			ssize_t tl = readlinkat(dirfd, names[i], t, sizeof(t) - 1);
-			if (tl <= 0) {
-				free(e.path);
-				return tl < 0 ? -errno : -EBADMSG;
-			}
-			t[tl] = 0;
-			if (!(e.target = strdup(t))) {
-				free(e.path);
-				return -ENOMEM;
-			}
-		} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, names[i], &e)) < 0) {
-			free(e.path);
+	for (size_t i = 0; i < n; i++)
+		if ((r = visit(w, dirfd, rel, names[i], depth)) < 0)
 			return r;
-		}
-		if ((r = add_entry(w, &e)) < 0) {
-			free(e.path);
-			free(e.target);
-			return r;
-		}
-		size_t idx = w->root->n_entries - 1;
-		r = 0;
-		if (e.type == RB_DIR && (r = walk_dir(w, sub, path, names[i], depth + 1)) < 0)
-			return r;
-		if (r > 0) {
-			w->root->entries[idx].type = RB_EXCLUDED;
-			w->stats->excluded++;
+	return 0;
+}
+
+/*
+ * The root's entries shared among threads (the stat of every file is most of a snapshot,
+ * and git's index preload does the same): each top-level name is a job whose entries go
+ * to a segment of their own, joined in name order afterwards.
+ */
+struct par {
+	struct walk *segs;
+	char **names;
+	size_t n, next;
+	int rootfd, err;
+	pthread_mutex_t lock;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+	for (;;) {
+		size_t i;
+		(void)pthread_mutex_lock(&p->lock);
+		i = p->err ? p->n : p->next++;
+		(void)pthread_mutex_unlock(&p->lock);
+		if (i >= p->n)
+			return NULL;
+		int r = visit(&p->segs[i], p->rootfd, "", p->names[i], 0);
+		if (r < 0) {
+			(void)pthread_mutex_lock(&p->lock);
+			if (!p->err)
+				p->err = r;
+			(void)pthread_mutex_unlock(&p->lock);
 		}
 	}
-	return 0;
+}
+
+static void seg_release(struct walk *sg)
+{
+	for (size_t j = 0; sg->root && j < sg->root->n_entries; j++) {
+		free(sg->root->entries[j].path);
+		free(sg->root->entries[j].target);
+	}
+	if (sg->root)
+		free(sg->root->entries);
+	free(sg->root);
+	free(sg->stats);
+}
+
+static int walk_root(struct walk *w, int rootfd)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	size_t n = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nt = cpus > 4 ? 4 : cpus > 1 ? (unsigned)cpus : 1;
+	int r = read_names(rootfd, &names, &n);
+	if (r < 0)
+		return r;
+	if (nt < 2 || n < 2) {
+		for (size_t i = 0; i < n; i++)
+			if ((r = visit(w, rootfd, "", names[i], 0)) < 0)
+				return r;
+		return 0;
+	}
+	struct par p = {.names = names, .n = n, .rootfd = rootfd};
+	if (!(p.segs = calloc(n, sizeof(*p.segs))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		p.segs[i] = (struct walk){.store = w->store, .filter = w->filter, .prev = w->prev};
+		if (!(p.segs[i].root = calloc(1, sizeof(struct rb_root))) ||
+		    !(p.segs[i].stats = calloc(1, sizeof(struct rb_stats))))
+			r = -ENOMEM;
+	}
+	pthread_t th[4];
+	unsigned started = 0;
+	pthread_attr_t attr;
+	if (r >= 0 && pthread_mutex_init(&p.lock, NULL) == 0) {
+		/* The walk recurses up to RB_MAX_DEPTH with PATH_MAX buffers per level. */
+		bool attr_ok = pthread_attr_init(&attr) == 0 &&
+			       pthread_attr_setstacksize(&attr, 16u << 20) == 0;
+		for (unsigned t = 1; t < nt && attr_ok; t++)
+			if (pthread_create(&th[started], &attr, par_worker, &p) == 0)
+				started++;
+		if (attr_ok)
+			(void)pthread_attr_destroy(&attr);
+		(void)par_worker(&p); /* this thread works too */
+		for (unsigned t = 0; t < started; t++)
+			(void)pthread_join(th[t], NULL);
+		(void)pthread_mutex_destroy(&p.lock);
+		r = p.err;
+	} else if (r >= 0)
+		r = -ENOMEM;
+	/* Join the segments in name order (the walk's own order), in one allocation. */
+	size_t total = w->root->n_entries;
+	for (size_t i = 0; i < n; i++)
+		total += p.segs[i].root ? p.segs[i].root->n_entries : 0;
+	if (r >= 0 && total > RB_MAX_ENTRIES)
+		r = -E2BIG;
+	if (r >= 0 && total > w->cap) {
+		struct rb_entry *ne = realloc(w->root->entries, total * sizeof(*ne));
+		if (!ne)
+			r = -ENOMEM;
+		else {
+			w->root->entries = ne;
+			w->cap = total;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct walk *sg = &p.segs[i];
+		if (r >= 0 && sg->stats) {
+			w->stats->files += sg->stats->files;
+			w->stats->hashed += sg->stats->hashed;
+			w->stats->reused += sg->stats->reused;
+			w->stats->stored_bytes += sg->stats->stored_bytes;
+			w->stats->excluded += sg->stats->excluded;
+		}
+		if (r >= 0 && sg->root && sg->root->n_entries) {
+			memcpy(w->root->entries + w->root->n_entries, sg->root->entries,
+			       sg->root->n_entries * sizeof(struct rb_entry));
+			w->root->n_entries += sg->root->n_entries;
+			sg->root->n_entries = 0; /* moved */
+		}
+		seg_release(sg);
+	}
+	free(p.segs);
+	return r;
 }
 
 static int copy_filter(const struct rb_filter *f, struct rb_filter *to)
@@ -220,6 +387,44 @@ static int copy_filter(const struct rb_filter *f, struct rb_filter *to)
 	    (f->skip_dirs && !(to->skip_dirs = strv_copy(f->skip_dirs))))
 		return -ENOMEM;
 	return 0;
+}
+
+static bool strv_same(char *const *a, char *const *b)
+{
+	size_t n = strv_length(a);
+	if (n != strv_length(b))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!streq(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static bool entry_equal(const struct rb_entry *a, const struct rb_entry *b)
+{
+	return a->type == b->type && a->mode == b->mode && a->size == b->size && a->dev == b->dev &&
+	       a->ino == b->ino && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
+	       streq(a->path, b->path) && (a->type != RB_FILE || streq(a->hash, b->hash)) &&
+	       (a->type != RB_SYMLINK || streq(a->target, b->target));
+}
+
+/* Would m serialise to the very body prev was written with? */
+static bool body_equal(const struct rb_manifest *m, const struct rb_manifest *prev)
+{
+	if (m->n_roots != prev->n_roots || m->filter.all != prev->filter.all ||
+	    !strv_same(m->filter.exclude, prev->filter.exclude) ||
+	    !strv_same(m->filter.include, prev->filter.include) ||
+	    !strv_same(m->filter.skip_dirs, prev->filter.skip_dirs))
+		return false;
+	for (size_t i = 0; i < m->n_roots; i++) {
+		const struct rb_root *a = &m->roots[i], *b = &prev->roots[i];
+		if (a->n_entries != b->n_entries || !streq(a->path, b->path))
+			return false;
+		for (size_t j = 0; j < a->n_entries; j++)
+			if (!entry_equal(&a->entries[j], &b->entries[j]))
+				return false;
+	}
+	return true;
 }
 
 int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *f,
@@ -256,12 +461,22 @@ int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *
 		_cleanup_close_ int fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if ((r = walk_dir(&w, fd, "", NULL, 0)) < 0)
+		if ((r = walk_root(&w, fd)) < 0)
 			return r;
-		/* Depth-first in name order is not strcmp order ("a/b" vs "a.c"): sort. */
-		if (m->roots[i].n_entries)
+		/* Depth-first in name order is not strcmp order ("a/b" vs "a.c"): sort,
+		 * unless (as without names holding bytes below '/') it already is. */
+		bool sorted = true;
+		for (size_t j = 1; sorted && j < m->roots[i].n_entries; j++)
+			sorted = strcmp(m->roots[i].entries[j - 1].path,
+					m->roots[i].entries[j].path) < 0;
+		if (!sorted)
 			qsort(m->roots[i].entries, m->roots[i].n_entries, sizeof(struct rb_entry),
 			      rb_entry_cmp);
+	}
+	/* Nothing changed: the manifest references prev's stored body, not re-encoded. */
+	if (prev && prev->body_stored && rb_hash_valid(prev->body_hash) && body_equal(m, prev)) {
+		memcpy(m->body_hash, prev->body_hash, 65);
+		m->body_stored = true;
 	}
 	*ret = TAKE_PTR(m);
 	return 0;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@
 
 struct rb_store {
 	int objects_fd;
+	int64_t added; /* bytes of objects this store created (less removed), not yet in usage */
+	bool dirty;    /* objects created since the last rb_store_sync */
+	int index_fd;  /* <base>/index: manifest index cache, -EBADF when unavailable */
 };
 
 static int mkdir_p_at(int dirfd, const char *name, int *ret_fd)
@@ -59,10 +63,15 @@ int rb_store_open(const char *base, struct rb_store **ret)
 	r = mkdir_p_at(ofd, "tmp", &tfd);
 	if (r < 0)
 		return r;
+	int ifd = -EBADF;
+	(void)mkdir_p_at(fd, "index", &ifd); /* a cache: without it loads parse the JSON */
 	struct rb_store *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		safe_close(ifd);
 		return -ENOMEM;
+	}
 	s->objects_fd = TAKE_FD(ofd);
+	s->index_fd = ifd;
 	*ret = s;
 	return 0;
 }
@@ -71,6 +80,7 @@ struct rb_store *rb_store_free(struct rb_store *s)
 {
 	if (s) {
 		safe_close(s->objects_fd);
+		safe_close(s->index_fd);
 		free(s);
 	}
 	return NULL;
@@ -189,6 +199,10 @@ int rb_store_put(struct rb_store *s, int fd, char ret_hash[65], uint64_t *ret_si
 	} else if (r >= 0) {
 		if (renameat(s->objects_fd, tmp, s->objects_fd, path) < 0)
 			r = -errno;
+		else { /* snapshot threads store concurrently */
+			(void)__atomic_add_fetch(&s->added, (int64_t)size, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->dirty, true, __ATOMIC_RELAXED);
+		}
 	}
 	if (r < 0) {
 		(void)unlinkat(s->objects_fd, tmp, 0);
@@ -198,6 +212,38 @@ int rb_store_put(struct rb_store *s, int fd, char ret_hash[65], uint64_t *ret_si
 	if (ret_size)
 		*ret_size = size;
 	return 0;
+}
+
+int rb_store_put_buf(struct rb_store *s, const void *buf, size_t len, const char *key)
+{
+	char tmp[64], dir[3], path[70];
+	int r;
+	if (!rb_hash_valid(key))
+		return -EINVAL;
+	object_path(key, dir, path);
+	if (faccessat(s->objects_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* dedup */
+	if ((r = rb_tmp_name(tmp, sizeof(tmp), "tmp/obj-")) < 0)
+		return r;
+	_cleanup_close_ int out =
+	    openat(s->objects_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+	if (out < 0)
+		return -errno;
+	r = (int)write_all(out, buf, len);
+	if (r >= 0 && fsync(out) < 0)
+		r = -errno;
+	if (r >= 0 && mkdirat(s->objects_fd, dir, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	if (r >= 0 && renameat(s->objects_fd, tmp, s->objects_fd, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(s->objects_fd, tmp, 0);
+		return r;
+	}
+	s->added += (int64_t)len;
+	_cleanup_close_ int dfd =
+	    openat(s->objects_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return dfd < 0 ? -errno : fsync(dfd) < 0 ? -errno : 0;
 }
 
 int rb_store_open_object(struct rb_store *s, const char *hash, int *ret_fd)
@@ -213,9 +259,21 @@ int rb_store_open_object(struct rb_store *s, const char *hash, int *ret_fd)
 	return 0;
 }
 
+int rb_store_index_fd(const struct rb_store *s)
+{
+	return s->index_fd;
+}
+
 int rb_store_sync(struct rb_store *s)
 {
-	return syncfs(s->objects_fd) < 0 ? -errno : 0;
+	/* One syncfs for all the objects rather than an fsync each (doc/design/decisions.md);
+	 * none when nothing new was stored: on a busy filesystem a syncfs costs seconds. */
+	if (!s->dirty)
+		return 0;
+	if (syncfs(s->objects_fd) < 0)
+		return -errno;
+	s->dirty = false;
+	return 0;
 }
 
 bool rb_hash_valid(const char *h)
@@ -238,7 +296,17 @@ int rb_store_sweep(struct rb_store *s, struct rb_manifest *const *keep, size_t n
 	_cleanup_free_ char **live = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t removed = 0;
-	for (size_t k = 0; k < n_keep; k++)
+	for (size_t k = 0; k < n_keep; k++) {
+		if (keep[k]->body_stored) { /* the manifest's body is an object too */
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				char **nl = realloc(live, cap * sizeof(*nl));
+				if (!nl)
+					return -ENOMEM;
+				live = nl;
+			}
+			live[n++] = keep[k]->body_hash;
+		}
 		for (size_t i = 0; i < keep[k]->n_roots; i++)
 			for (size_t j = 0; j < keep[k]->roots[i].n_entries; j++) {
 				struct rb_entry *e = &keep[k]->roots[i].entries[j];
@@ -253,6 +321,7 @@ int rb_store_sweep(struct rb_store *s, struct rb_manifest *const *keep, size_t n
 				}
 				live[n++] = e->hash;
 			}
+	}
 	if (n)
 		qsort(live, n, sizeof(*live), cmp_str);
 	for (unsigned b = 0; b < 256; b++) {
@@ -311,5 +380,71 @@ int rb_store_size(struct rb_store *s, uint64_t *ret)
 		closedir(d);
 	}
 	*ret = total;
+	return 0;
+}
+
+int rb_store_lock(struct rb_store *s, int how)
+{
+	while (flock(s->objects_fd, how) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int rb_store_unlink(struct rb_store *s, const char *hash)
+{
+	char dir[3], path[70];
+	if (!rb_hash_valid(hash))
+		return -EINVAL;
+	object_path(hash, dir, path);
+	struct stat st;
+	if (fstatat(s->objects_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (unlinkat(s->objects_fd, path, 0) < 0)
+		return -errno;
+	s->added -= (int64_t)st.st_size;
+	return 0;
+}
+
+/*
+ * objects/usage: the bytes the objects took at the last exact count plus what was added
+ * since, so that the cap is checked after each run without a stat of every object. A
+ * hint that only decides whether to count exactly: concurrent runs may lose an addition,
+ * and every prune that removes anything counts again.
+ */
+int rb_store_usage(struct rb_store *s, bool exact, uint64_t *ret)
+{
+	_cleanup_close_ int fd =
+	    openat(s->objects_fd, "usage", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char buf[32];
+	unsigned long long v = 0;
+	int r;
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	bool known = false;
+	if (!exact && n > 1 && buf[n - 1] == '\n') {
+		char *end;
+		buf[n - 1] = 0;
+		errno = 0;
+		v = strtoull(buf, &end, 10);
+		known = !errno && *end == 0 && buf[0] >= '0' && buf[0] <= '9';
+	}
+	if (known)
+		v = s->added < 0 && (uint64_t)-s->added > v ? 0 : v + (uint64_t)s->added;
+	else {
+		uint64_t t;
+		if ((r = rb_store_size(s, &t)) < 0)
+			return r;
+		v = t;
+	}
+	s->added = 0;
+	int l = snprintf(buf, sizeof(buf), "%llu\n", v);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)l, 0) != l)
+		return -errno;
+	*ret = v;
 	return 0;
 }

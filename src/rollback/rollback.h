@@ -52,6 +52,12 @@ struct rb_manifest {
 	struct rb_filter filter;
 	struct rb_root *roots;
 	size_t n_roots;
+	/* SHA-256 of the body (filter and roots as JSON). body_stored: it is the store's
+	 * object <body_hash> (set by load_at and write_at; rb_snapshot passes it on when
+	 * nothing changed, so write_at references it rather than encoding 100k entries). */
+	char body_hash[65];
+	bool body_stored;
+	char *arena; /* decoded from the index: entry paths and targets point into it */
 };
 
 struct rb_stats {
@@ -63,6 +69,7 @@ struct rb_stats {
 #define RB_MAX_ENTRIES	   (8u * 1024 * 1024)
 #define RB_MAX_DEPTH	   512
 
+struct rb_store;
 struct rb_manifest *rb_manifest_free(struct rb_manifest *m);
 void rb_manifest_freep(struct rb_manifest **m);
 #define _cleanup_manifest_ __attribute__((cleanup(rb_manifest_freep)))
@@ -70,8 +77,24 @@ void rb_manifest_freep(struct rb_manifest **m);
 /* Strict parse (unknown or duplicate keys, bad paths, bad hashes: -EBADMSG). */
 int rb_manifest_parse(const char *buf, size_t len, struct rb_manifest **ret);
 int rb_manifest_load(int dirfd, const char *name, struct rb_manifest **ret);
-/* Atomic: temp file, fsync, rename, fsync of the directory. */
-int rb_manifest_write(int dirfd, const char *name, const struct rb_manifest *m);
+/*
+ * A manifest written with a store is a header (version, number, timestamp, body_sha256)
+ * whose body (filter, roots) is the store's object <body_sha256>, deduplicated like any
+ * content. load_at checks the object against its hash, then decodes the body's index
+ * (<base>/index/<hash>) in place of the JSON; a missing or corrupt index is rebuilt from
+ * the JSON. RB_LOAD_TRUST_KEY takes the index without reading the object: for a stat
+ * cache and the sweep. s NULL: only manifests with the body inline (rb_manifest_write).
+ */
+#define RB_LOAD_TRUST_KEY (1u << 0)
+/* The body hash a manifest we wrote names in its header (read from its first bytes);
+ * -EBADMSG for one without. Lets a sweep load each distinct body once. */
+int rb_manifest_peek_key(int dirfd, const char *name, char ret_key[65]);
+int rb_manifest_load_at(int dirfd, const char *name, struct rb_store *s, unsigned flags,
+			struct rb_manifest **ret);
+/* Atomic: temp file, fsync, rename, fsync of the directory. Sets m->body_hash; with a
+ * store, the body goes to the store (unless m->body_stored) and its index is written. */
+int rb_manifest_write(int dirfd, const char *name, struct rb_manifest *m);
+int rb_manifest_write_at(int dirfd, const char *name, struct rb_store *s, struct rb_manifest *m);
 const struct rb_entry *rb_root_find(const struct rb_root *r, const char *path);
 
 /* True when a path (relative, with its last component name) is left out by the filter. */
@@ -88,6 +111,11 @@ void rb_store_freep(struct rb_store **s);
 int rb_store_put(struct rb_store *s, int fd, char ret_hash[65], uint64_t *ret_size);
 /* Opens an object for reading; -ENOENT when missing. */
 int rb_store_open_object(struct rb_store *s, const char *hash, int *ret_fd);
+/* <base>/index (the manifest index cache), or < 0. Owned by the store. */
+int rb_store_index_fd(const struct rb_store *s);
+/* Stores buf as object key (its SHA-256, the caller's), durably: fsync of it and its
+ * directory (a manifest that references it is committed next). */
+int rb_store_put_buf(struct rb_store *s, const void *buf, size_t len, const char *key);
 /* Makes every object written so far durable (syncfs): call before committing a manifest. */
 int rb_store_sync(struct rb_store *s);
 /* Removes objects no manifest in keep references (mark and sweep). */
@@ -95,12 +123,17 @@ int rb_store_sweep(struct rb_store *s, struct rb_manifest *const *keep, size_t n
 		   uint64_t *ret_removed);
 
 /*
- * Snapshot the roots (absolute, existing directories). prev (may be NULL) supplies hashes
+ * Snapshot the roots (absolute, existing directories); s NULL: hash only, store nothing
+ * (--audit-integrity without --rollback). prev (may be NULL) supplies hashes
  * for files whose (dev, ino, size, mtime_ns, ctime_ns) are unchanged; they are not re-read.
  */
 int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *f,
 		const struct rb_manifest *prev, unsigned number, struct rb_manifest **ret,
 		struct rb_stats *stats);
+
+/* --audit-integrity: the Merkle root over the files and symlinks of m (rollback-merkle.c)
+ * and the number of leaves. */
+int rb_merkle_root(const struct rb_manifest *m, char ret[65], uint64_t *ret_leaves);
 
 /* Per-path change between two manifests. */
 enum rb_change { RB_CREATED, RB_MODIFIED, RB_DELETED, RB_CHANGE_MAX };
@@ -120,6 +153,12 @@ int rb_restore(struct rb_store *s, const struct rb_manifest *m, const char *only
 
 /* Bytes the objects take (file sizes). */
 int rb_store_size(struct rb_store *s, uint64_t *ret);
+/* The same from objects/usage plus what this store added (exact: counted, and recorded). */
+int rb_store_usage(struct rb_store *s, bool exact, uint64_t *ret);
+/* flock on the store: a snapshot holds LOCK_SH until its manifest is written, a sweep
+ * takes LOCK_EX (with LOCK_NB: -EWOULDBLOCK while a snapshot runs). */
+int rb_store_lock(struct rb_store *s, int how);
+int rb_store_unlink(struct rb_store *s, const char *hash);
 
 /* Retention, [rollback] in config.toml. Unset keys keep the defaults. */
 #define RB_DEFAULT_MAX_SESSIONS	  10

@@ -354,3 +354,144 @@ run_prompt() {
 		rm -rf "$W" "$H/.nono/rollback" "$H/.config/nono/config.toml"
 	done
 }
+
+# merkle_root DIR AS: the Merkle root nono's formats describe (leaf = SHA-256(0x00 ||
+# path || content hash), node = SHA-256(0x01 || L || R), odd node promoted) over the
+# files and symlinks (hash of the target) below DIR, named as if DIR were AS, without
+# the auto-excluded trees. Independent of nono's own code.
+merkle_root() {
+	python3 - "$1" "$2" <<'PY'
+import hashlib, os, sys
+src, name = sys.argv[1], sys.argv[2]
+skip = {".git", ".hg", ".svn", "target", "node_modules", "__pycache__", ".venv", ".tox",
+        ".mypy_cache", ".pytest_cache", ".gradle", ".next", ".nuxt", ".cache"}
+leaves = []
+for d, dirs, files in os.walk(src):
+    dirs[:] = [x for x in dirs if x not in skip and not os.path.islink(os.path.join(d, x))]
+    names = files + [x for x in os.listdir(d) if os.path.islink(os.path.join(d, x)) and x not in files]
+    for f in set(names):
+        p = os.path.join(d, f)
+        rel = os.path.relpath(p, src)
+        if os.path.islink(p):
+            h = hashlib.sha256(os.readlink(p).encode()).digest()
+        else:
+            h = hashlib.sha256(open(p, "rb").read()).digest()
+        leaves.append(((name + "/" + rel).encode(), h))
+leaves.sort()
+level = [hashlib.sha256(b"\0" + p + h).digest() for p, h in leaves]
+if not level:
+    print(hashlib.sha256(b"").hexdigest()); sys.exit()
+while len(level) > 1:
+    nxt = [hashlib.sha256(b"\1" + level[i] + level[i + 1]).digest()
+           for i in range(0, len(level) - 1, 2)]
+    if len(level) % 2:
+        nxt.append(level[-1])
+    level = nxt
+print(level[0].hex())
+PY
+}
+
+# The newest audit session id (ids within one second sort at random: by time).
+audit_id() {
+	ls -t "$H/.nono/audit" | grep -v '^ledger' | head -n1
+}
+
+run_audit_integrity() {
+	local who=$1 id before after
+	make_tree "$who"
+	before=$(merkle_root "$W" "$W")
+	run nono_as "$who" run --audit-integrity --allow "$W" -- sh -c \
+		'echo more >>"$0/dir/a.txt"; rm "$0/link"' "$W"
+	assert_success
+	after=$(merkle_root "$W" "$W")
+	[ "$before" != "$after" ]
+	# Hashes only: --rollback is what stores contents.
+	[ ! -e "$H/.nono/rollback/objects" ]
+	id=$(audit_id)
+	grep -q "\"before\": \"$before\"" "$H/.nono/audit/$id/session.json"
+	grep -q "\"after\": \"$after\"" "$H/.nono/audit/$id/session.json"
+	run nono_as "$who" audit verify "$id"
+	assert_success
+	assert_output --partial "filesystem state before $before, after $after"
+	# The record edited: verify names the root that no longer matches the log.
+	cp "$H/.nono/audit/$id/session.json" "$T/session.json"
+	sed -i "s/\"after\": \"$after\"/\"after\": \"$before\"/" "$H/.nono/audit/$id/session.json"
+	run nono_as "$who" audit verify "$id"
+	[ "$status" -eq 1 ]
+	assert_output --partial "FAILED verification"
+	assert_output --partial "the filesystem Merkle root 'after' in session.json does not match the audit log ($after)"
+	cp "$T/session.json" "$H/.nono/audit/$id/session.json"
+	# The log edited instead: the chain breaks.
+	cp "$H/.nono/audit/$id/audit-events.ndjson" "$T/events"
+	sed -i "s/$before/$after/" "$H/.nono/audit/$id/audit-events.ndjson"
+	run nono_as "$who" audit verify "$id"
+	[ "$status" -eq 1 ]
+	assert_output --partial "FAILED verification"
+	assert_output --partial "hash chain broken"
+	cp "$T/events" "$H/.nono/audit/$id/audit-events.ndjson"
+	# --rollback implies it.
+	run nono_as "$who" run --rollback --no-rollback-prompt --allow "$W" -- true
+	assert_success
+	id=$(audit_id)
+	run nono_as "$who" audit verify "$id"
+	assert_success
+	assert_output --partial "filesystem state before $after, after $after"
+	# Nowhere to record it.
+	run nono_as "$who" run --audit-integrity --no-audit --allow "$W" -- touch "$W/ran"
+	[ "$status" -eq 1 ]
+	assert_output --partial "'--audit-integrity' records hashes of the tracked state in the audit trail: it conflicts with --no-audit"
+	[ ! -e "$W/ran" ]
+	rm -rf "$W" "$H/.nono"
+}
+
+@test "rollback: --audit-integrity records Merkle roots that audit verify checks (root)" {
+	run_audit_integrity root
+}
+
+@test "rollback: --audit-integrity records Merkle roots that audit verify checks (uid 65534)" {
+	run_audit_integrity user
+}
+
+run_storage_cap() {
+	local who=$1 live
+	make_tree "$who"
+	mkdir -p "$H/.config/nono"
+	printf '[rollback]\nmax_storage_mb = 1\n' >"$H/.config/nono/config.toml"
+	chmod -R a+rX "$H/.config"
+	# A session that is still running when the others prune: never removed.
+	nono_as "$who" run --rollback --no-rollback-prompt --allow "$W" -- sh -c \
+		'while [ ! -e "$0/go" ]; do sleep 0.1; done' "$W" 3>&- &
+	local pid=$!
+	for _ in $(seq 1 600); do
+		live=$(session_id)
+		[ -n "$live" ] && [ -e "$H/.nono/rollback/sessions/$live/000.json" ] && break
+		sleep 0.1
+	done
+	[ -e "$H/.nono/rollback/sessions/$live/000.json" ]
+	sleep 1 # session ids have a one-second clock
+	for i in 1 2 3; do
+		run nono_as "$who" run --rollback --no-rollback-prompt --allow "$W" -- sh -c \
+			"head -c 400000 /dev/urandom >\"\$0/r$i.bin\"; echo $i >\"\$0/dir/a.txt\"" "$W"
+		assert_success
+		sleep 1
+	done
+	# Over 1 MB (large.bin alone is 3 MB): the ended sessions but the newest went.
+	[ -d "$H/.nono/rollback/sessions/$live" ]
+	[ "$(ls "$H/.nono/rollback/sessions" | wc -l)" -eq 2 ]
+	# Content only the removed sessions held is gone ("1" was a.txt in run 1 only).
+	h=$(printf '1\n' | sha256sum | cut -c1-64)
+	[ ! -e "$H/.nono/rollback/objects/${h:0:2}/${h:2}" ]
+	h=$(printf '3\n' | sha256sum | cut -c1-64)
+	[ -e "$H/.nono/rollback/objects/${h:0:2}/${h:2}" ]
+	touch "$W/go"
+	wait "$pid"
+	rm -rf "$W" "$H/.nono/rollback" "$H/.config/nono/config.toml"
+}
+
+@test "rollback: max_storage_mb removes the oldest ended sessions and their objects, not a running one (root)" {
+	run_storage_cap root
+}
+
+@test "rollback: max_storage_mb removes the oldest ended sessions and their objects, not a running one (uid 65534)" {
+	run_storage_cap user
+}

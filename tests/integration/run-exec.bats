@@ -116,9 +116,6 @@ teardown() { common_teardown; }
 	run nono_as root run --capability-elevation -- true
 	assert_failure 1
 	assert_output --partial "'--capability-elevation' is not supported by this build of nono yet"
-	run nono_as root run --audit-integrity -- true
-	assert_failure 1
-	assert_output --partial "'--audit-integrity' is not supported"
 }
 
 @test "nono wrap execs in place: no nono process stays behind" {

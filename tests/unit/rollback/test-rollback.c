@@ -151,6 +151,54 @@ static void test_incremental_and_dedup(void **state)
 	}
 }
 
+/* The index is a cache: damaged, it is rebuilt from the stored body; the body is the
+ * authority, checked against its hash; an unchanged snapshot references the same body. */
+static void test_index_cache(void **state)
+{
+	(void)state;
+	_cleanup_store_ struct rb_store *s = NULL;
+	_cleanup_manifest_ struct rb_manifest *m = NULL, *a = NULL, *b = NULL, *c = NULL,
+					      *m2 = NULL;
+	char sess[400], idx[500], obj[500];
+	struct stat st;
+	assert_int_equal(rb_store_open(base, &s), 0);
+	m = snap(s, NULL, NULL);
+	(void)snprintf(sess, sizeof(sess), "%s/sess", top);
+	sh("mkdir -p '%s'", sess);
+	_cleanup_close_ int sfd = open(sess, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(sfd >= 0);
+	assert_int_equal(rb_manifest_write_at(sfd, "000.json", s, m), 0);
+	assert_true(m->body_stored);
+	(void)snprintf(idx, sizeof(idx), "%s/index/%s", base, m->body_hash);
+	(void)snprintf(obj, sizeof(obj), "%s/objects/%.2s/%s", base, m->body_hash,
+		       m->body_hash + 2);
+	assert_int_equal(stat(idx, &st), 0);
+	sh("cp '%s' '%s/idx.orig'", idx, top);
+	assert_int_equal(rb_manifest_load_at(sfd, "000.json", s, 0, &a), 0);
+	assert_same(m, a);
+	/* Truncated: rebuilt. */
+	sh("truncate -s 50 '%s'", idx);
+	assert_int_equal(rb_manifest_load_at(sfd, "000.json", s, 0, &b), 0);
+	assert_same(m, b);
+	sh("cmp '%s' '%s/idx.orig'", idx, top);
+	/* One byte changed (an entry's mode): the checksum fails, rebuilt. */
+	sh("printf '\\377' | dd of='%s' bs=1 seek=300 conv=notrunc status=none", idx);
+	assert_int_equal(rb_manifest_load_at(sfd, "000.json", s, RB_LOAD_TRUST_KEY, &c), 0);
+	assert_same(m, c);
+	sh("cmp '%s' '%s/idx.orig'", idx, top);
+	/* Unchanged: the next manifest names the same body and is a header only. */
+	m2 = snap(s, c, NULL);
+	assert_true(m2->body_stored);
+	assert_string_equal(m2->body_hash, m->body_hash);
+	assert_int_equal(rb_manifest_write_at(sfd, "001.json", s, m2), 0);
+	assert_int_equal(fstatat(sfd, "001.json", &st, 0), 0);
+	assert_true(st.st_size < 300);
+	/* The stored body altered: refused, whatever the index says. */
+	rb_manifest_freep(&a);
+	sh("chmod u+w '%s' && printf ' ' >> '%s'", obj, obj);
+	assert_int_equal(rb_manifest_load_at(sfd, "001.json", s, 0, &a), -EBADMSG);
+}
+
 static void test_planted_symlink(void **state)
 {
 	(void)state;
@@ -356,6 +404,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incremental_and_dedup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_planted_symlink, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hardlink_outside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_object, setup, teardown),
