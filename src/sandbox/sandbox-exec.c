@@ -599,11 +599,18 @@ static void mount_proc(const struct sandbox_plan *p, int err_fd)
 
 /*
  * PID 1 forks the process that becomes the agent, then execs itself as the init:
- * fresh, holding nothing of the supervisor's. Returns in the agent-to-be.
+ * fresh, holding nothing of the supervisor's. Returns in the agent-to-be, once the
+ * init has exec'd: the agent never shares its namespace with a copy of the supervisor
+ * (and `nono why --self` always finds the init as PID 1). The wait is on a pipe whose
+ * only write end PID 1 holds close-on-exec: its exec (or its death) is the EOF.
  */
 static void fork_agent(const struct sandbox_plan *p, int err_fd)
 {
-	char pid[16];
+	char pid[16], c;
+	int sync[2];
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		fail(err_fd, STEP_PIDNS, errno, 1);
 	long agent = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
 
 	if (agent < 0)
@@ -612,8 +619,13 @@ static void fork_agent(const struct sandbox_plan *p, int err_fd)
 		/* The init is our parent; its end ends the namespace, and us with it. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			fail(err_fd, STEP_PDEATHSIG, errno, -1);
+		(void)close(sync[1]);
+		while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+			;
+		(void)close(sync[0]);
 		return;
 	}
+	(void)close(sync[0]);
 	format_int(pid, agent);
 	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	fail(err_fd, STEP_PIDNS, exec_self(p, SANDBOX_INIT_ARG, pid), 2);
