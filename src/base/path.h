@@ -22,5 +22,15 @@ int path_absolute(const char *path, const char *base, char **ret);
  */
 int path_canonicalize(const char *path, const char *base, char **ret, bool *ret_exists);
 
+/*
+ * Between begin and end (nestable), path_canonicalize() remembers the directories it
+ * found to exist without symlinks and does not look at them again: for one resolution
+ * that canonicalises many paths under the same prefixes. A directory replaced by a
+ * symlink inside that window is not seen, as with realpath(3) a moment earlier. Not
+ * thread-safe; end frees the memo when the outermost scope closes.
+ */
+void path_canon_memo_begin(void);
+void path_canon_memo_end(void);
+
 /* True when path equals parent or lies beneath it (both normalised absolute). */
 bool path_is_beneath(const char *path, const char *parent);

@@ -53,6 +53,7 @@ struct policy_group {
 struct policy_groups {
 	struct policy_group *groups; /* in file order */
 	size_t n;
+	unsigned refs; /* owners; policy_groups_free drops one */
 };
 
 const char *platform_to_string(enum platform p);
@@ -62,7 +63,11 @@ bool policy_group_applies(const struct policy_group *g);
 /* Parse a policy.json text. file names it in diagnostics. */
 int policy_groups_parse(const char *text, size_t len, const char *file, struct policy_groups **ret,
 			struct diag *d);
-/* The embedded policy.json. */
+/*
+ * The embedded policy.json, parsed on the first call and shared after it: the result is
+ * read-only, and each caller frees its reference with policy_groups_free(). The cache
+ * keeps one reference for the life of the process. Not thread-safe.
+ */
 int policy_groups_load(struct policy_groups **ret, struct diag *d);
 const struct policy_group *policy_groups_find(const struct policy_groups *g, const char *name);
 

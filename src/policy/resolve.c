@@ -992,8 +992,8 @@ void policy_input_init(struct policy_input *in)
 	*in = (struct policy_input){.block_net = -1, .allow_net = -1, .capability_elevation = -1};
 }
 
-int policy_resolve(const struct policy_input *in, struct sandbox_spec **ret, char ***ret_warnings,
-		   struct diag *d)
+static int policy_resolve_memo(const struct policy_input *in, struct sandbox_spec **ret,
+			       char ***ret_warnings, struct diag *d)
 {
 	_cleanup_spec_ struct sandbox_spec *s = calloc(1, sizeof(*s));
 	_cleanup_profile_ struct profile *p = NULL;
@@ -1041,4 +1041,14 @@ int policy_resolve(const struct policy_input *in, struct sandbox_spec **ret, cha
 		strv_free(b.warnings);
 	*ret = TAKE_PTR(s);
 	return 0;
+}
+
+int policy_resolve(const struct policy_input *in, struct sandbox_spec **ret, char ***ret_warnings,
+		   struct diag *d)
+{
+	/* The same home and system prefixes, canonicalised hundreds of times: once each. */
+	path_canon_memo_begin();
+	int r = policy_resolve_memo(in, ret, ret_warnings, d);
+	path_canon_memo_end();
+	return r;
 }

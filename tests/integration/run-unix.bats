@@ -217,6 +217,23 @@ check_threads_badaddr() {
 @test "many threads at once; oversized and unmapped addresses fail as in the kernel (root)" { check_threads_badaddr root; }
 @test "many threads at once; oversized and unmapped addresses fail as in the kernel (user)" { check_threads_badaddr user; }
 
+check_stuck() {
+	"$P/probe-unix" serve-full "$S/g/full" >/dev/null 3>&- &
+	SERVERS+=($!)
+	for _ in $(seq 100); do [ -S "$S/g/full" ] && break; sleep 0.05; done
+	serve "$S/g/ok" good
+	# A hang (no worker left for the last connect) fails here instead of stalling bats.
+	printf '#!/bin/sh\nexec timeout 120 %s "$@"\n' "$N" >"$T/nono-timeout"
+	chmod 755 "$T/nono-timeout"
+	local N="$T/nono-timeout"
+	run unixprobe "$1" --block-net --allow-unix-socket "$S/g/full" --allow-unix-socket "$S/g/ok" \
+		-- stuck "$S/g/full" "$S/g/ok" 3
+	assert_success
+	assert_output --partial good
+}
+@test "three mediated connects blocked: a fourth still gets a worker (root)" { check_stuck root; }
+@test "three mediated connects blocked: a fourth still gets a worker (user)" { check_stuck user; }
+
 check_signals() {
 	serve "$S/g/a" good
 	run unixprobe "$1" --block-net --allow-unix-socket "$S/g/a" -- signals "$S/g/a" 2000

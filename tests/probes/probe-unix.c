@@ -22,6 +22,13 @@
  *                                  keeps flipping between GOOD and BAD; prints
  *                                  "good=G bad=B refused=R"; exit 0 when BAD was never
  *                                  reached (its server's TAG must be "bad"), 3 otherwise
+ *   probe-unix serve-full PATH     bind+listen PATH with a backlog of 0, print "ready",
+ *                                  never accept (runs until killed)
+ *   probe-unix stuck FULL OK N     connect to FULL once (the backlog is then full), start
+ *                                  N threads whose connects to FULL block, wait until all
+ *                                  N sit in connect, then connect to OK and print what
+ *                                  its server sent: exit 0 when that connect completes
+ *                                  while the N are still blocked
  *
  * Exit: 0 ok, 1 EPERM, 2 ENOENT, 13 EACCES, 98 EADDRINUSE, 111 ECONNREFUSED,
  *       36 ENAMETOOLONG, 99 other, 64 usage.
@@ -267,6 +274,81 @@ static int race(const char *good, const char *bad, long n)
 	return b ? 3 : 0;
 }
 
+static int serve_full(const char *path)
+{
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, len) < 0 || chmod(path, 0777) < 0 ||
+	    listen(s, 0) < 0)
+		return probe_exit(errno, extra);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+struct stuck_arg {
+	struct sockaddr_un a;
+	socklen_t len;
+	_Atomic pid_t tid;
+};
+
+static void *stuck_main(void *arg)
+{
+	struct stuck_arg *sa = arg;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	atomic_store(&sa->tid, gettid());
+	if (s >= 0)
+		(void)connect(s, (struct sockaddr *)&sa->a, sa->len); /* blocks: backlog full */
+	return NULL;
+}
+
+/* True when thread tid is inside connect(2) (x86-64 42, arm64 203). */
+static int in_connect(pid_t tid)
+{
+	char p[64], buf[64] = "";
+	snprintf(p, sizeof(p), "/proc/self/task/%d/syscall", (int)tid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	long nr = strtol(buf, NULL, 10);
+	return (nr == 42 || nr == 203) && strchr(buf, ' ');
+}
+
+static int stuck(const char *full, const char *ok, long n)
+{
+	static struct stuck_arg args[16];
+	pthread_t t;
+	char buf[512];
+	if (n < 1 || n > 16)
+		return 64;
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, full);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, len) < 0)
+		return probe_exit(errno, extra);
+	for (long i = 0; i < n; i++) {
+		args[i].a = a;
+		args[i].len = len;
+		if (pthread_create(&t, NULL, stuck_main, &args[i]) != 0)
+			return 99;
+	}
+	for (long i = 0; i < n; i++)
+		while (!atomic_load(&args[i].tid) || !in_connect(atomic_load(&args[i].tid)))
+			usleep(1000);
+	len = make_addr(&a, ok);
+	int e = connect_read(&a, len, false, buf, sizeof(buf));
+	if (!e)
+		printf("%s\n", buf);
+	fflush(stdout);
+	/* The blocked threads never return: leave without joining them. */
+	_exit(probe_exit(e, extra));
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un a;
@@ -286,6 +368,10 @@ int main(int argc, char **argv)
 		return badaddr(path);
 	if (strcmp(cmd, "signals") == 0 && argc == 4)
 		return signals(path, strtol(argv[3], NULL, 10));
+	if (strcmp(cmd, "serve-full") == 0 && argc == 3)
+		return serve_full(path);
+	if (strcmp(cmd, "stuck") == 0 && argc == 5)
+		return stuck(path, argv[3], strtol(argv[4], NULL, 10));
 	if (strcmp(cmd, "race") == 0 && argc == 5)
 		return race(path, argv[3], strtol(argv[4], NULL, 10));
 	socklen_t len = make_addr(&a, path);
@@ -310,7 +396,8 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: probe-unix "
-		"serve|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|signals|race "
+		"serve|serve-full|dgram-serve|connect|connect-nb|bind|sendto|threads|badaddr|"
+		"signals|race|stuck "
 		"PATH [ARG...]\n");
 	return 64;
 }

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/macro.h"
@@ -55,6 +61,72 @@ static void test_path_canonicalize_missing(void **state)
 	_cleanup_free_ char *top = NULL;
 	assert_int_equal(path_canonicalize("/nonexistent-nono/x", NULL, &top, &exists), 0);
 	assert_string_equal(top, "/nonexistent-nono/x");
+}
+
+/* With the memo on, every answer equals the one without it (realpath's). */
+static void test_path_canon_memo(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/nono-test-canon-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	_cleanup_free_ char *real_dir = realpath(dir, NULL);
+	assert_non_null(real_dir);
+	char p[PATH_MAX];
+	static const char *const mk[] = {"a", "a/b", "a/b/c"};
+	for (size_t i = 0; i < ARRAY_SIZE(mk); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, mk[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+	}
+	snprintf(p, sizeof(p), "%s/f", dir);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/l", dir);
+	assert_int_equal(symlink("a/b", p), 0);
+	snprintf(p, sizeof(p), "%s/a/up", dir);
+	assert_int_equal(symlink("..", p), 0);
+	snprintf(p, sizeof(p), "%s/dangling", dir);
+	assert_int_equal(symlink("nowhere/x", p), 0);
+
+	static const char *const cases[] = {
+	    ".",	"a",	    "a/b/c",	  "a/b/c/missing", "a/missing/x/../y",
+	    "f",	"f/x",	    "l",	  "l/c",	   "l/c/m",
+	    "a/up/l/c", "dangling", "dangling/x", "missing",	   "a/b/../../l",
+	};
+	char *want[ARRAY_SIZE(cases)] = {0};
+	bool want_exists[ARRAY_SIZE(cases)];
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_int_equal(path_canonicalize(cases[i], dir, &want[i], &want_exists[i]), 0);
+	snprintf(p, sizeof(p), "%s/a/b/c", real_dir); /* a/up/l/c: a symlink to ".." */
+	assert_string_equal(want[10], p);
+	assert_true(want_exists[10]);
+
+	path_canon_memo_begin();
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			_cleanup_free_ char *got = NULL;
+			bool exists = !want_exists[i];
+			assert_int_equal(path_canonicalize(cases[i], dir, &got, &exists), 0);
+			assert_string_equal(got, want[i]);
+			assert_int_equal(exists, want_exists[i]);
+		}
+	path_canon_memo_end();
+
+	/* Closed: a directory turned symlink is seen by the next scope. */
+	snprintf(p, sizeof(p), "%s/a/b/c", dir);
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(symlink("/", p), 0);
+	path_canon_memo_begin();
+	_cleanup_free_ char *c = NULL;
+	assert_int_equal(path_canonicalize("a/b/c", dir, &c, NULL), 0);
+	assert_string_equal(c, "/");
+	path_canon_memo_end();
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		free(want[i]);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_parse(void **state)
@@ -185,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_path_normalize),
 		cmocka_unit_test(test_path_is_beneath),
 		cmocka_unit_test(test_path_canonicalize_missing),
+		cmocka_unit_test(test_path_canon_memo),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_strv_and_strbuf),
 		cmocka_unit_test(test_refusal_scan_line),

@@ -200,6 +200,23 @@ static void test_groups(void **state)
 	assert_true(strv_contains(dc->commands, "rm"));
 }
 
+/* The embedded groups are parsed once and shared: each reference frees on its own. */
+static void test_groups_load_shared(void **state)
+{
+	(void)state;
+	struct policy_groups *a = NULL, *b = NULL;
+	struct diag d = {0};
+	assert_int_equal(policy_groups_load(&a, &d), 0);
+	assert_int_equal(policy_groups_load(&b, &d), 0);
+	assert_ptr_equal(a, b);
+	a = policy_groups_free(a);
+	assert_non_null(policy_groups_find(b, "deny_credentials"));
+	b = policy_groups_free(b);
+	assert_int_equal(policy_groups_load(&a, &d), 0);
+	assert_non_null(policy_groups_find(a, "deny_credentials"));
+	policy_groups_free(a);
+}
+
 static void test_groups_bad(void **state)
 {
 	(void)state;
@@ -1254,6 +1271,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups_load_shared, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_groups_bad, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
