@@ -112,15 +112,30 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A directory's names: one buffer of NUL-terminated names and a sorted index into it
+ * (two allocations a directory rather than one per name). */
+struct names {
+	char *buf;
+	char **v; /* NULL-terminated */
+	size_t n;
+};
+
+static void names_release(struct names *nm)
+{
+	free(nm->buf);
+	free(nm->v);
+	*nm = (struct names){0};
+}
+
 /* The names in a directory (not "." and ".."), sorted. Reads dirfd from its current
  * offset with getdents64 (no DIR, no dup: each directory fd is read once, fresh). */
-static int read_names(int dirfd, char ***ret, size_t *ret_n)
+static int read_names(int dirfd, struct names *ret)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0, cap = 0;
-	char buf[32768] __attribute__((aligned(8)));
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0, n = 0;
+	char d[32768] __attribute__((aligned(8)));
 	for (;;) {
-		ssize_t got = getdents64(dirfd, buf, sizeof(buf));
+		ssize_t got = getdents64(dirfd, d, sizeof(d));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
@@ -128,26 +143,36 @@ static int read_names(int dirfd, char ***ret, size_t *ret_n)
 		if (got == 0)
 			break;
 		for (ssize_t off = 0; off < got;) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			struct dirent64 *de = (struct dirent64 *)(d + off);
 			off += de->d_reclen;
 			if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 				continue;
-			if (n + 1 >= cap) {
-				cap = cap ? cap * 2 : 64;
-				char **nn = realloc(names, cap * sizeof(*nn));
-				if (!nn)
+			size_t l = strlen(de->d_name) + 1;
+			if (cap - len < l) {
+				size_t nc = cap ? cap * 2 : 4096;
+				while (nc - len < l)
+					nc *= 2;
+				char *nb = realloc(buf, nc);
+				if (!nb)
 					return -ENOMEM;
-				names = nn;
+				buf = nb;
+				cap = nc;
 			}
-			if (!(names[n++] = strdup(de->d_name)))
-				return -ENOMEM;
-			names[n] = NULL;
+			memcpy(buf + len, de->d_name, l);
+			len += l;
+			n++;
 		}
 	}
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0, off = 0; i < n; i++) {
+		v[i] = buf + off;
+		off += strlen(v[i]) + 1;
+	}
 	if (n)
-		qsort(names, n, sizeof(*names), cmp_name);
-	*ret = TAKE_PTR(names);
-	*ret_n = n;
+		qsort(v, n, sizeof(*v), cmp_name);
+	*ret = (struct names){.buf = TAKE_PTR(buf), .v = v, .n = n};
 	return 0;
 }
 
@@ -238,19 +263,18 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 /* Returns 1, having recorded nothing, for a directory auto-excluded for its size. */
 static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0;
+	_cleanup_(names_release) struct names nm = {0};
 	int r;
 	if (depth > RB_MAX_DEPTH)
 		return -ELOOP;
-	if ((r = read_names(dirfd, &names, &n)) < 0)
+	if ((r = read_names(dirfd, &nm)) < 0)
 		return r;
 	/* Spec: any directory with more than 10,000 files is auto-excluded. */
-	if (n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
+	if (nm.n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
 	    !strv_contains(w->filter->include, name))
 		return 1;
-	for (size_t i = 0; i < n; i++)
-		if ((r = visit(w, dirfd, rel, names[i], depth)) < 0)
+	for (size_t i = 0; i < nm.n; i++)
+		if ((r = visit(w, dirfd, rel, nm.v[i], depth)) < 0)
 			return r;
 	return 0;
 }
@@ -302,13 +326,14 @@ static void seg_release(struct walk *sg)
 
 static int walk_root(struct walk *w, int rootfd)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0;
+	_cleanup_(names_release) struct names nm = {0};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned nt = cpus > 4 ? 4 : cpus > 1 ? (unsigned)cpus : 1;
-	int r = read_names(rootfd, &names, &n);
+	int r = read_names(rootfd, &nm);
 	if (r < 0)
 		return r;
+	char **names = nm.v;
+	size_t n = nm.n;
 	if (nt < 2 || n < 2) {
 		for (size_t i = 0; i < n; i++)
 			if ((r = visit(w, rootfd, "", names[i], 0)) < 0)
