@@ -28,6 +28,8 @@ struct walk {
 	size_t cap;
 	size_t cursor; /* into prev: the walk meets entries in (nearly) its order */
 	struct rb_stats *stats;
+	struct rb_block **blocks; /* where entry paths and targets are allocated */
+	struct rb_block *own_blocks;
 };
 
 static int64_t ts_ns(struct timespec t)
@@ -223,29 +225,19 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 		e.mtime_ns = e.ctime_ns = 0;
 		w->stats->excluded++;
 	}
-	if (!(e.path = strdup(path)))
+	if (!(e.path = rb_block_strndup(w->blocks, path, rl + nl)))
 		return -ENOMEM;
 	if (e.type == RB_SYMLINK) {
 		char t[PATH_MAX];
 		ssize_t tl = readlinkat(dirfd, nm, t, sizeof(t) - 1);
-		if (tl <= 0) {
-			free(e.path);
+		if (tl <= 0)
 			return tl < 0 ? -errno : -EBADMSG;
-		}
-		t[tl] = 0;
-		if (!(e.target = strdup(t))) {
-			free(e.path);
+		if (!(e.target = rb_block_strndup(w->blocks, t, (size_t)tl)))
 			return -ENOMEM;
-		}
-	} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0) {
-		free(e.path);
+	} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0)
 		return r;
-	}
-	if ((r = add_entry(w, &e)) < 0) {
-		free(e.path);
-		free(e.target);
+	if ((r = add_entry(w, &e)) < 0)
 		return r;
-	}
 	size_t idx = w->root->n_entries - 1;
 	r = 0;
 	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1)) < 0)
@@ -312,12 +304,9 @@ static void *par_worker(void *arg)
 	}
 }
 
+/* The segment's paths are in its blocks, spliced into the manifest's already. */
 static void seg_release(struct walk *sg)
 {
-	for (size_t j = 0; sg->root && j < sg->root->n_entries; j++) {
-		free(sg->root->entries[j].path);
-		free(sg->root->entries[j].target);
-	}
 	if (sg->root)
 		free(sg->root->entries);
 	free(sg->root);
@@ -345,6 +334,7 @@ static int walk_root(struct walk *w, int rootfd)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		p.segs[i] = (struct walk){.store = w->store, .filter = w->filter, .prev = w->prev};
+		p.segs[i].blocks = &p.segs[i].own_blocks;
 		if (!(p.segs[i].root = calloc(1, sizeof(struct rb_root))) ||
 		    !(p.segs[i].stats = calloc(1, sizeof(struct rb_stats))))
 			r = -ENOMEM;
@@ -385,6 +375,7 @@ static int walk_root(struct walk *w, int rootfd)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct walk *sg = &p.segs[i];
+		rb_block_splice(w->blocks, &sg->own_blocks);
 		if (r >= 0 && sg->stats) {
 			w->stats->files += sg->stats->files;
 			w->stats->hashed += sg->stats->hashed;
@@ -474,7 +465,11 @@ int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *
 	if (n && !(m->roots = calloc(n, sizeof(*m->roots))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct walk w = {.store = s, .filter = f, .root = &m->roots[i], .stats = stats};
+		struct walk w = {.store = s,
+				 .filter = f,
+				 .root = &m->roots[i],
+				 .stats = stats,
+				 .blocks = &m->blocks};
 		m->n_roots = i + 1;
 		if (roots[i][0] != '/')
 			return -EINVAL;

@@ -58,6 +58,8 @@ struct rb_manifest {
 	char body_hash[65];
 	bool body_stored;
 	char *arena; /* decoded from the index: entry paths and targets point into it */
+	/* rb_snapshot: entry paths and targets live in these chained blocks (rb_block_*). */
+	struct rb_block *blocks;
 };
 
 struct rb_stats {
