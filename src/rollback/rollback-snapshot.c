@@ -30,6 +30,9 @@ struct walk {
 	struct rb_stats *stats;
 	struct rb_block **blocks; /* where entry paths and targets are allocated */
 	struct rb_block *own_blocks;
+	/* A directory of prev changed before this (ctime, ns; 0: never) whose stat is
+	 * unchanged has the names prev recorded under it: no getdents (names_from_prev). */
+	int64_t names_before_ns;
 };
 
 static int64_t ts_ns(struct timespec t)
@@ -178,7 +181,50 @@ static int read_names(int dirfd, struct names *ret)
 	return 0;
 }
 
-static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth);
+/* The most entries below a directory names_from_prev looks through for its children
+ * (grandchildren included) before reading the directory instead: no quadratic scan of a
+ * deep tree. */
+#define PREV_SCAN_MAX 4096
+
+/*
+ * The names of directory p (an RB_DIR entry of prev) as prev recorded them: its direct
+ * children, in name order, pointing into prev's paths (nm->buf stays NULL). -ENOENT when
+ * the scan would be long. Sound only when the directory's (dev, ino, mtime_ns, ctime_ns)
+ * are prev's, its last change older than prev's walk, and the filter is prev's: a name
+ * created, removed or renamed changes the directory's mtime and ctime, and what prev left
+ * out (excluded files, sockets, fifos) the same filter leaves out again.
+ */
+static int names_from_prev(const struct walk *w, const struct rb_entry *p, struct names *ret)
+{
+	const struct rb_entry *end = w->prev->entries + w->prev->n_entries;
+	size_t pl = strlen(p->path), n = 0, cap = 0, scanned = 0;
+	_cleanup_free_ char **v = NULL;
+	for (const struct rb_entry *c = p + 1; c < end; c++) {
+		if (strncmp(c->path, p->path, pl) != 0 || c->path[pl] != '/')
+			break;
+		const char *nm = c->path + pl + 1;
+		if (strchr(nm, '/')) {
+			if (++scanned > PREV_SCAN_MAX)
+				return -ENOENT;
+			continue;
+		}
+		if (n + 1 >= cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nv = realloc(v, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
+		v[n++] = (char *)nm;
+		v[n] = NULL;
+	}
+	/* Paths sharing the prefix "p/" are in strcmp order of their names. */
+	*ret = (struct names){.v = TAKE_PTR(v), .n = n};
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth,
+		    const struct rb_entry *pdir);
 
 /* One name in dirfd: recorded (and, for a directory, walked) unless left out. */
 static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, unsigned depth)
@@ -213,10 +259,21 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 	else
 		e.type = RB_FILE;
 	_cleanup_close_ int sub = -EBADF;
+	const struct rb_entry *pdir = NULL;
 	if (e.type == RB_DIR) {
 		sub = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			return -errno;
+		const struct rb_entry *p = w->names_before_ns ? prev_find(w, path) : NULL;
+		struct stat ds;
+		/* fstat of the fd: the directory opened is the one stat'd, not one renamed
+		 * over it in between. */
+		if (p && p->type == RB_DIR && p->dev == e.dev && p->ino == e.ino &&
+		    p->mtime_ns == e.mtime_ns && p->ctime_ns == e.ctime_ns &&
+		    e.ctime_ns < w->names_before_ns && fstat(sub, &ds) == 0 && ds.st_dev == e.dev &&
+		    ds.st_ino == e.ino && ts_ns(ds.st_mtim) == e.mtime_ns &&
+		    ts_ns(ds.st_ctim) == e.ctime_ns)
+			pdir = p;
 	}
 	if (e.type == RB_EXCLUDED) {
 		/* Not ours: its times change with what runs inside (git), and a manifest
@@ -240,7 +297,7 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 		return r;
 	size_t idx = w->root->n_entries - 1;
 	r = 0;
-	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1)) < 0)
+	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1, pdir)) < 0)
 		return r;
 	if (r > 0) {
 		struct rb_entry *x = &w->root->entries[idx];
@@ -253,13 +310,16 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 }
 
 /* Returns 1, having recorded nothing, for a directory auto-excluded for its size. */
-static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth)
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth,
+		    const struct rb_entry *pdir)
 {
 	_cleanup_(names_release) struct names nm = {0};
-	int r;
+	int r = -ENOENT;
 	if (depth > RB_MAX_DEPTH)
 		return -ELOOP;
-	if ((r = read_names(dirfd, &nm)) < 0)
+	if (pdir && (r = names_from_prev(w, pdir, &nm)) < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT && (r = read_names(dirfd, &nm)) < 0)
 		return r;
 	/* Spec: any directory with more than 10,000 files is auto-excluded. */
 	if (nm.n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
@@ -333,7 +393,10 @@ static int walk_root(struct walk *w, int rootfd)
 	if (!(p.segs = calloc(n, sizeof(*p.segs))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		p.segs[i] = (struct walk){.store = w->store, .filter = w->filter, .prev = w->prev};
+		p.segs[i] = (struct walk){.store = w->store,
+					  .filter = w->filter,
+					  .prev = w->prev,
+					  .names_before_ns = w->names_before_ns};
 		p.segs[i].blocks = &p.segs[i].own_blocks;
 		if (!(p.segs[i].root = calloc(1, sizeof(struct rb_root))) ||
 		    !(p.segs[i].stats = calloc(1, sizeof(struct rb_stats))))
@@ -416,6 +479,12 @@ static bool strv_same(char *const *a, char *const *b)
 	return true;
 }
 
+static bool filter_same(const struct rb_filter *a, const struct rb_filter *b)
+{
+	return a->all == b->all && strv_same(a->exclude, b->exclude) &&
+	       strv_same(a->include, b->include) && strv_same(a->skip_dirs, b->skip_dirs);
+}
+
 static bool entry_equal(const struct rb_entry *a, const struct rb_entry *b)
 {
 	return a->type == b->type && a->mode == b->mode && a->size == b->size && a->dev == b->dev &&
@@ -470,6 +539,10 @@ int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *
 				 .root = &m->roots[i],
 				 .stats = stats,
 				 .blocks = &m->blocks};
+		/* A second short of prev's start: a directory changed in the same clock tick
+		 * as prev read it could change again without a new mtime (racy git). */
+		if (prev && prev->timestamp > 1 && filter_same(f, &prev->filter))
+			w.names_before_ns = (int64_t)(prev->timestamp - 1) * 1000000000;
 		m->n_roots = i + 1;
 		if (roots[i][0] != '/')
 			return -EINVAL;
