@@ -319,8 +319,12 @@ static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name
 		return -ELOOP;
 	if (pdir && (r = names_from_prev(w, pdir, &nm)) < 0 && r != -ENOENT)
 		return r;
-	if (r == -ENOENT && (r = read_names(dirfd, &nm)) < 0)
-		return r;
+	if (r == -ENOENT) {
+		if ((r = read_names(dirfd, &nm)) < 0)
+			return r;
+		w->stats->dirs_listed++;
+	}
+	w->stats->dirs++;
 	/* Spec: any directory with more than 10,000 files is auto-excluded. */
 	if (nm.n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
 	    !strv_contains(w->filter->include, name))
@@ -445,6 +449,8 @@ static int walk_root(struct walk *w, int rootfd)
 			w->stats->reused += sg->stats->reused;
 			w->stats->stored_bytes += sg->stats->stored_bytes;
 			w->stats->excluded += sg->stats->excluded;
+			w->stats->dirs += sg->stats->dirs;
+			w->stats->dirs_listed += sg->stats->dirs_listed;
 		}
 		if (r >= 0 && sg->root && sg->root->n_entries) {
 			memcpy(w->root->entries + w->root->n_entries, sg->root->entries,

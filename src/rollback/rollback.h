@@ -64,6 +64,7 @@ struct rb_manifest {
 
 struct rb_stats {
 	uint64_t files, hashed, reused, stored_bytes, excluded;
+	uint64_t dirs, dirs_listed;	      /* snapshot: directories, those read with getdents */
 	uint64_t written, removed, unchanged; /* restore */
 };
 
