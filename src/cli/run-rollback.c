@@ -379,10 +379,11 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 		log_error_errno(r, "cannot take the rollback snapshot of '%s'", rb->roots[0]);
 		return r;
 	}
-	log_info("rollback session %s: %llu files (%llu read, %llu unchanged), %llu entries "
-		 "excluded",
+	log_info("rollback session %s: %llu files (%llu read, %llu unchanged), %llu directories "
+		 "(%llu listed), %llu entries excluded",
 		 rb->id, (unsigned long long)st.files, (unsigned long long)st.hashed,
-		 (unsigned long long)st.reused, (unsigned long long)st.excluded);
+		 (unsigned long long)st.reused, (unsigned long long)st.dirs,
+		 (unsigned long long)st.dirs_listed, (unsigned long long)st.excluded);
 	return 0;
 oom:
 	log_error_errno(-ENOMEM, "out of memory");

@@ -24,3 +24,16 @@ int rb_index_decode(const void *buf, size_t len, const char *key, struct rb_mani
 int rb_index_encode(const struct rb_manifest *m, const char *key, void **ret, size_t *ret_len);
 int rb_index_load(int index_dirfd, const char *key, struct rb_manifest **ret);
 int rb_index_store(int index_dirfd, const char *key, const struct rb_manifest *m);
+
+/* A chain of string blocks (rb_snapshot's entry paths and targets): one allocation per
+ * 64 KiB of strings rather than one per string. */
+struct rb_block {
+	struct rb_block *next;
+	size_t used, cap;
+	char data[];
+};
+/* A copy of s[0..len) NUL-terminated in *chain's head block (a new one when full). */
+char *rb_block_strndup(struct rb_block **chain, const char *s, size_t len);
+/* Moves the blocks of *from onto *to. */
+void rb_block_splice(struct rb_block **to, struct rb_block **from);
+struct rb_block *rb_block_free(struct rb_block *chain);

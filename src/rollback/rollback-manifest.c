@@ -36,7 +36,7 @@ struct rb_manifest *rb_manifest_free(struct rb_manifest *m)
 		return NULL;
 	for (size_t i = 0; i < m->n_roots; i++) {
 		struct rb_root *r = &m->roots[i];
-		for (size_t j = 0; !m->arena && j < r->n_entries; j++) {
+		for (size_t j = 0; !m->arena && !m->blocks && j < r->n_entries; j++) {
 			free(r->entries[j].path);
 			free(r->entries[j].target);
 		}
@@ -46,6 +46,7 @@ struct rb_manifest *rb_manifest_free(struct rb_manifest *m)
 	free(m->roots);
 	filter_release(&m->filter);
 	free(m->arena);
+	(void)rb_block_free(m->blocks);
 	free(m);
 	return NULL;
 }
@@ -53,6 +54,45 @@ struct rb_manifest *rb_manifest_free(struct rb_manifest *m)
 void rb_manifest_freep(struct rb_manifest **m)
 {
 	*m = rb_manifest_free(*m);
+}
+
+char *rb_block_strndup(struct rb_block **chain, const char *s, size_t len)
+{
+	struct rb_block *b = *chain;
+	if (!b || b->cap - b->used < len + 1) {
+		size_t cap = len + 1 > 65536 ? len + 1 : 65536;
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		*b = (struct rb_block){.next = *chain, .cap = cap};
+		*chain = b;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = 0;
+	b->used += len + 1;
+	return p;
+}
+
+void rb_block_splice(struct rb_block **to, struct rb_block **from)
+{
+	struct rb_block *last = *from;
+	if (!last)
+		return;
+	while (last->next)
+		last = last->next;
+	last->next = *to;
+	*to = *from;
+	*from = NULL;
+}
+
+struct rb_block *rb_block_free(struct rb_block *chain)
+{
+	while (chain) {
+		struct rb_block *n = chain->next;
+		free(chain);
+		chain = n;
+	}
+	return NULL;
 }
 
 int rb_entry_cmp(const void *a, const void *b)

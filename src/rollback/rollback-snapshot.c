@@ -28,6 +28,11 @@ struct walk {
 	size_t cap;
 	size_t cursor; /* into prev: the walk meets entries in (nearly) its order */
 	struct rb_stats *stats;
+	struct rb_block **blocks; /* where entry paths and targets are allocated */
+	struct rb_block *own_blocks;
+	/* A directory of prev changed before this (ctime, ns; 0: never) whose stat is
+	 * unchanged has the names prev recorded under it: no getdents (names_from_prev). */
+	int64_t names_before_ns;
 };
 
 static int64_t ts_ns(struct timespec t)
@@ -112,15 +117,30 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A directory's names: one buffer of NUL-terminated names and a sorted index into it
+ * (two allocations a directory rather than one per name). */
+struct names {
+	char *buf;
+	char **v; /* NULL-terminated */
+	size_t n;
+};
+
+static void names_release(struct names *nm)
+{
+	free(nm->buf);
+	free(nm->v);
+	*nm = (struct names){0};
+}
+
 /* The names in a directory (not "." and ".."), sorted. Reads dirfd from its current
  * offset with getdents64 (no DIR, no dup: each directory fd is read once, fresh). */
-static int read_names(int dirfd, char ***ret, size_t *ret_n)
+static int read_names(int dirfd, struct names *ret)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0, cap = 0;
-	char buf[32768] __attribute__((aligned(8)));
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0, n = 0;
+	char d[32768] __attribute__((aligned(8)));
 	for (;;) {
-		ssize_t got = getdents64(dirfd, buf, sizeof(buf));
+		ssize_t got = getdents64(dirfd, d, sizeof(d));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
@@ -128,30 +148,83 @@ static int read_names(int dirfd, char ***ret, size_t *ret_n)
 		if (got == 0)
 			break;
 		for (ssize_t off = 0; off < got;) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			struct dirent64 *de = (struct dirent64 *)(d + off);
 			off += de->d_reclen;
 			if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 				continue;
-			if (n + 1 >= cap) {
-				cap = cap ? cap * 2 : 64;
-				char **nn = realloc(names, cap * sizeof(*nn));
-				if (!nn)
+			size_t l = strlen(de->d_name) + 1;
+			if (cap - len < l) {
+				size_t nc = cap ? cap * 2 : 4096;
+				while (nc - len < l)
+					nc *= 2;
+				char *nb = realloc(buf, nc);
+				if (!nb)
 					return -ENOMEM;
-				names = nn;
+				buf = nb;
+				cap = nc;
 			}
-			if (!(names[n++] = strdup(de->d_name)))
-				return -ENOMEM;
-			names[n] = NULL;
+			memcpy(buf + len, de->d_name, l);
+			len += l;
+			n++;
 		}
 	}
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0, off = 0; i < n; i++) {
+		v[i] = buf + off;
+		off += strlen(v[i]) + 1;
+	}
 	if (n)
-		qsort(names, n, sizeof(*names), cmp_name);
-	*ret = TAKE_PTR(names);
-	*ret_n = n;
+		qsort(v, n, sizeof(*v), cmp_name);
+	*ret = (struct names){.buf = TAKE_PTR(buf), .v = v, .n = n};
 	return 0;
 }
 
-static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth);
+/* The most entries below a directory names_from_prev looks through for its children
+ * (grandchildren included) before reading the directory instead: no quadratic scan of a
+ * deep tree. */
+#define PREV_SCAN_MAX 4096
+
+/*
+ * The names of directory p (an RB_DIR entry of prev) as prev recorded them: its direct
+ * children, in name order, pointing into prev's paths (nm->buf stays NULL). -ENOENT when
+ * the scan would be long. Sound only when the directory's (dev, ino, mtime_ns, ctime_ns)
+ * are prev's, its last change older than prev's walk, and the filter is prev's: a name
+ * created, removed or renamed changes the directory's mtime and ctime, and what prev left
+ * out (excluded files, sockets, fifos) the same filter leaves out again.
+ */
+static int names_from_prev(const struct walk *w, const struct rb_entry *p, struct names *ret)
+{
+	const struct rb_entry *end = w->prev->entries + w->prev->n_entries;
+	size_t pl = strlen(p->path), n = 0, cap = 0, scanned = 0;
+	_cleanup_free_ char **v = NULL;
+	for (const struct rb_entry *c = p + 1; c < end; c++) {
+		if (strncmp(c->path, p->path, pl) != 0 || c->path[pl] != '/')
+			break;
+		const char *nm = c->path + pl + 1;
+		if (strchr(nm, '/')) {
+			if (++scanned > PREV_SCAN_MAX)
+				return -ENOENT;
+			continue;
+		}
+		if (n + 1 >= cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nv = realloc(v, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
+		v[n++] = (char *)nm;
+		v[n] = NULL;
+	}
+	/* Paths sharing the prefix "p/" are in strcmp order of their names. */
+	*ret = (struct names){.v = TAKE_PTR(v), .n = n};
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth,
+		    const struct rb_entry *pdir);
 
 /* One name in dirfd: recorded (and, for a directory, walked) unless left out. */
 static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, unsigned depth)
@@ -186,10 +259,21 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 	else
 		e.type = RB_FILE;
 	_cleanup_close_ int sub = -EBADF;
+	const struct rb_entry *pdir = NULL;
 	if (e.type == RB_DIR) {
 		sub = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			return -errno;
+		const struct rb_entry *p = w->names_before_ns ? prev_find(w, path) : NULL;
+		struct stat ds;
+		/* fstat of the fd: the directory opened is the one stat'd, not one renamed
+		 * over it in between. */
+		if (p && p->type == RB_DIR && p->dev == e.dev && p->ino == e.ino &&
+		    p->mtime_ns == e.mtime_ns && p->ctime_ns == e.ctime_ns &&
+		    e.ctime_ns < w->names_before_ns && fstat(sub, &ds) == 0 && ds.st_dev == e.dev &&
+		    ds.st_ino == e.ino && ts_ns(ds.st_mtim) == e.mtime_ns &&
+		    ts_ns(ds.st_ctim) == e.ctime_ns)
+			pdir = p;
 	}
 	if (e.type == RB_EXCLUDED) {
 		/* Not ours: its times change with what runs inside (git), and a manifest
@@ -198,32 +282,22 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 		e.mtime_ns = e.ctime_ns = 0;
 		w->stats->excluded++;
 	}
-	if (!(e.path = strdup(path)))
+	if (!(e.path = rb_block_strndup(w->blocks, path, rl + nl)))
 		return -ENOMEM;
 	if (e.type == RB_SYMLINK) {
 		char t[PATH_MAX];
 		ssize_t tl = readlinkat(dirfd, nm, t, sizeof(t) - 1);
-		if (tl <= 0) {
-			free(e.path);
+		if (tl <= 0)
 			return tl < 0 ? -errno : -EBADMSG;
-		}
-		t[tl] = 0;
-		if (!(e.target = strdup(t))) {
-			free(e.path);
+		if (!(e.target = rb_block_strndup(w->blocks, t, (size_t)tl)))
 			return -ENOMEM;
-		}
-	} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0) {
-		free(e.path);
+	} else if (e.type == RB_FILE && (r = snap_file(w, dirfd, nm, &e, prev_find(w, path))) < 0)
 		return r;
-	}
-	if ((r = add_entry(w, &e)) < 0) {
-		free(e.path);
-		free(e.target);
+	if ((r = add_entry(w, &e)) < 0)
 		return r;
-	}
 	size_t idx = w->root->n_entries - 1;
 	r = 0;
-	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1)) < 0)
+	if (e.type == RB_DIR && (r = walk_dir(w, sub, path, nm, depth + 1, pdir)) < 0)
 		return r;
 	if (r > 0) {
 		struct rb_entry *x = &w->root->entries[idx];
@@ -236,21 +310,27 @@ static int visit(struct walk *w, int dirfd, const char *rel, const char *nm, uns
 }
 
 /* Returns 1, having recorded nothing, for a directory auto-excluded for its size. */
-static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth)
+static int walk_dir(struct walk *w, int dirfd, const char *rel, const char *name, unsigned depth,
+		    const struct rb_entry *pdir)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0;
-	int r;
+	_cleanup_(names_release) struct names nm = {0};
+	int r = -ENOENT;
 	if (depth > RB_MAX_DEPTH)
 		return -ELOOP;
-	if ((r = read_names(dirfd, &names, &n)) < 0)
+	if (pdir && (r = names_from_prev(w, pdir, &nm)) < 0 && r != -ENOENT)
 		return r;
+	if (r == -ENOENT) {
+		if ((r = read_names(dirfd, &nm)) < 0)
+			return r;
+		w->stats->dirs_listed++;
+	}
+	w->stats->dirs++;
 	/* Spec: any directory with more than 10,000 files is auto-excluded. */
-	if (n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
+	if (nm.n > RB_BIG_DIR_ENTRIES && name && !w->filter->all &&
 	    !strv_contains(w->filter->include, name))
 		return 1;
-	for (size_t i = 0; i < n; i++)
-		if ((r = visit(w, dirfd, rel, names[i], depth)) < 0)
+	for (size_t i = 0; i < nm.n; i++)
+		if ((r = visit(w, dirfd, rel, nm.v[i], depth)) < 0)
 			return r;
 	return 0;
 }
@@ -288,12 +368,9 @@ static void *par_worker(void *arg)
 	}
 }
 
+/* The segment's paths are in its blocks, spliced into the manifest's already. */
 static void seg_release(struct walk *sg)
 {
-	for (size_t j = 0; sg->root && j < sg->root->n_entries; j++) {
-		free(sg->root->entries[j].path);
-		free(sg->root->entries[j].target);
-	}
 	if (sg->root)
 		free(sg->root->entries);
 	free(sg->root);
@@ -302,13 +379,14 @@ static void seg_release(struct walk *sg)
 
 static int walk_root(struct walk *w, int rootfd)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0;
+	_cleanup_(names_release) struct names nm = {0};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned nt = cpus > 4 ? 4 : cpus > 1 ? (unsigned)cpus : 1;
-	int r = read_names(rootfd, &names, &n);
+	int r = read_names(rootfd, &nm);
 	if (r < 0)
 		return r;
+	char **names = nm.v;
+	size_t n = nm.n;
 	if (nt < 2 || n < 2) {
 		for (size_t i = 0; i < n; i++)
 			if ((r = visit(w, rootfd, "", names[i], 0)) < 0)
@@ -319,7 +397,11 @@ static int walk_root(struct walk *w, int rootfd)
 	if (!(p.segs = calloc(n, sizeof(*p.segs))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		p.segs[i] = (struct walk){.store = w->store, .filter = w->filter, .prev = w->prev};
+		p.segs[i] = (struct walk){.store = w->store,
+					  .filter = w->filter,
+					  .prev = w->prev,
+					  .names_before_ns = w->names_before_ns};
+		p.segs[i].blocks = &p.segs[i].own_blocks;
 		if (!(p.segs[i].root = calloc(1, sizeof(struct rb_root))) ||
 		    !(p.segs[i].stats = calloc(1, sizeof(struct rb_stats))))
 			r = -ENOMEM;
@@ -360,12 +442,15 @@ static int walk_root(struct walk *w, int rootfd)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct walk *sg = &p.segs[i];
+		rb_block_splice(w->blocks, &sg->own_blocks);
 		if (r >= 0 && sg->stats) {
 			w->stats->files += sg->stats->files;
 			w->stats->hashed += sg->stats->hashed;
 			w->stats->reused += sg->stats->reused;
 			w->stats->stored_bytes += sg->stats->stored_bytes;
 			w->stats->excluded += sg->stats->excluded;
+			w->stats->dirs += sg->stats->dirs;
+			w->stats->dirs_listed += sg->stats->dirs_listed;
 		}
 		if (r >= 0 && sg->root && sg->root->n_entries) {
 			memcpy(w->root->entries + w->root->n_entries, sg->root->entries,
@@ -398,6 +483,12 @@ static bool strv_same(char *const *a, char *const *b)
 		if (!streq(a[i], b[i]))
 			return false;
 	return true;
+}
+
+static bool filter_same(const struct rb_filter *a, const struct rb_filter *b)
+{
+	return a->all == b->all && strv_same(a->exclude, b->exclude) &&
+	       strv_same(a->include, b->include) && strv_same(a->skip_dirs, b->skip_dirs);
 }
 
 static bool entry_equal(const struct rb_entry *a, const struct rb_entry *b)
@@ -449,7 +540,15 @@ int rb_snapshot(struct rb_store *s, char *const *roots, const struct rb_filter *
 	if (n && !(m->roots = calloc(n, sizeof(*m->roots))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct walk w = {.store = s, .filter = f, .root = &m->roots[i], .stats = stats};
+		struct walk w = {.store = s,
+				 .filter = f,
+				 .root = &m->roots[i],
+				 .stats = stats,
+				 .blocks = &m->blocks};
+		/* A second short of prev's start: a directory changed in the same clock tick
+		 * as prev read it could change again without a new mtime (racy git). */
+		if (prev && prev->timestamp > 1 && filter_same(f, &prev->filter))
+			w.names_before_ns = (int64_t)(prev->timestamp - 1) * 1000000000;
 		m->n_roots = i + 1;
 		if (roots[i][0] != '/')
 			return -EINVAL;

@@ -58,10 +58,13 @@ struct rb_manifest {
 	char body_hash[65];
 	bool body_stored;
 	char *arena; /* decoded from the index: entry paths and targets point into it */
+	/* rb_snapshot: entry paths and targets live in these chained blocks (rb_block_*). */
+	struct rb_block *blocks;
 };
 
 struct rb_stats {
 	uint64_t files, hashed, reused, stored_bytes, excluded;
+	uint64_t dirs, dirs_listed;	      /* snapshot: directories, those read with getdents */
 	uint64_t written, removed, unchanged; /* restore */
 };
 

@@ -211,6 +211,36 @@ run_exclusions() {
 	run_exclusions user
 }
 
+# A directory unchanged since the previous session is not read again (its names are
+# the previous manifest's); one the user or the agent changed is, and restore is exact.
+run_dir_names() {
+	local who=$1
+	make_tree "$who"
+	sleep 2 # the directories' last change over a second before the first walk
+	run nono_as "$who" run --rollback --no-rollback-prompt --allow "$W" -- true
+	assert_success
+	echo "between sessions" >"$W/keep/new.txt"
+	[ "$who" = user ] && chown "$NOBODY:$NOBODY" "$W/keep/new.txt"
+	sleep 1 # a new session id
+	run nono_as "$who" run -v --rollback --no-rollback-prompt --allow "$W" -- sh -c \
+		'rm "$0/keep/new.txt" && echo agent >"$0/dir/nested/agent.txt"' "$W"
+	assert_success
+	assert_output --regexp "rollback session [^ ]+: [0-9]+ files .*, 5 directories \(1 listed\)"
+	[ ! -e "$W/keep/new.txt" ]
+	run nono_as "$who" rollback restore "$(session_id)"
+	assert_success
+	grep -qx "between sessions" "$W/keep/new.txt"
+	[ ! -e "$W/dir/nested/agent.txt" ]
+}
+
+@test "rollback: an unchanged directory is not read again; changed ones are (root)" {
+	run_dir_names root
+}
+
+@test "rollback: an unchanged directory is not read again; changed ones are (uid 65534)" {
+	run_dir_names user
+}
+
 run_corrupt() {
 	local who=$1
 	make_tree "$who"

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/macro.h"
@@ -261,6 +262,63 @@ static void test_only_path(void **state)
 	assert_int_equal(rb_restore(s, pre, "/nonexistent", NULL), -ENOENT);
 }
 
+/* Drops entry path from m (a prev that does not know it). */
+static void drop_entry(struct rb_manifest *m, const char *path)
+{
+	struct rb_root *r = &m->roots[0];
+	const struct rb_entry *e = rb_root_find(r, path);
+	assert_non_null(e);
+	size_t i = (size_t)(e - r->entries);
+	memmove(&r->entries[i], &r->entries[i + 1], (r->n_entries - i - 1) * sizeof(*e));
+	r->n_entries--;
+}
+
+/*
+ * A directory whose stat is prev's, last changed a second before prev's walk began, with
+ * prev's filter, is not read again: its names are prev's. Changed directories are read;
+ * a directory changed too close to prev's walk (same clock tick) or a different filter
+ * is read too.
+ */
+static void test_dir_names_from_prev(void **state)
+{
+	(void)state;
+	_cleanup_store_ struct rb_store *s = NULL;
+	_cleanup_manifest_ struct rb_manifest *m0 = NULL, *m1 = NULL, *m2 = NULL, *m3 = NULL,
+					      *m4 = NULL, *m5 = NULL;
+	char *roots[] = {tree, NULL};
+	char skip[] = "nothing-here";
+	struct rb_filter g = {.skip_dirs = (char *[]){skip, NULL}};
+	struct stat ab;
+	char p[400];
+	assert_int_equal(rb_store_open(base, &s), 0);
+	m0 = snap(s, NULL, NULL);
+	/* a/b changed within a second of m0's walk (the same tick, for all we know): read. */
+	drop_entry(m0, "a/b/g");
+	(void)snprintf(p, sizeof(p), "%s/a/b", tree);
+	assert_int_equal(stat(p, &ab), 0);
+	m0->timestamp = ab.st_ctim.tv_sec;
+	m1 = snap(s, m0, NULL);
+	assert_non_null(rb_root_find(&m1->roots[0], "a/b/g"));
+	/* Taken as if long after: a/b's names are m0's (it never lists g again). */
+	m0->timestamp = time(NULL) + 100;
+	m2 = snap(s, m0, NULL);
+	assert_null(rb_root_find(&m2->roots[0], "a/b/g"));
+	assert_non_null(rb_root_find(&m2->roots[0], "a/f"));
+	/* Another filter: read. */
+	assert_int_equal(rb_snapshot(s, roots, &g, m0, 1, &m3, NULL), 0);
+	assert_non_null(rb_root_find(&m3->roots[0], "a/b/g"));
+	/* Names created, removed and renamed change the directory: read. */
+	m1->timestamp = time(NULL) + 100;
+	sh("cd '%s' && echo n > a/b/new && rm a/f && mv a/b/g a/b/h && mkdir a/c && echo c > a/c/x",
+	   tree);
+	m4 = snap(s, m1, NULL);
+	m5 = snap(s, NULL, NULL);
+	assert_same(m4, m5);
+	assert_non_null(rb_root_find(&m4->roots[0], "a/b/new"));
+	assert_non_null(rb_root_find(&m4->roots[0], "a/c/x"));
+	assert_null(rb_root_find(&m4->roots[0], "a/f"));
+}
+
 static void test_manifest_parse(void **state)
 {
 	(void)state;
@@ -409,6 +467,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hardlink_outside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_object, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_names_from_prev, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_parse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_dir, setup, teardown),
