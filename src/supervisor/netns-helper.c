@@ -112,8 +112,15 @@ _noreturn_ static void helper_main(int sock, int pidfd, bool join_userns, pid_t 
 	int err = 0;
 	if (stat("/proc/self/ns/net", &before) < 0)
 		err = errno;
-	if (!err && setns(pidfd, (join_userns ? CLONE_NEWUSER : 0) | CLONE_NEWNET) < 0)
+	if (!err && setns(pidfd, (join_userns ? CLONE_NEWUSER : 0) | CLONE_NEWNET) < 0) {
+		/* A command that has ended or is ending (setns() says EPERM then, not ESRCH:
+		 * its memory is gone) has nothing to forward to: the caller takes ESRCH as
+		 * "gone", not as a failure. Its pidfd turns readable once it has exited. */
+		struct pollfd gone = {pidfd, POLLIN, 0};
 		err = errno;
+		if (err == EPERM && poll(&gone, 1, 500) == 1)
+			err = ESRCH;
+	}
 	if (!err && stat("/proc/self/ns/net", &after) < 0)
 		err = errno;
 	if (!err && after.st_ino == before.st_ino && after.st_dev == before.st_dev)
