@@ -95,7 +95,8 @@ check_audit_after_exec() {
 	[ -n "$pid" ] || fail "no execve of /bin/true in: $(cat "$log.out")"
 	grep "^$pid " "$log.out" | grep -qE 'execve\("/bin/true".*= 0$|execve resumed>.*= 0$' ||
 		fail "the execve of /bin/true did not return 0: $(cat "$log.out")"
-	exec_line=$(grep -n "^$pid execve(\"/bin/true\"" "$log.out" | head -1 | cut -d: -f1)
+	exec_line=$(grep -nE "^$pid +execve\(\"/bin/true\"" "$log.out" | head -1 | cut -d: -f1)
+	[ -n "$exec_line" ] || fail "no execve of /bin/true by $pid in: $(cat "$log.out")"
 	fsync_line=$(grep -n 'fsync(' "$log.out" | head -1 | cut -d: -f1)
 	[ -n "$fsync_line" ] || fail "no fsync at all in: $(cat "$log.out")"
 	[ "$fsync_line" -gt "$exec_line" ] ||
