@@ -234,7 +234,8 @@ gemini_roundtrip() {
 	grep -q '^REQ POST /v1beta/models/[^/]*:streamGenerateContent' "$T/up.log"
 	# The settings file nono wrote is gone, and the user's settings were not touched.
 	run compgen -G "$H/.nono/sessions/*/tmp/nono-gemini-system-defaults.json"
-	assert_failure
+	assert_failure 1
+	assert_output ""
 }
 
 @test "gemini: a prompt round trip under gemini with --credential gemini=env:// (root)" {

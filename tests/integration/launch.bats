@@ -118,7 +118,7 @@ check_audit_open_fails() {
 	echo file >"$H/.nono/audit"
 	chown -R $NOBODY:$NOBODY "$H/.nono"
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "echo ran >$T/data/ran"
-	assert_failure
+	assert_failure 1
 	assert_output --partial 'cannot create the audit directory'
 	assert_output --partial 'Not a directory'
 	[ ! -e "$T/data/ran" ]
@@ -170,7 +170,7 @@ check_mask_source_attached() {
 	assert_line listed
 	# The masks made from it still hold.
 	run nono_as "$1" run --allow "$H" -- /bin/cat "$H/.ssh/id_rsa"
-	assert_failure
+	assert_failure 1
 	assert_output --partial 'Permission denied'
 	refute_output --partial SECRET
 }
