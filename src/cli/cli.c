@@ -2,6 +2,8 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "base/macro.h"
 #include "base/strbuf.h"
@@ -58,4 +60,12 @@ void cli_print_help(const struct cli_command *c, FILE *out)
 			(void)fprintf(out, " [env: %s]", o->env);
 		(void)fputc('\n', out);
 	}
+}
+
+void cli_format_time(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(buf, n, "-");
 }

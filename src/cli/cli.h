@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Exit codes (spec: Exit Codes). The child's own status is passed through otherwise. */
 enum {
@@ -82,3 +83,6 @@ extern const struct cli_option why_options[];
 extern const struct cli_option setup_options[];
 extern const struct cli_option policy_options[];
 extern const struct cli_option profile_options[];
+
+/* A session time (seconds since the epoch) as UTC RFC 3339 in buf, "-" for none (t <= 0). */
+void cli_format_time(int64_t t, char *buf, size_t n);

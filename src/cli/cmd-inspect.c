@@ -32,14 +32,6 @@ const struct cli_option inspect_options[] = {
 };
 /* clang-format on */
 
-static void format_time(int64_t t, char *buf, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)snprintf(buf, n, "-");
-}
-
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -73,10 +65,10 @@ static void print_text(const struct session_record *r)
 	(void)printf("%s\n", theme_printable(r->command));
 	label("PROFILE");
 	(void)printf("%s\n", str(d, "profile"));
-	format_time(r->started, t, sizeof(t));
+	cli_format_time(r->started, t, sizeof(t));
 	label("STARTED");
 	(void)printf("%s\n", t);
-	format_time(r->state == SESSION_EXITED ? r->ended : 0, t, sizeof(t));
+	cli_format_time(r->state == SESSION_EXITED ? r->ended : 0, t, sizeof(t));
 	label("ENDED");
 	(void)printf("%s\n", t);
 	label("SUPERVISOR");

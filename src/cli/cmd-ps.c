@@ -30,14 +30,6 @@ const struct cli_option ps_options[] = {
 };
 /* clang-format on */
 
-static void format_time(int64_t t, char *buf, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)snprintf(buf, n, "-");
-}
-
 static int print_json(const struct session_record *v, size_t n, bool all)
 {
 	json_t *a = json_array();
@@ -78,7 +70,7 @@ static void print_table(const struct session_record *v, size_t n, bool all)
 		char started[32], state[32];
 		if (!all && v[i].state != SESSION_RUNNING)
 			continue;
-		format_time(v[i].started, started, sizeof(started));
+		cli_format_time(v[i].started, started, sizeof(started));
 		if (v[i].state == SESSION_EXITED)
 			(void)snprintf(state, sizeof(state), "exited(%d)", v[i].exit_code);
 		else
