@@ -163,13 +163,9 @@ static int prepare_record(struct session *s)
 	    .supervisor_start = session_pid_start(getpid()),
 	    .started = (int64_t)time(NULL),
 	};
-	bool give = geteuid() == 0 && st.st_uid != 0;
-	int r = session_record_write(s->tmp.session_fd, &s->record, give, st.st_uid, st.st_gid);
-	if (r < 0) {
-		log_error_errno(r, "cannot write the session record in %s/..", s->tmp.tmp);
-		return -1;
-	}
-	s->recorded = true;
+	/* Written once, right after the fork (after_fork_run), with the detail and the
+	 * child's pid: each rewrite was an inode, a rename over the old one and a discard. */
+	s->record_due = true;
 	if (s->audit && audit_set_session_name(s->audit, s->name) < 0)
 		return oom();
 	log_info("session %s (%s)", s->record.id, s->name);
@@ -444,12 +440,12 @@ fail:
 	return d;
 }
 
-/* Rewrite the record (new detail, the child's pid): atomically, as at the start. */
-static int rewrite_record(struct session *s)
+/* Write the record atomically (temp file, rename): at the fork, and at the end. */
+static int write_record(struct session *s)
 {
 	struct stat st;
-	if (!s->recorded || fstat(s->tmp.session_fd, &st) < 0)
-		return 0;
+	if (fstat(s->tmp.session_fd, &st) < 0)
+		return -errno;
 	return session_record_write(s->tmp.session_fd, &s->record, geteuid() == 0 && st.st_uid != 0,
 				    st.st_uid, st.st_gid);
 }
@@ -457,16 +453,11 @@ static int rewrite_record(struct session *s)
 /* Once the plan is made: what inspect shows joins the record. */
 static int prepare_detail(struct session *s)
 {
-	if (!s->recorded)
+	if (!s->record_due)
 		return 0;
 	s->record.detail = record_detail(s);
 	if (!s->record.detail)
 		return oom();
-	int r = rewrite_record(s);
-	if (r < 0) {
-		log_error_errno(r, "cannot write the session record in %s/..", s->tmp.tmp);
-		return -1;
-	}
 	return 0;
 }
 
@@ -506,9 +497,17 @@ static void after_fork_run(void *userdata, int child_pid)
 	struct session_hook *h = userdata;
 	struct session *s = (struct session *)((char *)h - offsetof(struct session, hook));
 	run_env_credentials_wipe(h->spec, h->env);
-	/* The child's pid for inspect; a record that cannot be rewritten keeps the old. */
-	s->record.child_pid = child_pid;
-	(void)rewrite_record(s);
+	/* The record, with the child's pid for inspect. Without it ps, inspect, attach and
+	 * prune would not know the session: fail closed, as a failed start does. */
+	if (s->record_due) {
+		s->record.child_pid = child_pid;
+		s->record_error = write_record(s);
+		s->recorded = s->record_error == 0;
+		if (s->record_error < 0) {
+			(void)kill(child_pid, SIGKILL);
+			return;
+		}
+	}
 	if (h->rp->netns)
 		after_fork_proxy(userdata, child_pid);
 }
@@ -608,6 +607,11 @@ int session_supervise(struct session *s, int *ret_code)
 		refusal_scan_flush(&s->refused);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the sandboxed command");
+		return -1;
+	}
+	if (s->record_error < 0) {
+		log_error_errno(s->record_error, "cannot write the session record in %s/..",
+				s->tmp.tmp);
 		return -1;
 	}
 	if (s->hook.error < 0) {

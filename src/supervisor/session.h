@@ -79,10 +79,12 @@ struct session {
 	int state_fd;
 	struct pty pty;
 	char *name;
-	bool recorded; /* session.json written in the state directory */
+	bool record_due;  /* session.json goes in the state directory, at the fork */
+	bool recorded;	  /* it was written there */
+	int record_error; /* writing it failed: the child was stopped */
 	struct session_record record;
 	struct session_hook hook;
-	struct session_ctl ctl; /* detached: control socket, replay ring, output log */
+	struct session_ctl ctl;	     /* detached: control socket, replay ring, output log */
 	struct refusal_scan refused; /* paths the command's terminal output says were refused */
 	bool scanned;		     /* the command had a PTY: refused was fed */
 	char **agent_argv; /* the command with nono's agent options (session-agent.h); or NULL */
