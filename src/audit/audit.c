@@ -18,7 +18,7 @@
 
 #define SESSION_FILE	  "session.json"
 #define EVENTS_FILE	  "audit-events.ndjson"
-#define RESERVE_FILE	  ".reserve"
+#define END_FILE	  ".session.json.end"
 #define RESERVE_SIZE	  (64 * 1024)
 #define GENESIS_TAG	  "nono-audit-genesis"
 #define EMPTY_MERKLE_ROOT "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -38,6 +38,7 @@ struct audit_log {
 	uid_t uid;
 	gid_t gid;
 	int events_fd;
+	int end_fd; /* the end record's file, its space set aside at the start */
 	bool integrity;
 	char id[80];
 	char *dir;
@@ -142,17 +143,33 @@ static int open_dir_at(const struct audit_log *a, int at, const char *name, bool
 	return fd;
 }
 
-/* Write json to dir/name atomically: temp file, fsync, rename, fsync the directory.
- * !durable: no fsync, the caller owes one (audit_sync). */
-static int write_json_atomic(const struct audit_log *a, const char *name, json_t *j,
-			     bool durable)
+/* j as indented JSON and a newline, from offset 0 of fd; cut: then cut the file to
+ * that length (it was longer). */
+static int write_json_fd(int fd, json_t *j, bool cut)
+{
+	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		return -ENOMEM;
+	size_t len = strlen(text), off = 0;
+	text[len++] = '\n'; /* over the terminating NUL: text is not a string from here */
+	while (off < len) {
+		ssize_t n = pwrite(fd, text + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	return cut && ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
+}
+
+/* Write json to dir/name atomically (temp file, rename), without fsync: the caller
+ * owes one (audit_sync). */
+static int write_json_atomic(const struct audit_log *a, const char *name, json_t *j)
 {
 	int dir_fd = a->dir_fd;
 	char tmp[128];
 	(void)snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text)
-		return -ENOMEM;
 	(void)unlinkat(dir_fd, tmp, 0);
 	_cleanup_close_ int fd =
 	    openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -160,22 +177,10 @@ static int write_json_atomic(const struct audit_log *a, const char *name, json_t
 		return -errno;
 	if (give(a, fd) < 0)
 		return -errno;
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
-	}
-	if (write(fd, "\n", 1) != 1 || (durable && fsync(fd) < 0))
-		return -errno;
-	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
-		return -errno;
-	if (durable)
-		(void)fsync(dir_fd);
-	return 0;
+	int r = write_json_fd(fd, j, false);
+	if (r < 0)
+		return r;
+	return renameat(dir_fd, tmp, dir_fd, name) < 0 ? -errno : 0;
 }
 
 static int set_str(json_t *o, const char *k, const char *v)
@@ -239,7 +244,7 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 
 	if (!a)
 		return -ENOMEM;
-	a->dir_fd = a->events_fd = -EBADF;
+	a->dir_fd = a->events_fd = a->end_fd = -EBADF;
 	a->integrity = info->integrity;
 	if (!home || home[0] != '/') {
 		diag_set(d, "$HOME", 0, 0,
@@ -316,16 +321,19 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 
 	if ((r = make_session_json(a, info)) < 0)
 		return r;
-	if ((r = write_json_atomic(a, SESSION_FILE, a->session, false)) < 0) {
+	if ((r = write_json_atomic(a, SESSION_FILE, a->session)) < 0) {
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
 		return r;
 	}
 	a->unsynced = true;
-	/* Room for the end record, released by audit_close: a full disk must not cost it. */
-	_cleanup_close_ int rfd = openat(
-	    a->dir_fd, RESERVE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (rfd < 0 || give(a, rfd) < 0 || (r = posix_fallocate(rfd, 0, RESERVE_SIZE)) != 0) {
-		r = rfd < 0 ? -errno : r > 0 ? -r : -errno;
+	/* The end record's own file, with room for it: a full disk must not cost it.
+	 * audit_close writes it in place and renames it over session.json (one inode per
+	 * run fewer than a separate reserve file freed before a new temp file). */
+	a->end_fd =
+	    openat(a->dir_fd, END_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (a->end_fd < 0 || give(a, a->end_fd) < 0 ||
+	    (r = posix_fallocate(a->end_fd, 0, RESERVE_SIZE)) != 0) {
+		r = a->end_fd < 0 ? -errno : r > 0 ? -r : -errno;
 		diag_set(d, a->dir, 0, 0,
 			 "cannot set aside space for the audit record: %s (or pass --no-audit)",
 			 strerror(-r));
@@ -489,6 +497,7 @@ struct audit_log *audit_free(struct audit_log *a)
 		return NULL;
 	a->dir_fd = safe_close(a->dir_fd);
 	a->events_fd = safe_close(a->events_fd);
+	a->end_fd = safe_close(a->end_fd);
 	if (a->chain)
 		(void)munmap(a->chain, sizeof(*a->chain));
 	json_decref(a->session);
@@ -687,8 +696,13 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 		(void)set_str(integ, "merkle_root", consistent ? res.merkle_root : NULL);
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
-	(void)unlinkat(a->dir_fd, RESERVE_FILE, 0);
-	r = write_json_atomic(a, SESSION_FILE, a->session, true);
+	r = write_json_fd(a->end_fd, a->session, true);
+	if (r == 0 && fsync(a->end_fd) < 0)
+		r = -errno;
+	if (r == 0 && renameat(a->dir_fd, END_FILE, a->dir_fd, SESSION_FILE) < 0)
+		r = -errno;
+	if (r == 0)
+		(void)fsync(a->dir_fd);
 	if (r < 0)
 		diag_set(d, a->dir, 0, 0, "cannot write %s: %s", SESSION_FILE, strerror(-r));
 	audit_free(a);
