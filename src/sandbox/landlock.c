@@ -365,17 +365,19 @@ int landlock_build_helper(struct sandbox_plan *p, const struct sandbox_spec *spe
 	return 0;
 }
 
+uint64_t landlock_fs_rights_of(unsigned fs_access)
+{
+	return ((fs_access & FS_READ) ? LL_READ_RIGHTS : 0) |
+	       ((fs_access & FS_WRITE) ? LL_WRITE_RIGHTS : 0);
+}
+
 int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access)
 {
 	struct ll_path_beneath_attr pb = {0};
-	uint64_t access = 0;
+	uint64_t access = landlock_fs_rights_of(fs_access);
 
 	if (p->ruleset_fd < 0)
 		return 0;
-	if (fs_access & FS_READ)
-		access |= LL_READ_RIGHTS;
-	if (fs_access & FS_WRITE)
-		access |= LL_WRITE_RIGHTS;
 	access &= p->handled_fs;
 	if (access == 0)
 		return 0;

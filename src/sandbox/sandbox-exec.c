@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <linux/openat2.h>
@@ -218,6 +219,93 @@ static int open_unchecked(const char *path, bool is_dir)
 	return fd < 0 ? -errno : fd;
 }
 
+/* wrap's private /tmp: a fresh tmpfs, detached until attached; or -1 with *err. */
+static int make_tmpfs(int *err)
+{
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), mnt = -1;
+
+	if (fs >= 0 && fsconfig(fs, FSCONFIG_SET_STRING, "mode", "1777", 0) == 0 &&
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	*err = errno;
+	if (fs >= 0)
+		(void)close(fs);
+	return mnt;
+}
+
+/*
+ * The mount point for a bind back onto wrap's private tmpfs: made in that fresh tmpfs
+ * (only this process has seen it), directories 0700 and the last component an empty
+ * file unless b is a directory; never through a symlink. O_PATH fd, or -errno.
+ */
+static int tmpfs_mountpoint(const struct sandbox_plan *p, const struct sandbox_bind *b)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	char rel[PATH_MAX];
+	size_t len = 0;
+	int fd = -ENOENT;
+
+	for (size_t j = 0; j < p->n_binds && fd == -ENOENT; j++) {
+		len = strlen(p->binds[j].dst);
+		if (p->binds[j].tmpfs && strncmp(b->dst, p->binds[j].dst, len) == 0 &&
+		    b->dst[len] == '/')
+			fd = open_unchecked(p->binds[j].dst, true);
+	}
+	if (fd < 0)
+		return fd;
+	size_t rl = strlen(b->dst + len + 1);
+	if (rl >= sizeof(rel)) {
+		(void)close(fd);
+		return -ENAMETOOLONG;
+	}
+	memcpy(rel, b->dst + len + 1, rl + 1);
+	for (char *c = rel, *next; c; c = next) {
+		next = strchr(c, '/');
+		if (next)
+			*next++ = 0;
+		bool dir = next || b->is_dir;
+		int r = 0;
+		if (dir)
+			r = mkdirat(fd, c, 0700) < 0 && errno != EEXIST ? -errno : 0;
+		else {
+			int f = openat(fd, c, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+			r = f < 0 ? -errno : 0;
+			if (f >= 0)
+				(void)close(f);
+			how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+		}
+		int sub = r < 0 ? r : (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
+		if (sub < 0 && r == 0)
+			sub = -errno;
+		(void)close(fd);
+		if (sub < 0)
+			return sub;
+		fd = sub;
+	}
+	return fd;
+}
+
+/* The Landlock rights of the grants of wrap's tmpfs's own path, on the tmpfs. */
+static int tmpfs_rule(const struct sandbox_plan *p, const struct sandbox_bind *b)
+{
+	struct ll_path_beneath_attr pb = {.allowed_access = b->tmpfs_access & p->handled_fs};
+	int r = 0;
+
+	if (!pb.allowed_access || (p->ruleset_fd < 0 && p->helper_ruleset_fd < 0))
+		return 0;
+	pb.parent_fd = open_unchecked(b->dst, true);
+	if (pb.parent_fd < 0)
+		return pb.parent_fd;
+	if ((p->ruleset_fd >= 0 && ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0) ||
+	    (p->helper_ruleset_fd >= 0 &&
+	     ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0))
+		r = -errno;
+	(void)close(pb.parent_fd);
+	return r;
+}
+
 /*
  * The read-only root (bubblewrap's --ro-bind / /): every bind source is cloned while
  * it is still writable, then every mount of the namespace turns read-only, then the
@@ -233,9 +321,16 @@ static void apply_binds(const struct sandbox_plan *p, int err_fd)
 
 	for (size_t i = 0; i < p->n_binds; i++) {
 		const struct sandbox_bind *b = &p->binds[i];
-		int fd = open_checked(b->src, b->is_dir, b->src_dev, b->src_ino);
+		int fd, err;
 
 		clones[i] = -1;
+		if (b->tmpfs) {
+			clones[i] = make_tmpfs(&err);
+			if (clones[i] < 0)
+				fail(err_fd, STEP_MOUNTNS, err, (int)i);
+			continue;
+		}
+		fd = open_checked(b->src, b->is_dir, b->src_dev, b->src_ino);
 		if (fd == -ENOENT && !b->required)
 			continue; /* removed since prepare: its place stays read-only */
 		if (fd < 0)
@@ -258,7 +353,8 @@ static void apply_binds(const struct sandbox_plan *p, int err_fd)
 		if (clones[i] < 0)
 			continue;
 		/* Resolved now, through the binds of its parents. */
-		dst = open_checked(b->dst, b->is_dir, b->dst_dev, b->dst_ino);
+		dst = b->in_tmpfs ? tmpfs_mountpoint(p, b)
+				  : open_checked(b->dst, b->is_dir, b->dst_dev, b->dst_ino);
 		if (dst < 0)
 			fail(err_fd, STEP_MOUNTNS, -dst, (int)i);
 		if (move_mount(clones[i], "", dst, "",
@@ -266,6 +362,9 @@ static void apply_binds(const struct sandbox_plan *p, int err_fd)
 			fail(err_fd, STEP_MOUNTNS, errno, (int)i);
 		(void)close(clones[i]);
 		(void)close(dst);
+		int r = b->tmpfs ? tmpfs_rule(p, b) : 0;
+		if (r < 0)
+			fail(err_fd, STEP_LANDLOCK, -r, (int)i);
 	}
 }
 

@@ -35,6 +35,9 @@ struct sandbox_bind {
 	bool is_dir;
 	bool writable; /* false: the clone is made read-only (a read grant under a private /tmp) */
 	bool required; /* the private /tmp itself: a vanished source fails the launch */
+	bool tmpfs;    /* no src: a fresh tmpfs the child makes (wrap's private /tmp) */
+	bool in_tmpfs; /* dst lies in such a tmpfs: the child makes its mount point there */
+	uint64_t tmpfs_access; /* tmpfs: Landlock rights of the grants of dst itself */
 	dev_t src_dev;
 	ino_t src_ino;
 	dev_t dst_dev;
@@ -151,6 +154,8 @@ int landlock_build(struct sandbox_plan *p, const struct sandbox_spec *spec,
  * host's /tmp it is mounted over (a mount point's own rule is skipped on the walk up).
  */
 int landlock_add_dir_rule(struct sandbox_plan *p, int dir_fd, unsigned fs_access);
+/* The Landlock rights of FS_READ/FS_WRITE (not yet limited to what a ruleset handles). */
+uint64_t landlock_fs_rights_of(unsigned fs_access);
 
 /* seccomp.c */
 /* Build the filter; on success the program (malloc'd) and its length are returned. The

@@ -710,7 +710,10 @@ static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bo
 	 * bound: the ptmx driver looks for its devpts beside /dev/ptmx on the same mount. */
 	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode) && !(tmp_dst && S_ISSOCK(ss.st_mode)))
 		return 0;
-	if (tmp_dst) {
+	if (tmp_dst && !tmp_src)
+		/* Bound back on a tmpfs the child makes: so is its mount point, in there. */
+		ds = (struct stat){.st_mode = ss.st_mode};
+	else if (tmp_dst) {
 		/* Bound back on the private /tmp: its mount point must exist in there. */
 		r = make_mountpoint(p, tmp_src, dst + strlen(tmp_dst) + 1, S_ISDIR(ss.st_mode),
 				    &ds);
@@ -734,6 +737,7 @@ static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bo
 	b = &p->binds[p->n_binds];
 	*b = (struct sandbox_bind){.is_dir = S_ISDIR(ss.st_mode),
 				   .writable = writable,
+				   .in_tmpfs = tmp_dst && !tmp_src,
 				   .src_dev = ss.st_dev,
 				   .src_ino = ss.st_ino,
 				   .dst_dev = ds.st_dev,
@@ -803,6 +807,38 @@ static int private_tmp_rule(struct sandbox_plan *p, const struct sandbox_spec *s
 	return landlock_add_dir_rule(p, fd, access);
 }
 
+/* A fresh tmpfs at dst (wrap's private /tmp), with the Landlock rights of the grants
+ * of dst itself, which the child adds once it exists. */
+static int add_tmpfs(struct sandbox_plan *p, const struct sandbox_spec *spec, const char *dst)
+{
+	struct sandbox_bind *b;
+	struct stat ds;
+
+	if (lstat(dst, &ds) < 0)
+		return -errno;
+	if (p->n_binds >= SANDBOX_MAX_BINDS)
+		return -E2BIG;
+	b = reallocarray(p->binds, p->n_binds + 1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	p->binds = b;
+	b = &p->binds[p->n_binds];
+	*b = (struct sandbox_bind){.is_dir = true,
+				   .writable = true,
+				   .required = true,
+				   .tmpfs = true,
+				   .dst_dev = ds.st_dev,
+				   .dst_ino = ds.st_ino};
+	for (size_t i = 0; i < spec->n_grants; i++)
+		if (spec->grants[i].exists && spec->grants[i].path &&
+		    streq(spec->grants[i].path, dst))
+			b->tmpfs_access |= landlock_fs_rights_of(spec->grants[i].access);
+	b->src = strdup("tmpfs");
+	b->dst = strdup(dst);
+	p->n_binds++;
+	return b->src && b->dst ? 0 : -ENOMEM;
+}
+
 static int bind_cmp(const void *x, const void *y)
 {
 	return strcmp(((const struct sandbox_bind *)x)->dst, ((const struct sandbox_bind *)y)->dst);
@@ -822,14 +858,15 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	const char *tmp_src[2] = {tmp ? tmp->tmp : NULL, tmp ? tmp->var_tmp : NULL};
 	bool private_tmp =
 	    spec->placement.decided ? spec->placement.private_tmp : !spec->shared_tmp;
+	bool tmpfs = tmp && tmp->tmpfs;
 	struct stat st;
 	int r;
 
 	p->ro_root = true;
-	if (private_tmp && tmp_src[0]) {
+	if (private_tmp && (tmp_src[0] || tmpfs)) {
 		if (lstat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
 			tmp_dst[0] = "/tmp";
-		if (tmp_src[1] && lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+		if ((tmp_src[1] || tmpfs) && lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
 			tmp_dst[1] = "/var/tmp";
 	}
 	for (size_t i = 0; i < spec->n_grants; i++) {
@@ -896,10 +933,13 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec,
 	for (int k = 0; k < 2; k++) {
 		if (!tmp_dst[k])
 			continue;
-		r = add_bind(p, tmp_src[k], tmp_dst[k], true, NULL, NULL, d);
-		if (r < 0)
-			goto fail;
-		r = private_tmp_rule(p, spec, tmp_dst[k]);
+		if (tmpfs)
+			r = add_tmpfs(p, spec, tmp_dst[k]);
+		else {
+			r = add_bind(p, tmp_src[k], tmp_dst[k], true, NULL, NULL, d);
+			if (r >= 0)
+				r = private_tmp_rule(p, spec, tmp_dst[k]);
+		}
 		if (r < 0)
 			goto fail;
 		p->binds[p->n_binds - 1].required = true; /* never the host's /tmp instead */

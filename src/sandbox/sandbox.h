@@ -85,10 +85,13 @@ enum sandbox_plan_flags {
 int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
 		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d);
 /* The session's own directories mounted on /tmp and /var/tmp where the spec's
- * placement has a private /tmp (var_tmp may be NULL). */
+ * placement has a private /tmp (var_tmp may be NULL); or, with tmpfs, no directories:
+ * the child mounts a fresh tmpfs on each (nono wrap, which leaves no process behind
+ * to remove directories, so nothing of its /tmp outlives the command). */
 struct sandbox_tmp {
 	const char *tmp;
 	const char *var_tmp;
+	bool tmpfs;
 };
 /* sandbox_prepare() with the session's private /tmp (tmp may be NULL: none). */
 int sandbox_prepare_session(const struct sandbox_spec *spec, const struct sandbox_features *f,

@@ -254,7 +254,7 @@ static int prepare_tmp(struct session *s)
 		log_error("the placement was not decided: policy_resolve had no probed features");
 		return -1;
 	}
-	if (spec->placement.private_tmp) {
+	if (spec->placement.private_tmp && !s->o.wrap) {
 		int r = run_tmp_create(getenv("HOME"), s->audit ? audit_session_id(s->audit) : NULL,
 				       &s->tmp, &d);
 		if (r < 0)
@@ -271,15 +271,19 @@ static int prepare_plan(struct session *s)
 	const struct sandbox_spec *spec = s->spec;
 	_cleanup_strv_free_ char **warnings = NULL;
 	struct diag d = {{0}};
-	const struct sandbox_tmp tmp = {s->tmp.tmp, s->tmp.var_tmp};
+	/* wrap leaves no process behind to remove directories: a tmpfs goes with it. */
+	const struct sandbox_tmp tmp = {s->tmp.tmp, s->tmp.var_tmp, .tmpfs = s->o.wrap};
 	int r = sandbox_prepare_session(spec, &s->f, s->rp.netns ? SANDBOX_NETNS : 0,
-					s->tmp.tmp ? &tmp : NULL, &s->plan, &warnings, &d);
+					s->tmp.tmp || s->o.wrap ? &tmp : NULL, &s->plan, &warnings,
+					&d);
 	if (r < 0)
 		return log_diag(r, &d);
 	struct sandbox_plan_info pi;
 	sandbox_plan_get_info(s->plan, &pi);
-	s->private_tmp = pi.private_tmp;
-	if (s->private_tmp)
+	s->private_tmp = pi.private_tmp && s->tmp.tmp;
+	if (pi.private_tmp && !s->tmp.tmp)
+		log_info("private /tmp and /var/tmp: fresh tmpfs mounts, gone with the command");
+	else if (s->private_tmp)
 		log_info("private /tmp and /var/tmp, kept after the run: %s, %s", s->tmp.tmp,
 			 s->tmp.var_tmp);
 	STRV_FOREACH(w, warnings)

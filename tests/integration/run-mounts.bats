@@ -214,3 +214,33 @@ nono-it-cwd.$$"
 }
 @test "a working directory under /tmp stays reachable through the private /tmp (root)" { check_cwd_under_tmp root; }
 @test "a working directory under /tmp stays reachable through the private /tmp (user)" { check_cwd_under_tmp user; }
+
+# nono wrap leaves no process behind to remove a session directory: its private /tmp
+# and /var/tmp are fresh tmpfs mounts that end with the command. Nothing appears under
+# ~/.nono/sessions; the host's /tmp stays hidden; grants and a working directory under
+# /tmp are still bound back at their real paths.
+check_wrap_tmpfs() {
+	local g="/tmp/nono-it-granted.$$" before
+	mkdir -p "$g/rw" "$g/cwd" "$H/.nono/sessions"
+	chmod -R a+rwX "$g"
+	before=$(ls -A "$H/.nono/sessions" | wc -l)
+	run nono_as "$1" wrap --read "$P" -- /bin/sh -c \
+		"echo x >/tmp/w && mkdir /var/tmp/d && cat /tmp/w && stat -f -c %T /tmp /var/tmp"
+	assert_success
+	assert_output "x
+tmpfs
+tmpfs"
+	run nono_as "$1" wrap --read "$P" -- "$P/probe-open" "$PLANT" r
+	assert_failure 2
+	cd "$g/cwd"
+	run nono_as "$1" wrap --read "$P" --allow "$g/rw" -- /bin/sh -c \
+		"echo new >'$g/rw/new' && pwd && echo here >here"
+	cd /
+	assert_success
+	assert_output "$g/cwd"
+	[ "$(cat "$g/rw/new")" = new ]
+	[ "$(cat "$g/cwd/here")" = here ]
+	[ "$(ls -A "$H/.nono/sessions" | wc -l)" = "$before" ]
+}
+@test "nono wrap: /tmp is a tmpfs that ends with the command, grants under it bound back (root)" { check_wrap_tmpfs root; }
+@test "nono wrap: /tmp is a tmpfs that ends with the command, grants under it bound back (user)" { check_wrap_tmpfs user; }
