@@ -15,7 +15,8 @@ same with the namespaces nono run now uses (PID + IPC; a network namespace for
 --block-net); firejail --noprofile; samples/landlock/sandboxer.c, built here from
 Debian's linux-source package when it is installed (tools/install-deps.sh --bench).
 
-Usage: bench/launch.py [path/to/nono]   env: BENCH_ROUNDS (default 60),
+Usage: bench/launch.py [path/to/nono]   env: BENCH_ROUNDS (default 60), BENCH_DIR (where
+the work directory goes; default beside the nono binary, never /tmp),
 NONO_BASELINE=path/to/an/older/nono (its rows in the same rounds, as "base ...").
 """
 import glob
@@ -31,7 +32,10 @@ import time
 
 ROUNDS = int(os.environ.get('BENCH_ROUNDS', '60'))
 nono = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build/nono')
-work = tempfile.mkdtemp(prefix='nono-bench-')
+# Not under /tmp: a project there is bound back into the private /tmp, a cost a
+# project in the home directory (the usual place) does not pay. BENCH_DIR overrides.
+work = tempfile.mkdtemp(prefix='bench-launch-',
+                        dir=os.environ.get('BENCH_DIR') or os.path.dirname(nono))
 home = os.path.join(work, 'home')
 for d in ['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.config/gcloud', 'project']:
     os.makedirs(os.path.join(home, d), exist_ok=True)
