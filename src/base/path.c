@@ -99,6 +99,7 @@ int path_absolute(const char *path, const char *base, char **ret)
  */
 struct canon_memo_entry {
 	char *lexical, *real;
+	size_t len; /* strlen(lexical): most entries are skipped on it */
 };
 static struct {
 	struct canon_memo_entry *v;
@@ -130,7 +131,7 @@ static const char *canon_memo_get(const char *lexical, size_t len)
 {
 	for (size_t i = canon_memo.n; i > 0; i--) {
 		const struct canon_memo_entry *e = &canon_memo.v[i - 1];
-		if (strlen(e->lexical) == len && memcmp(e->lexical, lexical, len) == 0)
+		if (e->len == len && memcmp(e->lexical, lexical, len) == 0)
 			return e->real;
 	}
 	return NULL;
@@ -155,7 +156,7 @@ static void canon_memo_put(const char *lexical, size_t len, const char *real)
 		free(rl);
 		return;
 	}
-	canon_memo.v[canon_memo.n++] = (struct canon_memo_entry){l, rl};
+	canon_memo.v[canon_memo.n++] = (struct canon_memo_entry){l, rl, len};
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,7 +32,38 @@ struct builder {
 	const struct profile *p;
 	char **warnings;
 	struct diag *d;
+	/* path_hash() of s->grants[i].path and s->denies[i].path (both only appended to
+	 * here), so that the duplicate checks compare strings only on a hash match; and the
+	 * arrays' capacities, grown geometrically. */
+	uint32_t *grant_hash, *deny_hash;
+	size_t grants_cap, denies_cap;
 };
+
+static uint32_t path_hash(const char *p)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+/* Room for one more element in *v (n used, *cap allocated) and its hash in *hashes. */
+static int grow(void **v, uint32_t **hashes, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 64;
+	void *nv = reallocarray(*v, c, size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	uint32_t *nh = reallocarray(*hashes, c, sizeof(**hashes));
+	if (!nh)
+		return -ENOMEM;
+	*hashes = nh;
+	*cap = c;
+	return 0;
+}
 
 static void warn(struct builder *b, const char *fmt, ...) _printf_(2, 3);
 static void warn(struct builder *b, const char *fmt, ...)
@@ -59,8 +91,10 @@ static int add_grant(struct builder *b, char *path, unsigned access, bool is_fil
 		     enum origin_kind kind, const char *origin)
 {
 	struct sandbox_spec *s = b->s;
+	uint32_t h = path_hash(path);
 	for (size_t i = 0; i < s->n_grants; i++)
-		if (s->grants[i].is_file == is_file && streq(s->grants[i].path, path)) {
+		if (b->grant_hash[i] == h && s->grants[i].is_file == is_file &&
+		    streq(s->grants[i].path, path)) {
 			struct fs_grant *g = &s->grants[i];
 			g->access |= access;
 			free(path);
@@ -74,13 +108,13 @@ static int add_grant(struct builder *b, char *path, unsigned access, bool is_fil
 			}
 			return 0;
 		}
-	struct fs_grant *ng = reallocarray(s->grants, s->n_grants + 1, sizeof(*ng));
-	if (!ng) {
+	if (grow((void **)&s->grants, &b->grant_hash, s->n_grants, &b->grants_cap,
+		 sizeof(*s->grants)) < 0) {
 		free(path);
 		return -ENOMEM;
 	}
-	s->grants = ng;
-	struct fs_grant *g = &ng[s->n_grants];
+	b->grant_hash[s->n_grants] = h;
+	struct fs_grant *g = &s->grants[s->n_grants];
 	*g =
 	    (struct fs_grant){.path = path, .access = access, .is_file = is_file, .exists = exists};
 	s->n_grants++;
@@ -105,19 +139,20 @@ static int add_deny(struct builder *b, char *path, const char *raw, const char *
 		    const char *category, bool exists)
 {
 	struct sandbox_spec *s = b->s;
+	uint32_t h = path_hash(path);
 	for (size_t i = 0; i < s->n_denies; i++)
-		if (streq(s->denies[i].path, path)) {
+		if (b->deny_hash[i] == h && streq(s->denies[i].path, path)) {
 			free(path);
 			return 0;
 		}
-	struct fs_deny *nd = reallocarray(s->denies, s->n_denies + 1, sizeof(*nd));
-	if (!nd) {
+	if (grow((void **)&s->denies, &b->deny_hash, s->n_denies, &b->denies_cap,
+		 sizeof(*s->denies)) < 0) {
 		free(path);
 		return -ENOMEM;
 	}
-	s->denies = nd;
+	b->deny_hash[s->n_denies] = h;
 	struct stat st;
-	struct fs_deny *x = &nd[s->n_denies++];
+	struct fs_deny *x = &s->denies[s->n_denies++];
 	*x = (struct fs_deny){.path = path, .exists = exists};
 	x->is_dir = exists && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	x->group = strdup(group);
@@ -1031,6 +1066,8 @@ static int policy_resolve_memo(const struct policy_input *in, struct sandbox_spe
 	b.p = p;
 	r = resolve(&b, in);
 	expand_vars_done(&b.vars);
+	free(b.grant_hash);
+	free(b.deny_hash);
 	if (r < 0) {
 		strv_free(b.warnings);
 		return r;

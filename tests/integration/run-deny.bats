@@ -105,3 +105,30 @@ check_docker_masked() {
 }
 @test "~/.docker as a whole (TLS keys too) is protected under --allow ~ (root)" { check_docker_masked root; }
 @test "~/.docker as a whole (TLS keys too) is protected under --allow ~ (user)" { check_docker_masked user; }
+
+# A protected name that is a symlink protects its target: ~/.aws -> $T/data/aws-real
+# (outside the home, inside a grant) is denied there, by either name, and why says so.
+check_deny_symlink_target() {
+	rm -rf "$H/.aws"
+	mkdir "$T/data/aws-real"
+	echo "SECRET-AWS" >"$T/data/aws-real/credentials"
+	chown -R "$NOBODY:$NOBODY" "$T/data/aws-real"
+	chmod -R a+rX "$T/data/aws-real"
+	ln -s "$T/data/aws-real" "$H/.aws"
+	run sandboxed "$1" --allow "$H" --allow "$T/data" -- "$P/probe-read-print" "$T/data/aws-real/credentials"
+	assert_failure 13
+	refute_output --partial "SECRET-AWS"
+	run sandboxed "$1" --allow "$H" --allow "$T/data" -- "$P/probe-read-print" "$H/.aws/credentials"
+	assert_failure 13
+	refute_output --partial "SECRET-AWS"
+	# The rest of the granted tree still works.
+	run sandboxed "$1" --allow "$H" --allow "$T/data" -- "$P/probe-read-print" "$T/data/file.txt"
+	assert_success
+	assert_output --partial "data"
+	local json
+	json=$(nono_as "$1" why --json --path "$T/data/aws-real/credentials" --op read --allow "$T/data" 2>/dev/null)
+	[ "$(jq -r .status <<<"$json")" = denied ]
+	[ "$(jq -r .reason <<<"$json")" = sensitive_path ]
+}
+@test "a protected name that is a symlink is denied at its target (root)" { check_deny_symlink_target root; }
+@test "a protected name that is a symlink is denied at its target (user)" { check_deny_symlink_target user; }

@@ -217,6 +217,47 @@ static void test_groups_load_shared(void **state)
 	policy_groups_free(a);
 }
 
+static void assert_strv_same(char **a, char **b)
+{
+	assert_true((a == NULL) == (b == NULL));
+	for (size_t i = 0; a && (a[i] || b[i]); i++) {
+		assert_non_null(a[i]);
+		assert_non_null(b[i]);
+		assert_string_equal(a[i], b[i]);
+	}
+}
+
+/* What policy_groups_load() hands out (build-time data, policy-gen.c) equals a fresh
+ * parse of the embedded policy.json, field by field. */
+static void test_groups_load_equals_parse(void **state)
+{
+	(void)state;
+	_cleanup_(policy_groups_freep) struct policy_groups *built = NULL, *parsed = NULL;
+	struct diag d = {0};
+	const struct embedded_file *f = embedded_find("policy.json");
+	assert_non_null(f);
+	assert_int_equal(policy_groups_load(&built, &d), 0);
+	assert_int_equal(policy_groups_parse(f->data, f->size, "policy.json", &parsed, &d), 0);
+	assert_int_equal(built->n, parsed->n);
+	assert_true(parsed->n > 0);
+	for (size_t i = 0; i < parsed->n; i++) {
+		const struct policy_group *a = &built->groups[i], *b = &parsed->groups[i];
+		assert_string_equal(a->name, b->name);
+		assert_string_equal(a->description, b->description);
+		assert_int_equal(a->platform, b->platform);
+		assert_int_equal(a->required, b->required);
+		for (unsigned l = 0; l < _FS_LIST_MAX; l++)
+			assert_strv_same(a->fs[l], b->fs[l]);
+		assert_strv_same(a->commands, b->commands);
+		assert_true((a->denies == NULL) == (b->denies == NULL));
+		assert_int_equal(a->n_denies, b->n_denies);
+		for (size_t k = 0; k < b->n_denies; k++) {
+			assert_string_equal(a->denies[k].path, b->denies[k].path);
+			assert_string_equal(a->denies[k].category, b->denies[k].category);
+		}
+	}
+}
+
 static void test_groups_bad(void **state)
 {
 	(void)state;
@@ -1272,6 +1313,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_groups_load_shared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups_load_equals_parse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_groups_bad, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
