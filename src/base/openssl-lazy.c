@@ -1,30 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * OpenSSL, loaded when first used. libcrypto and libssl are most of what the dynamic
- * loader does when nono starts: mapping them and resolving their symbols cost about
- * 1.8 ms of CPU per exec, more than the rest of nono's libraries together, and a plain
- * `nono run` never calls them (the audit trail hashes only when there are events, the
- * proxy, rollback and trust are opt-in). So nono links none of OpenSSL: the functions it
- * calls are defined here, each loading both libraries on first use (dlopen, RTLD_NOW)
- * and forwarding to the real symbol found in them by handle, never by global lookup.
- *
- * The prototypes come from OpenSSL's own headers, so a signature that drifts is a
- * compile error. A function nono starts calling must be added here, or the link fails
- * with "undefined reference to" it: one FORWARD line, with the prototype from the header.
- * A library that cannot be loaded ends the process with the loader's own message and
- * status (127), as a missing DT_NEEDED library would have, before any work is done on a
- * missing function: there is no way to report it through every caller's error path.
- *
- * dlopen after fork() in a multithreaded parent may deadlock: the one forked process
- * that uses OpenSSL, the proxy, is forked before the supervisor starts any thread, and
- * loads it itself, in parallel with the command's start.
+ * OpenSSL, loaded when first used (lazy.h). libcrypto and libssl are most of what the
+ * dynamic loader would do when nono starts: mapping them and resolving their symbols
+ * cost about 1.8 ms of CPU per exec, and a plain `nono run` never calls them (the audit
+ * trail hashes only when there are events; the proxy, rollback and trust are opt-in).
+ * The one forked process that uses OpenSSL, the proxy, is forked before the supervisor
+ * starts any thread, and loads it itself, in parallel with the command's start.
  */
+#include "base/lazy.h"
 #include "base/macro.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -35,56 +21,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-static void *libs[2]; /* libcrypto, libssl */
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-_noreturn_ static void die(const char *what, const char *name)
-{
-	const char *why = dlerror();
-	char msg[512];
-	int n = snprintf(msg, sizeof(msg), "nono: error: cannot %s %s: %s\n", what, name,
-			 why ? why : "unknown error");
-	if (n > 0)
-		(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-	_exit(127);
-}
-
-static void load(void)
-{
-	/* The sonames the build linked against (OpenSSL 3 keeps them stable). */
-	static const char *const names[2] = {"libcrypto.so.3", "libssl.so.3"};
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		libs[i] = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-		if (!libs[i])
-			die("load", names[i]);
-	}
-}
-
-static void *sym(int lib, const char *name)
-{
-	(void)pthread_once(&once, load);
-	void *p = dlsym(libs[lib], name);
-	if (!p)
-		die("find the OpenSSL function", name);
-	return p;
-}
-
-#define C 0 /* libcrypto */
-#define S 1 /* libssl */
-
-/* name(params) forwarding args to the real function, resolved once (racing threads
- * store the same pointer). */
-#define FORWARD(lib, ret, name, params, args)                                                      \
-	ret name params                                                                            \
-	{                                                                                          \
-		static __typeof__(name) *fp_;                                                      \
-		__typeof__(name) *fn_ = __atomic_load_n(&fp_, __ATOMIC_ACQUIRE);                   \
-		if (!fn_) {                                                                        \
-			fn_ = (__typeof__(name) *)sym(lib, #name);                                 \
-			__atomic_store_n(&fp_, fn_, __ATOMIC_RELEASE);                             \
-		}                                                                                  \
-		return fn_ args;                                                                   \
-	}
+/* The sonames the build linked against (OpenSSL 3 keeps them stable). */
+static struct lazy_lib libcrypto = LAZY_LIB("libcrypto.so.3"), libssl = LAZY_LIB("libssl.so.3");
+#define C (&libcrypto)
+#define S (&libssl)
+#define FORWARD LAZY_FORWARD
 
 /* clang-format off */
 FORWARD(C, void, CRYPTO_clear_free, (void *ptr, size_t num, const char *file, int line), (ptr, num, file, line))
@@ -159,7 +100,7 @@ FORWARD(S, X509 *, SSL_get1_peer_certificate, (const SSL *s), (s))
 EVP_PKEY *EVP_PKEY_Q_keygen(OSSL_LIB_CTX *libctx, const char *propq, const char *type, ...)
 {
 	__typeof__(EVP_PKEY_Q_keygen) *f =
-	    (__typeof__(EVP_PKEY_Q_keygen) *)sym(C, "EVP_PKEY_Q_keygen");
+	    (__typeof__(EVP_PKEY_Q_keygen) *)lazy_sym(C, "EVP_PKEY_Q_keygen");
 	va_list ap;
 	EVP_PKEY *k;
 

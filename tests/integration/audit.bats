@@ -20,18 +20,6 @@ teardown() {
 	common_teardown
 }
 
-start_http() {
-	python3 -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 3>&- &
-	SRV=$!
-	HTTP_PORT=""
-	for _ in $(seq 100); do
-		HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n1)
-		[ -n "$HTTP_PORT" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # The single session directory in $H/.nono/audit (fails unless exactly one).
 session_dir() {
 	local n

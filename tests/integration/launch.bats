@@ -127,11 +127,14 @@ check_audit_open_fails() {
 @test "an audit record that cannot be created stops the run before the command (user)" { check_audit_open_fails user; }
 
 check_no_openssl_mapped() {
-	# Not a needed library of nono any more ...
+	# Not a needed library of nono any more (nor c-ares, http-parser, libseccomp) ...
 	run readelf -d "$N"
 	assert_success
 	refute_output --partial 'libcrypto'
 	refute_output --partial 'libssl'
+	refute_output --partial 'libcares'
+	refute_output --partial 'libhttp_parser'
+	refute_output --partial 'libseccomp'
 	# ... nor mapped into a supervisor whose run uses none of it.
 	local wait_go="touch $T/data/started; i=0; while [ ! -e $T/data/go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done"
 	# Not through nono_as (a function: $! would be its subshell): setpriv and env exec,
@@ -152,9 +155,18 @@ check_no_openssl_mapped() {
 	assert_output --partial 'libjansson'
 	refute_output --partial 'libcrypto'
 	refute_output --partial 'libssl'
+	refute_output --partial 'libcares'
+	refute_output --partial 'libhttp_parser'
+	refute_output --partial 'libseccomp'
+	# The proxy process loads what it uses, when it uses it: a request through it works.
+	start_http
+	run nono_as "$1" run --allow-domain 127.0.0.1 -- curl --noproxy '' -s -o /dev/null \
+		-w '%{http_connect}' -p "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output 200
 }
-@test "nono links no OpenSSL: a run that needs none never maps it (root)" { check_no_openssl_mapped root; }
-@test "nono links no OpenSSL: a run that needs none never maps it (user)" { check_no_openssl_mapped user; }
+@test "nono links no OpenSSL, c-ares, http-parser, libseccomp: a run that needs none never maps them (root)" { check_no_openssl_mapped root; }
+@test "nono links no OpenSSL, c-ares, http-parser, libseccomp: a run that needs none never maps them (user)" { check_no_openssl_mapped user; }
 
 check_mask_source_attached() {
 	# The masks' source tmpfs is attached beneath the namespace's /proc, not left

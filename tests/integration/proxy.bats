@@ -29,18 +29,6 @@ teardown() {
 	common_teardown
 }
 
-start_http() {
-	python3 -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 3>&- &
-	SRV=$!
-	HTTP_PORT=""
-	for _ in $(seq 100); do
-		HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n1)
-		[ -n "$HTTP_PORT" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # nono run ARGS in the Landlock placement of the proxy: as uid 65534 inside an outer
 # sandbox, whose seccomp filter refuses new user namespaces, so no private network
 # namespace can be made (the fallback a host without user namespaces gets).

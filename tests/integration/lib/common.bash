@@ -46,10 +46,26 @@ common_setup() {
 }
 
 common_teardown() {
+	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
 	[ -n "${T:-}" ] || return 0
 	# A supervisor that was just signalled may still be writing its audit end record
 	# into the tree: one bounded retry, then the error stands.
 	rm -rf "$T" 2>/dev/null || { sleep 1; rm -rf "$T"; }
+}
+
+# A plain HTTP server on 127.0.0.1 serving $T/www (made if missing): $SRV its pid
+# (common_teardown ends it), $HTTP_PORT its port.
+start_http() {
+	mkdir -p "$T/www"
+	python3 -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 3>&- &
+	SRV=$!
+	HTTP_PORT=""
+	for _ in $(seq 100); do
+		HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n1)
+		[ -n "$HTTP_PORT" ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # nono_as root|user ARGS...: run nono with the test HOME, as root or as uid 65534.
