@@ -17,7 +17,8 @@ _noreturn_ static void die(const char *what, const char *lib, const char *name)
 	int n = snprintf(msg, sizeof(msg), "nono: error: cannot %s %s%s%s: %s\n", what, lib,
 			 name ? ": " : "", name ? name : "", why ? why : "unknown error");
 	if (n > 0)
-		(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+		(void)!write(STDERR_FILENO, msg,
+			     (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	_exit(127);
 }
 

@@ -25,7 +25,10 @@ struct lazy_lib {
 	const char *soname; /* the soname the build linked against */
 	void *handle;
 };
-#define LAZY_LIB(soname) {soname, NULL}
+#define LAZY_LIB(soname)                                                                           \
+	{                                                                                          \
+		soname, NULL                                                                       \
+	}
 
 /* The function name of lib, lib loaded on the first call (RTLD_NOW | RTLD_LOCAL; found
  * by handle, never by global lookup). Never returns NULL: see above. */
