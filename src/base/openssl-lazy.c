@@ -23,8 +23,8 @@
 
 /* The sonames the build linked against (OpenSSL 3 keeps them stable). */
 static struct lazy_lib libcrypto = LAZY_LIB("libcrypto.so.3"), libssl = LAZY_LIB("libssl.so.3");
-#define C (&libcrypto)
-#define S (&libssl)
+#define C	(&libcrypto)
+#define S	(&libssl)
 #define FORWARD LAZY_FORWARD
 
 /* clang-format off */
