@@ -84,7 +84,7 @@ struct sandbox_plan {
 	char gid_map[64];
 	/*
 	 * Private PID + IPC namespaces (user namespaces available, or root): the supervisor
-	 * clones the child into them (sandbox_fork()); the child, PID 1, mounts a fresh
+	 * clones the child into them (sandbox_spawn()); the child, PID 1, mounts a fresh
 	 * /proc, forks the agent and execs itself as the init (sandbox_init_main()).
 	 */
 	bool use_pidns;

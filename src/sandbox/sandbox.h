@@ -10,10 +10,10 @@
  *   sandbox_prepare(spec, &features, ..) in the parent: opens every rule path,
  *                                        builds the BPF program, decides on masks;
  *                                        all allocation happens here
- *   sandbox_fork(plan)
- *   sandbox_child_exec(plan, ...)        in the child: async-signal-safe only;
- *                                        never returns
- *   parent: sandbox_read_exec_error()    0 when execve succeeded
+ *   sandbox_spawn(plan, fn, ...)         fn, in the child: async-signal-safe only,
+ *                                        ends in sandbox_child_exec(plan, ...),
+ *                                        which never returns; the parent gets
+ *                                        the child's report (0 when it exec'd)
  * `nono wrap` calls sandbox_child_exec() in its own process, without fork.
  */
 
@@ -223,11 +223,20 @@ _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *pat
 				   int err_fd);
 
 /*
- * fork(2) for sandbox_child_exec(): when the plan uses a PID namespace, the child is
- * cloned into new PID and IPC namespaces (and its user namespace), as their PID 1.
- * Returns the child's pid (in the caller's namespace), 0 in the child, or -1 (errno).
+ * Start the sandboxed child without copying this process's memory: fn(arg) runs in a
+ * clone that shares it (CLONE_VM | CLONE_VFORK, on a stack of its own; when the plan
+ * uses a PID namespace, as PID 1 of new PID and IPC, and its user, namespaces) and must
+ * end in sandbox_child_exec() with the write end of a close-on-exec pipe, *err_w. PID 1
+ * forks the agent and the agent the first mediation helper the same way. Like glibc's
+ * posix_spawn, fn must be async-signal-safe and write nothing but its own stack; the
+ * caller's thread is the only one running (other threads would run beside the clones).
+ * Returns once every process that shares the memory has exec'd or exited (EOF on err_r;
+ * *err_w is closed here): 0 and *ret_pid when the command was exec'd, 1 with *ret_err
+ * filled (and *ret_pid) when the set-up failed, -errno (*ret_pid set if the clone was
+ * made, and left running).
  */
-pid_t sandbox_fork(const struct sandbox_plan *p);
+int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w,
+		  int err_r, pid_t *ret_pid, struct sandbox_exec_error *ret_err);
 
 /* argv[1] of the hidden modes below; main() dispatches them before anything else. */
 #define SANDBOX_HELPER_ARG "__unotify-helper"
