@@ -176,3 +176,39 @@ check_mask_source_attached() {
 }
 @test "the mask source is attached beneath the namespace's /proc, masks hold (root)" { check_mask_source_attached root; }
 @test "the mask source is attached beneath the namespace's /proc, masks hold (user)" { check_mask_source_attached user; }
+
+check_spawn_shares_memory() {
+	command -v strace >/dev/null || skip_feature "strace is not installed"
+	local log="$T/data/clone.$1"  # writable by uid 65534 too
+	if [ "$1" = user ]; then
+		run setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log.out" -e trace=clone,clone3,fork,vfork,execve,execveat \
+			"$N" run --allow "$T/data" -- /bin/true
+	else
+		run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log.out" -e trace=clone,clone3,fork,vfork,execve,execveat \
+			"$N" run --allow "$T/data" -- /bin/true
+	fi
+	assert_success
+	# PID 1 of the namespaces: cloned sharing the supervisor's memory, which waits.
+	run grep -E 'clone3?\(.*CLONE_NEWPID' "$log.out"
+	assert_success
+	assert_output --partial 'CLONE_VM'
+	assert_output --partial 'CLONE_VFORK'
+	# PID 1 (the process that execs the init) clones the agent, and the agent (the one
+	# that execs /bin/true) the first mediation helper: no copy either.
+	local init agent
+	init=$(grep -E 'execveat\(.*"__init"' "$log.out" | head -1 | cut -d' ' -f1)
+	agent=$(grep 'execve("/bin/true"' "$log.out" | head -1 | cut -d' ' -f1)
+	[ -n "$init" ] && [ -n "$agent" ] || fail "no init or command exec in: $(cat "$log.out")"
+	run grep -E "^($init|$agent) +(clone3?|fork|vfork)\(" "$log.out"
+	assert_success
+	[ "${#lines[@]}" -eq 2 ] || fail "PID 1 and the agent cloned ${#lines[@]} times: $output"
+	for l in "${lines[@]}"; do
+		[[ $l == *CLONE_VM* ]] || fail "a copy of the supervisor's memory: $l"
+	done
+	assert_line --partial 'CLONE_PARENT'
+}
+@test "the sandboxed child, its agent and first helper are cloned without copying the supervisor (root)" { check_spawn_shares_memory root; }
+@test "the sandboxed child, its agent and first helper are cloned without copying the supervisor (user)" { check_spawn_shares_memory user; }
