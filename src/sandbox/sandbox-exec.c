@@ -41,6 +41,10 @@
 #include "sandbox/landlock-compat.h"
 #include "sandbox/sandbox-internal.h"
 
+#ifdef NONO_ASAN_UNPOISON /* this file is built without ASan, the program with it */
+#include <sanitizer/asan_interface.h>
+#endif
+
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -901,6 +905,10 @@ int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, in
 	if (r < 0 && pid > 0)
 		/* Cannot tell whether the clones are done with the stacks: leave them be. */
 		return r;
+#ifdef NONO_ASAN_UNPOISON
+	/* Whatever instrumented code (child_main) left poisoned there goes with the stacks. */
+	__asan_unpoison_memory_region(m, len);
+#endif
 	(void)munmap(m, len);
 	return r;
 }
