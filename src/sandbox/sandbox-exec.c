@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Child side: apply a prepared plan and execve. Runs between fork() and execve() in
- * a possibly multithreaded parent's child, so only async-signal-safe calls: raw
- * syscalls, open/read/write/close, no malloc, no stdio, no locale. Every failure is
- * reported as {step, errno, index} on err_fd, then _exit(127).
+ * a possibly multithreaded parent's child, or (sandbox_spawn()) in a clone that shares
+ * the supervisor's memory, so only async-signal-safe calls: raw syscalls,
+ * open/read/write/close, no malloc, no stdio, no locale, nothing written but the stack
+ * and this file's statics. Every failure is reported as {step, errno, index} on
+ * err_fd, then _exit(127).
  *
  * Order matters:
  *   pdeathsig -> user ns (+ identity maps) -> mount ns -> masks -> [PID ns: fresh
@@ -11,6 +13,9 @@
  *   no_new_privs -> Landlock (the helpers' layer when mediating) -> seccomp -> AF_UNIX
  *   mediation (helpers exec'd, notification filter) -> Landlock (the agent's layer) ->
  *   CLOEXEC sweep -> chdir -> exec
+ * In a PID namespace with mediation, PID 1 itself goes on to the seccomp filter before
+ * it forks the agent, and its init forks the helpers (confine(), exec_init_helpers()):
+ * the agent takes it up from the notification filter.
  * Masks need namespace caps, so they come before the drop; Landlock and seccomp come
  * last so they also bind everything above and forbid undoing the masks. The helpers
  * start one Landlock layer above the agent: the agent's domain is a child of theirs,
@@ -543,16 +548,20 @@ static int helper_entry(void *p)
 	helper_exec(p);
 }
 
-static void start_mediation(const struct sandbox_plan *p, int err_fd)
+/* The notification filter and the listener's hand-off; with start_helpers, first the
+ * helpers (else the init already serves their channels: fork_agent()). */
+static void start_mediation(const struct sandbox_plan *p, int err_fd, bool start_helpers)
 {
 	struct sock_fprog prog = {.len = p->notify_filter_len, .filter = p->notify_filter};
 	int32_t pids[UNOTIFY_HELPERS] = {0};
 	int lfd, e;
 	/* CLONE_PARENT: a sibling under the supervisor (or, in a PID namespace, a child of
 	 * its init), not a child the agent could wait(2) for. */
-	long pid;
+	long pid = 0;
 
-	if (helper_stack)
+	if (!start_helpers)
+		; /* the init's children, in the PID namespace: pids stay 0 */
+	else if (helper_stack)
 		/* In the supervisor's memory (sandbox_spawn()): the helper runs on a stack of
 		 * its own while we wait (CLONE_VFORK) until it has exec'd, so nothing is
 		 * copied and nothing runs beside it. */
@@ -565,7 +574,7 @@ static void start_mediation(const struct sandbox_plan *p, int err_fd)
 		if (pid == 0)
 			helper_exec(p);
 	}
-	if (pid < 0)
+	if (start_helpers && pid < 0)
 		fail(err_fd, STEP_UNOTIFY, errno, 0);
 	/* A pid in our PID namespace means nothing to the supervisor: it would signal an
 	 * unrelated process; the namespace's end takes the helpers. Otherwise the first
@@ -635,9 +644,13 @@ struct child_ctx {
 	const char *cwd;
 	int err_fd;
 	int sync[2]; /* fork_agent(): PID 1's exec is the EOF on sync[0] */
+	/* PID 1 did confine() before fork_agent(), and its init serves the helpers'
+	 * channels: the agent goes on from the notification filter. */
+	bool confined;
 };
 
 _noreturn_ static void finish(const struct child_ctx *c);
+static void confine(const struct sandbox_plan *p, int err_fd);
 
 /* In the agent-to-be: wait until PID 1 has exec'd the init (or died). */
 static void agent_wait_init(const struct child_ctx *c)
@@ -659,6 +672,43 @@ static int agent_entry(void *arg)
 
 	agent_wait_init(c);
 	finish(c);
+}
+
+/*
+ * PID 1, confined (the helpers' Landlock layer, seccomp, no capabilities): exec the init
+ * with the mediation channels at fds 3..3+n-1, as `nono __init PID N`; it forks one
+ * helper per channel (sandbox_init_main()). One exec for the init and the helpers
+ * instead of two, and the helpers sit in the very domain the agent's layer is stacked
+ * on. Returns only when the exec failed (err_fd is then still ours).
+ */
+static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w,
+			      const char *pid)
+{
+	char *envp[] = {NULL};
+	char n[2] = {(char)('0' + p->n_helpers), 0};
+	char *argv[] = {(char *)"nono", (char *)SANDBOX_INIT_ARG, (char *)pid, n, NULL};
+	int tmp[UNOTIFY_HELPERS], exe, err, sync;
+
+	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
+		fail(err_fd, STEP_UNOTIFY, EINVAL, 0);
+	/* Out of the way of 3..: what the exec needs, what reports its failure, and the
+	 * pipe whose close tells the agent that the init runs. */
+	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	err = fcntl(err_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	sync = fcntl(sync_w, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	if (exe < 0 || err < 0 || sync < 0)
+		fail(err_fd, STEP_UNOTIFY, errno, 0);
+	for (size_t i = 0; i < p->n_helpers; i++) {
+		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+		if (tmp[i] < 0)
+			fail(err, STEP_UNOTIFY, errno, 0);
+	}
+	for (size_t i = 0; i < p->n_helpers; i++)
+		if (dup2(tmp[i], 3 + (int)i) < 0)
+			fail(err, STEP_UNOTIFY, errno, 0);
+	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
+	(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+	fail(err, STEP_PIDNS, errno, 2);
 }
 
 /*
@@ -693,6 +743,8 @@ static void fork_agent(struct child_ctx *c)
 	}
 	(void)close(c->sync[0]);
 	format_int(pid, agent);
+	if (c->confined)
+		exec_init_helpers(c->p, c->err_fd, c->sync[1], pid);
 	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	fail(c->err_fd, STEP_PIDNS, exec_self(c->p, SANDBOX_INIT_ARG, pid), 2);
 }
@@ -777,17 +829,22 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		apply_masks(p, err_fd, pid1, false);
 	if (pid1) {
 		mount_proc(p, err_fd);
+		/* Mediating: PID 1 takes the helpers' layer itself, and its init starts them. */
+		if (p->notify_send_fd >= 0 && p->helper_ruleset_fd >= 0) {
+			confine(p, err_fd);
+			c.confined = true;
+		}
 		fork_agent(&c);
 	}
 	finish(&c);
 }
 
-/* From the network namespace's listeners to the exec: the agent's part of the set-up. */
-static void finish(const struct child_ctx *c)
+/*
+ * The network namespace's listeners, the capability drop, no_new_privs, the first
+ * Landlock layer (the helpers' when mediating) and the seccomp filter.
+ */
+static void confine(const struct sandbox_plan *p, int err_fd)
 {
-	const struct sandbox_plan *p = c->p;
-	int err_fd = c->err_fd;
-	bool mediate;
 	int first;
 
 	if (p->flags & SANDBOX_NETNS) {
@@ -804,8 +861,8 @@ static void finish(const struct child_ctx *c)
 		fail(err_fd, STEP_NO_NEW_PRIVS, errno, -1);
 
 	/* Mediating: the helpers' layer first, the agent's goes on top once they run. */
-	mediate = p->notify_send_fd >= 0;
-	first = mediate && p->helper_ruleset_fd >= 0 ? p->helper_ruleset_fd : p->ruleset_fd;
+	first = p->notify_send_fd >= 0 && p->helper_ruleset_fd >= 0 ? p->helper_ruleset_fd
+								     : p->ruleset_fd;
 	if (first >= 0 && ll_restrict_self(first, p->restrict_flags) < 0)
 		fail(err_fd, STEP_LANDLOCK, errno, -1);
 
@@ -814,12 +871,23 @@ static void finish(const struct child_ctx *c)
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 			fail(err_fd, STEP_SECCOMP, errno, -1);
 	}
+}
 
+/* From the network namespace's listeners to the exec: the agent's part of the set-up. */
+static void finish(const struct child_ctx *c)
+{
+	const struct sandbox_plan *p = c->p;
+	int err_fd = c->err_fd;
+	bool mediate = p->notify_send_fd >= 0;
+	bool layered = mediate && p->helper_ruleset_fd >= 0;
+
+	if (!c->confined)
+		confine(p, err_fd);
 	/* Last filter: nothing after it may depend on connect/bind being answered. */
 	if (mediate)
-		start_mediation(p, err_fd);
+		start_mediation(p, err_fd, !c->confined);
 	/* One layer deeper than the helpers: the agent can neither trace nor signal them. */
-	if (first != p->ruleset_fd && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
+	if (layered && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
 		fail(err_fd, STEP_LANDLOCK, errno, 1);
 
 	/* Only 0, 1, 2 survive execve; err_fd is already O_CLOEXEC. */

@@ -290,6 +290,29 @@ _noreturn_ static void helper_loop(int fd)
 	}
 }
 
+void sandbox_helpers_start(size_t n)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+
+	for (size_t i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break; /* its worker's requests fail: EPIPE, answered as an error */
+		if (pid == 0) {
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			/* Out of the terminal's process group: ^C is for the agent. */
+			(void)setsid();
+			(void)sigaction(SIGPIPE, &ign, NULL);
+			if (dup2(3 + (int)i, 3) < 0)
+				_exit(1);
+			(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+			helper_loop(3);
+		}
+	}
+	if (n > 0)
+		(void)syscall(SYS_close_range, 3U, 2U + (unsigned)n, 0U);
+}
+
 void sandbox_helper_main(int argc, char **argv)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN};

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * PID 1 of the sandbox's PID namespace (`nono __init PID`), exec'd fresh by the
+ * PID 1 of the sandbox's PID namespace (`nono __init PID [N]`), exec'd fresh by the
  * supervisor's clone once it has forked the agent (sandbox-exec.c fork_agent): it holds
  * nothing of the supervisor's memory or environment, is not dumpable, has no
  * capabilities, and sits outside the agent's Landlock domain (whose signal scope and
- * ptrace rules keep the agent away from it).
+ * ptrace rules keep the agent away from it). With N, the run mediates AF_UNIX sockets:
+ * PID 1 took the helpers' Landlock layer (the agent's is stacked on it) and the seccomp
+ * filter before its exec, and the init forks one helper per channel at fds 3..3+N-1
+ * (sandbox_helpers_start()): one exec serves the init and the helpers.
  *
  * Its work: forward to the agent the signals other processes send it (the supervisor
  * forwards SIGTERM, SIGHUP, ... here), reap every orphan of the namespace, and exit with
@@ -20,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
+#include "sandbox/sandbox-internal.h"
 
 static int status_code(int status)
 {
@@ -71,6 +74,13 @@ void sandbox_init_main(int argc, char **argv)
 	}
 	if (agent <= 1)
 		_exit(127);
+	/* Mediating: the helpers' channels are at fds 3..3+N-1 (sandbox-exec.c,
+	 * exec_init_helpers); serve each in a forked process before signals are blocked. */
+	if (argc >= 4) {
+		if (argv[3][0] < '1' || argv[3][0] > '0' + UNOTIFY_HELPERS || argv[3][1])
+			_exit(127);
+		sandbox_helpers_start((size_t)(argv[3][0] - '0'));
+	}
 
 	/* Blocked, every signal waits for sigwaitinfo(): none is lost, none kills PID 1. */
 	(void)sigfillset(&all);

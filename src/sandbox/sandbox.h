@@ -133,9 +133,10 @@ int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const ui
 /*
  * AF_UNIX mediation (supervised runs; see supervisor/unotify.h). After its other filters
  * the child starts n helpers — this binary exec'd fresh as `nono __unotify-helper`
- * (sandbox_helper_main), siblings under the planning process (children of the init in a
- * PID namespace), under the agent's namespaces, capabilities and Landlock rules but one
- * Landlock layer above the agent — each serving helper_fds[i] (sandbox/unotify-proto.h),
+ * (sandbox_helper_main), siblings under the planning process; in a PID namespace forks
+ * of the init, exec'd as `nono __init PID n` — under the agent's namespaces,
+ * capabilities and Landlock rules but one Landlock layer above the agent — each serving
+ * helper_fds[i] (sandbox/unotify-proto.h),
  * then installs a filter that turns connect(2), bind(2) and sendto(2) with an address
  * into user notifications, and sends the listener over send_fd (SCM_RIGHTS) with the
  * helpers' pids as data (int32_t[UNOTIFY_HELPERS]; 0 in a PID namespace). Builds the
@@ -251,7 +252,9 @@ int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, in
 _noreturn_ void sandbox_helper_main(int argc, char **argv);
 
 /*
- * `nono __init PID`: PID 1 of the sandbox's PID namespace, exec'd fresh. Forwards the
+ * `nono __init PID [N]`: PID 1 of the sandbox's PID namespace, exec'd fresh; with N, it
+ * first forks the N mediation helpers for the channels at fds 3.. (as
+ * `__unotify-helper N` would, each in a process of its own). Forwards the
  * signals other processes send it to PID, reaps every orphan, and exits with PID's
  * status (128+signal when it was killed); the kernel then kills whatever is left in
  * the namespace. Never returns.
