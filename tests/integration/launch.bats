@@ -23,7 +23,7 @@ list_procs='for p in /proc/[0-9]*; do echo "${p#/proc/} $(cat $p/comm) $(tr "\0"
 check_helper_binary() {
 	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"
 	# (The init forks the helpers after its exec, beside the agent: wait for one.)
-	local wait_helper='for i in $(seq 200); do h=$(grep -l "__init" /proc/[3-9]*/cmdline /proc/[1-9][0-9]*/cmdline 2>/dev/null | head -1); [ -n "$h" ] && break; sleep 0.05; done; h=${h#/proc/}; h=${h%/cmdline}'
+	local wait_helper='h=; for i in $(seq 200); do for p in /proc/[0-9]*; do case "$(tr "\0" " " <$p/cmdline 2>/dev/null)" in "nono __init 2 "[1-9]" ") [ "${p#/proc/}" = 1 ] || h=${p#/proc/};; esac; done; [ -n "$h" ] && break; sleep 0.05; done'
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$wait_helper; $list_procs"
 	assert_success
 	# PID 1 is the init, the mediation helpers its forks: all nono-helper now.
