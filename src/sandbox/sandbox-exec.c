@@ -681,8 +681,7 @@ static int agent_entry(void *arg)
  * instead of two, and the helpers sit in the very domain the agent's layer is stacked
  * on. Returns only when the exec failed (err_fd is then still ours).
  */
-static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w,
-			      const char *pid)
+static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w, const char *pid)
 {
 	char *envp[] = {NULL};
 	char n[2] = {(char)('0' + p->n_helpers), 0};
@@ -862,7 +861,7 @@ static void confine(const struct sandbox_plan *p, int err_fd)
 
 	/* Mediating: the helpers' layer first, the agent's goes on top once they run. */
 	first = p->notify_send_fd >= 0 && p->helper_ruleset_fd >= 0 ? p->helper_ruleset_fd
-								     : p->ruleset_fd;
+								    : p->ruleset_fd;
 	if (first >= 0 && ll_restrict_self(first, p->restrict_flags) < 0)
 		fail(err_fd, STEP_LANDLOCK, errno, -1);
 
@@ -936,8 +935,8 @@ static int drain_exec_error(int err_r, struct sandbox_exec_error *ret)
 	}
 }
 
-int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w,
-		  int err_r, pid_t *ret_pid, struct sandbox_exec_error *ret_err)
+int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w, int err_r,
+		  pid_t *ret_pid, struct sandbox_exec_error *ret_err)
 {
 	const size_t one = SPAWN_GUARD + SPAWN_STACK, len = 3 * one;
 	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;

@@ -236,8 +236,8 @@ _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *pat
  * filled (and *ret_pid) when the set-up failed, -errno (*ret_pid set if the clone was
  * made, and left running).
  */
-int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w,
-		  int err_r, pid_t *ret_pid, struct sandbox_exec_error *ret_err);
+int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w, int err_r,
+		  pid_t *ret_pid, struct sandbox_exec_error *ret_err);
 
 /* argv[1] of the hidden modes below; main() dispatches them before anything else. */
 #define SANDBOX_HELPER_ARG "__unotify-helper"

@@ -491,6 +491,74 @@ static void test_exec_error_reported(void **state)
 	assert_int_equal(e.err, ENOENT);
 }
 
+struct spawn_args {
+	const struct sandbox_plan *p;
+	const char *path;
+	char **argv;
+	int err_w;
+};
+
+static int spawn_child(void *arg)
+{
+	const struct spawn_args *a = arg;
+
+	sandbox_child_exec(a->p, a->path, a->argv, environ, "/", a->err_w);
+}
+
+/*
+ * sandbox_spawn(): the clone shares our memory, so it returns only once every process
+ * in it has exec'd or exited, with the report read, and our heap as we left it. As root
+ * the plan has a PID namespace: PID 1 clones the agent (sharing the memory too) and
+ * execs this binary as the init, which passes the agent's status on.
+ */
+static void test_spawn(void **state)
+{
+	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+	struct sandbox_exec_error e = {0};
+	struct diag d = {0};
+	struct tspec t;
+	char *argv[] = {(char *)"true", NULL};
+	char *canary = strdup("untouched");
+	int fds[2], status, w;
+	pid_t pid = -1;
+	(void)state;
+	need_landlock(1);
+
+	assert_non_null(canary);
+	tspec_init(&t);
+	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
+	struct sandbox_plan_info info;
+	sandbox_plan_get_info(p, &info);
+	if (geteuid() == 0)
+		assert_true(info.pidns);
+
+	/* A command that cannot be exec'd: reported, its status 127. */
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	w = fds[1];
+	struct spawn_args bad = {p, "/nonexistent/binary", argv, fds[1]};
+	assert_int_equal(sandbox_spawn(p, spawn_child, &bad, &w, fds[0], &pid, &e), 1);
+	assert_int_equal(w, -EBADF); /* ours was closed */
+	(void)close(fds[0]);
+	assert_int_equal(e.step, STEP_EXEC);
+	assert_int_equal(e.err, ENOENT);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+
+	/* One that can: no report, its own status. */
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	w = fds[1];
+	struct spawn_args good = {p, "/bin/true", argv, fds[1]};
+	e = (struct sandbox_exec_error){0};
+	assert_int_equal(sandbox_spawn(p, spawn_child, &good, &w, fds[0], &pid, &e), 0);
+	(void)close(fds[0]);
+	assert_int_equal(e.step, STEP_NONE);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	assert_string_equal(canary, "untouched");
+	free(canary);
+}
+
 /* ---------------------------------------------------------------- network */
 
 static void test_block_net(void **state)
@@ -1126,6 +1194,9 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && streq(argv[1], "--probe"))
 		return probe_main(argc - 2, argv + 2);
+	/* The PID namespace's init of test_spawn (this binary is exec'd as it). */
+	if (argc >= 2 && streq(argv[1], SANDBOX_INIT_ARG))
+		sandbox_init_main(argc, argv);
 
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fs_rights),
@@ -1138,6 +1209,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_file_grant_does_not_widen),
 	    cmocka_unit_test(test_missing_grant_skipped),
 	    cmocka_unit_test(test_exec_error_reported),
+	    cmocka_unit_test(test_spawn),
 	    cmocka_unit_test(test_block_net),
 	    cmocka_unit_test(test_open_port),
 	    cmocka_unit_test(test_proxy_port),
