@@ -290,27 +290,24 @@ _noreturn_ static void helper_loop(int fd)
 	}
 }
 
-void sandbox_helpers_start(size_t n)
+int sandbox_helper_fork(int fd)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigset_t none;
+	pid_t pid = fork();
 
-	for (size_t i = 0; i < n; i++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			break; /* its worker's requests fail: EPIPE, answered as an error */
-		if (pid == 0) {
-			(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-			/* Out of the terminal's process group: ^C is for the agent. */
-			(void)setsid();
-			(void)sigaction(SIGPIPE, &ign, NULL);
-			if (dup2(3 + (int)i, 3) < 0)
-				_exit(1);
-			(void)syscall(SYS_close_range, 4U, ~0U, 0U);
-			helper_loop(3);
-		}
-	}
-	if (n > 0)
-		(void)syscall(SYS_close_range, 3U, 2U + (unsigned)n, 0U);
+	if (pid != 0)
+		return pid < 0 ? -errno : 0;
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Out of the terminal's process group: ^C is for the agent. */
+	(void)setsid();
+	(void)sigaction(SIGPIPE, &ign, NULL);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL); /* the init blocks every signal */
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+	helper_loop(3);
 }
 
 void sandbox_helper_main(int argc, char **argv)

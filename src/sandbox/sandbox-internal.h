@@ -136,9 +136,10 @@ struct sandbox_plan {
 /* sandbox-helper.c: send fd over the AF_UNIX socket sock (SCM_RIGHTS) with len bytes of
  * data. 0 or an errno. Async-signal-safe. */
 int sandbox_send_fd(int sock, int fd, const void *data, size_t len);
-/* sandbox-helper.c: in the init (`nono __init PID N`), one forked helper process per
- * channel at fds 3..3+n-1 (not dumpable, like the init), then those fds closed. */
-void sandbox_helpers_start(size_t n);
+/* sandbox-helper.c: in the init (`nono __init PID N`): a forked helper process serving
+ * the channel fd (at fd 3 in it; not dumpable, like the init). 0 or -errno; the caller
+ * closes its fd either way. */
+int sandbox_helper_fork(int fd);
 /* sandbox.c: O_PATH fd of the binary the init and the helpers are exec'd from, or -errno. */
 int sandbox_open_helper_exe(void);
 

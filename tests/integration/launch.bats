@@ -22,9 +22,15 @@ list_procs='for p in /proc/[0-9]*; do echo "${p#/proc/} $(cat $p/comm) $(tr "\0"
 
 check_helper_binary() {
 	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"
-	# (The init forks the helpers after its exec, beside the agent: wait for one.)
+	# The init forks a helper when the supervisor first needs one (a connect to a granted
+	# socket here), beside the agent: wait for it.
+	"$P/probe-unix" serve "$T/data/h.sock" hi >/dev/null 3>&- &
+	local srv=$! i=0
+	while [ ! -S "$T/data/h.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	local connect="\"$P/probe-unix\" connect \"$T/data/h.sock\" >/dev/null"
 	local wait_helper='h=; for i in $(seq 200); do for p in /proc/[0-9]*; do case "$(tr "\0" " " <$p/cmdline 2>/dev/null)" in "nono __init 2 "[1-9]" ") [ "${p#/proc/}" = 1 ] || h=${p#/proc/};; esac; done; [ -n "$h" ] && break; sleep 0.05; done'
-	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$wait_helper; $list_procs"
+	local grants=(--allow "$T/data" --read "$P" --allow-unix-socket "$T/data/h.sock")
+	run nono_as "$1" run "${grants[@]}" -- /bin/sh -c "$connect; $wait_helper; $list_procs"
 	assert_success
 	# PID 1 is the init, the mediation helpers its forks: all nono-helper now.
 	assert_line --regexp '^1 nono-helper nono __init 2 [1-9] $'
@@ -33,13 +39,19 @@ check_helper_binary() {
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c 'cat /proc/1/environ; echo rc=$?'
 	assert_output --partial 'Permission denied'
 	assert_output --partial 'rc=1'
-	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$wait_helper"'; echo helper=$h; cat /proc/$h/environ; echo rc=$?'
+	run nono_as "$1" run "${grants[@]}" -- /bin/sh -c "$connect; $wait_helper"'; echo helper=$h; cat /proc/$h/environ; echo rc=$?'
+	kill $srv
 	assert_output --regexp 'helper=[0-9]+'
 	assert_output --partial 'Permission denied'
 	assert_output --partial 'rc=1'
+	# A command that connects to nothing starts no helper at all.
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	assert_line --regexp '^1 nono-helper nono __init 2 [1-9] $'
+	refute_line --regexp '^([3-9]|[1-9][0-9]+) nono-helper '
 }
-@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable (root)" { check_helper_binary root; }
-@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable (user)" { check_helper_binary user; }
+@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable, started when needed (root)" { check_helper_binary root; }
+@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable, started when needed (user)" { check_helper_binary user; }
 
 check_untrusted_helper() {
 	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"

@@ -45,9 +45,10 @@ contained() {
 	fi
 }
 
-# sh -c "$after_helpers" PROGRAM ARG: exec PROGRAM ARG once the init and a mediation
-# helper (which the init forks after its exec, beside the agent) are both there to see.
-after_helpers='for i in $(seq 200); do [ $(cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -o "__init 2 [1-9]" | wc -l) -ge 2 ] \
+# sh -c "$after_helpers" PROGRAM ARG PROBE-UNIX SOCKET: connect to SOCKET (a granted one,
+# served), so that the init forks a mediation helper, and exec PROGRAM ARG once the init
+# and that helper are both there to see.
+after_helpers='"$2" connect "$3" >/dev/null; for i in $(seq 200); do [ $(cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -o "__init 2 [1-9]" | wc -l) -ge 2 ] \
 	&& break; sleep 0.05; done; exec "$0" "$1"'
 
 serve() {
@@ -62,11 +63,13 @@ check_scan() {
 	serve "$S/ok/granted.sock" fine
 	# With a proxy credential (private network namespace) and with the network allowed.
 	run contained "$1" --profile "$T/prof.json" --credential x \
-		--allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET"
+		--allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET" \
+		"$P/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	assert_output --regexp "scanned [0-9]+ pids, ([2-9]|[1-9][0-9]+) outside"
 	refute_output --partial "pid "
-	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET"
+	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET" \
+		"$P/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	assert_output --regexp "scanned [0-9]+ pids, ([2-9]|[1-9][0-9]+) outside"
 	refute_output --partial "pid "
@@ -85,12 +88,12 @@ check_helpers_exec() {
 	serve "$S/ok/granted.sock" fine
 	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp)
 	local cmd=(env -i "${envs[@]}" "$N" run --read "$H/project" --allow-unix-socket "$S/ok/granted.sock" --
-		/bin/sh -c "for i in \$(seq 100); do o=\$(ps -o pid=,args= -e); [ \$(echo \"\$o\" | grep -c ' nono __init 2 [1-9]\$') -ge 2 ] && break; sleep 0.05; done; echo \"\$o\"; exec \"\$0\" connect \"\$1\"")
+		/bin/sh -c "\"\$0\" connect \"\$1\" >/dev/null; for i in \$(seq 100); do o=\$(ps -o pid=,args= -e); [ \$(echo \"\$o\" | grep -c ' nono __init 2 [1-9]\$') -ge 2 ] && break; sleep 0.05; done; echo \"\$o\"; exec \"\$0\" connect \"\$1\"")
 	[ "$1" = user ] && cmd=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "${cmd[@]}")
 	cp "$P/probe-unix" "$H/project/probe-unix"
 	chmod 755 "$H/project/probe-unix"
-	# The init (PID 1, exec'd before the agent runs) forks one helper per channel: the
-	# agent may run before they show, so look again until one does.
+	# The init (PID 1, exec'd before the agent runs) forks a helper when the first
+	# connect needs one, beside the agent: look again until it shows.
 	run "${cmd[@]}" "$H/project/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	assert_output --partial fine
@@ -108,7 +111,8 @@ check_outside_listener() {
 		"$P/probe-unix" connect "$S/out/docker.sock"
 	assert_failure 13
 	refute_output --partial bad
-	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET"
+	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET" \
+		"$P/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	refute_output --regexp "PTRACE|pidfd_getfd|kill"
 }
