@@ -676,10 +676,10 @@ static int agent_entry(void *arg)
 
 /*
  * PID 1, confined (the helpers' Landlock layer, seccomp, no capabilities): exec the init
- * with the mediation channels at fds 3..3+n-1, as `nono __init PID N`; it forks one
- * helper per channel (sandbox_init_main()). One exec for the init and the helpers
- * instead of two, and the helpers sit in the very domain the agent's layer is stacked
- * on. Returns only when the exec failed (err_fd is then still ours).
+ * with the mediation channels at fds 3..3+n-1, as `nono __init PID N`; it forks a
+ * helper for a channel when first used (sandbox_init_main()). One exec for the init and
+ * the helpers instead of two, and the helpers sit in the very domain the agent's layer
+ * is stacked on. Returns only when the exec failed (err_fd is then still ours).
  */
 static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w, const char *pid)
 {
@@ -912,6 +912,18 @@ void sandbox_plan_keep_fd(struct sandbox_plan *p, int fd)
 	p->keep_fd = fd;
 }
 
+void sandbox_child_default_handlers(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+	for (int sig = 1; sig < _NSIG; sig++) {
+		struct sigaction cur;
+		if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler != SIG_DFL &&
+		    cur.sa_handler != SIG_IGN)
+			(void)sigaction(sig, &dfl, NULL);
+	}
+}
+
 /* Each stack sandbox_spawn() sets aside, and the unmapped page below it. */
 #define SPAWN_STACK (64 * 1024)
 #define SPAWN_GUARD 4096
@@ -959,9 +971,14 @@ int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, in
 		}
 	agent_stack = m + 2 * one;
 	helper_stack = m + 3 * one;
-	/* Stacks grow down: each clone gets the top of its own. */
+	/* As posix_spawn: the clone starts with every signal blocked, until fn has put the
+	 * handlers back to their defaults. Stacks grow down: each gets the top of its own. */
+	sigset_t all, saved;
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &saved);
 	pid = clone(fn, m + one, flags, arg);
 	r = pid < 0 ? -errno : 0;
+	(void)sigprocmask(SIG_SETMASK, &saved, NULL);
 	/* Ours closed, EOF on err_r means that nothing runs in our memory any more. */
 	*err_w = safe_close(*err_w);
 	if (r == 0)

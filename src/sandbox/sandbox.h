@@ -228,9 +228,11 @@ _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *pat
  * clone that shares it (CLONE_VM | CLONE_VFORK, on a stack of its own; when the plan
  * uses a PID namespace, as PID 1 of new PID and IPC, and its user, namespaces) and must
  * end in sandbox_child_exec() with the write end of a close-on-exec pipe, *err_w. PID 1
- * forks the agent and the agent the first mediation helper the same way. Like glibc's
- * posix_spawn, fn must be async-signal-safe and write nothing but its own stack; the
- * caller's thread is the only one running (other threads would run beside the clones).
+ * forks the agent (and without a PID namespace the agent the first mediation helper) the
+ * same way. Like glibc's posix_spawn, fn must be async-signal-safe, write nothing but its
+ * own stack, and let none of our signal handlers run there: it calls
+ * sandbox_child_default_handlers() before it unblocks signals. Other threads may run
+ * meanwhile, as long as they leave the plan, argv and envp alone.
  * Returns once every process that shares the memory has exec'd or exited (EOF on err_r;
  * *err_w is closed here): 0 and *ret_pid when the command was exec'd, 1 with *ret_err
  * filled (and *ret_pid) when the set-up failed, -errno (*ret_pid set if the clone was
@@ -238,6 +240,10 @@ _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *pat
  */
 int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w, int err_r,
 		  pid_t *ret_pid, struct sandbox_exec_error *ret_err);
+
+/* In a clone of sandbox_spawn(): every caught signal back to its default action, so no
+ * handler of the parent's runs in the parent's memory. Async-signal-safe. */
+void sandbox_child_default_handlers(void);
 
 /* argv[1] of the hidden modes below; main() dispatches them before anything else. */
 #define SANDBOX_HELPER_ARG "__unotify-helper"

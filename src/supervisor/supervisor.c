@@ -113,6 +113,7 @@ __attribute__((no_sanitize("address"))) static int child_main(void *arg)
 	const struct child_args *a = arg;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sandbox_child_default_handlers();
 	(void)sigprocmask(SIG_SETMASK, a->old, NULL);
 	if (a->o->pty && pty_child_setup(a->o->pty) < 0)
 		_exit(1);

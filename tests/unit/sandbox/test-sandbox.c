@@ -501,7 +501,11 @@ struct spawn_args {
 static int spawn_child(void *arg)
 {
 	const struct spawn_args *a = arg;
+	sigset_t none;
 
+	sandbox_child_default_handlers();
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	sandbox_child_exec(a->p, a->path, a->argv, environ, "/", a->err_w);
 }
 
