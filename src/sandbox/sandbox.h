@@ -259,8 +259,8 @@ _noreturn_ void sandbox_helper_main(int argc, char **argv);
 
 /*
  * `nono __init PID [N]`: PID 1 of the sandbox's PID namespace, exec'd fresh; with N, it
- * first forks the N mediation helpers for the channels at fds 3.. (as
- * `__unotify-helper N` would, each in a process of its own). Forwards the
+ * also watches the N mediation channels at fds 3.. and forks a helper for each (as
+ * `__unotify-helper N` would) when the supervisor first sends on it. Forwards the
  * signals other processes send it to PID, reaps every orphan, and exits with PID's
  * status (128+signal when it was killed); the kernel then kills whatever is left in
  * the namespace. Never returns.
