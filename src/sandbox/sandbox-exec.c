@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Child side: apply a prepared plan and execve. Runs between fork() and execve() in
- * a possibly multithreaded parent's child, so only async-signal-safe calls: raw
- * syscalls, open/read/write/close, no malloc, no stdio, no locale. Every failure is
- * reported as {step, errno, index} on err_fd, then _exit(127).
+ * a possibly multithreaded parent's child, or (sandbox_spawn()) in a clone that shares
+ * the supervisor's memory, so only async-signal-safe calls: raw syscalls,
+ * open/read/write/close, no malloc, no stdio, no locale, nothing written but the stack
+ * and this file's statics. Every failure is reported as {step, errno, index} on
+ * err_fd, then _exit(127).
  *
  * Order matters:
  *   pdeathsig -> user ns (+ identity maps) -> mount ns -> masks -> [PID ns: fresh
@@ -11,6 +13,9 @@
  *   no_new_privs -> Landlock (the helpers' layer when mediating) -> seccomp -> AF_UNIX
  *   mediation (helpers exec'd, notification filter) -> Landlock (the agent's layer) ->
  *   CLOEXEC sweep -> chdir -> exec
+ * In a PID namespace with mediation, PID 1 itself goes on to the seccomp filter before
+ * it forks the agent, and its init forks the helpers (confine(), exec_init_helpers()):
+ * the agent takes it up from the notification filter.
  * Masks need namespace caps, so they come before the drop; Landlock and seccomp come
  * last so they also bind everything above and forbid undoing the masks. The helpers
  * start one Landlock layer above the agent: the agent's domain is a child of theirs,
@@ -32,6 +37,7 @@
 #include <stddef.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -41,6 +47,10 @@
 #include "sandbox/landlock-compat.h"
 #include "sandbox/sandbox-internal.h"
 
+#ifdef NONO_ASAN_UNPOISON /* this file is built without ASan, the program with it */
+#include <sanitizer/asan_interface.h>
+#endif
+
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -48,9 +58,21 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/*
+ * The child's own state. After sandbox_spawn() these live in memory it shares with the
+ * supervisor, which never reads them: sandbox_child_exec() sets them afresh each time.
+ */
 static const char *exec_path = "the command";
 /* This process is PID 1 of the plan's PID namespace, or a child of it. */
 static bool in_pidns;
+/* The mask source attached beneath /proc by apply_masks()' first phase. */
+static int attached_src = -1;
+/*
+ * Tops of the stacks sandbox_spawn() set aside for the clones that share its memory: the
+ * agent (forked by PID 1) and the first mediation helper. NULL after a plain fork (unit
+ * tests): those clones then copy the address space, as fork(2) does.
+ */
+static char *agent_stack, *helper_stack;
 
 _noreturn_ static void fail(int err_fd, int step, int err, int index)
 {
@@ -102,7 +124,7 @@ static int write_file(const char *path, const char *s)
 }
 
 /*
- * User namespace with identity maps. cloned: sandbox_fork() already made it (with the
+ * User namespace with identity maps. cloned: sandbox_spawn() already made it (with the
  * PID and IPC namespaces); ipc: also a private IPC namespace (in place).
  */
 static int enter_userns(const struct sandbox_plan *p, bool cloned, bool ipc, int *ret_err)
@@ -375,8 +397,6 @@ static void apply_binds(const struct sandbox_plan *p, int err_fd)
  */
 static void apply_masks(const struct sandbox_plan *p, int err_fd, bool defer_proc, bool proc_phase)
 {
-	/* The source attached beneath /proc by the first phase, for the /proc phase. */
-	static int attached_src = -1;
 	int src, err = 0;
 
 	if (!proc_phase && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -622,21 +642,39 @@ _noreturn_ static void helper_exec(const struct sandbox_plan *p)
 	_exit(1);
 }
 
-static void start_mediation(const struct sandbox_plan *p, int err_fd)
+static int helper_entry(void *p)
+{
+	helper_exec(p);
+}
+
+/* The notification filter and the listener's hand-off; with start_helpers, first the
+ * helpers (else the init already serves their channels: fork_agent()). */
+static void start_mediation(const struct sandbox_plan *p, int err_fd, bool start_helpers)
 {
 	struct sock_fprog prog = {.len = p->notify_filter_len, .filter = p->notify_filter};
 	int32_t pids[UNOTIFY_HELPERS] = {0};
 	int lfd, e;
 	/* CLONE_PARENT: a sibling under the supervisor (or, in a PID namespace, a child of
-	 * its init), not a child the agent could wait(2) for. stack 0: runs on a copy of
-	 * this stack, like fork(2). */
-	long pid;
+	 * its init), not a child the agent could wait(2) for. */
+	long pid = 0;
 
-	pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL, NULL, 0UL);
-	if (pid < 0)
+	if (!start_helpers)
+		; /* the init's children, in the PID namespace: pids stay 0 */
+	else if (helper_stack)
+		/* In the supervisor's memory (sandbox_spawn()): the helper runs on a stack of
+		 * its own while we wait (CLONE_VFORK) until it has exec'd, so nothing is
+		 * copied and nothing runs beside it. */
+		pid = clone(helper_entry, helper_stack,
+			    CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, (void *)p);
+	else {
+		/* stack 0: runs on a copy of this stack, like fork(2). */
+		pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, NULL, NULL,
+			      0UL);
+		if (pid == 0)
+			helper_exec(p);
+	}
+	if (start_helpers && pid < 0)
 		fail(err_fd, STEP_UNOTIFY, errno, 0);
-	if (pid == 0)
-		helper_exec(p);
 	/* A pid in our PID namespace means nothing to the supervisor: it would signal an
 	 * unrelated process; the namespace's end takes the helpers. Otherwise the first
 	 * helper's: the others are its children and die with it (PR_SET_PDEATHSIG). */
@@ -696,38 +734,117 @@ static void mount_proc(const struct sandbox_plan *p, int err_fd)
 	apply_masks(p, err_fd, true, true);
 }
 
+/* What the agent-to-be needs to finish the set-up and exec the command. */
+struct child_ctx {
+	const struct sandbox_plan *p;
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int err_fd;
+	int sync[2]; /* fork_agent(): PID 1's exec is the EOF on sync[0] */
+	/* PID 1 did confine() before fork_agent(), and its init serves the helpers'
+	 * channels: the agent goes on from the notification filter. */
+	bool confined;
+};
+
+_noreturn_ static void finish(const struct child_ctx *c);
+static void confine(const struct sandbox_plan *p, int err_fd);
+
+/* In the agent-to-be: wait until PID 1 has exec'd the init (or died). */
+static void agent_wait_init(const struct child_ctx *c)
+{
+	char b;
+
+	/* The init is our parent; its end ends the namespace, and us with it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		fail(c->err_fd, STEP_PDEATHSIG, errno, -1);
+	(void)close(c->sync[1]);
+	while (read(c->sync[0], &b, 1) < 0 && errno == EINTR)
+		;
+	(void)close(c->sync[0]);
+}
+
+static int agent_entry(void *arg)
+{
+	const struct child_ctx *c = arg;
+
+	agent_wait_init(c);
+	finish(c);
+}
+
+/*
+ * PID 1, confined (the helpers' Landlock layer, seccomp, no capabilities): exec the init
+ * with the mediation channels at fds 3..3+n-1, as `nono __init PID N`; it forks a
+ * helper for a channel when first used (sandbox_init_main()). One exec for the init and
+ * the helpers instead of two, and the helpers sit in the very domain the agent's layer
+ * is stacked on. Returns only when the exec failed (err_fd is then still ours).
+ */
+static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w, const char *pid)
+{
+	char *envp[] = {NULL};
+	char n[2] = {(char)('0' + p->n_helpers), 0};
+	char *argv[] = {(char *)"nono", (char *)SANDBOX_INIT_ARG, (char *)pid, n, NULL};
+	int tmp[UNOTIFY_HELPERS], exe, err, sync;
+
+	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
+		fail(err_fd, STEP_UNOTIFY, EINVAL, 0);
+	/* Out of the way of 3..: what the exec needs, what reports its failure, and the
+	 * pipe whose close tells the agent that the init runs. */
+	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	err = fcntl(err_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	sync = fcntl(sync_w, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	if (exe < 0 || err < 0 || sync < 0)
+		fail(err_fd, STEP_UNOTIFY, errno, 0);
+	for (size_t i = 0; i < p->n_helpers; i++) {
+		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+		if (tmp[i] < 0)
+			fail(err, STEP_UNOTIFY, errno, 0);
+	}
+	for (size_t i = 0; i < p->n_helpers; i++)
+		if (dup2(tmp[i], 3 + (int)i) < 0)
+			fail(err, STEP_UNOTIFY, errno, 0);
+	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
+	(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+	fail(err, STEP_PIDNS, errno, 2);
+}
+
 /*
  * PID 1 forks the process that becomes the agent, then execs itself as the init:
- * fresh, holding nothing of the supervisor's. Returns in the agent-to-be, once the
- * init has exec'd: the agent never shares its namespace with a copy of the supervisor
- * (and `nono why --self` always finds the init as PID 1). The wait is on a pipe whose
- * only write end PID 1 holds close-on-exec: its exec (or its death) is the EOF.
+ * fresh, holding nothing of the supervisor's. The agent goes on only once the init
+ * has exec'd: it never shares its namespace with the supervisor's memory (and `nono
+ * why --self` always finds the init as PID 1). The wait is on a pipe whose only write
+ * end PID 1 holds close-on-exec: its exec (or its death) is the EOF.
+ *
+ * After sandbox_spawn() PID 1 runs in the supervisor's memory, and so does the agent,
+ * on a stack of its own (CLONE_VM, no copy); the supervisor waits until both have
+ * exec'd. PID 1 runs on only to its exec, and the agent does nothing but wait until
+ * then, so the two never run our code side by side. After a plain fork the agent is a
+ * copy, and returns here.
  */
-static void fork_agent(const struct sandbox_plan *p, int err_fd)
+static void fork_agent(struct child_ctx *c)
 {
-	char pid[16], c;
-	int sync[2];
+	char pid[16];
+	long agent;
 
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		fail(err_fd, STEP_PIDNS, errno, 1);
-	long agent = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
-
+	if (pipe2(c->sync, O_CLOEXEC) < 0)
+		fail(c->err_fd, STEP_PIDNS, errno, 1);
+	if (agent_stack)
+		agent = clone(agent_entry, agent_stack, CLONE_VM | SIGCHLD, c);
+	else
+		agent = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
 	if (agent < 0)
-		fail(err_fd, STEP_PIDNS, errno, 1);
+		fail(c->err_fd, STEP_PIDNS, errno, 1);
 	if (agent == 0) {
-		/* The init is our parent; its end ends the namespace, and us with it. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-			fail(err_fd, STEP_PDEATHSIG, errno, -1);
-		(void)close(sync[1]);
-		while (read(sync[0], &c, 1) < 0 && errno == EINTR)
-			;
-		(void)close(sync[0]);
+		agent_wait_init(c);
 		return;
 	}
-	(void)close(sync[0]);
+	(void)close(c->sync[0]);
 	format_int(pid, agent);
+	if (c->confined)
+		exec_init_helpers(c->p, c->err_fd, c->sync[1], pid);
 	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-	fail(err_fd, STEP_PIDNS, exec_self(p, SANDBOX_INIT_ARG, pid), 2);
+	fail(c->err_fd, STEP_PIDNS, exec_self(c->p, SANDBOX_INIT_ARG, pid), 2);
 }
 
 static void drop_caps(const struct sandbox_plan *p, int err_fd)
@@ -769,16 +886,18 @@ static bool parent_gone(int pidfd)
 void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *const argv[],
 			char *const envp[], const char *cwd, int err_fd)
 {
+	struct child_ctx c = {p, path, argv, envp, cwd, err_fd, {-1, -1}};
 	pid_t self;
-	bool in_place, pid1, mediate;
-	int first;
+	bool in_place, pid1;
 
+	exec_path = "the command";
+	attached_src = -1;
 	if (!p || !path || !argv)
 		fail(err_fd, STEP_NONE, EINVAL, -1);
 	self = getpid();
 	/* `nono wrap` runs in place: no PID namespace (it needs a parent to be its init). */
 	in_place = self == p->parent_pid;
-	/* Cloned by sandbox_fork() into new PID and IPC (and user) namespaces. A plain
+	/* Cloned by sandbox_spawn() into new PID and IPC (and user) namespaces. A plain
 	 * fork(2) (unit tests) is never PID 1: it gets the IPC namespace only. */
 	pid1 = !in_place && p->use_pidns && self == 1;
 	in_pidns = pid1;
@@ -808,8 +927,24 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		apply_masks(p, err_fd, pid1, false);
 	if (pid1) {
 		mount_proc(p, err_fd);
-		fork_agent(p, err_fd);
+		/* Mediating: PID 1 takes the helpers' layer itself, and its init starts them. */
+		if (p->notify_send_fd >= 0 && p->helper_ruleset_fd >= 0) {
+			confine(p, err_fd);
+			c.confined = true;
+		}
+		fork_agent(&c);
 	}
+	finish(&c);
+}
+
+/*
+ * The network namespace's listeners, the capability drop, no_new_privs, the first
+ * Landlock layer (the helpers' when mediating) and the seccomp filter.
+ */
+static void confine(const struct sandbox_plan *p, int err_fd)
+{
+	int first;
+
 	if (p->flags & SANDBOX_NETNS) {
 		loopback_up(err_fd);
 		if (p->listener_unix_fd >= 0)
@@ -824,8 +959,8 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		fail(err_fd, STEP_NO_NEW_PRIVS, errno, -1);
 
 	/* Mediating: the helpers' layer first, the agent's goes on top once they run. */
-	mediate = p->notify_send_fd >= 0;
-	first = mediate && p->helper_ruleset_fd >= 0 ? p->helper_ruleset_fd : p->ruleset_fd;
+	first = p->notify_send_fd >= 0 && p->helper_ruleset_fd >= 0 ? p->helper_ruleset_fd
+								    : p->ruleset_fd;
 	if (first >= 0 && ll_restrict_self(first, p->restrict_flags) < 0)
 		fail(err_fd, STEP_LANDLOCK, errno, -1);
 
@@ -834,12 +969,23 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 			fail(err_fd, STEP_SECCOMP, errno, -1);
 	}
+}
 
+/* From the network namespace's listeners to the exec: the agent's part of the set-up. */
+static void finish(const struct child_ctx *c)
+{
+	const struct sandbox_plan *p = c->p;
+	int err_fd = c->err_fd;
+	bool mediate = p->notify_send_fd >= 0;
+	bool layered = mediate && p->helper_ruleset_fd >= 0;
+
+	if (!c->confined)
+		confine(p, err_fd);
 	/* Last filter: nothing after it may depend on connect/bind being answered. */
 	if (mediate)
-		start_mediation(p, err_fd);
+		start_mediation(p, err_fd, !c->confined);
 	/* One layer deeper than the helpers: the agent can neither trace nor signal them. */
-	if (first != p->ruleset_fd && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
+	if (layered && ll_restrict_self(p->ruleset_fd, p->restrict_flags) < 0)
 		fail(err_fd, STEP_LANDLOCK, errno, 1);
 
 	/* Only 0, 1, 2 survive execve; err_fd is already O_CLOEXEC. */
@@ -852,15 +998,100 @@ void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *co
 	if (p->keep_fd >= 0 && fcntl(p->keep_fd, F_SETFD, 0) < 0)
 		fail(err_fd, STEP_EXEC, errno, -1);
 
-	if (cwd && chdir(cwd) < 0)
+	if (c->cwd && chdir(c->cwd) < 0)
 		fail(err_fd, STEP_CHDIR, errno, -1);
 
-	execve(path, argv, envp);
-	exec_path = path;
+	execve(c->path, c->argv, c->envp);
+	exec_path = c->path;
 	fail(err_fd, STEP_EXEC, errno, -1);
 }
 
 void sandbox_plan_keep_fd(struct sandbox_plan *p, int fd)
 {
 	p->keep_fd = fd;
+}
+
+void sandbox_child_default_handlers(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+	for (int sig = 1; sig < _NSIG; sig++) {
+		struct sigaction cur;
+		if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler != SIG_DFL &&
+		    cur.sa_handler != SIG_IGN)
+			(void)sigaction(sig, &dfl, NULL);
+	}
+}
+
+/* Each stack sandbox_spawn() sets aside, and the unmapped page below it. */
+#define SPAWN_STACK (64 * 1024)
+#define SPAWN_GUARD 4096
+
+/*
+ * Read the first report from err_r, then on to EOF: every process that holds the write
+ * end (PID 1, the agent, the first helper) has exec'd or exited. 0 or 1 as
+ * sandbox_read_exec_error(), -errno.
+ */
+static int drain_exec_error(int err_r, struct sandbox_exec_error *ret)
+{
+	char buf[sizeof(struct sandbox_exec_error)];
+	int r = sandbox_read_exec_error(err_r, ret);
+
+	for (;;) {
+		ssize_t n = read(err_r, buf, sizeof(buf));
+		if (n == 0)
+			return r;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w, int err_r,
+		  pid_t *ret_pid, struct sandbox_exec_error *ret_err)
+{
+	const size_t one = SPAWN_GUARD + SPAWN_STACK, len = 3 * one;
+	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+	char *m;
+	pid_t pid;
+	int r;
+
+	if (!p || !fn || !err_w || *err_w < 0 || err_r < 0 || !ret_pid || !ret_err)
+		return -EINVAL;
+	if (p->use_pidns)
+		flags |= CLONE_NEWPID | CLONE_NEWIPC | (p->use_userns ? CLONE_NEWUSER : 0);
+	m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	for (size_t i = 0; i < 3; i++)
+		if (mprotect(m + i * one + SPAWN_GUARD, SPAWN_STACK, PROT_READ | PROT_WRITE) < 0) {
+			r = -errno;
+			(void)munmap(m, len);
+			return r;
+		}
+	agent_stack = m + 2 * one;
+	helper_stack = m + 3 * one;
+	/* As posix_spawn: the clone starts with every signal blocked, until fn has put the
+	 * handlers back to their defaults. Stacks grow down: each gets the top of its own. */
+	sigset_t all, saved;
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &saved);
+	pid = clone(fn, m + one, flags, arg);
+	r = pid < 0 ? -errno : 0;
+	(void)sigprocmask(SIG_SETMASK, &saved, NULL);
+	/* Ours closed, EOF on err_r means that nothing runs in our memory any more. */
+	*err_w = safe_close(*err_w);
+	if (r == 0)
+		r = drain_exec_error(err_r, ret_err);
+	agent_stack = helper_stack = NULL;
+	if (pid > 0)
+		*ret_pid = pid;
+	if (r < 0 && pid > 0)
+		/* Cannot tell whether the clones are done with the stacks: leave them be. */
+		return r;
+#ifdef NONO_ASAN_UNPOISON
+	/* Whatever instrumented code (child_main) left poisoned there goes with the stacks. */
+	__asan_unpoison_memory_region(m, len);
+#endif
+	(void)munmap(m, len);
+	return r;
 }

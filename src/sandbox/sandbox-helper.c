@@ -290,6 +290,26 @@ _noreturn_ static void helper_loop(int fd)
 	}
 }
 
+int sandbox_helper_fork(int fd)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigset_t none;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid < 0 ? -errno : 0;
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Out of the terminal's process group: ^C is for the agent. */
+	(void)setsid();
+	(void)sigaction(SIGPIPE, &ign, NULL);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL); /* the init blocks every signal */
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	(void)syscall(SYS_close_range, 4U, ~0U, 0U);
+	helper_loop(3);
+}
+
 void sandbox_helper_main(int argc, char **argv)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN};

@@ -87,7 +87,7 @@ struct sandbox_plan {
 	char gid_map[64];
 	/*
 	 * Private PID + IPC namespaces (user namespaces available, or root): the supervisor
-	 * clones the child into them (sandbox_fork()); the child, PID 1, mounts a fresh
+	 * clones the child into them (sandbox_spawn()); the child, PID 1, mounts a fresh
 	 * /proc, forks the agent and execs itself as the init (sandbox_init_main()).
 	 */
 	bool use_pidns;
@@ -139,6 +139,10 @@ struct sandbox_plan {
 /* sandbox-helper.c: send fd over the AF_UNIX socket sock (SCM_RIGHTS) with len bytes of
  * data. 0 or an errno. Async-signal-safe. */
 int sandbox_send_fd(int sock, int fd, const void *data, size_t len);
+/* sandbox-helper.c: in the init (`nono __init PID N`): a forked helper process serving
+ * the channel fd (at fd 3 in it; not dumpable, like the init). 0 or -errno; the caller
+ * closes its fd either way. */
+int sandbox_helper_fork(int fd);
 /* sandbox.c: O_PATH fd of the binary the init and the helpers are exec'd from, or -errno. */
 int sandbox_open_helper_exe(void);
 

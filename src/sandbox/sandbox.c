@@ -1043,18 +1043,6 @@ void sandbox_namespaces_self(bool *ret_user, bool *ret_pid_ipc)
 	    getpid() != 1 && file_starts_with("/proc/1/cmdline", init_argv, sizeof(init_argv) - 1);
 }
 
-pid_t sandbox_fork(const struct sandbox_plan *p)
-{
-	unsigned long fl = CLONE_NEWPID | CLONE_NEWIPC;
-
-	if (!p || !p->use_pidns)
-		return fork();
-	if (p->use_userns)
-		fl |= CLONE_NEWUSER;
-	/* Like fork(2) (stack 0: a copy of ours), but the child is PID 1 of a new namespace. */
-	return (pid_t)syscall(SYS_clone, fl | SIGCHLD, 0UL, NULL, NULL, 0UL);
-}
-
 int sandbox_prepare(const struct sandbox_spec *spec, const struct sandbox_features *f,
 		    unsigned flags, struct sandbox_plan **ret, char ***ret_warnings, struct diag *d)
 {

@@ -10,10 +10,10 @@
  *   sandbox_prepare(spec, &features, ..) in the parent: opens every rule path,
  *                                        builds the BPF program, decides on masks;
  *                                        all allocation happens here
- *   sandbox_fork(plan)
- *   sandbox_child_exec(plan, ...)        in the child: async-signal-safe only;
- *                                        never returns
- *   parent: sandbox_read_exec_error()    0 when execve succeeded
+ *   sandbox_spawn(plan, fn, ...)         fn, in the child: async-signal-safe only,
+ *                                        ends in sandbox_child_exec(plan, ...),
+ *                                        which never returns; the parent gets
+ *                                        the child's report (0 when it exec'd)
  * `nono wrap` calls sandbox_child_exec() in its own process, without fork.
  */
 
@@ -136,9 +136,10 @@ int sandbox_plan_set_netns_forward(struct sandbox_plan *p, int unix_fd, const ui
 /*
  * AF_UNIX mediation (supervised runs; see supervisor/unotify.h). After its other filters
  * the child starts n helpers — this binary exec'd fresh as `nono __unotify-helper`
- * (sandbox_helper_main), siblings under the planning process (children of the init in a
- * PID namespace), under the agent's namespaces, capabilities and Landlock rules but one
- * Landlock layer above the agent — each serving helper_fds[i] (sandbox/unotify-proto.h),
+ * (sandbox_helper_main), siblings under the planning process; in a PID namespace forks
+ * of the init, exec'd as `nono __init PID n` — under the agent's namespaces,
+ * capabilities and Landlock rules but one Landlock layer above the agent — each serving
+ * helper_fds[i] (sandbox/unotify-proto.h),
  * then installs a filter that turns connect(2), bind(2) and sendto(2) with an address
  * into user notifications, and sends the listener over send_fd (SCM_RIGHTS) with the
  * helpers' pids as data (int32_t[UNOTIFY_HELPERS]; 0 in a PID namespace). Builds the
@@ -226,11 +227,26 @@ _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *pat
 				   int err_fd);
 
 /*
- * fork(2) for sandbox_child_exec(): when the plan uses a PID namespace, the child is
- * cloned into new PID and IPC namespaces (and its user namespace), as their PID 1.
- * Returns the child's pid (in the caller's namespace), 0 in the child, or -1 (errno).
+ * Start the sandboxed child without copying this process's memory: fn(arg) runs in a
+ * clone that shares it (CLONE_VM | CLONE_VFORK, on a stack of its own; when the plan
+ * uses a PID namespace, as PID 1 of new PID and IPC, and its user, namespaces) and must
+ * end in sandbox_child_exec() with the write end of a close-on-exec pipe, *err_w. PID 1
+ * forks the agent (and without a PID namespace the agent the first mediation helper) the
+ * same way. Like glibc's posix_spawn, fn must be async-signal-safe, write nothing but its
+ * own stack, and let none of our signal handlers run there: it calls
+ * sandbox_child_default_handlers() before it unblocks signals. Other threads may run
+ * meanwhile, as long as they leave the plan, argv and envp alone.
+ * Returns once every process that shares the memory has exec'd or exited (EOF on err_r;
+ * *err_w is closed here): 0 and *ret_pid when the command was exec'd, 1 with *ret_err
+ * filled (and *ret_pid) when the set-up failed, -errno (*ret_pid set if the clone was
+ * made, and left running).
  */
-pid_t sandbox_fork(const struct sandbox_plan *p);
+int sandbox_spawn(const struct sandbox_plan *p, int (*fn)(void *), void *arg, int *err_w, int err_r,
+		  pid_t *ret_pid, struct sandbox_exec_error *ret_err);
+
+/* In a clone of sandbox_spawn(): every caught signal back to its default action, so no
+ * handler of the parent's runs in the parent's memory. Async-signal-safe. */
+void sandbox_child_default_handlers(void);
 
 /* argv[1] of the hidden modes below; main() dispatches them before anything else. */
 #define SANDBOX_HELPER_ARG "__unotify-helper"
@@ -245,7 +261,9 @@ pid_t sandbox_fork(const struct sandbox_plan *p);
 _noreturn_ void sandbox_helper_main(int argc, char **argv);
 
 /*
- * `nono __init PID`: PID 1 of the sandbox's PID namespace, exec'd fresh. Forwards the
+ * `nono __init PID [N]`: PID 1 of the sandbox's PID namespace, exec'd fresh; with N, it
+ * also watches the N mediation channels at fds 3.. and forks a helper for each (as
+ * `__unotify-helper N` would) when the supervisor first sends on it. Forwards the
  * signals other processes send it to PID, reaps every orphan, and exits with PID's
  * status (128+signal when it was killed); the kernel then kills whatever is left in
  * the namespace. Never returns.

@@ -22,21 +22,36 @@ list_procs='for p in /proc/[0-9]*; do echo "${p#/proc/} $(cat $p/comm) $(tr "\0"
 
 check_helper_binary() {
 	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"
-	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	# The init forks a helper when the supervisor first needs one (a connect to a granted
+	# socket here), beside the agent: wait for it.
+	"$P/probe-unix" serve "$T/data/h.sock" hi >/dev/null 3>&- &
+	local srv=$! i=0
+	while [ ! -S "$T/data/h.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	local connect="\"$P/probe-unix\" connect \"$T/data/h.sock\" >/dev/null"
+	local wait_helper='h=; for i in $(seq 200); do for p in /proc/[0-9]*; do case "$(tr "\0" " " <$p/cmdline 2>/dev/null)" in "nono __init 2 "[1-9]" ") [ "${p#/proc/}" = 1 ] || h=${p#/proc/};; esac; done; [ -n "$h" ] && break; sleep 0.05; done'
+	local grants=(--allow "$T/data" --read "$P" --allow-unix-socket "$T/data/h.sock")
+	run nono_as "$1" run "${grants[@]}" -- /bin/sh -c "$connect; $wait_helper; $list_procs"
 	assert_success
-	# PID 1 is the init, PID 3 the first mediation helper: both nono-helper now.
-	assert_line --regexp '^1 nono-helper nono __init 2 $'
-	assert_line --regexp '^3 nono-helper nono __unotify-helper [1-9] $'
+	# PID 1 is the init, the mediation helpers its forks: all nono-helper now.
+	assert_line --regexp '^1 nono-helper nono __init 2 [1-9] $'
+	assert_line --regexp '^([3-9]|[1-9][0-9]+) nono-helper nono __init 2 [1-9] $'
 	# Still not dumpable: the agent cannot read their environment or memory.
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c 'cat /proc/1/environ; echo rc=$?'
 	assert_output --partial 'Permission denied'
 	assert_output --partial 'rc=1'
-	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c 'cat /proc/3/environ; echo rc=$?'
+	run nono_as "$1" run "${grants[@]}" -- /bin/sh -c "$connect; $wait_helper"'; echo helper=$h; cat /proc/$h/environ; echo rc=$?'
+	kill $srv
+	assert_output --regexp 'helper=[0-9]+'
 	assert_output --partial 'Permission denied'
 	assert_output --partial 'rc=1'
+	# A command that connects to nothing starts no helper at all.
+	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
+	assert_success
+	assert_line --regexp '^1 nono-helper nono __init 2 [1-9] $'
+	refute_line --regexp '^([3-9]|[1-9][0-9]+) nono-helper '
 }
-@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable (root)" { check_helper_binary root; }
-@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable (user)" { check_helper_binary user; }
+@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable, started when needed (root)" { check_helper_binary root; }
+@test "the init and the mediation helpers are the libc-only nono-helper, not dumpable, started when needed (user)" { check_helper_binary user; }
 
 check_untrusted_helper() {
 	[ -x "$P/nono-helper" ] || fail "nono-helper was not built beside $NONO"
@@ -44,7 +59,7 @@ check_untrusted_helper() {
 	chmod 777 "$P/nono-helper"
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
 	assert_success
-	assert_line --regexp '^1 nono nono __init 2 $'
+	assert_line --regexp '^1 nono nono __init 2 [1-9] $'
 	refute_output --partial 'nono-helper'
 	# A symlink (even to a good copy): the same.
 	chmod 755 "$P/nono-helper"
@@ -52,7 +67,7 @@ check_untrusted_helper() {
 	ln -s "$T/helper-copy" "$P/nono-helper"
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
 	assert_success
-	assert_line --regexp '^1 nono nono __init 2 $'
+	assert_line --regexp '^1 nono nono __init 2 [1-9] $'
 	# A good file in a directory others may write to (and so swap it): the same.
 	rm "$P/nono-helper"
 	mv "$T/helper-copy" "$P/nono-helper"
@@ -60,13 +75,13 @@ check_untrusted_helper() {
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
 	chmod 755 "$P"
 	assert_success
-	assert_line --regexp '^1 nono nono __init 2 $'
+	assert_line --regexp '^1 nono nono __init 2 [1-9] $'
 	# Not a regular file: the same.
 	rm "$P/nono-helper"
 	mkdir "$P/nono-helper"
 	run nono_as "$1" run --allow "$T/data" -- /bin/sh -c "$list_procs"
 	assert_success
-	assert_line --regexp '^1 nono nono __init 2 $'
+	assert_line --regexp '^1 nono nono __init 2 [1-9] $'
 }
 @test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (root)" { check_untrusted_helper root; }
 @test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (user)" { check_untrusted_helper user; }
@@ -188,3 +203,44 @@ check_mask_source_attached() {
 }
 @test "the mask source is attached beneath the namespace's /proc, masks hold (root)" { check_mask_source_attached root; }
 @test "the mask source is attached beneath the namespace's /proc, masks hold (user)" { check_mask_source_attached user; }
+
+check_spawn_shares_memory() {
+	command -v strace >/dev/null || skip_feature "strace is not installed"
+	local log="$T/data/clone.$1"  # writable by uid 65534 too
+	if [ "$1" = user ]; then
+		run setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log.out" -e trace=clone,clone3,fork,vfork,execve,execveat \
+			"$N" run --allow "$T/data" -- /bin/true
+	else
+		run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log.out" -e trace=clone,clone3,fork,vfork,execve,execveat \
+			"$N" run --allow "$T/data" -- /bin/true
+	fi
+	assert_success
+	# PID 1 of the namespaces: cloned sharing the supervisor's memory, which waits.
+	run grep -E 'clone3?\(.*CLONE_NEWPID' "$log.out"
+	assert_success
+	assert_output --partial 'CLONE_VM'
+	assert_output --partial 'CLONE_VFORK'
+	# PID 1 clones the agent before it execs the init: no copy either.
+	local init agent
+	init=$(grep -E 'execveat\(.*"__init"' "$log.out" | head -1 | cut -d' ' -f1)
+	agent=$(grep 'execve("/bin/true"' "$log.out" | head -1 | cut -d' ' -f1)
+	[ -n "$init" ] && [ -n "$agent" ] || fail "no init or command exec in: $(cat "$log.out")"
+	run awk -v p="$init" '$1 == p && /execveat\(/ { exit } $1 == p && /(clone3?|fork|vfork)\(/' "$log.out"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ] || fail "PID 1 cloned ${#lines[@]} times before its exec: $output"
+	assert_output --partial 'CLONE_VM'
+	# The agent clones nothing: the init (exec'd, holding nothing) forks the helpers, so a
+	# run execs nono, the init and the command, and no separate helper.
+	run awk -v p="$agent" '$1 == p && /execve\("\/bin\/true"/ { exit } $1 == p && /(clone3?|fork|vfork)\(/' "$log.out"
+	assert_success
+	assert_output ''
+	run grep -cE '^[0-9]+ +execve(at)?\(' "$log.out"
+	assert_output 3
+	run grep -E '__unotify-helper' "$log.out"
+	assert_failure
+}
+@test "the sandboxed child and its agent are clones without a copy of the supervisor; the init starts the helpers (root)" { check_spawn_shares_memory root; }
+@test "the sandboxed child and its agent are clones without a copy of the supervisor; the init starts the helpers (user)" { check_spawn_shares_memory user; }

@@ -45,6 +45,12 @@ contained() {
 	fi
 }
 
+# sh -c "$after_helpers" PROGRAM ARG PROBE-UNIX SOCKET: connect to SOCKET (a granted one,
+# served), so that the init forks a mediation helper, and exec PROGRAM ARG once the init
+# and that helper are both there to see.
+after_helpers='"$2" connect "$3" >/dev/null; for i in $(seq 200); do [ $(cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -o "__init 2 [1-9]" | wc -l) -ge 2 ] \
+	&& break; sleep 0.05; done; exec "$0" "$1"'
+
 serve() {
 	"$P/probe-unix" serve "$1" "$2" >/dev/null 3>&- &
 	SERVERS+=($!)
@@ -57,12 +63,15 @@ check_scan() {
 	serve "$S/ok/granted.sock" fine
 	# With a proxy credential (private network namespace) and with the network allowed.
 	run contained "$1" --profile "$T/prof.json" --credential x \
-		--allow-unix-socket "$S/ok/granted.sock" -- "$P/probe-scan" "$SECRET"
+		--allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET" \
+		"$P/probe-unix" "$S/ok/granted.sock"
 	assert_success
-	assert_output --regexp "scanned [0-9]+ pids, [0-9]+ outside"
+	assert_output --regexp "scanned [0-9]+ pids, ([2-9]|[1-9][0-9]+) outside"
 	refute_output --partial "pid "
-	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- "$P/probe-scan" "$SECRET"
+	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET" \
+		"$P/probe-unix" "$S/ok/granted.sock"
 	assert_success
+	assert_output --regexp "scanned [0-9]+ pids, ([2-9]|[1-9][0-9]+) outside"
 	refute_output --partial "pid "
 	# The mediation still works (helpers exec'd from a binary outside the grants: $P is
 	# granted here, so run once more from the bare default profile's point of view).
@@ -79,17 +88,17 @@ check_helpers_exec() {
 	serve "$S/ok/granted.sock" fine
 	local envs=(PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp)
 	local cmd=(env -i "${envs[@]}" "$N" run --read "$H/project" --allow-unix-socket "$S/ok/granted.sock" --
-		/bin/sh -c "for i in \$(seq 100); do o=\$(ps -o pid=,args= -e); case \"\$o\" in *' nono __init '*' nono __unotify-helper'*|*' nono __unotify-helper'*' nono __init '*) break;; esac; sleep 0.05; done; echo \"\$o\"; exec \"\$0\" connect \"\$1\"")
+		/bin/sh -c "\"\$0\" connect \"\$1\" >/dev/null; for i in \$(seq 100); do o=\$(ps -o pid=,args= -e); [ \$(echo \"\$o\" | grep -c ' nono __init 2 [1-9]\$') -ge 2 ] && break; sleep 0.05; done; echo \"\$o\"; exec \"\$0\" connect \"\$1\"")
 	[ "$1" = user ] && cmd=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "${cmd[@]}")
 	cp "$P/probe-unix" "$H/project/probe-unix"
 	chmod 755 "$H/project/probe-unix"
-	# The agent may run before PID 1 and the first helper have finished their execve
-	# (they are outside its Landlock domain meanwhile): look again until both show.
+	# The init (PID 1, exec'd before the agent runs) forks a helper when the first
+	# connect needs one, beside the agent: look again until it shows.
 	run "${cmd[@]}" "$H/project/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	assert_output --partial fine
-	assert_output --regexp "1 nono __init [0-9]+"
-	assert_output --partial "nono __unotify-helper"
+	assert_line --regexp '^ *1 nono __init 2 [1-9]$'
+	assert_line --regexp '^ *([3-9]|[1-9][0-9]+) nono __init 2 [1-9]$'
 }
 @test "helpers and init are exec'd fresh even when nono's directory is not granted (root)" { check_helpers_exec root; }
 @test "helpers and init are exec'd fresh even when nono's directory is not granted (user)" { check_helpers_exec user; }
@@ -102,7 +111,8 @@ check_outside_listener() {
 		"$P/probe-unix" connect "$S/out/docker.sock"
 	assert_failure 13
 	refute_output --partial bad
-	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- "$P/probe-scan" "$SECRET"
+	run contained "$1" --allow-unix-socket "$S/ok/granted.sock" -- /bin/sh -c "$after_helpers" "$P/probe-scan" "$SECRET" \
+		"$P/probe-unix" "$S/ok/granted.sock"
 	assert_success
 	refute_output --regexp "PTRACE|pidfd_getfd|kill"
 }

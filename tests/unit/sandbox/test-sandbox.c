@@ -34,6 +34,7 @@
 #include "base/macro.h"
 #include "base/strv.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/unotify-proto.h"
 #include "../must-run.h"
 
 extern char **environ;
@@ -489,6 +490,145 @@ static void test_exec_error_reported(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 127);
 	assert_int_equal(e.step, STEP_EXEC);
 	assert_int_equal(e.err, ENOENT);
+}
+
+struct spawn_args {
+	const struct sandbox_plan *p;
+	const char *path;
+	char **argv;
+	int err_w;
+};
+
+static int spawn_child(void *arg)
+{
+	const struct spawn_args *a = arg;
+	sigset_t none;
+
+	sandbox_child_default_handlers();
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	sandbox_child_exec(a->p, a->path, a->argv, environ, "/", a->err_w);
+}
+
+/*
+ * sandbox_spawn(): the clone shares our memory, so it returns only once every process
+ * in it has exec'd or exited, with the report read, and our heap as we left it. As root
+ * the plan has a PID namespace: PID 1 clones the agent (sharing the memory too) and
+ * execs this binary as the init, which passes the agent's status on.
+ */
+static void test_spawn(void **state)
+{
+	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+	struct sandbox_exec_error e = {0};
+	struct diag d = {0};
+	struct tspec t;
+	char *argv[] = {(char *)"true", NULL};
+	char *canary = strdup("untouched");
+	int fds[2], status, w;
+	pid_t pid = -1;
+	(void)state;
+	need_landlock(1);
+
+	assert_non_null(canary);
+	tspec_init(&t);
+	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
+	struct sandbox_plan_info info;
+	sandbox_plan_get_info(p, &info);
+	if (geteuid() == 0)
+		assert_true(info.pidns);
+
+	/* A command that cannot be exec'd: reported, its status 127. */
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	w = fds[1];
+	struct spawn_args bad = {p, "/nonexistent/binary", argv, fds[1]};
+	assert_int_equal(sandbox_spawn(p, spawn_child, &bad, &w, fds[0], &pid, &e), 1);
+	assert_int_equal(w, -EBADF); /* ours was closed */
+	(void)close(fds[0]);
+	assert_int_equal(e.step, STEP_EXEC);
+	assert_int_equal(e.err, ENOENT);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+
+	/* One that can: no report, its own status. */
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	w = fds[1];
+	struct spawn_args good = {p, "/bin/true", argv, fds[1]};
+	e = (struct sandbox_exec_error){0};
+	assert_int_equal(sandbox_spawn(p, spawn_child, &good, &w, fds[0], &pid, &e), 0);
+	(void)close(fds[0]);
+	assert_int_equal(e.step, STEP_NONE);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	assert_string_equal(canary, "untouched");
+	free(canary);
+}
+
+/*
+ * Without a PID namespace, mediating: the agent clones the first helper in our memory too
+ * (CLONE_VFORK until it has exec'd this binary as `__unotify-helper 1`), then sends the
+ * notification listener with the helper's pid, which is ours to reap (CLONE_PARENT).
+ */
+static void test_spawn_helper(void **state)
+{
+	_cleanup_(sandbox_plan_freep) struct sandbox_plan *p = NULL;
+	struct sandbox_exec_error e = {0};
+	struct diag d = {0};
+	struct tspec t;
+	char *argv[] = {(char *)"true", NULL};
+	int fds[2], sv[2], ch[2], status, w, lfd = -1;
+	int32_t pids[UNOTIFY_HELPERS] = {0};
+	char cmdline[128] = {0}, path[64];
+	pid_t pid = -1;
+	(void)state;
+	need_landlock(1);
+	if (!F.seccomp_notify)
+		skip_feature("seccomp user notification");
+
+	tspec_init(&t);
+	t.s.placement = (struct sandbox_placement){.decided = true};
+	assert_int_equal(sandbox_prepare(&t.s, &F, 0, &p, NULL, &d), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch), 0);
+	assert_int_equal(sandbox_plan_set_unotify(p, &t.s, sv[1], &ch[1], 1, false), 0);
+	struct sandbox_plan_info info;
+	sandbox_plan_get_info(p, &info);
+	assert_false(info.pidns);
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	w = fds[1];
+	struct spawn_args a = {p, "/bin/true", argv, fds[1]};
+	assert_int_equal(sandbox_spawn(p, spawn_child, &a, &w, fds[0], &pid, &e), 0);
+	(void)close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* The listener, and the helper's pid: a process of ours, exec'd in its mode. */
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = pids, .iov_len = sizeof(pids)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	assert_int_equal(recvmsg(sv[0], &msg, 0), (ssize_t)sizeof(pids));
+	memcpy(&lfd, CMSG_DATA(&u.h), sizeof(int));
+	assert_true(lfd >= 0 && pids[0] > 0);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pids[0]);
+	int cfd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(cfd >= 0);
+	assert_true(read(cfd, cmdline, sizeof(cmdline) - 1) > 0);
+	(void)close(cfd);
+	assert_string_equal(cmdline + strlen(cmdline) + 1, SANDBOX_HELPER_ARG);
+	(void)kill(pids[0], SIGKILL);
+	assert_int_equal(waitpid(pids[0], &status, 0), pids[0]);
+	(void)close(lfd);
+	for (int i = 0; i < 2; i++) {
+		(void)close(sv[i]);
+		(void)close(ch[i]);
+	}
 }
 
 /* ---------------------------------------------------------------- network */
@@ -1126,6 +1266,12 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && streq(argv[1], "--probe"))
 		return probe_main(argc - 2, argv + 2);
+	/* The PID namespace's init of test_spawn, the helper of test_spawn_helper (this
+	 * binary is exec'd as them). */
+	if (argc >= 2 && streq(argv[1], SANDBOX_INIT_ARG))
+		sandbox_init_main(argc, argv);
+	if (argc >= 2 && streq(argv[1], SANDBOX_HELPER_ARG))
+		sandbox_helper_main(argc, argv);
 
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fs_rights),
@@ -1138,6 +1284,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_file_grant_does_not_widen),
 	    cmocka_unit_test(test_missing_grant_skipped),
 	    cmocka_unit_test(test_exec_error_reported),
+	    cmocka_unit_test(test_spawn),
+	    cmocka_unit_test(test_spawn_helper),
 	    cmocka_unit_test(test_block_net),
 	    cmocka_unit_test(test_open_port),
 	    cmocka_unit_test(test_proxy_port),
