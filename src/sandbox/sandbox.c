@@ -694,12 +694,39 @@ void sandbox_plan_remove_mountpoints(struct sandbox_plan *p)
 	p->n_made = 0;
 }
 
+/* Append b to the plan's binds, with copies of src and dst. */
+static int push_bind(struct sandbox_plan *p, struct sandbox_bind b, const char *src,
+		     const char *dst, struct diag *d)
+{
+	struct sandbox_bind *v;
+
+	if (p->n_binds >= SANDBOX_MAX_BINDS) {
+		diag_set(d, dst, 0, 0,
+			 "more than %d write grants need a writable mount; merge some of them "
+			 "(e.g. grant their common parent)",
+			 SANDBOX_MAX_BINDS);
+		return -E2BIG;
+	}
+	v = reallocarray(p->binds, p->n_binds + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->binds = v;
+	b.src = strdup(src);
+	b.dst = strdup(dst);
+	if (!b.src || !b.dst) {
+		free(b.src);
+		free(b.dst);
+		return -ENOMEM;
+	}
+	p->binds[p->n_binds++] = b;
+	return 0;
+}
+
 /* Add a bind of src at dst. tmp_dst: dst lies beneath that private mount point, whose
  * source directory tmp_src gets the mount point made. */
 static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bool writable,
 		    const char *tmp_dst, const char *tmp_src, struct diag *d)
 {
-	struct sandbox_bind *b;
 	struct stat ss, ds;
 	int r;
 
@@ -723,29 +750,15 @@ static int add_bind(struct sandbox_plan *p, const char *src, const char *dst, bo
 		return errno == ENOENT ? 0 : -errno;
 	if (S_ISDIR(ss.st_mode) != S_ISDIR(ds.st_mode))
 		return -ENOTDIR;
-	if (p->n_binds >= SANDBOX_MAX_BINDS) {
-		diag_set(d, dst, 0, 0,
-			 "more than %d write grants need a writable mount; merge some of them "
-			 "(e.g. grant their common parent)",
-			 SANDBOX_MAX_BINDS);
-		return -E2BIG;
-	}
-	b = reallocarray(p->binds, p->n_binds + 1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	p->binds = b;
-	b = &p->binds[p->n_binds];
-	*b = (struct sandbox_bind){.is_dir = S_ISDIR(ss.st_mode),
-				   .writable = writable,
-				   .in_tmpfs = tmp_dst && !tmp_src,
-				   .src_dev = ss.st_dev,
-				   .src_ino = ss.st_ino,
-				   .dst_dev = ds.st_dev,
-				   .dst_ino = ds.st_ino};
-	b->src = strdup(src);
-	b->dst = strdup(dst);
-	p->n_binds++;
-	return b->src && b->dst ? 0 : -ENOMEM;
+	return push_bind(p,
+			 (struct sandbox_bind){.is_dir = S_ISDIR(ss.st_mode),
+					       .writable = writable,
+					       .in_tmpfs = tmp_dst && !tmp_src,
+					       .src_dev = ss.st_dev,
+					       .src_ino = ss.st_ino,
+					       .dst_dev = ds.st_dev,
+					       .dst_ino = ds.st_ino},
+			 src, dst, d);
 }
 
 /* Which private tmp directory (index into tmp_dst) path lies strictly beneath; -1: none. */
@@ -809,34 +822,21 @@ static int private_tmp_rule(struct sandbox_plan *p, const struct sandbox_spec *s
 
 /* A fresh tmpfs at dst (wrap's private /tmp), with the Landlock rights of the grants
  * of dst itself, which the child adds once it exists. */
-static int add_tmpfs(struct sandbox_plan *p, const struct sandbox_spec *spec, const char *dst)
+static int add_tmpfs(struct sandbox_plan *p, const struct sandbox_spec *spec, const char *dst,
+		     struct diag *d)
 {
-	struct sandbox_bind *b;
+	struct sandbox_bind b = {.is_dir = true, .writable = true, .required = true, .tmpfs = true};
 	struct stat ds;
 
 	if (lstat(dst, &ds) < 0)
 		return -errno;
-	if (p->n_binds >= SANDBOX_MAX_BINDS)
-		return -E2BIG;
-	b = reallocarray(p->binds, p->n_binds + 1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	p->binds = b;
-	b = &p->binds[p->n_binds];
-	*b = (struct sandbox_bind){.is_dir = true,
-				   .writable = true,
-				   .required = true,
-				   .tmpfs = true,
-				   .dst_dev = ds.st_dev,
-				   .dst_ino = ds.st_ino};
+	b.dst_dev = ds.st_dev;
+	b.dst_ino = ds.st_ino;
 	for (size_t i = 0; i < spec->n_grants; i++)
 		if (spec->grants[i].exists && spec->grants[i].path &&
 		    streq(spec->grants[i].path, dst))
-			b->tmpfs_access |= landlock_fs_rights_of(spec->grants[i].access);
-	b->src = strdup("tmpfs");
-	b->dst = strdup(dst);
-	p->n_binds++;
-	return b->src && b->dst ? 0 : -ENOMEM;
+			b.tmpfs_access |= landlock_fs_rights_of(spec->grants[i].access);
+	return push_bind(p, b, "tmpfs", dst, d);
 }
 
 static int bind_cmp(const void *x, const void *y)
@@ -934,7 +934,7 @@ static int plan_binds(struct sandbox_plan *p, const struct sandbox_spec *spec,
 		if (!tmp_dst[k])
 			continue;
 		if (tmpfs)
-			r = add_tmpfs(p, spec, tmp_dst[k]);
+			r = add_tmpfs(p, spec, tmp_dst[k], d);
 		else {
 			r = add_bind(p, tmp_src[k], tmp_dst[k], true, NULL, NULL, d);
 			if (r >= 0)
