@@ -5,6 +5,7 @@
 #   e:TEXT  wait (up to 20 s) until TEXT has been output    w:TEXT  type TEXT (\x03 ...)
 #   r:RxC   resize the terminal                             k:SIG   signal the command
 #   m       record the terminal's modes now (MID raw|cooked)
+# The command is killed if still running 60 s after the script (TIMEOUT line).
 # Prints the output (CR removed), then STATUS <exit code>, MODES same|changed (the
 # terminal's modes after the command ended against before it started), OUTER <tty>.
 import fcntl, os, pty, select, signal, struct, sys, termios, time
@@ -13,6 +14,10 @@ i = sys.argv.index('--')
 script, argv = sys.argv[1:i], sys.argv[i + 1:]
 pid, fd = pty.fork()
 if pid == 0:
+    # As a terminal's session starts: Ctrl-C and Ctrl-\ act, even when this runs under
+    # a background job of a non-interactive shell (which ignores SIGINT and SIGQUIT).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     os.execvp(argv[0], argv)
 TIOCGPTN = 0x80045430
 outer = '/dev/pts/%d' % struct.unpack('I', fcntl.ioctl(fd, TIOCGPTN, b'\0' * 4))[0]
@@ -59,7 +64,17 @@ for a in script:
 end = time.time() + 60
 while time.time() < end and pump(1):
     pass
-_, st = os.waitpid(pid, 0)
+# Bounded: a command still running after 60 s is killed and reported, never waited for.
+done, st = os.waitpid(pid, os.WNOHANG)
+for _ in range(10):
+    if done:
+        break
+    time.sleep(0.1)
+    done, st = os.waitpid(pid, os.WNOHANG)
+if not done:
+    print('TIMEOUT: still running after 60 s, killed')
+    os.kill(pid, signal.SIGKILL)
+    _, st = os.waitpid(pid, 0)
 after = termios.tcgetattr(fd)
 sys.stdout.write(out.decode(errors='replace').replace('\r', ''))
 print('\nSTATUS %d' % os.waitstatus_to_exitcode(st))
