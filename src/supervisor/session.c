@@ -273,9 +273,9 @@ static int prepare_plan(struct session *s)
 	struct diag d = {{0}};
 	/* wrap leaves no process behind to remove directories: a tmpfs goes with it. */
 	const struct sandbox_tmp tmp = {s->tmp.tmp, s->tmp.var_tmp, .tmpfs = s->o.wrap};
-	int r = sandbox_prepare_session(spec, &s->f, s->rp.netns ? SANDBOX_NETNS : 0,
-					s->tmp.tmp || s->o.wrap ? &tmp : NULL, &s->plan, &warnings,
-					&d);
+	int r =
+	    sandbox_prepare_session(spec, &s->f, s->rp.netns ? SANDBOX_NETNS : 0,
+				    s->tmp.tmp || s->o.wrap ? &tmp : NULL, &s->plan, &warnings, &d);
 	if (r < 0)
 		return log_diag(r, &d);
 	struct sandbox_plan_info pi;
@@ -530,7 +530,14 @@ static int on_ready_detached(void *userdata, int child_pid)
 	return 0;
 }
 
-/* Off the child's path: the start record reaches the disk once the command runs. */
+/*
+ * Off the child's path: the start record reaches the disk once the command runs, or
+ * with the end record (durable before nono exits) when the command ends first. A
+ * command that ends within the grace pays one record's fsyncs, not two. Not for a
+ * detached session: its caller is told once the start record is durable.
+ */
+#define SESSION_SYNC_GRACE_MS 50
+
 static int after_exec_run(void *userdata)
 {
 	struct session_hook *h = userdata;
@@ -564,6 +571,7 @@ int session_supervise(struct session *s, int *ret_code)
 	    .cwd = s->cwd,
 	    .after_fork = after_fork_run,
 	    .after_exec = after_exec_run,
+	    .after_exec_grace_ms = SESSION_SYNC_GRACE_MS,
 	    .userdata = &s->hook,
 	    .unotify = s->unotify,
 	};
@@ -585,6 +593,7 @@ int session_supervise(struct session *s, int *ret_code)
 		s->pty.ctl = &s->ctl;
 		so.pty = &s->pty;
 		so.on_ready = on_ready_detached;
+		so.after_exec_grace_ms = 0;
 	} else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
 		   tcgetpgrp(STDIN_FILENO) == getpgrp()) {
 		int r = pty_open(&s->pty);

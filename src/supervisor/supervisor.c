@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/parse.h"
@@ -186,9 +187,16 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 			(void)kill(pid, SIGKILL);
 		}
 	}
-	if (rr == 0 && mediation >= 0 && o->after_exec && o->after_exec(o->userdata) < 0)
+	bool started = rr == 0 && mediation >= 0, after_exec_due = false;
+	uint64_t after_exec_at = 0;
+	if (started && o->after_exec && o->after_exec_grace_ms > 0) {
+		after_exec_due = true;
+		after_exec_at = now_ms() + (uint64_t)o->after_exec_grace_ms;
+	} else if (started && o->after_exec && o->after_exec(o->userdata) < 0) {
 		(void)kill(pid, SIGKILL);
-	else if (rr == 0 && mediation >= 0 && o->on_ready && o->on_ready(o->userdata, pid) < 0)
+		started = false;
+	}
+	if (started && o->on_ready && o->on_ready(o->userdata, pid) < 0)
 		(void)kill(pid, SIGKILL);
 
 	pidfd = pidfd_open_(pid);
@@ -198,15 +206,27 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		struct pollfd p[2 + PTY_POLLFDS_MAX] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 		int np = pidfd >= 0 ? 2 : 1;
 		int nt = o->pty ? pty_pollfds(o->pty, p + np) : 0;
+		int timeout = -1;
+		if (after_exec_due) {
+			uint64_t now = now_ms();
+			timeout = now >= after_exec_at ? 0 : (int)(after_exec_at - now);
+		}
 		if (pidfd >= 0) {
-			if (poll(p, (nfds_t)(np + nt), -1) < 0 && errno != EINTR)
+			if (poll(p, (nfds_t)(np + nt), timeout) < 0 && errno != EINTR)
 				break;
 			if (p[1].revents & POLLIN)
 				break;
 		} else {
-			(void)poll(p, (nfds_t)(np + nt), 200);
+			(void)poll(p, (nfds_t)(np + nt),
+				   timeout >= 0 && timeout < 200 ? timeout : 200);
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				goto reaped;
+		}
+		if (after_exec_due && now_ms() >= after_exec_at) {
+			/* The command runs on: its start record's fsyncs now. */
+			after_exec_due = false;
+			if (o->after_exec(o->userdata) < 0)
+				(void)kill(pid, SIGKILL);
 		}
 		if (nt > 0)
 			pty_relay(o->pty, p + np, nt);

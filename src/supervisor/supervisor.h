@@ -25,6 +25,10 @@ struct supervise_opts {
 	 * happen but not on the child's path, e.g. the audit record's fsyncs. A negative
 	 * return kills the child (fail closed). May be NULL. */
 	int (*after_exec)(void *userdata);
+	/* > 0: after_exec waits this long for the command to end first, and is not called
+	 * if it does (the caller's end makes its work moot: the audit record's end is
+	 * durable too). A command that runs on gets it then. */
+	int after_exec_grace_ms;
 	/* Then (after after_exec): once the child has exec'd the command, before the
 	 * child's output is relayed; < 0 ends the child (SIGKILL). May be NULL. */
 	int (*on_ready)(void *userdata, int child_pid);
