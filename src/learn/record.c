@@ -5,19 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/macro.h"
 #include "base/strv.h"
 #include "learn-internal.h"
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 static int path_table_rehash(struct path_table *t, size_t n_slots)
 {
@@ -25,7 +16,7 @@ static int path_table_rehash(struct path_table *t, size_t n_slots)
 	if (!slots)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t s = fnv1a(t->items[i].path) & (n_slots - 1);
+		size_t s = hash_str(t->items[i].path) & (n_slots - 1);
 		while (slots[s])
 			s = (s + 1) & (n_slots - 1);
 		slots[s] = (uint32_t)(i + 1);
@@ -40,7 +31,7 @@ long path_table_find(const struct path_table *t, const char *path)
 {
 	if (!t->n_slots)
 		return -1;
-	size_t s = fnv1a(path) & (t->n_slots - 1);
+	size_t s = hash_str(path) & (t->n_slots - 1);
 	while (t->slots[s]) {
 		uint32_t i = t->slots[s] - 1;
 		if (streq(t->items[i].path, path))
@@ -83,7 +74,7 @@ int path_table_add(struct path_table *t, const char *path, unsigned access, bool
 		return -ENOMEM;
 	t->items[t->n] = (struct learn_path){
 		.path = c, .access = access, .is_dir = is_dir, .err = err, .count = 1};
-	size_t s = fnv1a(path) & (t->n_slots - 1);
+	size_t s = hash_str(path) & (t->n_slots - 1);
 	while (t->slots[s])
 		s = (s + 1) & (t->n_slots - 1);
 	t->slots[s] = (uint32_t)(t->n + 1);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "base/macro.h"
 #include "base/parse.h"
 #include "base/path.h"
@@ -32,23 +33,15 @@ struct builder {
 	const struct profile *p;
 	char **warnings;
 	struct diag *d;
-	/* path_hash() of s->grants[i].path and s->denies[i].path (both only appended to
+	/* hash_str() of s->grants[i].path and s->denies[i].path (both only appended to
 	 * here), so that the duplicate checks compare strings only on a hash match; and the
 	 * arrays' capacities, grown geometrically. */
-	uint32_t *grant_hash, *deny_hash;
+	uint64_t *grant_hash, *deny_hash;
 	size_t grants_cap, denies_cap;
 };
 
-static uint32_t path_hash(const char *p)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h;
-}
-
 /* Room for one more element in *v (n used, *cap allocated) and its hash in *hashes. */
-static int grow(void **v, uint32_t **hashes, size_t n, size_t *cap, size_t size)
+static int grow(void **v, uint64_t **hashes, size_t n, size_t *cap, size_t size)
 {
 	if (n < *cap)
 		return 0;
@@ -57,7 +50,7 @@ static int grow(void **v, uint32_t **hashes, size_t n, size_t *cap, size_t size)
 	if (!nv)
 		return -ENOMEM;
 	*v = nv;
-	uint32_t *nh = reallocarray(*hashes, c, sizeof(**hashes));
+	uint64_t *nh = reallocarray(*hashes, c, sizeof(**hashes));
 	if (!nh)
 		return -ENOMEM;
 	*hashes = nh;
@@ -91,7 +84,7 @@ static int add_grant(struct builder *b, char *path, unsigned access, bool is_fil
 		     enum origin_kind kind, const char *origin)
 {
 	struct sandbox_spec *s = b->s;
-	uint32_t h = path_hash(path);
+	uint64_t h = hash_str(path);
 	for (size_t i = 0; i < s->n_grants; i++)
 		if (b->grant_hash[i] == h && s->grants[i].is_file == is_file &&
 		    streq(s->grants[i].path, path)) {
@@ -139,7 +132,7 @@ static int add_deny(struct builder *b, char *path, const char *raw, const char *
 		    const char *category, bool exists)
 {
 	struct sandbox_spec *s = b->s;
-	uint32_t h = path_hash(path);
+	uint64_t h = hash_str(path);
 	for (size_t i = 0; i < s->n_denies; i++)
 		if (b->deny_hash[i] == h && streq(s->denies[i].path, path)) {
 			free(path);
