@@ -172,10 +172,19 @@ static int prepare_record(struct session *s)
 	return 0;
 }
 
+/* Write the record atomically (temp file, rename): at the fork, and at the end. */
+static int write_record(struct session *s)
+{
+	struct stat st;
+	if (fstat(s->tmp.session_fd, &st) < 0)
+		return -errno;
+	return session_record_write(s->tmp.session_fd, &s->record, geteuid() == 0 && st.st_uid != 0,
+				    st.st_uid, st.st_gid);
+}
+
 /* At the end: the record stays with what the session kept (its /tmp), else it goes. */
 static void finish_record(struct session *s, int code)
 {
-	struct stat st;
 	if (!s->recorded)
 		return;
 	s->recorded = false;
@@ -187,9 +196,7 @@ static void finish_record(struct session *s, int code)
 	s->record.state = SESSION_EXITED;
 	s->record.ended = (int64_t)time(NULL);
 	s->record.exit_code = code;
-	if (fstat(s->tmp.session_fd, &st) == 0)
-		(void)session_record_write(s->tmp.session_fd, &s->record,
-					   geteuid() == 0 && st.st_uid != 0, st.st_uid, st.st_gid);
+	(void)write_record(s);
 }
 
 /* The audit record comes first: the proxy appends to the session's event log. */
@@ -442,16 +449,6 @@ fail:
 	json_decref(net);
 	json_decref(placement);
 	return d;
-}
-
-/* Write the record atomically (temp file, rename): at the fork, and at the end. */
-static int write_record(struct session *s)
-{
-	struct stat st;
-	if (fstat(s->tmp.session_fd, &st) < 0)
-		return -errno;
-	return session_record_write(s->tmp.session_fd, &s->record, geteuid() == 0 && st.st_uid != 0,
-				    st.st_uid, st.st_gid);
 }
 
 /* Once the plan is made: what inspect shows joins the record. */
