@@ -309,21 +309,29 @@ static int tmpfs_mountpoint(const struct sandbox_plan *p, const struct sandbox_b
 	return fd;
 }
 
+/* A rule made after planning (a fresh /proc's, a fresh tmpfs's), added to the agent's
+ * ruleset and to the helpers' (landlock_add_dir_rule does the same when planning). */
+static int add_rule(const struct sandbox_plan *p, const struct ll_path_beneath_attr *pb)
+{
+	if ((p->ruleset_fd >= 0 && ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, pb, 0) < 0) ||
+	    (p->helper_ruleset_fd >= 0 &&
+	     ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, pb, 0) < 0))
+		return -errno;
+	return 0;
+}
+
 /* The Landlock rights of the grants of wrap's tmpfs's own path, on the tmpfs. */
 static int tmpfs_rule(const struct sandbox_plan *p, const struct sandbox_bind *b)
 {
 	struct ll_path_beneath_attr pb = {.allowed_access = b->tmpfs_access & p->handled_fs};
-	int r = 0;
+	int r;
 
 	if (!pb.allowed_access || (p->ruleset_fd < 0 && p->helper_ruleset_fd < 0))
 		return 0;
 	pb.parent_fd = open_unchecked(b->dst, true);
 	if (pb.parent_fd < 0)
 		return pb.parent_fd;
-	if ((p->ruleset_fd >= 0 && ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0) ||
-	    (p->helper_ruleset_fd >= 0 &&
-	     ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0))
-		r = -errno;
+	r = add_rule(p, &pb);
 	(void)close(pb.parent_fd);
 	return r;
 }
@@ -723,12 +731,9 @@ static void mount_proc(const struct sandbox_plan *p, int err_fd)
 		pb.parent_fd = open(p->proc_rules[i].path, O_PATH | O_CLOEXEC);
 		if (pb.parent_fd < 0)
 			continue; /* not in this /proc: nothing to grant */
-		if (p->ruleset_fd >= 0 &&
-		    ll_add_rule(p->ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
-			fail(err_fd, STEP_LANDLOCK, errno, (int)i);
-		if (p->helper_ruleset_fd >= 0 &&
-		    ll_add_rule(p->helper_ruleset_fd, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
-			fail(err_fd, STEP_LANDLOCK, errno, (int)i);
+		int r = add_rule(p, &pb);
+		if (r < 0)
+			fail(err_fd, STEP_LANDLOCK, -r, (int)i);
 		(void)close(pb.parent_fd);
 	}
 	apply_masks(p, err_fd, true, true);
