@@ -607,6 +607,32 @@ static int exec_self(const struct sandbox_plan *p, const char *mode, const char 
 }
 
 /*
+ * Before an exec of nono-helper with the mediation channels: the binary's fd moved out
+ * of the way of 3.., the n channels at fds 3..3+n-1 without CLOEXEC, every fd above them
+ * close-on-exec. Returns the binary's fd, or -errno.
+ */
+static int channels_at_3(const struct sandbox_plan *p)
+{
+	int tmp[UNOTIFY_HELPERS], exe;
+
+	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
+		return -EINVAL;
+	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	if (exe < 0)
+		return -errno;
+	for (size_t i = 0; i < p->n_helpers; i++) {
+		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+		if (tmp[i] < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i < p->n_helpers; i++)
+		if (dup2(tmp[i], 3 + (int)i) < 0)
+			return -errno;
+	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
+	return exe;
+}
+
+/*
  * In the freshly cloned first helper: the n channels to fds 3..3+n-1, everything else
  * closed, exec. The exec'd helper forks one process per further channel (a fork of a
  * fresh, non-dumpable process holds nothing either, and costs less than an exec).
@@ -614,7 +640,6 @@ static int exec_self(const struct sandbox_plan *p, const char *mode, const char 
 _noreturn_ static void helper_exec(const struct sandbox_plan *p)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN};
-	int tmp[UNOTIFY_HELPERS];
 	char n[4] = {(char)('0' + p->n_helpers), 0, 0, 0};
 	int exe;
 
@@ -626,22 +651,10 @@ _noreturn_ static void helper_exec(const struct sandbox_plan *p)
 	(void)setsid();
 	/* SIG_IGN survives execve: a vanished agent socket must not kill the helper. */
 	(void)sigaction(SIGPIPE, &ign, NULL);
-	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
-		_exit(1);
-	/* Everything out of the way of 3.., then the channels there, without CLOEXEC. */
-	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	exe = channels_at_3(p);
 	if (exe < 0)
 		_exit(1);
-	for (size_t i = 0; i < p->n_helpers; i++) {
-		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
-		if (tmp[i] < 0)
-			_exit(1);
-	}
-	for (size_t i = 0; i < p->n_helpers; i++)
-		if (dup2(tmp[i], 3 + (int)i) < 0)
-			_exit(1);
 	(void)syscall(SYS_close_range, 0U, 2U, 0U);
-	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
 	{
 		char *argv[] = {(char *)"nono", (char *)SANDBOX_HELPER_ARG, n, NULL};
 		char *envp[] = {NULL};
@@ -790,26 +803,17 @@ static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync
 	char *envp[] = {NULL};
 	char n[2] = {(char)('0' + p->n_helpers), 0};
 	char *argv[] = {(char *)"nono", (char *)SANDBOX_INIT_ARG, (char *)pid, n, NULL};
-	int tmp[UNOTIFY_HELPERS], exe, err, sync;
+	int exe, err, sync;
 
-	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
-		fail(err_fd, STEP_UNOTIFY, EINVAL, 0);
-	/* Out of the way of 3..: what the exec needs, what reports its failure, and the
-	 * pipe whose close tells the agent that the init runs. */
-	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	/* Out of the way of 3..: what reports the exec's failure, and the pipe whose close
+	 * tells the agent that the init runs (both close-on-exec, above the channels). */
 	err = fcntl(err_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
 	sync = fcntl(sync_w, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
-	if (exe < 0 || err < 0 || sync < 0)
+	if (err < 0 || sync < 0)
 		fail(err_fd, STEP_UNOTIFY, errno, 0);
-	for (size_t i = 0; i < p->n_helpers; i++) {
-		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
-		if (tmp[i] < 0)
-			fail(err, STEP_UNOTIFY, errno, 0);
-	}
-	for (size_t i = 0; i < p->n_helpers; i++)
-		if (dup2(tmp[i], 3 + (int)i) < 0)
-			fail(err, STEP_UNOTIFY, errno, 0);
-	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
+	exe = channels_at_3(p);
+	if (exe < 0)
+		fail(err, STEP_UNOTIFY, -exe, 0);
 	(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
 	fail(err, STEP_PIDNS, errno, 2);
 }
