@@ -255,58 +255,76 @@ static int make_tmpfs(int *err)
 	return mnt;
 }
 
-/*
- * The mount point for a bind back onto wrap's private tmpfs: made in that fresh tmpfs
- * (only this process has seen it), directories 0700 and the last component an empty
- * file unless b is a directory; never through a symlink. O_PATH fd, or -errno.
- */
-static int tmpfs_mountpoint(const struct sandbox_plan *p, const struct sandbox_bind *b)
+int sandbox_make_beneath(int dir, const char *rel, bool is_dir,
+			 int (*made)(void *ud, size_t n, bool dir), void *ud)
 {
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			       .resolve =
 				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	char rel[PATH_MAX];
-	size_t len = 0;
-	int fd = -ENOENT;
+	char buf[PATH_MAX];
+	size_t len = strlen(rel);
+	int fd = dir, r = 0;
 
-	for (size_t j = 0; j < p->n_binds && fd == -ENOENT; j++) {
-		len = strlen(p->binds[j].dst);
-		if (p->binds[j].tmpfs && strncmp(b->dst, p->binds[j].dst, len) == 0 &&
-		    b->dst[len] == '/')
-			fd = open_unchecked(p->binds[j].dst, true);
-	}
-	if (fd < 0)
-		return fd;
-	size_t rl = strlen(b->dst + len + 1);
-	if (rl >= sizeof(rel)) {
-		(void)close(fd);
-		return -ENAMETOOLONG;
-	}
-	memcpy(rel, b->dst + len + 1, rl + 1);
-	for (char *c = rel, *next; c; c = next) {
+	if (len >= sizeof(buf))
+		r = -ENAMETOOLONG;
+	else
+		memcpy(buf, rel, len + 1);
+	for (char *c = buf, *next; r == 0 && c; c = next) {
 		next = strchr(c, '/');
 		if (next)
 			*next++ = 0;
-		bool dir = next || b->is_dir;
-		int r = 0;
-		if (dir)
-			r = mkdirat(fd, c, 0700) < 0 && errno != EEXIST ? -errno : 0;
-		else {
-			int f = openat(fd, c, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-			r = f < 0 ? -errno : 0;
-			if (f >= 0)
+		if (!*c)
+			continue; /* an empty component, as in "a//b" */
+		if (streq(c, ".") || streq(c, "..")) {
+			r = -EINVAL;
+			break;
+		}
+		bool d = (next && next[strspn(next, "/")]) || is_dir, new = false;
+		if (d) {
+			new = mkdirat(fd, c, 0700) == 0;
+			if (!new &&errno != EEXIST)
+				r = -errno;
+		} else {
+			int f = openat(fd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				       0600);
+			new = f >= 0;
+			if (f < 0 && errno == EEXIST)
+				f = openat(fd, c, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (f < 0)
+				r = -errno;
+			else
 				(void)close(f);
 			how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 		}
-		int sub = r < 0 ? r : (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
-		if (sub < 0 && r == 0)
-			sub = -errno;
-		(void)close(fd);
+		if (r == 0 && new &&made)
+			r = made(ud, (size_t)(c - buf) + strlen(c), d);
+		if (r < 0)
+			break;
+		int sub = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
 		if (sub < 0)
-			return sub;
+			r = -errno;
+		(void)close(fd);
 		fd = sub;
 	}
-	return fd;
+	if (r < 0 && fd >= 0)
+		(void)close(fd);
+	return r < 0 ? r : fd;
+}
+
+/* The mount point for a bind back onto wrap's private tmpfs: made in that fresh tmpfs
+ * (only this process has seen it). O_PATH fd, or -errno. */
+static int tmpfs_mountpoint(const struct sandbox_plan *p, const struct sandbox_bind *b)
+{
+	for (size_t j = 0; j < p->n_binds; j++) {
+		size_t len = strlen(p->binds[j].dst);
+		if (!p->binds[j].tmpfs || strncmp(b->dst, p->binds[j].dst, len) != 0 ||
+		    b->dst[len] != '/')
+			continue;
+		int fd = open_unchecked(p->binds[j].dst, true);
+		return fd < 0 ? fd
+			      : sandbox_make_beneath(fd, b->dst + len + 1, b->is_dir, NULL, NULL);
+	}
+	return -ENOENT;
 }
 
 /* A rule made after planning (a fresh /proc's, a fresh tmpfs's), added to the agent's

@@ -143,6 +143,15 @@ int sandbox_send_fd(int sock, int fd, const void *data, size_t len);
  * the channel fd (at fd 3 in it; not dumpable, like the init). 0 or -errno; the caller
  * closes its fd either way. */
 int sandbox_helper_fork(int fd);
+/*
+ * sandbox-exec.c: make rel (relative; "." and ".." refused) beneath the directory fd dir,
+ * which it takes over: missing directories 0700, the last component a directory
+ * (is_dir) or an empty file (0600), never through a symlink. made(ud, n, dir), when
+ * given, is told of each component it created (rel's first n bytes); a negative return
+ * stops it. Allocates nothing: the child uses it too. O_PATH fd on rel, or -errno.
+ */
+int sandbox_make_beneath(int dir, const char *rel, bool is_dir,
+			 int (*made)(void *ud, size_t n, bool dir), void *ud);
 /* sandbox.c: O_PATH fd of the binary the init and the helpers are exec'd from, or -errno. */
 int sandbox_open_helper_exe(void);
 

@@ -597,58 +597,35 @@ static int note_made(struct sandbox_plan *p, const char *base, const char *rel, 
 	return 0;
 }
 
+struct made_note {
+	struct sandbox_plan *p;
+	const char *base, *rel;
+};
+
+static int note_made_cb(void *ud, size_t n, bool is_dir)
+{
+	const struct made_note *m = ud;
+	return note_made(m->p, m->base, m->rel, n, is_dir);
+}
+
 /*
  * Make the mount point rel (a path relative to the directory base, no "." or "..")
- * inside the session's private tmp directory: the missing directories 0700, the last
- * component a directory or an empty file. Beneath a directory fd, no symlink followed.
- * Its identity goes to *ret; what did not exist before is noted in p.
+ * inside the session's private tmp directory (sandbox_make_beneath()). Its identity
+ * goes to *ret; what did not exist before is noted in p.
  */
 static int make_mountpoint(struct sandbox_plan *p, const char *base, const char *rel, bool is_dir,
 			   struct stat *ret)
 {
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			       .resolve =
-				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	_cleanup_free_ char *copy = strdup(rel);
-	_cleanup_close_ int fd = -EBADF;
-	char *save = NULL, *c, *next;
-	int r;
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	struct made_note m = {p, base, rel};
+	int dir = (int)syscall(SYS_openat2, AT_FDCWD, base, &how, sizeof(how));
 
-	if (!copy)
-		return -ENOMEM;
-	how.resolve &= ~(uint64_t)RESOLVE_BENEATH; /* base is absolute */
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, base, &how, sizeof(how));
-	how.resolve |= RESOLVE_BENEATH;
-	if (fd < 0)
+	if (dir < 0)
 		return -errno;
-	for (c = strtok_r(copy, "/", &save); c; c = next) {
-		next = strtok_r(NULL, "/", &save);
-		if (streq(c, ".") || streq(c, ".."))
-			return -EINVAL;
-		bool dir = next || is_dir, made = false;
-		if (dir) {
-			made = mkdirat(fd, c, 0700) == 0;
-			if (!made && errno != EEXIST)
-				return -errno;
-		} else {
-			int f = openat(fd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				       0600);
-			made = f >= 0;
-			if (f < 0 && errno == EEXIST)
-				f = openat(fd, c, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (f < 0)
-				return -errno;
-			(void)close(f);
-			how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-		}
-		if (made && (r = note_made(p, base, rel, (size_t)(c - copy) + strlen(c), dir)) < 0)
-			return r;
-		int sub = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
-		if (sub < 0)
-			return -errno;
-		(void)close(fd);
-		fd = sub;
-	}
+	_cleanup_close_ int fd = sandbox_make_beneath(dir, rel, is_dir, note_made_cb, &m);
+	if (fd < 0)
+		return fd;
 	return fstat(fd, ret) < 0 ? -errno : 0;
 }
 
