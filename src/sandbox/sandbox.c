@@ -766,6 +766,17 @@ static bool bind_covered(const struct sandbox_spec *spec, size_t i, const char *
 	return false;
 }
 
+/* The access the existing grants of exactly path give (FS_READ | FS_WRITE). */
+static unsigned grants_of(const struct sandbox_spec *spec, const char *path)
+{
+	unsigned access = 0;
+	for (size_t i = 0; i < spec->n_grants; i++)
+		if (spec->grants[i].exists && spec->grants[i].path &&
+		    streq(spec->grants[i].path, path))
+			access |= spec->grants[i].access;
+	return access;
+}
+
 /*
  * The private directory just bound for dst gets the Landlock rights of the grants of
  * dst itself (grants of its ancestors still apply through the walk up); it is opened
@@ -778,15 +789,12 @@ static int private_tmp_rule(struct sandbox_plan *p, const struct sandbox_spec *s
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int fd = -EBADF;
-	unsigned access = 0;
+	unsigned access;
 	struct stat st;
 
 	if (!b || !streq(b->dst, dst))
 		return -ENOENT; /* add_bind() skipped it: the source vanished */
-	for (size_t i = 0; i < spec->n_grants; i++)
-		if (spec->grants[i].exists && spec->grants[i].path &&
-		    streq(spec->grants[i].path, dst))
-			access |= spec->grants[i].access;
+	access = grants_of(spec, dst);
 	if (access == 0)
 		return 0;
 	fd = (int)syscall(SYS_openat2, AT_FDCWD, b->src, &how, sizeof(how));
@@ -809,10 +817,7 @@ static int add_tmpfs(struct sandbox_plan *p, const struct sandbox_spec *spec, co
 		return -errno;
 	b.dst_dev = ds.st_dev;
 	b.dst_ino = ds.st_ino;
-	for (size_t i = 0; i < spec->n_grants; i++)
-		if (spec->grants[i].exists && spec->grants[i].path &&
-		    streq(spec->grants[i].path, dst))
-			b.tmpfs_access |= landlock_fs_rights_of(spec->grants[i].access);
+	b.tmpfs_access = landlock_fs_rights_of(grants_of(spec, dst));
 	return push_bind(p, b, "tmpfs", dst, d);
 }
 
