@@ -86,20 +86,26 @@ check_untrusted_helper() {
 @test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (root)" { check_untrusted_helper root; }
 @test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (user)" { check_untrusted_helper user; }
 
+# strace_run root|user LOG SYSCALLS ARGS...: nono ARGS as root or uid 65534 under
+# strace -f, tracing SYSCALLS into LOG. (LeakSanitizer cannot run under ptrace: off for
+# this run of a sanitizer build.)
+strace_run() {
+	local who=$1 log=$2 trace=$3
+	shift 3
+	if [ "$who" = user ]; then
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log" -e trace="$trace" "$N" "$@"
+	else
+		env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -o "$log" -e trace="$trace" "$N" "$@"
+	fi
+}
+
 check_audit_after_exec() {
 	command -v strace >/dev/null || skip_feature "strace is not installed"
-	# (LeakSanitizer cannot run under ptrace: off for this run of a sanitizer build.)
 	local log="$T/data/strace.$1"  # writable by uid 65534 too
-	if [ "$1" = user ]; then
-		run setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
-			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
-			strace -f -qq -o "$log.out" -e trace=fsync,execve \
-			"$N" run --allow "$T/data" -- /bin/true
-	else
-		run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
-			strace -f -qq -o "$log.out" -e trace=fsync,execve \
-			"$N" run --allow "$T/data" -- /bin/true
-	fi
+	run strace_run "$1" "$log.out" fsync,execve run --allow "$T/data" -- /bin/true
 	assert_success
 	# The command's execve is under way (and succeeds) before the first fsync is entered.
 	# The handshake fires at the exec's point of no return (its close-on-exec), a moment
@@ -126,20 +132,6 @@ check_audit_after_exec() {
 @test "the audit record's fsyncs come after the command's exec, the end record is written (root)" { check_audit_after_exec root; }
 @test "the audit record's fsyncs come after the command's exec, the end record is written (user)" { check_audit_after_exec user; }
 
-# strace_run root|user LOG ARGS...: nono ARGS under strace -f (fsync, execve, exits).
-strace_run() {
-	local who=$1 log=$2
-	shift 2
-	if [ "$who" = user ]; then
-		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
-			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
-			strace -f -qq -o "$log" -e trace=fsync,execve "$N" "$@"
-	else
-		env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
-			strace -f -qq -o "$log" -e trace=fsync,execve "$N" "$@"
-	fi
-}
-
 # A command that ends within the grace (50 ms) pays one record's fsyncs (file and
 # directory, at the end), not two pairs; one that runs on gets its start record's pair
 # while it runs, then the end's.
@@ -150,13 +142,13 @@ check_start_sync_grace() {
 	# within the 50 ms; the old behaviour never shows 2.)
 	local try n
 	for try in 1 2 3; do
-		run strace_run "$1" "$log.quick" run --allow "$T/data" -- /bin/true
+		run strace_run "$1" "$log.quick" fsync,execve run --allow "$T/data" -- /bin/true
 		assert_success
 		n=$(grep -c 'fsync(' "$log.quick")
 		[ "$n" -eq 2 ] && break
 	done
 	[ "$n" -eq 2 ] || fail "expected the end record's 2 fsyncs: $(cat "$log.quick")"
-	run strace_run "$1" "$log.slow" run --allow "$T/data" -- /bin/sleep 0.5
+	run strace_run "$1" "$log.slow" fsync,execve run --allow "$T/data" -- /bin/sleep 0.5
 	assert_success
 	[ "$(grep -c 'fsync(' "$log.slow")" -eq 4 ] ||
 		fail "expected 4 fsyncs: $(cat "$log.slow")"
@@ -254,16 +246,8 @@ check_mask_source_attached() {
 check_spawn_shares_memory() {
 	command -v strace >/dev/null || skip_feature "strace is not installed"
 	local log="$T/data/clone.$1"  # writable by uid 65534 too
-	if [ "$1" = user ]; then
-		run setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups env -i PATH=/usr/bin:/bin \
-			HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
-			strace -f -qq -o "$log.out" -e trace=clone,clone3,fork,vfork,execve,execveat \
-			"$N" run --allow "$T/data" -- /bin/true
-	else
-		run env -i PATH=/usr/bin:/bin HOME="$H" TMPDIR=/tmp ASAN_OPTIONS=detect_leaks=0 \
-			strace -f -qq -o "$log.out" -e trace=clone,clone3,fork,vfork,execve,execveat \
-			"$N" run --allow "$T/data" -- /bin/true
-	fi
+	run strace_run "$1" "$log.out" clone,clone3,fork,vfork,execve,execveat \
+		run --allow "$T/data" -- /bin/true
 	assert_success
 	# PID 1 of the namespaces: cloned sharing the supervisor's memory, which waits.
 	run grep -E 'clone3?\(.*CLONE_NEWPID' "$log.out"
