@@ -13,13 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/macro.h"
 #include "base/strbuf.h"
 
 #define SESSION_FILE	  "session.json"
 #define EVENTS_FILE	  "audit-events.ndjson"
 #define END_FILE	  ".session.json.end"
-#define RESERVE_SIZE	  (64 * 1024)
+/* What the end adds to the record set aside at the start: end_time, exit_status and the
+ * integrity object (two 64-digit digests) take ~350 bytes indented; rollback's "after". */
+#define END_MARGIN	  1024
 #define GENESIS_TAG	  "nono-audit-genesis"
 #define EMPTY_MERKLE_ROOT "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -38,7 +41,10 @@ struct audit_log {
 	uid_t uid;
 	gid_t gid;
 	int events_fd;
-	int end_fd; /* the end record's file, its space set aside at the start */
+	int end_fd;	   /* the end record's file, its space set aside at the start */
+	off_t reserved;	   /* bytes allocated to it (beyond its size: FALLOC_FL_KEEP_SIZE) */
+	off_t end_blksize; /* its allocation unit */
+	bool end_filled;   /* no KEEP_SIZE here: the reserve is zeros the record must cut */
 	bool integrity;
 	char id[80];
 	char *dir;
@@ -143,9 +149,9 @@ static int open_dir_at(const struct audit_log *a, int at, const char *name, bool
 	return fd;
 }
 
-/* j as indented JSON and a newline, from offset 0 of fd; cut: then cut the file to
- * that length (it was longer). */
-static int write_json_fd(int fd, json_t *j, bool cut)
+/* j as indented JSON and a newline, from offset 0 of fd; cut_above >= 0: then cut the
+ * file to that length when it holds more than cut_above bytes beyond it. */
+static int write_json_fd(int fd, json_t *j, off_t cut_above)
 {
 	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text)
@@ -160,7 +166,16 @@ static int write_json_fd(int fd, json_t *j, bool cut)
 			return -errno;
 		off += (size_t)n;
 	}
-	return cut && ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
+	struct stat st;
+	if (cut_above < 0)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	/* Nothing past the text (zeros of a reserve are), and no more than cut_above bytes
+	 * allocated beyond it (st_blocks: 512-byte units, KEEP_SIZE blocks included). */
+	if (st.st_size <= (off_t)len && st.st_blocks * 512 <= (off_t)len + cut_above)
+		return 0;
+	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 }
 
 /* Write json to dir/name atomically (temp file, rename), without fsync: the caller
@@ -177,7 +192,7 @@ static int write_json_atomic(const struct audit_log *a, const char *name, json_t
 		return -errno;
 	if (give(a, fd) < 0)
 		return -errno;
-	int r = write_json_fd(fd, j, false);
+	int r = write_json_fd(fd, j, -1);
 	if (r < 0)
 		return r;
 	return renameat(dir_fd, tmp, dir_fd, name) < 0 ? -errno : 0;
@@ -230,6 +245,47 @@ static int random_suffix(char *out)
 		return -EIO;
 	(void)snprintf(out, 9, "%08x", v);
 	return 0;
+}
+
+/*
+ * Set aside room for the end record: the record as it stands, END_MARGIN more, rounded up
+ * to whole blocks. Allocated beyond the file's size (FALLOC_FL_KEEP_SIZE), so the end
+ * record is written into blocks it already owns and needs no truncation, which frees
+ * blocks (a discard on a discard-mounted disk): the common record fits the one block.
+ * Grows when the record does (audit_set_*). A file system without fallocate gets
+ * zeros written (posix_fallocate), cut to the record's length at the end.
+ */
+static int reserve_end(struct audit_log *a)
+{
+	size_t len = json_dumpb(a->session, NULL, 0, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	off_t blk = a->end_blksize > 0 ? a->end_blksize : 4096;
+	off_t need = ((off_t)len + 1 + END_MARGIN + blk - 1) / blk * blk;
+	if (len == 0)
+		return -ENOMEM;
+	if (need <= a->reserved)
+		return 0;
+	if (!a->end_filled && fallocate(a->end_fd, FALLOC_FL_KEEP_SIZE, 0, need) < 0) {
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		a->end_filled = true;
+	}
+	if (a->end_filled) {
+		int e = posix_fallocate(a->end_fd, 0, need);
+		if (e != 0)
+			return -e;
+	}
+	a->reserved = need;
+	return 0;
+}
+
+/* After the record grew: more room if it needs it, as far as the disk gives it (what
+ * was set aside still holds the record as it was; the end reports a failed write). */
+static void grow_reserve(struct audit_log *a)
+{
+	int r = a->end_fd >= 0 ? reserve_end(a) : 0;
+	if (r < 0)
+		log_debug("audit: cannot set aside more space for the end record: %s",
+			  strerror(-r));
 }
 
 int audit_open(const char *home, const struct audit_session_info *info, struct audit_log **ret,
@@ -331,9 +387,13 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 	 * run fewer than a separate reserve file freed before a new temp file). */
 	a->end_fd =
 	    openat(a->dir_fd, END_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (a->end_fd < 0 || give(a, a->end_fd) < 0 ||
-	    (r = posix_fallocate(a->end_fd, 0, RESERVE_SIZE)) != 0) {
-		r = a->end_fd < 0 ? -errno : r > 0 ? -r : -errno;
+	struct stat st;
+	r = a->end_fd < 0 || give(a, a->end_fd) < 0 || fstat(a->end_fd, &st) < 0 ? -errno : 0;
+	if (r == 0) {
+		a->end_blksize = st.st_blksize;
+		r = reserve_end(a);
+	}
+	if (r < 0) {
 		diag_set(d, a->dir, 0, 0,
 			 "cannot set aside space for the audit record: %s (or pass --no-audit)",
 			 strerror(-r));
@@ -368,12 +428,18 @@ const char *audit_session_dir(const struct audit_log *a)
 int audit_set_proxy_placement(struct audit_log *a, const char *placement)
 {
 	json_t *net = json_object_get(a->session, "network");
-	return net ? set_str(net, "proxy_placement", placement) : -EINVAL;
+	int r = net ? set_str(net, "proxy_placement", placement) : -EINVAL;
+	if (r >= 0)
+		grow_reserve(a);
+	return r;
 }
 
 int audit_set_trust(struct audit_log *a, json_t *summary)
 {
-	return json_object_set_new(a->session, "trust", summary) < 0 ? -ENOMEM : 0;
+	if (json_object_set_new(a->session, "trust", summary) < 0)
+		return -ENOMEM;
+	grow_reserve(a);
+	return 0;
 }
 
 static int lock_chain(struct audit_chain *c)
@@ -395,7 +461,10 @@ int audit_fork_share(struct audit_log *a, bool share)
 
 int audit_set_session_name(struct audit_log *a, const char *name)
 {
-	return set_str(a->session, "session_name", name);
+	int r = set_str(a->session, "session_name", name);
+	if (r >= 0)
+		grow_reserve(a);
+	return r;
 }
 
 /* Chain and write one event object (taken). */
@@ -696,7 +765,9 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 		(void)set_str(integ, "merkle_root", consistent ? res.merkle_root : NULL);
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
-	r = write_json_fd(a->end_fd, a->session, true);
+	/* Into blocks set aside at the start, beyond the size (KEEP_SIZE): a cut frees
+	 * blocks, so only when more than the record's last block is left over. */
+	r = write_json_fd(a->end_fd, a->session, a->end_blksize > 0 ? a->end_blksize - 1 : 4095);
 	if (r == 0 && fsync(a->end_fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(a->dir_fd, END_FILE, a->dir_fd, SESSION_FILE) < 0)
@@ -782,7 +853,10 @@ int audit_set_record(struct audit_log *a, const char *key, json_t *value)
 		json_decref(value);
 		return -EBADF;
 	}
-	return json_object_set_new(a->session, key, value) < 0 ? -ENOMEM : 0;
+	if (json_object_set_new(a->session, key, value) < 0)
+		return -ENOMEM;
+	grow_reserve(a);
+	return 0;
 }
 
 int audit_append_event(struct audit_log *a, const char *type, json_t *fields)

@@ -132,6 +132,42 @@ check_audit_after_exec() {
 @test "the audit record's fsyncs come after the command's exec, the end record is written (root)" { check_audit_after_exec root; }
 @test "the audit record's fsyncs come after the command's exec, the end record is written (user)" { check_audit_after_exec user; }
 
+# The end record's space is set aside at the start as blocks beyond the file's size
+# (FALLOC_FL_KEEP_SIZE), sized by the record (plus what the end adds): the end record is
+# written into them and nothing is cut (a cut frees blocks: a discard on such disks).
+# A record of 6 KiB (a long argument) gets a reserve to match. The old 64 KiB reserve
+# of zeros was cut to the record at every end.
+check_end_reserve() {
+	command -v strace >/dev/null || skip_feature "strace is not installed"
+	local log="$T/data/strace.$1" long d
+	long=$(head -c 6000 /dev/zero | tr '\0' x)
+	for arg in short "$long"; do
+		rm -rf "$H/.nono/audit"
+		run strace_run "$1" "$log.out" fallocate,ftruncate run --allow "$T/data" -- /bin/echo "$arg"
+		assert_success
+		grep -q 'ftruncate(' "$log.out" && fail "the end record was cut: $(cat "$log.out")"
+		local n
+		n=$(grep -cE 'fallocate\([0-9]+, FALLOC_FL_KEEP_SIZE, 0, [0-9]+\) = 0' "$log.out")
+		[ "$n" -eq 1 ] || fail "expected one KEEP_SIZE reserve: $(cat "$log.out")"
+		d=$(echo "$H"/.nono/audit/*/)
+		run python3 - "$d/session.json" "$log.out" <<-'PY'
+			import json, os, re, sys
+			st = os.stat(sys.argv[1]); data = open(sys.argv[1], "rb").read()
+			j = json.loads(data)  # no zeros after the record
+			assert j["exit_status"] == 0 and j["end_time"], j
+			res = int(re.search(r"KEEP_SIZE, 0, (\d+)", open(sys.argv[2]).read())[1])
+			assert res >= len(data) and res % 4096 == 0, (res, len(data))
+			assert st.st_size == len(data) and st.st_blocks * 512 <= res, (st, res)
+			print(res, len(data))
+		PY
+		assert_success
+	done
+	# The long record's reserve is the larger one.
+	[ "${output%% *}" -ge 8192 ] || fail "reserve ${output%% *} for a 6 KiB record"
+}
+@test "the end record is written into space set aside at the start, nothing cut (root)" { check_end_reserve root; }
+@test "the end record is written into space set aside at the start, nothing cut (user)" { check_end_reserve user; }
+
 # A command that ends within the grace (50 ms) pays one record's fsyncs (file and
 # directory, at the end), not two pairs; one that runs on gets its start record's pair
 # while it runs, then the end's.
