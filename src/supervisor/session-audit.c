@@ -2,6 +2,7 @@
 #include "supervisor/session-audit.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "audit/redact.h"
@@ -77,4 +78,32 @@ void run_audit_prune(void)
 	if (r < 0)
 		log_warning("cannot apply the [audit] retention limits: %s",
 			    d.msg[0] ? diag_format(&d, buf, sizeof(buf)) : strerror(-r));
+}
+
+static void *audit_end_main(void *arg)
+{
+	struct run_audit_end *e = arg;
+	e->r = audit_close(TAKE_PTR(e->a), e->status, &e->d);
+	return NULL;
+}
+
+void run_audit_end_begin(struct run_audit_end *e, struct audit_log *a, int status)
+{
+	sigset_t all, old;
+	*e = (struct run_audit_end){.a = a, .status = status};
+	/* The thread takes none of the supervisor's signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e->threaded = pthread_create(&e->thread, NULL, audit_end_main, e) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!e->threaded)
+		(void)audit_end_main(e);
+}
+
+int run_audit_end_finish(struct run_audit_end *e)
+{
+	if (e->threaded)
+		(void)pthread_join(e->thread, NULL);
+	e->threaded = false;
+	return e->r;
 }

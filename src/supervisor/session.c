@@ -656,14 +656,10 @@ size_t session_refused_hosts(const struct session *s, struct run_refused_host *r
 
 int session_finish(struct session *s, int ret)
 {
-	struct diag d = {{0}};
+	struct run_audit_end end = {0};
 	char buf[2048];
 	session_detach_failed(&s->o.detach_fd, ret == 0 ? 1 : ret);
 	session_ctl_close(&s->ctl, ret);
-	run_agent_files_remove(s->spec, session_private_tmp(s));
-	sandbox_plan_remove_mountpoints(s->plan);
-	finish_record(s, ret);
-	run_tmp_finish(&s->tmp);
 	run_portfwd_release(&s->pf);
 	run_proxy_release(&s->rp);
 	run_env_credentials_wipe(s->spec, s->env);
@@ -679,10 +675,20 @@ int session_finish(struct session *s, int ret)
 		if (ret == SESSION_EXIT_OK)
 			ret = SESSION_EXIT_ERROR;
 	}
-	if (s->audit) {
-		if (audit_close(TAKE_PTR(s->audit), status, &d) < 0) {
+	/* The end record syncs on its own thread while the rest is cleaned up. */
+	bool audited = s->audit;
+	if (audited)
+		run_audit_end_begin(&end, TAKE_PTR(s->audit), status);
+	run_agent_files_remove(s->spec, session_private_tmp(s));
+	sandbox_plan_remove_mountpoints(s->plan);
+	finish_record(s, ret);
+	run_tmp_finish(&s->tmp);
+	s->unotify = unotify_free(s->unotify);
+	s->plan = sandbox_plan_free(s->plan);
+	if (audited) {
+		if (run_audit_end_finish(&end) < 0) {
 			log_error("cannot finish the audit record: %s",
-				  diag_format(&d, buf, sizeof(buf)));
+				  diag_format(&end.d, buf, sizeof(buf)));
 			if (ret == SESSION_EXIT_OK)
 				ret = SESSION_EXIT_ERROR;
 		} else if (s->audit_dir && run_attest_sign(s->audit_dir, &s->attest_key) < 0 &&
@@ -692,8 +698,6 @@ int session_finish(struct session *s, int ret)
 	}
 	if (s->o.trust_summary)
 		json_decref(s->o.trust_summary);
-	s->unotify = unotify_free(s->unotify);
-	s->plan = sandbox_plan_free(s->plan);
 	s->env = strv_free(s->env);
 	s->agent_argv = strv_free(s->agent_argv);
 	free(s->cwd);
