@@ -291,6 +291,12 @@ static int new_ctx(scmp_filter_ctx *ret)
 	r = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0);
 	if (r < 0)
 		return r;
+	/* Syscall numbers as a binary tree (libseccomp >= 2.5), not a linear chain: the
+	 * kernel runs the whole program for each syscall number at attach (its action
+	 * cache) and for every syscall the cache does not answer. */
+	r = seccomp_attr_set(c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (r < 0)
+		return r;
 #if defined(__x86_64__)
 	r = seccomp_arch_add(c, SCMP_ARCH_X86);
 	if (r < 0 && r != -EEXIST)

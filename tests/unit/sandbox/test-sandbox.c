@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -33,6 +35,7 @@
 
 #include "base/macro.h"
 #include "base/strv.h"
+#include "sandbox/sandbox-internal.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/unotify-proto.h"
 #include "../must-run.h"
@@ -1103,6 +1106,70 @@ static char *pfc_text(const struct sandbox_spec *s)
 	return buf;
 }
 
+/*
+ * Instructions the classic BPF program runs for syscall nr of x86_64 until it returns or
+ * first reads an argument (where the kernel's action cache stops emulating; the subset
+ * libseccomp emits, anything else fails the test).
+ */
+static unsigned bpf_steps(const struct sock_filter *p, unsigned short len, uint32_t nr)
+{
+	const uint32_t data[16] = {nr, AUDIT_ARCH_X86_64}; /* nr, arch, ip, args: zero */
+	uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {0};
+	unsigned steps = 0;
+	for (unsigned pc = 0; pc < len; pc++) {
+		const struct sock_filter *i = &p[pc];
+		steps++;
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			assert_true(i->k % 4 == 0 && i->k < sizeof(data));
+			if (i->k >= 16) /* offsetof(struct seccomp_data, args) */
+				return steps;
+			a = data[i->k / 4];
+			break;
+		case BPF_LD | BPF_MEM: a = mem[i->k % BPF_MEMWORDS]; break;
+		case BPF_LDX | BPF_MEM: x = mem[i->k % BPF_MEMWORDS]; break;
+		case BPF_ST: mem[i->k % BPF_MEMWORDS] = a; break;
+		case BPF_STX: mem[i->k % BPF_MEMWORDS] = x; break;
+		case BPF_MISC | BPF_TAX: x = a; break;
+		case BPF_MISC | BPF_TXA: a = x; break;
+		case BPF_ALU | BPF_AND | BPF_K: a &= i->k; break;
+		case BPF_ALU | BPF_OR | BPF_K: a |= i->k; break;
+		case BPF_JMP | BPF_JA: pc += i->k; break;
+		case BPF_JMP | BPF_JEQ | BPF_K: pc += a == i->k ? i->jt : i->jf; break;
+		case BPF_JMP | BPF_JGT | BPF_K: pc += a > i->k ? i->jt : i->jf; break;
+		case BPF_JMP | BPF_JGE | BPF_K: pc += a >= i->k ? i->jt : i->jf; break;
+		case BPF_JMP | BPF_JSET | BPF_K: pc += (a & i->k) ? i->jt : i->jf; break;
+		case BPF_RET | BPF_K: return steps;
+		default: fail_msg("opcode 0x%x at %u", i->code, pc);
+		}
+	}
+	fail_msg("ran off the end for nr %u", nr);
+	return 0;
+}
+
+/* The kernel runs a filter for every syscall number at attach (its action cache) and for
+ * each call the cache cannot answer: numbers are a binary tree, never a linear chain
+ * (which took the default filter's longest path to a syscall's own rules past 60). */
+static void test_seccomp_tree(void **state)
+{
+	(void)state;
+	for (int net = 0; net < 2; net++) {
+		struct sandbox_spec s = {.net = net ? NET_BLOCK : NET_ALLOW};
+		_cleanup_free_ struct sock_filter *p = NULL;
+		unsigned short len = 0;
+		unsigned worst = 0, worst_nr = 0;
+		assert_int_equal(seccomp_build(&s, &p, &len), 0);
+		for (uint32_t nr = 0; nr < 512; nr++) {
+			unsigned n = bpf_steps(p, len, nr);
+			if (n > worst)
+				worst = n, worst_nr = nr;
+		}
+		print_message("seccomp %s: %u instructions, longest path %u (nr %u)\n",
+			      net ? "block-net" : "default", len, worst, worst_nr);
+		assert_in_range(worst, 1, 30);
+	}
+}
+
 static void test_seccomp_golden(void **state)
 {
 	static const char *const always[] = {
@@ -1279,6 +1346,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_clean_environ),
 	    cmocka_unit_test(test_env_filter),
 	    cmocka_unit_test(test_seccomp_golden),
+	    cmocka_unit_test(test_seccomp_tree),
 	    cmocka_unit_test(test_read_grant),
 	    cmocka_unit_test(test_write_grant),
 	    cmocka_unit_test(test_file_grant_does_not_widen),
