@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential pkg-config meson ninja-build python3 git ca-certificates
 	libjansson-dev libssl-dev libseccomp-dev libcap-dev libc-ares-dev libhttp-parser-dev
 	libcmocka-dev libsecret-1-dev dbus-daemon python3-dbus python3-gi bats bats-assert bats-support clang libclang-rt-14-dev
-	curl strace util-linux iproute2 procps openssl"
+	curl strace util-linux iproute2 procps openssl musl-tools"
 # The real-agent tests need node and npm; keep a newer Node.js the machine already has.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

@@ -5,6 +5,8 @@
  * ignored), in a binary that needs only libc, so the two execs of every launch map one
  * library instead of seven (sandbox.c, sandbox_open_helper_exe()).
  */
+#include <stdio.h>
+
 #include "sandbox/sandbox.h"
 
 int main(int argc, char **argv)
