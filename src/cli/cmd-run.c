@@ -924,6 +924,7 @@ static int run_common(enum run_mode mode, const char *verb, int argc, char **arg
 		.attest_key = &attest_key,
 		.pty_drain_ms = 100,
 		.name = a.name,
+		.audit_after_run = run_rollback_active(&a.rollback),
 	};
 	const char *drain = secure_getenv("NONO_PTY_DRAIN_TIMEOUT");
 	uint64_t drain_ms;

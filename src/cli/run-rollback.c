@@ -282,6 +282,11 @@ static int begin_hash_only(struct run_rollback *rb, const struct run_rollback_op
 	return 0;
 }
 
+bool run_rollback_active(const struct run_rollback_opts *o)
+{
+	return !o->disabled && (o->enabled || o->fs_integrity);
+}
+
 int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *o,
 		       const struct sandbox_spec *spec, const char *session_id, char *const *cmdv)
 {
@@ -291,7 +296,7 @@ int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *
 	struct rb_stats st = {0};
 	int r;
 
-	if (o->disabled || (!o->enabled && !o->fs_integrity))
+	if (!run_rollback_active(o))
 		return 0;
 	if (!o->enabled)
 		return begin_hash_only(rb, o, spec);

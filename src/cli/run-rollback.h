@@ -38,6 +38,9 @@ struct run_rollback {
 int run_rollback_opt(struct run_rollback_opts *o, int opt, const char *arg);
 void run_rollback_opts_release(struct run_rollback_opts *o);
 
+/* Whether begin and end do anything (--rollback or --audit-integrity, not disabled):
+ * then end writes to the audit record after the command. */
+bool run_rollback_active(const struct run_rollback_opts *o);
 /* Snapshot before the child starts; a no-op unless --rollback. Prints its errors. */
 int run_rollback_begin(struct run_rollback *rb, const struct run_rollback_opts *o,
 		       const struct sandbox_spec *spec, const char *session_id, char *const *cmdv);

@@ -624,29 +624,38 @@ static int exec_self(const struct sandbox_plan *p, const char *mode, const char 
 	return errno;
 }
 
+/* Where descriptors wait out of the way of the ones nono-helper gets at fixed numbers:
+ * the channels at 3.., then the init's status pipe. */
+#define FD_ABOVE_FIXED (3 + UNOTIFY_HELPERS + 1)
+_Static_assert(3 + UNOTIFY_HELPERS <= 9, "the status fd is passed as one digit");
+
 /*
  * Before an exec of nono-helper with the mediation channels: the binary's fd moved out
- * of the way of 3.., the n channels at fds 3..3+n-1 without CLOEXEC, every fd above them
- * close-on-exec. Returns the binary's fd, or -errno.
+ * of the way of 3.., the n channels at fds 3..3+n-1 and, when status >= 0, that fd at
+ * 3+n, without CLOEXEC; every fd above them close-on-exec. Returns the binary's fd, or
+ * -errno.
  */
-static int channels_at_3(const struct sandbox_plan *p)
+static int channels_at_3(const struct sandbox_plan *p, int status)
 {
-	int tmp[UNOTIFY_HELPERS], exe;
+	int tmp[UNOTIFY_HELPERS + 1], exe;
+	size_t n = p->n_helpers;
 
-	if (p->exe_fd < 0 || p->n_helpers == 0 || p->n_helpers > UNOTIFY_HELPERS)
+	if (p->exe_fd < 0 || n == 0 || n > UNOTIFY_HELPERS)
 		return -EINVAL;
-	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	exe = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, FD_ABOVE_FIXED);
 	if (exe < 0)
 		return -errno;
-	for (size_t i = 0; i < p->n_helpers; i++) {
-		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	for (size_t i = 0; i < n; i++) {
+		tmp[i] = fcntl(p->helper_fds[i], F_DUPFD_CLOEXEC, FD_ABOVE_FIXED);
 		if (tmp[i] < 0)
 			return -errno;
 	}
-	for (size_t i = 0; i < p->n_helpers; i++)
+	if (status >= 0 && (tmp[n++] = fcntl(status, F_DUPFD_CLOEXEC, FD_ABOVE_FIXED)) < 0)
+		return -errno;
+	for (size_t i = 0; i < n; i++)
 		if (dup2(tmp[i], 3 + (int)i) < 0)
 			return -errno;
-	(void)syscall(SYS_close_range, 3U + (unsigned)p->n_helpers, ~0U, CLOSE_RANGE_CLOEXEC);
+	(void)syscall(SYS_close_range, 3U + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC);
 	return exe;
 }
 
@@ -669,7 +678,7 @@ _noreturn_ static void helper_exec(const struct sandbox_plan *p)
 	(void)setsid();
 	/* SIG_IGN survives execve: a vanished agent socket must not kill the helper. */
 	(void)sigaction(SIGPIPE, &ign, NULL);
-	exe = channels_at_3(p);
+	exe = channels_at_3(p, -1);
 	if (exe < 0)
 		_exit(1);
 	(void)syscall(SYS_close_range, 0U, 2U, 0U);
@@ -778,7 +787,8 @@ struct child_ctx {
 	char *const *envp;
 	const char *cwd;
 	int err_fd;
-	int sync[2]; /* fork_agent(): PID 1's exec is the EOF on sync[0] */
+	int status_fd; /* for the init: where it reports the agent's status, or -1 */
+	int sync[2];   /* fork_agent(): PID 1's exec is the EOF on sync[0] */
 	/* PID 1 did confine() before fork_agent(), and its init serves the helpers'
 	 * channels: the agent goes on from the notification filter. */
 	bool confined;
@@ -816,20 +826,23 @@ static int agent_entry(void *arg)
  * the helpers instead of two, and the helpers sit in the very domain the agent's layer
  * is stacked on. Returns only when the exec failed (err_fd is then still ours).
  */
-static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w, const char *pid)
+static void exec_init_helpers(const struct sandbox_plan *p, int err_fd, int sync_w, int status,
+			      const char *pid)
 {
 	char *envp[] = {NULL};
 	char n[2] = {(char)('0' + p->n_helpers), 0};
-	char *argv[] = {(char *)"nono", (char *)SANDBOX_INIT_ARG, (char *)pid, n, NULL};
+	char sfd[3] = {(char)('0' + 3 + p->n_helpers), 0, 0};
+	char *argv[] = {(char *)"nono", (char *)SANDBOX_INIT_ARG, (char *)pid, n,
+			status >= 0 ? sfd : NULL, NULL};
 	int exe, err, sync;
 
 	/* Out of the way of 3..: what reports the exec's failure, and the pipe whose close
-	 * tells the agent that the init runs (both close-on-exec, above the channels). */
-	err = fcntl(err_fd, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
-	sync = fcntl(sync_w, F_DUPFD_CLOEXEC, 3 + UNOTIFY_HELPERS);
+	 * tells the agent that the init runs (both close-on-exec, above the fixed fds). */
+	err = fcntl(err_fd, F_DUPFD_CLOEXEC, FD_ABOVE_FIXED);
+	sync = fcntl(sync_w, F_DUPFD_CLOEXEC, FD_ABOVE_FIXED);
 	if (err < 0 || sync < 0)
 		fail(err_fd, STEP_UNOTIFY, errno, 0);
-	exe = channels_at_3(p);
+	exe = channels_at_3(p, status);
 	if (exe < 0)
 		fail(err, STEP_UNOTIFY, -exe, 0);
 	(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
@@ -869,7 +882,7 @@ static void fork_agent(struct child_ctx *c)
 	(void)close(c->sync[0]);
 	format_int(pid, agent);
 	if (c->confined)
-		exec_init_helpers(c->p, c->err_fd, c->sync[1], pid);
+		exec_init_helpers(c->p, c->err_fd, c->sync[1], c->status_fd, pid);
 	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	fail(c->err_fd, STEP_PIDNS, exec_self(c->p, SANDBOX_INIT_ARG, pid), 2);
 }
@@ -911,9 +924,9 @@ static bool parent_gone(int pidfd)
 }
 
 void sandbox_child_exec(const struct sandbox_plan *p, const char *path, char *const argv[],
-			char *const envp[], const char *cwd, int err_fd)
+			char *const envp[], const char *cwd, int err_fd, int status_fd)
 {
-	struct child_ctx c = {p, path, argv, envp, cwd, err_fd, {-1, -1}};
+	struct child_ctx c = {p, path, argv, envp, cwd, err_fd, status_fd, {-1, -1}};
 	pid_t self;
 	bool in_place, pid1;
 

@@ -13,7 +13,10 @@
  * Its work: forward to the agent the signals other processes send it (the supervisor
  * forwards SIGTERM, SIGHUP, ... here), reap every orphan of the namespace, and exit with
  * the agent's status once the agent is gone. The kernel then kills every process left
- * in the namespace: nothing the agent started outlives it.
+ * in the namespace: nothing the agent started outlives it. With a fifth argument S (fd
+ * 3+N, `nono __init PID N S`), the status is first written there as one byte: the
+ * supervisor starts its end record while the namespace is torn down (which takes the
+ * kernel a while: the mount namespace's unmount, an RCU grace period).
  */
 
 #include <errno.h>
@@ -37,6 +40,19 @@ static int status_code(int status)
 	return 1;
 }
 
+/* Where the agent's status is reported before the exit, or -1. */
+static int status_fd = -1;
+
+_noreturn_ static void agent_ended(int status)
+{
+	unsigned char code = (unsigned char)status_code(status);
+
+	if (status_fd >= 0)
+		while (write(status_fd, &code, 1) < 0 && errno == EINTR)
+			;
+	_exit(code);
+}
+
 /* Reap every child that has ended; exit with the agent's status when it is one. */
 static void reap(pid_t agent)
 {
@@ -50,7 +66,7 @@ static void reap(pid_t agent)
 		if (w <= 0)
 			return;
 		if (w == agent)
-			_exit(status_code(status));
+			agent_ended(status);
 	}
 }
 
@@ -139,6 +155,12 @@ void sandbox_init_main(int argc, char **argv)
 		if (argv[3][0] < '1' || argv[3][0] > '0' + UNOTIFY_HELPERS || argv[3][1])
 			_exit(127);
 		n = (size_t)(argv[3][0] - '0');
+	}
+	/* The status pipe, right above the channels (sandbox-exec.c, channels_at_3). */
+	if (argc >= 5) {
+		if (argv[4][0] != (char)('0' + 3 + n) || argv[4][1])
+			_exit(127);
+		status_fd = 3 + (int)n;
 	}
 
 	/* Blocked, every signal waits for sigwaitinfo(): none is lost, none kills PID 1. */

@@ -224,7 +224,7 @@ const char *sandbox_step_to_string(enum sandbox_step s);
 
 _noreturn_ void sandbox_child_exec(const struct sandbox_plan *p, const char *path,
 				   char *const argv[], char *const envp[], const char *cwd,
-				   int err_fd);
+				   int err_fd, int status_fd);
 
 /*
  * Start the sandboxed child without copying this process's memory: fn(arg) runs in a

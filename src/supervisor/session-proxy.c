@@ -376,7 +376,7 @@ int run_proxy_environ(const struct run_proxy *rp, char ***env)
 	return r;
 }
 
-void run_proxy_release(struct run_proxy *rp)
+void run_proxy_stop(struct run_proxy *rp)
 {
 	if (rp->pid > 0) {
 		/* Ask first, so aggregated refusals reach the audit trail; then insist. */
@@ -399,6 +399,11 @@ void run_proxy_release(struct run_proxy *rp)
 		rp->pid = -1;
 		rp->stop_fd = safe_close(rp->stop_fd); /* set together with pid */
 	}
+}
+
+void run_proxy_release(struct run_proxy *rp)
+{
+	run_proxy_stop(rp);
 	rp->sock[0] = safe_close(rp->sock[0]);
 	rp->sock[1] = safe_close(rp->sock[1]);
 	rp->allow = strv_free(rp->allow);

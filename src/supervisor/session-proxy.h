@@ -53,6 +53,9 @@ int run_proxy_start(struct run_proxy *rp, struct proxy **px);
 int run_proxy_receive_listener(struct run_proxy *rp, struct diag *d);
 /* HTTP(S)_PROXY (both cases) with the token, NO_PROXY for loopback, NODE_USE_ENV_PROXY. */
 int run_proxy_environ(const struct run_proxy *rp, char ***env);
+/* Stop the proxy process (it reports the refusals it was aggregating first): its last
+ * audit events are written. The refused hosts stay readable. */
+void run_proxy_stop(struct run_proxy *rp);
 /* Stop the proxy process, close everything, wipe the token. */
 void run_proxy_release(struct run_proxy *rp);
 

@@ -475,7 +475,7 @@ void session_exec(struct session *s)
 {
 	/* No parent stays behind: apply in place and exec. Fds above 2 are closed. */
 	sandbox_child_exec(s->plan, s->o.exe, s->agent_argv ? s->agent_argv : s->o.cmdv, s->env,
-			   s->cwd, SANDBOX_ERR_STDERR);
+			   s->cwd, SANDBOX_ERR_STDERR, -1);
 }
 
 /* In the supervisor right after fork: namespace mode takes the child's listener over. */
@@ -557,6 +557,36 @@ static void print_exec_error(const struct sandbox_exec_error *e, const char *pat
 			  strerror(e->err));
 }
 
+/*
+ * The end's first half, which needs only the command's status: the proxy and the port
+ * forwards stop (their last events are in the chain: the head and the loss count are
+ * final), and the end record starts syncing on its own thread. Called when the init
+ * reports the status (before the namespace's teardown), else by session_finish.
+ */
+static void end_begin(struct session *s, int status)
+{
+	if (s->ending)
+		return;
+	s->ending = true;
+	run_portfwd_release(&s->pf);
+	run_proxy_stop(&s->rp); /* the refused hosts stay for the footer */
+	run_env_credentials_wipe(s->spec, s->env);
+	s->rp.audit = NULL;
+	if (!s->audit)
+		return;
+	s->audit_lost = audit_events_lost(s->audit);
+	if (s->audit_lost > 0)
+		s->audit_lost_dir = strdup(audit_session_dir(s->audit));
+	s->audit_ending = true;
+	run_audit_end_begin(&s->audit_end, TAKE_PTR(s->audit), status);
+}
+
+static void on_status_run(void *userdata, int code)
+{
+	struct session_hook *h = userdata;
+	end_begin(h->sess, code);
+}
+
 int session_supervise(struct session *s, int *ret_code)
 {
 	char buf[2048];
@@ -569,6 +599,7 @@ int session_supervise(struct session *s, int *ret_code)
 	    .after_fork = after_fork_run,
 	    .after_exec = after_exec_run,
 	    .after_exec_grace_ms = SESSION_SYNC_GRACE_MS,
+	    .on_status = s->o.audit_after_run ? NULL : on_status_run,
 	    .userdata = &s->hook,
 	    .unotify = s->unotify,
 	};
@@ -656,39 +687,33 @@ size_t session_refused_hosts(const struct session *s, struct run_refused_host *r
 
 int session_finish(struct session *s, int ret)
 {
-	struct run_audit_end end = {0};
 	char buf[2048];
 	session_detach_failed(&s->o.detach_fd, ret == 0 ? 1 : ret);
 	session_ctl_close(&s->ctl, ret);
-	run_portfwd_release(&s->pf);
+	/* What session.json records is the command's own status (an incomplete trail fails
+	 * the run, whatever that status was). */
+	end_begin(s, ret);
 	run_proxy_release(&s->rp);
-	run_env_credentials_wipe(s->spec, s->env);
-	/* After the proxy stopped: the chain head and the loss count are final. An
-	 * incomplete trail fails the run, whatever the command's own status was. */
-	uint64_t lost = audit_events_lost(s->audit);
-	int status = ret; /* what session.json records: the command's own */
-	if (lost > 0) {
+	if (s->audit_lost > 0) {
 		log_error("the audit trail could not be written (%llu events lost, recorded as "
 			  "events_lost in %s/session.json where it still fit): network requests "
 			  "were refused from then on; the command exited with status %d",
-			  (unsigned long long)lost, audit_session_dir(s->audit), ret);
+			  (unsigned long long)s->audit_lost, strempty(s->audit_lost_dir), ret);
 		if (ret == SESSION_EXIT_OK)
 			ret = SESSION_EXIT_ERROR;
 	}
-	/* The end record syncs on its own thread while the rest is cleaned up. */
-	bool audited = s->audit;
-	if (audited)
-		run_audit_end_begin(&end, TAKE_PTR(s->audit), status);
+	/* While the end record syncs: the session directory, its /tmp, the plan's fds. */
 	run_agent_files_remove(s->spec, session_private_tmp(s));
 	sandbox_plan_remove_mountpoints(s->plan);
 	finish_record(s, ret);
 	run_tmp_finish(&s->tmp);
 	s->unotify = unotify_free(s->unotify);
 	s->plan = sandbox_plan_free(s->plan);
-	if (audited) {
-		if (run_audit_end_finish(&end) < 0) {
+	if (s->audit_ending) {
+		s->audit_ending = false;
+		if (run_audit_end_finish(&s->audit_end) < 0) {
 			log_error("cannot finish the audit record: %s",
-				  diag_format(&end.d, buf, sizeof(buf)));
+				  diag_format(&s->audit_end.d, buf, sizeof(buf)));
 			if (ret == SESSION_EXIT_OK)
 				ret = SESSION_EXIT_ERROR;
 		} else if (s->audit_dir && run_attest_sign(s->audit_dir, &s->attest_key) < 0 &&
@@ -696,6 +721,8 @@ int session_finish(struct session *s, int ret)
 			ret = SESSION_EXIT_ERROR; /* run_attest_sign printed why */
 		run_audit_prune();
 	}
+	free(s->audit_lost_dir);
+	s->audit_lost_dir = NULL;
 	if (s->o.trust_summary)
 		json_decref(s->o.trust_summary);
 	s->env = strv_free(s->env);

@@ -25,6 +25,7 @@
 #include "credential/credential.h"
 #include "policy/spec.h"
 #include "sandbox/sandbox.h"
+#include "supervisor/session-audit.h"
 #include "supervisor/session-control.h"
 #include "supervisor/session-portfwd.h"
 #include "supervisor/session-proxy.h"
@@ -48,6 +49,9 @@ struct session_opts {
 	int startup_timeout_s;	      /* --startup-timeout (PTY runs only); 0: none */
 	bool detached;		      /* --detached: in the background (session-detach.h) */
 	int detach_fd;		      /* detached: the readiness pipe to the caller */
+	/* The caller writes to the audit record once the command has ended (--rollback,
+	 * --audit-integrity): its end record waits for session_finish. */
+	bool audit_after_run;
 };
 
 struct session_hook {
@@ -67,6 +71,13 @@ struct session {
 	struct sandbox_features f;
 	struct audit_log *audit;
 	char *audit_dir; /* kept for the attestation */
+	/* The end (session_finish), begun as soon as the command's status is known: the
+	 * proxy stopped, the end record syncing on its thread (session-audit.h). */
+	bool ending;
+	bool audit_ending;	      /* end holds the audit log */
+	uint64_t audit_lost;	      /* events the trail could not take */
+	char *audit_lost_dir;	      /* where, for the message */
+	struct run_audit_end audit_end;
 	struct secret attest_key;
 	struct run_proxy rp;
 	struct run_portfwd pf;

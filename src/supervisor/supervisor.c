@@ -102,6 +102,7 @@ struct child_args {
 	const struct supervise_opts *o;
 	const sigset_t *old;
 	int err_w;
+	int status_w;
 };
 
 /*
@@ -118,12 +119,14 @@ __attribute__((no_sanitize("address"))) static int child_main(void *arg)
 	(void)sigprocmask(SIG_SETMASK, a->old, NULL);
 	if (a->o->pty && pty_child_setup(a->o->pty) < 0)
 		_exit(1);
-	sandbox_child_exec(a->o->plan, a->o->path, a->o->argv, a->o->envp, a->o->cwd, a->err_w);
+	sandbox_child_exec(a->o->plan, a->o->path, a->o->argv, a->o->envp, a->o->cwd, a->err_w,
+			   a->status_w);
 }
 
 int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_exec_error *ret_err)
 {
-	_cleanup_close_ int err_r = -EBADF, err_w = -EBADF, sfd = -EBADF, pidfd = -EBADF;
+	_cleanup_close_ int err_r = -EBADF, err_w = -EBADF, sfd = -EBADF, pidfd = -EBADF,
+			   status_r = -EBADF, status_w = -EBADF;
 	sigset_t mask, old;
 	int pipefd[2];
 
@@ -158,7 +161,14 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	if (!info.pidns)
 		(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	struct child_args ca = {o, &old, err_w};
+	/* The init's report of the command's status, ahead of the namespace's teardown. */
+	if (info.pidns && !o->pty && o->on_status) {
+		if (pipe2(pipefd, O_CLOEXEC) == 0) {
+			status_r = pipefd[0];
+			status_w = pipefd[1];
+		}
+	}
+	struct child_args ca = {o, &old, err_w, status_w};
 	struct sandbox_exec_error e = {STEP_NONE, 0, -1};
 	pid_t pid = -1;
 	int rr = sandbox_spawn(o->plan, child_main, &ca, &err_w, err_r, &pid, &e);
@@ -171,6 +181,7 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		return rr;
 	}
 
+	status_w = safe_close(status_w); /* the init's copy is the only one: EOF if it dies */
 	/* The child has exec'd the command (or failed): nothing runs in our memory now. */
 	if (o->pty)
 		(void)pty_parent_start(o->pty); /* not a terminal after all: relay as is */
@@ -203,8 +214,9 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	int status = 0;
 	bool startup_killed = false;
 	for (;;) {
-		struct pollfd p[2 + PTY_POLLFDS_MAX] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-		int np = pidfd >= 0 ? 2 : 1;
+		struct pollfd p[3 + PTY_POLLFDS_MAX] = {
+		    {sfd, POLLIN, 0}, {pidfd, POLLIN, 0}, {status_r, POLLIN, 0}};
+		int np = pidfd >= 0 ? 3 : 1;
 		int nt = o->pty ? pty_pollfds(o->pty, p + np) : 0;
 		int timeout = -1;
 		if (after_exec_due) {
@@ -214,6 +226,17 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		if (pidfd >= 0) {
 			if (poll(p, (nfds_t)(np + nt), timeout) < 0 && errno != EINTR)
 				break;
+			if (p[2].revents) {
+				unsigned char code;
+				ssize_t n = read(status_r, &code, 1);
+				if (n == 1) {
+					/* Its fsyncs must not race the end record now begun. */
+					after_exec_due = false;
+					o->on_status(o->userdata, code);
+				}
+				if (n >= 0 || errno != EINTR)
+					status_r = safe_close(status_r); /* one report, or none */
+			}
 			if (p[1].revents & POLLIN)
 				break;
 		} else {

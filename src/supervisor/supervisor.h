@@ -32,6 +32,12 @@ struct supervise_opts {
 	/* Then (after after_exec): once the child has exec'd the command, before the
 	 * child's output is relayed; < 0 ends the child (SIGKILL). May be NULL. */
 	int (*on_ready)(void *userdata, int child_pid);
+	/* Called once with the command's exit code as soon as the sandbox's init reports it,
+	 * before the namespace is torn down and the init reaped (without a PTY, in a PID
+	 * namespace whose init is nono-helper): work that needs only the code (the audit
+	 * end record) overlaps the teardown. Not called when no report comes (the code is
+	 * then the init's exit status, as before). May be NULL. */
+	void (*on_status)(void *userdata, int code);
 	void *userdata;
 	/* AF_UNIX mediation prepared with unotify_new(), or NULL. Started once the child
 	 * has exec'd; the caller frees it after supervise_run() returns. */

@@ -285,7 +285,7 @@ static int run_probe_as(struct tspec *t, const struct sandbox_features *f, const
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		(void)close(fds[0]);
-		sandbox_child_exec(p, exe, argv, environ, "/", fds[1]);
+		sandbox_child_exec(p, exe, argv, environ, "/", fds[1], -1);
 	}
 	(void)close(fds[1]);
 	r = sandbox_read_exec_error(fds[0], &e);
@@ -484,7 +484,7 @@ static void test_exec_error_reported(void **state)
 	pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		sandbox_child_exec(p, "/nonexistent/binary", argv, environ, NULL, fds[1]);
+		sandbox_child_exec(p, "/nonexistent/binary", argv, environ, NULL, fds[1], -1);
 	}
 	close(fds[1]);
 	assert_int_equal(sandbox_read_exec_error(fds[0], &e), 1);
@@ -510,7 +510,7 @@ static int spawn_child(void *arg)
 	sandbox_child_default_handlers();
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	sandbox_child_exec(a->p, a->path, a->argv, environ, "/", a->err_w);
+	sandbox_child_exec(a->p, a->path, a->argv, environ, "/", a->err_w, -1);
 }
 
 /*
@@ -822,7 +822,7 @@ static void test_netns_listener(void **state)
 	pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		sandbox_child_exec(p, exe, argv, environ, "/", fds[1]);
+		sandbox_child_exec(p, exe, argv, environ, "/", fds[1], -1);
 	}
 	close(fds[1]);
 	close(sp[1]);
