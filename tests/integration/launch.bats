@@ -73,7 +73,7 @@ check_helper_libc() {
 	run strace_run "$1" "$log" execveat,execve,rseq,set_robust_list run --allow "$T/data" -- /bin/true
 	assert_success
 	local pid
-	pid=$(grep -E 'execveat\(.*"__init"' "$log" | head -1 | cut -d' ' -f1)
+	pid=$(init_pid "$log")
 	[ -n "$pid" ] || fail "no exec of the init in: $(cat "$log")"
 	run grep -E "^$pid +(rseq|set_robust_list)\(" "$log"
 	[ "$status" -eq 1 ] || fail "the init started like a glibc program: $output"
@@ -90,7 +90,7 @@ check_status_before_teardown() {
 	run strace_run "$1" "$log" execveat,write,read,clone3,wait4 run --allow "$T/data" -- /bin/sh -c 'exit 7'
 	[ "$status" -eq 7 ] || fail "exit $status: $output"
 	local init sup
-	init=$(grep -E 'execveat\(.*"__init"' "$log" | head -1 | cut -d' ' -f1)
+	init=$(init_pid "$log")
 	[ -n "$init" ] || fail "no exec of the init in: $(cat "$log")"
 	grep -qE "^$init +write\([0-9]+, \"\\\\7\", 1" "$log" ||
 		fail "the init did not report status 7: $(grep "^$init " "$log")"
@@ -140,6 +140,11 @@ check_untrusted_helper() {
 }
 @test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (root)" { check_untrusted_helper root; }
 @test "a nono-helper that others could swap (writable, symlink, open directory) is not exec'd (user)" { check_untrusted_helper user; }
+
+# init_pid LOG: the pid that exec'd the init in an strace -f log (empty when none).
+init_pid() {
+	grep -E 'execveat\(.*"__init"' "$1" | head -1 | cut -d' ' -f1
+}
 
 # strace_run root|user LOG SYSCALLS ARGS...: nono ARGS as root or uid 65534 under
 # strace -f, tracing SYSCALLS into LOG. (LeakSanitizer cannot run under ptrace: off for
@@ -347,7 +352,7 @@ check_spawn_shares_memory() {
 	assert_output --partial 'CLONE_VFORK'
 	# PID 1 clones the agent before it execs the init: no copy either.
 	local init agent
-	init=$(grep -E 'execveat\(.*"__init"' "$log.out" | head -1 | cut -d' ' -f1)
+	init=$(init_pid "$log.out")
 	agent=$(grep 'execve("/bin/true"' "$log.out" | head -1 | cut -d' ' -f1)
 	[ -n "$init" ] && [ -n "$agent" ] || fail "no init or command exec in: $(cat "$log.out")"
 	run awk -v p="$init" '$1 == p && /execveat\(/ { exit } $1 == p && /(clone3?|fork|vfork)\(/' "$log.out"
