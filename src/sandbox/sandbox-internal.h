@@ -144,7 +144,7 @@ int sandbox_send_fd(int sock, int fd, const void *data, size_t len);
  * closes its fd either way. */
 int sandbox_helper_fork(int fd);
 /*
- * sandbox-exec.c: make rel (relative; "." and ".." refused) beneath the directory fd dir,
+ * sandbox-beneath.c: make rel (relative; "." and ".." refused) beneath the directory fd dir,
  * which it takes over: missing directories 0700, the last component a directory
  * (is_dir) or an empty file (0600), never through a symlink. made(ud, n, dir), when
  * given, is told of each component it created (rel's first n bytes); a negative return
