@@ -294,3 +294,17 @@ bool path_is_beneath(const char *path, const char *parent)
 	const char *rest = startswith(path, parent);
 	return rest && (*rest == 0 || *rest == '/');
 }
+
+bool path_is_plain_relative(const char *p)
+{
+	size_t l = strlen(p);
+	if (l == 0 || l >= PATH_MAX || p[0] == '/' || p[l - 1] == '/')
+		return false;
+	for (const char *c = p; c; c = strchr(c, '/'), c = c ? c + 1 : NULL) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || n > NAME_MAX || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+	}
+	return true;
+}

@@ -34,3 +34,7 @@ void path_canon_memo_end(void);
 
 /* True when path equals parent or lies beneath it (both normalised absolute). */
 bool path_is_beneath(const char *path, const char *parent);
+
+/* A plain relative path: no leading or trailing '/', no empty, "." or ".." component,
+ * shorter than PATH_MAX, each component at most NAME_MAX (what rollback stores). */
+bool path_is_plain_relative(const char *p);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/path.h"
 #include "base/strv.h"
 #include "rollback/rollback-internal.h"
 #include "rollback/rollback.h"
@@ -169,7 +170,7 @@ int rb_index_decode(const void *buf, size_t len, const char *key, struct rb_mani
 					     ? NULL
 					     : str_at(tab, h.strtab_len, ie.target_off);
 			/* The same rules as the JSON parser: the index may not say more. */
-			if (!ep || !rb_relpath_valid(ep) || ie.type >= RB_TYPE_MAX ||
+			if (!ep || !path_is_plain_relative(ep) || ie.type >= RB_TYPE_MAX ||
 			    ie.mode > 07777 || ie.size > INT64_MAX || ie.dev > INT64_MAX ||
 			    ie.ino > INT64_MAX || (ie.type == RB_SYMLINK) != (tg != NULL) ||
 			    (ie.target_off != IDX_NO_STR && !tg) ||

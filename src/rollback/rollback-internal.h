@@ -14,8 +14,6 @@ int rb_entry_cmp(const void *a, const void *b);
 /* openat2 beneath rootfd, no symlink anywhere on the path, the last name included:
  * what restore resolves every target's parent with. rel "" is the root itself. */
 int rb_open_beneath(int rootfd, const char *rel, uint64_t flags);
-/* A plain relative path: no leading or trailing '/', no empty, "." or ".." component. */
-bool rb_relpath_valid(const char *p);
 
 struct rb_manifest;
 /* The index (rollback-index.c): a binary cache of a manifest body named by its hash key.

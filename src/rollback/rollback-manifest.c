@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/macro.h"
+#include "base/path.h"
 #include "base/strv.h"
 #include "rollback/rollback-internal.h"
 #include "rollback/rollback.h"
@@ -147,20 +148,6 @@ bool rb_filter_excluded(const struct rb_filter *f, const char *relpath, const ch
 	return false;
 }
 
-bool rb_relpath_valid(const char *p)
-{
-	size_t l = strlen(p);
-	if (l == 0 || l >= PATH_MAX || p[0] == '/' || p[l - 1] == '/')
-		return false;
-	for (const char *c = p; c; c = strchr(c, '/'), c = c ? c + 1 : NULL) {
-		size_t n = strcspn(c, "/");
-		if (n == 0 || n > NAME_MAX || (n == 1 && c[0] == '.') ||
-		    (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-	}
-	return true;
-}
-
 static int strv_from_json(json_t *a, char ***ret)
 {
 	size_t i;
@@ -192,7 +179,7 @@ static int parse_entry(json_t *o, struct rb_entry *e)
 		&path, "type", &type, "mode", &mode, "size", &size, "mtime_ns", &mtime, "ctime_ns",
 		&ctime, "dev", &dev, "ino", &ino, "hash", &hash, "target", &target) < 0)
 		return -EBADMSG;
-	if (!rb_relpath_valid(path) || mode < 0 || mode > 07777 || size < 0 || dev < 0 || ino < 0)
+	if (!path_is_plain_relative(path) || mode < 0 || mode > 07777 || size < 0 || dev < 0 || ino < 0)
 		return -EBADMSG;
 	int t;
 	for (t = 0; t < RB_TYPE_MAX; t++)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/path.h"
 #include "rollback/rollback-internal.h"
 #include "rollback/rollback.h"
 
@@ -33,7 +34,7 @@ static void check(const struct rb_manifest *m, const uint8_t *in, size_t size)
 			__builtin_trap();
 		for (size_t j = 0; j < root->n_entries; j++) {
 			const struct rb_entry *e = &root->entries[j];
-			if (!rb_relpath_valid(e->path) || e->type >= RB_TYPE_MAX || e->mode > 07777)
+			if (!path_is_plain_relative(e->path) || e->type >= RB_TYPE_MAX || e->mode > 07777)
 				__builtin_trap();
 			if (j > 0 && strcmp(root->entries[j - 1].path, e->path) >= 0)
 				__builtin_trap();

@@ -36,6 +36,26 @@ static void test_path_normalize(void **state)
 	assert_null(out);
 }
 
+static void test_path_is_plain_relative(void **state)
+{
+	(void)state;
+	assert_true(path_is_plain_relative("a"));
+	assert_true(path_is_plain_relative("a/b.c/..d"));
+	assert_false(path_is_plain_relative(""));
+	assert_false(path_is_plain_relative("/a"));
+	assert_false(path_is_plain_relative("a/"));
+	assert_false(path_is_plain_relative("a//b"));
+	assert_false(path_is_plain_relative("./a"));
+	assert_false(path_is_plain_relative("a/../b"));
+	assert_false(path_is_plain_relative(".."));
+	char name[NAME_MAX + 2];
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	assert_false(path_is_plain_relative(name)); /* a component longer than NAME_MAX */
+	name[NAME_MAX] = 0;
+	assert_true(path_is_plain_relative(name));
+}
+
 static void test_path_is_beneath(void **state)
 {
 	(void)state;
@@ -255,6 +275,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_normalize),
+		cmocka_unit_test(test_path_is_plain_relative),
 		cmocka_unit_test(test_path_is_beneath),
 		cmocka_unit_test(test_path_canonicalize_missing),
 		cmocka_unit_test(test_path_canon_memo),
