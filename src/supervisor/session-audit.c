@@ -2,7 +2,6 @@
 #include "supervisor/session-audit.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "audit/redact.h"
@@ -10,6 +9,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/strv.h"
+#include "base/thread.h"
 
 #ifndef NONO_VERSION
 #define NONO_VERSION "0.0.0"
@@ -89,13 +89,8 @@ static void *audit_end_main(void *arg)
 
 void run_audit_end_begin(struct run_audit_end *e, struct audit_log *a, int status)
 {
-	sigset_t all, old;
 	*e = (struct run_audit_end){.a = a, .status = status};
-	/* The thread takes none of the supervisor's signals. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	e->threaded = pthread_create(&e->thread, NULL, audit_end_main, e) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e->threaded = thread_start_unsignalled(&e->thread, audit_end_main, e) == 0;
 	if (!e->threaded)
 		(void)audit_end_main(e);
 }

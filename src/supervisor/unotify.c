@@ -62,6 +62,7 @@
 #include "base/macro.h"
 #include "base/path.h"
 #include "base/strv.h"
+#include "base/thread.h"
 #include "sandbox/unotify-proto.h"
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -1297,15 +1298,11 @@ int unotify_start(struct unotify *u)
 		    (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 
 	/* Workers must not take the supervisor's signals (signalfd reads them). */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = 0;
 	for (size_t i = 0; i < UNOTIFY_HELPERS && r == 0; i++) {
-		r = -pthread_create(&u->w[i].thread, NULL, worker_main, &u->w[i]);
+		r = thread_start_unsignalled(&u->w[i].thread, worker_main, &u->w[i]);
 		u->w[i].started = r == 0;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 
