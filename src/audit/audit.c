@@ -43,7 +43,7 @@ struct audit_log {
 	int events_fd;
 	int end_fd;	   /* the end record's file, its space set aside at the start */
 	off_t reserved;	   /* bytes allocated to it (beyond its size: FALLOC_FL_KEEP_SIZE) */
-	off_t end_blksize; /* its allocation unit */
+	off_t end_blksize; /* its allocation unit (> 0) */
 	bool end_filled;   /* no KEEP_SIZE here: the reserve is zeros the record must cut */
 	bool integrity;
 	char id[80];
@@ -149,9 +149,8 @@ static int open_dir_at(const struct audit_log *a, int at, const char *name, bool
 	return fd;
 }
 
-/* j as indented JSON and a newline, from offset 0 of fd; cut_above >= 0: then cut the
- * file to that length when it holds more than cut_above bytes beyond it. */
-static int write_json_fd(int fd, json_t *j, off_t cut_above)
+/* j as indented JSON and a newline, from offset 0 of fd; its length to *ret_len. */
+static int write_json_fd(int fd, json_t *j, size_t *ret_len)
 {
 	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text)
@@ -166,16 +165,9 @@ static int write_json_fd(int fd, json_t *j, off_t cut_above)
 			return -errno;
 		off += (size_t)n;
 	}
-	struct stat st;
-	if (cut_above < 0)
-		return 0;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	/* Nothing past the text (zeros of a reserve are), and no more than cut_above bytes
-	 * allocated beyond it (st_blocks: 512-byte units, KEEP_SIZE blocks included). */
-	if (st.st_size <= (off_t)len && st.st_blocks * 512 <= (off_t)len + cut_above)
-		return 0;
-	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
+	if (ret_len)
+		*ret_len = len;
+	return 0;
 }
 
 /* Write json to dir/name atomically (temp file, rename), without fsync: the caller
@@ -192,7 +184,7 @@ static int write_json_atomic(const struct audit_log *a, const char *name, json_t
 		return -errno;
 	if (give(a, fd) < 0)
 		return -errno;
-	int r = write_json_fd(fd, j, -1);
+	int r = write_json_fd(fd, j, NULL);
 	if (r < 0)
 		return r;
 	return renameat(dir_fd, tmp, dir_fd, name) < 0 ? -errno : 0;
@@ -258,10 +250,10 @@ static int random_suffix(char *out)
 static int reserve_end(struct audit_log *a)
 {
 	size_t len = json_dumpb(a->session, NULL, 0, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	off_t blk = a->end_blksize > 0 ? a->end_blksize : 4096;
-	off_t need = ((off_t)len + 1 + END_MARGIN + blk - 1) / blk * blk;
 	if (len == 0)
 		return -ENOMEM;
+	off_t blk = a->end_blksize;
+	off_t need = ((off_t)len + 1 + END_MARGIN + blk - 1) / blk * blk;
 	if (need <= a->reserved)
 		return 0;
 	if (!a->end_filled && fallocate(a->end_fd, FALLOC_FL_KEEP_SIZE, 0, need) < 0) {
@@ -390,7 +382,7 @@ int audit_open(const char *home, const struct audit_session_info *info, struct a
 	struct stat st;
 	r = a->end_fd < 0 || give(a, a->end_fd) < 0 || fstat(a->end_fd, &st) < 0 ? -errno : 0;
 	if (r == 0) {
-		a->end_blksize = st.st_blksize;
+		a->end_blksize = st.st_blksize > 0 ? st.st_blksize : 4096;
 		r = reserve_end(a);
 	}
 	if (r < 0) {
@@ -766,8 +758,14 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 	}
 	(void)json_object_set_new(a->session, "integrity", integ);
 	/* Into blocks set aside at the start, beyond the size (KEEP_SIZE): a cut frees
-	 * blocks, so only when more than the record's last block is left over. */
-	r = write_json_fd(a->end_fd, a->session, a->end_blksize > 0 ? a->end_blksize - 1 : 4095);
+	 * blocks (discards, on such disks), so only for what the record left over: zeros of
+	 * a reserve written out, or whole blocks beyond its last. */
+	size_t len = 0;
+	r = write_json_fd(a->end_fd, a->session, &len);
+	off_t used = ((off_t)len + a->end_blksize - 1) / a->end_blksize * a->end_blksize;
+	if (r == 0 && (a->end_filled ? a->reserved > (off_t)len : a->reserved > used) &&
+	    ftruncate(a->end_fd, (off_t)len) < 0)
+		r = -errno;
 	if (r == 0 && fsync(a->end_fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(a->dir_fd, END_FILE, a->dir_fd, SESSION_FILE) < 0)
