@@ -34,9 +34,9 @@ struct supervise_opts {
 	int (*on_ready)(void *userdata, int child_pid);
 	/* Called once with the command's exit code as soon as the sandbox's init reports it,
 	 * before the namespace is torn down and the init reaped (without a PTY, in a PID
-	 * namespace whose init is nono-helper): work that needs only the code (the audit
-	 * end record) overlaps the teardown. Not called when no report comes (the code is
-	 * then the init's exit status, as before). May be NULL. */
+	 * namespace whose init serves the mediation channels): work that needs only the
+	 * code (the audit end record) overlaps the teardown. Not called when no report comes
+	 * (the code is then the init's exit status, as before). May be NULL. */
 	void (*on_status)(void *userdata, int code);
 	void *userdata;
 	/* AF_UNIX mediation prepared with unotify_new(), or NULL. Started once the child
