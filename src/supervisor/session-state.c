@@ -76,41 +76,67 @@ const char *session_state_to_string(enum session_state s)
 	return "unknown";
 }
 
-int session_record_write(int dirfd, const struct session_record *r, bool give, uid_t owner,
-			 gid_t group)
+/* r as the indented JSON text of session.json (malloc'd), or NULL. */
+static char *record_text(const struct session_record *r)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", r->id, "name", r->name,
 			      "command", r->command, "state", session_state_to_string(r->state),
 			      "supervisor_pid", (json_int_t)r->supervisor_pid, "supervisor_start",
 			      (json_int_t)r->supervisor_start, "started", (json_int_t)r->started);
 	if (!j)
-		return -ENOMEM;
+		return NULL;
 	if ((r->child_pid > 0 &&
 	     json_object_set_new(j, "child_pid", json_integer(r->child_pid)) < 0) ||
-	    (r->detail && json_object_update_missing(j, r->detail) < 0)) {
+	    (r->detail && json_object_update_missing(j, r->detail) < 0) ||
+	    (r->state == SESSION_EXITED &&
+	     (json_object_set_new(j, "ended", json_integer(r->ended)) < 0 ||
+	      json_object_set_new(j, "exit_code", json_integer(r->exit_code)) < 0))) {
 		json_decref(j);
-		return -ENOMEM;
-	}
-	if (r->state == SESSION_EXITED &&
-	    (json_object_set_new(j, "ended", json_integer(r->ended)) < 0 ||
-	     json_object_set_new(j, "exit_code", json_integer(r->exit_code)) < 0)) {
-		json_decref(j);
-		return -ENOMEM;
+		return NULL;
 	}
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
+	return text;
+}
+
+int session_record_reserve(int dirfd, const struct session_record *r)
+{
+	char *text = record_text(r);
 	if (!text)
 		return -ENOMEM;
+	/* What the fork adds: the child's pid ("child_pid": N, a line of its own). */
+	off_t need = ((off_t)strlen(text) + 64 + 4095) / 4096 * 4096;
+	free(text);
 	(void)unlinkat(dirfd, RECORD_TMP, 0);
 	int fd =
 	    openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int r2 = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, need) < 0 ? -errno : 0;
+	(void)close(fd);
+	/* Without fallocate the write simply takes its chance, as it did. */
+	return r2 == -EOPNOTSUPP || r2 == -ENOSYS ? 0 : r2;
+}
+
+int session_record_write(int dirfd, const struct session_record *r, bool give, uid_t owner,
+			 gid_t group)
+{
+	char *text = record_text(r);
+	if (!text)
+		return -ENOMEM;
+	/* Into the file session_record_reserve set aside, when it did (else a new one). */
+	int fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rr = 0;
 	if (fd < 0)
 		rr = -errno;
 	else {
 		size_t len = strlen(text);
-		if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		struct stat st;
+		text[len++] = '\n'; /* over the terminating NUL: text is not a string from here */
+		if (pwrite(fd, text, len, 0) != (ssize_t)len)
 			rr = -EIO;
+		else if (fstat(fd, &st) < 0 || (st.st_size > (off_t)len && ftruncate(fd, (off_t)len) < 0))
+			rr = -errno;
 		else if (give && fchown(fd, owner, group) < 0)
 			rr = -errno;
 		if (close(fd) < 0 && rr == 0)

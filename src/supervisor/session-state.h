@@ -46,6 +46,11 @@ bool session_name_valid(const char *name);
 uint64_t session_pid_start(pid_t pid);
 const char *session_state_to_string(enum session_state s);
 
+/* Before the fork: set aside, in the session directory dirfd, the space r will take
+ * once the fork adds the child's pid, so that writing it then cannot fail for space (a
+ * command that fills the disk at once must not stop its own run through its record).
+ * 0 or -errno. */
+int session_record_reserve(int dirfd, const struct session_record *r);
 /* Write r as session.json in the open session directory dirfd (atomically, 0600;
  * given to owner:group when give). 0 or -errno. */
 int session_record_write(int dirfd, const struct session_record *r, bool give, uid_t owner,

@@ -459,6 +459,12 @@ static int prepare_detail(struct session *s)
 	s->record.detail = record_detail(s);
 	if (!s->record.detail)
 		return oom();
+	int r = session_record_reserve(s->tmp.session_fd, &s->record);
+	if (r < 0) {
+		log_error_errno(r, "cannot set aside space for the session record in %s/..",
+				s->tmp.tmp);
+		return -1;
+	}
 	return 0;
 }
 
