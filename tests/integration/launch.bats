@@ -208,7 +208,8 @@ check_end_reserve() {
 		grep -q 'ftruncate(' "$log.out" && fail "the end record was cut: $(cat "$log.out")"
 		local n
 		n=$(grep -cE 'fallocate\([0-9]+, FALLOC_FL_KEEP_SIZE, 0, [0-9]+\) = 0' "$log.out")
-		[ "$n" -eq 1 ] || fail "expected one KEEP_SIZE reserve: $(cat "$log.out")"
+		# The audit's end record first, then the session record's (before the fork).
+		[ "$n" -eq 2 ] || fail "expected two KEEP_SIZE reserves: $(cat "$log.out")"
 		d=$(echo "$H"/.nono/audit/*/)
 		run python3 - "$d/session.json" "$log.out" <<-'PY'
 			import json, os, re, sys
