@@ -15,6 +15,13 @@ same with the namespaces nono run now uses (PID + IPC; a network namespace for
 --block-net); firejail --noprofile; samples/landlock/sandboxer.c, built here from
 Debian's linux-source package when it is installed (tools/install-deps.sh --bench).
 
+The floor rows (bench/floor.c, root only) do the kernel work `nono run` cannot do
+without and nothing else: namespaces; then read-only mounts, Landlock and seccomp; then
+the new per-session record nono's format requires, made durable at the end; then the
+same with the deny masks, or with a network namespace (--block-net). No launcher with
+those guarantees can take less, so each goal is also printed for the floor: a goal the
+floor does not meet is out of reach on this machine, whatever the launcher does.
+
 Usage: bench/launch.py [path/to/nono]   env: BENCH_ROUNDS (default 60), BENCH_DIR (where
 the work directory goes; default beside the nono binary, never /tmp),
 NONO_BASELINE=path/to/an/older/nono (its rows in the same rounds, as "base ...").
@@ -80,6 +87,21 @@ def sample_sandboxer():
     return exe
 
 
+def floor():
+    """bench/floor.c, compiled beside the binary, or None."""
+    cc = shutil.which('cc') or shutil.which('gcc')
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'floor.c')
+    if not cc:
+        notes.append('floor: no C compiler: rows left out')
+        return None
+    exe = os.path.join(os.path.dirname(nono), 'bench-floor')
+    r = subprocess.run([cc, '-std=gnu17', '-O2', '-o', exe, src], stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        notes.append(f'floor: does not build ({r.stderr.decode()[:200]}): rows left out')
+        return None
+    return exe
+
+
 def nono_rows(binary, prefix):
     return {
         prefix + 'wrap': [binary, 'wrap', '--allow', cwd, '--', '/bin/true'],
@@ -94,11 +116,13 @@ def nono_rows(binary, prefix):
     }
 
 
-masks = []
+masks, masked = [], []
 for d in ['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.config/gcloud']:
     masks += ['--tmpfs', os.path.join(home, d)]
+    masked.append(os.path.join(home, d))
 for f in ['.bash_history', '.zsh_history', '.bashrc']:
     masks += ['--ro-bind', '/dev/null', os.path.join(home, f)]
+    masked.append(os.path.join(home, f))
 
 contenders = {'bare': ['/bin/true']}
 contenders.update(nono_rows(nono, 'nono '))
@@ -119,6 +143,13 @@ else:
     notes.append('bwrap: not installed (tools/install-deps.sh --bench): ratios left out')
 if shutil.which('firejail'):
     contenders['firejail'] = ['firejail', '--noprofile', '--quiet', '/bin/true']
+fl = floor()
+if fl:
+    contenders['floor ns'] = [fl, 'ns', cwd, '--', '/bin/true']
+    contenders['floor fs'] = [fl, 'fs', cwd, '--', '/bin/true']
+    contenders['floor record'] = [fl, 'fs,record', cwd, '--', '/bin/true']
+    contenders['floor record masks'] = [fl, 'fs,record', home] + masked + ['--', '/bin/true']
+    contenders['floor record net'] = [fl, 'fs,record,net', cwd, '--', '/bin/true']
 sb = sample_sandboxer()
 if sb:
     contenders['sandboxer'] = [sb, '/bin/true']
@@ -157,16 +188,31 @@ goals = [('nono run', 'bwrap', 0.5), ('nono run masks', 'bwrap masks', 0.5),
          ('nono run', 'bwrap pid+ipc', 0.5), ('nono run masks', 'bwrap pid+ipc masks', 0.5),
          ('nono run --block-net', 'bwrap pid+ipc+net', 0.5),
          ('nono run', 'firejail', None)]
+# The floor against the same peers: where it exceeds a goal, the goal is out of reach.
+floors = [('floor fs', 'bwrap', 0.5), ('floor record', 'bwrap', 0.5),
+          ('floor record masks', 'bwrap masks', 0.5), ('floor record net', 'bwrap', 0.5),
+          ('nono run', 'floor record', None), ('nono run masks', 'floor record masks', None),
+          ('nono run --block-net', 'floor record net', None),
+          ('nono run --no-audit', 'floor fs', None)]
 if baseline:
     goals += [('nono ' + r, 'base ' + r, None)
               for r in ['wrap', 'run', 'run --no-audit', 'run masks', 'run --block-net',
                         'run proxy']]
-for mine, peer, goal in goals:
-    if mine in added and peer in added and added[peer] > 0:
-        ratio = added[mine] / added[peer]
-        verdict = '' if goal is None else (' met' if ratio <= goal else ' NOT met')
-        g = '' if goal is None else f' [<= {goal}]'
-        print(f'  {mine:22s} / {peer:22s} {ratio:5.2f}{g}{verdict}')
+
+
+def ratios(rows, met, missed):
+    for mine, peer, goal in rows:
+        if mine in added and peer in added and added[peer] > 0:
+            ratio = added[mine] / added[peer]
+            verdict = '' if goal is None else (met if ratio <= goal else missed)
+            g = '' if goal is None else f' [<= {goal}]'
+            print(f'  {mine:22s} / {peer:22s} {ratio:5.2f}{g}{verdict}')
+
+
+ratios(goals, ' met', ' NOT met')
+if any(r[0] in added for r in floors):
+    print('the floor (no launcher with these guarantees can go below it):')
+    ratios(floors, ' goal reachable', ' goal below the floor')
 for n in notes:
     print('note: ' + n)
 shutil.rmtree(work)
