@@ -123,6 +123,14 @@ __attribute__((no_sanitize("address"))) static int child_main(void *arg)
 			   a->status_w);
 }
 
+/* Fail closed: the command's connect/bind calls would hang or go unchecked. */
+static int mediation_failed(pid_t pid, int r)
+{
+	log_error_errno(r, "cannot start AF_UNIX socket mediation");
+	(void)kill(pid, SIGKILL);
+	return r;
+}
+
 int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_exec_error *ret_err)
 {
 	_cleanup_close_ int err_r = -EBADF, err_w = -EBADF, sfd = -EBADF, pidfd = -EBADF,
@@ -190,14 +198,8 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		o->after_fork(o->userdata, pid);
 
 	int mediation = 0;
-	if (rr == 0 && o->unotify) {
-		mediation = unotify_start(o->unotify);
-		if (mediation < 0) {
-			/* Fail closed: its connect/bind calls would hang or go unchecked. */
-			log_error_errno(mediation, "cannot start AF_UNIX socket mediation");
-			(void)kill(pid, SIGKILL);
-		}
-	}
+	if (rr == 0 && o->unotify && (mediation = unotify_start(o->unotify)) < 0)
+		(void)mediation_failed(pid, mediation);
 	bool started = rr == 0 && mediation >= 0, after_exec_due = false;
 	uint64_t after_exec_at = 0;
 	if (started && o->after_exec && o->after_exec_grace_ms > 0) {
@@ -211,12 +213,18 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 		(void)kill(pid, SIGKILL);
 
 	pidfd = pidfd_open_(pid);
+	/* Without a pidfd the loop below polls the signalfd only: serve from the start. */
+	if (mediation >= 0 && pidfd < 0 && (mediation = unotify_serve(o->unotify, POLLIN)) < 0)
+		(void)mediation_failed(pid, mediation);
 	int status = 0;
 	bool startup_killed = false;
 	for (;;) {
-		struct pollfd p[3 + PTY_POLLFDS_MAX] = {
-		    {sfd, POLLIN, 0}, {pidfd, POLLIN, 0}, {status_r, POLLIN, 0}};
-		int np = pidfd >= 0 ? 3 : 1;
+		/* The mediation's workers start with its first notification. */
+		struct pollfd p[4 + PTY_POLLFDS_MAX] = {{sfd, POLLIN, 0},
+							{pidfd, POLLIN, 0},
+							{status_r, POLLIN, 0},
+							{unotify_wait_fd(o->unotify), POLLIN, 0}};
+		int np = pidfd >= 0 ? 4 : 1;
 		int nt = o->pty ? pty_pollfds(o->pty, p + np) : 0;
 		int timeout = -1;
 		if (after_exec_due) {
@@ -237,6 +245,9 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 				if (n >= 0 || errno != EINTR)
 					status_r = safe_close(status_r); /* one report, or none */
 			}
+			if (p[3].revents && mediation >= 0 &&
+			    (mediation = unotify_serve(o->unotify, p[3].revents)) < 0)
+				(void)mediation_failed(pid, mediation);
 			if (p[1].revents & POLLIN)
 				break;
 		} else {

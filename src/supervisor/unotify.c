@@ -29,7 +29,10 @@
  *
  * Threads: UNOTIFY_HELPERS workers, each paired with one helper, take turns receiving
  * (see worker_main). A blocking connect occupies its worker until it completes; when
- * all are busy, further notifications wait in the kernel.
+ * all are busy, further notifications wait in the kernel. They start with the first
+ * notification, which the supervisor's loop polls for (unotify_serve): most short
+ * commands make no mediated call, and threads started as they exit only take the CPU
+ * from the init that reaps them.
  */
 #include "supervisor/unotify.h"
 
@@ -248,6 +251,8 @@ struct unotify {
 	pthread_cond_t free_cv; /* leadership is free (or stop) */
 	bool leader;		/* a worker is polling the listener */
 	bool stop;
+	bool serving; /* the workers started (first notification) */
+	bool idle;    /* nothing left under the filter before any notification */
 	struct seccomp_notif_sizes sizes;
 	struct worker w[UNOTIFY_HELPERS];
 
@@ -1272,7 +1277,6 @@ int unotify_start(struct unotify *u)
 			    .msg_control = c.buf,
 			    .msg_controllen = sizeof(c.buf)};
 	ssize_t n;
-	int r;
 
 	if (!u)
 		return -EINVAL;
@@ -1296,9 +1300,27 @@ int unotify_start(struct unotify *u)
 	 * (6.6+; older kernels just do ordinary wake-ups). */
 	(void)ioctl(u->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 		    (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	return 0;
+}
 
+int unotify_wait_fd(const struct unotify *u)
+{
+	return u && u->listener >= 0 && !u->serving && !u->idle ? u->listener : -1;
+}
+
+int unotify_serve(struct unotify *u, short revents)
+{
+	int r = 0;
+
+	if (unotify_wait_fd(u) < 0)
+		return 0;
+	if (!(revents & POLLIN)) {
+		if (revents & (POLLHUP | POLLERR | POLLNVAL))
+			u->idle = true;
+		return 0;
+	}
 	/* Workers must not take the supervisor's signals (signalfd reads them). */
-	r = 0;
+	u->serving = true;
 	for (size_t i = 0; i < UNOTIFY_HELPERS && r == 0; i++) {
 		r = thread_start_unsignalled(&u->w[i].thread, worker_main, &u->w[i]);
 		u->w[i].started = r == 0;

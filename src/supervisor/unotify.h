@@ -10,8 +10,10 @@
  *   unotify_new(spec, plan, &u)   before fork: socketpairs, the plan learns where they go
  *   fork                          (supervise_run)
  *   unotify_after_fork(u)         in the parent: drop the child's ends
- *   unotify_start(u)              once the child has exec'd: take the listener over,
- *                                 start the workers
+ *   unotify_start(u)              once the child has exec'd: take the listener over
+ *   unotify_serve(u, revents)     the supervisor's loop polls unotify_wait_fd(u): the
+ *                                 workers start with the first notification (a command
+ *                                 that makes no mediated call needs none)
  *   unotify_free(u)               after the child is gone: stop workers, end helpers
  */
 
@@ -94,11 +96,19 @@ struct unotify;
 int unotify_new(const struct sandbox_spec *spec, struct sandbox_plan *plan, struct unotify **ret);
 void unotify_after_fork(struct unotify *u);
 /*
- * Receive the listener the child sent before execve and start serving. Returns 0 or
- * -errno (-EPIPE: the child sent nothing). On failure the caller must kill the child:
- * its mediated syscalls would otherwise wait forever.
+ * Receive the listener the child sent before execve. Returns 0 or -errno (-EPIPE: the
+ * child sent nothing). On failure the caller must kill the child: its mediated
+ * syscalls would otherwise wait forever.
  */
 int unotify_start(struct unotify *u);
+/*
+ * The fd to poll for POLLIN until the workers run, else -1 (they run, or nothing is
+ * left under the filter). unotify_serve() takes the poll's revents for it: on POLLIN
+ * the workers start (0 or -errno; on failure kill the child, as above); on a hang-up
+ * the fd is done with. revents POLLIN starts them at once (a caller that cannot poll).
+ */
+int unotify_wait_fd(const struct unotify *u);
+int unotify_serve(struct unotify *u, short revents);
 /* Accepts NULL; returns NULL. Spec and plan given to unotify_new() must outlive u. */
 /* Whether pid is one of u's helpers as the child reported them (u may be NULL). */
 bool unotify_is_helper(const struct unotify *u, pid_t pid);

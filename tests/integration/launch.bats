@@ -372,3 +372,27 @@ check_spawn_shares_memory() {
 }
 @test "the sandboxed child and its agent are clones without a copy of the supervisor; the init starts the helpers (root)" { check_spawn_shares_memory root; }
 @test "the sandboxed child and its agent are clones without a copy of the supervisor; the init starts the helpers (user)" { check_spawn_shares_memory user; }
+
+# The mediation's worker threads start with the first mediated call, not at every launch:
+# a command that makes none leaves the supervisor with one thread of its own (the end
+# record's); one that connects to a granted socket gets the workers, and its answer.
+check_workers_on_demand() {
+	command -v strace >/dev/null || skip_feature "strace is not installed"
+	local log="$T/data/threads.$1"  # writable by uid 65534 too
+	run strace_run "$1" "$log.plain" clone3 run --allow "$T/data" -- /bin/true
+	assert_success
+	run grep -c 'clone3({flags=.*CLONE_THREAD' "$log.plain"
+	assert_output 1
+	"$P/probe-unix" serve "$T/data/w.sock" hi >/dev/null 3>&- &
+	local srv=$! i=0
+	while [ ! -S "$T/data/w.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	run strace_run "$1" "$log.unix" clone3 run --allow "$T/data" --read "$P" \
+		--allow-unix-socket "$T/data/w.sock" -- "$P/probe-unix" connect "$T/data/w.sock"
+	kill $srv 2>/dev/null || true
+	assert_success
+	assert_output --partial hi
+	run grep -c 'clone3({flags=.*CLONE_THREAD' "$log.unix"
+	assert_output 5 # the four workers, the end record's
+}
+@test "mediation's workers start with the first mediated call, none for a command that makes none (root)" { check_workers_on_demand root; }
+@test "mediation's workers start with the first mediated call, none for a command that makes none (user)" { check_workers_on_demand user; }
