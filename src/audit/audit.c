@@ -253,7 +253,7 @@ static int reserve_end(struct audit_log *a)
 	if (len == 0)
 		return -ENOMEM;
 	off_t blk = a->end_blksize;
-	off_t need = ((off_t)len + 1 + END_MARGIN + blk - 1) / blk * blk;
+	off_t need = ROUND_UP((off_t)len + 1 + END_MARGIN, blk);
 	if (need <= a->reserved)
 		return 0;
 	if (!a->end_filled && fallocate(a->end_fd, FALLOC_FL_KEEP_SIZE, 0, need) < 0) {
@@ -762,7 +762,7 @@ int audit_close(struct audit_log *a, int exit_status, struct diag *d)
 	 * a reserve written out, or whole blocks beyond its last. */
 	size_t len = 0;
 	r = write_json_fd(a->end_fd, a->session, &len);
-	off_t used = ((off_t)len + a->end_blksize - 1) / a->end_blksize * a->end_blksize;
+	off_t used = ROUND_UP((off_t)len, a->end_blksize);
 	if (r == 0 && (a->end_filled ? a->reserved > (off_t)len : a->reserved > used) &&
 	    ftruncate(a->end_fd, (off_t)len) < 0)
 		r = -errno;

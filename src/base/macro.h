@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* n rounded up to a whole number of units (unit > 0; each argument evaluated twice). */
+#define ROUND_UP(n, unit) (((n) + (unit) - 1) / (unit) * (unit))
 
 #define _cleanup_(f)  __attribute__((cleanup(f)))
 #define _unused_      __attribute__((unused))

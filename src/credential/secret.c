@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/macro.h"
+
 /* Secret memory: its own anonymous mapping, locked where RLIMIT_MEMLOCK allows, left
  * out of core dumps and zeroed in forked children (kernel 4.14+: a kernel without
  * MADV_WIPEONFORK is refused, a secret must not reach the sandbox through a fork).
@@ -13,7 +15,7 @@
 static size_t secure_size(size_t len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	return (len + 1 + page - 1) / page * page;
+	return ROUND_UP(len + 1, page);
 }
 
 static void *secure_alloc(size_t n)

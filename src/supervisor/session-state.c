@@ -105,7 +105,7 @@ int session_record_reserve(int dirfd, const struct session_record *r)
 	if (!text)
 		return -ENOMEM;
 	/* What the fork adds: the child's pid ("child_pid": N, a line of its own). */
-	off_t need = ((off_t)strlen(text) + 64 + 4095) / 4096 * 4096;
+	off_t need = ROUND_UP((off_t)strlen(text) + 64, 4096);
 	free(text);
 	(void)unlinkat(dirfd, RECORD_TMP, 0);
 	int fd =
