@@ -124,11 +124,10 @@ __attribute__((no_sanitize("address"))) static int child_main(void *arg)
 }
 
 /* Fail closed: the command's connect/bind calls would hang or go unchecked. */
-static int mediation_failed(pid_t pid, int r)
+static void mediation_failed(pid_t pid, int r)
 {
 	log_error_errno(r, "cannot start AF_UNIX socket mediation");
 	(void)kill(pid, SIGKILL);
-	return r;
 }
 
 int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_exec_error *ret_err)
@@ -199,7 +198,7 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 
 	int mediation = 0;
 	if (rr == 0 && o->unotify && (mediation = unotify_start(o->unotify)) < 0)
-		(void)mediation_failed(pid, mediation);
+		mediation_failed(pid, mediation);
 	bool started = rr == 0 && mediation >= 0, after_exec_due = false;
 	uint64_t after_exec_at = 0;
 	if (started && o->after_exec && o->after_exec_grace_ms > 0) {
@@ -215,7 +214,7 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 	pidfd = pidfd_open_(pid);
 	/* Without a pidfd the loop below polls the signalfd only: serve from the start. */
 	if (mediation >= 0 && pidfd < 0 && (mediation = unotify_serve(o->unotify, POLLIN)) < 0)
-		(void)mediation_failed(pid, mediation);
+		mediation_failed(pid, mediation);
 	int status = 0;
 	bool startup_killed = false;
 	for (;;) {
@@ -247,7 +246,7 @@ int supervise_run(const struct supervise_opts *o, int *ret_exit, struct sandbox_
 			}
 			if (p[3].revents && mediation >= 0 &&
 			    (mediation = unotify_serve(o->unotify, p[3].revents)) < 0)
-				(void)mediation_failed(pid, mediation);
+				mediation_failed(pid, mediation);
 			if (p[1].revents & POLLIN)
 				break;
 		} else {
